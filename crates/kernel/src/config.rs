@@ -1,0 +1,167 @@
+//! Typed, layered configuration: defaults, then `socle.toml`, then `SOCLE_*` environment
+//! variables (nested keys with `__`, e.g. `SOCLE_RATE_LIMIT__GLOBAL_PER_MINUTE`), then the
+//! conventional unprefixed variables `DATABASE_URL` and `SMTP_URL`.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the HTTP server binds.
+    pub bind: String,
+    /// Where SQLite, the JWT secret and the mail folder live.
+    pub data_dir: PathBuf,
+    /// `postgres://...` to use PostgreSQL; unset for embedded SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Maximum pooled database connections.
+    pub db_max_connections: u32,
+    /// The URL users reach this server at; used in links sent by email.
+    pub public_url: String,
+    /// HS256 signing secret for access tokens. Generated into the data dir when unset.
+    pub jwt_secret: Option<String>,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    /// `smtp://user:pass@host:587` (STARTTLS), `smtps://...` (TLS) or `smtp://host:25?tls=none`.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    /// Origins allowed by CORS. Empty: no cross-origin browser access.
+    pub cors_allowed_origins: Vec<String>,
+    pub body_limit_bytes: usize,
+    pub request_timeout_secs: u64,
+    /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` (only behind a proxy you control).
+    pub trust_proxy_headers: bool,
+    /// `json` (default) or `pretty`.
+    pub log_format: String,
+    pub rate_limit: RateLimitConfig,
+    pub password_hash: PasswordHashConfig,
+    pub security: SecurityConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimitConfig {
+    /// Requests per minute per client IP, across the whole API. 0 disables.
+    pub global_per_minute: u32,
+    /// Burst above the steady rate.
+    pub global_burst: u32,
+    /// Failed logins allowed per hour, per account and per IP, before 429.
+    pub login_failures_per_hour: u32,
+    /// Password-reset requests allowed per hour, per account and per IP, before 429.
+    pub password_reset_per_hour: u32,
+    /// Registrations allowed per hour per IP.
+    pub register_per_hour: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PasswordHashConfig {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SecurityConfig {
+    /// Consecutive failed logins that lock an account until a password reset.
+    pub lockout_threshold: u32,
+    /// Lifetime of activation tokens.
+    pub activation_ttl_secs: i64,
+    /// Lifetime of password-reset tokens.
+    pub password_reset_ttl_secs: i64,
+    /// Lifetime of organization invitations.
+    pub invitation_ttl_secs: i64,
+    /// Whether a new account must be activated by email before it can log in.
+    pub require_email_activation: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./socle_data"),
+            database_url: None,
+            db_max_connections: 16,
+            public_url: "http://127.0.0.1:8080".into(),
+            jwt_secret: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            smtp_url: None,
+            mail_from: "Socle <no-reply@localhost>".into(),
+            cors_allowed_origins: Vec::new(),
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 30,
+            trust_proxy_headers: false,
+            log_format: "json".into(),
+            rate_limit: RateLimitConfig::default(),
+            password_hash: PasswordHashConfig::default(),
+            security: SecurityConfig::default(),
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            global_per_minute: 6000,
+            global_burst: 1000,
+            login_failures_per_hour: 5,
+            password_reset_per_hour: 5,
+            register_per_hour: 30,
+        }
+    }
+}
+
+impl Default for PasswordHashConfig {
+    /// OWASP's argon2id recommendation: m=19 MiB, t=2, p=1.
+    fn default() -> Self {
+        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+    }
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            lockout_threshold: 10,
+            activation_ttl_secs: 48 * 3600,
+            password_reset_ttl_secs: 3600,
+            invitation_ttl_secs: 7 * 24 * 3600,
+            require_email_activation: true,
+        }
+    }
+}
+
+impl Config {
+    /// Load from defaults, the TOML file (if it exists) and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let file = file.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("socle.toml"));
+        let mut figment = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("SOCLE_").split("__"));
+        if let Ok(url) = std::env::var("DATABASE_URL")
+            && !url.is_empty()
+        {
+            figment = figment.merge(Serialized::default("database_url", url));
+        }
+        if let Ok(url) = std::env::var("SMTP_URL")
+            && !url.is_empty()
+        {
+            figment = figment.merge(Serialized::default("smtp_url", url));
+        }
+        figment.extract().map_err(Box::new)
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.join("mail")
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
+    }
+}

@@ -1,0 +1,366 @@
+//! The database handle: embedded SQLite (default) or PostgreSQL, behind one small API.
+//!
+//! Queries are written once, with `$1`-style placeholders that both engines accept, and run
+//! through [`Db`] (auto-commit) or [`Tx`] (one transaction). Values are always bound
+//! parameters ([`Arg`]); times are bound so that SQLite text compares like time.
+//!
+//! SQLite gets two pools: many readers, and a single writer connection through which every
+//! write transaction queues. This avoids SQLite's busy-wait loop under write contention.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Arguments, Decode, FromRow, PgPool, Postgres, SqlSafeStr, Sqlite, SqlitePool, Type};
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DbKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbKind::Sqlite => "sqlite",
+            DbKind::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// A bound value. `None`s carry their type so PostgreSQL knows the parameter's type.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(Option<String>),
+    I64(Option<i64>),
+    F64(Option<f64>),
+    Bool(Option<bool>),
+    Json(Option<Value>),
+    Time(Option<OffsetDateTime>),
+}
+
+macro_rules! arg_from {
+    ($t:ty, $variant:ident, $conv:expr) => {
+        impl From<$t> for Arg {
+            fn from(v: $t) -> Self {
+                Arg::$variant(Some($conv(v)))
+            }
+        }
+        impl From<Option<$t>> for Arg {
+            fn from(v: Option<$t>) -> Self {
+                Arg::$variant(v.map($conv))
+            }
+        }
+    };
+}
+arg_from!(String, Text, |v| v);
+arg_from!(&str, Text, |v: &str| v.to_string());
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(Some(v.clone()))
+    }
+}
+arg_from!(i64, I64, |v| v);
+arg_from!(i32, I64, i64::from);
+arg_from!(u32, I64, i64::from);
+arg_from!(f64, F64, |v| v);
+arg_from!(bool, Bool, |v| v);
+arg_from!(Value, Json, |v| v);
+arg_from!(OffsetDateTime, Time, |v| v);
+
+impl From<Option<&String>> for Arg {
+    fn from(v: Option<&String>) -> Self {
+        Arg::Text(v.cloned())
+    }
+}
+
+/// Build a `Vec<Arg>` from values of mixed types.
+#[macro_export]
+macro_rules! args {
+    () => { Vec::<$crate::db::Arg>::new() };
+    ($($v:expr),+ $(,)?) => { vec![$($crate::db::Arg::from($v)),+] };
+}
+
+fn sqlite_args(args: Vec<Arg>) -> Result<sqlx::sqlite::SqliteArguments> {
+    let mut out = sqlx::sqlite::SqliteArguments::default();
+    for arg in args {
+        let added = match arg {
+            Arg::Text(v) => out.add(v),
+            Arg::I64(v) => out.add(v),
+            Arg::F64(v) => out.add(v),
+            Arg::Bool(v) => out.add(v),
+            Arg::Json(v) => out.add(v.map(|j| j.to_string())),
+            Arg::Time(v) => out.add(v.map(crate::time::to_sqlite_text)),
+        };
+        added.map_err(|e| Error::internal(format!("binding a parameter: {e}")))?;
+    }
+    Ok(out)
+}
+
+fn pg_args(args: Vec<Arg>) -> Result<sqlx::postgres::PgArguments> {
+    let mut out = sqlx::postgres::PgArguments::default();
+    for arg in args {
+        let added = match arg {
+            Arg::Text(v) => out.add(v),
+            Arg::I64(v) => out.add(v),
+            Arg::F64(v) => out.add(v),
+            Arg::Bool(v) => out.add(v),
+            Arg::Json(v) => out.add(v.map(sqlx::types::Json)),
+            Arg::Time(v) => out.add(v),
+        };
+        added.map_err(|e| Error::internal(format!("binding a parameter: {e}")))?;
+    }
+    Ok(out)
+}
+
+/// A row type that decodes from both engines (derive `sqlx::FromRow`).
+pub trait DbRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> DbRow for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+/// A single value that decodes from both engines.
+pub trait DbScalar:
+    for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres> + Send + Unpin
+{
+}
+impl<T> DbScalar for T where
+    T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres> + Send + Unpin
+{
+}
+
+/// The query methods, shared by [`Db`] and [`Tx`]: `$sq` and `$pg` name the executor each
+/// engine uses.
+macro_rules! query_methods {
+    ($self:ident [$($m:tt)*], $sq:expr, $pg:expr, $sq_w:expr) => {
+        /// Run a statement; returns the number of rows affected.
+        pub async fn execute(&$($m)* $self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<u64> {
+            Ok(match $self.split() {
+                Either::Sqlite(c) => sqlx::query_with(sql, sqlite_args(args)?).execute($sq_w(c)).await?.rows_affected(),
+                Either::Postgres(c) => sqlx::query_with(sql, pg_args(args)?).execute($pg(c)).await?.rows_affected(),
+            })
+        }
+
+        pub async fn fetch_one<T: DbRow>(&$($m)* $self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<T> {
+            Ok(match $self.split() {
+                Either::Sqlite(c) => sqlx::query_as_with(sql, sqlite_args(args)?).fetch_one($sq(c)).await?,
+                Either::Postgres(c) => sqlx::query_as_with(sql, pg_args(args)?).fetch_one($pg(c)).await?,
+            })
+        }
+
+        pub async fn fetch_optional<T: DbRow>(&$($m)* $self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Option<T>> {
+            Ok(match $self.split() {
+                Either::Sqlite(c) => sqlx::query_as_with(sql, sqlite_args(args)?).fetch_optional($sq(c)).await?,
+                Either::Postgres(c) => sqlx::query_as_with(sql, pg_args(args)?).fetch_optional($pg(c)).await?,
+            })
+        }
+
+        pub async fn fetch_all<T: DbRow>(&$($m)* $self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Vec<T>> {
+            Ok(match $self.split() {
+                Either::Sqlite(c) => sqlx::query_as_with(sql, sqlite_args(args)?).fetch_all($sq(c)).await?,
+                Either::Postgres(c) => sqlx::query_as_with(sql, pg_args(args)?).fetch_all($pg(c)).await?,
+            })
+        }
+
+        /// The first column of the first row.
+        pub async fn scalar<T: DbScalar>(&$($m)* $self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<T> {
+            Ok(match $self.split() {
+                Either::Sqlite(c) => sqlx::query_scalar_with(sql, sqlite_args(args)?).fetch_one($sq(c)).await?,
+                Either::Postgres(c) => sqlx::query_scalar_with(sql, pg_args(args)?).fetch_one($pg(c)).await?,
+            })
+        }
+
+        pub fn kind(&$self) -> DbKind {
+            $self.db_kind()
+        }
+    };
+}
+
+fn sqlite_reader<'a>(pools: (&'a SqlitePool, &'a SqlitePool)) -> &'a SqlitePool {
+    pools.0
+}
+
+fn sqlite_writer<'a>(pools: (&'a SqlitePool, &'a SqlitePool)) -> &'a SqlitePool {
+    pools.1
+}
+
+enum Either<S, P> {
+    Sqlite(S),
+    Postgres(P),
+}
+
+impl Db {
+    /// Connect as configured: PostgreSQL when `database_url` is a postgres URL, otherwise
+    /// SQLite in the data dir (created on first start).
+    pub async fn connect(config: &Config) -> anyhow::Result<Db> {
+        if let Some(url) = config.database_url.as_deref().filter(|_| config.is_postgres()) {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(config.db_max_connections.max(2))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            return Ok(Db::Postgres(pool));
+        }
+        if let Some(url) = config.database_url.as_deref() {
+            anyhow::bail!("unsupported DATABASE_URL scheme in {url:?}: use postgres:// or leave it unset for SQLite");
+        }
+        std::fs::create_dir_all(&config.data_dir)?;
+        let path = config.data_dir.join("socle.db");
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-8000");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(config.db_max_connections.clamp(2, 64))
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Db::Sqlite { read, write })
+    }
+
+    fn db_kind(&self) -> DbKind {
+        match self {
+            Db::Sqlite { .. } => DbKind::Sqlite,
+            Db::Postgres(_) => DbKind::Postgres,
+        }
+    }
+
+    fn split(&self) -> Either<(&SqlitePool, &SqlitePool), &PgPool> {
+        match self {
+            Db::Sqlite { read, write } => Either::Sqlite((&*read, &*write)),
+            Db::Postgres(p) => Either::Postgres(&*p),
+        }
+    }
+
+    // Reads go to the reader pool; `execute` goes through the single writer. A statement
+    // that writes and returns rows (`INSERT ... RETURNING`) must run in a `Tx`.
+    query_methods!(
+        self [],
+        sqlite_reader,
+        std::convert::identity,
+        sqlite_writer
+    );
+
+    /// Start a write transaction (`BEGIN IMMEDIATE` on SQLite, through the writer).
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self {
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Run a multi-statement script (migrations).
+    pub async fn execute_script(&self, sql: &'static str) -> Result<()> {
+        match self {
+            Db::Sqlite { write, .. } => {
+                sqlx::raw_sql(sql).execute(write).await?;
+            }
+            Db::Postgres(pool) => {
+                sqlx::raw_sql(sql).execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A cheap round trip, for health checks.
+    pub async fn ping(&self) -> Result<()> {
+        let one: i64 = self.scalar("SELECT 1", vec![]).await?;
+        if one == 1 { Ok(()) } else { Err(Error::internal("SELECT 1 did not return 1")) }
+    }
+
+    /// (open connections, idle connections, max connections) summed over pools.
+    pub fn pool_stats(&self) -> (u32, u32, u32) {
+        match self {
+            Db::Sqlite { read, write } => (
+                read.size() + write.size(),
+                (read.num_idle() + write.num_idle()) as u32,
+                read.options().get_max_connections() + 1,
+            ),
+            Db::Postgres(p) => (p.size(), p.num_idle() as u32, p.options().get_max_connections()),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// One database transaction. Dropped without [`Tx::commit`], it rolls back.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    fn db_kind(&self) -> DbKind {
+        match self {
+            Tx::Sqlite(_) => DbKind::Sqlite,
+            Tx::Postgres(_) => DbKind::Postgres,
+        }
+    }
+
+    fn split(&mut self) -> Either<&mut sqlx::SqliteConnection, &mut sqlx::PgConnection> {
+        match self {
+            Tx::Sqlite(t) => Either::Sqlite(&mut **t),
+            Tx::Postgres(t) => Either::Postgres(&mut **t),
+        }
+    }
+
+    query_methods!(
+        self [mut],
+        std::convert::identity,
+        std::convert::identity,
+        std::convert::identity
+    );
+
+    /// Run a multi-statement script inside this transaction (migrations).
+    pub async fn execute_script(&mut self, sql: &'static str) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => {
+                sqlx::raw_sql(sql).execute(&mut **t).await?;
+            }
+            Tx::Postgres(t) => {
+                sqlx::raw_sql(sql).execute(&mut **t).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}

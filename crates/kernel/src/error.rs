@@ -1,0 +1,170 @@
+//! The one error type of the platform API, rendered as `application/problem+json`
+//! (RFC 9457) in one place. Internal errors are logged with their cause and answered as a
+//! bare 500 that leaks nothing.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::context::current_request_id;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One problem with one input field.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field, as a dotted path into the request (`email`, `members.0.role`).
+    pub field: String,
+    /// A stable machine-readable code (`required`, `too_long`, `invalid_format`, ...).
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code: code.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The body could not be read as JSON at all, or a parameter is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Well-formed input that breaks a rule, field by field.
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The account is locked; a password reset unlocks it.
+    #[error("{0}")]
+    Locked(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64, detail: String },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Error::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Error::NotFound(format!("{what} not found"))
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Error::Internal(anyhow::anyhow!("{e}"))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Locked(_) => StatusCode::LOCKED,
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            return Error::Conflict("a resource with these values already exists".into());
+        }
+        if matches!(e, sqlx::Error::PoolTimedOut) {
+            return Error::Unavailable("the database is busy, try again".into());
+        }
+        Error::Internal(anyhow::Error::new(e))
+    }
+}
+
+/// The RFC 9457 body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the problem type (`about:blank` for plain HTTP statuses).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = match &self {
+            Error::Internal(cause) => {
+                tracing::error!(error = ?cause, "internal error");
+                "an internal error occurred; it has been logged".to_string()
+            }
+            Error::Validation(_) => "the request has invalid fields".to_string(),
+            Error::TooManyRequests { detail, .. } => detail.clone(),
+            other => other.to_string(),
+        };
+        let errors = match &self {
+            Error::Validation(errors) => errors.clone(),
+            _ => Vec::new(),
+        };
+        problem_response(status, detail, errors, match &self {
+            Error::TooManyRequests { retry_after_secs, .. } => Some(*retry_after_secs),
+            _ => None,
+        })
+    }
+}
+
+/// Build a problem response; also used by middleware for errors outside handlers.
+pub fn problem_response(
+    status: StatusCode,
+    detail: String,
+    errors: Vec<FieldError>,
+    retry_after_secs: Option<u64>,
+) -> Response {
+    let problem = Problem {
+        kind: "about:blank".into(),
+        title: status.canonical_reason().unwrap_or("Error").to_string(),
+        status: status.as_u16(),
+        detail,
+        errors,
+        request_id: current_request_id(),
+    };
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    if let Some(secs) = retry_after_secs {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}

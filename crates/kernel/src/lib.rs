@@ -1,0 +1,37 @@
+//! Socle's kernel: the plumbing every module shares.
+//!
+//! Nothing here knows about accounts, projects or apps. Modules build on these pieces:
+//! configuration, the database handle for SQLite and PostgreSQL, migrations, the error type
+//! rendered as RFC 9457 problems, ids and tokens, the authenticated principal, pagination,
+//! the mail queue, rate limiting and the request context.
+
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod error;
+pub mod ids;
+pub mod json;
+pub mod mail;
+pub mod migrate;
+pub mod pagination;
+pub mod principal;
+pub mod ratelimit;
+pub mod time;
+pub mod validate;
+
+pub use config::Config;
+pub use context::RequestContext;
+pub use db::{Arg, Db, DbKind, Tx};
+pub use error::{Error, FieldError, Result};
+pub use principal::{OrgRole, PlatformRole, Principal};
+
+/// The kernel's own tables (the mail queue).
+pub fn migrations() -> Vec<migrate::Migration> {
+    vec![migrate::Migration {
+        module: "kernel",
+        version: 1,
+        name: "mail_queue",
+        sqlite: include_str!("../migrations/0001_kernel.sqlite.sql"),
+        postgres: include_str!("../migrations/0001_kernel.postgres.sql"),
+    }]
+}

@@ -364,3 +364,39 @@ impl Tx {
         Ok(())
     }
 }
+
+/// A growing `WHERE` clause whose values stay bound parameters. Clauses are written with
+/// `{}` where the parameter goes; they must come from code, never from input.
+#[derive(Debug, Default)]
+pub struct Conditions {
+    clauses: Vec<String>,
+    pub args: Vec<Arg>,
+}
+
+impl Conditions {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, clause: &'static str, arg: impl Into<Arg>) -> &mut Self {
+        self.args.push(arg.into());
+        let placeholder = format!("${}", self.args.len());
+        self.clauses.push(clause.replace("{}", &placeholder));
+        self
+    }
+
+    pub fn add_fixed(&mut self, clause: &'static str) -> &mut Self {
+        self.clauses.push(clause.to_string());
+        self
+    }
+
+    /// `WHERE a AND b` (or nothing).
+    pub fn where_sql(&self) -> String {
+        if self.clauses.is_empty() { String::new() } else { format!("WHERE {}", self.clauses.join(" AND ")) }
+    }
+
+    /// The placeholder for the next parameter (for `LIMIT`/`OFFSET`).
+    pub fn next_placeholder(&self, offset: usize) -> String {
+        format!("${}", self.args.len() + offset)
+    }
+}

@@ -1,0 +1,168 @@
+//! Authentication: turning the credential on a request (a bearer access token, or an API
+//! key as `Authorization: Bearer sk_...` or `X-API-Key`) into a [`Principal`], and the
+//! [`AdminUser`] extractor that enforces the platform `admin` role.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use kernel::context::RequestContext;
+use kernel::principal::{ApiKeyPrincipal, AuthFailure, Principal, UserPrincipal};
+use kernel::{Error, OrgRole, PlatformRole, args};
+use time::OffsetDateTime;
+
+use crate::audit::{self, AuditEntry, Severity, actions};
+use crate::state::FoundationState;
+
+pub const API_KEY_PREFIX: &str = "sk_";
+
+enum Credential<'a> {
+    Access(&'a str),
+    ApiKey(&'a str),
+}
+
+fn credential(headers: &HeaderMap) -> Option<Credential<'_>> {
+    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(Credential::ApiKey(key.trim()));
+    }
+    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let token = token.trim();
+    Some(if token.starts_with(API_KEY_PREFIX) { Credential::ApiKey(token) } else { Credential::Access(token) })
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionCheck {
+    user_id: String,
+    email: String,
+    role: String,
+    status: String,
+    revoked_at: Option<OffsetDateTime>,
+    expires_at: OffsetDateTime,
+    last_used_at: OffsetDateTime,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyCheck {
+    id: String,
+    organization_id: String,
+    role: String,
+    expires_at: Option<OffsetDateTime>,
+    last_used_at: Option<OffsetDateTime>,
+}
+
+/// Resolve the request's credential. `Ok(None)`: no credential was sent.
+pub async fn authenticate(state: &FoundationState, headers: &HeaderMap) -> Result<Option<Principal>, AuthFailure> {
+    let Some(credential) = credential(headers) else { return Ok(None) };
+    let now = kernel::time::now();
+    match credential {
+        Credential::Access(token) => {
+            let claims = state.jwt.verify(token).map_err(AuthFailure)?;
+            let row: Option<SessionCheck> = state
+                .db
+                .fetch_optional(
+                    "SELECT u.id AS user_id, u.email, u.role, u.status, s.revoked_at, s.expires_at, s.last_used_at
+                     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
+                    args![&claims.sid],
+                )
+                .await
+                .map_err(|_| AuthFailure("could not verify the session".into()))?;
+            let row = row.ok_or_else(|| AuthFailure("the session no longer exists".into()))?;
+            if row.user_id != claims.sub || row.revoked_at.is_some() || row.expires_at <= now {
+                return Err(AuthFailure("the session has been revoked or has expired".into()));
+            }
+            if row.status != "active" {
+                return Err(AuthFailure("the account is not active".into()));
+            }
+            if now - row.last_used_at > time::Duration::minutes(1) {
+                touch(state, "UPDATE sessions SET last_used_at = $2 WHERE id = $1", claims.sid.clone(), now);
+            }
+            Ok(Some(Principal::User(UserPrincipal {
+                user_id: row.user_id,
+                session_id: claims.sid,
+                email: row.email,
+                role: PlatformRole::parse(&row.role).unwrap_or(PlatformRole::User),
+            })))
+        }
+        Credential::ApiKey(key) => {
+            let hash = kernel::ids::sha256_hex(key);
+            let row: Option<KeyCheck> = state
+                .db
+                .fetch_optional(
+                    "SELECT k.id, k.organization_id, k.role, k.expires_at, k.last_used_at
+                     FROM api_keys k JOIN organizations o ON o.id = k.organization_id
+                     WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND o.deleted_at IS NULL",
+                    args![hash],
+                )
+                .await
+                .map_err(|_| AuthFailure("could not verify the API key".into()))?;
+            let row = row.ok_or_else(|| AuthFailure("the API key is invalid or revoked".into()))?;
+            if row.expires_at.is_some_and(|t| t <= now) {
+                return Err(AuthFailure("the API key has expired".into()));
+            }
+            if row.last_used_at.is_none_or(|t| now - t > time::Duration::minutes(1)) {
+                touch(state, "UPDATE api_keys SET last_used_at = $2 WHERE id = $1", row.id.clone(), now);
+            }
+            Ok(Some(Principal::ApiKey(ApiKeyPrincipal {
+                key_id: row.id,
+                organization_id: row.organization_id,
+                role: OrgRole::parse(&row.role).unwrap_or(OrgRole::Member),
+            })))
+        }
+    }
+}
+
+/// Record "last used" without making the request wait for a write.
+fn touch(state: &FoundationState, sql: &'static str, id: String, now: OffsetDateTime) {
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        if let Err(e) = db.execute(sql, args![id, now]).await {
+            tracing::debug!(error = %e, "could not record last use");
+        }
+    });
+}
+
+/// Middleware: put the principal (or the reason its credential failed) in the request.
+pub async fn middleware(State(state): State<FoundationState>, mut req: Request, next: Next) -> Response {
+    match authenticate(&state, req.headers()).await {
+        Ok(Some(principal)) => {
+            req.extensions_mut().insert(principal);
+        }
+        Ok(None) => {}
+        Err(failure) => {
+            req.extensions_mut().insert(failure);
+        }
+    }
+    next.run(req).await
+}
+
+/// A signed-in person with the platform `admin` role. Anyone else gets 403, and a
+/// signed-in non-admin's attempt is audited as UNAUTHORIZED_ACCESS.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub UserPrincipal);
+
+impl FromRequestParts<FoundationState> for AdminUser {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &FoundationState) -> Result<Self, Self::Rejection> {
+        let principal = <Principal as FromRequestParts<FoundationState>>::from_request_parts(parts, state).await?;
+        if let Principal::User(user) = &principal
+            && user.role == PlatformRole::Admin
+        {
+            return Ok(AdminUser(user.clone()));
+        }
+        let ctx = parts.extensions.get::<RequestContext>().cloned().unwrap_or_default();
+        let entry = AuditEntry::new(actions::UNAUTHORIZED_ACCESS, Severity::Medium, "system")
+            .by(&principal)
+            .describe(format!("refused access to {}", parts.uri.path()))
+            .meta(serde_json::json!({ "method": parts.method.as_str(), "path": parts.uri.path() }));
+        if let Err(e) = audit::record_now(&state.db, &ctx, entry).await {
+            tracing::warn!(error = %e, "could not audit a refused admin access");
+        }
+        Err(Error::Forbidden("this endpoint requires the admin role".into()))
+    }
+}

@@ -1,0 +1,162 @@
+//! Invitations: an emailed single-use link that makes its recipient a member, either while
+//! signed in with the invited address or by registering with it.
+
+use kernel::context::RequestContext;
+use kernel::mail::Mailer;
+use kernel::principal::{Principal, UserPrincipal};
+use kernel::validate::{Validator, normalize_email};
+use kernel::{Config, Db, Error, OrgRole, Result, Tx, args};
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use super::require_org_role;
+use crate::audit::{self, AuditEntry, Severity, actions};
+
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Invitation {
+    pub id: String,
+    pub organization_id: String,
+    pub email: String,
+    #[schema(value_type = OrgRole)]
+    pub role: String,
+    pub invited_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: OffsetDateTime,
+}
+
+const COLUMNS: &str = "id, organization_id, email, role, invited_by, created_at, expires_at";
+
+pub async fn create(
+    db: &Db,
+    config: &Config,
+    mailer: &Mailer,
+    ctx: &RequestContext,
+    me: &UserPrincipal,
+    org_id: &str,
+    email: &str,
+    role: OrgRole,
+) -> Result<Invitation> {
+    let principal = Principal::User(me.clone());
+    let my_role = require_org_role(db, &principal, org_id, OrgRole::Admin).await?;
+    let email = normalize_email(email);
+    let mut v = Validator::new();
+    v.email("email", &email);
+    v.finish()?;
+    if role == OrgRole::Owner && my_role != OrgRole::Owner {
+        return Err(Error::Forbidden("only an OWNER can invite another OWNER".into()));
+    }
+    let mut tx = db.begin().await?;
+    let already: i64 = tx
+        .scalar(
+            "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.organization_id = $1 AND u.email = $2",
+            args![org_id, &email],
+        )
+        .await?;
+    if already > 0 {
+        return Err(Error::Conflict("this person is already a member".into()));
+    }
+    let now = kernel::time::now();
+    // A new invitation replaces any pending one for the same address.
+    tx.execute(
+        "UPDATE invitations SET revoked_at = $3 WHERE organization_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+        args![org_id, &email, now],
+    )
+    .await?;
+    let org_name: Option<(String,)> = tx.fetch_optional("SELECT name FROM organizations WHERE id = $1", args![org_id]).await?;
+    let org_name = org_name.map(|(n,)| n).unwrap_or_default();
+    let (token, hash) = crate::tokens::new_secret();
+    let id = kernel::ids::new_id();
+    tx.execute(
+        "INSERT INTO invitations (id, organization_id, email, role, token_hash, invited_by, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        args![&id, org_id, &email, role.as_str(), hash, &me.user_id, now, now + time::Duration::seconds(config.security.invitation_ttl_secs)],
+    )
+    .await?;
+    let mail = crate::emails::invitation(&config.public_url, &email, &org_name, &me.email, role.as_str(), &token);
+    kernel::mail::enqueue(&mut tx, &mail).await?;
+    audit::record(&mut tx, ctx, AuditEntry::new(actions::ORG_INVITATION_CREATED, Severity::Medium, "invitation").by(&principal).org(org_id).target(&id).describe(format!("invited {email} as {}", role.as_str())).meta(serde_json::json!({ "email": email, "role": role.as_str() }))).await?;
+    let invitation = tx
+        .fetch_one(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM invitations WHERE id = $1")), args![&id])
+        .await?;
+    tx.commit().await?;
+    mailer.wake();
+    Ok(invitation)
+}
+
+pub async fn list_pending(db: &Db, principal: &Principal, org_id: &str) -> Result<Vec<Invitation>> {
+    require_org_role(db, principal, org_id, OrgRole::Admin).await?;
+    db.fetch_all(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM invitations WHERE organization_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL
+             AND expires_at > $2 ORDER BY created_at DESC"
+        )),
+        args![org_id, kernel::time::now()],
+    )
+    .await
+}
+
+pub async fn revoke(db: &Db, ctx: &RequestContext, principal: &Principal, org_id: &str, id: &str) -> Result<()> {
+    require_org_role(db, principal, org_id, OrgRole::Admin).await?;
+    let mut tx = db.begin().await?;
+    let n = tx
+        .execute(
+            "UPDATE invitations SET revoked_at = $3 WHERE id = $1 AND organization_id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+            args![id, org_id, kernel::time::now()],
+        )
+        .await?;
+    if n == 0 {
+        return Err(Error::not_found("invitation"));
+    }
+    audit::record(&mut tx, ctx, AuditEntry::new(actions::ORG_INVITATION_REVOKED, Severity::Low, "invitation").by(principal).org(org_id).target(id).describe("invitation revoked")).await?;
+    tx.commit().await
+}
+
+/// The pending, unexpired invitation behind `token`, in an organization that still exists.
+pub async fn find_valid(tx: &mut Tx, token: &str) -> Result<Option<Invitation>> {
+    if token.is_empty() || token.len() > 200 {
+        return Ok(None);
+    }
+    tx.fetch_optional(
+        "SELECT i.id, i.organization_id, i.email, i.role, i.invited_by, i.created_at, i.expires_at
+         FROM invitations i JOIN organizations o ON o.id = i.organization_id
+         WHERE i.token_hash = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2 AND o.deleted_at IS NULL",
+        args![kernel::ids::sha256_hex(token), kernel::time::now()],
+    )
+    .await
+}
+
+/// Make `user_id` a member per the invitation and mark it accepted.
+pub async fn accept_for(tx: &mut Tx, ctx: &RequestContext, inv: &Invitation, user_id: &str, email: &str) -> Result<()> {
+    let now = kernel::time::now();
+    let existing: i64 = tx
+        .scalar("SELECT COUNT(*) FROM memberships WHERE organization_id = $1 AND user_id = $2", args![&inv.organization_id, user_id])
+        .await?;
+    if existing == 0 {
+        tx.execute(
+            "INSERT INTO memberships (organization_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
+            args![&inv.organization_id, user_id, &inv.role, now],
+        )
+        .await?;
+    }
+    tx.execute("UPDATE invitations SET accepted_at = $2, accepted_by = $3 WHERE id = $1", args![&inv.id, now, user_id]).await?;
+    audit::record(tx, ctx, AuditEntry::new(actions::ORG_MEMBER_JOINED, Severity::Low, "user").by_user(user_id, email).org(&inv.organization_id).target(user_id).describe(format!("joined by invitation as {}", inv.role)).meta(serde_json::json!({ "invitation_id": inv.id }))).await
+}
+
+/// Accept an invitation as the signed-in person, who must own the invited address.
+pub async fn accept(db: &Db, ctx: &RequestContext, me: &UserPrincipal, token: &str) -> Result<String> {
+    let mut tx = db.begin().await?;
+    let inv = find_valid(&mut tx, token)
+        .await?
+        .ok_or_else(|| Error::field("token", "invalid", "the invitation is invalid, expired or already used"))?;
+    if inv.email != me.email {
+        return Err(Error::Forbidden("this invitation was sent to another email address".into()));
+    }
+    accept_for(&mut tx, ctx, &inv, &me.user_id, &me.email).await?;
+    tx.commit().await?;
+    Ok(inv.organization_id)
+}

@@ -1,0 +1,35 @@
+//! Organizations: the tenant every later resource hangs off. Members have a role (OWNER,
+//! ADMIN, MEMBER); an organization always keeps at least one OWNER. Outsiders get 404, never
+//! 403, so that ids of other tenants' organizations reveal nothing.
+
+pub mod invitations;
+mod routes;
+pub mod service;
+
+pub use routes::routes;
+
+use kernel::principal::Principal;
+use kernel::{Db, Error, OrgRole, Result, args};
+
+/// Check that `principal` may act on organization `org_id` with at least `min` role;
+/// returns the role it has there. Non-members (and keys of other organizations) get 404.
+pub async fn require_org_role(db: &Db, principal: &Principal, org_id: &str, min: OrgRole) -> Result<OrgRole> {
+    let role = match principal {
+        Principal::User(u) => {
+            let row: Option<(String,)> = db
+                .fetch_optional(
+                    "SELECT m.role FROM memberships m JOIN organizations o ON o.id = m.organization_id
+                     WHERE m.organization_id = $1 AND m.user_id = $2 AND o.deleted_at IS NULL",
+                    args![org_id, &u.user_id],
+                )
+                .await?;
+            row.and_then(|(r,)| OrgRole::parse(&r))
+        }
+        Principal::ApiKey(k) => (k.organization_id == org_id).then_some(k.role),
+    };
+    let role = role.ok_or_else(|| Error::not_found("organization"))?;
+    if role < min {
+        return Err(Error::Forbidden(format!("this action requires the {} role in the organization", min.as_str())));
+    }
+    Ok(role)
+}

@@ -1,0 +1,65 @@
+//! What Foundation's handlers and services need.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kernel::mail::Mailer;
+use kernel::ratelimit::AttemptWindow;
+use kernel::{Config, Db};
+
+use crate::passwords::PasswordHasher;
+use crate::tokens::JwtKeys;
+
+#[derive(Clone)]
+pub struct FoundationState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub mailer: Mailer,
+    pub jwt: Arc<JwtKeys>,
+    pub passwords: PasswordHasher,
+    pub limits: Arc<AuthLimits>,
+}
+
+/// Per-process counters behind the 429s of login, password reset and registration.
+pub struct AuthLimits {
+    pub login_failures_by_ip: AttemptWindow,
+    pub login_failures_by_account: AttemptWindow,
+    pub reset_requests_by_ip: AttemptWindow,
+    pub reset_requests_by_account: AttemptWindow,
+    pub registrations_by_ip: AttemptWindow,
+}
+
+impl AuthLimits {
+    pub fn from_config(config: &Config) -> Self {
+        let hour = Duration::from_secs(3600);
+        let rl = &config.rate_limit;
+        Self {
+            login_failures_by_ip: AttemptWindow::new(rl.login_failures_per_hour, hour),
+            login_failures_by_account: AttemptWindow::new(rl.login_failures_per_hour, hour),
+            reset_requests_by_ip: AttemptWindow::new(rl.password_reset_per_hour, hour),
+            reset_requests_by_account: AttemptWindow::new(rl.password_reset_per_hour, hour),
+            registrations_by_ip: AttemptWindow::new(rl.register_per_hour, hour),
+        }
+    }
+
+    pub fn retain_recent(&self) {
+        self.login_failures_by_ip.retain_recent();
+        self.login_failures_by_account.retain_recent();
+        self.reset_requests_by_ip.retain_recent();
+        self.reset_requests_by_account.retain_recent();
+        self.registrations_by_ip.retain_recent();
+    }
+}
+
+impl FoundationState {
+    pub fn new(db: Db, config: Arc<Config>, mailer: Mailer, jwt_secret: &[u8]) -> Self {
+        Self {
+            jwt: Arc::new(JwtKeys::new(jwt_secret, config.access_token_ttl_secs)),
+            passwords: PasswordHasher::new(&config.password_hash),
+            limits: Arc::new(AuthLimits::from_config(&config)),
+            db,
+            config,
+            mailer,
+        }
+    }
+}

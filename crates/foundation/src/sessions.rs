@@ -158,3 +158,8 @@ async fn revoke_other_sessions(
     tx.commit().await?;
     Ok(Json(RevokedCount { revoked }))
 }
+
+/// Open, unexpired sessions across the platform (the `socle_active_sessions` gauge).
+pub async fn count_active(db: &Db) -> Result<i64> {
+    db.scalar("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > $1", args![kernel::time::now()]).await
+}

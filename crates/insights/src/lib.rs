@@ -1,1 +1,158 @@
+//! Insights: health, liveness, version and Prometheus metrics. (Analytics and admin
+//! statistics of later modules will live here too.)
 
+pub mod metrics_http;
+pub mod process;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kernel::Db;
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// Something that refreshes gauges right before a scrape (modules register one to expose
+/// counts only they can compute, such as active sessions).
+pub trait MetricsCollector: Send + Sync {
+    fn collect<'a>(&'a self, db: &'a Db) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+}
+
+#[derive(Clone)]
+pub struct InsightsState {
+    pub db: Db,
+    pub prometheus: Option<PrometheusHandle>,
+    pub collectors: Arc<Vec<Arc<dyn MetricsCollector>>>,
+    health: Arc<HealthCache>,
+}
+
+/// The database is probed at most once per second; concurrent health checks share the
+/// answer, so load-balancer probes cannot load the database.
+#[derive(Default)]
+struct HealthCache {
+    checked_at_ms: AtomicI64,
+    /// 0 unknown, 1 up, 2 down.
+    state: AtomicU8,
+    latency_us: AtomicI64,
+}
+
+impl InsightsState {
+    pub fn new(db: Db, prometheus: Option<PrometheusHandle>, collectors: Vec<Arc<dyn MetricsCollector>>) -> Self {
+        Self { db, prometheus, collectors: Arc::new(collectors), health: Arc::new(HealthCache::default()) }
+    }
+}
+
+pub fn router(state: InsightsState) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(healthz))
+        .routes(routes!(version))
+        .routes(routes!(metrics))
+        .with_state(state)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Check {
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    pub database: Check,
+}
+
+/// Deep health: checks the database. 503 names the failing part.
+#[utoipa::path(get, path = "/health", tag = "insights",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+async fn health(State(state): State<InsightsState>) -> Response {
+    let cache = &state.health;
+    let now_ms = kernel::time::now().unix_timestamp_nanos() as i64 / 1_000_000;
+    let fresh = now_ms - cache.checked_at_ms.load(Ordering::Relaxed) < 1000;
+    let mut error = None;
+    if !fresh || cache.state.load(Ordering::Relaxed) == 0 {
+        let started = Instant::now();
+        let outcome = state.db.ping().await;
+        cache.latency_us.store(started.elapsed().as_micros() as i64, Ordering::Relaxed);
+        cache.state.store(if outcome.is_ok() { 1 } else { 2 }, Ordering::Relaxed);
+        cache.checked_at_ms.store(now_ms, Ordering::Relaxed);
+        error = outcome.err().map(|e| format!("{e}"));
+    }
+    let up = cache.state.load(Ordering::Relaxed) == 1;
+    let database = Check {
+        status: if up { "ok".into() } else { "unavailable".into() },
+        latency_ms: Some(cache.latency_us.load(Ordering::Relaxed) as f64 / 1000.0),
+        error: if up { None } else { Some(error.unwrap_or_else(|| "the database did not answer".into())) },
+    };
+    let body = Health { status: if up { "ok".into() } else { "unavailable".into() }, database };
+    let status = if up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, [(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct Liveness {
+    status: &'static str,
+}
+
+/// Liveness: the process serves requests.
+#[utoipa::path(get, path = "/healthz", tag = "insights", responses((status = 200, body = Liveness)))]
+async fn healthz() -> axum::Json<Liveness> {
+    axum::Json(Liveness { status: "ok" })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Version {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub git_commit: &'static str,
+    /// RFC 3339 build time.
+    pub build_time: String,
+    /// `sqlite` or `postgres`.
+    pub database: &'static str,
+}
+
+/// Version, git commit, build time and database kind.
+#[utoipa::path(get, path = "/version", tag = "insights", responses((status = 200, body = Version)))]
+async fn version(State(state): State<InsightsState>) -> axum::Json<Version> {
+    let epoch: i64 = env!("SOCLE_BUILD_EPOCH").parse().unwrap_or(0);
+    let build_time = time::OffsetDateTime::from_unix_timestamp(epoch)
+        .map(kernel::time::rfc3339)
+        .unwrap_or_default();
+    axum::Json(Version {
+        name: "socle",
+        version: env!("CARGO_PKG_VERSION"),
+        git_commit: env!("SOCLE_GIT_COMMIT"),
+        build_time,
+        database: state.db.kind().as_str(),
+    })
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", tag = "insights",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+async fn metrics(State(state): State<InsightsState>) -> Response {
+    let Some(handle) = &state.prometheus else {
+        return (StatusCode::NOT_FOUND, "metrics are disabled").into_response();
+    };
+    let (size, idle, max) = state.db.pool_stats();
+    metrics::gauge!("socle_db_pool_connections").set(f64::from(size));
+    metrics::gauge!("socle_db_pool_idle_connections").set(f64::from(idle));
+    metrics::gauge!("socle_db_pool_max_connections").set(f64::from(max));
+    process::record();
+    for collector in state.collectors.iter() {
+        collector.collect(&state.db).await;
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
+}

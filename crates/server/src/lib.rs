@@ -1,1 +1,200 @@
+//! Assembly: builds every module's state and router, wraps them in the middleware stack,
+//! serves the OpenAPI document and Swagger UI, runs the background workers, and shuts down
+//! gracefully.
 
+pub mod middleware;
+pub mod openapi;
+pub mod secrets;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use foundation::FoundationState;
+use insights::{InsightsState, MetricsCollector};
+use kernel::mail::Mailer;
+use kernel::ratelimit::RateLimiter;
+use kernel::{Config, Db, Error};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::middleware::EdgeState;
+
+/// Every module's migrations, in dependency order.
+pub fn migrations() -> Vec<kernel::migrate::Migration> {
+    let mut all = kernel::migrations();
+    all.extend(foundation::migrations());
+    all
+}
+
+/// Open the database and bring its schema up to date.
+pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(config).await?;
+    let applied = kernel::migrate::run(&db, &migrations()).await.map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+    tracing::info!(database = db.kind().as_str(), applied, "database ready");
+    Ok(db)
+}
+
+struct ActiveSessions;
+
+impl MetricsCollector for ActiveSessions {
+    fn collect<'a>(&'a self, db: &'a Db) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            match foundation::sessions::count_active(db).await {
+                Ok(n) => metrics::gauge!("socle_active_sessions").set(n as f64),
+                Err(e) => tracing::warn!(error = %e, "could not count active sessions"),
+            }
+        })
+    }
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    db: Db,
+    mailer: Mailer,
+    foundation: FoundationState,
+    rate_limiter: Option<Arc<RateLimiter>>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let config = Arc::new(config);
+        let db = open_database(&config).await?;
+        let listener = TcpListener::bind(&config.bind).await?;
+        Self::with_parts(config, db, listener).await
+    }
+
+    pub async fn with_parts(config: Arc<Config>, db: Db, listener: TcpListener) -> anyhow::Result<Self> {
+        insights::process::init();
+        let prometheus = insights::metrics_http::install();
+        let mailer = Mailer::from_config(&config)?;
+        let secret = secrets::jwt_secret(&config)?;
+        let foundation = FoundationState::new(db.clone(), config.clone(), mailer.clone(), &secret);
+        let insights = InsightsState::new(db.clone(), prometheus, vec![Arc::new(ActiveSessions)]);
+        let rl = &config.rate_limit;
+        let rate_limiter = (rl.global_per_minute > 0)
+            .then(|| Arc::new(RateLimiter::new(rl.global_per_minute, Duration::from_secs(60), rl.global_burst)));
+        let edge = EdgeState { trust_proxy_headers: config.trust_proxy_headers, rate_limiter: rate_limiter.clone() };
+
+        let (api, spec) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+            .nest("/api/v1", foundation::router(foundation.clone()))
+            .merge(insights::router(insights))
+            .split_for_parts();
+        let spec_json = Arc::new(serde_json::to_string(&spec)?);
+        let router = api
+            .route(
+                "/api/openapi.json",
+                axum::routing::get(move || {
+                    let body = spec_json.clone();
+                    async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body.as_str().to_owned()) }
+                }),
+            )
+            .merge(SwaggerUi::new("/api/docs").url("/api/docs/openapi.json", spec))
+            .route_layer(axum::middleware::from_fn(middleware::route_metrics))
+            .fallback(|| async { Error::NotFound("no such endpoint".into()) })
+            .layer(axum::middleware::from_fn_with_state(foundation.clone(), foundation::authn::middleware))
+            .layer(axum::middleware::from_fn_with_state(edge.clone(), middleware::rate_limit))
+            .layer(DefaultBodyLimit::max(config.body_limit_bytes))
+            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(config.request_timeout_secs.max(1))))
+            .layer(CompressionLayer::new())
+            .layer(cors(&config))
+            .layer(axum::middleware::from_fn_with_state(edge.clone(), middleware::security_headers))
+            .layer(axum::middleware::from_fn(middleware::problem_for_bare_errors))
+            .layer(axum::middleware::from_fn_with_state(edge, middleware::context))
+            .layer(CatchPanicLayer::custom(middleware::panic_response));
+        Ok(Self { listener, router, db, mailer, foundation, rate_limiter })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Serve until `shutdown` resolves, then let in-flight requests finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mail_worker = tokio::spawn(self.mailer.clone().run_worker(self.db.clone(), stop_rx.clone()));
+        let janitor = tokio::spawn(janitor(self.foundation.clone(), self.rate_limiter.clone(), stop_rx));
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await?;
+        tracing::info!("HTTP server stopped; stopping workers");
+        let _ = stop_tx.send(true);
+        let _ = mail_worker.await;
+        let _ = janitor.await;
+        self.db.close().await;
+        Ok(())
+    }
+}
+
+/// Periodic housekeeping: forget idle rate-limit keys.
+async fn janitor(foundation: FoundationState, limiter: Option<Arc<RateLimiter>>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = stop.changed() => return,
+        }
+        foundation.limits.retain_recent();
+        if let Some(l) = &limiter {
+            l.retain_recent();
+        }
+    }
+}
+
+fn cors(config: &Config) -> CorsLayer {
+    let origins: Vec<HeaderValue> = config.cors_allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+            axum::http::header::IF_MATCH,
+            HeaderName::from_static("x-api-key"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderName::from_static("ratelimit-reset"),
+            axum::http::header::RETRY_AFTER,
+        ])
+        .max_age(Duration::from_secs(600))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

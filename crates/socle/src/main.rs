@@ -1,1 +1,134 @@
-fn main() {}
+//! `socle`: the platform in one binary.
+//!
+//! - `socle serve` runs the platform (embedded SQLite in `./socle_data` unless
+//!   `DATABASE_URL` points at PostgreSQL).
+//! - `socle migrate` applies database migrations and exits.
+//! - `socle superuser create --email E [--password-stdin]` creates a platform administrator.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use kernel::Config;
+
+#[derive(Parser)]
+#[command(name = "socle", version, about = "A complete backend platform in one binary")]
+struct Cli {
+    /// Configuration file (default: ./socle.toml if it exists).
+    #[arg(long, global = true, env = "SOCLE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform.
+    Serve {
+        /// Address to listen on (overrides `bind`).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage platform administrators.
+    Superuser {
+        #[command(subcommand)]
+        action: SuperuserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum SuperuserAction {
+    /// Create an administrator (or promote an existing account and set its password).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input instead of a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "pretty" {
+        builder.init();
+    } else {
+        builder.json().flatten_event(true).with_current_span(true).with_span_list(false).init();
+    }
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if from_stdin || !stdin.is_terminal() {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    let prompt = |label: &str| -> anyhow::Result<String> {
+        eprint!("{label}");
+        std::io::stderr().flush()?;
+        let _ = std::process::Command::new("stty").arg("-echo").status();
+        let mut line = String::new();
+        let read = stdin.lock().read_line(&mut line);
+        let _ = std::process::Command::new("stty").arg("echo").status();
+        eprintln!();
+        read?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    };
+    let first = prompt("Password: ")?;
+    let second = prompt("Repeat password: ")?;
+    anyhow::ensure!(first == second, "the passwords do not match");
+    Ok(first)
+}
+
+fn main() -> anyhow::Result<()> {
+    // One TLS crypto provider for every rustls user (PostgreSQL, SMTP).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref()).context("reading configuration")?;
+    init_logging(&config.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { bind } => {
+                if let Some(bind) = bind {
+                    config.bind = bind;
+                }
+                let app = server::Application::build(config).await?;
+                tracing::info!(address = %app.local_addr()?, database = app.db().kind().as_str(), "Socle is listening");
+                app.run_until(server::shutdown_signal()).await
+            }
+            Command::Migrate => {
+                let db = server::open_database(&config).await?;
+                db.close().await;
+                Ok(())
+            }
+            Command::Superuser { action: SuperuserAction::Create { email, password_stdin } } => {
+                let password = read_password(password_stdin)?;
+                let config = Arc::new(config);
+                let db = server::open_database(&config).await?;
+                let mailer = kernel::mail::Mailer::from_config(&config)?;
+                let secret = server::secrets::jwt_secret(&config)?;
+                let state = foundation::FoundationState::new(db.clone(), config, mailer, &secret);
+                let user = foundation::accounts::service::create_superuser(&state, &email, &password)
+                    .await
+                    .map_err(|e| match e {
+                        kernel::Error::Validation(errors) => anyhow::anyhow!(
+                            "{}",
+                            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+                        ),
+                        other => anyhow::anyhow!("{other}"),
+                    })?;
+                println!("administrator {} ({}) is ready", user.email, user.id);
+                db.close().await;
+                Ok(())
+            }
+        }
+    })
+}

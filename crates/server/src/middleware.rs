@@ -1,0 +1,182 @@
+//! The request pipeline around every handler: request id and context, structured access
+//! log, metrics by route template, security headers, per-IP rate limit, and the conversion
+//! of bare error responses (405, 408, 413 from layers) into problem+json.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use kernel::context::{REQUEST_ID, RequestContext};
+use kernel::error::problem_response;
+use kernel::ratelimit::RateLimiter;
+use tracing::Instrument;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+#[derive(Clone)]
+pub struct EdgeState {
+    pub trust_proxy_headers: bool,
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+}
+
+fn client_ip(req: &Request, trust_proxy: bool) -> Option<String> {
+    if trust_proxy
+        && let Some(forwarded) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        && let Some(first) = forwarded.split(',').next().map(str::trim).filter(|s| !s.is_empty())
+    {
+        return Some(first.chars().take(64).collect());
+    }
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string())
+}
+
+fn valid_request_id(value: &str) -> bool {
+    !value.is_empty() && value.len() <= 128 && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+}
+
+/// Request id (propagated if the client sent a sane one), request context, access log and
+/// HTTP metrics.
+pub async fn context(State(edge): State<EdgeState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| valid_request_id(v))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let ctx = RequestContext {
+        request_id: request_id.clone(),
+        ip: client_ip(&req, edge.trust_proxy_headers),
+        user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(512).collect()),
+    };
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    req.extensions_mut().insert(ctx.clone());
+    let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
+    let mut response = REQUEST_ID.scope(request_id.clone(), next.run(req)).instrument(span.clone()).await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    if response.extensions_mut().remove::<RouteMetricsRecorded>().is_none() {
+        // No route matched: count it under one label so that scanners cannot explode the
+        // label cardinality.
+        record_http_metrics(method.as_str(), "<unmatched>", status, elapsed.as_secs_f64());
+    }
+    span.in_scope(|| {
+        let ms = elapsed.as_secs_f64() * 1000.0;
+        if status >= 500 {
+            tracing::error!(status, latency_ms = ms, ip = ctx.ip.as_deref().unwrap_or(""), "request failed");
+        } else {
+            tracing::info!(status, latency_ms = ms, ip = ctx.ip.as_deref().unwrap_or(""), "request");
+        }
+    });
+    response
+}
+
+#[derive(Clone, Copy)]
+struct RouteMetricsRecorded;
+
+fn record_http_metrics(method: &str, route: &str, status: u16, seconds: f64) {
+    let labels = [("method", method.to_string()), ("route", route.to_string()), ("status", status.to_string())];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(seconds);
+}
+
+/// Request count and latency by route template (runs after routing, as a route layer).
+pub async fn route_metrics(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let mut response = next.run(req).await;
+    record_http_metrics(method.as_str(), &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    response.extensions_mut().insert(RouteMetricsRecorded);
+    response
+}
+
+/// Global per-IP rate limit with `RateLimit-*` headers; 429 with `Retry-After` beyond it.
+pub async fn rate_limit(State(edge): State<EdgeState>, req: Request, next: Next) -> Response {
+    let Some(limiter) = edge.rate_limiter.as_ref() else { return next.run(req).await };
+    let key = client_ip(&req, edge.trust_proxy_headers).unwrap_or_default();
+    let decision = limiter.check(&key);
+    let mut response = if decision.allowed {
+        next.run(req).await
+    } else {
+        metrics::counter!("socle_rate_limited_total", "scope" => "global").increment(1);
+        problem_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many requests from this address; slow down".into(),
+            Vec::new(),
+            Some(decision.retry_after_secs),
+        )
+    };
+    let headers = response.headers_mut();
+    headers.insert("ratelimit-limit", HeaderValue::from(decision.limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(decision.remaining));
+    headers.insert("ratelimit-reset", HeaderValue::from(decision.reset_secs));
+    response
+}
+
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+const DOCS_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'self'";
+
+fn is_https(headers: &HeaderMap, trust_proxy: bool) -> bool {
+    trust_proxy && headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"))
+}
+
+pub async fn security_headers(State(edge): State<EdgeState>, req: Request, next: Next) -> Response {
+    let docs = req.uri().path().starts_with("/api/docs");
+    let https = is_https(req.headers(), edge.trust_proxy_headers);
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(if docs { DOCS_CSP } else { API_CSP }));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    headers.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
+    if https {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    response
+}
+
+/// Give error responses that have no body (from routing and tower layers) a problem body.
+pub async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    if status.as_u16() < 400 || response.headers().contains_key(header::CONTENT_TYPE) {
+        return response;
+    }
+    let detail = match status {
+        StatusCode::NOT_FOUND => "no such endpoint".to_string(),
+        StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed on this endpoint".to_string(),
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large".to_string(),
+        StatusCode::REQUEST_TIMEOUT => "the request took too long".to_string(),
+        other => other.canonical_reason().unwrap_or("error").to_string(),
+    };
+    let mut problem = problem_response(status, detail, Vec::new(), None);
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = response.headers().get(&name) {
+            problem.headers_mut().insert(name, v.clone());
+        }
+    }
+    problem
+}
+
+/// Turn a panic in a handler into a logged 500 problem instead of a dropped connection.
+pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
+    let detail = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into());
+    tracing::error!(panic = %detail, "handler panicked");
+    problem_response(StatusCode::INTERNAL_SERVER_ERROR, "an internal error occurred; it has been logged".into(), Vec::new(), None)
+}

@@ -1,1 +1,14 @@
-fn main() {}
+//! Black-box scenarios through the real router over real HTTP, each on a fresh SQLite
+//! database and a fresh PostgreSQL schema.
+
+mod support;
+
+mod admin;
+mod api_keys;
+mod audit;
+mod auth;
+mod fuzz;
+mod gdpr;
+mod orgs;
+mod platform;
+mod sessions;

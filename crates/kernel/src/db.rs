@@ -288,7 +288,7 @@ impl Db {
 
     /// A cheap round trip, for health checks.
     pub async fn ping(&self) -> Result<()> {
-        let one: i64 = self.scalar("SELECT 1", vec![]).await?;
+        let one: i64 = self.scalar("SELECT CAST(1 AS BIGINT)", vec![]).await?;
         if one == 1 { Ok(()) } else { Err(Error::internal("SELECT 1 did not return 1")) }
     }
 

@@ -127,6 +127,11 @@ impl Application {
         &self.db
     }
 
+    /// Foundation's state, for tools and tests that call its services directly.
+    pub fn foundation(&self) -> FoundationState {
+        self.foundation.clone()
+    }
+
     /// Serve until `shutdown` resolves, then let in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);

@@ -1,0 +1,355 @@
+//! The test harness: a real server on a random port over a fresh database (a new SQLite file,
+//! or a new PostgreSQL schema), a real HTTP client, and helpers that read the emails the
+//! server wrote.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use foundation::FoundationState;
+use kernel::{Config, Db};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Run each named scenario `async fn name(app: TestApp)` on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::support::TestApp::spawn($crate::support::Backend::Sqlite).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::support::TestApp::spawn($crate::support::Backend::Postgres).await).await
+            }
+        }
+    )* };
+}
+
+/// Like `on_both_databases!` for scenarios that build their own app: `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { super::$name($crate::support::Backend::Sqlite).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() { super::$name($crate::support::Backend::Postgres).await }
+        }
+    )* };
+}
+
+pub fn postgres_base_url() -> String {
+    std::env::var("SOCLE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub data_dir: PathBuf,
+    pub db: Db,
+    pub foundation: FoundationState,
+    pub backend: Backend,
+    schema: Option<String>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Assert the status, printing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        self
+    }
+
+    /// Assert a problem+json error naming `field`.
+    #[track_caller]
+    pub fn expect_field_error(self, status: u16, field: &str) -> Self {
+        let s = self.expect(status);
+        let errors = s.body["errors"].as_array().cloned().unwrap_or_default();
+        assert!(
+            errors.iter().any(|e| e["field"] == field),
+            "expected an error on field {field:?}; body: {}",
+            s.body
+        );
+        s
+    }
+}
+
+/// Email as the server wrote it: headers and a decoded text.
+#[derive(Debug, Clone)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+impl Email {
+    /// The token the email carries (the `...token: XYZ` line).
+    pub fn token(&self) -> String {
+        self.text
+            .lines()
+            .find_map(|l| l.split_once("token: ").map(|(_, t)| t.trim().to_string()))
+            .unwrap_or_else(|| panic!("no token in email: {}", self.text))
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let data_dir = std::env::temp_dir().join(format!("socle-test-{id}"));
+        let mut config = Config {
+            bind: "127.0.0.1:0".into(),
+            data_dir: data_dir.clone(),
+            public_url: "http://socle.test".into(),
+            db_max_connections: 4,
+            log_format: "json".into(),
+            ..Config::default()
+        };
+        // Fast hashing in tests; the production parameters are covered by unit tests and benches.
+        config.password_hash.memory_kib = 1024;
+        config.password_hash.iterations = 1;
+        let mut schema = None;
+        if backend == Backend::Postgres {
+            let name = format!("t_{}", &id[..16]);
+            let admin = sqlx::PgPool::connect(&postgres_base_url())
+                .await
+                .expect("PostgreSQL must be reachable for the postgres tests (SOCLE_TEST_POSTGRES_URL)");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}"))).execute(&admin).await.expect("create schema");
+            admin.close().await;
+            let sep = if postgres_base_url().contains('?') { '&' } else { '?' };
+            config.database_url = Some(format!("{}{sep}options[search_path]={name}", postgres_base_url()));
+            schema = Some(name);
+        }
+        tweak(&mut config);
+        let app = server::Application::build(config).await.expect("build the application");
+        let addr = app.local_addr().expect("local addr");
+        let db = app.db().clone();
+        let foundation = app.foundation();
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let _ = app.run_until(async { let _ = rx.await; }).await;
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+            data_dir,
+            db,
+            foundation,
+            backend,
+            schema,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::read(req.send().await.expect("request")).await
+    }
+
+    pub async fn read(resp: reqwest::Response) -> Resp {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Resp { status, body, headers }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.request(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.request(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request(Method::DELETE, path, token, None).await
+    }
+
+    /// Every email written so far, oldest first.
+    pub fn emails(&self) -> Vec<Email> {
+        let dir = self.data_dir.join("mail");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+            .unwrap_or_default();
+        files.sort();
+        files.iter().filter_map(|p| std::fs::read_to_string(p).ok()).map(|raw| parse_email(&raw)).collect()
+    }
+
+    /// Wait (up to 10 s) for an email to `to` whose subject contains `subject`, newest first.
+    pub async fn wait_for_email(&self, to: &str, subject: &str) -> Email {
+        for _ in 0..200 {
+            if let Some(mail) = self.emails().into_iter().rev().find(|m| m.to.contains(to) && m.subject.contains(subject)) {
+                return mail;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no email to {to} with subject containing {subject:?}; got {:?}", self.emails().iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>());
+    }
+
+    /// Register, activate by email and sign in; returns the session.
+    pub async fn signup(&self, email: &str) -> Session {
+        self.post(
+            "/api/v1/foundation/auth/register",
+            None,
+            json!({"email": email, "password": PASSWORD, "first_name": "Test", "last_name": "Person"}),
+        )
+        .await
+        .expect(202);
+        let token = self.wait_for_email(email, "Activate").await.token();
+        self.post("/api/v1/foundation/auth/activate", None, json!({"token": token})).await.expect(200);
+        self.login(email, PASSWORD).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Session {
+        let r = self.post("/api/v1/foundation/auth/login", None, json!({"email": email, "password": password})).await.expect(200);
+        Session {
+            access: r.body["access_token"].as_str().expect("access_token").to_string(),
+            refresh: r.body["refresh_token"].as_str().expect("refresh_token").to_string(),
+            user_id: r.body["user"]["id"].as_str().expect("user id").to_string(),
+            email: email.to_string(),
+        }
+    }
+
+    /// A platform administrator, created the way `socle superuser create` does.
+    pub async fn admin(&self, email: &str) -> Session {
+        foundation::accounts::service::create_superuser(&self.foundation, email, PASSWORD).await.expect("create admin");
+        self.login(email, PASSWORD).await
+    }
+
+    /// Create an organization owned by `owner`; returns its id.
+    pub async fn organization(&self, owner: &Session, name: &str) -> String {
+        let r = self.post("/api/v1/foundation/organizations", Some(&owner.access), json!({"name": name})).await.expect(201);
+        r.body["id"].as_str().expect("org id").to_string()
+    }
+
+    /// Invite `member` into `org` with `role` and accept as them.
+    pub async fn add_member(&self, org: &str, by: &Session, member: &Session, role: &str) {
+        self.post(&format!("/api/v1/foundation/organizations/{org}/invitations"), Some(&by.access), json!({"email": member.email, "role": role}))
+            .await
+            .expect(201);
+        let token = self.wait_for_email(&member.email, "invited").await.token();
+        self.post("/api/v1/foundation/organizations/invitations/accept", Some(&member.access), json!({"token": token})).await.expect(200);
+    }
+
+    /// Audit actions recorded so far, oldest first (read straight from storage).
+    pub async fn audit_actions(&self) -> Vec<String> {
+        let rows: Vec<(String,)> = self.db.fetch_all("SELECT action FROM audit_log ORDER BY created_at, id", vec![]).await.expect("audit");
+        rows.into_iter().map(|(a,)| a).collect()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if let Some(schema) = self.schema.take() {
+            // Drop the schema from a separate thread: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                rt.block_on(async move {
+                    if let Ok(pool) = sqlx::PgPool::connect(&postgres_base_url()).await {
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))).execute(&pool).await;
+                        pool.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub const PASSWORD: &str = "Correct-Horse-9-battery";
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access: String,
+    pub refresh: String,
+    pub user_id: String,
+    pub email: String,
+}
+
+fn parse_email(raw: &str) -> Email {
+    let header = |name: &str| {
+        raw.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    // Undo quoted-printable soft line breaks and the escapes that matter for tokens and URLs.
+    let decoded = raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=").replace("=20", " ");
+    let mut text = decoded.clone();
+    // Base64 parts: decode each block of base64 lines.
+    use base64::Engine;
+    for block in decoded.split("\r\n\r\n") {
+        let joined: String = block.lines().take_while(|l| !l.starts_with("--")).collect();
+        if joined.len() > 40
+            && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(joined.trim())
+        {
+            text.push('\n');
+            text.push_str(&String::from_utf8_lossy(&bytes));
+        }
+    }
+    Email { to: header("To: "), subject: header("Subject: "), text }
+}
+

@@ -227,8 +227,20 @@ impl TestApp {
 
     /// Wait (up to 10 s) for an email to `to` whose subject contains `subject`, newest first.
     pub async fn wait_for_email(&self, to: &str, subject: &str) -> Email {
+        self.wait_for_nth_email(to, subject, 1).await
+    }
+
+    fn matching(&self, to: &str, subject: &str) -> Vec<Email> {
+        self.emails().into_iter().filter(|m| m.to.contains(to) && m.subject.contains(subject)).collect()
+    }
+
+    /// Wait until at least `n` matching emails exist; returns the newest.
+    pub async fn wait_for_nth_email(&self, to: &str, subject: &str, n: usize) -> Email {
         for _ in 0..200 {
-            if let Some(mail) = self.emails().into_iter().rev().find(|m| m.to.contains(to) && m.subject.contains(subject)) {
+            let found = self.matching(to, subject);
+            if found.len() >= n
+                && let Some(mail) = found.into_iter().next_back()
+            {
                 return mail;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -274,10 +286,11 @@ impl TestApp {
 
     /// Invite `member` into `org` with `role` and accept as them.
     pub async fn add_member(&self, org: &str, by: &Session, member: &Session, role: &str) {
+        let before = self.matching(&member.email, "invited").len();
         self.post(&format!("/api/v1/foundation/organizations/{org}/invitations"), Some(&by.access), json!({"email": member.email, "role": role}))
             .await
             .expect(201);
-        let token = self.wait_for_email(&member.email, "invited").await.token();
+        let token = self.wait_for_nth_email(&member.email, "invited", before + 1).await.token();
         self.post("/api/v1/foundation/organizations/invitations/accept", Some(&member.access), json!({"token": token})).await.expect(200);
     }
 

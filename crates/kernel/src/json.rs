@@ -38,9 +38,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
 }
 
 fn data_error(path: &str, err: &serde_json::Error) -> Error {
-    let message = err.to_string();
+    field_error(path, &err.to_string(), "body")
+}
+
+/// Name the field a serde error is about: the path, or the field a "missing field" or
+/// "unknown field" message names.
+fn field_error(path: &str, message: &str, whole: &str) -> Error {
     // Strip serde's " at line X column Y" suffix: the field path says where.
-    let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+    let message = message.split(" at line ").next().unwrap_or(message).to_string();
     let named = |prefix: &str| {
         message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(str::to_string)
     };
@@ -53,7 +58,7 @@ fn data_error(path: &str, err: &serde_json::Error) -> Error {
     } else {
         (path.to_string(), "invalid_type")
     };
-    let field = if field == "." || field.is_empty() { "body".to_string() } else { field };
+    let field = if field == "." || field.is_empty() { whole.to_string() } else { field };
     Error::Validation(vec![FieldError::new(field, code, message)])
 }
 
@@ -99,9 +104,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
         let de = serde_urlencoded_deserializer(query);
         serde_path_to_error::deserialize(de).map(Query).map_err(|e| {
             let path = e.path().to_string();
-            let message = e.into_inner().to_string();
-            let field = if path == "." { "query".to_string() } else { path };
-            Error::Validation(vec![FieldError::new(field, "invalid_parameter", message)])
+            field_error(&path, &e.into_inner().to_string(), "query")
         })
     }
 }

@@ -250,6 +250,7 @@ impl TestApp {
 
     /// Register, activate by email and sign in; returns the session.
     pub async fn signup(&self, email: &str) -> Session {
+        let before = self.matching(email, "Activate").len();
         self.post(
             "/api/v1/foundation/auth/register",
             None,
@@ -257,7 +258,7 @@ impl TestApp {
         )
         .await
         .expect(202);
-        let token = self.wait_for_email(email, "Activate").await.token();
+        let token = self.wait_for_nth_email(email, "Activate", before + 1).await.token();
         self.post("/api/v1/foundation/auth/activate", None, json!({"token": token})).await.expect(200);
         self.login(email, PASSWORD).await
     }

@@ -13,9 +13,21 @@ async fn only_admins_manage_users(app: TestApp) {
     let user = app.signup("curious@example.com").await;
     let owner = app.signup("key-owner@example.com").await;
     let org = app.organization(&owner, "K").await;
-    let key = app.post("/api/v1/foundation/api-keys", Some(&owner.access), json!({"organization_id": org, "name": "k", "role": "OWNER"})).await.expect(201);
+    let key = app
+        .post(
+            "/api/v1/foundation/api-keys",
+            Some(&owner.access),
+            json!({"organization_id": org, "name": "k", "role": "OWNER"}),
+        )
+        .await
+        .expect(201);
     let key = key.body["secret"].as_str().expect("secret").to_string();
-    for path in [USERS.to_string(), format!("{USERS}/stats"), format!("{USERS}/{}", user.user_id), "/api/v1/admin/audit".to_string()] {
+    for path in [
+        USERS.to_string(),
+        format!("{USERS}/stats"),
+        format!("{USERS}/{}", user.user_id),
+        "/api/v1/admin/audit".to_string(),
+    ] {
         app.get(&path, None).await.expect(401);
         app.get(&path, Some(&user.access)).await.expect(403);
         app.get(&path, Some(&key)).await.expect(403);
@@ -23,15 +35,28 @@ async fn only_admins_manage_users(app: TestApp) {
     app.put(&format!("{USERS}/{}/role", user.user_id), Some(&user.access), json!({"role": "admin"})).await.expect(403);
     app.delete(&format!("{USERS}/{}", owner.user_id), Some(&user.access)).await.expect(403);
     let admin = app.admin("root@example.com").await;
-    let refused = app.get(&format!("/api/v1/admin/audit?action=UNAUTHORIZED_ACCESS&actor_id={}", user.user_id), Some(&admin.access)).await.expect(200);
-    assert!(refused.body["total_items"].as_i64().is_some_and(|n| n >= 4), "refused attempts are audited: {}", refused.body);
+    let refused = app
+        .get(&format!("/api/v1/admin/audit?action=UNAUTHORIZED_ACCESS&actor_id={}", user.user_id), Some(&admin.access))
+        .await
+        .expect(200);
+    assert!(
+        refused.body["total_items"].as_i64().is_some_and(|n| n >= 4),
+        "refused attempts are audited: {}",
+        refused.body
+    );
 }
 
 async fn admin_user_management(app: TestApp) {
     let admin = app.admin("boss@example.com").await;
     let quinn = app.signup("quinn@example.com").await;
     app.signup("rita@example.com").await;
-    app.post("/api/v1/foundation/auth/register", None, json!({"email": "pending@example.com", "password": PASSWORD, "first_name": "Pen", "last_name": "Ding"})).await.expect(202);
+    app.post(
+        "/api/v1/foundation/auth/register",
+        None,
+        json!({"email": "pending@example.com", "password": PASSWORD, "first_name": "Pen", "last_name": "Ding"}),
+    )
+    .await
+    .expect(202);
 
     let all = app.get(USERS, Some(&admin.access)).await.expect(200);
     assert_eq!(all.body["total_items"], 4);
@@ -49,21 +74,39 @@ async fn admin_user_management(app: TestApp) {
     let got = app.get(&format!("{USERS}/{}", quinn.user_id), Some(&admin.access)).await.expect(200);
     assert_eq!(got.body["email"], "quinn@example.com");
     app.get(&format!("{USERS}/nope"), Some(&admin.access)).await.expect(404);
-    let edited = app.patch(&format!("{USERS}/{}", quinn.user_id), Some(&admin.access), json!({"first_name": "Quinn", "email": "Quinn2@example.com"})).await.expect(200);
+    let edited = app
+        .patch(
+            &format!("{USERS}/{}", quinn.user_id),
+            Some(&admin.access),
+            json!({"first_name": "Quinn", "email": "Quinn2@example.com"}),
+        )
+        .await
+        .expect(200);
     assert_eq!(edited.body["email"], "quinn2@example.com");
-    app.patch(&format!("{USERS}/{}", quinn.user_id), Some(&admin.access), json!({"email": "rita@example.com"})).await.expect_field_error(422, "email");
+    app.patch(&format!("{USERS}/{}", quinn.user_id), Some(&admin.access), json!({"email": "rita@example.com"}))
+        .await
+        .expect_field_error(422, "email");
 
     // Role changes take effect on the next request and are audited as HIGH.
-    let promoted = app.put(&format!("{USERS}/{}/role", quinn.user_id), Some(&admin.access), json!({"role": "premium"})).await.expect(200);
+    let promoted = app
+        .put(&format!("{USERS}/{}/role", quinn.user_id), Some(&admin.access), json!({"role": "premium"}))
+        .await
+        .expect(200);
     assert_eq!(promoted.body["role"], "premium");
     assert_eq!(app.get("/api/v1/foundation/users/me", Some(&quinn.access)).await.body["role"], "premium");
     app.put(&format!("{USERS}/{}/role", admin.user_id), Some(&admin.access), json!({"role": "user"})).await.expect(403);
 
     // Deactivation revokes sessions and blocks sign-in; reactivation restores it.
-    app.put(&format!("{USERS}/{}/status", quinn.user_id), Some(&admin.access), json!({"status": "deactivated"})).await.expect(200);
+    app.put(&format!("{USERS}/{}/status", quinn.user_id), Some(&admin.access), json!({"status": "deactivated"}))
+        .await
+        .expect(200);
     app.get("/api/v1/foundation/users/me", Some(&quinn.access)).await.expect(401);
-    app.post("/api/v1/foundation/auth/login", None, json!({"email": "quinn2@example.com", "password": PASSWORD})).await.expect(403);
-    app.put(&format!("{USERS}/{}/status", quinn.user_id), Some(&admin.access), json!({"status": "active"})).await.expect(200);
+    app.post("/api/v1/foundation/auth/login", None, json!({"email": "quinn2@example.com", "password": PASSWORD}))
+        .await
+        .expect(403);
+    app.put(&format!("{USERS}/{}/status", quinn.user_id), Some(&admin.access), json!({"status": "active"}))
+        .await
+        .expect(200);
     app.login("quinn2@example.com", PASSWORD).await;
 
     let stats = app.get(&format!("{USERS}/stats"), Some(&admin.access)).await.expect(200);
@@ -77,7 +120,9 @@ async fn admin_user_management(app: TestApp) {
     assert!(stats.body["active_last_7_days"].as_i64().is_some_and(|n| n >= 3));
 
     app.delete(&format!("{USERS}/{}", quinn.user_id), Some(&admin.access)).await.expect(204);
-    app.post("/api/v1/foundation/auth/login", None, json!({"email": "quinn2@example.com", "password": PASSWORD})).await.expect(401);
+    app.post("/api/v1/foundation/auth/login", None, json!({"email": "quinn2@example.com", "password": PASSWORD}))
+        .await
+        .expect(401);
     app.delete(&format!("{USERS}/{}", quinn.user_id), Some(&admin.access)).await.expect(404);
     app.delete(&format!("{USERS}/{}", admin.user_id), Some(&admin.access)).await.expect(403);
     assert_eq!(app.get(USERS, Some(&admin.access)).await.body["total_items"], 3, "deleted accounts are hidden");
@@ -90,12 +135,22 @@ async fn admin_user_management(app: TestApp) {
 async fn admin_input_is_validated(app: TestApp) {
     let admin = app.admin("strict@example.com").await;
     let user = app.signup("target@example.com").await;
-    app.put(&format!("{USERS}/{}/role", user.user_id), Some(&admin.access), json!({"role": "superhero"})).await.expect_field_error(422, "role");
-    app.put(&format!("{USERS}/{}/status", user.user_id), Some(&admin.access), json!({"status": "deleted"})).await.expect_field_error(422, "status");
-    app.put(&format!("{USERS}/{}/status", user.user_id), Some(&admin.access), json!({})).await.expect_field_error(422, "status");
-    app.patch(&format!("{USERS}/{}", user.user_id), Some(&admin.access), json!({"email": "bad"})).await.expect_field_error(422, "email");
+    app.put(&format!("{USERS}/{}/role", user.user_id), Some(&admin.access), json!({"role": "superhero"}))
+        .await
+        .expect_field_error(422, "role");
+    app.put(&format!("{USERS}/{}/status", user.user_id), Some(&admin.access), json!({"status": "deleted"}))
+        .await
+        .expect_field_error(422, "status");
+    app.put(&format!("{USERS}/{}/status", user.user_id), Some(&admin.access), json!({}))
+        .await
+        .expect_field_error(422, "status");
+    app.patch(&format!("{USERS}/{}", user.user_id), Some(&admin.access), json!({"email": "bad"}))
+        .await
+        .expect_field_error(422, "email");
     app.get(&format!("{USERS}?role=wizard"), Some(&admin.access)).await.expect_field_error(422, "role");
     app.get(&format!("{USERS}?per_page=0"), Some(&admin.access)).await.expect_field_error(422, "per_page");
-    app.get(&format!("{USERS}?search={}", "s".repeat(101)), Some(&admin.access)).await.expect_field_error(422, "search");
+    app.get(&format!("{USERS}?search={}", "s".repeat(101)), Some(&admin.access))
+        .await
+        .expect_field_error(422, "search");
     app.put(&format!("{USERS}/missing/role"), Some(&admin.access), json!({"role": "user"})).await.expect(404);
 }

@@ -15,22 +15,35 @@ async fn api_keys_authenticate_within_their_organization(app: TestApp) {
     let other_owner = app.signup("other-keys@example.com").await;
     let other_org = app.organization(&other_owner, "Elsewhere").await;
 
-    let created = app.post(KEYS, Some(&owner.access), json!({"organization_id": org, "name": "CI deploys", "role": "ADMIN"})).await.expect(201);
+    let created = app
+        .post(KEYS, Some(&owner.access), json!({"organization_id": org, "name": "CI deploys", "role": "ADMIN"}))
+        .await
+        .expect(201);
     let secret = created.body["secret"].as_str().expect("secret").to_string();
     let prefix = created.body["prefix"].as_str().expect("prefix").to_string();
     assert!(secret.starts_with(&prefix) && secret.starts_with("sk_"));
     let id = created.body["id"].as_str().expect("id").to_string();
     // Stored only as a hash.
-    let (hash,): (String,) = app.db.fetch_one("SELECT key_hash FROM api_keys WHERE id = $1", kernel::args![&id]).await.expect("row");
+    let (hash,): (String,) =
+        app.db.fetch_one("SELECT key_hash FROM api_keys WHERE id = $1", kernel::args![&id]).await.expect("row");
     assert_eq!(hash.len(), 64);
     assert!(!hash.contains(&secret));
 
     // Both header forms work on organization endpoints of its own organization.
     let bearer = app.get(&format!("/api/v1/foundation/organizations/{org}"), Some(&secret)).await.expect(200);
     assert_eq!(bearer.body["name"], "Keyed");
-    let header = app.client.get(app.url(&format!("/api/v1/foundation/organizations/{org}/members"))).header("x-api-key", &secret).send().await.expect("send");
+    let header = app
+        .client
+        .get(app.url(&format!("/api/v1/foundation/organizations/{org}/members")))
+        .header("x-api-key", &secret)
+        .send()
+        .await
+        .expect("send");
     TestApp::read(header).await.expect(200);
-    let renamed = app.patch(&format!("/api/v1/foundation/organizations/{org}"), Some(&secret), json!({"name": "Keyed Inc"})).await.expect(200);
+    let renamed = app
+        .patch(&format!("/api/v1/foundation/organizations/{org}"), Some(&secret), json!({"name": "Keyed Inc"}))
+        .await
+        .expect(200);
     assert_eq!(renamed.body["name"], "Keyed Inc");
     // An ADMIN key cannot delete the organization, see another organization, or act as a person.
     app.delete(&format!("/api/v1/foundation/organizations/{org}"), Some(&secret)).await.expect(403);
@@ -67,17 +80,34 @@ async fn api_key_rules(app: TestApp) {
 
     app.post(KEYS, None, json!({"organization_id": org, "name": "x"})).await.expect(401);
     app.post(KEYS, Some(&member.access), json!({"organization_id": org, "name": "x"})).await.expect(403);
-    app.post(KEYS, Some(&admin.access), json!({"organization_id": org, "name": "x", "role": "OWNER"})).await.expect(403);
-    app.post(KEYS, Some(&admin.access), json!({"organization_id": org, "name": ""})).await.expect_field_error(422, "name");
-    app.post(KEYS, Some(&admin.access), json!({"organization_id": org, "name": "x", "role": "ROOT"})).await.expect_field_error(422, "role");
-    app.post(KEYS, Some(&admin.access), json!({"organization_id": org, "name": "x", "expires_at": "2001-01-01T00:00:00Z"})).await.expect_field_error(422, "expires_at");
-    app.post(KEYS, Some(&admin.access), json!({"organization_id": org, "name": "x", "expires_at": "tomorrow"})).await.expect_field_error(422, "expires_at");
+    app.post(KEYS, Some(&admin.access), json!({"organization_id": org, "name": "x", "role": "OWNER"}))
+        .await
+        .expect(403);
+    app.post(KEYS, Some(&admin.access), json!({"organization_id": org, "name": ""}))
+        .await
+        .expect_field_error(422, "name");
+    app.post(KEYS, Some(&admin.access), json!({"organization_id": org, "name": "x", "role": "ROOT"}))
+        .await
+        .expect_field_error(422, "role");
+    app.post(
+        KEYS,
+        Some(&admin.access),
+        json!({"organization_id": org, "name": "x", "expires_at": "2001-01-01T00:00:00Z"}),
+    )
+    .await
+    .expect_field_error(422, "expires_at");
+    app.post(KEYS, Some(&admin.access), json!({"organization_id": org, "name": "x", "expires_at": "tomorrow"}))
+        .await
+        .expect_field_error(422, "expires_at");
     app.get(KEYS, Some(&admin.access)).await.expect_field_error(422, "organization_id");
     app.get(&format!("{KEYS}?organization_id={org}"), Some(&member.access)).await.expect(403);
 
     // A key that expires.
     let soon = kernel::time::rfc3339(kernel::time::now() + time::Duration::seconds(1));
-    let created = app.post(KEYS, Some(&admin.access), json!({"organization_id": org, "name": "short", "expires_at": soon})).await.expect(201);
+    let created = app
+        .post(KEYS, Some(&admin.access), json!({"organization_id": org, "name": "short", "expires_at": soon}))
+        .await
+        .expect(201);
     let secret = created.body["secret"].as_str().expect("secret").to_string();
     assert_eq!(created.body["role"], "MEMBER", "default role");
     app.get(&format!("/api/v1/foundation/organizations/{org}"), Some(&secret)).await.expect(200);
@@ -85,9 +115,12 @@ async fn api_key_rules(app: TestApp) {
     let expired = app.get(&format!("/api/v1/foundation/organizations/{org}"), Some(&secret)).await.expect(401);
     assert!(expired.body["detail"].as_str().is_some_and(|d| d.contains("expired")));
     // A MEMBER key cannot edit.
-    let member_key = app.post(KEYS, Some(&admin.access), json!({"organization_id": org, "name": "reader"})).await.expect(201);
+    let member_key =
+        app.post(KEYS, Some(&admin.access), json!({"organization_id": org, "name": "reader"})).await.expect(201);
     let reader = member_key.body["secret"].as_str().expect("secret").to_string();
-    app.patch(&format!("/api/v1/foundation/organizations/{org}"), Some(&reader), json!({"name": "no"})).await.expect(403);
+    app.patch(&format!("/api/v1/foundation/organizations/{org}"), Some(&reader), json!({"name": "no"}))
+        .await
+        .expect(403);
     // Deleting the organization kills its keys.
     app.delete(&format!("/api/v1/foundation/organizations/{org}"), Some(&owner.access)).await.expect(204);
     app.get(&format!("/api/v1/foundation/organizations/{org}"), Some(&reader)).await.expect(401);

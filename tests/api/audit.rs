@@ -12,7 +12,13 @@ on_both_databases!(audit_log_is_queryable_exportable_and_prunable, audit_entries
 async fn audit_log_is_queryable_exportable_and_prunable(app: TestApp) {
     let admin = app.admin("auditor-in-chief@example.com").await;
     let user = app.signup("subject@example.com").await;
-    let _ = app.post("/api/v1/foundation/auth/login", None, json!({"email": "subject@example.com", "password": "Wrong-password-1"})).await;
+    let _ = app
+        .post(
+            "/api/v1/foundation/auth/login",
+            None,
+            json!({"email": "subject@example.com", "password": "Wrong-password-1"}),
+        )
+        .await;
 
     let all = app.get(AUDIT, Some(&admin.access)).await.expect(200);
     let total = all.body["total_items"].as_i64().expect("total");
@@ -41,7 +47,13 @@ async fn audit_log_is_queryable_exportable_and_prunable(app: TestApp) {
         assert!(stats.body["by_severity"][level].is_i64());
     }
 
-    let csv = app.client.get(app.url(&format!("{AUDIT}/export?format=csv&action=LOGIN_FAILED"))).bearer_auth(&admin.access).send().await.expect("csv");
+    let csv = app
+        .client
+        .get(app.url(&format!("{AUDIT}/export?format=csv&action=LOGIN_FAILED")))
+        .bearer_auth(&admin.access)
+        .send()
+        .await
+        .expect("csv");
     assert_eq!(csv.status(), 200);
     assert!(csv.headers()["content-type"].to_str().is_ok_and(|c| c.starts_with("text/csv")));
     assert!(csv.headers()["content-disposition"].to_str().is_ok_and(|c| c.contains("attachment")));
@@ -50,7 +62,8 @@ async fn audit_log_is_queryable_exportable_and_prunable(app: TestApp) {
     assert!(lines[0].starts_with("id,created_at,action,severity"));
     assert_eq!(lines.len(), 2);
     assert!(lines[1].contains("LOGIN_FAILED") && lines[1].contains("subject@example.com"));
-    let json_export = app.get(&format!("{AUDIT}/export?format=json&action=LOGIN_FAILED"), Some(&admin.access)).await.expect(200);
+    let json_export =
+        app.get(&format!("{AUDIT}/export?format=json&action=LOGIN_FAILED"), Some(&admin.access)).await.expect(200);
     assert_eq!(json_export.body.as_array().map(Vec::len), Some(1));
     app.get(&format!("{AUDIT}/export?format=xml"), Some(&admin.access)).await.expect_field_error(422, "format");
     assert!(app.audit_actions().await.iter().any(|a| a == "ADMIN_ACCESS"), "exports are audited");
@@ -58,9 +71,12 @@ async fn audit_log_is_queryable_exportable_and_prunable(app: TestApp) {
     // Retention: nothing is 30 days old; everything is older than a future horizon.
     let kept = app.delete(&format!("{AUDIT}/cleanup?older_than=30d"), Some(&admin.access)).await.expect(200);
     assert_eq!(kept.body["deleted"], 0);
-    app.delete(&format!("{AUDIT}/cleanup?older_than=soon"), Some(&admin.access)).await.expect_field_error(422, "older_than");
+    app.delete(&format!("{AUDIT}/cleanup?older_than=soon"), Some(&admin.access))
+        .await
+        .expect_field_error(422, "older_than");
     app.delete(&format!("{AUDIT}/cleanup"), Some(&admin.access)).await.expect_field_error(422, "older_than");
-    let pruned = app.delete(&format!("{AUDIT}/cleanup?older_than=2999-01-01T00:00:00Z"), Some(&admin.access)).await.expect(200);
+    let pruned =
+        app.delete(&format!("{AUDIT}/cleanup?older_than=2999-01-01T00:00:00Z"), Some(&admin.access)).await.expect(200);
     assert!(pruned.body["deleted"].as_i64().is_some_and(|n| n >= total));
     assert_eq!(app.audit_actions().await, vec!["AUDIT_CLEANUP".to_string()], "the cleanup records itself");
 }

@@ -26,13 +26,19 @@ on_both_backends!(lockout_after_repeated_failures_until_reset, reset_tokens_expi
 
 async fn register_activate_login_and_profile(app: TestApp) {
     let r = app
-        .post(&format!("{AUTH}/register"), None, json!({"email": "Ada@Example.com ", "password": PASSWORD, "first_name": "Ada", "last_name": "Lovelace"}))
+        .post(
+            &format!("{AUTH}/register"),
+            None,
+            json!({"email": "Ada@Example.com ", "password": PASSWORD, "first_name": "Ada", "last_name": "Lovelace"}),
+        )
         .await
         .expect(202);
     assert_eq!(r.body, json!({"email": "ada@example.com", "status": "pending_activation"}));
 
     // Not activated yet: the right password is refused with 403, not a token.
-    app.post(&format!("{AUTH}/login"), None, json!({"email": "ada@example.com", "password": PASSWORD})).await.expect(403);
+    app.post(&format!("{AUTH}/login"), None, json!({"email": "ada@example.com", "password": PASSWORD}))
+        .await
+        .expect(403);
 
     let mail = app.wait_for_email("ada@example.com", "Activate").await;
     assert!(mail.text.contains("text/html") && mail.text.contains("text/plain"), "HTML and text parts");
@@ -44,7 +50,10 @@ async fn register_activate_login_and_profile(app: TestApp) {
     // Single use.
     app.post(&format!("{AUTH}/activate"), None, json!({"token": token})).await.expect_field_error(422, "token");
 
-    let login = app.post(&format!("{AUTH}/login"), None, json!({"email": "ADA@example.com", "password": PASSWORD})).await.expect(200);
+    let login = app
+        .post(&format!("{AUTH}/login"), None, json!({"email": "ADA@example.com", "password": PASSWORD}))
+        .await
+        .expect(200);
     assert_eq!(login.body["token_type"], "Bearer");
     assert_eq!(login.body["expires_in"], 900);
     assert!(login.body["refresh_token"].as_str().is_some_and(|t| t.len() >= 40));
@@ -81,13 +90,24 @@ async fn registration_rejects_bad_input(app: TestApp) {
     app.post(&url, None, json!({"email": "bob@example.com"})).await.expect_field_error(422, "password");
     app.post(&url, None, json!([1, 2])).await.expect(422);
     // Several problems are reported at once.
-    let r = app.post(&url, None, json!({"email": "x", "password": "y", "first_name": "", "last_name": ""})).await.expect(422);
+    let r = app
+        .post(&url, None, json!({"email": "x", "password": "y", "first_name": "", "last_name": ""}))
+        .await
+        .expect(422);
     assert!(r.body["errors"].as_array().is_some_and(|e| e.len() >= 4), "{}", r.body);
     // Not JSON at all, and the wrong content type.
-    let raw = app.client.post(app.url(&url)).header("content-type", "application/json").body("{nope").send().await.expect("send");
+    let raw = app
+        .client
+        .post(app.url(&url))
+        .header("content-type", "application/json")
+        .body("{nope")
+        .send()
+        .await
+        .expect("send");
     let raw = TestApp::read(raw).await.expect(400);
     assert_eq!(raw.header("content-type"), Some("application/problem+json"));
-    let form = app.client.post(app.url(&url)).header("content-type", "text/plain").body("email=x").send().await.expect("send");
+    let form =
+        app.client.post(app.url(&url)).header("content-type", "text/plain").body("email=x").send().await.expect("send");
     TestApp::read(form).await.expect(415);
     assert!(app.emails().is_empty(), "nothing was sent for invalid input");
 }
@@ -95,7 +115,11 @@ async fn registration_rejects_bad_input(app: TestApp) {
 async fn registration_does_not_reveal_existing_accounts(app: TestApp) {
     app.signup("carol@example.com").await;
     let again = app
-        .post(&format!("{AUTH}/register"), None, json!({"email": "carol@example.com", "password": PASSWORD, "first_name": "Other", "last_name": "Person"}))
+        .post(
+            &format!("{AUTH}/register"),
+            None,
+            json!({"email": "carol@example.com", "password": PASSWORD, "first_name": "Other", "last_name": "Person"}),
+        )
         .await
         .expect(202);
     assert_eq!(again.body, json!({"email": "carol@example.com", "status": "pending_activation"}));
@@ -106,12 +130,22 @@ async fn registration_does_not_reveal_existing_accounts(app: TestApp) {
 
 async fn login_failures_do_not_reveal_accounts(app: TestApp) {
     app.signup("dave@example.com").await;
-    let wrong = app.post(&format!("{AUTH}/login"), None, json!({"email": "dave@example.com", "password": "Wrong-password-1"})).await.expect(401);
-    let unknown = app.post(&format!("{AUTH}/login"), None, json!({"email": "nobody@example.com", "password": "Wrong-password-1"})).await.expect(401);
+    let wrong = app
+        .post(&format!("{AUTH}/login"), None, json!({"email": "dave@example.com", "password": "Wrong-password-1"}))
+        .await
+        .expect(401);
+    let unknown = app
+        .post(&format!("{AUTH}/login"), None, json!({"email": "nobody@example.com", "password": "Wrong-password-1"}))
+        .await
+        .expect(401);
     assert_eq!(wrong.body["detail"], unknown.body["detail"]);
     assert!(app.audit_actions().await.iter().filter(|a| *a == "LOGIN_FAILED").count() >= 2);
-    app.post(&format!("{AUTH}/login"), None, json!({"email": "dave@example.com"})).await.expect_field_error(422, "password");
-    app.post(&format!("{AUTH}/login"), None, json!({"email": "dave@example.com", "password": ""})).await.expect_field_error(422, "password");
+    app.post(&format!("{AUTH}/login"), None, json!({"email": "dave@example.com"}))
+        .await
+        .expect_field_error(422, "password");
+    app.post(&format!("{AUTH}/login"), None, json!({"email": "dave@example.com", "password": ""}))
+        .await
+        .expect_field_error(422, "password");
 }
 
 async fn refresh_rotates_and_reuse_revokes_the_family(app: TestApp) {
@@ -131,7 +165,9 @@ async fn refresh_rotates_and_reuse_revokes_the_family(app: TestApp) {
     assert!(app.audit_actions().await.iter().any(|a| a == "SUSPICIOUS_ACTIVITY"));
 
     app.post(&format!("{AUTH}/refresh"), None, json!({"refresh_token": "made-up"})).await.expect(401);
-    app.post(&format!("{AUTH}/refresh"), None, json!({"refresh_token": 12})).await.expect_field_error(422, "refresh_token");
+    app.post(&format!("{AUTH}/refresh"), None, json!({"refresh_token": 12}))
+        .await
+        .expect_field_error(422, "refresh_token");
     // Signing in again works.
     app.login("erin@example.com", PASSWORD).await;
 }
@@ -147,29 +183,51 @@ async fn logout_revokes_the_session(app: TestApp) {
 
 async fn password_reset_flow(app: TestApp) {
     let s = app.signup("grace@example.com").await;
-    let known = app.post(&format!("{AUTH}/request-password-reset"), None, json!({"email": "grace@example.com"})).await.expect(202);
-    let unknown = app.post(&format!("{AUTH}/request-password-reset"), None, json!({"email": "ghost@example.com"})).await.expect(202);
+    let known = app
+        .post(&format!("{AUTH}/request-password-reset"), None, json!({"email": "grace@example.com"}))
+        .await
+        .expect(202);
+    let unknown = app
+        .post(&format!("{AUTH}/request-password-reset"), None, json!({"email": "ghost@example.com"}))
+        .await
+        .expect(202);
     assert_eq!(known.body, unknown.body, "no user enumeration");
     let mail = app.wait_for_email("grace@example.com", "Reset").await;
     assert!(mail.text.contains("http://socle.test/reset-password?token="));
     let token = mail.token();
     // The token is stored hashed, never in clear.
-    let stored: Vec<(String,)> = app.db.fetch_all("SELECT token_hash FROM user_tokens WHERE purpose = 'password_reset'", vec![]).await.expect("tokens");
+    let stored: Vec<(String,)> = app
+        .db
+        .fetch_all("SELECT token_hash FROM user_tokens WHERE purpose = 'password_reset'", vec![])
+        .await
+        .expect("tokens");
     assert!(stored.iter().all(|(h,)| h.len() == 64 && *h != token));
 
-    app.post(&format!("{AUTH}/reset-password"), None, json!({"token": token, "password": "weak"})).await.expect_field_error(422, "password");
-    app.post(&format!("{AUTH}/reset-password"), None, json!({"token": token, "password": "Brand-New-Password-2"})).await.expect(200);
+    app.post(&format!("{AUTH}/reset-password"), None, json!({"token": token, "password": "weak"}))
+        .await
+        .expect_field_error(422, "password");
+    app.post(&format!("{AUTH}/reset-password"), None, json!({"token": token, "password": "Brand-New-Password-2"}))
+        .await
+        .expect(200);
     app.get("/api/v1/foundation/users/me", Some(&s.access)).await.expect(401);
-    app.post(&format!("{AUTH}/login"), None, json!({"email": "grace@example.com", "password": PASSWORD})).await.expect(401);
+    app.post(&format!("{AUTH}/login"), None, json!({"email": "grace@example.com", "password": PASSWORD}))
+        .await
+        .expect(401);
     app.login("grace@example.com", "Brand-New-Password-2").await;
     // Single use, and garbage is refused.
-    app.post(&format!("{AUTH}/reset-password"), None, json!({"token": token, "password": "Another-Password-3"})).await.expect_field_error(422, "token");
-    app.post(&format!("{AUTH}/reset-password"), None, json!({"token": "garbage", "password": "Another-Password-3"})).await.expect_field_error(422, "token");
+    app.post(&format!("{AUTH}/reset-password"), None, json!({"token": token, "password": "Another-Password-3"}))
+        .await
+        .expect_field_error(422, "token");
+    app.post(&format!("{AUTH}/reset-password"), None, json!({"token": "garbage", "password": "Another-Password-3"}))
+        .await
+        .expect_field_error(422, "token");
     let actions = app.audit_actions().await;
     for expected in ["PASSWORD_RESET_REQUEST", "PASSWORD_RESET_SUCCESS", "PASSWORD_RESET_FAILED"] {
         assert!(actions.iter().any(|a| a == expected), "{expected} in {actions:?}");
     }
-    app.post(&format!("{AUTH}/request-password-reset"), None, json!({"email": "nope"})).await.expect_field_error(422, "email");
+    app.post(&format!("{AUTH}/request-password-reset"), None, json!({"email": "nope"}))
+        .await
+        .expect_field_error(422, "email");
 }
 
 async fn reset_tokens_expire(backend: Backend) {
@@ -178,17 +236,31 @@ async fn reset_tokens_expire(backend: Backend) {
     app.post(&format!("{AUTH}/request-password-reset"), None, json!({"email": "hank@example.com"})).await.expect(202);
     let token = app.wait_for_email("hank@example.com", "Reset").await.token();
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    app.post(&format!("{AUTH}/reset-password"), None, json!({"token": token, "password": "Brand-New-Password-2"})).await.expect_field_error(422, "token");
+    app.post(&format!("{AUTH}/reset-password"), None, json!({"token": token, "password": "Brand-New-Password-2"}))
+        .await
+        .expect_field_error(422, "token");
 }
 
 async fn change_password_revokes_other_sessions(app: TestApp) {
     let phone = app.signup("ivy@example.com").await;
     let laptop = app.login("ivy@example.com", PASSWORD).await;
     let url = "/api/v1/foundation/users/me/password";
-    app.post(url, Some(&laptop.access), json!({"current_password": "Wrong-password-9", "new_password": "Brand-New-Password-2"})).await.expect_field_error(422, "current_password");
-    app.post(url, Some(&laptop.access), json!({"current_password": PASSWORD, "new_password": "weak"})).await.expect_field_error(422, "new_password");
-    app.post(url, None, json!({"current_password": PASSWORD, "new_password": "Brand-New-Password-2"})).await.expect(401);
-    app.post(url, Some(&laptop.access), json!({"current_password": PASSWORD, "new_password": "Brand-New-Password-2"})).await.expect(200);
+    app.post(
+        url,
+        Some(&laptop.access),
+        json!({"current_password": "Wrong-password-9", "new_password": "Brand-New-Password-2"}),
+    )
+    .await
+    .expect_field_error(422, "current_password");
+    app.post(url, Some(&laptop.access), json!({"current_password": PASSWORD, "new_password": "weak"}))
+        .await
+        .expect_field_error(422, "new_password");
+    app.post(url, None, json!({"current_password": PASSWORD, "new_password": "Brand-New-Password-2"}))
+        .await
+        .expect(401);
+    app.post(url, Some(&laptop.access), json!({"current_password": PASSWORD, "new_password": "Brand-New-Password-2"}))
+        .await
+        .expect(200);
     app.get("/api/v1/foundation/users/me", Some(&laptop.access)).await.expect(200);
     app.get("/api/v1/foundation/users/me", Some(&phone.access)).await.expect(401);
     app.login("ivy@example.com", "Brand-New-Password-2").await;
@@ -203,37 +275,62 @@ async fn lockout_after_repeated_failures_until_reset(backend: Backend) {
     .await;
     app.signup("jack@example.com").await;
     for _ in 0..3 {
-        app.post(&format!("{AUTH}/login"), None, json!({"email": "jack@example.com", "password": "Wrong-password-1"})).await.expect(401);
+        app.post(&format!("{AUTH}/login"), None, json!({"email": "jack@example.com", "password": "Wrong-password-1"}))
+            .await
+            .expect(401);
     }
     // Even the right password is refused now.
-    let locked = app.post(&format!("{AUTH}/login"), None, json!({"email": "jack@example.com", "password": PASSWORD})).await.expect(423);
+    let locked = app
+        .post(&format!("{AUTH}/login"), None, json!({"email": "jack@example.com", "password": PASSWORD}))
+        .await
+        .expect(423);
     assert!(locked.body["detail"].as_str().is_some_and(|d| d.contains("reset your password")));
     assert!(app.audit_actions().await.iter().any(|a| a == "ACCOUNT_LOCKED"));
     // A wrong password on a locked account says nothing more than 401.
-    app.post(&format!("{AUTH}/login"), None, json!({"email": "jack@example.com", "password": "Wrong-password-1"})).await.expect(401);
+    app.post(&format!("{AUTH}/login"), None, json!({"email": "jack@example.com", "password": "Wrong-password-1"}))
+        .await
+        .expect(401);
 
     app.post(&format!("{AUTH}/request-password-reset"), None, json!({"email": "jack@example.com"})).await.expect(202);
     let token = app.wait_for_email("jack@example.com", "Reset").await.token();
-    app.post(&format!("{AUTH}/reset-password"), None, json!({"token": token, "password": "Brand-New-Password-2"})).await.expect(200);
+    app.post(&format!("{AUTH}/reset-password"), None, json!({"token": token, "password": "Brand-New-Password-2"}))
+        .await
+        .expect(200);
     app.login("jack@example.com", "Brand-New-Password-2").await;
 }
 
 async fn failed_logins_are_rate_limited_per_account_and_ip(app: TestApp) {
     app.signup("kate@example.com").await;
     for _ in 0..5 {
-        app.post(&format!("{AUTH}/login"), None, json!({"email": "kate@example.com", "password": "Wrong-password-1"})).await.expect(401);
+        app.post(&format!("{AUTH}/login"), None, json!({"email": "kate@example.com", "password": "Wrong-password-1"}))
+            .await
+            .expect(401);
     }
-    let limited = app.post(&format!("{AUTH}/login"), None, json!({"email": "kate@example.com", "password": PASSWORD})).await.expect(429);
+    let limited = app
+        .post(&format!("{AUTH}/login"), None, json!({"email": "kate@example.com", "password": PASSWORD}))
+        .await
+        .expect(429);
     let retry: u64 = limited.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After");
     assert!(retry > 0 && retry <= 3600);
     assert_eq!(limited.header("content-type"), Some("application/problem+json"));
     // The same address is limited for other accounts too (per-IP window).
-    app.post(&format!("{AUTH}/login"), None, json!({"email": "someone-else@example.com", "password": "Wrong-password-1"})).await.expect(429);
+    app.post(
+        &format!("{AUTH}/login"),
+        None,
+        json!({"email": "someone-else@example.com", "password": "Wrong-password-1"}),
+    )
+    .await
+    .expect(429);
     // Password-reset requests: 5 per hour.
     for _ in 0..5 {
-        app.post(&format!("{AUTH}/request-password-reset"), None, json!({"email": "kate@example.com"})).await.expect(202);
+        app.post(&format!("{AUTH}/request-password-reset"), None, json!({"email": "kate@example.com"}))
+            .await
+            .expect(202);
     }
-    let limited = app.post(&format!("{AUTH}/request-password-reset"), None, json!({"email": "kate@example.com"})).await.expect(429);
+    let limited = app
+        .post(&format!("{AUTH}/request-password-reset"), None, json!({"email": "kate@example.com"}))
+        .await
+        .expect(429);
     assert!(limited.header("retry-after").is_some());
 }
 
@@ -249,9 +346,15 @@ async fn bcrypt_hashes_are_accepted_and_upgraded(app: TestApp) {
         )
         .await
         .expect("import");
-    app.post(&format!("{AUTH}/login"), None, json!({"email": "legacy@example.com", "password": "wrong"})).await.expect(401);
+    app.post(&format!("{AUTH}/login"), None, json!({"email": "legacy@example.com", "password": "wrong"}))
+        .await
+        .expect(401);
     app.login("legacy@example.com", "Imported-Password-1").await;
-    let (stored,): (String,) = app.db.fetch_one("SELECT password_hash FROM users WHERE email = 'legacy@example.com'", vec![]).await.expect("hash");
+    let (stored,): (String,) = app
+        .db
+        .fetch_one("SELECT password_hash FROM users WHERE email = 'legacy@example.com'", vec![])
+        .await
+        .expect("hash");
     assert!(stored.starts_with("$argon2id$"), "upgraded to argon2id: {stored}");
     app.login("legacy@example.com", "Imported-Password-1").await;
 }

@@ -18,7 +18,8 @@ on_both_databases!(
 
 async fn organization_lifecycle_and_roles(app: TestApp) {
     let owner = app.signup("owner@example.com").await;
-    let created = app.post(ORGS, Some(&owner.access), json!({"name": "Acme", "description": "Rockets"})).await.expect(201);
+    let created =
+        app.post(ORGS, Some(&owner.access), json!({"name": "Acme", "description": "Rockets"})).await.expect(201);
     assert_eq!(created.body["name"], "Acme");
     assert_eq!(created.body["my_role"], "OWNER");
     let org = created.body["id"].as_str().expect("id").to_string();
@@ -36,15 +37,24 @@ async fn organization_lifecycle_and_roles(app: TestApp) {
     // MEMBER reads but cannot edit; ADMIN edits but cannot delete; OWNER deletes.
     app.get(&format!("{ORGS}/{org}"), Some(&member.access)).await.expect(200);
     app.patch(&format!("{ORGS}/{org}"), Some(&member.access), json!({"name": "Hacked"})).await.expect(403);
-    let renamed = app.patch(&format!("{ORGS}/{org}"), Some(&admin.access), json!({"name": "Acme Corp"})).await.expect(200);
+    let renamed =
+        app.patch(&format!("{ORGS}/{org}"), Some(&admin.access), json!({"name": "Acme Corp"})).await.expect(200);
     assert_eq!(renamed.body["name"], "Acme Corp");
     assert_eq!(renamed.body["description"], "Rockets");
     app.delete(&format!("{ORGS}/{org}"), Some(&admin.access)).await.expect(403);
-    app.post(&format!("{ORGS}/{org}/invitations"), Some(&member.access), json!({"email": "x@example.com"})).await.expect(403);
+    app.post(&format!("{ORGS}/{org}/invitations"), Some(&member.access), json!({"email": "x@example.com"}))
+        .await
+        .expect(403);
     // An ADMIN cannot hand out OWNER.
-    app.patch(&format!("{ORGS}/{org}/members/{}", member.user_id), Some(&admin.access), json!({"role": "OWNER"})).await.expect(403);
-    app.patch(&format!("{ORGS}/{org}/members/{}", member.user_id), Some(&admin.access), json!({"role": "ADMIN"})).await.expect(204);
-    app.patch(&format!("{ORGS}/{org}/members/{}", member.user_id), Some(&admin.access), json!({"role": "MEMBER"})).await.expect(204);
+    app.patch(&format!("{ORGS}/{org}/members/{}", member.user_id), Some(&admin.access), json!({"role": "OWNER"}))
+        .await
+        .expect(403);
+    app.patch(&format!("{ORGS}/{org}/members/{}", member.user_id), Some(&admin.access), json!({"role": "ADMIN"}))
+        .await
+        .expect(204);
+    app.patch(&format!("{ORGS}/{org}/members/{}", member.user_id), Some(&admin.access), json!({"role": "MEMBER"}))
+        .await
+        .expect(204);
     // An ADMIN cannot remove the OWNER; can remove a MEMBER.
     app.delete(&format!("{ORGS}/{org}/members/{}", owner.user_id), Some(&admin.access)).await.expect(403);
     app.delete(&format!("{ORGS}/{org}/members/{}", member.user_id), Some(&admin.access)).await.expect(204);
@@ -58,7 +68,15 @@ async fn organization_lifecycle_and_roles(app: TestApp) {
     app.get(&format!("{ORGS}/{org}"), Some(&owner.access)).await.expect(404);
     assert_eq!(app.get(ORGS, Some(&owner.access)).await.body["total_items"], 0);
     let actions = app.audit_actions().await;
-    for expected in ["ORG_CREATED", "ORG_UPDATED", "ORG_MEMBER_JOINED", "ORG_MEMBER_ROLE_CHANGED", "ORG_MEMBER_REMOVED", "ORG_MEMBER_LEFT", "ORG_DELETED"] {
+    for expected in [
+        "ORG_CREATED",
+        "ORG_UPDATED",
+        "ORG_MEMBER_JOINED",
+        "ORG_MEMBER_ROLE_CHANGED",
+        "ORG_MEMBER_REMOVED",
+        "ORG_MEMBER_LEFT",
+        "ORG_DELETED",
+    ] {
         assert!(actions.iter().any(|a| a == expected), "{expected} in {actions:?}");
     }
 }
@@ -74,8 +92,12 @@ async fn members_of_one_organization_never_see_another(app: TestApp) {
     }
     app.patch(&bob_b(""), Some(&alice.access), json!({"name": "mine now"})).await.expect(404);
     app.delete(&bob_b(""), Some(&alice.access)).await.expect(404);
-    app.post(&bob_b("/invitations"), Some(&alice.access), json!({"email": "alice@a.example", "role": "OWNER"})).await.expect(404);
-    app.patch(&bob_b(&format!("/members/{}", bob.user_id)), Some(&alice.access), json!({"role": "MEMBER"})).await.expect(404);
+    app.post(&bob_b("/invitations"), Some(&alice.access), json!({"email": "alice@a.example", "role": "OWNER"}))
+        .await
+        .expect(404);
+    app.patch(&bob_b(&format!("/members/{}", bob.user_id)), Some(&alice.access), json!({"role": "MEMBER"}))
+        .await
+        .expect(404);
     app.delete(&bob_b(&format!("/members/{}", bob.user_id)), Some(&alice.access)).await.expect(404);
     app.post(&bob_b("/transfer-ownership"), Some(&alice.access), json!({"user_id": alice.user_id})).await.expect(404);
     app.request(reqwest::Method::POST, &bob_b("/leave"), Some(&alice.access), None).await.expect(404);
@@ -90,7 +112,14 @@ async fn members_of_one_organization_never_see_another(app: TestApp) {
 async fn invitations_by_login_and_by_registration(app: TestApp) {
     let owner = app.signup("host@example.com").await;
     let org = app.organization(&owner, "Guild").await;
-    let invited = app.post(&format!("{ORGS}/{org}/invitations"), Some(&owner.access), json!({"email": "Guest@Example.com", "role": "ADMIN"})).await.expect(201);
+    let invited = app
+        .post(
+            &format!("{ORGS}/{org}/invitations"),
+            Some(&owner.access),
+            json!({"email": "Guest@Example.com", "role": "ADMIN"}),
+        )
+        .await
+        .expect(201);
     assert_eq!(invited.body["email"], "guest@example.com");
     assert_eq!(invited.body["role"], "ADMIN");
     let pending = app.get(&format!("{ORGS}/{org}/invitations"), Some(&owner.access)).await.expect(200);
@@ -115,22 +144,39 @@ async fn invitations_by_login_and_by_registration(app: TestApp) {
     let guest = app.login("guest@example.com", PASSWORD).await;
     let orgs = app.get(ORGS, Some(&guest.access)).await.expect(200);
     assert_eq!(orgs.body["items"][0]["my_role"], "ADMIN");
-    assert!(app.get(&format!("{ORGS}/{org}/invitations"), Some(&owner.access)).await.body.as_array().is_some_and(Vec::is_empty));
+    assert!(
+        app.get(&format!("{ORGS}/{org}/invitations"), Some(&owner.access))
+            .await
+            .body
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
     // Used up.
-    app.post(&format!("{ORGS}/invitations/accept"), Some(&guest.access), json!({"token": token})).await.expect_field_error(422, "token");
-    app.post(&format!("{ORGS}/{org}/invitations"), Some(&owner.access), json!({"email": "guest@example.com"})).await.expect(409);
+    app.post(&format!("{ORGS}/invitations/accept"), Some(&guest.access), json!({"token": token}))
+        .await
+        .expect_field_error(422, "token");
+    app.post(&format!("{ORGS}/{org}/invitations"), Some(&owner.access), json!({"email": "guest@example.com"}))
+        .await
+        .expect(409);
 
     // Accepting while signed in; a revoked invitation is dead.
     let later = app.signup("later@example.com").await;
-    let second = app.post(&format!("{ORGS}/{org}/invitations"), Some(&owner.access), json!({"email": "later@example.com"})).await.expect(201);
+    let second = app
+        .post(&format!("{ORGS}/{org}/invitations"), Some(&owner.access), json!({"email": "later@example.com"}))
+        .await
+        .expect(201);
     let second_token = app.wait_for_email("later@example.com", "invited").await.token();
     let id = second.body["id"].as_str().expect("id");
     app.delete(&format!("{ORGS}/{org}/invitations/{id}"), Some(&owner.access)).await.expect(204);
-    app.post(&format!("{ORGS}/invitations/accept"), Some(&later.access), json!({"token": second_token})).await.expect_field_error(422, "token");
+    app.post(&format!("{ORGS}/invitations/accept"), Some(&later.access), json!({"token": second_token}))
+        .await
+        .expect_field_error(422, "token");
     app.add_member(&org, &owner, &later, "MEMBER").await;
     assert_eq!(app.get(&format!("{ORGS}/{org}/members"), Some(&later.access)).await.body["total_items"], 3);
     // Wrong registration email for an invitation.
-    app.post(&format!("{ORGS}/{org}/invitations"), Some(&owner.access), json!({"email": "third@example.com"})).await.expect(201);
+    app.post(&format!("{ORGS}/{org}/invitations"), Some(&owner.access), json!({"email": "third@example.com"}))
+        .await
+        .expect(201);
     let third_token = app.wait_for_email("third@example.com", "invited").await.token();
     app.post(
         "/api/v1/foundation/auth/register",
@@ -146,17 +192,29 @@ async fn the_last_owner_is_protected(app: TestApp) {
     let heir = app.signup("heir@example.com").await;
     let org = app.organization(&owner, "Solo").await;
     app.request(reqwest::Method::POST, &format!("{ORGS}/{org}/leave"), Some(&owner.access), None).await.expect(409);
-    app.patch(&format!("{ORGS}/{org}/members/{}", owner.user_id), Some(&owner.access), json!({"role": "ADMIN"})).await.expect(409);
+    app.patch(&format!("{ORGS}/{org}/members/{}", owner.user_id), Some(&owner.access), json!({"role": "ADMIN"}))
+        .await
+        .expect(409);
     app.delete(&format!("{ORGS}/{org}/members/{}", owner.user_id), Some(&owner.access)).await.expect(409);
     // A refused change writes no audit entry.
     assert!(!app.audit_actions().await.iter().any(|a| a == "ORG_MEMBER_ROLE_CHANGED"));
 
-    app.post(&format!("{ORGS}/{org}/transfer-ownership"), Some(&owner.access), json!({"user_id": heir.user_id})).await.expect_field_error(422, "user_id");
+    app.post(&format!("{ORGS}/{org}/transfer-ownership"), Some(&owner.access), json!({"user_id": heir.user_id}))
+        .await
+        .expect_field_error(422, "user_id");
     app.add_member(&org, &owner, &heir, "MEMBER").await;
-    app.post(&format!("{ORGS}/{org}/transfer-ownership"), Some(&heir.access), json!({"user_id": heir.user_id})).await.expect(403);
-    app.post(&format!("{ORGS}/{org}/transfer-ownership"), Some(&owner.access), json!({"user_id": heir.user_id})).await.expect(204);
+    app.post(&format!("{ORGS}/{org}/transfer-ownership"), Some(&heir.access), json!({"user_id": heir.user_id}))
+        .await
+        .expect(403);
+    app.post(&format!("{ORGS}/{org}/transfer-ownership"), Some(&owner.access), json!({"user_id": heir.user_id}))
+        .await
+        .expect(204);
     let members = app.get(&format!("{ORGS}/{org}/members"), Some(&owner.access)).await.expect(200);
-    let role_of = |id: &str| members.body["items"].as_array().and_then(|items| items.iter().find(|m| m["user_id"] == id).map(|m| m["role"].clone()));
+    let role_of = |id: &str| {
+        members.body["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|m| m["user_id"] == id).map(|m| m["role"].clone()))
+    };
     assert_eq!(role_of(&heir.user_id), Some(json!("OWNER")));
     assert_eq!(role_of(&owner.user_id), Some(json!("ADMIN")));
     app.request(reqwest::Method::POST, &format!("{ORGS}/{org}/leave"), Some(&owner.access), None).await.expect(204);
@@ -170,14 +228,26 @@ async fn organization_input_is_validated(app: TestApp) {
     app.post(ORGS, Some(&owner.access), json!({"name": ""})).await.expect_field_error(422, "name");
     app.post(ORGS, Some(&owner.access), json!({"name": "n".repeat(101)})).await.expect_field_error(422, "name");
     app.post(ORGS, Some(&owner.access), json!({"name": 7})).await.expect_field_error(422, "name");
-    app.post(ORGS, Some(&owner.access), json!({"name": "ok", "description": "d".repeat(2001)})).await.expect_field_error(422, "description");
+    app.post(ORGS, Some(&owner.access), json!({"name": "ok", "description": "d".repeat(2001)}))
+        .await
+        .expect_field_error(422, "description");
     app.post(ORGS, None, json!({"name": "ok"})).await.expect(401);
     let org = app.organization(&owner, "Valid").await;
     let member = app.signup("m@example.com").await;
     app.add_member(&org, &owner, &member, "MEMBER").await;
-    app.patch(&format!("{ORGS}/{org}/members/{}", member.user_id), Some(&owner.access), json!({"role": "GOD"})).await.expect_field_error(422, "role");
-    app.post(&format!("{ORGS}/{org}/invitations"), Some(&owner.access), json!({"email": "not-an-email"})).await.expect_field_error(422, "email");
-    app.post(&format!("{ORGS}/{org}/invitations"), Some(&owner.access), json!({"email": "x@example.com", "role": "KING"})).await.expect_field_error(422, "role");
+    app.patch(&format!("{ORGS}/{org}/members/{}", member.user_id), Some(&owner.access), json!({"role": "GOD"}))
+        .await
+        .expect_field_error(422, "role");
+    app.post(&format!("{ORGS}/{org}/invitations"), Some(&owner.access), json!({"email": "not-an-email"}))
+        .await
+        .expect_field_error(422, "email");
+    app.post(
+        &format!("{ORGS}/{org}/invitations"),
+        Some(&owner.access),
+        json!({"email": "x@example.com", "role": "KING"}),
+    )
+    .await
+    .expect_field_error(422, "role");
     app.get(&format!("{ORGS}?page=0"), Some(&owner.access)).await.expect_field_error(422, "page");
     app.get(&format!("{ORGS}?per_page=1000"), Some(&owner.access)).await.expect_field_error(422, "per_page");
     app.get(&format!("{ORGS}?page=abc"), Some(&owner.access)).await.expect_field_error(422, "page");
@@ -189,8 +259,16 @@ async fn organization_audit_trail(app: TestApp) {
     let org = app.organization(&owner, "Audited").await;
     app.add_member(&org, &owner, &member, "MEMBER").await;
     let trail = app.get(&format!("{ORGS}/{org}/audit"), Some(&owner.access)).await.expect(200);
-    let actions: Vec<String> = trail.body["items"].as_array().expect("items").iter().filter_map(|e| e["action"].as_str().map(String::from)).collect();
-    assert!(actions.contains(&"ORG_CREATED".to_string()) && actions.contains(&"ORG_MEMBER_JOINED".to_string()), "{actions:?}");
+    let actions: Vec<String> = trail.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["action"].as_str().map(String::from))
+        .collect();
+    assert!(
+        actions.contains(&"ORG_CREATED".to_string()) && actions.contains(&"ORG_MEMBER_JOINED".to_string()),
+        "{actions:?}"
+    );
     assert!(trail.body["items"].as_array().expect("items").iter().all(|e| e["organization_id"] == org.as_str()));
     let filtered = app.get(&format!("{ORGS}/{org}/audit?action=ORG_CREATED"), Some(&owner.access)).await.expect(200);
     assert_eq!(filtered.body["total_items"], 1);

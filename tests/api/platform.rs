@@ -5,7 +5,12 @@ use serde_json::json;
 use crate::on_both_databases;
 use crate::support::{Backend, TestApp};
 
-on_both_databases!(health_version_and_liveness, metrics_are_exposed, request_ids_are_generated_and_propagated, errors_are_problem_documents);
+on_both_databases!(
+    health_version_and_liveness,
+    metrics_are_exposed,
+    request_ids_are_generated_and_propagated,
+    errors_are_problem_documents
+);
 
 async fn health_version_and_liveness(app: TestApp) {
     let health = app.get("/health", None).await.expect(200);
@@ -14,7 +19,13 @@ async fn health_version_and_liveness(app: TestApp) {
     assert_eq!(app.get("/healthz", None).await.expect(200).body["status"], "ok");
     let version = app.get("/version", None).await.expect(200);
     assert_eq!(version.body["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(version.body["database"], match app.backend { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" });
+    assert_eq!(
+        version.body["database"],
+        match app.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    );
     assert!(version.body["git_commit"].as_str().is_some_and(|c| !c.is_empty()));
     assert!(version.body["build_time"].as_str().is_some_and(|t| t.contains('T')));
 }
@@ -22,7 +33,13 @@ async fn health_version_and_liveness(app: TestApp) {
 async fn metrics_are_exposed(app: TestApp) {
     let session = app.signup("metrics@example.com").await;
     app.get("/api/v1/foundation/users/me", Some(&session.access)).await.expect(200);
-    let _ = app.post("/api/v1/foundation/auth/login", None, json!({"email": "metrics@example.com", "password": "Wrong-password-1"})).await;
+    let _ = app
+        .post(
+            "/api/v1/foundation/auth/login",
+            None,
+            json!({"email": "metrics@example.com", "password": "Wrong-password-1"}),
+        )
+        .await;
     let resp = app.client.get(app.url("/metrics")).send().await.expect("metrics");
     assert_eq!(resp.status(), 200);
     let text = resp.text().await.expect("text");
@@ -45,12 +62,19 @@ async fn request_ids_are_generated_and_propagated(app: TestApp) {
     let generated = app.get("/healthz", None).await;
     let id = generated.header("x-request-id").expect("generated id").to_string();
     assert!(!id.is_empty());
-    let resp = app.client.get(app.url("/api/v1/foundation/users/me")).header("x-request-id", "trace-abc-123").send().await.expect("send");
+    let resp = app
+        .client
+        .get(app.url("/api/v1/foundation/users/me"))
+        .header("x-request-id", "trace-abc-123")
+        .send()
+        .await
+        .expect("send");
     let resp = TestApp::read(resp).await.expect(401);
     assert_eq!(resp.header("x-request-id"), Some("trace-abc-123"));
     assert_eq!(resp.body["request_id"], "trace-abc-123", "the problem names the request");
     // A hostile id is replaced, not echoed.
-    let resp = app.client.get(app.url("/healthz")).header("x-request-id", "bad id <script>").send().await.expect("send");
+    let resp =
+        app.client.get(app.url("/healthz")).header("x-request-id", "bad id <script>").send().await.expect("send");
     assert_ne!(resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("bad id <script>"));
 }
 
@@ -66,4 +90,203 @@ async fn errors_are_problem_documents(app: TestApp) {
     assert!(headers.header("content-security-policy").is_some_and(|v| v.contains("default-src 'none'")));
     assert_eq!(headers.header("referrer-policy"), Some("no-referrer"));
     assert!(headers.header("strict-transport-security").is_none(), "no HSTS over plain HTTP");
+}
+
+crate::on_both_backends!(
+    health_reports_a_dead_database_with_503,
+    cors_follows_the_allowlist,
+    oversized_bodies_are_413,
+    global_rate_limit_answers_429,
+    hsts_only_behind_tls,
+    in_flight_requests_finish_on_shutdown,
+);
+on_both_databases!(openapi_documents_every_endpoint);
+
+async fn health_reports_a_dead_database_with_503(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.get("/health", None).await.expect(200);
+    app.db.close().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let down = app.get("/health", None).await.expect(503);
+    assert_eq!(down.body["status"], "unavailable");
+    assert_eq!(down.body["database"]["status"], "unavailable");
+    assert!(down.body["database"]["error"].is_string());
+    app.get("/healthz", None).await.expect(200);
+}
+
+async fn cors_follows_the_allowlist(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.cors_allowed_origins = vec!["https://app.example".into()]).await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/foundation/auth/login"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type,authorization")
+            .send()
+    };
+    let allowed = preflight("https://app.example").await.expect("preflight");
+    assert_eq!(
+        allowed.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()),
+        Some("https://app.example")
+    );
+    let denied = preflight("https://evil.example").await.expect("preflight");
+    assert!(denied.headers().get("access-control-allow-origin").is_none());
+}
+
+async fn oversized_bodies_are_413(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.body_limit_bytes = 1024).await;
+    let big = json!({"email": "a@example.com", "password": "x".repeat(4096)});
+    let r = app.post("/api/v1/foundation/auth/login", None, big).await.expect(413);
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    app.post("/api/v1/foundation/auth/login", None, json!({"email": "a@example.com", "password": "Small-enough-1"}))
+        .await
+        .expect(401);
+}
+
+async fn global_rate_limit_answers_429(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.rate_limit.global_per_minute = 60;
+        c.rate_limit.global_burst = 4;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(app.get("/healthz", None).await);
+    }
+    assert!(statuses[0].header("ratelimit-limit").is_some() && statuses[0].header("ratelimit-remaining").is_some());
+    let limited = statuses.into_iter().find(|r| r.status == 429).expect("a 429 within 8 requests");
+    assert!(limited.header("retry-after").and_then(|v| v.parse::<u64>().ok()).is_some_and(|s| s >= 1));
+    assert_eq!(limited.header("ratelimit-remaining"), Some("0"));
+    assert_eq!(limited.header("content-type"), Some("application/problem+json"));
+}
+
+async fn hsts_only_behind_tls(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.trust_proxy_headers = true).await;
+    let tls = app.client.get(app.url("/healthz")).header("x-forwarded-proto", "https").send().await.expect("send");
+    assert!(tls.headers().get("strict-transport-security").is_some());
+    let plain = app.client.get(app.url("/healthz")).send().await.expect("send");
+    assert!(plain.headers().get("strict-transport-security").is_none());
+    // Behind a trusted proxy the client address comes from X-Forwarded-For.
+    let s = app.signup("proxied@example.com").await;
+    let resp = app
+        .client
+        .get(app.url("/api/v1/foundation/users/me/sessions"))
+        .bearer_auth(&s.access)
+        .header("x-forwarded-for", "203.0.113.9, 10.0.0.1")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 200);
+    let login = app
+        .client
+        .post(app.url("/api/v1/foundation/auth/login"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&json!({"email": "proxied@example.com", "password": crate::support::PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    let token = TestApp::read(login).await.expect(200).body["access_token"].as_str().expect("token").to_string();
+    let sessions = app.get("/api/v1/foundation/users/me/sessions", Some(&token)).await.expect(200);
+    assert!(sessions.body.as_array().expect("sessions").iter().any(|s| s["ip"] == "203.0.113.9"));
+}
+
+async fn in_flight_requests_finish_on_shutdown(backend: Backend) {
+    // Expensive hashing keeps the registration in flight while shutdown starts.
+    let app = TestApp::spawn_with(backend, |c| {
+        c.password_hash.memory_kib = 64 * 1024;
+        c.password_hash.iterations = 4;
+    })
+    .await;
+    // Registration hashes a password: slow enough to be in flight when shutdown starts.
+    let client = app.client.clone();
+    let url = app.url("/api/v1/foundation/auth/register");
+    let in_flight = tokio::spawn(async move {
+        client
+            .post(url)
+            .json(&json!({"email": "late@example.com", "password": crate::support::PASSWORD, "first_name": "L", "last_name": "Ate"}))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let base = app.base.clone();
+    let started = std::time::Instant::now();
+    app.stop().await;
+    assert!(started.elapsed() > std::time::Duration::from_millis(20), "shutdown waited for the request");
+    assert_eq!(in_flight.await.expect("join").expect("the request was answered"), 202);
+    assert!(reqwest::get(format!("{base}/healthz")).await.is_err(), "the server stopped listening");
+}
+
+async fn openapi_documents_every_endpoint(app: TestApp) {
+    let spec = app.get("/api/openapi.json", None).await.expect(200);
+    assert!(spec.body["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")));
+    let paths = spec.body["paths"].as_object().expect("paths");
+    let expected = [
+        ("post", "/api/v1/foundation/auth/register"),
+        ("post", "/api/v1/foundation/auth/activate"),
+        ("post", "/api/v1/foundation/auth/resend-activation"),
+        ("post", "/api/v1/foundation/auth/login"),
+        ("post", "/api/v1/foundation/auth/refresh"),
+        ("post", "/api/v1/foundation/auth/logout"),
+        ("post", "/api/v1/foundation/auth/request-password-reset"),
+        ("post", "/api/v1/foundation/auth/reset-password"),
+        ("get", "/api/v1/foundation/users/me"),
+        ("patch", "/api/v1/foundation/users/me"),
+        ("delete", "/api/v1/foundation/users/me"),
+        ("post", "/api/v1/foundation/users/me/password"),
+        ("get", "/api/v1/foundation/users/me/export"),
+        ("get", "/api/v1/foundation/users/me/sessions"),
+        ("delete", "/api/v1/foundation/users/me/sessions/{id}"),
+        ("post", "/api/v1/foundation/users/me/sessions/revoke-others"),
+        ("post", "/api/v1/foundation/api-keys"),
+        ("get", "/api/v1/foundation/api-keys"),
+        ("delete", "/api/v1/foundation/api-keys/{id}"),
+        ("post", "/api/v1/foundation/organizations"),
+        ("get", "/api/v1/foundation/organizations"),
+        ("get", "/api/v1/foundation/organizations/{id}"),
+        ("patch", "/api/v1/foundation/organizations/{id}"),
+        ("delete", "/api/v1/foundation/organizations/{id}"),
+        ("get", "/api/v1/foundation/organizations/{id}/members"),
+        ("patch", "/api/v1/foundation/organizations/{id}/members/{user_id}"),
+        ("delete", "/api/v1/foundation/organizations/{id}/members/{user_id}"),
+        ("post", "/api/v1/foundation/organizations/{id}/leave"),
+        ("post", "/api/v1/foundation/organizations/{id}/transfer-ownership"),
+        ("post", "/api/v1/foundation/organizations/{id}/invitations"),
+        ("get", "/api/v1/foundation/organizations/{id}/invitations"),
+        ("delete", "/api/v1/foundation/organizations/{id}/invitations/{invitation_id}"),
+        ("post", "/api/v1/foundation/organizations/invitations/accept"),
+        ("get", "/api/v1/foundation/organizations/{id}/audit"),
+        ("get", "/api/v1/admin/users"),
+        ("get", "/api/v1/admin/users/stats"),
+        ("get", "/api/v1/admin/users/{id}"),
+        ("patch", "/api/v1/admin/users/{id}"),
+        ("delete", "/api/v1/admin/users/{id}"),
+        ("put", "/api/v1/admin/users/{id}/role"),
+        ("put", "/api/v1/admin/users/{id}/status"),
+        ("get", "/api/v1/admin/audit"),
+        ("get", "/api/v1/admin/audit/stats"),
+        ("get", "/api/v1/admin/audit/export"),
+        ("delete", "/api/v1/admin/audit/cleanup"),
+        ("get", "/health"),
+        ("get", "/healthz"),
+        ("get", "/version"),
+        ("get", "/metrics"),
+    ];
+    for (method, path) in expected {
+        let op = &paths.get(path).unwrap_or_else(|| panic!("{path} is not documented"))[method];
+        assert!(op.is_object(), "{method} {path} is not documented");
+        assert!(op["responses"].is_object(), "{method} {path} has no responses");
+    }
+    assert_eq!(
+        paths.values().map(|p| p.as_object().map(|o| o.len()).unwrap_or(0)).sum::<usize>(),
+        expected.len(),
+        "no undocumented extras, no missing ones"
+    );
+    let schemes = &spec.body["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["api_key"]["name"], "X-API-Key");
+    assert!(spec.body["components"]["schemas"]["TokenResponse"].is_object());
+    let docs = app.client.get(app.url("/api/docs/")).send().await.expect("docs");
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.expect("html").contains("swagger"), "Swagger UI is served");
 }

@@ -87,11 +87,7 @@ impl Resp {
     pub fn expect_field_error(self, status: u16, field: &str) -> Self {
         let s = self.expect(status);
         let errors = s.body["errors"].as_array().cloned().unwrap_or_default();
-        assert!(
-            errors.iter().any(|e| e["field"] == field),
-            "expected an error on field {field:?}; body: {}",
-            s.body
-        );
+        assert!(errors.iter().any(|e| e["field"] == field), "expected an error on field {field:?}; body: {}", s.body);
         s
     }
 }
@@ -140,7 +136,10 @@ impl TestApp {
             let admin = sqlx::PgPool::connect(&postgres_base_url())
                 .await
                 .expect("PostgreSQL must be reachable for the postgres tests (SOCLE_TEST_POSTGRES_URL)");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}"))).execute(&admin).await.expect("create schema");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+                .execute(&admin)
+                .await
+                .expect("create schema");
             admin.close().await;
             let sep = if postgres_base_url().contains('?') { '&' } else { '?' };
             config.database_url = Some(format!("{}{sep}options[search_path]={name}", postgres_base_url()));
@@ -153,7 +152,11 @@ impl TestApp {
         let foundation = app.foundation();
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            let _ = app.run_until(async { let _ = rx.await; }).await;
+            let _ = app
+                .run_until(async {
+                    let _ = rx.await;
+                })
+                .await;
         });
         TestApp {
             base: format!("http://{addr}"),
@@ -190,7 +193,8 @@ impl TestApp {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         Resp { status, body, headers }
     }
@@ -219,7 +223,12 @@ impl TestApp {
     pub fn emails(&self) -> Vec<Email> {
         let dir = self.data_dir.join("mail");
         let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
             .unwrap_or_default();
         files.sort();
         files.iter().filter_map(|p| std::fs::read_to_string(p).ok()).map(|raw| parse_email(&raw)).collect()
@@ -245,7 +254,10 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("no email to {to} with subject containing {subject:?}; got {:?}", self.emails().iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>());
+        panic!(
+            "no email to {to} with subject containing {subject:?}; got {:?}",
+            self.emails().iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>()
+        );
     }
 
     /// Register, activate by email and sign in; returns the session.
@@ -264,7 +276,10 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Session {
-        let r = self.post("/api/v1/foundation/auth/login", None, json!({"email": email, "password": password})).await.expect(200);
+        let r = self
+            .post("/api/v1/foundation/auth/login", None, json!({"email": email, "password": password}))
+            .await
+            .expect(200);
         Session {
             access: r.body["access_token"].as_str().expect("access_token").to_string(),
             refresh: r.body["refresh_token"].as_str().expect("refresh_token").to_string(),
@@ -281,23 +296,31 @@ impl TestApp {
 
     /// Create an organization owned by `owner`; returns its id.
     pub async fn organization(&self, owner: &Session, name: &str) -> String {
-        let r = self.post("/api/v1/foundation/organizations", Some(&owner.access), json!({"name": name})).await.expect(201);
+        let r =
+            self.post("/api/v1/foundation/organizations", Some(&owner.access), json!({"name": name})).await.expect(201);
         r.body["id"].as_str().expect("org id").to_string()
     }
 
     /// Invite `member` into `org` with `role` and accept as them.
     pub async fn add_member(&self, org: &str, by: &Session, member: &Session, role: &str) {
         let before = self.matching(&member.email, "invited").len();
-        self.post(&format!("/api/v1/foundation/organizations/{org}/invitations"), Some(&by.access), json!({"email": member.email, "role": role}))
-            .await
-            .expect(201);
+        self.post(
+            &format!("/api/v1/foundation/organizations/{org}/invitations"),
+            Some(&by.access),
+            json!({"email": member.email, "role": role}),
+        )
+        .await
+        .expect(201);
         let token = self.wait_for_nth_email(&member.email, "invited", before + 1).await.token();
-        self.post("/api/v1/foundation/organizations/invitations/accept", Some(&member.access), json!({"token": token})).await.expect(200);
+        self.post("/api/v1/foundation/organizations/invitations/accept", Some(&member.access), json!({"token": token}))
+            .await
+            .expect(200);
     }
 
     /// Audit actions recorded so far, oldest first (read straight from storage).
     pub async fn audit_actions(&self) -> Vec<String> {
-        let rows: Vec<(String,)> = self.db.fetch_all("SELECT action FROM audit_log ORDER BY created_at, id", vec![]).await.expect("audit");
+        let rows: Vec<(String,)> =
+            self.db.fetch_all("SELECT action FROM audit_log ORDER BY created_at, id", vec![]).await.expect("audit");
         rows.into_iter().map(|(a,)| a).collect()
     }
 
@@ -323,7 +346,9 @@ impl Drop for TestApp {
                 let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
                 rt.block_on(async move {
                     if let Ok(pool) = sqlx::PgPool::connect(&postgres_base_url()).await {
-                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))).execute(&pool).await;
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
+                            .execute(&pool)
+                            .await;
                         pool.close().await;
                     }
                 });
@@ -344,12 +369,8 @@ pub struct Session {
 }
 
 fn parse_email(raw: &str) -> Email {
-    let header = |name: &str| {
-        raw.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(|v| v.trim().to_string())
-            .unwrap_or_default()
-    };
+    let header =
+        |name: &str| raw.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string()).unwrap_or_default();
     // Undo quoted-printable soft line breaks and the escapes that matter for tokens and URLs.
     let decoded = raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=").replace("=20", " ");
     let mut text = decoded.clone();
@@ -366,4 +387,3 @@ fn parse_email(raw: &str) -> Email {
     }
     Email { to: header("To: "), subject: header("Subject: "), text }
 }
-

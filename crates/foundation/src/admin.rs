@@ -49,7 +49,8 @@ pub async fn list_users(db: &Db, filter: &UserFilter, page: PageRequest) -> Resu
         None => c.add_fixed("status <> 'deleted'"),
     };
     let where_sql = c.where_sql();
-    let total: i64 = db.scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM users {where_sql}")), c.args.clone()).await?;
+    let total: i64 =
+        db.scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM users {where_sql}")), c.args.clone()).await?;
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM users {where_sql} ORDER BY created_at DESC, id LIMIT {} OFFSET {}",
         c.next_placeholder(1),
@@ -87,15 +88,25 @@ struct KeyCount {
 
 pub async fn user_stats(db: &Db) -> Result<UserStats> {
     let now = kernel::time::now();
-    let by_role: Vec<KeyCount> = db.fetch_all("SELECT role AS key, COUNT(*) AS n FROM users WHERE status <> 'deleted' GROUP BY role", args![]).await?;
-    let by_status: Vec<KeyCount> = db.fetch_all("SELECT status AS key, COUNT(*) AS n FROM users GROUP BY status", args![]).await?;
+    let by_role: Vec<KeyCount> = db
+        .fetch_all("SELECT role AS key, COUNT(*) AS n FROM users WHERE status <> 'deleted' GROUP BY role", args![])
+        .await?;
+    let by_status: Vec<KeyCount> =
+        db.fetch_all("SELECT status AS key, COUNT(*) AS n FROM users GROUP BY status", args![]).await?;
     let active: i64 = db
-        .scalar("SELECT COUNT(*) FROM users WHERE status = 'active' AND last_login_at >= $1", args![now - time::Duration::days(7)])
+        .scalar(
+            "SELECT COUNT(*) FROM users WHERE status = 'active' AND last_login_at >= $1",
+            args![now - time::Duration::days(7)],
+        )
         .await?;
     let since = (now - time::Duration::days(29)).replace_time(time::Time::MIDNIGHT);
     let day_sql = match db.kind() {
-        DbKind::Sqlite => "SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS count FROM users WHERE created_at >= $1 GROUP BY day",
-        DbKind::Postgres => "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, COUNT(*) AS count FROM users WHERE created_at >= $1 GROUP BY day",
+        DbKind::Sqlite => {
+            "SELECT substr(created_at, 1, 10) AS day, COUNT(*) AS count FROM users WHERE created_at >= $1 GROUP BY day"
+        }
+        DbKind::Postgres => {
+            "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, COUNT(*) AS count FROM users WHERE created_at >= $1 GROUP BY day"
+        }
     };
     let days: Vec<DayCount> = db.fetch_all(day_sql, args![since]).await?;
     let counted: BTreeMap<String, i64> = days.into_iter().map(|d| (d.day, d.count)).collect();
@@ -123,7 +134,13 @@ pub struct AdminUserUpdate {
     pub email: Option<String>,
 }
 
-pub async fn update_user(db: &Db, ctx: &RequestContext, admin: &UserPrincipal, id: &str, update: AdminUserUpdate) -> Result<UserView> {
+pub async fn update_user(
+    db: &Db,
+    ctx: &RequestContext,
+    admin: &UserPrincipal,
+    id: &str,
+    update: AdminUserUpdate,
+) -> Result<UserView> {
     let mut v = Validator::new();
     if let Some(f) = &update.first_name {
         v.text("first_name", f, crate::accounts::service::NAME_MAX);
@@ -150,7 +167,16 @@ pub async fn update_user(db: &Db, ctx: &RequestContext, admin: &UserPrincipal, i
         Error::Conflict(_) => Error::field("email", "taken", "another account uses this email"),
         other => other,
     })?;
-    audit::record(&mut tx, ctx, AuditEntry::new(actions::USER_UPDATED, Severity::Medium, "user").by(&Principal::User(admin.clone())).target(id).describe("account updated by an administrator").meta(serde_json::json!({ "email_changed": email != before.email }))).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::USER_UPDATED, Severity::Medium, "user")
+            .by(&Principal::User(admin.clone()))
+            .target(id)
+            .describe("account updated by an administrator")
+            .meta(serde_json::json!({ "email_changed": email != before.email })),
+    )
+    .await?;
     let user = live_user(&mut tx, id).await?;
     tx.commit().await?;
     Ok(UserView::from(&user))
@@ -160,14 +186,33 @@ async fn live_user(tx: &mut kernel::Tx, id: &str) -> Result<UserRow> {
     find_by_id(tx, id).await?.filter(|u| u.status != "deleted").ok_or_else(|| Error::not_found("user"))
 }
 
-pub async fn change_role(db: &Db, ctx: &RequestContext, admin: &UserPrincipal, id: &str, role: PlatformRole) -> Result<UserView> {
+pub async fn change_role(
+    db: &Db,
+    ctx: &RequestContext,
+    admin: &UserPrincipal,
+    id: &str,
+    role: PlatformRole,
+) -> Result<UserView> {
     if id == admin.user_id {
         return Err(Error::Forbidden("administrators cannot change their own role".into()));
     }
     let mut tx = db.begin().await?;
     let before = live_user(&mut tx, id).await?;
-    tx.execute("UPDATE users SET role = $2, updated_at = $3 WHERE id = $1", args![id, role.as_str(), kernel::time::now()]).await?;
-    audit::record(&mut tx, ctx, AuditEntry::new(actions::USER_ROLE_CHANGED, Severity::High, "user").by(&Principal::User(admin.clone())).target(id).describe(format!("role changed from {} to {}", before.role, role.as_str())).meta(serde_json::json!({ "from": before.role, "to": role.as_str() }))).await?;
+    tx.execute(
+        "UPDATE users SET role = $2, updated_at = $3 WHERE id = $1",
+        args![id, role.as_str(), kernel::time::now()],
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::USER_ROLE_CHANGED, Severity::High, "user")
+            .by(&Principal::User(admin.clone()))
+            .target(id)
+            .describe(format!("role changed from {} to {}", before.role, role.as_str()))
+            .meta(serde_json::json!({ "from": before.role, "to": role.as_str() })),
+    )
+    .await?;
     let user = live_user(&mut tx, id).await?;
     tx.commit().await?;
     Ok(UserView::from(&user))
@@ -182,7 +227,13 @@ pub enum SettableStatus {
 
 /// Activate or deactivate an account. Deactivation revokes every session; activation also
 /// clears a lockout.
-pub async fn change_status(db: &Db, ctx: &RequestContext, admin: &UserPrincipal, id: &str, status: SettableStatus) -> Result<UserView> {
+pub async fn change_status(
+    db: &Db,
+    ctx: &RequestContext,
+    admin: &UserPrincipal,
+    id: &str,
+    status: SettableStatus,
+) -> Result<UserView> {
     if id == admin.user_id {
         return Err(Error::Forbidden("administrators cannot change their own status".into()));
     }
@@ -200,12 +251,22 @@ pub async fn change_status(db: &Db, ctx: &RequestContext, admin: &UserPrincipal,
             "active"
         }
         SettableStatus::Deactivated => {
-            tx.execute("UPDATE users SET status = 'deactivated', updated_at = $2 WHERE id = $1", args![id, now]).await?;
+            tx.execute("UPDATE users SET status = 'deactivated', updated_at = $2 WHERE id = $1", args![id, now])
+                .await?;
             crate::sessions::revoke_all_for_user(&mut tx, id, None, "account_deactivated").await?;
             "deactivated"
         }
     };
-    audit::record(&mut tx, ctx, AuditEntry::new(actions::USER_STATUS_CHANGED, Severity::High, "user").by(&Principal::User(admin.clone())).target(id).describe(format!("status changed from {} to {to}", before.status)).meta(serde_json::json!({ "from": before.status, "to": to }))).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::USER_STATUS_CHANGED, Severity::High, "user")
+            .by(&Principal::User(admin.clone()))
+            .target(id)
+            .describe(format!("status changed from {} to {to}", before.status))
+            .meta(serde_json::json!({ "from": before.status, "to": to })),
+    )
+    .await?;
     let user = live_user(&mut tx, id).await?;
     tx.commit().await?;
     Ok(UserView::from(&user))
@@ -247,7 +308,11 @@ async fn admin_user_stats(State(state): State<FoundationState>, _admin: AdminUse
     params(("id" = String, Path)),
     responses((status = 200, body = UserView), (status = 401), (status = 403), (status = 404)),
     security(("bearer" = [])))]
-async fn admin_get_user(State(state): State<FoundationState>, _admin: AdminUser, Path(id): Path<String>) -> Result<Json<UserView>> {
+async fn admin_get_user(
+    State(state): State<FoundationState>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>> {
     let user = crate::accounts::get_by_id(&state.db, &id).await?.ok_or_else(|| Error::not_found("user"))?;
     Ok(Json(UserView::from(&user)))
 }
@@ -280,7 +345,9 @@ async fn admin_delete_user(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     if id == admin.user_id {
-        return Err(Error::Forbidden("administrators cannot delete their own account here; use DELETE /users/me".into()));
+        return Err(Error::Forbidden(
+            "administrators cannot delete their own account here; use DELETE /users/me".into(),
+        ));
     }
     crate::gdpr::erase(&state.db, &ctx, &Principal::User(admin), &id).await?;
     Ok(StatusCode::NO_CONTENT)

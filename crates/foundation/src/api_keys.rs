@@ -62,7 +62,8 @@ pub struct CreateApiKey {
     pub expires_at: Option<OffsetDateTime>,
 }
 
-const COLUMNS: &str = "id, organization_id, name, prefix, role, created_by, created_at, expires_at, last_used_at, revoked_at";
+const COLUMNS: &str =
+    "id, organization_id, name, prefix, role, created_by, created_at, expires_at, last_used_at, revoked_at";
 
 pub async fn create(db: &Db, ctx: &RequestContext, me: &UserPrincipal, input: CreateApiKey) -> Result<CreatedApiKey> {
     let mut v = Validator::new();
@@ -87,11 +88,31 @@ pub async fn create(db: &Db, ctx: &RequestContext, me: &UserPrincipal, input: Cr
     tx.execute(
         "INSERT INTO api_keys (id, organization_id, name, prefix, key_hash, role, created_by, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        args![&id, &input.organization_id, input.name.trim(), &prefix, kernel::ids::sha256_hex(&secret), role.as_str(), &me.user_id, now, input.expires_at.map(kernel::time::truncate)],
+        args![
+            &id,
+            &input.organization_id,
+            input.name.trim(),
+            &prefix,
+            kernel::ids::sha256_hex(&secret),
+            role.as_str(),
+            &me.user_id,
+            now,
+            input.expires_at.map(kernel::time::truncate)
+        ],
     )
     .await?;
-    audit::record(&mut tx, ctx, AuditEntry::new(actions::API_KEY_CREATED, Severity::Medium, "api_key").by(&principal).org(&input.organization_id).target(&id).describe(format!("API key \"{}\" created with role {}", input.name.trim(), role.as_str()))).await?;
-    let key = tx.fetch_one(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1")), args![&id]).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::API_KEY_CREATED, Severity::Medium, "api_key")
+            .by(&principal)
+            .org(&input.organization_id)
+            .target(&id)
+            .describe(format!("API key \"{}\" created with role {}", input.name.trim(), role.as_str())),
+    )
+    .await?;
+    let key =
+        tx.fetch_one(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1")), args![&id]).await?;
     tx.commit().await?;
     Ok(CreatedApiKey { key, secret })
 }
@@ -99,25 +120,42 @@ pub async fn create(db: &Db, ctx: &RequestContext, me: &UserPrincipal, input: Cr
 pub async fn list(db: &Db, principal: &Principal, org_id: &str) -> Result<Vec<ApiKey>> {
     require_org_role(db, principal, org_id, OrgRole::Admin).await?;
     db.fetch_all(
-        sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM api_keys WHERE organization_id = $1 ORDER BY created_at DESC")),
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM api_keys WHERE organization_id = $1 ORDER BY created_at DESC"
+        )),
         args![org_id],
     )
     .await
 }
 
 pub async fn revoke(db: &Db, ctx: &RequestContext, principal: &Principal, id: &str) -> Result<()> {
-    let org: Option<(String,)> = db.fetch_optional("SELECT organization_id FROM api_keys WHERE id = $1", args![id]).await?;
+    let org: Option<(String,)> =
+        db.fetch_optional("SELECT organization_id FROM api_keys WHERE id = $1", args![id]).await?;
     let (org_id,) = org.ok_or_else(|| Error::not_found("API key"))?;
     require_org_role(db, principal, &org_id, OrgRole::Admin).await.map_err(|e| match e {
         Error::NotFound(_) => Error::not_found("API key"),
         other => other,
     })?;
     let mut tx = db.begin().await?;
-    let n = tx.execute("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", args![id, kernel::time::now()]).await?;
+    let n = tx
+        .execute(
+            "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            args![id, kernel::time::now()],
+        )
+        .await?;
     if n == 0 {
         return Err(Error::not_found("API key"));
     }
-    audit::record(&mut tx, ctx, AuditEntry::new(actions::API_KEY_REVOKED, Severity::Medium, "api_key").by(principal).org(&org_id).target(id).describe("API key revoked")).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::API_KEY_REVOKED, Severity::Medium, "api_key")
+            .by(principal)
+            .org(&org_id)
+            .target(id)
+            .describe("API key revoked"),
+    )
+    .await?;
     tx.commit().await
 }
 

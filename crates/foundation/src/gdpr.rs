@@ -78,7 +78,15 @@ pub async fn export(db: &Db, ctx: &RequestContext, me: &UserPrincipal) -> Result
             args![&me.user_id],
         )
         .await?;
-    audit::record(&mut tx, ctx, AuditEntry::new(actions::USER_DATA_EXPORTED, Severity::Medium, "user").by(&Principal::User(me.clone())).target(&me.user_id).describe("personal data exported")).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::USER_DATA_EXPORTED, Severity::Medium, "user")
+            .by(&Principal::User(me.clone()))
+            .target(&me.user_id)
+            .describe("personal data exported"),
+    )
+    .await?;
     tx.commit().await?;
     Ok(json!({
         "format": "socle-gdpr-export/1",
@@ -111,10 +119,7 @@ pub async fn erase(db: &Db, ctx: &RequestContext, by: &Principal, user_id: &str)
         .await?;
     if !blocking.is_empty() {
         let ids: Vec<String> = blocking.into_iter().map(|(id,)| id).collect();
-        return Err(Error::Conflict(format!(
-            "transfer ownership of these organizations first: {}",
-            ids.join(", ")
-        )));
+        return Err(Error::Conflict(format!("transfer ownership of these organizations first: {}", ids.join(", "))));
     }
     let now = kernel::time::now();
     // Organizations where the person is alone disappear with them.
@@ -133,15 +138,24 @@ pub async fn erase(db: &Db, ctx: &RequestContext, by: &Principal, user_id: &str)
     )
     .await?;
     crate::sessions::revoke_all_for_user(&mut tx, user_id, None, "account_deleted").await?;
-    tx.execute("UPDATE api_keys SET revoked_at = $2 WHERE created_by = $1 AND revoked_at IS NULL", args![user_id, now]).await?;
-    tx.execute("UPDATE user_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL", args![user_id, now]).await?;
+    tx.execute("UPDATE api_keys SET revoked_at = $2 WHERE created_by = $1 AND revoked_at IS NULL", args![user_id, now])
+        .await?;
+    tx.execute("UPDATE user_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL", args![user_id, now])
+        .await?;
     tx.execute("DELETE FROM memberships WHERE user_id = $1", args![user_id]).await?;
-    tx.execute("UPDATE audit_log SET actor_email = $2 WHERE actor_id = $1 OR actor_email = $3", args![user_id, &anonymous, &user.email]).await?;
+    tx.execute(
+        "UPDATE audit_log SET actor_email = $2 WHERE actor_id = $1 OR actor_email = $3",
+        args![user_id, &anonymous, &user.email],
+    )
+    .await?;
     tx.execute("UPDATE sessions SET ip = NULL, user_agent = NULL WHERE user_id = $1", args![user_id]).await?;
     let self_erasure = by.actor_id() == user_id;
-    let entry = AuditEntry::new(actions::USER_DELETED, Severity::High, "user")
-        .target(user_id)
-        .describe(if self_erasure { "account erased at the person's request (GDPR)" } else { "account deleted by an administrator" });
+    let entry =
+        AuditEntry::new(actions::USER_DELETED, Severity::High, "user").target(user_id).describe(if self_erasure {
+            "account erased at the person's request (GDPR)"
+        } else {
+            "account deleted by an administrator"
+        });
     let entry = if self_erasure { entry.by_user(user_id, &anonymous) } else { entry.by(by) };
     audit::record(&mut tx, ctx, entry).await?;
     tx.commit().await
@@ -155,7 +169,11 @@ pub fn routes() -> OpenApiRouter<FoundationState> {
 #[utoipa::path(get, path = "/me/export", tag = "users",
     responses((status = 200, description = "JSON archive", body = Object), (status = 401), (status = 403)),
     security(("bearer" = [])))]
-async fn export_my_data(State(state): State<FoundationState>, ctx: RequestContext, CurrentUser(me): CurrentUser) -> Result<Response> {
+async fn export_my_data(
+    State(state): State<FoundationState>,
+    ctx: RequestContext,
+    CurrentUser(me): CurrentUser,
+) -> Result<Response> {
     let archive = export(&state.db, &ctx, &me).await?;
     let disposition = format!("attachment; filename=\"socle-export-{}.json\"", me.user_id);
     Ok(([(header::CONTENT_DISPOSITION, disposition)], axum::Json(archive)).into_response())

@@ -27,14 +27,11 @@ pub enum Verdict {
 
 impl PasswordHasher {
     pub fn new(config: &PasswordHashConfig) -> Self {
-        let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
-            .unwrap_or_default();
+        let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None).unwrap_or_default();
         let parallel = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) * 2;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-        let dummy = argon
-            .hash_password(kernel::ids::random_token(16).as_bytes())
-            .map(|h| h.to_string())
-            .unwrap_or_default();
+        let dummy =
+            argon.hash_password(kernel::ids::random_token(16).as_bytes()).map(|h| h.to_string()).unwrap_or_default();
         Self { params, permits: Arc::new(Semaphore::new(parallel)), dummy: Arc::new(dummy) }
     }
 
@@ -105,7 +102,10 @@ mod tests {
         let hasher = fast();
         let hash = hasher.hash("Correct-Horse-9").await.expect("hash");
         assert!(hash.starts_with("$argon2id$"));
-        assert_eq!(hasher.verify("Correct-Horse-9", &hash).await.expect("verify"), Verdict::Valid { needs_rehash: false });
+        assert_eq!(
+            hasher.verify("Correct-Horse-9", &hash).await.expect("verify"),
+            Verdict::Valid { needs_rehash: false }
+        );
         assert_eq!(hasher.verify("wrong", &hash).await.expect("verify"), Verdict::Invalid);
     }
 
@@ -113,7 +113,10 @@ mod tests {
     async fn bcrypt_is_accepted_and_flagged_for_upgrade() {
         let hasher = fast();
         let hash = bcrypt::hash("Imported-Pass-1", 4).expect("bcrypt");
-        assert_eq!(hasher.verify("Imported-Pass-1", &hash).await.expect("verify"), Verdict::Valid { needs_rehash: true });
+        assert_eq!(
+            hasher.verify("Imported-Pass-1", &hash).await.expect("verify"),
+            Verdict::Valid { needs_rehash: true }
+        );
         assert_eq!(hasher.verify("nope", &hash).await.expect("verify"), Verdict::Invalid);
         assert_eq!(hasher.verify("x", "garbage").await.expect("verify"), Verdict::Invalid);
     }
@@ -122,6 +125,9 @@ mod tests {
     async fn other_params_need_rehash() {
         let hash = fast().hash("Correct-Horse-9").await.expect("hash");
         let stronger = PasswordHasher::new(&PasswordHashConfig { memory_kib: 2048, iterations: 1, parallelism: 1 });
-        assert_eq!(stronger.verify("Correct-Horse-9", &hash).await.expect("verify"), Verdict::Valid { needs_rehash: true });
+        assert_eq!(
+            stronger.verify("Correct-Horse-9", &hash).await.expect("verify"),
+            Verdict::Valid { needs_rehash: true }
+        );
     }
 }

@@ -107,7 +107,10 @@ pub fn routes() -> OpenApiRouter<FoundationState> {
 #[utoipa::path(get, path = "/me/sessions", tag = "users",
     responses((status = 200, body = Vec<SessionView>), (status = 401), (status = 403)),
     security(("bearer" = [])))]
-async fn list_sessions(State(state): State<FoundationState>, CurrentUser(me): CurrentUser) -> Result<Json<Vec<SessionView>>> {
+async fn list_sessions(
+    State(state): State<FoundationState>,
+    CurrentUser(me): CurrentUser,
+) -> Result<Json<Vec<SessionView>>> {
     Ok(Json(list_active(&state.db, &me.user_id, &me.session_id).await?))
 }
 
@@ -132,7 +135,15 @@ async fn revoke_session(
     }
     revoke(&mut tx, &id, "revoked_by_user").await?;
     let who = Principal::User(me);
-    audit::record(&mut tx, &ctx, AuditEntry::new(actions::SESSION_REVOKED, Severity::Low, "session").by(&who).target(&id).describe("session revoked by its owner")).await?;
+    audit::record(
+        &mut tx,
+        &ctx,
+        AuditEntry::new(actions::SESSION_REVOKED, Severity::Low, "session")
+            .by(&who)
+            .target(&id)
+            .describe("session revoked by its owner"),
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -154,12 +165,20 @@ async fn revoke_other_sessions(
     let mut tx = state.db.begin().await?;
     let revoked = revoke_all_for_user(&mut tx, &me.user_id, Some(&me.session_id), "revoked_by_user").await?;
     let who = Principal::User(me);
-    audit::record(&mut tx, &ctx, AuditEntry::new(actions::SESSION_REVOKED, Severity::Low, "session").by(&who).describe(format!("{revoked} other sessions revoked"))).await?;
+    audit::record(
+        &mut tx,
+        &ctx,
+        AuditEntry::new(actions::SESSION_REVOKED, Severity::Low, "session")
+            .by(&who)
+            .describe(format!("{revoked} other sessions revoked")),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(RevokedCount { revoked }))
 }
 
 /// Open, unexpired sessions across the platform (the `socle_active_sessions` gauge).
 pub async fn count_active(db: &Db) -> Result<i64> {
-    db.scalar("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > $1", args![kernel::time::now()]).await
+    db.scalar("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > $1", args![kernel::time::now()])
+        .await
 }

@@ -57,12 +57,12 @@ impl JwtKeys {
 
     /// Verify signature, expiry, issuer and audience. The error says why, for the 401.
     pub fn verify(&self, token: &str) -> std::result::Result<AccessClaims, String> {
-        decode::<AccessClaims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|e| match e.kind() {
+        decode::<AccessClaims>(token, &self.decoding, &self.validation).map(|data| data.claims).map_err(|e| {
+            match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the access token has expired".to_string(),
                 _ => "the access token is invalid".to_string(),
-            })
+            }
+        })
     }
 }
 

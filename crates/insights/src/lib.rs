@@ -127,9 +127,7 @@ pub struct Version {
 #[utoipa::path(get, path = "/version", tag = "insights", responses((status = 200, body = Version)))]
 async fn version(State(state): State<InsightsState>) -> axum::Json<Version> {
     let epoch: i64 = env!("SOCLE_BUILD_EPOCH").parse().unwrap_or(0);
-    let build_time = time::OffsetDateTime::from_unix_timestamp(epoch)
-        .map(kernel::time::rfc3339)
-        .unwrap_or_default();
+    let build_time = time::OffsetDateTime::from_unix_timestamp(epoch).map(kernel::time::rfc3339).unwrap_or_default();
     axum::Json(Version {
         name: "socle",
         version: env!("CARGO_PKG_VERSION"),

@@ -160,8 +160,6 @@ impl Config {
     }
 
     pub fn is_postgres(&self) -> bool {
-        self.database_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
+        self.database_url.as_deref().is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
     }
 }

@@ -12,9 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Arguments, Decode, FromRow, PgPool, Postgres, SqlSafeStr, Sqlite, SqlitePool, Type};
 use time::OffsetDateTime;
 
@@ -251,8 +249,8 @@ impl Db {
 
     fn split(&self) -> Either<(&SqlitePool, &SqlitePool), &PgPool> {
         match self {
-            Db::Sqlite { read, write } => Either::Sqlite((&*read, &*write)),
-            Db::Postgres(p) => Either::Postgres(&*p),
+            Db::Sqlite { read, write } => Either::Sqlite((read, write)),
+            Db::Postgres(p) => Either::Postgres(p),
         }
     }
 

@@ -134,10 +134,15 @@ impl IntoResponse for Error {
             Error::Validation(errors) => errors.clone(),
             _ => Vec::new(),
         };
-        problem_response(status, detail, errors, match &self {
-            Error::TooManyRequests { retry_after_secs, .. } => Some(*retry_after_secs),
-            _ => None,
-        })
+        problem_response(
+            status,
+            detail,
+            errors,
+            match &self {
+                Error::TooManyRequests { retry_after_secs, .. } => Some(*retry_after_secs),
+                _ => None,
+            },
+        )
     }
 }
 

@@ -46,9 +46,7 @@ fn data_error(path: &str, err: &serde_json::Error) -> Error {
 fn field_error(path: &str, message: &str, whole: &str) -> Error {
     // Strip serde's " at line X column Y" suffix: the field path says where.
     let message = message.split(" at line ").next().unwrap_or(message).to_string();
-    let named = |prefix: &str| {
-        message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(str::to_string)
-    };
+    let named = |prefix: &str| message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(str::to_string);
     let (field, code) = if let Some(f) = named("missing field `") {
         (join(path, &f), "required")
     } else if let Some(f) = named("unknown field `") {
@@ -71,9 +69,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !is_json(req.headers().get(CONTENT_TYPE)) {
-            return Err(Error::UnsupportedMediaType(
-                "expected a JSON body with Content-Type: application/json".into(),
-            ));
+            return Err(Error::UnsupportedMediaType("expected a JSON body with Content-Type: application/json".into()));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {

@@ -106,11 +106,7 @@ impl Mailer {
         match &self.inner.transport {
             Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
             Transport::Folder(dir) => {
-                let name = format!(
-                    "{}-{}.eml",
-                    crate::time::now().unix_timestamp_nanos(),
-                    crate::ids::random_token(6)
-                );
+                let name = format!("{}-{}.eml", crate::time::now().unix_timestamp_nanos(), crate::ids::random_token(6));
                 let tmp = dir.join(format!(".{name}.tmp"));
                 tokio::fs::write(&tmp, message.formatted()).await.map_err(|e| e.to_string())?;
                 tokio::fs::rename(&tmp, dir.join(name)).await.map_err(|e| e.to_string())

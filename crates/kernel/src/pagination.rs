@@ -27,7 +27,7 @@ impl PageQuery {
     pub fn validate(self) -> Result<PageRequest> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
-        if page < 1 || page > 1_000_000 {
+        if !(1..=1_000_000).contains(&page) {
             return Err(Error::field("page", "out_of_range", "page must be between 1 and 1000000"));
         }
         if !(1..=MAX_PER_PAGE).contains(&per_page) {

@@ -97,9 +97,7 @@ impl Principal {
     pub fn as_user(&self) -> Result<&UserPrincipal, Error> {
         match self {
             Principal::User(u) => Ok(u),
-            Principal::ApiKey(_) => {
-                Err(Error::Forbidden("this endpoint needs a user session, not an API key".into()))
-            }
+            Principal::ApiKey(_) => Err(Error::Forbidden("this endpoint needs a user session, not an API key".into())),
         }
     }
 }

@@ -11,9 +11,7 @@ pub fn now() -> OffsetDateTime {
 
 pub fn truncate(t: OffsetDateTime) -> OffsetDateTime {
     let micros = t.microsecond();
-    t.to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(micros * 1_000)
-        .unwrap_or(t)
+    t.to_offset(time::UtcOffset::UTC).replace_nanosecond(micros * 1_000).unwrap_or(t)
 }
 
 /// The fixed-width text form used in SQLite so that text comparison is time comparison.

@@ -42,7 +42,8 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
 /// Open the database and bring its schema up to date.
 pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     let db = Db::connect(config).await?;
-    let applied = kernel::migrate::run(&db, &migrations()).await.map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+    let applied =
+        kernel::migrate::run(&db, &migrations()).await.map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
     tracing::info!(database = db.kind().as_str(), applied, "database ready");
     Ok(db)
 }
@@ -109,7 +110,10 @@ impl Application {
             .layer(axum::middleware::from_fn_with_state(foundation.clone(), foundation::authn::middleware))
             .layer(axum::middleware::from_fn_with_state(edge.clone(), middleware::rate_limit))
             .layer(DefaultBodyLimit::max(config.body_limit_bytes))
-            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(config.request_timeout_secs.max(1))))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(config.request_timeout_secs.max(1)),
+            ))
             .layer(CompressionLayer::new())
             .layer(cors(&config))
             .layer(axum::middleware::from_fn_with_state(edge.clone(), middleware::security_headers))
@@ -163,7 +167,8 @@ async fn janitor(foundation: FoundationState, limiter: Option<Arc<RateLimiter>>,
 }
 
 fn cors(config: &Config) -> CorsLayer {
-    let origins: Vec<HeaderValue> = config.cors_allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let origins: Vec<HeaderValue> =
+        config.cors_allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])

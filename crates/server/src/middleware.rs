@@ -52,7 +52,11 @@ pub async fn context(State(edge): State<EdgeState>, mut req: Request, next: Next
     let ctx = RequestContext {
         request_id: request_id.clone(),
         ip: client_ip(&req, edge.trust_proxy_headers),
-        user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(512).collect()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect()),
     };
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -127,7 +131,11 @@ const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'non
 const DOCS_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'self'";
 
 fn is_https(headers: &HeaderMap, trust_proxy: bool) -> bool {
-    trust_proxy && headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"))
+    trust_proxy
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
 pub async fn security_headers(State(edge): State<EdgeState>, req: Request, next: Next) -> Response {
@@ -142,7 +150,8 @@ pub async fn security_headers(State(edge): State<EdgeState>, req: Request, next:
     headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     headers.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
     if https {
-        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+        headers
+            .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
     response
 }
@@ -178,5 +187,10 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response<
         .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "unknown panic".into());
     tracing::error!(panic = %detail, "handler panicked");
-    problem_response(StatusCode::INTERNAL_SERVER_ERROR, "an internal error occurred; it has been logged".into(), Vec::new(), None)
+    problem_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "an internal error occurred; it has been logged".into(),
+        Vec::new(),
+        None,
+    )
 }

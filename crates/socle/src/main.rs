@@ -116,14 +116,19 @@ fn main() -> anyhow::Result<()> {
                 let mailer = kernel::mail::Mailer::from_config(&config)?;
                 let secret = server::secrets::jwt_secret(&config)?;
                 let state = foundation::FoundationState::new(db.clone(), config, mailer, &secret);
-                let user = foundation::accounts::service::create_superuser(&state, &email, &password)
-                    .await
-                    .map_err(|e| match e {
-                        kernel::Error::Validation(errors) => anyhow::anyhow!(
-                            "{}",
-                            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
-                        ),
-                        other => anyhow::anyhow!("{other}"),
+                let user =
+                    foundation::accounts::service::create_superuser(&state, &email, &password).await.map_err(|e| {
+                        match e {
+                            kernel::Error::Validation(errors) => anyhow::anyhow!(
+                                "{}",
+                                errors
+                                    .iter()
+                                    .map(|e| format!("{}: {}", e.field, e.message))
+                                    .collect::<Vec<_>>()
+                                    .join("; ")
+                            ),
+                            other => anyhow::anyhow!("{other}"),
+                        }
                     })?;
                 println!("administrator {} ({}) is ready", user.email, user.id);
                 db.close().await;

@@ -115,21 +115,16 @@ impl From<&UserRow> for UserView {
 }
 
 pub async fn find_by_email(tx: &mut Tx, email: &str) -> Result<Option<UserRow>> {
-    tx.fetch_optional(
-        sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")),
-        args![email],
-    )
-    .await
+    tx.fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")), args![email])
+        .await
 }
 
 pub async fn find_by_id(tx: &mut Tx, id: &str) -> Result<Option<UserRow>> {
-    tx.fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")), args![id])
-        .await
+    tx.fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")), args![id]).await
 }
 
 pub async fn get_by_id(db: &kernel::Db, id: &str) -> Result<Option<UserRow>> {
-    db.fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")), args![id])
-        .await
+    db.fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")), args![id]).await
 }
 
 pub async fn get_by_email(db: &kernel::Db, email: &str) -> Result<Option<UserRow>> {

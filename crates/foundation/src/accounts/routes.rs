@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::service::{self, ProfileUpdate, RegisterRequest, RegisterResponse, TokenResponse};
 use super::UserView;
+use super::service::{self, ProfileUpdate, RegisterRequest, RegisterResponse, TokenResponse};
 use crate::state::FoundationState;
 
 pub fn auth_routes() -> OpenApiRouter<FoundationState> {
@@ -60,7 +60,11 @@ struct TokenBody {
 #[utoipa::path(post, path = "/activate", tag = "auth",
     request_body = TokenBody,
     responses((status = 200, body = UserView), (status = 400), (status = 422)))]
-async fn activate(State(state): State<FoundationState>, ctx: RequestContext, Json(body): Json<TokenBody>) -> Result<Json<UserView>> {
+async fn activate(
+    State(state): State<FoundationState>,
+    ctx: RequestContext,
+    Json(body): Json<TokenBody>,
+) -> Result<Json<UserView>> {
     Ok(Json(service::activate(&state, &ctx, &body.token).await?))
 }
 
@@ -94,7 +98,11 @@ struct LoginBody {
     responses((status = 200, body = TokenResponse), (status = 401, description = "invalid credentials"),
       (status = 403, description = "not activated or deactivated"), (status = 423, description = "locked"),
       (status = 422), (status = 429)))]
-async fn login(State(state): State<FoundationState>, ctx: RequestContext, Json(body): Json<LoginBody>) -> Result<Json<TokenResponse>> {
+async fn login(
+    State(state): State<FoundationState>,
+    ctx: RequestContext,
+    Json(body): Json<LoginBody>,
+) -> Result<Json<TokenResponse>> {
     Ok(Json(service::login(&state, &ctx, &body.email, &body.password).await?))
 }
 
@@ -108,7 +116,11 @@ struct RefreshBody {
 #[utoipa::path(post, path = "/refresh", tag = "auth",
     request_body = RefreshBody,
     responses((status = 200, body = TokenResponse), (status = 401), (status = 422)))]
-async fn refresh(State(state): State<FoundationState>, ctx: RequestContext, Json(body): Json<RefreshBody>) -> Result<Json<TokenResponse>> {
+async fn refresh(
+    State(state): State<FoundationState>,
+    ctx: RequestContext,
+    Json(body): Json<RefreshBody>,
+) -> Result<Json<TokenResponse>> {
     Ok(Json(service::refresh(&state, &ctx, &body.refresh_token).await?))
 }
 
@@ -116,7 +128,11 @@ async fn refresh(State(state): State<FoundationState>, ctx: RequestContext, Json
 #[utoipa::path(post, path = "/logout", tag = "auth",
     responses((status = 204), (status = 401), (status = 403)),
     security(("bearer" = [])))]
-async fn logout(State(state): State<FoundationState>, ctx: RequestContext, CurrentUser(me): CurrentUser) -> Result<StatusCode> {
+async fn logout(
+    State(state): State<FoundationState>,
+    ctx: RequestContext,
+    CurrentUser(me): CurrentUser,
+) -> Result<StatusCode> {
     service::logout(&state, &ctx, &me).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -144,7 +160,11 @@ struct ResetBody {
 #[utoipa::path(post, path = "/reset-password", tag = "auth",
     request_body = ResetBody,
     responses((status = 200, body = Message), (status = 422)))]
-async fn reset_password(State(state): State<FoundationState>, ctx: RequestContext, Json(body): Json<ResetBody>) -> Result<Json<Message>> {
+async fn reset_password(
+    State(state): State<FoundationState>,
+    ctx: RequestContext,
+    Json(body): Json<ResetBody>,
+) -> Result<Json<Message>> {
     service::reset_password(&state, &ctx, &body.token, &body.password).await?;
     Ok(message("password changed; sign in with the new password"))
 }

@@ -65,7 +65,10 @@ pub async fn register(state: &FoundationState, ctx: &RequestContext, req: Regist
 
     let ip_key = ctx.ip.clone().unwrap_or_default();
     if let Some(wait) = state.limits.registrations_by_ip.blocked_for(&ip_key) {
-        return Err(Error::TooManyRequests { retry_after_secs: wait, detail: "too many registrations from this address".into() });
+        return Err(Error::TooManyRequests {
+            retry_after_secs: wait,
+            detail: "too many registrations from this address".into(),
+        });
     }
     state.limits.registrations_by_ip.record(&ip_key);
 
@@ -98,8 +101,16 @@ pub async fn register(state: &FoundationState, ctx: &RequestContext, req: Regist
         "INSERT INTO users (id, email, password_hash, first_name, last_name, role, status, email_verified_at,
            password_changed_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, 'user', $6, $7, $8, $8, $8)",
-        args![&id, &email, password_hash, req.first_name.trim(), req.last_name.trim(), status.as_str(),
-              invitation.as_ref().map(|_| now), now],
+        args![
+            &id,
+            &email,
+            password_hash,
+            req.first_name.trim(),
+            req.last_name.trim(),
+            status.as_str(),
+            invitation.as_ref().map(|_| now),
+            now
+        ],
     )
     .await?;
     audit::record(
@@ -162,8 +173,10 @@ pub async fn resend_activation(state: &FoundationState, ctx: &RequestContext, em
     if let Some(user) = find_by_email(&mut tx, &email).await?
         && user.status() == UserStatus::Pending
     {
-        let token = tokens::issue(&mut tx, &user.id, tokens::ACTIVATION, state.config.security.activation_ttl_secs).await?;
-        kernel::mail::enqueue(&mut tx, &emails::activation(&state.config.public_url, &email, &user.first_name, &token)).await?;
+        let token =
+            tokens::issue(&mut tx, &user.id, tokens::ACTIVATION, state.config.security.activation_ttl_secs).await?;
+        kernel::mail::enqueue(&mut tx, &emails::activation(&state.config.public_url, &email, &user.first_name, &token))
+            .await?;
     }
     tx.commit().await?;
     state.mailer.wake();
@@ -174,7 +187,12 @@ fn too_many(wait: u64, what: &str) -> Error {
     Error::TooManyRequests { retry_after_secs: wait, detail: format!("too many {what}; try again later") }
 }
 
-pub async fn login(state: &FoundationState, ctx: &RequestContext, email: &str, password: &str) -> Result<TokenResponse> {
+pub async fn login(
+    state: &FoundationState,
+    ctx: &RequestContext,
+    email: &str,
+    password: &str,
+) -> Result<TokenResponse> {
     let email = normalize_email(email);
     let mut v = Validator::new();
     v.text("email", &email, 254);
@@ -182,7 +200,11 @@ pub async fn login(state: &FoundationState, ctx: &RequestContext, email: &str, p
     v.finish()?;
     let ip_key = ctx.ip.clone().unwrap_or_default();
     let limits = &state.limits;
-    if let Some(wait) = limits.login_failures_by_ip.blocked_for(&ip_key).or_else(|| limits.login_failures_by_account.blocked_for(&email)) {
+    if let Some(wait) = limits
+        .login_failures_by_ip
+        .blocked_for(&ip_key)
+        .or_else(|| limits.login_failures_by_account.blocked_for(&email))
+    {
         return Err(too_many(wait, "failed sign-in attempts"));
     }
 
@@ -219,7 +241,9 @@ pub async fn login(state: &FoundationState, ctx: &RequestContext, email: &str, p
     };
     if user.locked_at.is_some() {
         metrics::counter!("socle_logins_total", "outcome" => "locked").increment(1);
-        return Err(Error::Locked("the account is locked after too many failed sign-ins; reset your password to unlock it".into()));
+        return Err(Error::Locked(
+            "the account is locked after too many failed sign-ins; reset your password to unlock it".into(),
+        ));
     }
     match user.status() {
         UserStatus::Active => {}
@@ -235,16 +259,16 @@ pub async fn login(state: &FoundationState, ctx: &RequestContext, email: &str, p
         let upgraded = state.passwords.hash(password).await?;
         tx.execute("UPDATE users SET password_hash = $2 WHERE id = $1", args![&user.id, upgraded]).await?;
     }
-    tx.execute(
-        "UPDATE users SET failed_login_count = 0, last_login_at = $2 WHERE id = $1",
-        args![&user.id, now],
-    )
-    .await?;
+    tx.execute("UPDATE users SET failed_login_count = 0, last_login_at = $2 WHERE id = $1", args![&user.id, now])
+        .await?;
     let response = open_session(state, &mut tx, ctx, &user).await?;
     audit::record(
         &mut tx,
         ctx,
-        AuditEntry::new(actions::LOGIN_SUCCESS, Severity::Low, "auth").by_user(&user.id, &user.email).target(&user.id).describe("signed in with password"),
+        AuditEntry::new(actions::LOGIN_SUCCESS, Severity::Low, "auth")
+            .by_user(&user.id, &user.email)
+            .target(&user.id)
+            .describe("signed in with password"),
     )
     .await?;
     tx.commit().await?;
@@ -260,7 +284,8 @@ async fn record_failed_login(
     email: &str,
     user: Option<&UserRow>,
 ) -> Result<()> {
-    let mut entry = AuditEntry::new(actions::LOGIN_FAILED, Severity::Medium, "auth").by_email(email).describe("failed sign-in");
+    let mut entry =
+        AuditEntry::new(actions::LOGIN_FAILED, Severity::Medium, "auth").by_email(email).describe("failed sign-in");
     if let Some(u) = user {
         entry = entry.target(&u.id);
         let failures = u.failed_login_count + 1;
@@ -288,7 +313,12 @@ async fn record_failed_login(
 }
 
 /// Start a session and mint its tokens.
-pub async fn open_session(state: &FoundationState, tx: &mut Tx, ctx: &RequestContext, user: &UserRow) -> Result<TokenResponse> {
+pub async fn open_session(
+    state: &FoundationState,
+    tx: &mut Tx,
+    ctx: &RequestContext,
+    user: &UserRow,
+) -> Result<TokenResponse> {
     let (session_id, refresh_token) = sessions::start(tx, &user.id, ctx, state.config.refresh_token_ttl_secs).await?;
     let access_token = state.jwt.issue(&user.id, &session_id, user.role())?;
     Ok(TokenResponse {
@@ -355,7 +385,8 @@ pub async fn refresh(state: &FoundationState, ctx: &RequestContext, refresh_toke
     if claimed != 1 {
         return Err(invalid());
     }
-    let refresh_token = sessions::issue_refresh_token(&mut tx, &row.session_id, state.config.refresh_token_ttl_secs).await?;
+    let refresh_token =
+        sessions::issue_refresh_token(&mut tx, &row.session_id, state.config.refresh_token_ttl_secs).await?;
     tx.execute(
         "UPDATE sessions SET last_used_at = $2, ip = COALESCE($3, ip), user_agent = COALESCE($4, user_agent) WHERE id = $1",
         args![&row.session_id, now, ctx.ip.clone(), ctx.user_agent.clone()],
@@ -377,7 +408,10 @@ pub async fn logout(state: &FoundationState, ctx: &RequestContext, me: &UserPrin
     audit::record(
         &mut tx,
         ctx,
-        AuditEntry::new(actions::LOGOUT, Severity::Low, "auth").by_user(&me.user_id, &me.email).target(&me.session_id).describe("signed out"),
+        AuditEntry::new(actions::LOGOUT, Severity::Low, "auth")
+            .by_user(&me.user_id, &me.email)
+            .target(&me.session_id)
+            .describe("signed out"),
     )
     .await?;
     tx.commit().await
@@ -386,7 +420,9 @@ pub async fn logout(state: &FoundationState, ctx: &RequestContext, me: &UserPrin
 fn rate_limit_reset(state: &FoundationState, ctx: &RequestContext, email: &str) -> Result<()> {
     let ip_key = ctx.ip.clone().unwrap_or_default();
     let limits = &state.limits;
-    if let Some(wait) = limits.reset_requests_by_ip.blocked_for(&ip_key).or_else(|| limits.reset_requests_by_account.blocked_for(email)) {
+    if let Some(wait) =
+        limits.reset_requests_by_ip.blocked_for(&ip_key).or_else(|| limits.reset_requests_by_account.blocked_for(email))
+    {
         return Err(too_many(wait, "requests for this account or address"));
     }
     limits.reset_requests_by_ip.record(&ip_key);
@@ -403,10 +439,18 @@ pub async fn request_password_reset(state: &FoundationState, ctx: &RequestContex
     rate_limit_reset(state, ctx, &email)?;
     let mut tx = state.db.begin().await?;
     let user = find_by_email(&mut tx, &email).await?;
-    let mut entry = AuditEntry::new(actions::PASSWORD_RESET_REQUEST, Severity::Medium, "auth").by_email(&email).describe("password reset requested");
+    let mut entry = AuditEntry::new(actions::PASSWORD_RESET_REQUEST, Severity::Medium, "auth")
+        .by_email(&email)
+        .describe("password reset requested");
     if let Some(u) = user.as_ref().filter(|u| matches!(u.status(), UserStatus::Active | UserStatus::Pending)) {
-        let token = tokens::issue(&mut tx, &u.id, tokens::PASSWORD_RESET, state.config.security.password_reset_ttl_secs).await?;
-        kernel::mail::enqueue(&mut tx, &emails::password_reset(&state.config.public_url, &email, &u.first_name, &token)).await?;
+        let token =
+            tokens::issue(&mut tx, &u.id, tokens::PASSWORD_RESET, state.config.security.password_reset_ttl_secs)
+                .await?;
+        kernel::mail::enqueue(
+            &mut tx,
+            &emails::password_reset(&state.config.public_url, &email, &u.first_name, &token),
+        )
+        .await?;
         entry = entry.target(&u.id);
     } else {
         entry = entry.meta(serde_json::json!({ "account_found": false }));
@@ -426,7 +470,13 @@ pub async fn reset_password(state: &FoundationState, ctx: &RequestContext, token
     let password_hash = state.passwords.hash(password).await?;
     let mut tx = state.db.begin().await?;
     let Some(user_id) = tokens::consume(&mut tx, token, tokens::PASSWORD_RESET).await? else {
-        audit::record(&mut tx, ctx, AuditEntry::new(actions::PASSWORD_RESET_FAILED, Severity::Medium, "auth").describe("invalid, expired or used reset token")).await?;
+        audit::record(
+            &mut tx,
+            ctx,
+            AuditEntry::new(actions::PASSWORD_RESET_FAILED, Severity::Medium, "auth")
+                .describe("invalid, expired or used reset token"),
+        )
+        .await?;
         tx.commit().await?;
         return Err(Error::field("token", "invalid", "the reset token is invalid, expired or already used"));
     };
@@ -502,7 +552,12 @@ pub struct ProfileUpdate {
     pub last_name: Option<String>,
 }
 
-pub async fn update_profile(state: &FoundationState, ctx: &RequestContext, me: &UserPrincipal, update: ProfileUpdate) -> Result<UserView> {
+pub async fn update_profile(
+    state: &FoundationState,
+    ctx: &RequestContext,
+    me: &UserPrincipal,
+    update: ProfileUpdate,
+) -> Result<UserView> {
     let mut v = Validator::new();
     if let Some(f) = &update.first_name {
         v.text("first_name", f, NAME_MAX);

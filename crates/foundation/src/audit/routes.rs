@@ -83,7 +83,11 @@ async fn export_audit(
     let filename = format!("audit-{}.{format}", kernel::time::now().unix_timestamp());
     let disposition = format!("attachment; filename=\"{filename}\"");
     Ok(if format == "csv" {
-        ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)], service::to_csv(&rows)).into_response()
+        (
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+            service::to_csv(&rows),
+        )
+            .into_response()
     } else {
         ([(header::CONTENT_DISPOSITION, disposition)], axum::Json(rows)).into_response()
     })

@@ -90,9 +90,8 @@ fn conditions(filter: &AuditFilter) -> Conditions {
 pub async fn list(db: &Db, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditRecord>> {
     let c = conditions(filter);
     let where_sql = c.where_sql();
-    let total: i64 = db
-        .scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM audit_log {where_sql}")), c.args.clone())
-        .await?;
+    let total: i64 =
+        db.scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM audit_log {where_sql}")), c.args.clone()).await?;
     let sql = format!(
         "SELECT {COLUMNS} FROM audit_log {where_sql} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
         c.next_placeholder(1),
@@ -122,9 +121,8 @@ struct Count {
 pub async fn stats(db: &Db, filter: &AuditFilter) -> Result<AuditStats> {
     let c = conditions(filter);
     let where_sql = c.where_sql();
-    let grouped = |column: &str| {
-        format!("SELECT {column} AS key, COUNT(*) AS n FROM audit_log {where_sql} GROUP BY {column}")
-    };
+    let grouped =
+        |column: &str| format!("SELECT {column} AS key, COUNT(*) AS n FROM audit_log {where_sql} GROUP BY {column}");
     let by_severity: Vec<Count> = db.fetch_all(sqlx::AssertSqlSafe(grouped("severity")), c.args.clone()).await?;
     let by_action: Vec<Count> = db.fetch_all(sqlx::AssertSqlSafe(grouped("action")), c.args.clone()).await?;
     let mut recent = conditions(filter);
@@ -185,12 +183,9 @@ pub fn to_csv(rows: &[AuditRecord]) -> String {
 }
 
 fn csv_cell(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_string() };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
+    let value =
+        if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_string() };
+    if value.contains([',', '"', '\n', '\r']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
 }
 
 /// Parse a retention horizon: `90d`, `12h`, `30m` before now, or an RFC 3339 time.

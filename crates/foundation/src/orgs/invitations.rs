@@ -2,16 +2,16 @@
 //! signed in with the invited address or by registering with it.
 
 use kernel::context::RequestContext;
-use kernel::mail::Mailer;
 use kernel::principal::{Principal, UserPrincipal};
 use kernel::validate::{Validator, normalize_email};
-use kernel::{Config, Db, Error, OrgRole, Result, Tx, args};
+use kernel::{Db, Error, OrgRole, Result, Tx, args};
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::require_org_role;
 use crate::audit::{self, AuditEntry, Severity, actions};
+use crate::state::FoundationState;
 
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Invitation {
@@ -32,15 +32,14 @@ pub struct Invitation {
 const COLUMNS: &str = "id, organization_id, email, role, invited_by, created_at, expires_at";
 
 pub async fn create(
-    db: &Db,
-    config: &Config,
-    mailer: &Mailer,
+    state: &FoundationState,
     ctx: &RequestContext,
     me: &UserPrincipal,
     org_id: &str,
     email: &str,
     role: OrgRole,
 ) -> Result<Invitation> {
+    let (db, config) = (&state.db, &state.config);
     let principal = Principal::User(me.clone());
     let my_role = require_org_role(db, &principal, org_id, OrgRole::Admin).await?;
     let email = normalize_email(email);
@@ -67,24 +66,44 @@ pub async fn create(
         args![org_id, &email, now],
     )
     .await?;
-    let org_name: Option<(String,)> = tx.fetch_optional("SELECT name FROM organizations WHERE id = $1", args![org_id]).await?;
+    let org_name: Option<(String,)> =
+        tx.fetch_optional("SELECT name FROM organizations WHERE id = $1", args![org_id]).await?;
     let org_name = org_name.map(|(n,)| n).unwrap_or_default();
     let (token, hash) = crate::tokens::new_secret();
     let id = kernel::ids::new_id();
     tx.execute(
         "INSERT INTO invitations (id, organization_id, email, role, token_hash, invited_by, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        args![&id, org_id, &email, role.as_str(), hash, &me.user_id, now, now + time::Duration::seconds(config.security.invitation_ttl_secs)],
+        args![
+            &id,
+            org_id,
+            &email,
+            role.as_str(),
+            hash,
+            &me.user_id,
+            now,
+            now + time::Duration::seconds(config.security.invitation_ttl_secs)
+        ],
     )
     .await?;
     let mail = crate::emails::invitation(&config.public_url, &email, &org_name, &me.email, role.as_str(), &token);
     kernel::mail::enqueue(&mut tx, &mail).await?;
-    audit::record(&mut tx, ctx, AuditEntry::new(actions::ORG_INVITATION_CREATED, Severity::Medium, "invitation").by(&principal).org(org_id).target(&id).describe(format!("invited {email} as {}", role.as_str())).meta(serde_json::json!({ "email": email, "role": role.as_str() }))).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::ORG_INVITATION_CREATED, Severity::Medium, "invitation")
+            .by(&principal)
+            .org(org_id)
+            .target(&id)
+            .describe(format!("invited {email} as {}", role.as_str()))
+            .meta(serde_json::json!({ "email": email, "role": role.as_str() })),
+    )
+    .await?;
     let invitation = tx
         .fetch_one(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM invitations WHERE id = $1")), args![&id])
         .await?;
     tx.commit().await?;
-    mailer.wake();
+    state.mailer.wake();
     Ok(invitation)
 }
 
@@ -112,7 +131,16 @@ pub async fn revoke(db: &Db, ctx: &RequestContext, principal: &Principal, org_id
     if n == 0 {
         return Err(Error::not_found("invitation"));
     }
-    audit::record(&mut tx, ctx, AuditEntry::new(actions::ORG_INVITATION_REVOKED, Severity::Low, "invitation").by(principal).org(org_id).target(id).describe("invitation revoked")).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::ORG_INVITATION_REVOKED, Severity::Low, "invitation")
+            .by(principal)
+            .org(org_id)
+            .target(id)
+            .describe("invitation revoked"),
+    )
+    .await?;
     tx.commit().await
 }
 
@@ -134,7 +162,10 @@ pub async fn find_valid(tx: &mut Tx, token: &str) -> Result<Option<Invitation>> 
 pub async fn accept_for(tx: &mut Tx, ctx: &RequestContext, inv: &Invitation, user_id: &str, email: &str) -> Result<()> {
     let now = kernel::time::now();
     let existing: i64 = tx
-        .scalar("SELECT COUNT(*) FROM memberships WHERE organization_id = $1 AND user_id = $2", args![&inv.organization_id, user_id])
+        .scalar(
+            "SELECT COUNT(*) FROM memberships WHERE organization_id = $1 AND user_id = $2",
+            args![&inv.organization_id, user_id],
+        )
         .await?;
     if existing == 0 {
         tx.execute(
@@ -143,8 +174,19 @@ pub async fn accept_for(tx: &mut Tx, ctx: &RequestContext, inv: &Invitation, use
         )
         .await?;
     }
-    tx.execute("UPDATE invitations SET accepted_at = $2, accepted_by = $3 WHERE id = $1", args![&inv.id, now, user_id]).await?;
-    audit::record(tx, ctx, AuditEntry::new(actions::ORG_MEMBER_JOINED, Severity::Low, "user").by_user(user_id, email).org(&inv.organization_id).target(user_id).describe(format!("joined by invitation as {}", inv.role)).meta(serde_json::json!({ "invitation_id": inv.id }))).await
+    tx.execute("UPDATE invitations SET accepted_at = $2, accepted_by = $3 WHERE id = $1", args![&inv.id, now, user_id])
+        .await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEntry::new(actions::ORG_MEMBER_JOINED, Severity::Low, "user")
+            .by_user(user_id, email)
+            .org(&inv.organization_id)
+            .target(user_id)
+            .describe(format!("joined by invitation as {}", inv.role))
+            .meta(serde_json::json!({ "invitation_id": inv.id })),
+    )
+    .await
 }
 
 /// Accept an invitation as the signed-in person, who must own the invited address.

@@ -62,7 +62,11 @@ async fn list_my_organizations(
     params(("id" = String, Path)),
     responses((status = 200, body = Organization), (status = 401), (status = 404)),
     security(("bearer" = []), ("api_key" = [])))]
-async fn get_organization(State(state): State<FoundationState>, principal: Principal, Path(id): Path<String>) -> Result<Json<Organization>> {
+async fn get_organization(
+    State(state): State<FoundationState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Organization>> {
     Ok(Json(service::get(&state.db, &principal, &id).await?))
 }
 
@@ -206,7 +210,7 @@ async fn create_invitation(
     Json(body): Json<InviteBody>,
 ) -> Result<(StatusCode, Json<Invitation>)> {
     let role = body.role.unwrap_or(OrgRole::Member);
-    let inv = invitations::create(&state.db, &state.config, &state.mailer, &ctx, &me, &id, &body.email, role).await?;
+    let inv = invitations::create(&state, &ctx, &me, &id, &body.email, role).await?;
     Ok((StatusCode::CREATED, Json(inv)))
 }
 

@@ -49,7 +49,12 @@ fn validate(input: &OrganizationInput, creating: bool) -> Result<()> {
     v.finish()
 }
 
-pub async fn create(db: &Db, ctx: &RequestContext, me: &UserPrincipal, input: OrganizationInput) -> Result<Organization> {
+pub async fn create(
+    db: &Db,
+    ctx: &RequestContext,
+    me: &UserPrincipal,
+    input: OrganizationInput,
+) -> Result<Organization> {
     validate(&input, true)?;
     let id = kernel::ids::new_id();
     let now = kernel::time::now();
@@ -65,7 +70,16 @@ pub async fn create(db: &Db, ctx: &RequestContext, me: &UserPrincipal, input: Or
         args![&id, &me.user_id, now],
     )
     .await?;
-    audit::record(&mut tx, ctx, AuditEntry::new(actions::ORG_CREATED, Severity::Low, "organization").by(&Principal::User(me.clone())).org(&id).target(&id).describe(format!("organization \"{name}\" created"))).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::ORG_CREATED, Severity::Low, "organization")
+            .by(&Principal::User(me.clone()))
+            .org(&id)
+            .target(&id)
+            .describe(format!("organization \"{name}\" created")),
+    )
+    .await?;
     let org = fetch(&mut tx, &id, Some(&me.user_id)).await?;
     tx.commit().await?;
     Ok(org)
@@ -116,7 +130,13 @@ pub async fn list_mine(db: &Db, me: &UserPrincipal, page: PageRequest) -> Result
     Ok(Page::new(items, page, total))
 }
 
-pub async fn update(db: &Db, ctx: &RequestContext, principal: &Principal, id: &str, input: OrganizationInput) -> Result<Organization> {
+pub async fn update(
+    db: &Db,
+    ctx: &RequestContext,
+    principal: &Principal,
+    id: &str,
+    input: OrganizationInput,
+) -> Result<Organization> {
     validate(&input, false)?;
     require_org_role(db, principal, id, OrgRole::Admin).await?;
     let mut tx = db.begin().await?;
@@ -128,7 +148,17 @@ pub async fn update(db: &Db, ctx: &RequestContext, principal: &Principal, id: &s
         args![id, &name, &description, kernel::time::now()],
     )
     .await?;
-    audit::record(&mut tx, ctx, AuditEntry::new(actions::ORG_UPDATED, Severity::Low, "organization").by(principal).org(id).target(id).describe("organization updated").meta(serde_json::json!({ "name": { "from": before.name, "to": name } }))).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::ORG_UPDATED, Severity::Low, "organization")
+            .by(principal)
+            .org(id)
+            .target(id)
+            .describe("organization updated")
+            .meta(serde_json::json!({ "name": { "from": before.name, "to": name } })),
+    )
+    .await?;
     let user_id = if let Principal::User(u) = principal { Some(u.user_id.as_str()) } else { None };
     let org = fetch(&mut tx, id, user_id).await?;
     tx.commit().await?;
@@ -141,10 +171,24 @@ pub async fn delete(db: &Db, ctx: &RequestContext, principal: &Principal, id: &s
     require_org_role(db, principal, id, OrgRole::Owner).await?;
     let mut tx = db.begin().await?;
     let now = kernel::time::now();
-    tx.execute("UPDATE organizations SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL", args![id, now]).await?;
-    tx.execute("UPDATE api_keys SET revoked_at = $2 WHERE organization_id = $1 AND revoked_at IS NULL", args![id, now]).await?;
+    tx.execute(
+        "UPDATE organizations SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+        args![id, now],
+    )
+    .await?;
+    tx.execute("UPDATE api_keys SET revoked_at = $2 WHERE organization_id = $1 AND revoked_at IS NULL", args![id, now])
+        .await?;
     tx.execute("UPDATE invitations SET revoked_at = $2 WHERE organization_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL", args![id, now]).await?;
-    audit::record(&mut tx, ctx, AuditEntry::new(actions::ORG_DELETED, Severity::High, "organization").by(principal).org(id).target(id).describe("organization deleted")).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::ORG_DELETED, Severity::High, "organization")
+            .by(principal)
+            .org(id)
+            .target(id)
+            .describe("organization deleted"),
+    )
+    .await?;
     tx.commit().await
 }
 
@@ -177,7 +221,10 @@ pub async fn members(db: &Db, principal: &Principal, org_id: &str, page: PageReq
 
 async fn member_role(tx: &mut Tx, org_id: &str, user_id: &str) -> Result<Option<OrgRole>> {
     let row: Option<(String,)> = tx
-        .fetch_optional("SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2", args![org_id, user_id])
+        .fetch_optional(
+            "SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2",
+            args![org_id, user_id],
+        )
         .await?;
     Ok(row.and_then(|(r,)| OrgRole::parse(&r)))
 }
@@ -188,7 +235,14 @@ async fn owner_count(tx: &mut Tx, org_id: &str) -> Result<i64> {
 
 /// Change a member's role. Only OWNERs grant or take away OWNER; the last OWNER cannot be
 /// demoted.
-pub async fn change_role(db: &Db, ctx: &RequestContext, principal: &Principal, org_id: &str, user_id: &str, role: OrgRole) -> Result<()> {
+pub async fn change_role(
+    db: &Db,
+    ctx: &RequestContext,
+    principal: &Principal,
+    org_id: &str,
+    user_id: &str,
+    role: OrgRole,
+) -> Result<()> {
     let my_role = require_org_role(db, principal, org_id, OrgRole::Admin).await?;
     let mut tx = db.begin().await?;
     let current = member_role(&mut tx, org_id, user_id).await?.ok_or_else(|| Error::not_found("member"))?;
@@ -201,14 +255,34 @@ pub async fn change_role(db: &Db, ctx: &RequestContext, principal: &Principal, o
     if current == OrgRole::Owner && owner_count(&mut tx, org_id).await? <= 1 {
         return Err(Error::Conflict("the last OWNER cannot be demoted; transfer ownership first".into()));
     }
-    tx.execute("UPDATE memberships SET role = $3 WHERE organization_id = $1 AND user_id = $2", args![org_id, user_id, role.as_str()]).await?;
+    tx.execute(
+        "UPDATE memberships SET role = $3 WHERE organization_id = $1 AND user_id = $2",
+        args![org_id, user_id, role.as_str()],
+    )
+    .await?;
     let severity = if role == OrgRole::Owner || current == OrgRole::Owner { Severity::High } else { Severity::Medium };
-    audit::record(&mut tx, ctx, AuditEntry::new(actions::ORG_MEMBER_ROLE_CHANGED, severity, "user").by(principal).org(org_id).target(user_id).describe(format!("member role changed from {} to {}", current.as_str(), role.as_str())).meta(serde_json::json!({ "from": current.as_str(), "to": role.as_str() }))).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::ORG_MEMBER_ROLE_CHANGED, severity, "user")
+            .by(principal)
+            .org(org_id)
+            .target(user_id)
+            .describe(format!("member role changed from {} to {}", current.as_str(), role.as_str()))
+            .meta(serde_json::json!({ "from": current.as_str(), "to": role.as_str() })),
+    )
+    .await?;
     tx.commit().await
 }
 
 /// Remove a member (ADMIN+; removing an OWNER takes an OWNER; never the last OWNER).
-pub async fn remove_member(db: &Db, ctx: &RequestContext, principal: &Principal, org_id: &str, user_id: &str) -> Result<()> {
+pub async fn remove_member(
+    db: &Db,
+    ctx: &RequestContext,
+    principal: &Principal,
+    org_id: &str,
+    user_id: &str,
+) -> Result<()> {
     let my_role = require_org_role(db, principal, org_id, OrgRole::Admin).await?;
     let mut tx = db.begin().await?;
     let current = member_role(&mut tx, org_id, user_id).await?.ok_or_else(|| Error::not_found("member"))?;
@@ -221,7 +295,16 @@ pub async fn remove_member(db: &Db, ctx: &RequestContext, principal: &Principal,
         }
     }
     tx.execute("DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2", args![org_id, user_id]).await?;
-    audit::record(&mut tx, ctx, AuditEntry::new(actions::ORG_MEMBER_REMOVED, Severity::Medium, "user").by(principal).org(org_id).target(user_id).describe("member removed")).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::ORG_MEMBER_REMOVED, Severity::Medium, "user")
+            .by(principal)
+            .org(org_id)
+            .target(user_id)
+            .describe("member removed"),
+    )
+    .await?;
     tx.commit().await
 }
 
@@ -231,15 +314,33 @@ pub async fn leave(db: &Db, ctx: &RequestContext, me: &UserPrincipal, org_id: &s
     let role = require_org_role(db, &principal, org_id, OrgRole::Member).await?;
     let mut tx = db.begin().await?;
     if role == OrgRole::Owner && owner_count(&mut tx, org_id).await? <= 1 {
-        return Err(Error::Conflict("the last OWNER cannot leave; transfer ownership or delete the organization".into()));
+        return Err(Error::Conflict(
+            "the last OWNER cannot leave; transfer ownership or delete the organization".into(),
+        ));
     }
-    tx.execute("DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2", args![org_id, &me.user_id]).await?;
-    audit::record(&mut tx, ctx, AuditEntry::new(actions::ORG_MEMBER_LEFT, Severity::Low, "user").by(&principal).org(org_id).target(&me.user_id).describe("member left the organization")).await?;
+    tx.execute("DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2", args![org_id, &me.user_id])
+        .await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::ORG_MEMBER_LEFT, Severity::Low, "user")
+            .by(&principal)
+            .org(org_id)
+            .target(&me.user_id)
+            .describe("member left the organization"),
+    )
+    .await?;
     tx.commit().await
 }
 
 /// Make another member OWNER; the caller steps down to ADMIN.
-pub async fn transfer_ownership(db: &Db, ctx: &RequestContext, me: &UserPrincipal, org_id: &str, new_owner: &str) -> Result<()> {
+pub async fn transfer_ownership(
+    db: &Db,
+    ctx: &RequestContext,
+    me: &UserPrincipal,
+    org_id: &str,
+    new_owner: &str,
+) -> Result<()> {
     let principal = Principal::User(me.clone());
     require_org_role(db, &principal, org_id, OrgRole::Owner).await?;
     if new_owner == me.user_id {
@@ -249,8 +350,26 @@ pub async fn transfer_ownership(db: &Db, ctx: &RequestContext, me: &UserPrincipa
     if member_role(&mut tx, org_id, new_owner).await?.is_none() {
         return Err(Error::field("user_id", "not_a_member", "the new owner must already be a member"));
     }
-    tx.execute("UPDATE memberships SET role = 'OWNER' WHERE organization_id = $1 AND user_id = $2", args![org_id, new_owner]).await?;
-    tx.execute("UPDATE memberships SET role = 'ADMIN' WHERE organization_id = $1 AND user_id = $2", args![org_id, &me.user_id]).await?;
-    audit::record(&mut tx, ctx, AuditEntry::new(actions::ORG_OWNERSHIP_TRANSFERRED, Severity::High, "organization").by(&principal).org(org_id).target(org_id).describe("ownership transferred").meta(serde_json::json!({ "from": me.user_id, "to": new_owner }))).await?;
+    tx.execute(
+        "UPDATE memberships SET role = 'OWNER' WHERE organization_id = $1 AND user_id = $2",
+        args![org_id, new_owner],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE memberships SET role = 'ADMIN' WHERE organization_id = $1 AND user_id = $2",
+        args![org_id, &me.user_id],
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::ORG_OWNERSHIP_TRANSFERRED, Severity::High, "organization")
+            .by(&principal)
+            .org(org_id)
+            .target(org_id)
+            .describe("ownership transferred")
+            .meta(serde_json::json!({ "from": me.user_id, "to": new_owner })),
+    )
+    .await?;
     tx.commit().await
 }

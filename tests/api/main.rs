@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod fuzz;
 mod gdpr;
+mod mail;
 mod orgs;
 mod platform;
 mod sessions;

@@ -10,8 +10,19 @@ use kernel::{Config, Db};
 use crate::passwords::PasswordHasher;
 use crate::tokens::JwtKeys;
 
+/// Cheap to clone (one reference count): handlers receive it on every request.
 #[derive(Clone)]
-pub struct FoundationState {
+pub struct FoundationState(Arc<FoundationInner>);
+
+impl std::ops::Deref for FoundationState {
+    type Target = FoundationInner;
+
+    fn deref(&self) -> &FoundationInner {
+        &self.0
+    }
+}
+
+pub struct FoundationInner {
     pub db: Db,
     pub config: Arc<Config>,
     pub mailer: Mailer,
@@ -53,13 +64,13 @@ impl AuthLimits {
 
 impl FoundationState {
     pub fn new(db: Db, config: Arc<Config>, mailer: Mailer, jwt_secret: &[u8]) -> Self {
-        Self {
+        Self(Arc::new(FoundationInner {
             jwt: Arc::new(JwtKeys::new(jwt_secret, config.access_token_ttl_secs)),
             passwords: PasswordHasher::new(&config.password_hash),
             limits: Arc::new(AuthLimits::from_config(&config)),
             db,
             config,
             mailer,
-        }
+        }))
     }
 }

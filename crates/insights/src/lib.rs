@@ -25,12 +25,23 @@ pub trait MetricsCollector: Send + Sync {
     fn collect<'a>(&'a self, db: &'a Db) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 }
 
+/// Cheap to clone (one reference count).
 #[derive(Clone)]
-pub struct InsightsState {
+pub struct InsightsState(Arc<InsightsInner>);
+
+pub struct InsightsInner {
     pub db: Db,
     pub prometheus: Option<PrometheusHandle>,
-    pub collectors: Arc<Vec<Arc<dyn MetricsCollector>>>,
-    health: Arc<HealthCache>,
+    pub collectors: Vec<Arc<dyn MetricsCollector>>,
+    health: HealthCache,
+}
+
+impl std::ops::Deref for InsightsState {
+    type Target = InsightsInner;
+
+    fn deref(&self) -> &InsightsInner {
+        &self.0
+    }
 }
 
 /// The database is probed at most once per second; concurrent health checks share the
@@ -45,7 +56,7 @@ struct HealthCache {
 
 impl InsightsState {
     pub fn new(db: Db, prometheus: Option<PrometheusHandle>, collectors: Vec<Arc<dyn MetricsCollector>>) -> Self {
-        Self { db, prometheus, collectors: Arc::new(collectors), health: Arc::new(HealthCache::default()) }
+        Self(Arc::new(InsightsInner { db, prometheus, collectors, health: HealthCache::default() }))
     }
 }
 

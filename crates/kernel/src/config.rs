@@ -163,3 +163,36 @@ impl Config {
         self.database_url.as_deref().is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_overrides_defaults_and_keeps_the_rest() {
+        let dir = std::env::temp_dir().join(format!("socle-config-{}", crate::ids::random_token(6)));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("socle.toml");
+        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\n[rate_limit]\nlogin_failures_per_hour = 9\n").expect("write");
+        let config = Config::load(Some(&file)).expect("load");
+        assert_eq!(config.bind, "0.0.0.0:9000");
+        assert_eq!(config.rate_limit.login_failures_per_hour, 9);
+        assert_eq!(config.rate_limit.password_reset_per_hour, 5, "unset keys keep their default");
+        assert_eq!(config.password_hash.memory_kib, 19 * 1024);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_missing_file_means_defaults() {
+        let config = Config::load(Some(Path::new("/nonexistent/socle.toml"))).expect("load");
+        assert_eq!(config.data_dir, PathBuf::from("./socle_data"));
+        assert!(!config.is_postgres() || std::env::var("DATABASE_URL").is_ok());
+    }
+
+    #[test]
+    fn the_example_file_is_valid() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../socle.example.toml");
+        let config = Config::load(Some(&example)).expect("example parses");
+        assert_eq!(config.cors_allowed_origins, vec!["https://app.example.com".to_string()]);
+    }
+}

@@ -94,6 +94,16 @@ impl Principal {
         }
     }
 
+    /// The person behind the request if their platform role is at least `min`
+    /// (`user` < `premium` < `admin`); 403 otherwise, and for API keys.
+    pub fn authorize(&self, min: PlatformRole) -> Result<&UserPrincipal, Error> {
+        let user = self.as_user()?;
+        if user.role < min {
+            return Err(Error::Forbidden(format!("this action requires the {} role", min.as_str())));
+        }
+        Ok(user)
+    }
+
     pub fn as_user(&self) -> Result<&UserPrincipal, Error> {
         match self {
             Principal::User(u) => Ok(u),
@@ -140,5 +150,28 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let principal = <Principal as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         Ok(CurrentUser(principal.as_user()?.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(role: PlatformRole) -> Principal {
+        Principal::User(UserPrincipal { user_id: "u".into(), session_id: "s".into(), email: "e@x.io".into(), role })
+    }
+
+    #[test]
+    fn roles_are_ordered() {
+        assert!(user(PlatformRole::Admin).authorize(PlatformRole::Premium).is_ok());
+        assert!(user(PlatformRole::Premium).authorize(PlatformRole::Premium).is_ok());
+        assert!(matches!(user(PlatformRole::User).authorize(PlatformRole::Premium), Err(Error::Forbidden(_))));
+        let key = Principal::ApiKey(ApiKeyPrincipal {
+            key_id: "k".into(),
+            organization_id: "o".into(),
+            role: OrgRole::Owner,
+        });
+        assert!(matches!(key.authorize(PlatformRole::User), Err(Error::Forbidden(_))));
+        assert!(OrgRole::Owner > OrgRole::Admin && OrgRole::Admin > OrgRole::Member);
     }
 }

@@ -54,14 +54,22 @@ impl RateLimiter {
     }
 
     pub fn check(&self, key: &str) -> RateDecision {
-        self.check_at(key, Instant::now())
+        self.check_with(key, Instant::now)
     }
 
+    #[cfg(test)]
     fn check_at(&self, key: &str, now: Instant) -> RateDecision {
+        self.check_with(key, || now)
+    }
+
+    /// `clock` is read under the lock: a thread preempted between reading the time and
+    /// taking the lock would otherwise see another thread's later arrival as its future.
+    fn check_with(&self, key: &str, clock: impl FnOnce() -> Instant) -> RateDecision {
         let mut shard = match self.shards[shard_of(key)].lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
+        let now = clock();
         let tat = shard.get(key).copied().unwrap_or(now).max(now);
         let allow_at = tat.checked_sub(self.tolerance).unwrap_or(now);
         if allow_at > now {

@@ -108,7 +108,6 @@ impl Application {
             .route_layer(axum::middleware::from_fn(middleware::route_metrics))
             .fallback(|| async { Error::NotFound("no such endpoint".into()) })
             .layer(axum::middleware::from_fn_with_state(foundation.clone(), foundation::authn::middleware))
-            .layer(axum::middleware::from_fn_with_state(edge.clone(), middleware::rate_limit))
             .layer(DefaultBodyLimit::max(config.body_limit_bytes))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
@@ -116,9 +115,7 @@ impl Application {
             ))
             .layer(CompressionLayer::new())
             .layer(cors(&config))
-            .layer(axum::middleware::from_fn_with_state(edge.clone(), middleware::security_headers))
-            .layer(axum::middleware::from_fn(middleware::problem_for_bare_errors))
-            .layer(axum::middleware::from_fn_with_state(edge, middleware::context))
+            .layer(axum::middleware::from_fn_with_state(edge, middleware::edge))
             .layer(CatchPanicLayer::custom(middleware::panic_response));
         Ok(Self { listener, router, db, mailer, foundation, rate_limiter })
     }

@@ -2,8 +2,9 @@
 //! log, metrics by route template, security headers, per-IP rate limit, and the conversion
 //! of bare error responses (405, 408, 413 from layers) into problem+json.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
 use axum::body::Body;
@@ -38,9 +39,11 @@ fn valid_request_id(value: &str) -> bool {
     !value.is_empty() && value.len() <= 128 && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
 }
 
-/// Request id (propagated if the client sent a sane one), request context, access log and
-/// HTTP metrics.
-pub async fn context(State(edge): State<EdgeState>, mut req: Request, next: Next) -> Response {
+/// The edge of every request, in one middleware (each extra layer costs a clone of the
+/// service stack per request): request id and context, per-IP rate limit, the handler,
+/// security headers, problem bodies for bare errors, access log and metrics for unmatched
+/// routes.
+pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = req
         .headers()
@@ -59,12 +62,40 @@ pub async fn context(State(edge): State<EdgeState>, mut req: Request, next: Next
             .map(|s| s.chars().take(512).collect()),
     };
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    req.extensions_mut().insert(ctx.clone());
-    let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
-    let mut response = REQUEST_ID.scope(request_id.clone(), next.run(req)).instrument(span.clone()).await;
+    let docs = req.uri().path().starts_with("/api/docs");
+    let https = is_https(req.headers(), edge.trust_proxy_headers);
+    let ip_key = ctx.ip.clone().unwrap_or_default();
+    let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %req.uri().path());
+    req.extensions_mut().insert(ctx);
+
+    let decision = edge.rate_limiter.as_ref().map(|limiter| limiter.check(&ip_key));
+    let mut response = REQUEST_ID
+        .scope(request_id.clone(), async {
+            let response = match decision {
+                Some(d) if !d.allowed => {
+                    metrics::counter!("socle_rate_limited_total", "scope" => "global").increment(1);
+                    problem_response(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "too many requests from this address; slow down".into(),
+                        Vec::new(),
+                        Some(d.retry_after_secs),
+                    )
+                }
+                _ => next.run(req).instrument(span.clone()).await,
+            };
+            problem_for_bare_errors(response)
+        })
+        .await;
+
+    let headers = response.headers_mut();
+    if let Some(d) = decision {
+        headers.insert("ratelimit-limit", HeaderValue::from(d.limit));
+        headers.insert("ratelimit-remaining", HeaderValue::from(d.remaining));
+        headers.insert("ratelimit-reset", HeaderValue::from(d.reset_secs));
+    }
+    set_security_headers(headers, docs, https);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        headers.insert(REQUEST_ID_HEADER, value);
     }
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
@@ -73,24 +104,49 @@ pub async fn context(State(edge): State<EdgeState>, mut req: Request, next: Next
         // label cardinality.
         record_http_metrics(method.as_str(), "<unmatched>", status, elapsed.as_secs_f64());
     }
-    span.in_scope(|| {
-        let ms = elapsed.as_secs_f64() * 1000.0;
-        if status >= 500 {
-            tracing::error!(status, latency_ms = ms, ip = ctx.ip.as_deref().unwrap_or(""), "request failed");
-        } else {
-            tracing::info!(status, latency_ms = ms, ip = ctx.ip.as_deref().unwrap_or(""), "request");
-        }
-    });
+    if tracing::enabled!(tracing::Level::INFO) || status >= 500 {
+        span.in_scope(|| {
+            let ms = elapsed.as_secs_f64() * 1000.0;
+            if status >= 500 {
+                tracing::error!(status, latency_ms = ms, ip = %ip_key, "request failed");
+            } else {
+                tracing::info!(status, latency_ms = ms, ip = %ip_key, "request");
+            }
+        });
+    }
     response
 }
 
 #[derive(Clone, Copy)]
 struct RouteMetricsRecorded;
 
+/// Metric handles per (method, route template, status), so that a request does not build
+/// label sets and look them up in the registry.
 fn record_http_metrics(method: &str, route: &str, status: u16, seconds: f64) {
-    let labels = [("method", method.to_string()), ("route", route.to_string()), ("status", status.to_string())];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels).record(seconds);
+    type Handles = (metrics::Counter, metrics::Histogram);
+    type Cache = RwLock<HashMap<(String, String, u16), Handles>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (method.to_string(), route.to_string(), status);
+    let cached = cache.read().ok().and_then(|map| map.get(&key).cloned());
+    let (counter, histogram) = match cached {
+        Some(handles) => handles,
+        None => {
+            let labels = [("method", key.0.clone()), ("route", key.1.clone()), ("status", status.to_string())];
+            let handles = (
+                metrics::counter!("http_requests_total", &labels),
+                metrics::histogram!("http_request_duration_seconds", &labels),
+            );
+            if let Ok(mut map) = cache.write()
+                && map.len() < 10_000
+            {
+                map.insert(key, handles.clone());
+            }
+            handles
+        }
+    };
+    counter.increment(1);
+    histogram.record(seconds);
 }
 
 /// Request count and latency by route template (runs after routing, as a route layer).
@@ -101,29 +157,6 @@ pub async fn route_metrics(req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     record_http_metrics(method.as_str(), &route, response.status().as_u16(), started.elapsed().as_secs_f64());
     response.extensions_mut().insert(RouteMetricsRecorded);
-    response
-}
-
-/// Global per-IP rate limit with `RateLimit-*` headers; 429 with `Retry-After` beyond it.
-pub async fn rate_limit(State(edge): State<EdgeState>, req: Request, next: Next) -> Response {
-    let Some(limiter) = edge.rate_limiter.as_ref() else { return next.run(req).await };
-    let key = client_ip(&req, edge.trust_proxy_headers).unwrap_or_default();
-    let decision = limiter.check(&key);
-    let mut response = if decision.allowed {
-        next.run(req).await
-    } else {
-        metrics::counter!("socle_rate_limited_total", "scope" => "global").increment(1);
-        problem_response(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many requests from this address; slow down".into(),
-            Vec::new(),
-            Some(decision.retry_after_secs),
-        )
-    };
-    let headers = response.headers_mut();
-    headers.insert("ratelimit-limit", HeaderValue::from(decision.limit));
-    headers.insert("ratelimit-remaining", HeaderValue::from(decision.remaining));
-    headers.insert("ratelimit-reset", HeaderValue::from(decision.reset_secs));
     response
 }
 
@@ -138,11 +171,7 @@ fn is_https(headers: &HeaderMap, trust_proxy: bool) -> bool {
             .is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
-pub async fn security_headers(State(edge): State<EdgeState>, req: Request, next: Next) -> Response {
-    let docs = req.uri().path().starts_with("/api/docs");
-    let https = is_https(req.headers(), edge.trust_proxy_headers);
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
+fn set_security_headers(headers: &mut HeaderMap, docs: bool, https: bool) {
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(if docs { DOCS_CSP } else { API_CSP }));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -153,12 +182,10 @@ pub async fn security_headers(State(edge): State<EdgeState>, req: Request, next:
         headers
             .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
-    response
 }
 
 /// Give error responses that have no body (from routing and tower layers) a problem body.
-pub async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
+fn problem_for_bare_errors(response: Response) -> Response {
     let status = response.status();
     if status.as_u16() < 400 || response.headers().contains_key(header::CONTENT_TYPE) {
         return response;

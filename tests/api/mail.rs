@@ -1,0 +1,155 @@
+//! Email over real SMTP: a small SMTP server in the test receives what Socle sends; a server
+//! that refuses mail leaves the message queued with its error and a backoff.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+use crate::on_both_backends;
+use crate::support::{Backend, PASSWORD, TestApp};
+
+#[derive(Debug, Clone, Default)]
+struct Received {
+    from: String,
+    to: Vec<String>,
+    data: String,
+}
+
+/// A minimal SMTP server (RFC 5321 happy path). `accept`: whether DATA is accepted.
+async fn smtp_server(accept: bool) -> (u16, Arc<Mutex<Vec<Received>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let inbox = Arc::new(Mutex::new(Vec::new()));
+    let store = inbox.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let mut mail = Received::default();
+                let _ = write.write_all(b"220 test.smtp ESMTP ready\r\n").await;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let upper = line.to_ascii_uppercase();
+                    let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                        b"250-test.smtp\r\n250 8BITMIME\r\n"
+                    } else if upper.starts_with("MAIL FROM:") {
+                        mail.from = line[10..].trim().to_string();
+                        b"250 OK\r\n"
+                    } else if upper.starts_with("RCPT TO:") {
+                        mail.to.push(line[8..].trim().to_string());
+                        b"250 OK\r\n"
+                    } else if upper.starts_with("DATA") {
+                        if !accept {
+                            b"554 5.7.1 rejected by test server\r\n"
+                        } else {
+                            let _ = write.write_all(b"354 go ahead\r\n").await;
+                            while let Ok(Some(data)) = lines.next_line().await {
+                                if data == "." {
+                                    break;
+                                }
+                                mail.data.push_str(&data);
+                                mail.data.push('\n');
+                            }
+                            if let Ok(mut inbox) = store.lock() {
+                                inbox.push(std::mem::take(&mut mail));
+                            }
+                            b"250 queued\r\n"
+                        }
+                    } else if upper.starts_with("QUIT") {
+                        let _ = write.write_all(b"221 bye\r\n").await;
+                        break;
+                    } else if upper.starts_with("RSET") || upper.starts_with("NOOP") {
+                        b"250 OK\r\n"
+                    } else {
+                        b"502 not implemented\r\n"
+                    };
+                    if write.write_all(reply).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    (port, inbox)
+}
+
+on_both_backends!(emails_are_delivered_over_smtp, refused_emails_stay_queued_with_backoff);
+
+async fn emails_are_delivered_over_smtp(backend: Backend) {
+    let (port, inbox) = smtp_server(true).await;
+    let app = TestApp::spawn_with(backend, |c| {
+        c.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        c.mail_from = "Socle Test <robot@socle.test>".into();
+    })
+    .await;
+    app.post(
+        "/api/v1/foundation/auth/register",
+        None,
+        json!({"email": "smtp-user@example.com", "password": PASSWORD, "first_name": "S", "last_name": "Mtp"}),
+    )
+    .await
+    .expect(202);
+    let mut received = None;
+    for _ in 0..100 {
+        if let Some(mail) = inbox.lock().ok().and_then(|i| i.first().cloned()) {
+            received = Some(mail);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mail = received.expect("the SMTP server received the activation email");
+    assert_eq!(mail.from, "<robot@socle.test>");
+    assert_eq!(mail.to, vec!["<smtp-user@example.com>".to_string()]);
+    assert!(mail.data.contains("Subject: Activate your Socle account"));
+    assert!(mail.data.contains("multipart/alternative") && mail.data.contains("text/html"));
+    // Delivered rows are marked sent; nothing went to the folder.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (sent,): (i64,) =
+        app.db.fetch_one("SELECT COUNT(*) FROM mail_queue WHERE status = 'sent'", vec![]).await.expect("count");
+    assert_eq!(sent, 1);
+    assert!(app.emails().is_empty());
+}
+
+async fn refused_emails_stay_queued_with_backoff(backend: Backend) {
+    let (port, inbox) = smtp_server(false).await;
+    let app = TestApp::spawn_with(backend, |c| c.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+    app.post("/api/v1/foundation/auth/request-password-reset", None, json!({"email": "nobody@example.com"}))
+        .await
+        .expect(202);
+    app.post(
+        "/api/v1/foundation/auth/register",
+        None,
+        json!({"email": "refused@example.com", "password": PASSWORD, "first_name": "R", "last_name": "Efused"}),
+    )
+    .await
+    .expect(202);
+    let mut row: Option<(String, i64, Option<String>, time::OffsetDateTime)> = None;
+    for _ in 0..100 {
+        row = app
+            .db
+            .fetch_optional(
+                "SELECT status, attempts, last_error, next_attempt_at FROM mail_queue WHERE attempts > 0",
+                vec![],
+            )
+            .await
+            .expect("row");
+        if row.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, attempts, error, next) = row.expect("a delivery was attempted");
+    assert_eq!(status, "pending", "retried later, not dropped");
+    assert_eq!(attempts, 1);
+    assert!(error.is_some_and(|e| e.contains("554")));
+    let wait = next - kernel::time::now();
+    assert!(
+        wait > time::Duration::seconds(5) && wait <= time::Duration::seconds(13),
+        "first backoff about 10 s, got {wait}"
+    );
+    assert!(inbox.lock().map(|i| i.is_empty()).unwrap_or(false));
+}

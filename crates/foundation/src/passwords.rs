@@ -34,8 +34,9 @@ pub struct PasswordHasher {
     params: Params,
     jobs: mpsc::Sender<Job>,
     /// A real hash of a random password, verified when the account does not exist so that
-    /// response time does not reveal which emails are registered.
-    dummy: Arc<String>,
+    /// response time does not reveal which emails are registered. Made on first need, on a
+    /// hashing thread, so that start-up neither waits for it nor allocates its memory.
+    dummy: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl PasswordHasher {
@@ -64,9 +65,7 @@ impl PasswordHasher {
                 tracing::error!(error = %e, "could not start a password-hashing thread");
             }
         }
-        let mut memory = Vec::new();
-        let dummy = hash_with(&params, kernel::ids::random_token(16).as_bytes(), &mut memory).unwrap_or_default();
-        Self { params, jobs, dummy: Arc::new(dummy) }
+        Self { params, jobs, dummy: Arc::new(tokio::sync::OnceCell::new()) }
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static) -> Result<T> {
@@ -94,8 +93,16 @@ impl PasswordHasher {
 
     /// Spend the same time as a real verification, for unknown accounts.
     pub async fn verify_dummy(&self, password: &str) {
-        let dummy = self.dummy.as_ref().clone();
-        let _ = self.verify(password, &dummy).await;
+        let dummy = self
+            .dummy
+            .get_or_try_init(|| async {
+                let random = kernel::ids::random_token(16);
+                self.hash(&random).await
+            })
+            .await;
+        if let Ok(dummy) = dummy {
+            let _ = self.verify(password, dummy).await;
+        }
     }
 }
 

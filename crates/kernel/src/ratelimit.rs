@@ -83,7 +83,13 @@ impl RateLimiter {
             };
         }
         let new_tat = tat + self.interval;
-        shard.insert(key.to_string(), new_tat);
+        // Update in place: no key allocation on the hot path of a known client.
+        match shard.get_mut(key) {
+            Some(slot) => *slot = new_tat,
+            None => {
+                shard.insert(key.to_string(), new_tat);
+            }
+        }
         let used = (new_tat - now).as_nanos() / self.interval.as_nanos().max(1);
         RateDecision {
             allowed: true,

@@ -89,7 +89,11 @@ impl Application {
         let rl = &config.rate_limit;
         let rate_limiter = (rl.global_per_minute > 0)
             .then(|| Arc::new(RateLimiter::new(rl.global_per_minute, Duration::from_secs(60), rl.global_burst)));
-        let edge = EdgeState { trust_proxy_headers: config.trust_proxy_headers, rate_limiter: rate_limiter.clone() };
+        let edge = EdgeState {
+            trust_proxy_headers: config.trust_proxy_headers,
+            rate_limiter: rate_limiter.clone(),
+            foundation: foundation.clone(),
+        };
 
         let (api, spec) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
             .nest("/api/v1", foundation::router(foundation.clone()))
@@ -107,7 +111,6 @@ impl Application {
             .merge(SwaggerUi::new("/api/docs").url("/api/docs/openapi.json", spec))
             .route_layer(axum::middleware::from_fn(middleware::route_metrics))
             .fallback(|| async { Error::NotFound("no such endpoint".into()) })
-            .layer(axum::middleware::from_fn_with_state(foundation.clone(), foundation::authn::middleware))
             .layer(DefaultBodyLimit::max(config.body_limit_bytes))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,

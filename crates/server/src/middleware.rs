@@ -3,6 +3,7 @@
 //! of bare error responses (405, 408, 413 from layers) into problem+json.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
@@ -23,6 +24,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub struct EdgeState {
     pub trust_proxy_headers: bool,
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Resolves credentials into the request's principal.
+    pub foundation: foundation::FoundationState,
 }
 
 fn client_ip(req: &Request, trust_proxy: bool) -> Option<String> {
@@ -40,9 +43,9 @@ fn valid_request_id(value: &str) -> bool {
 }
 
 /// The edge of every request, in one middleware (each extra layer costs a clone of the
-/// service stack per request): request id and context, per-IP rate limit, the handler,
-/// security headers, problem bodies for bare errors, access log and metrics for unmatched
-/// routes.
+/// service stack per request): request id and context, per-IP rate limit, authentication,
+/// the handler, security headers, problem bodies for bare errors, access log and metrics for
+/// unmatched routes.
 pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = req
@@ -81,7 +84,10 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
                         Some(d.retry_after_secs),
                     )
                 }
-                _ => next.run(req).instrument(span.clone()).await,
+                _ => {
+                    foundation::authn::attach_principal(&edge.foundation, &mut req).await;
+                    next.run(req).instrument(span.clone()).await
+                }
             };
             problem_for_bare_errors(response)
         })
@@ -121,28 +127,46 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
 struct RouteMetricsRecorded;
 
 /// Metric handles per (method, route template, status), so that a request does not build
-/// label sets and look them up in the registry.
+/// label sets and look them up in the registry; lookups allocate nothing.
 fn record_http_metrics(method: &str, route: &str, status: u16, seconds: f64) {
-    type Handles = (metrics::Counter, metrics::Histogram);
-    type Cache = RwLock<HashMap<(String, String, u16), Handles>>;
+    struct Entry {
+        method: String,
+        route: String,
+        status: u16,
+        counter: metrics::Counter,
+        histogram: metrics::Histogram,
+    }
+    type Cache = RwLock<HashMap<u64, Vec<Entry>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    let key = (method.to_string(), route.to_string(), status);
-    let cached = cache.read().ok().and_then(|map| map.get(&key).cloned());
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (method, route, status).hash(&mut hasher);
+    let hash = hasher.finish();
+    let find = |entries: &Vec<Entry>| {
+        entries
+            .iter()
+            .find(|e| e.status == status && e.method == method && e.route == route)
+            .map(|e| (e.counter.clone(), e.histogram.clone()))
+    };
+    let cached = cache.read().ok().and_then(|map| map.get(&hash).and_then(find));
     let (counter, histogram) = match cached {
         Some(handles) => handles,
         None => {
-            let labels = [("method", key.0.clone()), ("route", key.1.clone()), ("status", status.to_string())];
-            let handles = (
-                metrics::counter!("http_requests_total", &labels),
-                metrics::histogram!("http_request_duration_seconds", &labels),
-            );
+            let labels = [("method", method.to_string()), ("route", route.to_string()), ("status", status.to_string())];
+            let counter = metrics::counter!("http_requests_total", &labels);
+            let histogram = metrics::histogram!("http_request_duration_seconds", &labels);
             if let Ok(mut map) = cache.write()
                 && map.len() < 10_000
             {
-                map.insert(key, handles.clone());
+                map.entry(hash).or_default().push(Entry {
+                    method: method.to_string(),
+                    route: route.to_string(),
+                    status,
+                    counter: counter.clone(),
+                    histogram: histogram.clone(),
+                });
             }
-            handles
+            (counter, histogram)
         }
     };
     counter.increment(1);
@@ -153,9 +177,10 @@ fn record_http_metrics(method: &str, route: &str, status: u16, seconds: f64) {
 pub async fn route_metrics(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let mut response = next.run(req).await;
-    record_http_metrics(method.as_str(), &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    let route = route.as_ref().map(MatchedPath::as_str).unwrap_or_default();
+    record_http_metrics(method.as_str(), route, response.status().as_u16(), started.elapsed().as_secs_f64());
     response.extensions_mut().insert(RouteMetricsRecorded);
     response
 }

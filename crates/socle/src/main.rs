@@ -13,11 +13,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kernel::Config;
 
-// mimalloc: markedly less allocation overhead per request than glibc's malloc, and it returns
-// freed memory to the OS instead of keeping per-thread arenas.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "socle", version, about = "A complete backend platform in one binary")]
 struct Cli {

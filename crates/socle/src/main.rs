@@ -13,6 +13,27 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kernel::Config;
 
+// mimalloc: about 10% more requests per second than glibc's malloc here (allocation was a
+// fifth of the request profile). Transparent huge pages are turned off below so that its
+// arenas do not inflate idle memory.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Keep the kernel from backing the allocator's arenas with 2 MiB pages, which would count
+/// untouched memory as resident (measured: 45 MB idle with them, 19 MB without).
+#[cfg(target_os = "linux")]
+fn disable_transparent_huge_pages() {
+    const PR_SET_THP_DISABLE: i32 = 41;
+    unsafe extern "C" {
+        fn prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> i32;
+    }
+    // SAFETY: PR_SET_THP_DISABLE takes integers only and touches no memory of ours.
+    let _ = unsafe { prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn disable_transparent_huge_pages() {}
+
 #[derive(Parser)]
 #[command(name = "socle", version, about = "A complete backend platform in one binary")]
 struct Cli {
@@ -88,6 +109,7 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
 }
 
 fn main() -> anyhow::Result<()> {
+    disable_transparent_huge_pages();
     // One TLS crypto provider for every rustls user (PostgreSQL, SMTP).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();

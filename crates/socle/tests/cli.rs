@@ -75,6 +75,17 @@ async fn binary_end_to_end(postgres: bool) {
     assert!(!weak.status.success());
     assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
     let ok = env.superuser("root@example.com", "Strong-Admin-Password-1");
+    // The signing secret was generated into the data dir, readable by the owner only.
+    let secret = env.data_dir.join("jwt_secret");
+    let mode = std::fs::metadata(&secret).expect("jwt_secret exists").permissions();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(mode.mode() & 0o777, 0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    assert!(std::fs::read_to_string(&secret).expect("read").trim().len() >= 32);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     assert!(String::from_utf8_lossy(&ok.stdout).contains("root@example.com"));
 

@@ -99,6 +99,7 @@ crate::on_both_backends!(
     global_rate_limit_answers_429,
     hsts_only_behind_tls,
     in_flight_requests_finish_on_shutdown,
+    slow_requests_time_out_with_408,
 );
 on_both_databases!(openapi_documents_every_endpoint);
 
@@ -129,8 +130,53 @@ async fn cors_follows_the_allowlist(backend: Backend) {
         allowed.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()),
         Some("https://app.example")
     );
+    assert!(
+        allowed
+            .headers()
+            .get("access-control-allow-methods")
+            .is_some_and(|m| m.to_str().is_ok_and(|m| m.contains("POST")))
+    );
+    assert!(
+        allowed
+            .headers()
+            .get("access-control-allow-headers")
+            .is_some_and(|h| h.to_str().is_ok_and(|h| h.contains("authorization")))
+    );
     let denied = preflight("https://evil.example").await.expect("preflight");
     assert!(denied.headers().get("access-control-allow-origin").is_none());
+    // Simple requests: the allowed origin is echoed with the exposed headers; others get nothing.
+    let simple = app.client.get(app.url("/healthz")).header("origin", "https://app.example").send().await.expect("get");
+    assert_eq!(
+        simple.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()),
+        Some("https://app.example")
+    );
+    assert!(
+        simple
+            .headers()
+            .get("access-control-expose-headers")
+            .is_some_and(|v| v.to_str().is_ok_and(|v| v.contains("x-request-id")))
+    );
+    assert!(simple.headers().get_all("vary").iter().any(|v| v == "origin"));
+    let other = app.client.get(app.url("/healthz")).header("origin", "https://evil.example").send().await.expect("get");
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+async fn slow_requests_time_out_with_408(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.request_timeout_secs = 1;
+        // Hashing this password takes several seconds: longer than the timeout.
+        c.password_hash.memory_kib = 256 * 1024;
+        c.password_hash.iterations = 4;
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let r = app
+        .post("/api/v1/foundation/auth/register", None, json!({"email": "slow@example.com", "password": crate::support::PASSWORD, "first_name": "S", "last_name": "Low"}))
+        .await
+        .expect(408);
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    assert!(r.body["request_id"].is_string());
 }
 
 async fn oversized_bodies_are_413(backend: Backend) {

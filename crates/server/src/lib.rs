@@ -2,6 +2,7 @@
 //! serves the OpenAPI document and Swagger UI, runs the background workers, and shuts down
 //! gracefully.
 
+pub mod cors;
 pub mod middleware;
 pub mod openapi;
 pub mod secrets;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::serve::ListenerExt;
 use foundation::FoundationState;
 use insights::{InsightsState, MetricsCollector};
 use kernel::mail::Mailer;
@@ -24,8 +25,6 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
-use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
@@ -91,6 +90,8 @@ impl Application {
             .then(|| Arc::new(RateLimiter::new(rl.global_per_minute, Duration::from_secs(60), rl.global_burst)));
         let edge = EdgeState {
             trust_proxy_headers: config.trust_proxy_headers,
+            cors: Arc::new(cors::CorsPolicy::new(&config.cors_allowed_origins)),
+            request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
             rate_limiter: rate_limiter.clone(),
             foundation: foundation.clone(),
         };
@@ -112,12 +113,7 @@ impl Application {
             .route_layer(axum::middleware::from_fn(middleware::route_metrics))
             .fallback(|| async { Error::NotFound("no such endpoint".into()) })
             .layer(DefaultBodyLimit::max(config.body_limit_bytes))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                Duration::from_secs(config.request_timeout_secs.max(1)),
-            ))
             .layer(CompressionLayer::new())
-            .layer(cors(&config))
             .layer(axum::middleware::from_fn_with_state(edge, middleware::edge))
             .layer(CatchPanicLayer::custom(middleware::panic_response));
         Ok(Self { listener, router, db, mailer, foundation, rate_limiter })
@@ -142,7 +138,13 @@ impl Application {
         let mail_worker = tokio::spawn(self.mailer.clone().run_worker(self.db.clone(), stop_rx.clone()));
         let janitor = tokio::spawn(janitor(self.foundation.clone(), self.rate_limiter.clone(), stop_rx));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await?;
+        // Answers are small and complete: send them at once instead of waiting on Nagle.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
         tracing::info!("HTTP server stopped; stopping workers");
         let _ = stop_tx.send(true);
         let _ = mail_worker.await;
@@ -164,29 +166,6 @@ async fn janitor(foundation: FoundationState, limiter: Option<Arc<RateLimiter>>,
             l.retain_recent();
         }
     }
-}
-
-fn cors(config: &Config) -> CorsLayer {
-    let origins: Vec<HeaderValue> =
-        config.cors_allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
-        .allow_headers([
-            axum::http::header::AUTHORIZATION,
-            axum::http::header::CONTENT_TYPE,
-            axum::http::header::IF_MATCH,
-            HeaderName::from_static("x-api-key"),
-            HeaderName::from_static("x-request-id"),
-        ])
-        .expose_headers([
-            HeaderName::from_static("x-request-id"),
-            HeaderName::from_static("ratelimit-limit"),
-            HeaderName::from_static("ratelimit-remaining"),
-            HeaderName::from_static("ratelimit-reset"),
-            axum::http::header::RETRY_AFTER,
-        ])
-        .max_age(Duration::from_secs(600))
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -6,23 +6,28 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use kernel::context::{REQUEST_ID, RequestContext};
 use kernel::error::problem_response;
 use kernel::ratelimit::RateLimiter;
 use tracing::Instrument;
+
+use crate::cors::{CorsDecision, CorsPolicy};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 #[derive(Clone)]
 pub struct EdgeState {
     pub trust_proxy_headers: bool,
+    pub cors: Arc<CorsPolicy>,
+    /// How long a handler may take before the client gets 408.
+    pub request_timeout: Duration,
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// Resolves credentials into the request's principal.
     pub foundation: foundation::FoundationState,
@@ -43,8 +48,8 @@ fn valid_request_id(value: &str) -> bool {
 }
 
 /// The edge of every request, in one middleware (each extra layer costs a clone of the
-/// service stack per request): request id and context, per-IP rate limit, authentication,
-/// the handler, security headers, problem bodies for bare errors, access log and metrics for
+/// service stack per request): request id and context, CORS, per-IP rate limit,
+/// authentication, the handler under a timeout, security headers, problem bodies for bare errors, access log and metrics for
 /// unmatched routes.
 pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -71,24 +76,44 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
     let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %req.uri().path());
     req.extensions_mut().insert(ctx);
 
+    let cors = edge.cors.decide(&req);
     let decision = edge.rate_limiter.as_ref().map(|limiter| limiter.check(&ip_key));
     let mut response = REQUEST_ID
         .scope(request_id.clone(), async {
-            let response = match decision {
-                Some(d) if !d.allowed => {
-                    metrics::counter!("socle_rate_limited_total", "scope" => "global").increment(1);
-                    problem_response(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "too many requests from this address; slow down".into(),
-                        Vec::new(),
-                        Some(d.retry_after_secs),
-                    )
-                }
-                _ => {
-                    foundation::authn::attach_principal(&edge.foundation, &mut req).await;
-                    next.run(req).instrument(span.clone()).await
-                }
-            };
+            let response =
+                match (decision, cors) {
+                    (_, CorsDecision::Preflight { allowed }) => {
+                        let mut preflight = StatusCode::NO_CONTENT.into_response();
+                        CorsPolicy::preflight_headers(preflight.headers_mut(), allowed);
+                        preflight
+                    }
+                    (Some(d), _) if !d.allowed => {
+                        metrics::counter!("socle_rate_limited_total", "scope" => "global").increment(1);
+                        problem_response(
+                            StatusCode::TOO_MANY_REQUESTS,
+                            "too many requests from this address; slow down".into(),
+                            Vec::new(),
+                            Some(d.retry_after_secs),
+                        )
+                    }
+                    (_, CorsDecision::Simple { allowed }) => {
+                        foundation::authn::attach_principal(&edge.foundation, &mut req).await;
+                        let mut response =
+                            match tokio::time::timeout(edge.request_timeout, next.run(req).instrument(span.clone()))
+                                .await
+                            {
+                                Ok(response) => response,
+                                Err(_) => problem_response(
+                                    StatusCode::REQUEST_TIMEOUT,
+                                    "the request took too long".into(),
+                                    Vec::new(),
+                                    None,
+                                ),
+                            };
+                        CorsPolicy::response_headers(response.headers_mut(), allowed);
+                        response
+                    }
+                };
             problem_for_bare_errors(response)
         })
         .await;

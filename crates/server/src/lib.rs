@@ -5,6 +5,7 @@
 pub mod cors;
 pub mod middleware;
 pub mod openapi;
+pub mod route_label;
 pub mod secrets;
 
 use std::future::Future;
@@ -110,7 +111,7 @@ impl Application {
                 }),
             )
             .merge(SwaggerUi::new("/api/docs").url("/api/docs/openapi.json", spec))
-            .route_layer(axum::middleware::from_fn(middleware::route_metrics))
+            .route_layer(route_label::RouteLabelLayer)
             .fallback(|| async { Error::NotFound("no such endpoint".into()) })
             .layer(DefaultBodyLimit::max(config.body_limit_bytes))
             .layer(CompressionLayer::new())

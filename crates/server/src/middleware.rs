@@ -130,11 +130,10 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
     }
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
-    if response.extensions_mut().remove::<RouteMetricsRecorded>().is_none() {
-        // No route matched: count it under one label so that scanners cannot explode the
-        // label cardinality.
-        record_http_metrics(method.as_str(), "<unmatched>", status, elapsed.as_secs_f64());
-    }
+    // Unmatched paths share one label so that scanners cannot explode the label cardinality.
+    let route = response.extensions_mut().remove::<MatchedPath>();
+    let route = route.as_ref().map(MatchedPath::as_str).unwrap_or("<unmatched>");
+    record_http_metrics(method.as_str(), route, status, elapsed.as_secs_f64());
     if tracing::enabled!(tracing::Level::INFO) || status >= 500 {
         span.in_scope(|| {
             let ms = elapsed.as_secs_f64() * 1000.0;
@@ -147,9 +146,6 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
     }
     response
 }
-
-#[derive(Clone, Copy)]
-struct RouteMetricsRecorded;
 
 /// Metric handles per (method, route template, status), so that a request does not build
 /// label sets and look them up in the registry; lookups allocate nothing.
@@ -196,18 +192,6 @@ fn record_http_metrics(method: &str, route: &str, status: u16, seconds: f64) {
     };
     counter.increment(1);
     histogram.record(seconds);
-}
-
-/// Request count and latency by route template (runs after routing, as a route layer).
-pub async fn route_metrics(req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let mut response = next.run(req).await;
-    let route = route.as_ref().map(MatchedPath::as_str).unwrap_or_default();
-    record_http_metrics(method.as_str(), route, response.status().as_u16(), started.elapsed().as_secs_f64());
-    response.extensions_mut().insert(RouteMetricsRecorded);
-    response
 }
 
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";

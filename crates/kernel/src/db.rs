@@ -224,8 +224,9 @@ impl Db {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            .pragma("temp_store", "memory")
-            .pragma("cache_size", "-8000");
+            // SQLite's default page cache (2 MiB) per connection: the OS page cache serves the
+            // rest, and 17 connections × 8 MiB measured as +65 MiB of resident memory.
+            .pragma("temp_store", "memory");
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))

@@ -7,6 +7,7 @@ mod admin;
 mod api_keys;
 mod audit;
 mod auth;
+mod every_endpoint;
 mod fuzz;
 mod gdpr;
 mod mail;

@@ -69,6 +69,7 @@ pub struct Application {
     mailer: Mailer,
     foundation: FoundationState,
     rate_limiter: Option<Arc<RateLimiter>>,
+    prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl Application {
@@ -85,7 +86,7 @@ impl Application {
         let mailer = Mailer::from_config(&config)?;
         let secret = secrets::jwt_secret(&config)?;
         let foundation = FoundationState::new(db.clone(), config.clone(), mailer.clone(), &secret);
-        let insights = InsightsState::new(db.clone(), prometheus, vec![Arc::new(ActiveSessions)]);
+        let insights = InsightsState::new(db.clone(), prometheus.clone(), vec![Arc::new(ActiveSessions)]);
         let rl = &config.rate_limit;
         let rate_limiter = (rl.global_per_minute > 0)
             .then(|| Arc::new(RateLimiter::new(rl.global_per_minute, Duration::from_secs(60), rl.global_burst)));
@@ -117,7 +118,7 @@ impl Application {
             .layer(CompressionLayer::new())
             .layer(axum::middleware::from_fn_with_state(edge, middleware::edge))
             .layer(CatchPanicLayer::custom(middleware::panic_response));
-        Ok(Self { listener, router, db, mailer, foundation, rate_limiter })
+        Ok(Self { listener, router, db, mailer, foundation, rate_limiter, prometheus })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -137,7 +138,8 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mail_worker = tokio::spawn(self.mailer.clone().run_worker(self.db.clone(), stop_rx.clone()));
-        let janitor = tokio::spawn(janitor(self.foundation.clone(), self.rate_limiter.clone(), stop_rx));
+        let janitor = tokio::spawn(janitor(self.foundation.clone(), self.rate_limiter.clone(), stop_rx.clone()));
+        let upkeep = tokio::spawn(metrics_upkeep(self.prometheus.clone(), stop_rx));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         // Answers are small and complete: send them at once instead of waiting on Nagle.
         let listener = self.listener.tap_io(|tcp| {
@@ -150,8 +152,25 @@ impl Application {
         let _ = stop_tx.send(true);
         let _ = mail_worker.await;
         let _ = janitor.await;
+        let _ = upkeep.await;
         self.db.close().await;
         Ok(())
+    }
+}
+
+/// Fold recorded histogram samples into their buckets every few seconds. Without it the
+/// exporter keeps every sample until the next scrape: memory grows with traffic when
+/// nobody scrapes `/metrics` (measured: +60 MiB after a few million requests).
+async fn metrics_upkeep(
+    handle: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Some(handle) = handle else { return };
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(5)) => handle.run_upkeep(),
+            _ = stop.changed() => return,
+        }
     }
 }
 

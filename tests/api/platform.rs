@@ -332,6 +332,13 @@ async fn openapi_documents_every_endpoint(app: TestApp) {
     assert_eq!(schemes["bearer"]["scheme"], "bearer");
     assert_eq!(schemes["api_key"]["name"], "X-API-Key");
     assert!(spec.body["components"]["schemas"]["TokenResponse"].is_object());
+    // Large answers are compressed for clients that accept it.
+    let gz = app.client.get(app.url("/api/openapi.json")).header("accept-encoding", "gzip").send().await.expect("gzip");
+    assert_eq!(gz.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("gzip"));
+    let compressed = gz.bytes().await.expect("body").len();
+    let plain = app.client.get(app.url("/api/openapi.json")).send().await.expect("plain");
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert!(compressed * 3 < plain.bytes().await.expect("body").len(), "gzip shrinks the document");
     let docs = app.client.get(app.url("/api/docs/")).send().await.expect("docs");
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.expect("html").contains("swagger"), "Swagger UI is served");

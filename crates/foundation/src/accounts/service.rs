@@ -320,9 +320,18 @@ pub async fn open_session(
     user: &UserRow,
 ) -> Result<TokenResponse> {
     let (session_id, refresh_token) = sessions::start(tx, &user.id, ctx, state.config.refresh_token_ttl_secs).await?;
-    let access_token = state.jwt.issue(&user.id, &session_id, user.role())?;
+    token_response(state, user, &session_id, refresh_token)
+}
+
+/// A fresh access token for `session_id`, with the refresh token that goes with it.
+fn token_response(
+    state: &FoundationState,
+    user: &UserRow,
+    session_id: &str,
+    refresh_token: String,
+) -> Result<TokenResponse> {
     Ok(TokenResponse {
-        access_token,
+        access_token: state.jwt.issue(&user.id, session_id, user.role())?,
         refresh_token,
         token_type: "Bearer".into(),
         expires_in: state.jwt.ttl_secs,
@@ -393,13 +402,7 @@ pub async fn refresh(state: &FoundationState, ctx: &RequestContext, refresh_toke
     )
     .await?;
     tx.commit().await?;
-    Ok(TokenResponse {
-        access_token: state.jwt.issue(&user.id, &row.session_id, user.role())?,
-        refresh_token,
-        token_type: "Bearer".into(),
-        expires_in: state.jwt.ttl_secs,
-        user: UserView::from(&user),
-    })
+    token_response(state, &user, &row.session_id, refresh_token)
 }
 
 pub async fn logout(state: &FoundationState, ctx: &RequestContext, me: &UserPrincipal) -> Result<()> {

@@ -207,7 +207,7 @@ async fn global_rate_limit_answers_429(backend: Backend) {
 }
 
 async fn hsts_only_behind_tls(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |c| c.trust_proxy_headers = true).await;
+    let app = TestApp::spawn_with(backend, |c| c.trusted_proxies = vec!["127.0.0.1".into()]).await;
     let tls = app.client.get(app.url("/healthz")).header("x-forwarded-proto", "https").send().await.expect("send");
     assert!(tls.headers().get("strict-transport-security").is_some());
     let plain = app.client.get(app.url("/healthz")).send().await.expect("send");
@@ -234,6 +234,7 @@ async fn hsts_only_behind_tls(backend: Backend) {
     let token = TestApp::read(login).await.expect(200).body["access_token"].as_str().expect("token").to_string();
     let sessions = app.get("/api/v1/foundation/users/me/sessions", Some(&token)).await.expect(200);
     assert!(sessions.body.as_array().expect("sessions").iter().any(|s| s["ip"] == "203.0.113.9"));
+    assert!(!sessions.body.to_string().contains("6.6.6.6"), "a client cannot choose its address");
 }
 
 async fn in_flight_requests_finish_on_shutdown(backend: Backend) {

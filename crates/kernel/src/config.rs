@@ -32,8 +32,9 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     pub body_limit_bytes: usize,
     pub request_timeout_secs: u64,
-    /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` (only behind a proxy you control).
-    pub trust_proxy_headers: bool,
+    /// Addresses or CIDR blocks of your reverse proxies. Only connections from them may set
+    /// the client address (`X-Forwarded-For`, read from the right) and `X-Forwarded-Proto`.
+    pub trusted_proxies: Vec<String>,
     /// `json` (default) or `pretty`.
     pub log_format: String,
     pub rate_limit: RateLimitConfig,
@@ -95,7 +96,7 @@ impl Default for Config {
             cors_allowed_origins: Vec::new(),
             body_limit_bytes: 2 * 1024 * 1024,
             request_timeout_secs: 30,
-            trust_proxy_headers: false,
+            trusted_proxies: Vec::new(),
             log_format: "json".into(),
             rate_limit: RateLimitConfig::default(),
             password_hash: PasswordHashConfig::default(),

@@ -5,6 +5,7 @@
 pub mod cors;
 pub mod middleware;
 pub mod openapi;
+pub mod proxy;
 pub mod route_label;
 pub mod secrets;
 
@@ -91,7 +92,7 @@ impl Application {
         let rate_limiter = (rl.global_per_minute > 0)
             .then(|| Arc::new(RateLimiter::new(rl.global_per_minute, Duration::from_secs(60), rl.global_burst)));
         let edge = EdgeState {
-            trust_proxy_headers: config.trust_proxy_headers,
+            proxies: Arc::new(proxy::TrustedProxies::parse(&config.trusted_proxies).map_err(|e| anyhow::anyhow!(e))?),
             cors: Arc::new(cors::CorsPolicy::new(&config.cors_allowed_origins)),
             request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
             rate_limiter: rate_limiter.clone(),

@@ -19,12 +19,13 @@ use kernel::ratelimit::RateLimiter;
 use tracing::Instrument;
 
 use crate::cors::{CorsDecision, CorsPolicy};
+use crate::proxy::TrustedProxies;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 #[derive(Clone)]
 pub struct EdgeState {
-    pub trust_proxy_headers: bool,
+    pub proxies: Arc<TrustedProxies>,
     pub cors: Arc<CorsPolicy>,
     /// How long a handler may take before the client gets 408.
     pub request_timeout: Duration,
@@ -33,14 +34,8 @@ pub struct EdgeState {
     pub foundation: foundation::FoundationState,
 }
 
-fn client_ip(req: &Request, trust_proxy: bool) -> Option<String> {
-    if trust_proxy
-        && let Some(forwarded) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok())
-        && let Some(first) = forwarded.split(',').next().map(str::trim).filter(|s| !s.is_empty())
-    {
-        return Some(first.chars().take(64).collect());
-    }
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string())
+fn peer_ip(req: &Request) -> Option<std::net::IpAddr> {
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip())
 }
 
 fn valid_request_id(value: &str) -> bool {
@@ -62,7 +57,7 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let ctx = RequestContext {
         request_id: request_id.clone(),
-        ip: client_ip(&req, edge.trust_proxy_headers),
+        ip: edge.proxies.client_ip(peer_ip(&req), req.headers()).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)
@@ -71,7 +66,7 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
     };
     let method = req.method().clone();
     let docs = req.uri().path().starts_with("/api/docs");
-    let https = is_https(req.headers(), edge.trust_proxy_headers);
+    let https = edge.proxies.forwarded_https(peer_ip(&req), req.headers());
     let ip_key = ctx.ip.clone().unwrap_or_default();
     let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %req.uri().path());
     req.extensions_mut().insert(ctx);
@@ -196,14 +191,6 @@ fn record_http_metrics(method: &str, route: &str, status: u16, seconds: f64) {
 
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 const DOCS_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'self'";
-
-fn is_https(headers: &HeaderMap, trust_proxy: bool) -> bool {
-    trust_proxy
-        && headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|p| p.eq_ignore_ascii_case("https"))
-}
 
 fn set_security_headers(headers: &mut HeaderMap, docs: bool, https: bool) {
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(if docs { DOCS_CSP } else { API_CSP }));

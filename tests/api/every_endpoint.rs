@@ -90,3 +90,65 @@ async fn every_body_endpoint_rejects_malformed_json(app: TestApp) {
     }
     assert!(checked >= 20, "{checked} operations with a body checked");
 }
+
+on_both_databases!(every_organization_endpoint_hides_other_tenants);
+
+/// An outsider naming another tenant's organization, members, invitations or keys gets 404
+/// from every organization-scoped operation, with a body that would otherwise be valid.
+async fn every_organization_endpoint_hides_other_tenants(app: TestApp) {
+    let owner = app.signup("tenant-a@example.com").await;
+    let org = app.organization(&owner, "Tenant A").await;
+    let invitation = app
+        .post(
+            &format!("/api/v1/foundation/organizations/{org}/invitations"),
+            Some(&owner.access),
+            serde_json::json!({"email": "guest@a.example"}),
+        )
+        .await
+        .expect(201);
+    let invitation_id = invitation.body["id"].as_str().expect("id").to_string();
+    let key = app
+        .post(
+            "/api/v1/foundation/api-keys",
+            Some(&owner.access),
+            serde_json::json!({"organization_id": org, "name": "a"}),
+        )
+        .await
+        .expect(201);
+    let key_id = key.body["id"].as_str().expect("id").to_string();
+    let outsider = app.signup("tenant-b@example.com").await;
+    app.organization(&outsider, "Tenant B").await;
+    let body = serde_json::json!({
+        "name": "taken over", "description": "x", "email": "tenant-b@example.com", "role": "MEMBER",
+        "user_id": outsider.user_id, "organization_id": org
+    });
+
+    let spec = app.get("/api/openapi.json", None).await.expect(200).body;
+    let mut checked = 0;
+    for (template, item) in spec["paths"].as_object().expect("paths") {
+        if !template.starts_with("/api/v1/foundation/organizations/{id}") {
+            continue;
+        }
+        let path = template
+            .replace("{id}", &org)
+            .replace("{user_id}", &owner.user_id)
+            .replace("{invitation_id}", &invitation_id);
+        for method in item.as_object().expect("operations").keys() {
+            let Ok(method) = method.to_uppercase().parse::<Method>() else { continue };
+            let r = app.request(method.clone(), &path, Some(&outsider.access), Some(body.clone())).await;
+            assert_eq!(r.status, 404, "{method} {template} as an outsider: {}", r.body);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 12, "{checked} organization operations checked");
+    app.get(&format!("/api/v1/foundation/api-keys?organization_id={org}"), Some(&outsider.access)).await.expect(404);
+    app.delete(&format!("/api/v1/foundation/api-keys/{key_id}"), Some(&outsider.access)).await.expect(404);
+    app.post("/api/v1/foundation/api-keys", Some(&outsider.access), body).await.expect(404);
+    // Nothing changed for the owner.
+    let still = app.get(&format!("/api/v1/foundation/organizations/{org}"), Some(&owner.access)).await.expect(200);
+    assert_eq!(still.body["name"], "Tenant A");
+    assert_eq!(
+        app.get(&format!("/api/v1/foundation/organizations/{org}/members"), Some(&owner.access)).await.body["total_items"],
+        1
+    );
+}

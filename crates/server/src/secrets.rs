@@ -21,6 +21,12 @@ pub fn jwt_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
     let secret = kernel::ids::random_token(48);
     write_private(&path, &secret)?;
     tracing::info!(path = %path.display(), "generated a new JWT signing secret");
+    if config.is_postgres() {
+        tracing::warn!(
+            "the JWT secret was generated into this process's data dir: other processes serving the same \
+             PostgreSQL database will not accept its tokens; set SOCLE_JWT_SECRET on every process"
+        );
+    }
     Ok(secret.into_bytes())
 }
 

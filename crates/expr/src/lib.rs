@@ -16,10 +16,12 @@
 //!
 //! This crate parses into a typed AST with byte positions for errors ([`parse`]), prints the
 //! AST back to canonical text ([`Expr`]'s `Display`), and evaluates it in memory against a
-//! record ([`eval::evaluate`]). Type-checking against a schema and compilation to SQL for
-//! SQLite and PostgreSQL come with the Studio module (not built yet).
+//! record ([`eval::evaluate`]), and type-checks it against collection schemas
+//! ([`check::check`]). Compilation to SQL for
+//! SQLite and PostgreSQL comes with the Studio module (not built yet).
 
 pub mod ast;
+pub mod check;
 pub mod eval;
 mod lexer;
 mod parser;

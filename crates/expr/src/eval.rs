@@ -68,18 +68,8 @@ fn resolve_path(path: &Path, ctx: &Context<'_>) -> Result<Resolved, EvalError> {
         Root::Collection(name) => return Err(EvalError::NeedsQuery(format!("@collection.{name}"))),
     };
     if path.modifier == Some(Modifier::IsSet) {
-        let mut current = base;
-        for (i, segment) in path.segments.iter().enumerate() {
-            match current.get(segment) {
-                Some(v) if i + 1 == path.segments.len() => {
-                    let _ = v;
-                    return Ok(Resolved::One(Value::Bool(true)));
-                }
-                Some(v) => current = v,
-                None => return Ok(Resolved::One(Value::Bool(false))),
-            }
-        }
-        return Ok(Resolved::One(Value::Bool(false)));
+        let present = path.segments.iter().try_fold(base, |current, segment| current.get(segment)).is_some();
+        return Ok(Resolved::One(Value::Bool(present)));
     }
     // Walk the path; arrays of expanded records fan out.
     let mut values: Vec<&Value> = vec![base];

@@ -2,11 +2,9 @@
 //! key as `Authorization: Bearer sk_...` or `X-API-Key`) into a [`Principal`], and the
 //! [`AdminUser`] extractor that enforces the platform `admin` role.
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::Response;
 use kernel::context::RequestContext;
 use kernel::principal::{ApiKeyPrincipal, AuthFailure, Principal, UserPrincipal};
 use kernel::{Error, OrgRole, PlatformRole, args};
@@ -139,12 +137,6 @@ pub async fn attach_principal(state: &FoundationState, req: &mut Request) {
     }
 }
 
-/// The same as a standalone middleware, for routers assembled without the server's edge.
-pub async fn middleware(State(state): State<FoundationState>, mut req: Request, next: Next) -> Response {
-    attach_principal(&state, &mut req).await;
-    next.run(req).await
-}
-
 /// A signed-in person with the platform `admin` role. Anyone else gets 403, and a
 /// signed-in non-admin's attempt is audited as UNAUTHORIZED_ACCESS.
 #[derive(Debug, Clone)]
@@ -155,9 +147,7 @@ impl FromRequestParts<FoundationState> for AdminUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &FoundationState) -> Result<Self, Self::Rejection> {
         let principal = <Principal as FromRequestParts<FoundationState>>::from_request_parts(parts, state).await?;
-        if let Principal::User(user) = &principal
-            && user.role == PlatformRole::Admin
-        {
+        if let Ok(user) = principal.authorize(PlatformRole::Admin) {
             return Ok(AdminUser(user.clone()));
         }
         let ctx = parts.extensions.get::<RequestContext>().cloned().unwrap_or_default();

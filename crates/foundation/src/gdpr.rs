@@ -73,8 +73,10 @@ pub async fn export(db: &Db, ctx: &RequestContext, me: &UserPrincipal) -> Result
         .await?;
     let audit_entries: Vec<AuditRecord> = tx
         .fetch_all(
-            "SELECT id, created_at, action, severity, actor_id, actor_email, organization_id, target_type, target_id, description, ip, user_agent, request_id, metadata
-             FROM audit_log WHERE actor_id = $1 OR (target_type = 'user' AND target_id = $1) ORDER BY created_at",
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM audit_log WHERE actor_id = $1 OR (target_type = 'user' AND target_id = $1) ORDER BY created_at",
+                crate::audit::service::COLUMNS
+            )),
             args![&me.user_id],
         )
         .await?;

@@ -26,9 +26,9 @@ pub struct FoundationInner {
     pub db: Db,
     pub config: Arc<Config>,
     pub mailer: Mailer,
-    pub jwt: Arc<JwtKeys>,
+    pub jwt: JwtKeys,
     pub passwords: PasswordHasher,
-    pub limits: Arc<AuthLimits>,
+    pub limits: AuthLimits,
 }
 
 /// Per-process counters behind the 429s of login, password reset and registration.
@@ -65,9 +65,9 @@ impl AuthLimits {
 impl FoundationState {
     pub fn new(db: Db, config: Arc<Config>, mailer: Mailer, jwt_secret: &[u8]) -> Self {
         Self(Arc::new(FoundationInner {
-            jwt: Arc::new(JwtKeys::new(jwt_secret, config.access_token_ttl_secs)),
+            jwt: JwtKeys::new(jwt_secret, config.access_token_ttl_secs),
             passwords: PasswordHasher::new(&config.password_hash),
-            limits: Arc::new(AuthLimits::from_config(&config)),
+            limits: AuthLimits::from_config(&config),
             db,
             config,
             mailer,

@@ -272,19 +272,6 @@ impl Db {
         })
     }
 
-    /// Run a multi-statement script (migrations).
-    pub async fn execute_script(&self, sql: &'static str) -> Result<()> {
-        match self {
-            Db::Sqlite { write, .. } => {
-                sqlx::raw_sql(sql).execute(write).await?;
-            }
-            Db::Postgres(pool) => {
-                sqlx::raw_sql(sql).execute(pool).await?;
-            }
-        }
-        Ok(())
-    }
-
     /// A cheap round trip, for health checks.
     pub async fn ping(&self) -> Result<()> {
         let one: i64 = self.scalar("SELECT CAST(1 AS BIGINT)", vec![]).await?;

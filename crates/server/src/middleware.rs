@@ -55,9 +55,10 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
         .filter(|v| valid_request_id(v))
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let peer = peer_ip(&req);
     let ctx = RequestContext {
         request_id: request_id.clone(),
-        ip: edge.proxies.client_ip(peer_ip(&req), req.headers()).map(|ip| ip.to_string()),
+        ip: edge.proxies.client_ip(peer, req.headers()).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)
@@ -66,7 +67,7 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
     };
     let method = req.method().clone();
     let docs = req.uri().path().starts_with("/api/docs");
-    let https = edge.proxies.forwarded_https(peer_ip(&req), req.headers());
+    let https = edge.proxies.forwarded_https(peer, req.headers());
     let ip_key = ctx.ip.clone().unwrap_or_default();
     let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %req.uri().path());
     req.extensions_mut().insert(ctx);

@@ -56,7 +56,7 @@ pub struct AuditRecord {
     pub metadata: Option<SqlJson<Value>>,
 }
 
-const COLUMNS: &str = "id, created_at, action, severity, actor_id, actor_email, organization_id, target_type, target_id, description, ip, user_agent, request_id, metadata";
+pub const COLUMNS: &str = "id, created_at, action, severity, actor_id, actor_email, organization_id, target_type, target_id, description, ip, user_agent, request_id, metadata";
 
 fn conditions(filter: &AuditFilter) -> Conditions {
     let mut c = Conditions::new();

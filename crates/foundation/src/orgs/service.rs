@@ -85,31 +85,30 @@ pub async fn create(
     Ok(org)
 }
 
+/// One live organization with the caller's role in it (`$2`: the caller's user id, if any).
+const SELECT_ORGANIZATION: &str = "SELECT o.id, o.name, o.description, o.created_by, o.created_at, o.updated_at,
+       (SELECT m.role FROM memberships m WHERE m.organization_id = o.id AND m.user_id = $2) AS my_role
+     FROM organizations o WHERE o.id = $1 AND o.deleted_at IS NULL";
+
+/// The person behind a principal; API keys have none.
+fn caller_id(principal: &Principal) -> Option<&str> {
+    match principal {
+        Principal::User(u) => Some(&u.user_id),
+        Principal::ApiKey(_) => None,
+    }
+}
+
 async fn fetch(tx: &mut Tx, id: &str, user_id: Option<&str>) -> Result<Organization> {
-    tx.fetch_optional(
-        "SELECT o.id, o.name, o.description, o.created_by, o.created_at, o.updated_at,
-           (SELECT m.role FROM memberships m WHERE m.organization_id = o.id AND m.user_id = $2) AS my_role
-         FROM organizations o WHERE o.id = $1 AND o.deleted_at IS NULL",
-        args![id, user_id.map(str::to_string)],
-    )
-    .await?
-    .ok_or_else(|| Error::not_found("organization"))
+    tx.fetch_optional(SELECT_ORGANIZATION, args![id, user_id.map(str::to_string)])
+        .await?
+        .ok_or_else(|| Error::not_found("organization"))
 }
 
 pub async fn get(db: &Db, principal: &Principal, id: &str) -> Result<Organization> {
     require_org_role(db, principal, id, OrgRole::Member).await?;
-    let user_id = match principal {
-        Principal::User(u) => Some(u.user_id.clone()),
-        Principal::ApiKey(_) => None,
-    };
-    db.fetch_optional(
-        "SELECT o.id, o.name, o.description, o.created_by, o.created_at, o.updated_at,
-           (SELECT m.role FROM memberships m WHERE m.organization_id = o.id AND m.user_id = $2) AS my_role
-         FROM organizations o WHERE o.id = $1 AND o.deleted_at IS NULL",
-        args![id, user_id],
-    )
-    .await?
-    .ok_or_else(|| Error::not_found("organization"))
+    db.fetch_optional(SELECT_ORGANIZATION, args![id, caller_id(principal).map(str::to_string)])
+        .await?
+        .ok_or_else(|| Error::not_found("organization"))
 }
 
 pub async fn list_mine(db: &Db, me: &UserPrincipal, page: PageRequest) -> Result<Page<Organization>> {
@@ -159,8 +158,7 @@ pub async fn update(
             .meta(serde_json::json!({ "name": { "from": before.name, "to": name } })),
     )
     .await?;
-    let user_id = if let Principal::User(u) = principal { Some(u.user_id.as_str()) } else { None };
-    let org = fetch(&mut tx, id, user_id).await?;
+    let org = fetch(&mut tx, id, caller_id(principal)).await?;
     tx.commit().await?;
     Ok(org)
 }

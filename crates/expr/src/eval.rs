@@ -40,12 +40,12 @@ pub fn evaluate(expr: &Expr, ctx: &Context<'_>) -> Result<bool, EvalError> {
 
 /// One value, or the values of a multi-valued field.
 #[derive(Debug, Clone, PartialEq)]
-enum Resolved {
+pub(crate) enum Resolved {
     One(Value),
     Many(Vec<Value>),
 }
 
-fn resolve(operand: &Operand, ctx: &Context<'_>) -> Result<Resolved, EvalError> {
+pub(crate) fn resolve(operand: &Operand, ctx: &Context<'_>) -> Result<Resolved, EvalError> {
     match operand {
         Operand::Literal(l, _) => Ok(Resolved::One(match l {
             Literal::Str(s) => Value::String(s.clone()),
@@ -148,7 +148,7 @@ fn apply_modifier(modifier: Option<Modifier>, value: Resolved) -> Resolved {
     }
 }
 
-fn is_empty(v: &Value) -> bool {
+pub(crate) fn is_empty(v: &Value) -> bool {
     matches!(v, Value::Null) || matches!(v, Value::String(s) if s.is_empty())
 }
 
@@ -209,10 +209,8 @@ pub fn compare(l: &Value, op: CmpOp, r: &Value) -> bool {
                 return false;
             }
             let ordering = match (l, r) {
-                (Value::String(a), Value::String(b)) => match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
-                    (Ok(x), Ok(y)) => x.partial_cmp(&y),
-                    _ => Some(a.cmp(b)),
-                },
+                // Text against text compares as text (byte order), as the database does.
+                (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
                 _ => match (as_number(l), as_number(r)) {
                     (Some(x), Some(y)) => x.partial_cmp(&y),
                     _ => None,

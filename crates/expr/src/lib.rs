@@ -17,14 +17,15 @@
 //! This crate parses into a typed AST with byte positions for errors ([`parse`]), prints the
 //! AST back to canonical text ([`Expr`]'s `Display`), and evaluates it in memory against a
 //! record ([`eval::evaluate`]), and type-checks it against collection schemas
-//! ([`check::check`]). Compilation to SQL for
-//! SQLite and PostgreSQL comes with the Studio module (not built yet).
+//! ([`check::check`]), and compiles it to a parameterized SQL condition for SQLite or
+//! PostgreSQL ([`sql::compile`]) with the same meaning as the evaluator.
 
 pub mod ast;
 pub mod check;
 pub mod eval;
 mod lexer;
 mod parser;
+pub mod sql;
 
 pub use ast::{CmpOp, DateMacro, Expr, Literal, Modifier, Operand, Path, Root, Span};
 pub use parser::{MAX_DEPTH, MAX_LENGTH, ParseError, parse};

@@ -346,6 +346,19 @@ impl Drop for TestApp {
                 let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
                 rt.block_on(async move {
                     if let Ok(pool) = sqlx::PgPool::connect(&postgres_base_url()).await {
+                        // Projects keep their collections in schemas of their own.
+                        let namespaces: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                            "SELECT namespace FROM {schema}.studio_projects"
+                        )))
+                        .fetch_all(&pool)
+                        .await
+                        .unwrap_or_default();
+                        for (ns,) in namespaces {
+                            let _ =
+                                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{ns}\" CASCADE")))
+                                    .execute(&pool)
+                                    .await;
+                        }
                         let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
                             .execute(&pool)
                             .await;

@@ -100,15 +100,23 @@ fn resolve_path(path: &Path, ctx: &Context<'_>) -> Result<Resolved, EvalError> {
         values = next;
     }
     let collected: Vec<Value> = if fanned {
-        values.into_iter().flat_map(flatten).collect()
+        values.into_iter().flat_map(flatten).map(record_id).collect()
     } else {
         match values.first() {
-            Some(Value::Array(items)) => items.clone(),
-            Some(v) => return Ok(apply_modifier(path.modifier, Resolved::One((*v).clone()))),
+            Some(Value::Array(items)) => items.iter().cloned().map(record_id).collect(),
+            Some(v) => return Ok(apply_modifier(path.modifier, Resolved::One(record_id((*v).clone())))),
             None => return Ok(Resolved::One(Value::Null)),
         }
     };
     Ok(apply_modifier(path.modifier, Resolved::Many(collected)))
+}
+
+/// A relation's value is its id, whether or not the related record is expanded in place.
+fn record_id(v: Value) -> Value {
+    match v {
+        Value::Object(mut map) if map.contains_key("id") => map.remove("id").unwrap_or(Value::Null),
+        other => other,
+    }
 }
 
 fn flatten(v: &Value) -> Vec<Value> {

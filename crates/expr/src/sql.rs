@@ -81,9 +81,16 @@ enum Kind {
 /// One side of a comparison.
 #[derive(Debug, Clone)]
 enum Side {
-    Sql { expr: String, kind: Kind },
+    Sql {
+        expr: String,
+        kind: Kind,
+    },
     /// A value inside a JSON column, with its three readings.
-    Json { text: String, number: String, boolean: String },
+    Json {
+        text: String,
+        number: String,
+        boolean: String,
+    },
     Known(Value),
 }
 
@@ -92,7 +99,11 @@ enum Side {
 enum Elems {
     One(Side),
     /// The rows of `FROM {from} WHERE {cond}`, each giving `value`.
-    Set { from: String, cond: String, value: Side },
+    Set {
+        from: String,
+        cond: String,
+        value: Side,
+    },
     List(Vec<Value>),
 }
 
@@ -157,8 +168,12 @@ impl<S: Storage + ?Sized> Compiler<'_, S> {
 
     fn expr(&mut self, expr: &Expr, collection: &Collection, alias: &str) -> Result<String, CompileError> {
         match expr {
-            Expr::And(a, b) => Ok(format!("({} AND {})", self.expr(a, collection, alias)?, self.expr(b, collection, alias)?)),
-            Expr::Or(a, b) => Ok(format!("({} OR {})", self.expr(a, collection, alias)?, self.expr(b, collection, alias)?)),
+            Expr::And(a, b) => {
+                Ok(format!("({} AND {})", self.expr(a, collection, alias)?, self.expr(b, collection, alias)?))
+            }
+            Expr::Or(a, b) => {
+                Ok(format!("({} OR {})", self.expr(a, collection, alias)?, self.expr(b, collection, alias)?))
+            }
             Expr::Compare { left, op, any, right, .. } => {
                 let l = self.operand(left, collection, alias)?;
                 let r = self.operand(right, collection, alias)?;
@@ -168,11 +183,8 @@ impl<S: Storage + ?Sized> Compiler<'_, S> {
     }
 
     fn operand(&mut self, operand: &Operand, collection: &Collection, alias: &str) -> Result<Elems, CompileError> {
-        let fail = |message: String| CompileError {
-            position: operand.span().start,
-            field: operand.to_string(),
-            message,
-        };
+        let fail =
+            |message: String| CompileError { position: operand.span().start, field: operand.to_string(), message };
         let path = match operand {
             Operand::Field(path, _) => path,
             _ => return Ok(known(eval::resolve(operand, self.ctx).map_err(|e| fail(e.to_string()))?)),
@@ -188,7 +200,8 @@ impl<S: Storage + ?Sized> Compiler<'_, S> {
                 self.field_path(collection, alias, Vec::new(), Vec::new(), false, &path.segments).map_err(fail)?
             }
             Root::Collection(name) => {
-                let other = self.storage.collection(name).ok_or_else(|| fail(format!("there is no collection {name:?}")))?;
+                let other =
+                    self.storage.collection(name).ok_or_else(|| fail(format!("there is no collection {name:?}")))?;
                 let table = self.storage.table(name).ok_or_else(|| fail(format!("there is no collection {name:?}")))?;
                 let c = self.alias("c");
                 self.field_path(other, &c, vec![format!("{table} AS {c}")], Vec::new(), true, &path.segments)
@@ -222,7 +235,8 @@ impl<S: Storage + ?Sized> Compiler<'_, S> {
                     break;
                 }
                 FieldType::Relation { collection: target, multiple } if !last => {
-                    let next = self.storage.collection(&target).ok_or_else(|| format!("missing collection {target:?}"))?;
+                    let next =
+                        self.storage.collection(&target).ok_or_else(|| format!("missing collection {target:?}"))?;
                     let table = self.storage.table(&target).ok_or_else(|| format!("missing collection {target:?}"))?;
                     let t = self.alias("t");
                     if multiple {
@@ -237,7 +251,9 @@ impl<S: Storage + ?Sized> Compiler<'_, S> {
                     collection = next;
                     alias = t;
                 }
-                _ if !last => return Err(format!("{segment:?} is not a relation, so it has no field {:?}", segments[i + 1])),
+                _ if !last => {
+                    return Err(format!("{segment:?} is not a relation, so it has no field {:?}", segments[i + 1]));
+                }
                 FieldType::Select { multiple: true }
                 | FieldType::File { multiple: true }
                 | FieldType::Relation { multiple: true, .. } => {
@@ -289,7 +305,9 @@ impl<S: Storage + ?Sized> Compiler<'_, S> {
                 let p = self.bind(Param::Text(path));
                 let typ = format!("json_type({column}, {p})");
                 Side::Json {
-                    text: format!("CASE WHEN {typ} IN ('text', 'integer', 'real') THEN CAST(json_extract({column}, {p}) AS TEXT) END"),
+                    text: format!(
+                        "CASE WHEN {typ} IN ('text', 'integer', 'real') THEN CAST(json_extract({column}, {p}) AS TEXT) END"
+                    ),
                     number: format!("CASE WHEN {typ} IN ('integer', 'real') THEN json_extract({column}, {p}) END"),
                     boolean: format!("CASE WHEN {typ} IN ('true', 'false') THEN json_extract({column}, {p}) END"),
                 }
@@ -312,9 +330,10 @@ impl<S: Storage + ?Sized> Compiler<'_, S> {
     fn modify(&mut self, elems: Elems, modifier: Option<Modifier>) -> Elems {
         match (modifier, elems) {
             (None | Some(Modifier::IsSet) | Some(Modifier::Each), e) => e,
-            (Some(Modifier::Length), Elems::Set { from, cond, .. }) => {
-                Elems::One(Side::Sql { expr: format!("(SELECT COUNT(*) FROM {from} WHERE {cond})"), kind: Kind::Number })
-            }
+            (Some(Modifier::Length), Elems::Set { from, cond, .. }) => Elems::One(Side::Sql {
+                expr: format!("(SELECT COUNT(*) FROM {from} WHERE {cond})"),
+                kind: Kind::Number,
+            }),
             (Some(Modifier::Length), Elems::List(items)) => Elems::One(Side::Known(Value::from(items.len()))),
             (Some(Modifier::Length), Elems::One(Side::Known(v))) => {
                 Elems::One(Side::Known(Value::from(usize::from(!eval::is_empty(&v)))))
@@ -323,9 +342,7 @@ impl<S: Storage + ?Sized> Compiler<'_, S> {
                 let empty = self.empty(&side);
                 Elems::One(Side::Sql { expr: format!("(CASE WHEN {empty} THEN 0 ELSE 1 END)"), kind: Kind::Number })
             }
-            (Some(Modifier::Lower), Elems::Set { from, cond, value }) => {
-                Elems::Set { from, cond, value: lower(value) }
-            }
+            (Some(Modifier::Lower), Elems::Set { from, cond, value }) => Elems::Set { from, cond, value: lower(value) },
             (Some(Modifier::Lower), Elems::One(side)) => Elems::One(lower(side)),
             (Some(Modifier::Lower), Elems::List(items)) => {
                 Elems::List(items.into_iter().map(|v| lower(Side::Known(v))).filter_map(known_value).collect())
@@ -335,27 +352,35 @@ impl<S: Storage + ?Sized> Compiler<'_, S> {
 
     fn compare(&mut self, l: &Elems, op: CmpOp, any: bool, r: &Elems) -> String {
         // A multi-valued field against emptiness asks whether it has no (non-empty) value.
-        if !any && matches!(op, CmpOp::Eq | CmpOp::Neq) && matches!(l, Elems::Set { .. } | Elems::List(_)) {
-            if let Elems::One(right) = r {
-                let all_empty = match l {
-                    Elems::List(items) => if items.iter().all(eval::is_empty) { TRUE.into() } else { FALSE.into() },
-                    Elems::Set { from, cond, value } => {
-                        let empty = self.empty(value);
-                        format!("NOT EXISTS (SELECT 1 FROM {from} WHERE {cond} AND NOT {empty})")
+        if !any
+            && matches!(op, CmpOp::Eq | CmpOp::Neq)
+            && matches!(l, Elems::Set { .. } | Elems::List(_))
+            && let Elems::One(right) = r
+        {
+            let all_empty = match l {
+                Elems::List(items) => {
+                    if items.iter().all(eval::is_empty) {
+                        TRUE.into()
+                    } else {
+                        FALSE.into()
                     }
-                    Elems::One(_) => FALSE.into(),
-                };
-                let when_empty = if op == CmpOp::Eq { all_empty } else { format!("NOT {all_empty}") };
-                let right_empty = self.empty(right);
-                if right_empty == TRUE {
-                    return when_empty;
                 }
-                let normal = self.quantify(l, op, any, r);
-                if right_empty == FALSE {
-                    return normal;
+                Elems::Set { from, cond, value } => {
+                    let empty = self.empty(value);
+                    format!("NOT EXISTS (SELECT 1 FROM {from} WHERE {cond} AND NOT {empty})")
                 }
-                return format!("(({right_empty} AND {when_empty}) OR (NOT {right_empty} AND {normal}))");
+                Elems::One(_) => FALSE.into(),
+            };
+            let when_empty = if op == CmpOp::Eq { all_empty } else { format!("NOT {all_empty}") };
+            let right_empty = self.empty(right);
+            if right_empty == TRUE {
+                return when_empty;
             }
+            let normal = self.quantify(l, op, any, r);
+            if right_empty == FALSE {
+                return normal;
+            }
+            return format!("(({right_empty} AND {when_empty}) OR (NOT {right_empty} AND {normal}))");
         }
         self.quantify(l, op, any, r)
     }
@@ -443,7 +468,13 @@ impl<S: Storage + ?Sized> Compiler<'_, S> {
 
     fn empty(&self, side: &Side) -> String {
         match side {
-            Side::Known(v) => if eval::is_empty(v) { TRUE.into() } else { FALSE.into() },
+            Side::Known(v) => {
+                if eval::is_empty(v) {
+                    TRUE.into()
+                } else {
+                    FALSE.into()
+                }
+            }
             Side::Sql { expr, kind: Kind::Text } => format!("(COALESCE({expr}, '') = '')"),
             Side::Sql { expr, .. } => format!("({expr} IS NULL)"),
             Side::Json { text, number, boolean } => {

@@ -29,6 +29,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
+            // A type mismatch met before a syntax error further on is still malformed JSON.
+            serde_json::error::Category::Data if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err() => {
+                Error::BadRequest(format!("malformed JSON body: {inner}"))
+            }
             serde_json::error::Category::Data => data_error(&path, &inner),
             _ => Error::BadRequest(format!("malformed JSON body: {inner}")),
         }

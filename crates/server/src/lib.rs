@@ -37,6 +37,7 @@ use crate::middleware::EdgeState;
 pub fn migrations() -> Vec<kernel::migrate::Migration> {
     let mut all = kernel::migrations();
     all.extend(foundation::migrations());
+    all.extend(studio::migrations());
     all
 }
 
@@ -101,6 +102,7 @@ impl Application {
 
         let (api, spec) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
             .nest("/api/v1", foundation::router(foundation.clone()))
+            .nest("/api/v1", studio::router(studio::StudioState::new(db.clone())))
             .merge(insights::router(insights))
             .split_for_parts();
         let spec_json = Arc::new(serde_json::to_string(&spec)?);
@@ -185,6 +187,11 @@ async fn janitor(foundation: FoundationState, limiter: Option<Arc<RateLimiter>>,
         foundation.limits.retain_recent();
         if let Some(l) = &limiter {
             l.retain_recent();
+        }
+        match studio::projects::service::purge_deleted(&foundation.db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(projects = n, "purged projects deleted more than 30 days ago"),
+            Err(e) => tracing::warn!(error = %e, "purging deleted projects failed"),
         }
     }
 }

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "Socle platform API",
-        description = "Accounts, organizations, API keys, audit and administration of a Socle platform. Errors are RFC 9457 problems (`application/problem+json`) with per-field `errors` and the `request_id`.",
+        description = "Accounts, organizations, API keys, audit, the Studio (projects, pages, collections) and administration of a Socle platform. Errors are RFC 9457 problems (`application/problem+json`) with per-field `errors` and the `request_id`.",
         license(name = "AGPL-3.0-only")
     ),
     modifiers(&SecuritySchemes),
@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "The signed-in person: profile, sessions, GDPR"),
         (name = "organizations", description = "Organizations, members, invitations"),
         (name = "api-keys", description = "Organization API keys"),
+        (name = "studio", description = "Projects, pages, components, collections, share links, export/import"),
         (name = "admin", description = "Platform administration (admin role)"),
         (name = "insights", description = "Health, version, metrics"),
     )

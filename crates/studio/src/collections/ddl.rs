@@ -1,0 +1,197 @@
+//! Where a project's collections live, and the SQL that creates and alters them.
+//!
+//! Each project has its own namespace: a PostgreSQL schema `p_<id>`, or in SQLite a table
+//! prefix `p_<id>__`. Identifiers are checked names from the schema, always quoted; no value
+//! is ever written into DDL (defaults are the type's zero; field defaults are applied on
+//! insert).
+
+use kernel::DbKind;
+use sha2::{Digest, Sha256};
+
+use super::model::{Collection, Field, Index, Storage};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    pub kind: DbKind,
+    /// `p_` and the project's id without dashes.
+    pub key: String,
+}
+
+pub fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl Namespace {
+    pub fn new(kind: DbKind, key: &str) -> Self {
+        Namespace { kind, key: key.to_string() }
+    }
+
+    pub fn for_project(kind: DbKind, project_id: &str) -> Self {
+        Namespace { kind, key: format!("p_{}", project_id.replace('-', "")) }
+    }
+
+    /// The qualified, quoted table of collection `name`.
+    pub fn table(&self, name: &str) -> String {
+        match self.kind {
+            DbKind::Postgres => format!("{}.{}", quote(&self.key), quote(name)),
+            DbKind::Sqlite => quote(&format!("{}__{name}", self.key)),
+        }
+    }
+
+    /// Physical index names are short hashes of the collection id and the index name, so
+    /// renaming a collection keeps them and they fit PostgreSQL's 63 bytes.
+    fn index_name(&self, collection_id: &str, index: &str) -> String {
+        let digest = hex::encode(Sha256::digest(format!("{collection_id}/{index}").as_bytes()));
+        match self.kind {
+            DbKind::Postgres => format!("i_{}", &digest[..24]),
+            DbKind::Sqlite => format!("{}_i_{}", self.key, &digest[..24]),
+        }
+    }
+
+    pub fn create_namespace(&self) -> Option<String> {
+        match self.kind {
+            DbKind::Postgres => Some(format!("CREATE SCHEMA IF NOT EXISTS {}", quote(&self.key))),
+            DbKind::Sqlite => None,
+        }
+    }
+
+    pub fn drop_namespace(&self) -> Option<String> {
+        match self.kind {
+            DbKind::Postgres => Some(format!("DROP SCHEMA IF EXISTS {} CASCADE", quote(&self.key))),
+            DbKind::Sqlite => None,
+        }
+    }
+
+    pub fn column_type(&self, storage: Storage, column: &str) -> String {
+        let c = quote(column);
+        match (self.kind, storage) {
+            (_, Storage::Text) => "TEXT NOT NULL DEFAULT ''".into(),
+            (DbKind::Sqlite, Storage::Number) => "NUMERIC NOT NULL DEFAULT 0".into(),
+            (DbKind::Postgres, Storage::Number) => "DOUBLE PRECISION NOT NULL DEFAULT 0".into(),
+            (_, Storage::Bool) => "BOOLEAN NOT NULL DEFAULT FALSE".into(),
+            (DbKind::Sqlite, Storage::TextList) => {
+                format!("TEXT NOT NULL DEFAULT '[]' CHECK (json_type({c}) = 'array')")
+            }
+            (DbKind::Postgres, Storage::TextList) => {
+                format!("JSONB NOT NULL DEFAULT '[]' CHECK (jsonb_typeof({c}) = 'array')")
+            }
+            (DbKind::Sqlite, Storage::Json) => format!("TEXT DEFAULT NULL CHECK ({c} IS NULL OR json_valid({c}))"),
+            (DbKind::Postgres, Storage::Json) => "JSONB DEFAULT NULL".into(),
+        }
+    }
+
+    pub fn create_table(&self, collection: &Collection) -> String {
+        let mut columns = vec!["\"id\" TEXT PRIMARY KEY NOT NULL".to_string()];
+        for f in collection.columns() {
+            columns.push(format!("{} {}", quote(&f.name), self.column_type(f.storage(), &f.name)));
+        }
+        format!("CREATE TABLE {} ({})", self.table(&collection.name), columns.join(", "))
+    }
+
+    pub fn add_column(&self, table: &str, field: &Field) -> String {
+        format!(
+            "ALTER TABLE {} ADD COLUMN {} {}",
+            self.table(table),
+            quote(&field.name),
+            self.column_type(field.storage(), &field.name)
+        )
+    }
+
+    pub fn drop_column(&self, table: &str, column: &str) -> String {
+        format!("ALTER TABLE {} DROP COLUMN {}", self.table(table), quote(column))
+    }
+
+    pub fn rename_column(&self, table: &str, from: &str, to: &str) -> String {
+        format!("ALTER TABLE {} RENAME COLUMN {} TO {}", self.table(table), quote(from), quote(to))
+    }
+
+    pub fn rename_table(&self, from: &str, to: &str) -> String {
+        let target = match self.kind {
+            DbKind::Postgres => quote(to),
+            DbKind::Sqlite => quote(&format!("{}__{to}", self.key)),
+        };
+        format!("ALTER TABLE {} RENAME TO {target}", self.table(from))
+    }
+
+    pub fn drop_table(&self, name: &str) -> String {
+        format!("DROP TABLE IF EXISTS {}", self.table(name))
+    }
+
+    /// Every physical index of a collection: its declared indexes and one per unique field,
+    /// as (physical name, CREATE statement).
+    pub fn indexes(&self, collection: &Collection) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut add = |key: String, index: &Index| {
+            let name = self.index_name(&collection.id, &key);
+            let columns: Vec<String> = index.fields.iter().map(|f| quote(f)).collect();
+            let sql = format!(
+                "CREATE {}INDEX {} ON {} ({})",
+                if index.unique { "UNIQUE " } else { "" },
+                quote(&name),
+                self.table(&collection.name),
+                columns.join(", ")
+            );
+            out.push((name, sql));
+        };
+        for index in &collection.indexes {
+            add(format!("index:{}:{}", index.name, index.fields.join(",")), index);
+        }
+        for f in collection.columns().filter(|f| f.unique) {
+            add(
+                format!("unique:{}:{}", f.id, f.name),
+                &Index { name: f.name.clone(), fields: vec![f.name.clone()], unique: true },
+            );
+        }
+        out
+    }
+
+    pub fn drop_index(&self, physical: &str) -> String {
+        match self.kind {
+            DbKind::Postgres => format!("DROP INDEX IF EXISTS {}.{}", quote(&self.key), quote(physical)),
+            DbKind::Sqlite => format!("DROP INDEX IF EXISTS {}", quote(physical)),
+        }
+    }
+
+    /// A SQL expression giving the column's value as JSON text.
+    pub fn json_of(&self, column: &str, storage: Storage) -> String {
+        match (self.kind, storage) {
+            (DbKind::Postgres, Storage::Json | Storage::TextList) => format!("COALESCE(({column})::text, 'null')"),
+            (DbKind::Postgres, _) => format!("to_jsonb({column})::text"),
+            (DbKind::Sqlite, Storage::Bool) => format!("CASE WHEN {column} THEN 'true' ELSE 'false' END"),
+            (DbKind::Sqlite, Storage::Json | Storage::TextList) => format!("COALESCE(json({column}), 'null')"),
+            (DbKind::Sqlite, _) => format!("json_quote({column})"),
+        }
+    }
+
+    /// A SQL expression building the whole row (alias `r`) as one JSON object.
+    pub fn row_json(&self, collection: &Collection) -> String {
+        let mut pairs: Vec<(String, String)> = vec![("id".into(), "r.\"id\"".into())];
+        for f in collection.columns() {
+            let col = format!("r.{}", quote(&f.name));
+            let value = match (self.kind, f.storage()) {
+                (DbKind::Sqlite, Storage::Bool) => format!("json(CASE WHEN {col} THEN 'true' ELSE 'false' END)"),
+                (DbKind::Sqlite, Storage::Json | Storage::TextList) => format!("json({col})"),
+                _ => col,
+            };
+            pairs.push((f.name.clone(), value));
+        }
+        // Both engines cap a function's arguments (PostgreSQL at 100): build in chunks.
+        let objects: Vec<String> = pairs
+            .chunks(40)
+            .map(|chunk| {
+                let args: Vec<String> = chunk.iter().map(|(k, v)| format!("'{k}', {v}")).collect();
+                match self.kind {
+                    DbKind::Sqlite => format!("json_object({})", args.join(", ")),
+                    DbKind::Postgres => format!("jsonb_build_object({})", args.join(", ")),
+                }
+            })
+            .collect();
+        match self.kind {
+            DbKind::Sqlite => objects.into_iter().reduce(|a, b| format!("json_patch({a}, {b})")).unwrap_or_default(),
+            DbKind::Postgres => {
+                let joined = objects.join(" || ");
+                format!("({joined})::text")
+            }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! A project's collections taken together: relations resolved, view fields derived, rules
+//! parsed and type-checked, and the tables the expression compiler joins.
+
+use kernel::error::FieldError;
+
+use super::ddl::Namespace;
+use super::input::{parse_view_query, validate_collection};
+use super::model::{Collection, CollectionType, Field};
+
+pub struct ProjectSchema {
+    pub ns: Namespace,
+    pub collections: Vec<Collection>,
+    checked: Vec<expr::check::Collection>,
+}
+
+impl ProjectSchema {
+    pub fn new(ns: Namespace, collections: Vec<Collection>) -> Self {
+        let checked = collections.iter().map(|c| to_checked(c, &collections)).collect();
+        ProjectSchema { ns, collections, checked }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Collection> {
+        self.collections.iter().find(|c| c.name == name)
+    }
+
+    pub fn checked(&self, name: &str) -> Option<&expr::check::Collection> {
+        self.checked.iter().find(|c| c.name == name)
+    }
+}
+
+impl expr::check::Schema for ProjectSchema {
+    fn collection(&self, name: &str) -> Option<&expr::check::Collection> {
+        self.checked(name)
+    }
+}
+
+impl expr::sql::Storage for ProjectSchema {
+    fn table(&self, name: &str) -> Option<String> {
+        // A view has no table of its own to join.
+        self.get(name).filter(|c| c.kind != CollectionType::View).map(|c| self.ns.table(&c.name))
+    }
+}
+
+fn to_checked(c: &Collection, all: &[Collection]) -> expr::check::Collection {
+    let target = |f: &Field| {
+        f.collection_id
+            .as_deref()
+            .and_then(|id| all.iter().find(|o| o.id == id || o.name == id))
+            .map(|o| o.name.as_str())
+    };
+    expr::check::Collection {
+        name: c.name.clone(),
+        fields: c
+            .fields
+            .iter()
+            .filter(|f| f.name != "id")
+            .map(|f| expr::check::Field { name: f.name.clone(), ty: f.expr_type(target(f)) })
+            .collect(),
+    }
+}
+
+/// Validate a whole set of collections, after normalizing relation targets to ids and
+/// deriving view fields. Errors on `focus` are reported by their own path, errors on
+/// other collections under `collections.NAME.`.
+pub fn validate_all(collections: &mut [Collection], focus: Option<&str>) -> Result<(), Vec<FieldError>> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    let prefix = |c: &Collection, e: FieldError| {
+        if Some(c.name.as_str()) == focus {
+            e
+        } else {
+            FieldError { field: format!("collections.{}.{}", c.name, e.field), ..e }
+        }
+    };
+    let snapshot: Vec<(String, String)> = collections.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
+    let mut names = std::collections::HashSet::new();
+    for c in collections.iter_mut() {
+        let mut own = Vec::new();
+        if !names.insert(c.name.to_lowercase()) {
+            own.push(FieldError::new("name", "duplicate", format!("there is already a collection named {:?}", c.name)));
+        }
+        validate_collection(c, &mut own);
+        for (i, f) in c.fields.iter_mut().enumerate() {
+            if let Some(target) = f.collection_id.clone().filter(|t| !t.is_empty()) {
+                match snapshot.iter().find(|(id, name)| *id == target || *name == target) {
+                    Some((id, _)) => f.collection_id = Some(id.clone()),
+                    None => own.push(FieldError::new(
+                        format!("fields.{i}.collectionId"),
+                        "unknown_collection",
+                        format!("there is no collection {target:?} in this project"),
+                    )),
+                }
+            }
+        }
+        errors.extend(own.into_iter().map(|e| prefix(c, e)));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    derive_view_fields(collections, &mut errors, &prefix);
+    let schema = ProjectSchema::new(Namespace::new(kernel::DbKind::Sqlite, "check"), collections.to_vec());
+    for c in collections.iter() {
+        let Some(me) = schema.checked(&c.name) else { continue };
+        for (key, rule) in c.rules.each() {
+            let Some(src) = rule.as_deref().filter(|s| !s.trim().is_empty()) else { continue };
+            for e in check_rule(src, me, &schema) {
+                errors.push(prefix(c, FieldError { field: key.into(), ..e }));
+            }
+        }
+        if let Some(view) = c.view_query.as_deref().and_then(|q| parse_view_query(q).ok())
+            && let (Some(filter), Some(source)) = (view.filter.as_deref(), schema.checked(&view.source))
+        {
+            for e in check_rule(filter, source, &schema) {
+                errors.push(prefix(c, FieldError { field: "viewQuery".into(), ..e }));
+            }
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
+/// Parse and type-check one rule or filter; errors carry the position in their message.
+pub fn check_rule(src: &str, collection: &expr::check::Collection, schema: &ProjectSchema) -> Vec<FieldError> {
+    match expr::parse(src) {
+        Err(e) => vec![FieldError::new("", "invalid_expression", e.to_string())],
+        Ok(parsed) => match expr::check::check(&parsed, collection, schema) {
+            Ok(()) => Vec::new(),
+            Err(errors) => {
+                errors.into_iter().map(|e| FieldError::new("", "invalid_expression", e.to_string())).collect()
+            }
+        },
+    }
+}
+
+/// A view's fields are copies of its source's selected fields.
+fn derive_view_fields(
+    collections: &mut [Collection],
+    errors: &mut Vec<FieldError>,
+    prefix: &dyn Fn(&Collection, FieldError) -> FieldError,
+) {
+    let sources: Vec<Collection> = collections.to_vec();
+    for c in collections.iter_mut().filter(|c| c.kind == CollectionType::View) {
+        let Some(Ok(view)) = c.view_query.as_deref().map(parse_view_query) else { continue };
+        let Some(source) = sources.iter().find(|s| s.name == view.source && s.kind != CollectionType::View) else {
+            errors.push(prefix(
+                c,
+                FieldError::new("viewQuery", "unknown_collection", format!("there is no collection {:?}", view.source)),
+            ));
+            continue;
+        };
+        let mut fields: Vec<Field> = Vec::new();
+        match &view.columns {
+            None => {
+                fields = source.fields.iter().filter(|f| f.kind != super::model::FieldKind::Password).cloned().collect()
+            }
+            Some(columns) => {
+                if let Some(id) = source.field("id") {
+                    fields.push(id.clone());
+                }
+                for (name, alias) in columns.iter().filter(|(n, _)| n != "id") {
+                    match source.field(name) {
+                        Some(f) => {
+                            let mut f = f.clone();
+                            f.name = alias.clone();
+                            f.unique = false;
+                            fields.push(f);
+                        }
+                        None => errors.push(prefix(
+                            c,
+                            FieldError::new(
+                                "viewQuery",
+                                "unknown_field",
+                                format!("{:?} has no field {name:?}", source.name),
+                            ),
+                        )),
+                    }
+                }
+            }
+        }
+        c.fields = fields;
+        c.indexes.clear();
+    }
+}
+
+/// Parse, type-check and compile a filter or rule on `collection` into a SQL condition on
+/// the row alias `r`, with its bound arguments. Errors are 400s naming the position.
+pub fn compile_filter(
+    schema: &ProjectSchema,
+    collection: &str,
+    src: &str,
+    ctx: &expr::eval::Context<'_>,
+    dialect_of: kernel::DbKind,
+) -> kernel::Result<(String, Vec<kernel::db::Arg>)> {
+    let bad = |m: String| kernel::Error::field("filter", "invalid_filter", m);
+    let me = schema.checked(collection).ok_or_else(|| kernel::Error::not_found("collection"))?;
+    let parsed = expr::parse(src).map_err(|e| bad(e.to_string()))?;
+    expr::check::check(&parsed, me, schema)
+        .map_err(|errors| bad(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?;
+    let dialect = match dialect_of {
+        kernel::DbKind::Sqlite => expr::sql::Dialect::Sqlite,
+        kernel::DbKind::Postgres => expr::sql::Dialect::Postgres,
+    };
+    let compiled = expr::sql::compile(&parsed, me, schema, dialect, "r", ctx, 1).map_err(|e| bad(e.to_string()))?;
+    Ok((compiled.sql, sql_args(compiled.params)))
+}
+
+pub fn sql_args(params: Vec<expr::sql::Param>) -> Vec<kernel::db::Arg> {
+    params
+        .into_iter()
+        .map(|p| match p {
+            expr::sql::Param::Text(s) => kernel::db::Arg::Text(Some(s)),
+            expr::sql::Param::Number(n) => kernel::db::Arg::F64(Some(n)),
+            expr::sql::Param::Bool(b) => kernel::db::Arg::Bool(Some(b)),
+        })
+        .collect()
+}

@@ -1,0 +1,61 @@
+//! Studio: what a builder edits. Projects inside organizations, their pages (validated JSON
+//! documents with versions), reusable components, collections (real tables with a migration
+//! history, defined in PocketBase's collection JSON, with access rules in the expression
+//! language), favorites, public share links, and export/import of whole projects.
+//!
+//! Studio talks to Foundation only through its service functions: organization roles
+//! ([`foundation::orgs::require_org_role`]) and the audit log ([`foundation::audit::record`]).
+
+pub mod audit;
+pub mod bundle;
+pub mod collections;
+pub mod components;
+pub mod pages;
+pub mod projects;
+
+use std::sync::Arc;
+
+use kernel::Db;
+use utoipa_axum::router::OpenApiRouter;
+
+/// What Studio's handlers need; cheap to clone.
+#[derive(Clone)]
+pub struct StudioState(Arc<StudioInner>);
+
+pub struct StudioInner {
+    pub db: Db,
+}
+
+impl std::ops::Deref for StudioState {
+    type Target = StudioInner;
+
+    fn deref(&self) -> &StudioInner {
+        &self.0
+    }
+}
+
+impl StudioState {
+    pub fn new(db: Db) -> Self {
+        Self(Arc::new(StudioInner { db }))
+    }
+}
+
+/// Every Studio route, mounted by the server under `/api/v1`.
+pub fn router(state: StudioState) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .nest("/studio/projects", projects::routes().merge(pages::routes()).merge(collections::routes()))
+        .nest("/studio/components", components::routes())
+        .nest("/studio/share", projects::share_routes())
+        .nest("/studio/schema", pages::schema_routes())
+        .with_state(state)
+}
+
+pub fn migrations() -> Vec<kernel::migrate::Migration> {
+    vec![kernel::migrate::Migration {
+        module: "studio",
+        version: 1,
+        name: "projects_pages_collections",
+        sqlite: include_str!("../migrations/0001_studio.sqlite.sql"),
+        postgres: include_str!("../migrations/0001_studio.postgres.sql"),
+    }]
+}

@@ -1,0 +1,572 @@
+//! Page rules: ordered pages with unique slugs, a validated document, a version kept for
+//! every save, optimistic concurrency, diff (JSON Patch) and restore.
+
+use kernel::context::RequestContext;
+use kernel::error::FieldError;
+use kernel::principal::Principal;
+use kernel::validate::Validator;
+use kernel::{Db, Error, OrgRole, Result, Tx, args};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use super::document;
+use crate::audit::{self, entry};
+use crate::collections::schema::{ProjectSchema, check_rule};
+use crate::projects::{ProjectAccess, access};
+
+pub const MAX_PAGES: i64 = 200;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct Page {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub slug: String,
+    pub position: i64,
+    pub seo_title: String,
+    pub seo_description: String,
+    #[schema(value_type = Object)]
+    pub document: Json<Value>,
+    /// Increases by one on every save; send it back as `If-Match` or `version`.
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+    pub updated_by: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct PageInput {
+    pub name: Option<String>,
+    /// Lowercase words joined by `-`; derived from the name when absent.
+    pub slug: Option<String>,
+    pub seo_title: Option<String>,
+    pub seo_description: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub document: Option<Value>,
+    /// 0-based place among the project's pages (creation: at the end by default).
+    pub position: Option<i64>,
+    /// The version this edit starts from (or send `If-Match`).
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct PageVersion {
+    pub version: i64,
+    pub name: String,
+    pub slug: String,
+    pub size_bytes: i64,
+    pub author_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct PageVersionDetail {
+    pub version: i64,
+    pub name: String,
+    pub slug: String,
+    pub seo_title: String,
+    pub seo_description: String,
+    #[schema(value_type = Object)]
+    pub document: Json<Value>,
+    pub size_bytes: i64,
+    pub author_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageDiff {
+    pub from: i64,
+    pub to: i64,
+    /// RFC 6902 operations turning version `from`'s document into version `to`'s.
+    #[schema(value_type = Vec<Object>)]
+    pub patch: Value,
+}
+
+const COLUMNS: &str = "id, project_id, name, slug, position, seo_title, seo_description, document, version, created_at, updated_at, updated_by";
+
+pub fn slugify(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let trimmed: String = out.trim_end_matches('-').chars().take(100).collect();
+    if trimmed.is_empty() { "page".into() } else { trimmed }
+}
+
+fn valid_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 100
+        && s.split('-')
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+}
+
+fn validate_input(input: &PageInput, creating: bool) -> Result<()> {
+    let mut v = Validator::new();
+    match &input.name {
+        Some(n) => v.text("name", n, 120),
+        None if creating => v.add("name", "required", "name is required"),
+        None => {}
+    }
+    if let Some(s) = &input.slug
+        && !valid_slug(s)
+    {
+        v.add("slug", "invalid_format", "slug is lowercase letters and digits in words joined by -, at most 100");
+    }
+    if let Some(t) = &input.seo_title {
+        v.max_len("seo_title", t, 200);
+    }
+    if let Some(d) = &input.seo_description {
+        v.max_len("seo_description", d, 500);
+    }
+    if let Some(p) = input.position
+        && !(0..MAX_PAGES).contains(&p)
+    {
+        v.add("position", "out_of_range", format!("position is from 0 to {}", MAX_PAGES - 1));
+    }
+    v.finish()
+}
+
+/// Check a document and what it refers to: components of the organization, collections of
+/// the project, and list/table filters against their collection.
+pub async fn check_document(db: &Db, p: &ProjectAccess, doc: &Value) -> Result<()> {
+    let refs = document::validate(doc, "/document").map_err(Error::Validation)?;
+    let mut errors = Vec::new();
+    for (reference, pointer) in &refs.components {
+        let found: i64 = db
+            .scalar(
+                "SELECT COUNT(*) FROM studio_components WHERE organization_id = $1 AND (id = $2 OR name = $2)",
+                args![&p.organization_id, reference],
+            )
+            .await?;
+        if found == 0 {
+            errors.push(FieldError::new(
+                pointer,
+                "unknown_component",
+                format!("no component {reference:?} in this organization"),
+            ));
+        }
+    }
+    if !refs.collections.is_empty() {
+        let schema = ProjectSchema::new(p.namespace.clone(), crate::collections::service::load(db, &p.id).await?);
+        for (name, pointer, filter) in &refs.collections {
+            match schema.checked(name) {
+                None => errors.push(FieldError::new(
+                    pointer,
+                    "unknown_collection",
+                    format!("no collection {name:?} in this project"),
+                )),
+                Some(c) => {
+                    if let Some(f) = filter.as_deref().filter(|f| !f.trim().is_empty()) {
+                        let filter_pointer = pointer.replace("/collection", "/filter");
+                        errors.extend(
+                            check_rule(f, c, &schema)
+                                .into_iter()
+                                .map(|e| FieldError { field: filter_pointer.clone(), ..e }),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(Error::Validation(errors)) }
+}
+
+pub async fn list(db: &Db, principal: &Principal, project_id: &str) -> Result<Vec<Page>> {
+    access(db, principal, project_id, OrgRole::Member).await?;
+    all_current(db, project_id).await
+}
+
+pub async fn all_current(db: &Db, project_id: &str) -> Result<Vec<Page>> {
+    db.fetch_all(
+        sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM studio_pages WHERE project_id = $1 ORDER BY position, id")),
+        args![project_id],
+    )
+    .await
+}
+
+pub async fn get(db: &Db, principal: &Principal, project_id: &str, page_id: &str) -> Result<Page> {
+    access(db, principal, project_id, OrgRole::Member).await?;
+    fetch(db, project_id, page_id).await
+}
+
+async fn fetch(db: &Db, project_id: &str, page_id: &str) -> Result<Page> {
+    db.fetch_optional(
+        sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM studio_pages WHERE id = $1 AND project_id = $2")),
+        args![page_id, project_id],
+    )
+    .await?
+    .ok_or_else(|| Error::not_found("page"))
+}
+
+async fn fetch_tx(tx: &mut Tx, project_id: &str, page_id: &str) -> Result<Page> {
+    tx.fetch_optional(
+        sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM studio_pages WHERE id = $1 AND project_id = $2")),
+        args![page_id, project_id],
+    )
+    .await?
+    .ok_or_else(|| Error::not_found("page"))
+}
+
+async fn slug_taken(tx: &mut Tx, project_id: &str, slug: &str, except: &str) -> Result<bool> {
+    let n: i64 = tx
+        .scalar(
+            "SELECT COUNT(*) FROM studio_pages WHERE project_id = $1 AND slug = $2 AND id <> $3",
+            args![project_id, slug, except],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+async fn keep_version(tx: &mut Tx, page: &Page, author: &str) -> Result<()> {
+    let size = serde_json::to_vec(&page.document.0).map(|v| v.len() as i64).unwrap_or(0);
+    tx.execute(
+        "INSERT INTO studio_page_versions (page_id, version, name, slug, seo_title, seo_description, document, size_bytes, author_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        args![&page.id, page.version, &page.name, &page.slug, &page.seo_title, &page.seo_description, page.document.0.clone(), size, author, page.updated_at],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Move a page to `position`, shifting the others; positions stay 0..n.
+async fn reposition(tx: &mut Tx, project_id: &str, page_id: &str, position: i64) -> Result<()> {
+    let ids: Vec<(String,)> = tx
+        .fetch_all("SELECT id FROM studio_pages WHERE project_id = $1 ORDER BY position, id", args![project_id])
+        .await?;
+    let mut order: Vec<String> = ids.into_iter().map(|(id,)| id).filter(|id| id != page_id).collect();
+    let at = (position.max(0) as usize).min(order.len());
+    order.insert(at, page_id.to_string());
+    for (i, id) in order.iter().enumerate() {
+        tx.execute("UPDATE studio_pages SET position = $2 WHERE id = $1", args![id, i as i64]).await?;
+    }
+    Ok(())
+}
+
+pub async fn create(
+    db: &Db,
+    ctx: &RequestContext,
+    principal: &Principal,
+    project_id: &str,
+    input: PageInput,
+) -> Result<Page> {
+    validate_input(&input, true)?;
+    let p = access(db, principal, project_id, OrgRole::Member).await?;
+    let doc = input.document.clone().unwrap_or_else(document::empty_document);
+    check_document(db, &p, &doc).await?;
+    let name = input.name.as_deref().unwrap_or_default().trim().to_string();
+    let slug = input.slug.clone().unwrap_or_else(|| slugify(&name));
+    let id = kernel::ids::new_id();
+    let now = kernel::time::now();
+    let mut tx = db.begin().await?;
+    let count: i64 = tx.scalar("SELECT COUNT(*) FROM studio_pages WHERE project_id = $1", args![project_id]).await?;
+    if count >= MAX_PAGES {
+        return Err(Error::field("project_id", "too_many", format!("a project has at most {MAX_PAGES} pages")));
+    }
+    if slug_taken(&mut tx, project_id, &slug, "").await? {
+        return Err(Error::Validation(vec![FieldError::new(
+            "slug",
+            "taken",
+            format!("another page of this project uses the slug {slug:?}"),
+        )]));
+    }
+    tx.execute(
+        "INSERT INTO studio_pages (id, project_id, name, slug, position, seo_title, seo_description, document, version, created_at, updated_at, updated_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, $10)",
+        args![&id, project_id, &name, &slug, count, input.seo_title.unwrap_or_default(), input.seo_description.unwrap_or_default(), doc, now, principal.actor_id()],
+    )
+    .await?;
+    if let Some(position) = input.position {
+        reposition(&mut tx, project_id, &id, position).await?;
+    }
+    let page = fetch_tx(&mut tx, project_id, &id).await?;
+    keep_version(&mut tx, &page, principal.actor_id()).await?;
+    foundation::audit::record(
+        &mut tx,
+        ctx,
+        entry(audit::PAGE_CREATED, "page", principal, &p.organization_id, &id, format!("page \"{name}\" created")),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+/// Apply an edit; `expected` is the version the client started from (If-Match or body).
+pub async fn update(
+    db: &Db,
+    ctx: &RequestContext,
+    principal: &Principal,
+    project_id: &str,
+    page_id: &str,
+    input: PageInput,
+    expected: Option<i64>,
+) -> Result<Page> {
+    validate_input(&input, false)?;
+    let p = access(db, principal, project_id, OrgRole::Member).await?;
+    if let Some(doc) = &input.document {
+        check_document(db, &p, doc).await?;
+    }
+    let expected = expected.or(input.version);
+    let mut tx = db.begin().await?;
+    let current = fetch_tx(&mut tx, project_id, page_id).await?;
+    if let Some(v) = expected
+        && v != current.version
+    {
+        return Err(Error::Conflict(format!(
+            "the page changed since version {v}: it is at version {}; reload it and apply your edit again",
+            current.version
+        )));
+    }
+    if let Some(slug) = &input.slug
+        && slug_taken(&mut tx, project_id, slug, page_id).await?
+    {
+        return Err(Error::Validation(vec![FieldError::new(
+            "slug",
+            "taken",
+            format!("another page of this project uses the slug {slug:?}"),
+        )]));
+    }
+    // The version check is repeated in the UPDATE so that two concurrent saves cannot both win.
+    let n = tx
+        .execute(
+            "UPDATE studio_pages SET name = COALESCE($3, name), slug = COALESCE($4, slug), seo_title = COALESCE($5, seo_title),
+                    seo_description = COALESCE($6, seo_description), document = COALESCE($7, document),
+                    version = version + 1, updated_at = $8, updated_by = $9
+              WHERE id = $1 AND version = $2",
+            args![
+                page_id,
+                current.version,
+                input.name.as_deref().map(str::trim),
+                input.slug,
+                input.seo_title,
+                input.seo_description,
+                input.document,
+                kernel::time::now(),
+                principal.actor_id()
+            ],
+        )
+        .await?;
+    if n == 0 {
+        return Err(Error::Conflict("the page was changed by someone else meanwhile; reload it".into()));
+    }
+    if let Some(position) = input.position {
+        reposition(&mut tx, project_id, page_id, position).await?;
+    }
+    let page = fetch_tx(&mut tx, project_id, page_id).await?;
+    keep_version(&mut tx, &page, principal.actor_id()).await?;
+    foundation::audit::record(
+        &mut tx,
+        ctx,
+        entry(
+            audit::PAGE_UPDATED,
+            "page",
+            principal,
+            &p.organization_id,
+            page_id,
+            format!("page saved as version {}", page.version),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+pub async fn delete(
+    db: &Db,
+    ctx: &RequestContext,
+    principal: &Principal,
+    project_id: &str,
+    page_id: &str,
+) -> Result<()> {
+    let p = access(db, principal, project_id, OrgRole::Member).await?;
+    let mut tx = db.begin().await?;
+    let page = fetch_tx(&mut tx, project_id, page_id).await?;
+    tx.execute("DELETE FROM studio_page_versions WHERE page_id = $1", args![page_id]).await?;
+    tx.execute("DELETE FROM studio_pages WHERE id = $1", args![page_id]).await?;
+    tx.execute(
+        "UPDATE studio_pages SET position = position - 1 WHERE project_id = $1 AND position > $2",
+        args![project_id, page.position],
+    )
+    .await?;
+    foundation::audit::record(
+        &mut tx,
+        ctx,
+        entry(
+            audit::PAGE_DELETED,
+            "page",
+            principal,
+            &p.organization_id,
+            page_id,
+            format!("page \"{}\" deleted", page.name),
+        ),
+    )
+    .await?;
+    tx.commit().await
+}
+
+pub async fn versions(db: &Db, principal: &Principal, project_id: &str, page_id: &str) -> Result<Vec<PageVersion>> {
+    get(db, principal, project_id, page_id).await?;
+    db.fetch_all(
+        "SELECT version, name, slug, size_bytes, author_id, created_at FROM studio_page_versions WHERE page_id = $1 ORDER BY version DESC",
+        args![page_id],
+    )
+    .await
+}
+
+pub async fn version(
+    db: &Db,
+    principal: &Principal,
+    project_id: &str,
+    page_id: &str,
+    version: i64,
+) -> Result<PageVersionDetail> {
+    get(db, principal, project_id, page_id).await?;
+    version_of(db, page_id, version).await
+}
+
+async fn version_of(db: &Db, page_id: &str, version: i64) -> Result<PageVersionDetail> {
+    db.fetch_optional(
+        "SELECT version, name, slug, seo_title, seo_description, document, size_bytes, author_id, created_at
+           FROM studio_page_versions WHERE page_id = $1 AND version = $2",
+        args![page_id, version],
+    )
+    .await?
+    .ok_or_else(|| Error::not_found("page version"))
+}
+
+pub async fn diff(
+    db: &Db,
+    principal: &Principal,
+    project_id: &str,
+    page_id: &str,
+    from: i64,
+    to: i64,
+) -> Result<PageDiff> {
+    get(db, principal, project_id, page_id).await?;
+    let (a, b) = (version_of(db, page_id, from).await?, version_of(db, page_id, to).await?);
+    let patch = json_patch::diff(&a.document.0, &b.document.0);
+    Ok(PageDiff { from, to, patch: serde_json::to_value(patch).map_err(Error::internal)? })
+}
+
+/// Make an old version current again, as a new version (history is never rewritten).
+pub async fn restore(
+    db: &Db,
+    ctx: &RequestContext,
+    principal: &Principal,
+    project_id: &str,
+    page_id: &str,
+    version: i64,
+) -> Result<Page> {
+    get(db, principal, project_id, page_id).await?;
+    let old = version_of(db, page_id, version).await?;
+    let p = access(db, principal, project_id, OrgRole::Member).await?;
+    // Components or collections may have gone since; the restored page must still be valid.
+    check_document(db, &p, &old.document.0).await?;
+    let mut tx = db.begin().await?;
+    let current = fetch_tx(&mut tx, project_id, page_id).await?;
+    if old.slug != current.slug && slug_taken(&mut tx, project_id, &old.slug, page_id).await? {
+        return Err(Error::Conflict(format!("another page now uses the slug {:?}", old.slug)));
+    }
+    tx.execute(
+        "UPDATE studio_pages SET name = $2, slug = $3, seo_title = $4, seo_description = $5, document = $6,
+                version = version + 1, updated_at = $7, updated_by = $8 WHERE id = $1",
+        args![
+            page_id,
+            &old.name,
+            &old.slug,
+            &old.seo_title,
+            &old.seo_description,
+            old.document.0.clone(),
+            kernel::time::now(),
+            principal.actor_id()
+        ],
+    )
+    .await?;
+    let page = fetch_tx(&mut tx, project_id, page_id).await?;
+    keep_version(&mut tx, &page, principal.actor_id()).await?;
+    foundation::audit::record(
+        &mut tx,
+        ctx,
+        entry(
+            audit::PAGE_RESTORED,
+            "page",
+            principal,
+            &p.organization_id,
+            page_id,
+            format!("version {version} restored as {}", page.version),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+/// Copy a page into another project (duplicate, import) as its version 1.
+pub async fn insert_copy(tx: &mut Tx, project_id: &str, page: &Page, author: &str) -> Result<String> {
+    let id = kernel::ids::new_id();
+    let now = kernel::time::now();
+    tx.execute(
+        "INSERT INTO studio_pages (id, project_id, name, slug, position, seo_title, seo_description, document, version, created_at, updated_at, updated_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, $10)",
+        args![&id, project_id, &page.name, &page.slug, page.position, &page.seo_title, &page.seo_description, page.document.0.clone(), now, author],
+    )
+    .await?;
+    let copy = fetch_tx(tx, project_id, &id).await?;
+    keep_version(tx, &copy, author).await?;
+    Ok(id)
+}
+
+/// Restore a page's full history (import of a bundle with versions).
+pub async fn insert_with_history(
+    tx: &mut Tx,
+    project_id: &str,
+    page: &Page,
+    history: &[PageVersionDetail],
+    author: &str,
+) -> Result<()> {
+    let id = kernel::ids::new_id();
+    let now = kernel::time::now();
+    tx.execute(
+        "INSERT INTO studio_pages (id, project_id, name, slug, position, seo_title, seo_description, document, version, created_at, updated_at, updated_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+        args![&id, project_id, &page.name, &page.slug, page.position, &page.seo_title, &page.seo_description, page.document.0.clone(), page.version, now, author],
+    )
+    .await?;
+    for v in history {
+        tx.execute(
+            "INSERT INTO studio_page_versions (page_id, version, name, slug, seo_title, seo_description, document, size_bytes, author_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            args![&id, v.version, &v.name, &v.slug, &v.seo_title, &v.seo_description, v.document.0.clone(), v.size_bytes, &v.author_id, v.created_at],
+        )
+        .await?;
+    }
+    if !history.iter().any(|v| v.version == page.version) {
+        let copy = fetch_tx(tx, project_id, &id).await?;
+        keep_version(tx, &copy, author).await?;
+    }
+    Ok(())
+}
+
+/// Every version of a page, oldest first (export).
+pub async fn history(db: &Db, page_id: &str) -> Result<Vec<PageVersionDetail>> {
+    db.fetch_all(
+        "SELECT version, name, slug, seo_title, seo_description, document, size_bytes, author_id, created_at
+           FROM studio_page_versions WHERE page_id = $1 ORDER BY version",
+        args![page_id],
+    )
+    .await
+}

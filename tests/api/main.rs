@@ -15,6 +15,7 @@ mod gdpr;
 mod mail;
 mod orgs;
 mod platform;
+mod runtime;
 mod sessions;
 mod studio_collections;
 mod studio_pages;

@@ -245,9 +245,15 @@ async fn every_project_endpoint_hides_other_tenants(app: TestApp) {
         .await
         .expect(201);
     let component_id = component.body["id"].as_str().expect("id").to_string();
+    let created_app = app
+        .post("/api/v1/runtime/apps", Some(&owner.access), json!({"project_id": id, "slug": "secret-app", "name": "S"}))
+        .await
+        .expect(201);
+    let app_id = created_app.body["id"].as_str().expect("id").to_string();
     let outsider = app.signup("tenant-b@studio.example").await;
     let other_org = app.organization(&outsider, "B").await;
-    let body = json!({"name": "taken", "organization_id": org, "document": {"type": "page"}, "fields": []});
+    let body =
+        json!({"name": "taken", "organization_id": org, "document": {"type": "page"}, "fields": [], "number": 1});
 
     let spec = app.get("/api/openapi.json", None).await.expect(200).body;
     let mut checked = 0;
@@ -257,7 +263,13 @@ async fn every_project_endpoint_hides_other_tenants(app: TestApp) {
         if !scoped {
             continue;
         }
-        let project_or_component = if template.contains("/components/") { &component_id } else { &id };
+        let project_or_component = if template.contains("/components/") {
+            &component_id
+        } else if template.contains("/runtime/apps/") {
+            &app_id
+        } else {
+            &id
+        };
         let path = template
             .replace("{id}", project_or_component)
             .replace("{page_id}", &page_id)

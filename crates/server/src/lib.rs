@@ -38,6 +38,7 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
     let mut all = kernel::migrations();
     all.extend(foundation::migrations());
     all.extend(studio::migrations());
+    all.extend(runtime::migrations());
     all
 }
 
@@ -88,6 +89,7 @@ impl Application {
         let mailer = Mailer::from_config(&config)?;
         let secret = secrets::jwt_secret(&config)?;
         let foundation = FoundationState::new(db.clone(), config.clone(), mailer.clone(), &secret);
+        let runtime_state = runtime::RuntimeState::new(db.clone(), foundation.clone(), &secret);
         let insights = InsightsState::new(db.clone(), prometheus.clone(), vec![Arc::new(ActiveSessions)]);
         let rl = &config.rate_limit;
         let rate_limiter = (rl.global_per_minute > 0)
@@ -103,6 +105,7 @@ impl Application {
         let (api, spec) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
             .nest("/api/v1", foundation::router(foundation.clone()))
             .nest("/api/v1", studio::router(studio::StudioState::new(db.clone())))
+            .nest("/api/v1", runtime::router(runtime_state.clone()))
             .merge(insights::router(insights))
             .split_for_parts();
         let spec_json = Arc::new(serde_json::to_string(&spec)?);
@@ -115,6 +118,7 @@ impl Application {
                 }),
             )
             .merge(SwaggerUi::new("/api/docs").url("/api/docs/openapi.json", spec))
+            .merge(runtime::app_router(runtime_state))
             .route_layer(route_label::RouteLabelLayer)
             .fallback(|| async { Error::NotFound("no such endpoint".into()) })
             .layer(DefaultBodyLimit::max(config.body_limit_bytes))

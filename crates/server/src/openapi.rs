@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         (name = "organizations", description = "Organizations, members, invitations"),
         (name = "api-keys", description = "Organization API keys"),
         (name = "studio", description = "Projects, pages, components, collections, share links, export/import"),
+        (name = "runtime", description = "Apps and deployments (the apps' own PocketBase-compatible API lives under /apps/{slug})"),
         (name = "admin", description = "Platform administration (admin role)"),
         (name = "insights", description = "Health, version, metrics"),
     )

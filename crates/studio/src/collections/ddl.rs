@@ -26,6 +26,11 @@ impl Namespace {
         Namespace { kind, key: key.to_string() }
     }
 
+    /// A deployed app's data (see the runtime module).
+    pub fn for_app(kind: DbKind, app_id: &str) -> Self {
+        Namespace { kind, key: format!("a_{}", app_id.replace('-', "")) }
+    }
+
     pub fn for_project(kind: DbKind, project_id: &str) -> Self {
         Namespace { kind, key: format!("p_{}", project_id.replace('-', "")) }
     }

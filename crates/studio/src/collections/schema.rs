@@ -189,6 +189,18 @@ pub fn compile_filter(
     ctx: &expr::eval::Context<'_>,
     dialect_of: kernel::DbKind,
 ) -> kernel::Result<(String, Vec<kernel::db::Arg>)> {
+    compile_filter_from(schema, collection, src, ctx, dialect_of, 1)
+}
+
+/// [`compile_filter`] with placeholders numbered from `first_param`, to combine conditions.
+pub fn compile_filter_from(
+    schema: &ProjectSchema,
+    collection: &str,
+    src: &str,
+    ctx: &expr::eval::Context<'_>,
+    dialect_of: kernel::DbKind,
+    first_param: usize,
+) -> kernel::Result<(String, Vec<kernel::db::Arg>)> {
     let bad = |m: String| kernel::Error::field("filter", "invalid_filter", m);
     let me = schema.checked(collection).ok_or_else(|| kernel::Error::not_found("collection"))?;
     let parsed = expr::parse(src).map_err(|e| bad(e.to_string()))?;
@@ -198,7 +210,8 @@ pub fn compile_filter(
         kernel::DbKind::Sqlite => expr::sql::Dialect::Sqlite,
         kernel::DbKind::Postgres => expr::sql::Dialect::Postgres,
     };
-    let compiled = expr::sql::compile(&parsed, me, schema, dialect, "r", ctx, 1).map_err(|e| bad(e.to_string()))?;
+    let compiled =
+        expr::sql::compile(&parsed, me, schema, dialect, "r", ctx, first_param).map_err(|e| bad(e.to_string()))?;
     Ok((compiled.sql, sql_args(compiled.params)))
 }
 

@@ -1,0 +1,131 @@
+//! End-user authentication of an app's auth collections, in PocketBase's dialect:
+//! `auth-with-password`, `auth-refresh`, `auth-methods`. Tokens are valid for their app
+//! only.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kernel::args;
+use serde_json::{Value, json};
+use studio::collections::model::{Collection, CollectionType};
+
+use crate::RuntimeState;
+use crate::context::{AppCtx, Requester, resolve};
+use crate::pb::{PbError, PbResult};
+use crate::records::routes::{MaybePrincipal, json_body};
+
+pub fn routes() -> Router<RuntimeState> {
+    Router::new()
+        .route("/apps/{slug}/api/collections/{collection}/auth-with-password", post(auth_with_password))
+        .route("/apps/{slug}/api/collections/{collection}/auth-refresh", post(auth_refresh))
+        .route("/apps/{slug}/api/collections/{collection}/auth-methods", get(auth_methods))
+}
+
+fn auth_collection<'a>(ctx: &'a AppCtx, key: &str) -> PbResult<&'a Collection> {
+    let c = ctx.collection(key)?;
+    if c.kind != CollectionType::Auth {
+        return Err(PbError::not_found());
+    }
+    Ok(c)
+}
+
+async fn token_response(
+    state: &RuntimeState,
+    ctx: &AppCtx,
+    c: &Collection,
+    record: serde_json::Map<String, Value>,
+) -> PbResult<Json<Value>> {
+    let id = record.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+    let token_key = record.get("tokenKey").and_then(Value::as_str).unwrap_or_default().to_string();
+    let token = state.tokens.issue(&ctx.app.id, &c.id, &id, &token_key)?;
+    // The record as its owner sees it.
+    let owner = AppCtx {
+        db: ctx.db.clone(),
+        app: ctx.app.clone(),
+        schema: ctx.schema.clone(),
+        requester: Requester::User { collection: Box::new(c.clone()), record: record.clone() },
+    };
+    Ok(Json(json!({"token": token, "record": crate::records::present(&owner, c, record)})))
+}
+
+async fn auth_with_password(
+    State(state): State<RuntimeState>,
+    principal: MaybePrincipal,
+    headers: HeaderMap,
+    Path((slug, collection)): Path<(String, String)>,
+    body: Bytes,
+) -> PbResult<Json<Value>> {
+    let body = json_body(&headers, &body)?;
+    let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
+    let c = auth_collection(&ctx, &collection)?.clone();
+    let identity = body.get("identity").and_then(Value::as_str).unwrap_or_default().trim().to_string();
+    let password = body.get("password").and_then(Value::as_str).unwrap_or_default().to_string();
+    let mut missing = serde_json::Map::new();
+    for (k, v) in [("identity", &identity), ("password", &password)] {
+        if v.is_empty() {
+            missing.insert(k.into(), json!({"code": "validation_required", "message": "Missing required value."}));
+        }
+    }
+    if !missing.is_empty() {
+        return Err(PbError::with_fields("Failed to authenticate.", missing));
+    }
+    let rows = studio::collections::rows::read_rows(
+        &state.db,
+        ctx.ns(),
+        &c,
+        Some(("lower(r.\"email\") = lower($1)".into(), args![&identity])),
+    )
+    .await?;
+    let failed = || PbError::bad_request("Failed to authenticate.");
+    let Some(record) = rows.into_iter().next() else {
+        state.foundation.passwords.verify_dummy(&password).await;
+        return Err(failed());
+    };
+    let stored = record.get("password").and_then(Value::as_str).unwrap_or_default();
+    match state.foundation.passwords.verify(&password, stored).await {
+        Ok(foundation::passwords::Verdict::Valid { .. }) => token_response(&state, &ctx, &c, record).await,
+        _ => Err(failed()),
+    }
+}
+
+async fn auth_refresh(
+    State(state): State<RuntimeState>,
+    principal: MaybePrincipal,
+    headers: HeaderMap,
+    Path((slug, collection)): Path<(String, String)>,
+) -> PbResult<Json<Value>> {
+    let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
+    let c = auth_collection(&ctx, &collection)?.clone();
+    match &ctx.requester {
+        Requester::User { collection: own, record } if own.id == c.id => {
+            let record = record.clone();
+            token_response(&state, &ctx, &c, record).await
+        }
+        _ => Err(PbError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "The request requires valid record authorization token.",
+        )),
+    }
+}
+
+async fn auth_methods(
+    State(state): State<RuntimeState>,
+    principal: MaybePrincipal,
+    headers: HeaderMap,
+    Path((slug, collection)): Path<(String, String)>,
+) -> PbResult<Json<Value>> {
+    let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
+    auth_collection(&ctx, &collection)?;
+    Ok(Json(json!({
+        "password": {"enabled": true, "identityFields": ["email"]},
+        "oauth2": {"enabled": false, "providers": []},
+        "mfa": {"enabled": false, "duration": 0},
+        "otp": {"enabled": false, "duration": 0},
+        // The pre-0.23 shape, for older SDKs.
+        "usernamePassword": false,
+        "emailPassword": true,
+        "authProviders": []
+    })))
+}

@@ -1,0 +1,102 @@
+//! Runtime: what end users of a built app talk to. Apps and their deployments
+//! (`/api/v1/runtime/apps`), and under `/apps/{slug}` the PocketBase dialect: records CRUD
+//! with rules, filters, sorting, expansion and field selection, end-user auth, health.
+//!
+//! An app's data lives in its own namespace, migrated by each deployment with the Studio's
+//! schema-change engine; filters and rules are compiled by the expression language.
+
+pub mod apps;
+pub mod auth;
+pub mod context;
+pub mod pb;
+pub mod records;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use foundation::FoundationState;
+use kernel::Db;
+use studio::collections::ddl::Namespace;
+use studio::collections::schema::ProjectSchema;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::context::AppTokens;
+
+/// What the runtime's handlers need; cheap to clone.
+#[derive(Clone)]
+pub struct RuntimeState(Arc<RuntimeInner>);
+
+pub struct RuntimeInner {
+    pub db: Db,
+    pub foundation: FoundationState,
+    pub tokens: AppTokens,
+    /// Parsed schemas by (app, deployment); deployments never change, so entries never go stale.
+    schemas: RwLock<HashMap<(String, i64), Arc<ProjectSchema>>>,
+}
+
+impl std::ops::Deref for RuntimeState {
+    type Target = RuntimeInner;
+
+    fn deref(&self) -> &RuntimeInner {
+        &self.0
+    }
+}
+
+/// End-user tokens live as long as PocketBase's default (7 days); a password change or
+/// `tokenKey` rotation ends them early.
+pub const APP_TOKEN_TTL_SECS: i64 = 7 * 24 * 3600;
+
+impl RuntimeState {
+    pub fn new(db: Db, foundation: FoundationState, secret: &[u8]) -> Self {
+        Self(Arc::new(RuntimeInner {
+            db,
+            foundation,
+            tokens: AppTokens::new(secret, APP_TOKEN_TTL_SECS),
+            schemas: RwLock::new(HashMap::new()),
+        }))
+    }
+
+    pub async fn schema(&self, app_id: &str, deployment: i64) -> kernel::Result<Arc<ProjectSchema>> {
+        let key = (app_id.to_string(), deployment);
+        if let Ok(cache) = self.schemas.read()
+            && let Some(s) = cache.get(&key)
+        {
+            return Ok(s.clone());
+        }
+        let collections = apps::snapshot(&self.db, app_id, deployment).await?;
+        let schema = Arc::new(ProjectSchema::new(Namespace::for_app(self.db.kind(), app_id), collections));
+        if let Ok(mut cache) = self.schemas.write() {
+            // Older deployments of the app are not needed any more.
+            cache.retain(|(app, _), _| app != app_id);
+            cache.insert(key, schema.clone());
+        }
+        Ok(schema)
+    }
+
+    pub fn forget(&self, app_id: &str) {
+        if let Ok(mut cache) = self.schemas.write() {
+            cache.retain(|(app, _), _| app != app_id);
+        }
+    }
+}
+
+/// The platform routes, mounted under `/api/v1`.
+pub fn router(state: RuntimeState) -> OpenApiRouter {
+    OpenApiRouter::new().nest("/runtime/apps", apps::routes()).with_state(state)
+}
+
+/// The apps' own API, mounted under `/apps/{slug}` (PocketBase's paths, not in the platform's
+/// OpenAPI document).
+pub fn app_router(state: RuntimeState) -> axum::Router {
+    records::routes().merge(auth::routes()).with_state(state)
+}
+
+pub fn migrations() -> Vec<kernel::migrate::Migration> {
+    vec![kernel::migrate::Migration {
+        module: "runtime",
+        version: 1,
+        name: "apps_deployments",
+        sqlite: include_str!("../migrations/0001_runtime.sqlite.sql"),
+        postgres: include_str!("../migrations/0001_runtime.postgres.sql"),
+    }]
+}

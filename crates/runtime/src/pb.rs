@@ -1,0 +1,81 @@
+//! PocketBase's error shape, `{status, message, data: {field: {code, message}}}`, for
+//! everything under `/apps/{slug}` (the platform API keeps RFC 9457).
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+#[derive(Debug)]
+pub struct PbError {
+    pub status: StatusCode,
+    pub message: String,
+    pub data: Map<String, Value>,
+}
+
+pub type PbResult<T> = Result<T, PbError>;
+
+impl PbError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        PbError { status, message: message.into(), data: Map::new() }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "The requested resource wasn't found.")
+    }
+
+    pub fn superusers_only() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Only superusers can perform this action.")
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// A 400 with one field problem.
+    pub fn field(message: &str, field: &str, code: &str, detail: impl Into<String>) -> Self {
+        let mut e = Self::bad_request(message);
+        e.data.insert(field.into(), json!({"code": code, "message": detail.into()}));
+        e
+    }
+
+    pub fn with_fields(message: &str, fields: Map<String, Value>) -> Self {
+        PbError { status: StatusCode::BAD_REQUEST, message: message.into(), data: fields }
+    }
+}
+
+impl From<kernel::Error> for PbError {
+    fn from(e: kernel::Error) -> Self {
+        use kernel::Error as E;
+        match e {
+            E::NotFound(_) => PbError::not_found(),
+            E::Validation(fields) => {
+                let mut data = Map::new();
+                for f in fields {
+                    data.insert(f.field, json!({"code": format!("validation_{}", f.code), "message": f.message}));
+                }
+                PbError::with_fields("Something went wrong while processing your request.", data)
+            }
+            E::BadRequest(m) => PbError::bad_request(m),
+            E::Unauthorized(m) => PbError::new(StatusCode::UNAUTHORIZED, m),
+            E::Forbidden(m) => PbError::new(StatusCode::FORBIDDEN, m),
+            E::Conflict(m) => PbError::bad_request(m),
+            E::PayloadTooLarge(m) => PbError::new(StatusCode::PAYLOAD_TOO_LARGE, m),
+            E::UnsupportedMediaType(m) => PbError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, m),
+            E::TooManyRequests { detail, .. } => PbError::new(StatusCode::TOO_MANY_REQUESTS, detail),
+            E::Locked(m) => PbError::bad_request(m),
+            E::Unavailable(m) => PbError::new(StatusCode::SERVICE_UNAVAILABLE, m),
+            E::Internal(err) => {
+                tracing::error!(error = %err, "runtime request failed");
+                PbError::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong while processing your request.")
+            }
+        }
+    }
+}
+
+impl IntoResponse for PbError {
+    fn into_response(self) -> Response {
+        let body = json!({"status": self.status.as_u16(), "code": self.status.as_u16(), "message": self.message, "data": self.data});
+        (self.status, Json(body)).into_response()
+    }
+}

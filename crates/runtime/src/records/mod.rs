@@ -1,0 +1,483 @@
+//! Records of an app's collections: PocketBase's list, view, create, update and delete, each
+//! checked against the collection's rule for the action with `@request.*` bound.
+
+pub mod routes;
+pub mod validate;
+
+pub use routes::routes;
+
+use kernel::args;
+use kernel::db::Arg;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sqlx::AssertSqlSafe;
+use studio::collections::ddl::quote;
+use studio::collections::model::{Collection, CollectionType, FieldKind};
+use studio::collections::schema::compile_filter_from;
+
+use crate::context::{AppCtx, Requester};
+use crate::pb::{PbError, PbResult};
+
+pub const DEFAULT_PER_PAGE: i64 = 30;
+pub const MAX_PER_PAGE: i64 = 1000;
+const MAX_EXPAND_DEPTH: usize = 6;
+
+/// What the request carries for `@request.body` and `@request.query`.
+pub struct RequestData<'a> {
+    pub body: &'a Value,
+    pub query: &'a Value,
+}
+
+#[derive(Debug, Default)]
+pub struct ListQuery {
+    pub page: i64,
+    pub per_page: i64,
+    pub sort: Option<String>,
+    pub filter: Option<String>,
+    pub skip_total: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ListResult {
+    pub page: i64,
+    #[serde(rename = "perPage")]
+    pub per_page: i64,
+    #[serde(rename = "totalItems")]
+    pub total_items: i64,
+    #[serde(rename = "totalPages")]
+    pub total_pages: i64,
+    pub items: Vec<Value>,
+}
+
+/// A rule as a SQL condition on `r`; `None` when nothing restricts (superuser or `""`).
+/// A missing rule is for superusers only.
+fn rule_condition(
+    ctx: &AppCtx,
+    c: &Collection,
+    rule: &Option<String>,
+    data: &RequestData<'_>,
+    first_param: usize,
+) -> PbResult<Option<(String, Vec<Arg>)>> {
+    if ctx.is_superuser() {
+        return Ok(None);
+    }
+    let Some(rule) = rule else { return Err(PbError::superusers_only()) };
+    if rule.trim().is_empty() {
+        return Ok(None);
+    }
+    let auth = ctx.auth_value();
+    let eval_ctx = expr::eval::Context {
+        record: &Value::Null,
+        auth: auth.as_ref(),
+        body: data.body,
+        query: data.query,
+        now: kernel::time::now(),
+    };
+    match compile_filter_from(&ctx.schema, &c.name, rule, &eval_ctx, ctx.db.kind(), first_param) {
+        Ok(cond) => Ok(Some(cond)),
+        Err(e) => {
+            // A rule that cannot run (say, a path through a value the request did not send)
+            // denies; it never allows.
+            tracing::debug!(collection = %c.name, error = %e, "rule could not be compiled; denying");
+            Ok(Some(("(1=0)".into(), Vec::new())))
+        }
+    }
+}
+
+/// A record as PocketBase returns it: with its collection, without hidden fields.
+pub fn present(ctx: &AppCtx, c: &Collection, mut row: Map<String, Value>) -> Value {
+    let own = matches!(&ctx.requester, Requester::User { collection, record }
+        if collection.id == c.id && record.get("id") == row.get("id"));
+    for f in &c.fields {
+        let always_hidden = matches!(f.kind, FieldKind::Password) || f.name == "tokenKey";
+        if always_hidden || (f.hidden && !ctx.is_superuser()) {
+            row.remove(&f.name);
+        }
+    }
+    if c.kind == CollectionType::Auth
+        && !ctx.is_superuser()
+        && !own
+        && row.get("emailVisibility").and_then(Value::as_bool) != Some(true)
+    {
+        row.remove("email");
+    }
+    row.insert("collectionId".into(), Value::String(c.id.clone()));
+    row.insert("collectionName".into(), Value::String(c.name.clone()));
+    Value::Object(row)
+}
+
+fn sort_sql(c: &Collection, sort: &str, kind: kernel::DbKind) -> PbResult<String> {
+    let mut parts = Vec::new();
+    for item in sort.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if item == "@random" {
+            parts.push(match kind {
+                kernel::DbKind::Sqlite => "RANDOM()".to_string(),
+                kernel::DbKind::Postgres => "random()".to_string(),
+            });
+            continue;
+        }
+        let (name, dir) = match item.strip_prefix('-') {
+            Some(n) => (n, "DESC"),
+            None => (item.strip_prefix('+').unwrap_or(item), "ASC"),
+        };
+        if name != "id" && c.field(name).is_none() {
+            return Err(PbError::field(
+                "Something went wrong while processing your request.",
+                "sort",
+                "validation_invalid_sort",
+                format!("Unknown sort field {name:?}."),
+            ));
+        }
+        let collate = if kind == kernel::DbKind::Postgres
+            && c.field(name).is_none_or(|f| f.storage() == studio::collections::model::Storage::Text)
+        {
+            " COLLATE \"C\""
+        } else {
+            ""
+        };
+        parts.push(format!("r.{}{collate} {dir}", quote(name)));
+    }
+    parts.push("r.\"id\" ASC".into());
+    Ok(parts.join(", "))
+}
+
+fn source(ctx: &AppCtx, c: &Collection) -> PbResult<String> {
+    if c.kind == CollectionType::View {
+        return Err(PbError::bad_request("View collections cannot be read yet."));
+    }
+    Ok(ctx.ns().table(&c.name))
+}
+
+async fn fetch_rows(
+    ctx: &AppCtx,
+    c: &Collection,
+    cond: &str,
+    args: Vec<Arg>,
+    tail: &str,
+) -> PbResult<Vec<Map<String, Value>>> {
+    let sql = format!("SELECT {} FROM {} AS r WHERE {cond} {tail}", ctx.ns().row_json(c), source(ctx, c)?);
+    let rows: Vec<(String,)> = ctx.db.fetch_all(AssertSqlSafe(sql), args).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(text,)| match serde_json::from_str(&text) {
+            Ok(Value::Object(m)) => Some(m),
+            _ => None,
+        })
+        .collect())
+}
+
+pub async fn list(ctx: &AppCtx, c: &Collection, q: &ListQuery, data: &RequestData<'_>) -> PbResult<ListResult> {
+    let mut conds = Vec::new();
+    let mut args: Vec<Arg> = Vec::new();
+    if let Some((sql, a)) = rule_condition(ctx, c, &c.rules.list_rule, data, 1)? {
+        conds.push(sql);
+        args.extend(a);
+    }
+    if let Some(filter) = q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        let auth = ctx.auth_value();
+        let eval_ctx = expr::eval::Context {
+            record: &Value::Null,
+            auth: auth.as_ref(),
+            body: data.body,
+            query: data.query,
+            now: kernel::time::now(),
+        };
+        let (sql, a) = compile_filter_from(&ctx.schema, &c.name, filter, &eval_ctx, ctx.db.kind(), args.len() + 1)
+            .map_err(|e| {
+                let detail = match e {
+                    kernel::Error::Validation(f) => f.into_iter().map(|f| f.message).collect::<Vec<_>>().join("; "),
+                    other => other.to_string(),
+                };
+                PbError::field(
+                    "Something went wrong while processing your request. Invalid filter.",
+                    "filter",
+                    "validation_invalid_filter",
+                    detail,
+                )
+            })?;
+        conds.push(sql);
+        args.extend(a);
+    }
+    let cond = if conds.is_empty() { "1=1".to_string() } else { conds.join(" AND ") };
+    let order = sort_sql(c, q.sort.as_deref().unwrap_or(""), ctx.db.kind())?;
+    let (total_items, total_pages) = if q.skip_total {
+        (-1, -1)
+    } else {
+        let sql = format!("SELECT COUNT(*) FROM {} AS r WHERE {cond}", source(ctx, c)?);
+        let n: i64 = ctx.db.scalar(AssertSqlSafe(sql), args.clone()).await?;
+        (n, if n == 0 { 0 } else { (n + q.per_page - 1) / q.per_page })
+    };
+    let limit = format!("${}", args.len() + 1);
+    let offset = format!("${}", args.len() + 2);
+    let mut page_args = args;
+    page_args.push(q.per_page.into());
+    page_args.push(((q.page - 1) * q.per_page).into());
+    let rows = fetch_rows(ctx, c, &cond, page_args, &format!("ORDER BY {order} LIMIT {limit} OFFSET {offset}")).await?;
+    Ok(ListResult {
+        page: q.page,
+        per_page: q.per_page,
+        total_items,
+        total_pages,
+        items: rows.into_iter().map(|r| present(ctx, c, r)).collect(),
+    })
+}
+
+/// One record the requester may see under `rule` (404 otherwise).
+async fn find_with_rule(
+    ctx: &AppCtx,
+    c: &Collection,
+    id: &str,
+    rule: &Option<String>,
+    data: &RequestData<'_>,
+) -> PbResult<Map<String, Value>> {
+    let mut args: Vec<Arg> = args![id];
+    let mut cond = "r.\"id\" = $1".to_string();
+    if let Some((sql, a)) = rule_condition(ctx, c, rule, data, 2)? {
+        cond = format!("{cond} AND {sql}");
+        args.extend(a);
+    }
+    fetch_rows(ctx, c, &cond, args, "").await?.into_iter().next().ok_or_else(PbError::not_found)
+}
+
+pub async fn view(ctx: &AppCtx, c: &Collection, id: &str, data: &RequestData<'_>) -> PbResult<Value> {
+    let row = find_with_rule(ctx, c, id, &c.rules.view_rule, data).await?;
+    Ok(present(ctx, c, row))
+}
+
+/// Read a record without rules (after a write the requester was allowed to make).
+async fn load(ctx: &AppCtx, c: &Collection, id: &str) -> PbResult<Map<String, Value>> {
+    fetch_rows(ctx, c, "r.\"id\" = $1", args![id], "").await?.into_iter().next().ok_or_else(PbError::not_found)
+}
+
+pub async fn create(
+    ctx: &AppCtx,
+    state: &crate::RuntimeState,
+    c: &Collection,
+    body: &Map<String, Value>,
+    query: &Value,
+) -> PbResult<Value> {
+    if c.kind == CollectionType::View {
+        return Err(PbError::bad_request("View collections are read-only."));
+    }
+    let body_value = Value::Object(body.clone());
+    let data = RequestData { body: &body_value, query };
+    // Superusers-only collections refuse before anything is validated.
+    let rule = rule_condition(ctx, c, &c.rules.create_rule, &data, 2)?;
+    let prepared = validate::prepare(ctx, state, c, body, None).await?;
+    let mut tx = ctx.db.begin().await?;
+    let id =
+        studio::collections::rows::insert_row(&mut tx, ctx.ns(), c, &prepared.values).await.map_err(|e| match e {
+            kernel::Error::Conflict(_) => {
+                PbError::field("Failed to create record.", "id", "validation_not_unique", "Value must be unique.")
+            }
+            other => other.into(),
+        })?;
+    // The rule sees the record as it would be stored, as PocketBase checks it.
+    if let Some((sql, mut a)) = rule {
+        let mut all: Vec<Arg> = args![&id];
+        all.append(&mut a);
+        let check = format!("SELECT COUNT(*) FROM {} AS r WHERE r.\"id\" = $1 AND {sql}", ctx.ns().table(&c.name));
+        let allowed: i64 = tx.scalar(AssertSqlSafe(check), all).await?;
+        if allowed == 0 {
+            return Err(PbError::bad_request("Failed to create record."));
+        }
+    }
+    tx.commit().await?;
+    Ok(present(ctx, c, load(ctx, c, &id).await?))
+}
+
+pub async fn update(
+    ctx: &AppCtx,
+    state: &crate::RuntimeState,
+    c: &Collection,
+    id: &str,
+    body: &Map<String, Value>,
+    query: &Value,
+) -> PbResult<Value> {
+    if c.kind == CollectionType::View {
+        return Err(PbError::bad_request("View collections are read-only."));
+    }
+    let body_value = Value::Object(body.clone());
+    let data = RequestData { body: &body_value, query };
+    let existing = find_with_rule(ctx, c, id, &c.rules.update_rule, &data).await?;
+    let prepared = validate::prepare(ctx, state, c, body, Some(&existing)).await?;
+    let mut sets = Vec::new();
+    let mut a: Vec<Arg> = Vec::new();
+    for (name, value) in prepared.values {
+        let Some(f) = c.field(&name) else { continue };
+        a.push(studio::collections::rows::to_arg(value, f.storage()));
+        sets.push(format!("{} = ${}", quote(&name), a.len()));
+    }
+    if !sets.is_empty() {
+        a.push(id.into());
+        let sql = format!("UPDATE {} SET {} WHERE \"id\" = ${}", ctx.ns().table(&c.name), sets.join(", "), a.len());
+        let mut tx = ctx.db.begin().await?;
+        tx.execute(AssertSqlSafe(sql), a).await?;
+        tx.commit().await?;
+    }
+    Ok(present(ctx, c, load(ctx, c, id).await?))
+}
+
+pub async fn delete(ctx: &AppCtx, c: &Collection, id: &str, query: &Value) -> PbResult<()> {
+    if c.kind == CollectionType::View {
+        return Err(PbError::bad_request("View collections are read-only."));
+    }
+    let data = RequestData { body: &Value::Null, query };
+    find_with_rule(ctx, c, id, &c.rules.delete_rule, &data).await?;
+    let mut tx = ctx.db.begin().await?;
+    // References from other records: cascade, or drop the reference.
+    for other in ctx.schema.collections.iter().filter(|o| o.kind != CollectionType::View) {
+        for f in other
+            .columns()
+            .filter(|f| f.kind == FieldKind::Relation && f.collection_id.as_deref() == Some(c.id.as_str()))
+        {
+            let table = ctx.ns().table(&other.name);
+            let col = quote(&f.name);
+            let sql = match (f.multiple(), f.cascade_delete == Some(true), ctx.db.kind()) {
+                (false, true, _) => format!("DELETE FROM {table} WHERE {col} = $1"),
+                (false, false, _) => format!("UPDATE {table} SET {col} = '' WHERE {col} = $1"),
+                (true, true, kernel::DbKind::Sqlite) => {
+                    format!("DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM json_each({table}.{col}) j WHERE j.value = $1)")
+                }
+                (true, true, kernel::DbKind::Postgres) => format!("DELETE FROM {table} WHERE {col} ? $1"),
+                (true, false, kernel::DbKind::Sqlite) => format!(
+                    "UPDATE {table} SET {col} = (SELECT COALESCE(json_group_array(j.value), '[]') FROM json_each({table}.{col}) j WHERE j.value <> $1)
+                      WHERE EXISTS (SELECT 1 FROM json_each({table}.{col}) j WHERE j.value = $1)"
+                ),
+                (true, false, kernel::DbKind::Postgres) => format!("UPDATE {table} SET {col} = {col} - $1 WHERE {col} ? $1"),
+            };
+            tx.execute(AssertSqlSafe(sql), args![id]).await?;
+        }
+    }
+    tx.execute(AssertSqlSafe(format!("DELETE FROM {} WHERE \"id\" = $1", ctx.ns().table(&c.name))), args![id]).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Add `expand` to records: each path (`author`, `author.org`, `tags_rel`) follows a
+/// relation field; related records are read under their collection's view rule.
+pub fn expand<'a>(
+    ctx: &'a AppCtx,
+    c: &'a Collection,
+    records: &'a mut [Value],
+    paths: &'a [Vec<String>],
+    depth: usize,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = PbResult<()>> + Send + 'a>> {
+    Box::pin(async move {
+        if depth >= MAX_EXPAND_DEPTH || paths.is_empty() {
+            return Ok(());
+        }
+        let mut heads: Vec<&str> = paths.iter().filter_map(|p| p.first().map(String::as_str)).collect();
+        heads.sort();
+        heads.dedup();
+        for head in heads {
+            let Some(f) = c.field(head).filter(|f| f.kind == FieldKind::Relation) else { continue };
+            let Some(target) =
+                f.collection_id.as_deref().and_then(|t| ctx.schema.collections.iter().find(|o| o.id == t))
+            else {
+                continue;
+            };
+            let rest: Vec<Vec<String>> = paths
+                .iter()
+                .filter(|p| p.first().map(String::as_str) == Some(head) && p.len() > 1)
+                .map(|p| p[1..].to_vec())
+                .collect();
+            let mut ids: Vec<String> = Vec::new();
+            for r in records.iter() {
+                match r.get(head) {
+                    Some(Value::String(s)) if !s.is_empty() => ids.push(s.clone()),
+                    Some(Value::Array(items)) => ids.extend(items.iter().filter_map(Value::as_str).map(str::to_string)),
+                    _ => {}
+                }
+            }
+            ids.sort();
+            ids.dedup();
+            if ids.is_empty() || target.kind == CollectionType::View {
+                continue;
+            }
+            let data = RequestData { body: &Value::Null, query: &Value::Null };
+            let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+            let mut cond = format!("r.\"id\" IN ({})", placeholders.join(", "));
+            let mut a: Vec<Arg> = ids.iter().map(|s| s.as_str().into()).collect();
+            match rule_condition(ctx, target, &target.rules.view_rule, &data, ids.len() + 1) {
+                Ok(Some((sql, more))) => {
+                    cond = format!("{cond} AND {sql}");
+                    a.extend(more);
+                }
+                Ok(None) => {}
+                Err(_) => continue,
+            }
+            let mut related: Vec<Value> =
+                fetch_rows(ctx, target, &cond, a, "").await?.into_iter().map(|r| present(ctx, target, r)).collect();
+            expand(ctx, target, &mut related, &rest, depth + 1).await?;
+            for r in records.iter_mut() {
+                let value = match r.get(head) {
+                    Some(Value::String(s)) => {
+                        related.iter().find(|x| x.get("id").and_then(Value::as_str) == Some(s)).cloned()
+                    }
+                    Some(Value::Array(items)) => {
+                        let found: Vec<Value> = items
+                            .iter()
+                            .filter_map(|id| related.iter().find(|x| x.get("id") == Some(id)).cloned())
+                            .collect();
+                        (!found.is_empty()).then_some(Value::Array(found))
+                    }
+                    _ => None,
+                };
+                if let (Some(value), Some(obj)) = (value, r.as_object_mut()) {
+                    let entry = obj.entry("expand").or_insert_with(|| Value::Object(Map::new()));
+                    if let Some(e) = entry.as_object_mut() {
+                        e.insert(head.to_string(), value);
+                    }
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `expand=author,comments.user` as paths.
+pub fn parse_expand(s: Option<&str>) -> Vec<Vec<String>> {
+    s.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .take(20)
+        .map(|p| p.split('.').map(str::to_string).collect())
+        .collect()
+}
+
+/// Keep only `fields=id,title,expand.author.name` (`*` keeps a level whole).
+pub fn project_fields(value: &mut Value, fields: Option<&str>) {
+    let Some(fields) = fields.map(str::trim).filter(|f| !f.is_empty()) else { return };
+    let paths: Vec<Vec<&str>> =
+        fields.split(',').map(|p| p.trim().split(':').next().unwrap_or("").split('.').collect()).collect();
+    keep(value, &paths);
+}
+
+fn keep(value: &mut Value, paths: &[Vec<&str>]) {
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(|v| keep(v, paths)),
+        Value::Object(map) => {
+            if paths.iter().any(|p| p.len() == 1 && p[0] == "*") {
+                return;
+            }
+            let keys: Vec<String> = map.keys().cloned().collect();
+            for k in keys {
+                let sub: Vec<Vec<&str>> = paths
+                    .iter()
+                    .filter(|p| p.first() == Some(&k.as_str()) || p.first() == Some(&"*"))
+                    .map(|p| p[1..].to_vec())
+                    .collect();
+                if sub.is_empty() {
+                    map.remove(&k);
+                } else if !sub.iter().any(Vec::is_empty)
+                    && let Some(child) = map.get_mut(&k)
+                {
+                    keep(child, &sub);
+                }
+            }
+        }
+        _ => {}
+    }
+}

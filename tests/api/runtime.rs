@@ -1,0 +1,364 @@
+//! Runtime: apps, deployments and rollbacks, and the PocketBase-compatible records API with
+//! rules, filters, sorting, expansion, field selection, end-user auth and tenancy.
+
+use serde_json::{Value, json};
+
+use crate::on_both_databases;
+use crate::studio_projects::project;
+use crate::support::{Session, TestApp};
+
+on_both_databases!(
+    deployments_migrate_app_data_and_roll_back,
+    records_follow_rules_and_the_pocketbase_dialect,
+    apps_are_isolated
+);
+
+/// A project with `posts` (rules for a small blog), an app for it, deployed. Returns the
+/// builder, the project id and the app id.
+pub async fn blog(app: &TestApp, email: &str, slug: &str) -> (Session, String, String) {
+    let owner = app.signup(email).await;
+    let org = app.organization(&owner, "Apps").await;
+    let id = project(app, &owner, &org, "Blog").await;
+    app.post(
+        &format!("/api/v1/studio/projects/{id}/collections"),
+        Some(&owner.access),
+        json!({"name": "posts", "fields": [
+            {"name": "title", "type": "text", "required": true, "max": 100},
+            {"name": "views", "type": "number", "min": 0},
+            {"name": "published", "type": "bool"},
+            {"name": "tags", "type": "select", "values": ["news", "tech"], "maxSelect": 2},
+            {"name": "author", "type": "relation", "collectionId": "users"}
+        ],
+        "listRule": "published = true || author = @request.auth.id",
+        "viewRule": "published = true || author = @request.auth.id",
+        "createRule": "@request.auth.id != '' && author = @request.auth.id",
+        "updateRule": "author = @request.auth.id",
+        "deleteRule": null}),
+    )
+    .await
+    .expect(201);
+    let created = app
+        .post("/api/v1/runtime/apps", Some(&owner.access), json!({"project_id": id, "slug": slug, "name": "Blog"}))
+        .await
+        .expect(201);
+    let app_id = created.body["id"].as_str().expect("app id").to_string();
+    app.post(&format!("/api/v1/runtime/apps/{app_id}/deploy"), Some(&owner.access), json!({})).await.expect(201);
+    (owner, id, app_id)
+}
+
+/// Sign an end user up and in through the app's own API; returns (token, record id).
+pub async fn end_user(app: &TestApp, slug: &str, email: &str) -> (String, String) {
+    let base = format!("/apps/{slug}/api/collections/users");
+    let password = "secret-pass-123";
+    app.post(
+        &format!("{base}/records"),
+        None,
+        json!({"email": email, "password": password, "passwordConfirm": password, "name": "U"}),
+    )
+    .await
+    .expect(200);
+    let auth = app
+        .post(&format!("{base}/auth-with-password"), None, json!({"identity": email, "password": password}))
+        .await
+        .expect(200);
+    (
+        auth.body["token"].as_str().expect("token").to_string(),
+        auth.body["record"]["id"].as_str().expect("id").to_string(),
+    )
+}
+
+async fn pb(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> crate::support::Resp {
+    // PocketBase's SDK sends the token bare, without "Bearer".
+    let mut req = app.client.request(method, app.url(path));
+    if let Some(t) = token {
+        req = req.header("authorization", t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    TestApp::read(req.send().await.expect("send")).await
+}
+
+async fn deployments_migrate_app_data_and_roll_back(app: TestApp) {
+    let (owner, project_id, app_id) = blog(&app, "deploy@runtime.example", "deploys").await;
+    let records = "/apps/deploys/api/collections/posts/records";
+    let mine = app.post(records, Some(&owner.access), json!({"title": "Kept", "views": 3})).await.expect(200);
+    assert_eq!(mine.body["collectionName"], "posts");
+    // A change in the Studio is not live until deployed.
+    let posts = app
+        .get(&format!("/api/v1/studio/projects/{project_id}/collections/posts"), Some(&owner.access))
+        .await
+        .expect(200);
+    let mut fields = posts.body["fields"].as_array().expect("fields").clone();
+    fields.push(json!({"name": "summary", "type": "text"}));
+    app.patch(
+        &format!("/api/v1/studio/projects/{project_id}/collections/posts"),
+        Some(&owner.access),
+        json!({"fields": fields}),
+    )
+    .await
+    .expect(200);
+    let before = app.get(records, Some(&owner.access)).await.expect(200);
+    assert!(before.body["items"][0].get("summary").is_none());
+    let d2 =
+        app.post(&format!("/api/v1/runtime/apps/{app_id}/deploy"), Some(&owner.access), json!({})).await.expect(201);
+    assert_eq!(d2.body["number"], 2);
+    assert!(d2.body["operations"].as_array().expect("ops").iter().any(|o| o == "add field summary"));
+    let after = app.get(records, Some(&owner.access)).await.expect(200);
+    assert_eq!(after.body["items"][0]["title"], "Kept");
+    assert_eq!(after.body["items"][0]["summary"], "");
+    let id = after.body["items"][0]["id"].as_str().expect("id").to_string();
+    app.patch(&format!("{records}/{id}"), Some(&owner.access), json!({"summary": "now used"})).await.expect(200);
+    // Rolling back would drop a field that holds data: refused unless forced.
+    app.post(&format!("/api/v1/runtime/apps/{app_id}/rollback"), Some(&owner.access), json!({"number": 1}))
+        .await
+        .expect(409);
+    let d3 = app
+        .post(
+            &format!("/api/v1/runtime/apps/{app_id}/rollback"),
+            Some(&owner.access),
+            json!({"number": 1, "force": true}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(d3.body["source"], "rollback to 1");
+    let rolled = app.get(&format!("{records}/{id}"), Some(&owner.access)).await.expect(200);
+    assert!(rolled.body.get("summary").is_none());
+    assert_eq!(rolled.body["views"], 3);
+    let list = app.get(&format!("/api/v1/runtime/apps/{app_id}/deployments"), Some(&owner.access)).await.expect(200);
+    let numbers: Vec<i64> = list.body.as_array().expect("array").iter().filter_map(|d| d["number"].as_i64()).collect();
+    assert_eq!(numbers, vec![3, 2, 1]);
+    app.post(&format!("/api/v1/runtime/apps/{app_id}/rollback"), Some(&owner.access), json!({"number": 9}))
+        .await
+        .expect_field_error(422, "number");
+    // Slugs are unique and well-formed.
+    app.post(
+        "/api/v1/runtime/apps",
+        Some(&owner.access),
+        json!({"project_id": project_id, "slug": "deploys", "name": "Again"}),
+    )
+    .await
+    .expect_field_error(422, "slug");
+    app.post(
+        "/api/v1/runtime/apps",
+        Some(&owner.access),
+        json!({"project_id": project_id, "slug": "Bad Slug", "name": "x"}),
+    )
+    .await
+    .expect_field_error(422, "slug");
+    // An app without a deployment has no API yet; deleting an app deletes its data.
+    let fresh = app
+        .post(
+            "/api/v1/runtime/apps",
+            Some(&owner.access),
+            json!({"project_id": project_id, "slug": "fresh", "name": "F"}),
+        )
+        .await
+        .expect(201);
+    app.get("/apps/fresh/api/collections/posts/records", Some(&owner.access)).await.expect(404);
+    app.delete(&format!("/api/v1/runtime/apps/{}", fresh.body["id"].as_str().expect("id")), Some(&owner.access))
+        .await
+        .expect(204);
+    app.delete(&format!("/api/v1/runtime/apps/{app_id}"), Some(&owner.access)).await.expect(204);
+    app.get(records, Some(&owner.access)).await.expect(404);
+}
+
+async fn records_follow_rules_and_the_pocketbase_dialect(app: TestApp) {
+    let (owner, _, _) = blog(&app, "rules@runtime.example", "rules").await;
+    let records = "/apps/rules/api/collections/posts/records";
+    let health = app.get("/apps/rules/api/health", None).await.expect(200);
+    assert_eq!(health.body["message"], "API is healthy.");
+    let (alice, alice_id) = end_user(&app, "rules", "alice@users.example").await;
+    let (bob, bob_id) = end_user(&app, "rules", "bob@users.example").await;
+    // Creating needs a signed-in author who is the caller.
+    let get = reqwest::Method::GET;
+    let post = reqwest::Method::POST;
+    let r = pb(&app, post.clone(), records, None, Some(json!({"title": "x", "author": alice_id}))).await;
+    assert_eq!(r.status, 400);
+    let r = pb(&app, post.clone(), records, Some(&bob), Some(json!({"title": "x", "author": alice_id}))).await;
+    assert_eq!(r.status, 400, "bob cannot write as alice: {}", r.body);
+    for (title, views, published, tags) in [
+        ("Hello", 10, true, json!(["news"])),
+        ("Draft", 2, false, json!([])),
+        ("Tech", 7, true, json!(["tech", "news"])),
+    ] {
+        pb(
+            &app,
+            post.clone(),
+            records,
+            Some(&alice),
+            Some(json!({"title": title, "views": views, "published": published, "tags": tags, "author": alice_id})),
+        )
+        .await
+        .expect(200);
+    }
+    // Field validation in PocketBase's shape.
+    let bad = pb(
+        &app,
+        post.clone(),
+        records,
+        Some(&alice),
+        Some(json!({"title": "", "views": -1, "tags": ["other"], "author": alice_id})),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.body["data"]["title"]["code"], "validation_required");
+    assert_eq!(bad.body["data"]["views"]["code"], "validation_min_number_constraint");
+    assert_eq!(bad.body["data"]["tags"]["code"], "validation_invalid_value");
+    let missing = pb(&app, post.clone(), records, Some(&alice), Some(json!({"title": "x", "author": "nope"}))).await;
+    assert_eq!(missing.body["data"]["author"]["code"], "validation_missing_rel_records");
+    // Guests see published posts only; the author sees her draft too.
+    let guest = pb(&app, get.clone(), &format!("{records}?sort=-views"), None, None).await.expect(200);
+    let titles = |b: &Value| {
+        b["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["title"].as_str().unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(titles(&guest.body), vec!["Hello", "Tech"]);
+    assert_eq!(guest.body["totalItems"], 2);
+    assert_eq!(guest.body["perPage"], 30);
+    let own = pb(&app, get.clone(), &format!("{records}?sort=title"), Some(&alice), None).await.expect(200);
+    assert_eq!(titles(&own.body), vec!["Draft", "Hello", "Tech"]);
+    // filter, paging, skipTotal, expand, fields.
+    let filtered =
+        pb(&app, get.clone(), &format!("{records}?filter={}", urlencode("views > 5 && tags ?= 'news'")), None, None)
+            .await
+            .expect(200);
+    assert_eq!(titles(&filtered.body), vec!["Hello", "Tech"]);
+    let paged =
+        pb(&app, get.clone(), &format!("{records}?sort=title&perPage=1&page=2&skipTotal=1"), Some(&alice), None)
+            .await
+            .expect(200);
+    assert_eq!(titles(&paged.body), vec!["Hello"]);
+    assert_eq!(paged.body["totalItems"], -1);
+    let expanded = pb(
+        &app,
+        get.clone(),
+        &format!("{records}?filter={}&expand=author&fields=id,title,expand.author.name", urlencode("title = 'Hello'")),
+        Some(&alice),
+        None,
+    )
+    .await
+    .expect(200);
+    let item = &expanded.body["items"][0];
+    assert_eq!(item["title"], "Hello");
+    assert_eq!(item["expand"]["author"]["name"], "U");
+    assert!(item.get("views").is_none() && item["expand"]["author"].get("email").is_none());
+    let bad_filter = pb(&app, get.clone(), &format!("{records}?filter={}", urlencode("title = ")), None, None).await;
+    assert_eq!(bad_filter.status, 400);
+    assert!(
+        bad_filter.body["data"]["filter"]["message"].as_str().is_some_and(|m| m.contains("position")),
+        "{}",
+        bad_filter.body
+    );
+    assert_eq!(pb(&app, get.clone(), &format!("{records}?sort=nope"), None, None).await.status, 400);
+    // A guest's email is hidden unless visible; the owner sees their own.
+    let users =
+        pb(&app, get.clone(), &format!("/apps/rules/api/collections/users/records/{alice_id}"), Some(&alice), None)
+            .await
+            .expect(200);
+    assert_eq!(users.body["email"], "alice@users.example");
+    assert!(users.body.get("password").is_none() && users.body.get("tokenKey").is_none());
+    // view/update/delete answer as PocketBase does.
+    let draft = own.body["items"][0]["id"].as_str().expect("id").to_string();
+    assert_eq!(pb(&app, get.clone(), &format!("{records}/{draft}"), Some(&bob), None).await.status, 404);
+    assert_eq!(
+        pb(&app, reqwest::Method::PATCH, &format!("{records}/{draft}"), Some(&bob), Some(json!({"title": "hacked"})))
+            .await
+            .status,
+        404
+    );
+    let edited = pb(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("{records}/{draft}"),
+        Some(&alice),
+        Some(json!({"title": "Draft 2"})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(edited.body["title"], "Draft 2");
+    assert_eq!(pb(&app, reqwest::Method::DELETE, &format!("{records}/{draft}"), Some(&alice), None).await.status, 403);
+    // The builder is the app's superuser.
+    app.delete(&format!("{records}/{draft}"), Some(&owner.access)).await;
+    assert_eq!(pb(&app, get.clone(), &format!("{records}/{draft}"), Some(&alice), None).await.status, 404);
+    // Unknown collections and records, malformed bodies.
+    assert_eq!(pb(&app, get.clone(), "/apps/rules/api/collections/nope/records", None, None).await.status, 404);
+    let r = app
+        .client
+        .post(app.url(records))
+        .header("authorization", &alice)
+        .header("content-type", "application/json")
+        .body("{\"title\":")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 400);
+    // Token refresh; wrong passwords fail without saying why; a password change ends sessions.
+    let refreshed =
+        pb(&app, post.clone(), "/apps/rules/api/collections/users/auth-refresh", Some(&bob), None).await.expect(200);
+    assert!(refreshed.body["token"].is_string());
+    assert_eq!(pb(&app, post.clone(), "/apps/rules/api/collections/users/auth-refresh", None, None).await.status, 401);
+    let wrong = pb(
+        &app,
+        post.clone(),
+        "/apps/rules/api/collections/users/auth-with-password",
+        None,
+        Some(json!({"identity": "bob@users.example", "password": "nope-nope-nope"})),
+    )
+    .await;
+    assert_eq!(wrong.status, 400);
+    pb(&app, reqwest::Method::PATCH, &format!("/apps/rules/api/collections/users/records/{bob_id}"), Some(&bob),
+        Some(json!({"password": "another-pass-456", "passwordConfirm": "another-pass-456", "oldPassword": "secret-pass-123"}))).await.expect(200);
+    assert_eq!(
+        pb(&app, post.clone(), "/apps/rules/api/collections/users/auth-refresh", Some(&bob), None).await.status,
+        401
+    );
+    let methods = pb(&app, get, "/apps/rules/api/collections/users/auth-methods", None, None).await.expect(200);
+    assert_eq!(methods.body["password"]["identityFields"], json!(["email"]));
+}
+
+async fn apps_are_isolated(app: TestApp) {
+    let (owner_a, _, _) = blog(&app, "a@runtime.example", "app-a").await;
+    let (owner_b, _, app_b) = blog(&app, "b@runtime.example", "app-b").await;
+    let (alice, alice_id) = end_user(&app, "app-a", "alice@a.example").await;
+    pb(
+        &app,
+        reqwest::Method::POST,
+        "/apps/app-a/api/collections/posts/records",
+        Some(&alice),
+        Some(json!({"title": "A only", "published": true, "author": alice_id})),
+    )
+    .await
+    .expect(200);
+    // App A's token means nothing to app B; app B's data does not show A's records.
+    let r = pb(&app, reqwest::Method::POST, "/apps/app-b/api/collections/users/auth-refresh", Some(&alice), None).await;
+    assert_eq!(r.status, 401);
+    let b = app.get("/apps/app-b/api/collections/posts/records", Some(&owner_b.access)).await.expect(200);
+    assert_eq!(b.body["totalItems"], 0);
+    // A builder of another organization is a guest in app A and cannot manage app B.
+    let listed = app.get("/apps/app-a/api/collections/users/records", Some(&owner_b.access)).await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body["totalItems"], 0, "users' listRule hides them from guests");
+    app.post(&format!("/api/v1/runtime/apps/{app_b}/deploy"), Some(&owner_a.access), json!({})).await.expect(404);
+    app.get(&format!("/api/v1/runtime/apps/{app_b}"), Some(&owner_a.access)).await.expect(404);
+    app.get(&format!("/api/v1/runtime/apps/{app_b}/deployments"), None).await.expect(401);
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

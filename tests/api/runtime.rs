@@ -229,10 +229,15 @@ async fn records_follow_rules_and_the_pocketbase_dialect(app: TestApp) {
     let own = pb(&app, get.clone(), &format!("{records}?sort=title"), Some(&alice), None).await.expect(200);
     assert_eq!(titles(&own.body), vec!["Draft", "Hello", "Tech"]);
     // filter, paging, skipTotal, expand, fields.
-    let filtered =
-        pb(&app, get.clone(), &format!("{records}?filter={}", urlencode("views > 5 && tags ?= 'news'")), None, None)
-            .await
-            .expect(200);
+    let filtered = pb(
+        &app,
+        get.clone(),
+        &format!("{records}?sort=title&filter={}", urlencode("views > 5 && tags ?= 'news'")),
+        None,
+        None,
+    )
+    .await
+    .expect(200);
     assert_eq!(titles(&filtered.body), vec!["Hello", "Tech"]);
     let paged =
         pb(&app, get.clone(), &format!("{records}?sort=title&perPage=1&page=2&skipTotal=1"), Some(&alice), None)

@@ -16,6 +16,7 @@ mod mail;
 mod orgs;
 mod platform;
 mod runtime;
+mod sdk;
 mod sessions;
 mod studio_collections;
 mod studio_pages;

@@ -1,0 +1,135 @@
+// The official PocketBase JavaScript SDK, unchanged, against a Socle app.
+// Usage: SOCLE_APP_URL=http://127.0.0.1:PORT/apps/SLUG node interop.mjs
+// Exits non-zero (with the reason) on the first difference from what PocketBase does.
+
+import PocketBase from "pocketbase";
+import assert from "node:assert/strict";
+
+const base = process.env.SOCLE_APP_URL;
+if (!base) {
+  console.error("SOCLE_APP_URL is not set");
+  process.exit(2);
+}
+
+const pb = new PocketBase(base);
+pb.autoCancellation(false);
+
+const step = async (name, fn) => {
+  try {
+    await fn();
+    console.log(`ok - ${name}`);
+  } catch (e) {
+    console.error(`not ok - ${name}`);
+    console.error(e?.response ? JSON.stringify(e.response) : e);
+    process.exit(1);
+  }
+};
+
+const email = `sdk-${Date.now()}@example.com`;
+const password = "sdk-password-123";
+let me;
+let posts = [];
+
+await step("health", async () => {
+  const health = await pb.health.check();
+  assert.equal(health.code, 200);
+});
+
+await step("auth methods", async () => {
+  const methods = await pb.collection("users").listAuthMethods();
+  assert.equal(methods.password.enabled, true);
+  assert.deepEqual(methods.password.identityFields, ["email"]);
+});
+
+await step("sign up", async () => {
+  const user = await pb.collection("users").create({ email, password, passwordConfirm: password, name: "SDK User" });
+  assert.equal(user.collectionName, "users");
+  assert.equal(user.name, "SDK User");
+  assert.equal(user.password, undefined);
+});
+
+await step("sign in", async () => {
+  const auth = await pb.collection("users").authWithPassword(email, password);
+  assert.ok(pb.authStore.isValid, "the token is valid");
+  assert.equal(auth.record.email, email);
+  assert.equal(pb.authStore.record.id, auth.record.id);
+  me = auth.record;
+});
+
+await step("wrong password", async () => {
+  const other = new PocketBase(base);
+  await assert.rejects(other.collection("users").authWithPassword(email, "wrong-password-1"), (e) => e.status === 400);
+});
+
+await step("create records", async () => {
+  for (const [title, views, tags] of [["Alpha", 3, ["news"]], ["Beta", 12, ["tech"]], ["Gamma", 8, ["news", "tech"]]]) {
+    posts.push(await pb.collection("posts").create({ title, views, tags, published: true, author: me.id }));
+  }
+  assert.equal(posts.length, 3);
+  assert.equal(posts[0].collectionName, "posts");
+  assert.ok(posts[0].created.endsWith("Z"));
+});
+
+await step("validation errors", async () => {
+  await assert.rejects(pb.collection("posts").create({ title: "", author: me.id }), (e) => {
+    assert.equal(e.status, 400);
+    assert.equal(e.response.data.title.code, "validation_required");
+    return true;
+  });
+});
+
+await step("list with filter, sort and expand", async () => {
+  const page = await pb.collection("posts").getList(1, 10, {
+    filter: pb.filter("views > {:min} && tags ?= {:tag}", { min: 5, tag: "tech" }),
+    sort: "-views",
+    expand: "author",
+  });
+  assert.equal(page.totalItems, 2);
+  assert.deepEqual(page.items.map((p) => p.title), ["Beta", "Gamma"]);
+  assert.equal(page.items[0].expand.author.name, "SDK User");
+});
+
+await step("full list and first item", async () => {
+  const all = await pb.collection("posts").getFullList({ sort: "title", batch: 2 });
+  assert.deepEqual(all.map((p) => p.title), ["Alpha", "Beta", "Gamma"]);
+  const first = await pb.collection("posts").getFirstListItem('title = "Gamma"');
+  assert.equal(first.views, 8);
+  await assert.rejects(pb.collection("posts").getFirstListItem('title = "Nope"'), (e) => e.status === 404);
+});
+
+await step("fields", async () => {
+  const page = await pb.collection("posts").getList(1, 1, { sort: "title", fields: "id,title" });
+  assert.deepEqual(Object.keys(page.items[0]).sort(), ["id", "title"]);
+});
+
+await step("view and update", async () => {
+  const updated = await pb.collection("posts").update(posts[0].id, { title: "Alpha 2", views: 4 });
+  assert.equal(updated.title, "Alpha 2");
+  const viewed = await pb.collection("posts").getOne(posts[0].id, { expand: "author" });
+  assert.equal(viewed.views, 4);
+  assert.equal(viewed.expand.author.id, me.id);
+});
+
+await step("delete", async () => {
+  await pb.collection("posts").delete(posts[1].id);
+  await assert.rejects(pb.collection("posts").getOne(posts[1].id), (e) => e.status === 404);
+});
+
+await step("refresh", async () => {
+  const before = pb.authStore.token;
+  const refreshed = await pb.collection("users").authRefresh();
+  assert.equal(refreshed.record.id, me.id);
+  assert.ok(pb.authStore.isValid);
+  assert.equal(typeof before, "string");
+});
+
+await step("guests see what the rules allow", async () => {
+  const guest = new PocketBase(base);
+  const page = await guest.collection("posts").getList(1, 10);
+  assert.equal(page.totalItems, 2, "published posts");
+  await assert.rejects(guest.collection("posts").create({ title: "x" }), (e) => e.status === 400 || e.status === 403);
+  pb.authStore.clear();
+  assert.equal(pb.authStore.isValid, false);
+});
+
+console.log("all SDK checks passed");

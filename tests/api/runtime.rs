@@ -367,3 +367,140 @@ pub fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+on_both_databases!(realtime_events_reach_only_allowed_subscribers);
+
+/// An SSE client: reads `event:`/`data:` frames from a live response.
+struct Sse {
+    resp: reqwest::Response,
+    buffer: String,
+}
+
+impl Sse {
+    async fn open(app: &TestApp, slug: &str) -> (Sse, String) {
+        let resp = app.client.get(app.url(&format!("/apps/{slug}/api/realtime"))).send().await.expect("connect");
+        assert_eq!(resp.status(), 200);
+        let mut sse = Sse { resp, buffer: String::new() };
+        let (name, data) = sse.next().await.expect("PB_CONNECT");
+        assert_eq!(name, "PB_CONNECT");
+        (sse, data["clientId"].as_str().expect("clientId").to_string())
+    }
+
+    /// The next event, or None after 1.5 s of silence.
+    async fn next(&mut self) -> Option<(String, Value)> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let frame: String = self.buffer.drain(..end + 2).collect();
+                let (mut name, mut data) = (String::new(), String::new());
+                for line in frame.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim());
+                    }
+                }
+                if name.is_empty() {
+                    continue; // keep-alive comment
+                }
+                return Some((name, serde_json::from_str(&data).unwrap_or(Value::Null)));
+            }
+            match tokio::time::timeout(std::time::Duration::from_millis(1500), self.resp.chunk()).await {
+                Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return None,
+            }
+        }
+    }
+}
+
+async fn realtime_events_reach_only_allowed_subscribers(app: TestApp) {
+    let (owner, _, _) = blog(&app, "rt@runtime.example", "live").await;
+    let (alice, alice_id) = end_user(&app, "live", "alice@live.example").await;
+    let (mut guest, guest_id) = Sse::open(&app, "live").await;
+    let (mut author, author_id) = Sse::open(&app, "live").await;
+    let (mut filtered, filtered_id) = Sse::open(&app, "live").await;
+    let subscribe = |client: String, topics: Value, token: Option<String>| {
+        let app = &app;
+        async move {
+            let r = pb(
+                app,
+                reqwest::Method::POST,
+                "/apps/live/api/realtime",
+                token.as_deref(),
+                Some(json!({"clientId": client, "subscriptions": topics})),
+            )
+            .await;
+            assert_eq!(r.status, 204, "{}", r.body);
+        }
+    };
+    subscribe(guest_id.clone(), json!(["posts/*"]), None).await;
+    subscribe(author_id, json!(["posts/*"]), Some(alice.clone())).await;
+    let options = urlencode(&json!({"query": {"filter": "views > 5"}}).to_string());
+    let filtered_key = format!("posts/*?options={options}");
+    subscribe(filtered_id, json!([filtered_key.clone()]), Some(alice.clone())).await;
+    let bad = pb(
+        &app,
+        reqwest::Method::POST,
+        "/apps/live/api/realtime",
+        None,
+        Some(json!({"clientId": guest_id, "subscriptions": ["nope/*"]})),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(
+        pb(
+            &app,
+            reqwest::Method::POST,
+            "/apps/live/api/realtime",
+            None,
+            Some(json!({"clientId": "unknown", "subscriptions": []}))
+        )
+        .await
+        .status,
+        404
+    );
+
+    let records = "/apps/live/api/collections/posts/records";
+    let draft = pb(
+        &app,
+        reqwest::Method::POST,
+        records,
+        Some(&alice),
+        Some(json!({"title": "Draft", "views": 9, "published": false, "author": alice_id})),
+    )
+    .await
+    .expect(200);
+    pb(
+        &app,
+        reqwest::Method::POST,
+        records,
+        Some(&alice),
+        Some(json!({"title": "Public", "views": 1, "published": true, "author": alice_id})),
+    )
+    .await
+    .expect(200);
+    // The guest sees only the published post; the author both; the filtered client only views > 5.
+    let (name, data) = guest.next().await.expect("guest event");
+    assert_eq!((name.as_str(), data["record"]["title"].as_str()), ("posts/*", Some("Public")));
+    assert_eq!(data["action"], "create");
+    let first = author.next().await.expect("author event 1");
+    let second = author.next().await.expect("author event 2");
+    assert_eq!(
+        (first.1["record"]["title"].as_str(), second.1["record"]["title"].as_str()),
+        (Some("Draft"), Some("Public"))
+    );
+    let (name, data) = filtered.next().await.expect("filtered event");
+    assert_eq!(name, filtered_key);
+    assert_eq!(data["record"]["title"], "Draft");
+    // Updates and deletes are events too.
+    let id = draft.body["id"].as_str().expect("id");
+    pb(&app, reqwest::Method::PATCH, &format!("{records}/{id}"), Some(&alice), Some(json!({"published": true})))
+        .await
+        .expect(200);
+    let (_, data) = guest.next().await.expect("update event");
+    assert_eq!((data["action"].as_str(), data["record"]["title"].as_str()), (Some("update"), Some("Draft")));
+    app.delete(&format!("{records}/{id}"), Some(&owner.access)).await.expect(204);
+    let (_, data) = guest.next().await.expect("delete event");
+    assert_eq!(data["action"], "delete");
+    assert!(guest.next().await.is_none(), "nothing else for the guest");
+    assert!(filtered.next().await.is_some(), "the update matched the filter");
+}

@@ -4,6 +4,10 @@
 
 import PocketBase from "pocketbase";
 import assert from "node:assert/strict";
+import { EventSource } from "eventsource";
+
+// Node has no EventSource of its own; the SDK's realtime client needs one.
+globalThis.EventSource = EventSource;
 
 const base = process.env.SOCLE_APP_URL;
 if (!base) {
@@ -61,6 +65,12 @@ await step("wrong password", async () => {
   await assert.rejects(other.collection("users").authWithPassword(email, "wrong-password-1"), (e) => e.status === 400);
 });
 
+const events = [];
+let unsubscribe;
+await step("subscribe", async () => {
+  unsubscribe = await pb.collection("posts").subscribe("*", (e) => events.push(e));
+});
+
 await step("create records", async () => {
   for (const [title, views, tags] of [["Alpha", 3, ["news"]], ["Beta", 12, ["tech"]], ["Gamma", 8, ["news", "tech"]]]) {
     posts.push(await pb.collection("posts").create({ title, views, tags, published: true, author: me.id }));
@@ -68,6 +78,17 @@ await step("create records", async () => {
   assert.equal(posts.length, 3);
   assert.equal(posts[0].collectionName, "posts");
   assert.ok(posts[0].created.endsWith("Z"));
+});
+
+await step("realtime events", async () => {
+  for (let i = 0; i < 50 && events.length < 3; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(events.length, 3, `three create events, got ${JSON.stringify(events)}`);
+  assert.deepEqual(events.map((e) => e.action), ["create", "create", "create"]);
+  assert.deepEqual(events.map((e) => e.record.title).sort(), ["Alpha", "Beta", "Gamma"]);
+  assert.equal(events[0].record.collectionName, "posts");
+  await unsubscribe();
 });
 
 await step("validation errors", async () => {

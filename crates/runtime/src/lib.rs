@@ -9,6 +9,7 @@ pub mod apps;
 pub mod auth;
 pub mod context;
 pub mod pb;
+pub mod realtime;
 pub mod records;
 
 use std::collections::HashMap;
@@ -30,6 +31,7 @@ pub struct RuntimeInner {
     pub db: Db,
     pub foundation: FoundationState,
     pub tokens: AppTokens,
+    pub realtime: realtime::Hub,
     /// Parsed schemas by (app, deployment); deployments never change, so entries never go stale.
     schemas: RwLock<HashMap<(String, i64), Arc<ProjectSchema>>>,
 }
@@ -52,6 +54,7 @@ impl RuntimeState {
             db,
             foundation,
             tokens: AppTokens::new(secret, APP_TOKEN_TTL_SECS),
+            realtime: realtime::Hub::default(),
             schemas: RwLock::new(HashMap::new()),
         }))
     }
@@ -88,7 +91,7 @@ pub fn router(state: RuntimeState) -> OpenApiRouter {
 /// The apps' own API, mounted under `/apps/{slug}` (PocketBase's paths, not in the platform's
 /// OpenAPI document).
 pub fn app_router(state: RuntimeState) -> axum::Router {
-    records::routes().merge(auth::routes()).with_state(state)
+    records::routes().merge(auth::routes()).merge(realtime::routes()).with_state(state)
 }
 
 pub fn migrations() -> Vec<kernel::migrate::Migration> {

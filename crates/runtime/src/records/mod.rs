@@ -255,7 +255,7 @@ pub async fn create(
     c: &Collection,
     body: &Map<String, Value>,
     query: &Value,
-) -> PbResult<Value> {
+) -> PbResult<Map<String, Value>> {
     if c.kind == CollectionType::View {
         return Err(PbError::bad_request("View collections are read-only."));
     }
@@ -283,7 +283,7 @@ pub async fn create(
         }
     }
     tx.commit().await?;
-    Ok(present(ctx, c, load(ctx, c, &id).await?))
+    load(ctx, c, &id).await
 }
 
 pub async fn update(
@@ -293,7 +293,7 @@ pub async fn update(
     id: &str,
     body: &Map<String, Value>,
     query: &Value,
-) -> PbResult<Value> {
+) -> PbResult<Map<String, Value>> {
     if c.kind == CollectionType::View {
         return Err(PbError::bad_request("View collections are read-only."));
     }
@@ -315,15 +315,16 @@ pub async fn update(
         tx.execute(AssertSqlSafe(sql), a).await?;
         tx.commit().await?;
     }
-    Ok(present(ctx, c, load(ctx, c, id).await?))
+    load(ctx, c, id).await
 }
 
-pub async fn delete(ctx: &AppCtx, c: &Collection, id: &str, query: &Value) -> PbResult<()> {
+/// Delete a record; returns it as it was.
+pub async fn delete(ctx: &AppCtx, c: &Collection, id: &str, query: &Value) -> PbResult<Map<String, Value>> {
     if c.kind == CollectionType::View {
         return Err(PbError::bad_request("View collections are read-only."));
     }
     let data = RequestData { body: &Value::Null, query };
-    find_with_rule(ctx, c, id, &c.rules.delete_rule, &data).await?;
+    let row = find_with_rule(ctx, c, id, &c.rules.delete_rule, &data).await?;
     let mut tx = ctx.db.begin().await?;
     // References from other records: cascade, or drop the reference.
     for other in ctx.schema.collections.iter().filter(|o| o.kind != CollectionType::View) {
@@ -351,7 +352,7 @@ pub async fn delete(ctx: &AppCtx, c: &Collection, id: &str, query: &Value) -> Pb
     }
     tx.execute(AssertSqlSafe(format!("DELETE FROM {} WHERE \"id\" = $1", ctx.ns().table(&c.name))), args![id]).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(row)
 }
 
 /// Add `expand` to records: each path (`author`, `author.org`, `tags_rel`) follows a

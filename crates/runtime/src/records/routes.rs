@@ -152,8 +152,9 @@ async fn create_record(
     let body = json_body(&headers, &body)?;
     let ctx = app(&state, &slug, &principal, &headers).await?;
     let c = ctx.collection(&collection)?.clone();
-    let record = super::create(&ctx, &state, &c, &body, &Value::Object(q.clone())).await?;
-    let mut records = [record];
+    let row = super::create(&ctx, &state, &c, &body, &Value::Object(q.clone())).await?;
+    crate::realtime::publish(&state, &ctx.app.id, &c, crate::realtime::Action::Create, row.clone());
+    let mut records = [super::present(&ctx, &c, row)];
     finish(&ctx, &c, &q, &mut records).await?;
     let [record] = records;
     Ok(Json(record))
@@ -171,8 +172,9 @@ async fn update_record(
     let body = json_body(&headers, &body)?;
     let ctx = app(&state, &slug, &principal, &headers).await?;
     let c = ctx.collection(&collection)?.clone();
-    let record = super::update(&ctx, &state, &c, &id, &body, &Value::Object(q.clone())).await?;
-    let mut records = [record];
+    let row = super::update(&ctx, &state, &c, &id, &body, &Value::Object(q.clone())).await?;
+    crate::realtime::publish(&state, &ctx.app.id, &c, crate::realtime::Action::Update, row.clone());
+    let mut records = [super::present(&ctx, &c, row)];
     finish(&ctx, &c, &q, &mut records).await?;
     let [record] = records;
     Ok(Json(record))
@@ -188,6 +190,7 @@ async fn delete_record(
     let q = params(q)?;
     let ctx = app(&state, &slug, &principal, &headers).await?;
     let c = ctx.collection(&collection)?.clone();
-    super::delete(&ctx, &c, &id, &Value::Object(q)).await?;
+    let row = super::delete(&ctx, &c, &id, &Value::Object(q)).await?;
+    crate::realtime::publish(&state, &ctx.app.id, &c, crate::realtime::Action::Delete, row);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -1,0 +1,369 @@
+//! PocketBase's realtime protocol over SSE, at `/apps/{slug}/api/realtime`.
+//!
+//! `GET` opens the stream and sends `PB_CONNECT` with the client id; `POST {clientId,
+//! subscriptions}` sets the client's topics (`collection/*`, `collection/RECORD_ID`, each
+//! optionally with `?options={"query": {"filter", "expand", "fields"}}`) under the caller's
+//! authorization. Every record change is sent to the subscribers allowed to see it by the
+//! collection's list rule (`*` topics) or view rule (record topics) and matching their
+//! filter — evaluated in memory when the rule allows it, by a query otherwise.
+//!
+//! Events reach the subscribers of this process; fan-out across processes is not built yet.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::stream::Stream;
+use kernel::args;
+use serde_json::{Map, Value, json};
+use studio::collections::model::Collection;
+use tokio::sync::mpsc;
+
+use crate::RuntimeState;
+use crate::context::{AppCtx, resolve};
+use crate::pb::{PbError, PbResult};
+use crate::records::routes::{MaybePrincipal, json_body};
+
+/// Events a slow client may have pending before it is dropped.
+const CLIENT_BUFFER: usize = 256;
+const MAX_SUBSCRIPTIONS: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Subscription {
+    /// As the client sent it: the SSE event name.
+    key: String,
+    collection: String,
+    record: Option<String>,
+    filter: Option<expr::Expr>,
+    expand: Option<String>,
+    fields: Option<String>,
+}
+
+struct Client {
+    app_id: String,
+    sender: mpsc::Sender<Event>,
+    subscriptions: RwLock<(Vec<Subscription>, Option<Arc<AppCtx>>)>,
+}
+
+#[derive(Default)]
+pub struct Hub {
+    clients: RwLock<HashMap<String, Arc<Client>>>,
+}
+
+impl Hub {
+    fn add(&self, id: &str, client: Arc<Client>) {
+        if let Ok(mut c) = self.clients.write() {
+            c.insert(id.to_string(), client);
+        }
+    }
+
+    fn remove(&self, id: &str) {
+        if let Ok(mut c) = self.clients.write() {
+            c.remove(id);
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<Arc<Client>> {
+        self.clients.read().ok().and_then(|c| c.get(id).cloned())
+    }
+
+    fn of_app(&self, app_id: &str) -> Vec<Arc<Client>> {
+        self.clients.read().map(|c| c.values().filter(|cl| cl.app_id == app_id).cloned().collect()).unwrap_or_default()
+    }
+
+    pub fn connected(&self) -> usize {
+        self.clients.read().map(|c| c.len()).unwrap_or(0)
+    }
+}
+
+pub fn routes() -> Router<RuntimeState> {
+    Router::new().route("/apps/{slug}/api/realtime", get(connect).post(set_subscriptions))
+}
+
+/// Removes the client when its stream is dropped (the connection closed).
+struct Disconnect {
+    hub: RuntimeState,
+    id: String,
+}
+
+impl Drop for Disconnect {
+    fn drop(&mut self) {
+        self.hub.realtime.remove(&self.id);
+    }
+}
+
+async fn connect(
+    State(state): State<RuntimeState>,
+    principal: MaybePrincipal,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> PbResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
+    let id = kernel::ids::random_token(30);
+    let (sender, receiver) = mpsc::channel(CLIENT_BUFFER);
+    let client =
+        Arc::new(Client { app_id: ctx.app.id.clone(), sender, subscriptions: RwLock::new((Vec::new(), None)) });
+    state.realtime.add(&id, client);
+    let hello = Event::default().id(id.clone()).event("PB_CONNECT").data(json!({"clientId": id}).to_string());
+    let guard = Disconnect { hub: state.clone(), id };
+    let stream = futures_util::stream::unfold((Some(hello), receiver, guard), |(first, mut rx, guard)| async move {
+        if let Some(event) = first {
+            return Some((Ok(event), (None, rx, guard)));
+        }
+        rx.recv().await.map(|event| (Ok(event), (None, rx, guard)))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+fn parse_subscription(key: &str) -> Result<Subscription, String> {
+    let (topic, options) = match key.split_once('?') {
+        Some((t, q)) => (t, Some(q)),
+        None => (key, None),
+    };
+    let (collection, record) = topic.split_once('/').ok_or("a topic is collection/* or collection/RECORD_ID")?;
+    if collection.is_empty() || record.is_empty() {
+        return Err("a topic is collection/* or collection/RECORD_ID".into());
+    }
+    let mut sub = Subscription {
+        key: key.to_string(),
+        collection: collection.to_string(),
+        record: (record != "*").then(|| record.to_string()),
+        filter: None,
+        expand: None,
+        fields: None,
+    };
+    if let Some(q) = options {
+        for pair in q.split('&') {
+            let Some(raw) = pair.strip_prefix("options=") else { continue };
+            let decoded = percent_decode(raw);
+            let options: Value = serde_json::from_str(&decoded).map_err(|e| format!("invalid options: {e}"))?;
+            let query = options.get("query").cloned().unwrap_or(Value::Null);
+            if let Some(f) = query.get("filter").and_then(Value::as_str).filter(|f| !f.trim().is_empty()) {
+                sub.filter = Some(expr::parse(f).map_err(|e| format!("invalid filter: {e}"))?);
+            }
+            sub.expand = query.get("expand").and_then(Value::as_str).map(str::to_string);
+            sub.fields = query.get("fields").and_then(Value::as_str).map(str::to_string);
+        }
+    }
+    Ok(sub)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn set_subscriptions(
+    State(state): State<RuntimeState>,
+    principal: MaybePrincipal,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> PbResult<Response> {
+    let body = json_body(&headers, &body)?;
+    let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
+    let client_id = body.get("clientId").and_then(Value::as_str).unwrap_or_default();
+    let client = state.realtime.get(client_id).filter(|c| c.app_id == ctx.app.id).ok_or_else(PbError::not_found)?;
+    let keys: Vec<String> = match body.get("subscriptions") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(_) => {
+            return Err(PbError::field(
+                "Failed to set subscriptions.",
+                "subscriptions",
+                "validation_invalid_value",
+                "Must be a list of topics.",
+            ));
+        }
+    };
+    if keys.len() > MAX_SUBSCRIPTIONS {
+        return Err(PbError::field(
+            "Failed to set subscriptions.",
+            "subscriptions",
+            "validation_too_many_values",
+            "Too many topics.",
+        ));
+    }
+    let mut subs = Vec::new();
+    for key in keys {
+        let sub = parse_subscription(&key).map_err(|m| {
+            PbError::field(
+                "Failed to set subscriptions.",
+                "subscriptions",
+                "validation_invalid_value",
+                format!("{key}: {m}"),
+            )
+        })?;
+        ctx.collection(&sub.collection).map_err(|_| {
+            PbError::field(
+                "Failed to set subscriptions.",
+                "subscriptions",
+                "validation_invalid_value",
+                format!("{key}: no such collection"),
+            )
+        })?;
+        subs.push(sub);
+    }
+    if let Ok(mut s) = client.subscriptions.write() {
+        *s = (subs, Some(Arc::new(ctx)));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Send a record change to every subscriber of this process allowed to see it.
+pub fn publish(state: &RuntimeState, app_id: &str, collection: &Collection, action: Action, row: Map<String, Value>) {
+    let clients = state.realtime.of_app(app_id);
+    if clients.is_empty() {
+        return;
+    }
+    let collection = collection.clone();
+    tokio::spawn(async move {
+        for client in clients {
+            let (wanted, ctx): (Vec<Subscription>, _) = match client.subscriptions.read() {
+                Ok(s) => {
+                    let wanted =
+                        s.0.iter()
+                            .filter(|sub| sub.collection == collection.name || sub.collection == collection.id)
+                            .filter(|sub| {
+                                sub.record.as_deref().is_none_or(|r| Some(r) == row.get("id").and_then(Value::as_str))
+                            })
+                            .cloned()
+                            .collect();
+                    (wanted, s.1.clone())
+                }
+                Err(_) => continue,
+            };
+            let Some(ctx) = ctx else { continue };
+            for Subscription { key, filter, expand, fields, record: target, .. } in wanted {
+                let by_id = target.is_some();
+                let rule = if by_id { &collection.rules.view_rule } else { &collection.rules.list_rule };
+                if !allowed(&ctx, &collection, rule.as_deref(), filter.as_ref(), &row, action).await {
+                    continue;
+                }
+                let mut record = vec![crate::records::present(&ctx, &collection, row.clone())];
+                let paths = crate::records::parse_expand(expand.as_deref());
+                if crate::records::expand(&ctx, &collection, &mut record, &paths, 0).await.is_err() {
+                    continue;
+                }
+                crate::records::project_fields(&mut record[0], fields.as_deref());
+                let data = json!({"action": action.as_str(), "record": record[0]});
+                // A client that cannot keep up misses events rather than stalling the others.
+                let _ = client.sender.try_send(Event::default().event(key).data(data.to_string()));
+            }
+        }
+    });
+}
+
+/// Whether the subscriber may see `row`: superusers always; others by the rule and filter,
+/// in memory, or by a query when they need other records (not possible once deleted).
+async fn allowed(
+    ctx: &AppCtx,
+    c: &Collection,
+    rule: Option<&str>,
+    filter: Option<&expr::Expr>,
+    row: &Map<String, Value>,
+    action: Action,
+) -> bool {
+    let rule_expr = if ctx.is_superuser() {
+        None
+    } else {
+        match rule {
+            None => return false,
+            Some(r) if r.trim().is_empty() => None,
+            Some(r) => match expr::parse(r) {
+                Ok(e) => Some(e),
+                Err(_) => return false,
+            },
+        }
+    };
+    let auth = ctx.auth_value();
+    let record = Value::Object(row.clone());
+    let eval_ctx = expr::eval::Context {
+        record: &record,
+        auth: auth.as_ref(),
+        body: &Value::Null,
+        query: &Value::Null,
+        now: kernel::time::now(),
+    };
+    for e in [rule_expr.as_ref(), filter].into_iter().flatten() {
+        match expr::eval::evaluate(e, &eval_ctx) {
+            Ok(true) => {}
+            Ok(false) => return false,
+            Err(expr::eval::EvalError::NeedsQuery(_)) if action != Action::Delete => {
+                let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
+                let dialect = ctx.db.kind();
+                let Ok((sql, a)) = studio::collections::schema::compile_filter_from(
+                    &ctx.schema,
+                    &c.name,
+                    &e.to_string(),
+                    &eval_ctx,
+                    dialect,
+                    2,
+                ) else {
+                    return false;
+                };
+                let mut all = args![id];
+                all.extend(a);
+                let check =
+                    format!("SELECT COUNT(*) FROM {} AS r WHERE r.\"id\" = $1 AND {sql}", ctx.ns().table(&c.name));
+                match ctx.db.scalar::<i64>(sqlx::AssertSqlSafe(check), all).await {
+                    Ok(n) if n > 0 => {}
+                    _ => return false,
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+    true
+}

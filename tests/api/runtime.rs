@@ -504,3 +504,44 @@ async fn realtime_events_reach_only_allowed_subscribers(app: TestApp) {
     assert!(guest.next().await.is_none(), "nothing else for the guest");
     assert!(filtered.next().await.is_some(), "the update matched the filter");
 }
+
+/// Two `socle serve` processes on one PostgreSQL database: a subscriber connected to one
+/// receives a record written through the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn realtime_reaches_subscribers_of_another_process() {
+    const SECRET: &str = "a-shared-secret-of-at-least-32-characters";
+    let a = TestApp::spawn_with(crate::support::Backend::Postgres, |c| c.jwt_secret = Some(SECRET.into())).await;
+    let url = a.database_url.clone().expect("postgres url");
+    let b = TestApp::spawn_with(crate::support::Backend::Postgres, |c| {
+        c.database_url = Some(url);
+        c.jwt_secret = Some(SECRET.into());
+    })
+    .await;
+    let (_, _, _) = blog(&a, "two@runtime.example", "two").await;
+    let (alice, alice_id) = end_user(&a, "two", "alice@two.example").await;
+    let (mut on_b, client) = Sse::open(&b, "two").await;
+    let r = pb(
+        &b,
+        reqwest::Method::POST,
+        "/apps/two/api/realtime",
+        None,
+        Some(json!({"clientId": client, "subscriptions": ["posts/*"]})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    pb(
+        &a,
+        reqwest::Method::POST,
+        "/apps/two/api/collections/posts/records",
+        Some(&alice),
+        Some(json!({"title": "Through A", "published": true, "author": alice_id})),
+    )
+    .await
+    .expect(200);
+    let (name, data) = on_b.next().await.expect("the event crossed processes");
+    assert_eq!(name, "posts/*");
+    assert_eq!(data["record"]["title"], "Through A");
+    assert!(on_b.next().await.is_none(), "delivered once");
+    // The token issued by A works on B.
+    pb(&b, reqwest::Method::POST, "/apps/two/api/collections/users/auth-refresh", Some(&alice), None).await.expect(200);
+}

@@ -58,6 +58,8 @@ pub struct TestApp {
     pub db: Db,
     pub foundation: FoundationState,
     pub backend: Backend,
+    /// The database this app runs on, for a second process on the same database.
+    pub database_url: Option<String>,
     schema: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -146,6 +148,7 @@ impl TestApp {
             schema = Some(name);
         }
         tweak(&mut config);
+        let database_url = config.database_url.clone();
         let app = server::Application::build(config).await.expect("build the application");
         let addr = app.local_addr().expect("local addr");
         let db = app.db().clone();
@@ -165,6 +168,7 @@ impl TestApp {
             db,
             foundation,
             backend,
+            database_url,
             schema,
             shutdown: Some(tx),
             server: Some(server),

@@ -7,7 +7,11 @@
 //! collection's list rule (`*` topics) or view rule (record topics) and matching their
 //! filter — evaluated in memory when the rule allows it, by a query otherwise.
 //!
-//! Events reach the subscribers of this process; fan-out across processes is not built yet.
+//! On PostgreSQL every change goes through `NOTIFY socle_realtime` and each process
+//! (including the writer) delivers it to its own subscribers, so several `socle serve`
+//! processes behind a load balancer share one event stream. On SQLite (one process) events
+//! are delivered directly. Notifications are sent after commit: a crash in between loses the
+//! event (the durable outbox is the Automation module's).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -261,8 +265,114 @@ async fn set_subscriptions(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Send a record change to every subscriber of this process allowed to see it.
+/// PostgreSQL's NOTIFY payload limit is 8000 bytes; larger rows are re-read by id.
+const MAX_NOTIFY_ROW: usize = 7000;
+pub const CHANNEL: &str = "socle_realtime";
+
+/// Announce a record change: through PostgreSQL to every process, or directly on SQLite.
 pub fn publish(state: &RuntimeState, app_id: &str, collection: &Collection, action: Action, row: Map<String, Value>) {
+    let kernel::Db::Postgres(pool) = &state.db else {
+        dispatch(state, app_id, collection, action, row);
+        return;
+    };
+    let pool = pool.clone();
+    let mut payload =
+        json!({"app": app_id, "collection": collection.id, "action": action.as_str(), "id": row.get("id")});
+    let row_value = Value::Object(row);
+    if row_value.to_string().len() <= MAX_NOTIFY_ROW {
+        payload["row"] = row_value;
+    }
+    tokio::spawn(async move {
+        if let Err(e) =
+            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload.to_string()).execute(&pool).await
+        {
+            tracing::warn!(error = %e, "could not publish a realtime event");
+        }
+    });
+}
+
+/// Deliver the notifications of every process to this process's subscribers, until `stop`.
+pub async fn listen(state: RuntimeState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let kernel::Db::Postgres(pool) = &state.db else { return };
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "realtime listener cannot connect; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => continue,
+                    _ = stop.changed() => return,
+                }
+            }
+        };
+        if let Err(e) = listener.listen(CHANNEL).await {
+            tracing::warn!(error = %e, "realtime LISTEN failed; retrying");
+            continue;
+        }
+        loop {
+            tokio::select! {
+                n = listener.recv() => match n {
+                    Ok(n) => deliver(&state, n.payload()).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "realtime listener lost its connection; reconnecting");
+                        break;
+                    }
+                },
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+async fn deliver(state: &RuntimeState, payload: &str) {
+    let Ok(event) = serde_json::from_str::<Value>(payload) else { return };
+    let app_id = event["app"].as_str().unwrap_or_default();
+    if state.realtime.of_app(app_id).is_empty() {
+        return;
+    }
+    let action = match event["action"].as_str() {
+        Some("create") => Action::Create,
+        Some("update") => Action::Update,
+        Some("delete") => Action::Delete,
+        _ => return,
+    };
+    let deployment: Option<(Option<i64>,)> = state
+        .db
+        .fetch_optional("SELECT current_deployment FROM runtime_apps WHERE id = $1", args![app_id])
+        .await
+        .ok()
+        .flatten();
+    let Some((Some(number),)) = deployment else { return };
+    let Ok(schema) = state.schema(app_id, number).await else { return };
+    let Some(collection) = schema.collections.iter().find(|c| Some(c.id.as_str()) == event["collection"].as_str())
+    else {
+        return;
+    };
+    let row = match &event["row"] {
+        Value::Object(row) => row.clone(),
+        _ => {
+            let id = event["id"].as_str().unwrap_or_default();
+            match studio::collections::rows::read_rows(
+                &state.db,
+                &schema.ns,
+                collection,
+                Some(("r.\"id\" = $1".into(), args![id])),
+            )
+            .await
+            {
+                Ok(rows) => match rows.into_iter().next() {
+                    Some(r) => r,
+                    None => return,
+                },
+                Err(_) => return,
+            }
+        }
+    };
+    dispatch(state, app_id, collection, action, row);
+}
+
+/// Send a record change to every subscriber of this process allowed to see it.
+fn dispatch(state: &RuntimeState, app_id: &str, collection: &Collection, action: Action, row: Map<String, Value>) {
     let clients = state.realtime.of_app(app_id);
     if clients.is_empty() {
         return;

@@ -71,6 +71,7 @@ pub struct Application {
     db: Db,
     mailer: Mailer,
     foundation: FoundationState,
+    runtime: runtime::RuntimeState,
     rate_limiter: Option<Arc<RateLimiter>>,
     prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
@@ -90,6 +91,7 @@ impl Application {
         let secret = secrets::jwt_secret(&config)?;
         let foundation = FoundationState::new(db.clone(), config.clone(), mailer.clone(), &secret);
         let runtime_state = runtime::RuntimeState::new(db.clone(), foundation.clone(), &secret);
+        let runtime_state_for_run = runtime_state.clone();
         let insights = InsightsState::new(db.clone(), prometheus.clone(), vec![Arc::new(ActiveSessions)]);
         let rl = &config.rate_limit;
         let rate_limiter = (rl.global_per_minute > 0)
@@ -125,7 +127,7 @@ impl Application {
             .layer(CompressionLayer::new())
             .layer(axum::middleware::from_fn_with_state(edge, middleware::edge))
             .layer(CatchPanicLayer::custom(middleware::panic_response));
-        Ok(Self { listener, router, db, mailer, foundation, rate_limiter, prometheus })
+        Ok(Self { listener, router, db, mailer, foundation, runtime: runtime_state_for_run, rate_limiter, prometheus })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -146,6 +148,7 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mail_worker = tokio::spawn(self.mailer.clone().run_worker(self.db.clone(), stop_rx.clone()));
         let janitor = tokio::spawn(janitor(self.foundation.clone(), self.rate_limiter.clone(), stop_rx.clone()));
+        let realtime = tokio::spawn(runtime::realtime::listen(self.runtime.clone(), stop_rx.clone()));
         let upkeep = tokio::spawn(metrics_upkeep(self.prometheus.clone(), stop_rx));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         // Answers are small and complete: send them at once instead of waiting on Nagle.
@@ -160,6 +163,7 @@ impl Application {
         let _ = mail_worker.await;
         let _ = janitor.await;
         let _ = upkeep.await;
+        let _ = realtime.await;
         self.db.close().await;
         Ok(())
     }

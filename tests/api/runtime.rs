@@ -545,3 +545,68 @@ async fn realtime_reaches_subscribers_of_another_process() {
     // The token issued by A works on B.
     pb(&b, reqwest::Method::POST, "/apps/two/api/collections/users/auth-refresh", Some(&alice), None).await.expect(200);
 }
+
+on_both_databases!(batches_are_all_or_nothing);
+
+async fn batches_are_all_or_nothing(app: TestApp) {
+    let (owner, _, _) = blog(&app, "batch@runtime.example", "batch").await;
+    let (alice, alice_id) = end_user(&app, "batch", "alice@batch.example").await;
+    let records = "/apps/batch/api/collections/posts/records";
+    let count = |token: String| {
+        let app = &app;
+        async move {
+            pb(app, reqwest::Method::GET, records, Some(&token), None).await.expect(200).body["totalItems"].clone()
+        }
+    };
+    let post = |title: &str| json!({"method": "POST", "url": "/api/collections/posts/records", "body": {"title": title, "author": alice_id}});
+    // The third request fails validation: nothing is written.
+    let r = pb(
+        &app,
+        reqwest::Method::POST,
+        "/apps/batch/api/batch",
+        Some(&alice),
+        Some(json!({"requests": [post("One"), post("Two"), post("")]})),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["data"]["requests"]["2"]["response"]["data"]["title"]["code"], "validation_required");
+    assert_eq!(count(alice.clone()).await, 0);
+    let ok = pb(
+        &app,
+        reqwest::Method::POST,
+        "/apps/batch/api/batch",
+        Some(&alice),
+        Some(json!({"requests": [post("One"), post("Two")]})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(ok.body[0]["status"], 200);
+    assert_eq!(ok.body[1]["body"]["title"], "Two");
+    assert_eq!(count(alice.clone()).await, 2);
+    let one = ok.body[0]["body"]["id"].as_str().expect("id").to_string();
+    // Updates and deletes in one go (the builder may delete).
+    let mixed = app
+        .post("/apps/batch/api/batch", Some(&owner.access), json!({"requests": [
+            {"method": "PATCH", "url": format!("/api/collections/posts/records/{one}"), "body": {"title": "One!"}},
+            {"method": "DELETE", "url": format!("/api/collections/posts/records/{}", ok.body[1]["body"]["id"].as_str().expect("id"))},
+            {"method": "PUT", "url": "/api/collections/posts/records", "body": {"id": one, "views": 5}}
+        ]}))
+        .await
+        .expect(200);
+    assert_eq!(mixed.body[0]["body"]["title"], "One!");
+    assert_eq!(mixed.body[1]["status"], 204);
+    assert_eq!(mixed.body[2]["body"]["views"], 5);
+    assert_eq!(count(alice.clone()).await, 1);
+    // Malformed batches.
+    for body in [
+        json!({}),
+        json!({"requests": []}),
+        json!({"requests": [{"method": "GET", "url": "/api/collections/posts/records"}]}),
+        json!({"requests": [{"method": "POST", "url": "/api/other"}]}),
+    ] {
+        assert_eq!(
+            pb(&app, reqwest::Method::POST, "/apps/batch/api/batch", Some(&alice), Some(body)).await.status,
+            400
+        );
+    }
+}

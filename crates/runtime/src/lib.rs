@@ -7,6 +7,7 @@
 
 pub mod apps;
 pub mod auth;
+pub mod batch;
 pub mod context;
 pub mod pb;
 pub mod realtime;
@@ -91,7 +92,7 @@ pub fn router(state: RuntimeState) -> OpenApiRouter {
 /// The apps' own API, mounted under `/apps/{slug}` (PocketBase's paths, not in the platform's
 /// OpenAPI document).
 pub fn app_router(state: RuntimeState) -> axum::Router {
-    records::routes().merge(auth::routes()).merge(realtime::routes()).with_state(state)
+    records::routes().merge(auth::routes()).merge(realtime::routes()).merge(batch::routes()).with_state(state)
 }
 
 pub fn migrations() -> Vec<kernel::migrate::Migration> {

@@ -6,8 +6,8 @@ pub mod validate;
 
 pub use routes::routes;
 
-use kernel::args;
 use kernel::db::Arg;
+use kernel::{Tx, args};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sqlx::AssertSqlSafe;
@@ -245,7 +245,7 @@ pub async fn view(ctx: &AppCtx, c: &Collection, id: &str, data: &RequestData<'_>
 }
 
 /// Read a record without rules (after a write the requester was allowed to make).
-async fn load(ctx: &AppCtx, c: &Collection, id: &str) -> PbResult<Map<String, Value>> {
+pub async fn load(ctx: &AppCtx, c: &Collection, id: &str) -> PbResult<Map<String, Value>> {
     fetch_rows(ctx, c, "r.\"id\" = $1", args![id], "").await?.into_iter().next().ok_or_else(PbError::not_found)
 }
 
@@ -256,6 +256,21 @@ pub async fn create(
     body: &Map<String, Value>,
     query: &Value,
 ) -> PbResult<Map<String, Value>> {
+    let mut tx = ctx.db.begin().await?;
+    let id = create_in(&mut tx, ctx, state, c, body, query).await?;
+    tx.commit().await?;
+    load(ctx, c, &id).await
+}
+
+/// Create inside the caller's transaction (batches); returns the new id.
+pub async fn create_in(
+    tx: &mut Tx,
+    ctx: &AppCtx,
+    state: &crate::RuntimeState,
+    c: &Collection,
+    body: &Map<String, Value>,
+    query: &Value,
+) -> PbResult<String> {
     if c.kind == CollectionType::View {
         return Err(PbError::bad_request("View collections are read-only."));
     }
@@ -264,14 +279,12 @@ pub async fn create(
     // Superusers-only collections refuse before anything is validated.
     let rule = rule_condition(ctx, c, &c.rules.create_rule, &data, 2)?;
     let prepared = validate::prepare(ctx, state, c, body, None).await?;
-    let mut tx = ctx.db.begin().await?;
-    let id =
-        studio::collections::rows::insert_row(&mut tx, ctx.ns(), c, &prepared.values).await.map_err(|e| match e {
-            kernel::Error::Conflict(_) => {
-                PbError::field("Failed to create record.", "id", "validation_not_unique", "Value must be unique.")
-            }
-            other => other.into(),
-        })?;
+    let id = studio::collections::rows::insert_row(tx, ctx.ns(), c, &prepared.values).await.map_err(|e| match e {
+        kernel::Error::Conflict(_) => {
+            PbError::field("Failed to create record.", "id", "validation_not_unique", "Value must be unique.")
+        }
+        other => other.into(),
+    })?;
     // The rule sees the record as it would be stored, as PocketBase checks it.
     if let Some((sql, mut a)) = rule {
         let mut all: Vec<Arg> = args![&id];
@@ -282,8 +295,7 @@ pub async fn create(
             return Err(PbError::bad_request("Failed to create record."));
         }
     }
-    tx.commit().await?;
-    load(ctx, c, &id).await
+    Ok(id)
 }
 
 pub async fn update(
@@ -294,6 +306,22 @@ pub async fn update(
     body: &Map<String, Value>,
     query: &Value,
 ) -> PbResult<Map<String, Value>> {
+    let mut tx = ctx.db.begin().await?;
+    update_in(&mut tx, ctx, state, c, id, body, query).await?;
+    tx.commit().await?;
+    load(ctx, c, id).await
+}
+
+/// Update inside the caller's transaction (batches).
+pub async fn update_in(
+    tx: &mut Tx,
+    ctx: &AppCtx,
+    state: &crate::RuntimeState,
+    c: &Collection,
+    id: &str,
+    body: &Map<String, Value>,
+    query: &Value,
+) -> PbResult<()> {
     if c.kind == CollectionType::View {
         return Err(PbError::bad_request("View collections are read-only."));
     }
@@ -311,21 +339,32 @@ pub async fn update(
     if !sets.is_empty() {
         a.push(id.into());
         let sql = format!("UPDATE {} SET {} WHERE \"id\" = ${}", ctx.ns().table(&c.name), sets.join(", "), a.len());
-        let mut tx = ctx.db.begin().await?;
         tx.execute(AssertSqlSafe(sql), a).await?;
-        tx.commit().await?;
     }
-    load(ctx, c, id).await
+    Ok(())
 }
 
 /// Delete a record; returns it as it was.
 pub async fn delete(ctx: &AppCtx, c: &Collection, id: &str, query: &Value) -> PbResult<Map<String, Value>> {
+    let mut tx = ctx.db.begin().await?;
+    let row = delete_in(&mut tx, ctx, c, id, query).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Delete inside the caller's transaction (batches); returns the record as it was.
+pub async fn delete_in(
+    tx: &mut Tx,
+    ctx: &AppCtx,
+    c: &Collection,
+    id: &str,
+    query: &Value,
+) -> PbResult<Map<String, Value>> {
     if c.kind == CollectionType::View {
         return Err(PbError::bad_request("View collections are read-only."));
     }
     let data = RequestData { body: &Value::Null, query };
     let row = find_with_rule(ctx, c, id, &c.rules.delete_rule, &data).await?;
-    let mut tx = ctx.db.begin().await?;
     // References from other records: cascade, or drop the reference.
     for other in ctx.schema.collections.iter().filter(|o| o.kind != CollectionType::View) {
         for f in other
@@ -351,7 +390,6 @@ pub async fn delete(ctx: &AppCtx, c: &Collection, id: &str, query: &Value) -> Pb
         }
     }
     tx.execute(AssertSqlSafe(format!("DELETE FROM {} WHERE \"id\" = $1", ctx.ns().table(&c.name))), args![id]).await?;
-    tx.commit().await?;
     Ok(row)
 }
 

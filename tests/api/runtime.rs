@@ -610,3 +610,128 @@ async fn batches_are_all_or_nothing(app: TestApp) {
         );
     }
 }
+
+on_both_databases!(end_users_verify_reset_and_change_their_email);
+
+async fn end_users_verify_reset_and_change_their_email(app: TestApp) {
+    blog(&app, "flows@runtime.example", "flows").await;
+    let (token, id) = end_user(&app, "flows", "carol@flows.example").await;
+    let users = "/apps/flows/api/collections/users";
+    let post = reqwest::Method::POST;
+    // Verification.
+    pb(
+        &app,
+        post.clone(),
+        &format!("{users}/request-verification"),
+        None,
+        Some(json!({"email": "carol@flows.example"})),
+    )
+    .await
+    .expect(204);
+    pb(
+        &app,
+        post.clone(),
+        &format!("{users}/request-verification"),
+        None,
+        Some(json!({"email": "nobody@flows.example"})),
+    )
+    .await
+    .expect(204);
+    let mail = app.wait_for_email("carol@flows.example", "Verify your email").await;
+    assert_eq!(
+        pb(&app, post.clone(), &format!("{users}/confirm-verification"), None, Some(json!({"token": "forged"})))
+            .await
+            .status,
+        400
+    );
+    pb(&app, post.clone(), &format!("{users}/confirm-verification"), None, Some(json!({"token": mail.token()})))
+        .await
+        .expect(204);
+    let me = pb(&app, reqwest::Method::GET, &format!("{users}/records/{id}"), Some(&token), None).await.expect(200);
+    assert_eq!(me.body["verified"], true);
+    // Password reset: single use, ends sessions.
+    pb(
+        &app,
+        post.clone(),
+        &format!("{users}/request-password-reset"),
+        None,
+        Some(json!({"email": "carol@flows.example"})),
+    )
+    .await
+    .expect(204);
+    let reset = app.wait_for_email("carol@flows.example", "Reset your password").await.token();
+    let body = json!({"token": reset, "password": "brand-new-pass-1", "passwordConfirm": "brand-new-pass-1"});
+    let mismatch = json!({"token": reset, "password": "brand-new-pass-1", "passwordConfirm": "other"});
+    assert_eq!(
+        pb(&app, post.clone(), &format!("{users}/confirm-password-reset"), None, Some(mismatch)).await.body["data"]["passwordConfirm"]
+            ["code"],
+        "validation_values_mismatch"
+    );
+    pb(&app, post.clone(), &format!("{users}/confirm-password-reset"), None, Some(body.clone())).await.expect(204);
+    assert_eq!(
+        pb(&app, post.clone(), &format!("{users}/confirm-password-reset"), None, Some(body)).await.status,
+        400,
+        "single use"
+    );
+    assert_eq!(pb(&app, post.clone(), &format!("{users}/auth-refresh"), Some(&token), None).await.status, 401);
+    let signed = pb(
+        &app,
+        post.clone(),
+        &format!("{users}/auth-with-password"),
+        None,
+        Some(json!({"identity": "carol@flows.example", "password": "brand-new-pass-1"})),
+    )
+    .await
+    .expect(200);
+    let token = signed.body["token"].as_str().expect("token").to_string();
+    // Email change: needs the session, then the password.
+    assert_eq!(
+        pb(
+            &app,
+            post.clone(),
+            &format!("{users}/request-email-change"),
+            None,
+            Some(json!({"newEmail": "c2@flows.example"}))
+        )
+        .await
+        .status,
+        401
+    );
+    pb(
+        &app,
+        post.clone(),
+        &format!("{users}/request-email-change"),
+        Some(&token),
+        Some(json!({"newEmail": "c2@flows.example"})),
+    )
+    .await
+    .expect(204);
+    let change = app.wait_for_email("c2@flows.example", "Confirm your new email").await.token();
+    let wrong = pb(
+        &app,
+        post.clone(),
+        &format!("{users}/confirm-email-change"),
+        None,
+        Some(json!({"token": change, "password": "nope-nope-1"})),
+    )
+    .await;
+    assert_eq!(wrong.body["data"]["password"]["code"], "validation_invalid_password");
+    pb(
+        &app,
+        post.clone(),
+        &format!("{users}/confirm-email-change"),
+        None,
+        Some(json!({"token": change, "password": "brand-new-pass-1"})),
+    )
+    .await
+    .expect(204);
+    pb(
+        &app,
+        post,
+        &format!("{users}/auth-with-password"),
+        None,
+        Some(json!({"identity": "c2@flows.example", "password": "brand-new-pass-1"})),
+    )
+    .await
+    .expect(200);
+}

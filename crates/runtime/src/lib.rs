@@ -7,6 +7,7 @@
 
 pub mod apps;
 pub mod auth;
+pub mod auth_flows;
 pub mod batch;
 pub mod context;
 pub mod pb;
@@ -32,6 +33,8 @@ pub struct RuntimeInner {
     pub db: Db,
     pub foundation: FoundationState,
     pub tokens: AppTokens,
+    /// Signs verification, reset and email-change tokens (never valid as session tokens).
+    pub flow_secret: Vec<u8>,
     pub realtime: realtime::Hub,
     /// Parsed schemas by (app, deployment); deployments never change, so entries never go stale.
     schemas: RwLock<HashMap<(String, i64), Arc<ProjectSchema>>>,
@@ -55,6 +58,7 @@ impl RuntimeState {
             db,
             foundation,
             tokens: AppTokens::new(secret, APP_TOKEN_TTL_SECS),
+            flow_secret: [b"socle-app-flows:".as_slice(), secret].concat(),
             realtime: realtime::Hub::default(),
             schemas: RwLock::new(HashMap::new()),
         }))
@@ -92,7 +96,12 @@ pub fn router(state: RuntimeState) -> OpenApiRouter {
 /// The apps' own API, mounted under `/apps/{slug}` (PocketBase's paths, not in the platform's
 /// OpenAPI document).
 pub fn app_router(state: RuntimeState) -> axum::Router {
-    records::routes().merge(auth::routes()).merge(realtime::routes()).merge(batch::routes()).with_state(state)
+    records::routes()
+        .merge(auth::routes())
+        .merge(realtime::routes())
+        .merge(batch::routes())
+        .merge(auth_flows::routes())
+        .with_state(state)
 }
 
 pub fn migrations() -> Vec<kernel::migrate::Migration> {

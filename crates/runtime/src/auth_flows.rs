@@ -1,0 +1,391 @@
+//! The email-based flows of an app's auth collections, in PocketBase's dialect:
+//! verification, password reset and email change. Requests always answer 204 (no account
+//! enumeration); the email is queued in the same transaction as nothing else changes, and
+//! carries a signed, expiring, single-purpose token bound to the record's token key, so a
+//! reset token stops working once used (the password change rotates the key).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use kernel::args;
+use kernel::mail::{OutgoingEmail, html_layout};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use sqlx::AssertSqlSafe;
+use studio::collections::ddl::quote;
+use studio::collections::model::{Collection, CollectionType};
+
+use crate::RuntimeState;
+use crate::context::{AppCtx, AppTokens, Requester, resolve};
+use crate::pb::{PbError, PbResult};
+use crate::records::routes::{MaybePrincipal, json_body};
+
+const FLOW_AUDIENCE: &str = "socle-app-flow";
+const TTL_SECS: i64 = 3600;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FlowClaims {
+    id: String,
+    #[serde(rename = "collectionId")]
+    collection_id: String,
+    app: String,
+    #[serde(rename = "type")]
+    kind: String,
+    email: String,
+    #[serde(rename = "newEmail", default, skip_serializing_if = "Option::is_none")]
+    new_email: Option<String>,
+    tk: String,
+    aud: String,
+    exp: i64,
+}
+
+pub fn routes() -> Router<RuntimeState> {
+    let p = "/apps/{slug}/api/collections/{collection}";
+    Router::new()
+        .route(&format!("{p}/request-verification"), post(request_verification))
+        .route(&format!("{p}/confirm-verification"), post(confirm_verification))
+        .route(&format!("{p}/request-password-reset"), post(request_password_reset))
+        .route(&format!("{p}/confirm-password-reset"), post(confirm_password_reset))
+        .route(&format!("{p}/request-email-change"), post(request_email_change))
+        .route(&format!("{p}/confirm-email-change"), post(confirm_email_change))
+}
+
+fn keys(state: &RuntimeState) -> (EncodingKey, DecodingKey) {
+    (EncodingKey::from_secret(&state.flow_secret), DecodingKey::from_secret(&state.flow_secret))
+}
+
+fn sign(
+    state: &RuntimeState,
+    ctx: &AppCtx,
+    c: &Collection,
+    record: &Map<String, Value>,
+    kind: &str,
+    new_email: Option<String>,
+) -> PbResult<String> {
+    let claims = FlowClaims {
+        id: text(record, "id"),
+        collection_id: c.id.clone(),
+        app: ctx.app.id.clone(),
+        kind: kind.into(),
+        email: text(record, "email"),
+        new_email,
+        tk: AppTokens::fingerprint(&text(record, "tokenKey")),
+        aud: FLOW_AUDIENCE.into(),
+        exp: kernel::time::now().unix_timestamp() + TTL_SECS,
+    };
+    encode(&Header::new(Algorithm::HS256), &claims, &keys(state).0).map_err(|e| kernel::Error::internal(e).into())
+}
+
+fn text(m: &Map<String, Value>, k: &str) -> String {
+    m.get(k).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+fn invalid_token() -> PbError {
+    PbError::field("Invalid or expired token.", "token", "validation_invalid_token", "Invalid or expired token.")
+}
+
+/// The record a flow token names, if the token is valid, of `kind`, for this app and
+/// collection, and the record's token key has not changed since.
+async fn verify(
+    state: &RuntimeState,
+    ctx: &AppCtx,
+    c: &Collection,
+    token: &str,
+    kind: &str,
+) -> PbResult<(FlowClaims, Map<String, Value>)> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_audience(&[FLOW_AUDIENCE]);
+    let claims = decode::<FlowClaims>(token, &keys(state).1, &validation).map_err(|_| invalid_token())?.claims;
+    if claims.kind != kind || claims.app != ctx.app.id || claims.collection_id != c.id {
+        return Err(invalid_token());
+    }
+    let record = find(ctx, c, "r.\"id\" = $1", &claims.id).await?.ok_or_else(invalid_token)?;
+    if AppTokens::fingerprint(&text(&record, "tokenKey")) != claims.tk {
+        return Err(invalid_token());
+    }
+    Ok((claims, record))
+}
+
+async fn find(ctx: &AppCtx, c: &Collection, cond: &str, value: &str) -> PbResult<Option<Map<String, Value>>> {
+    Ok(studio::collections::rows::read_rows(&ctx.db, ctx.ns(), c, Some((cond.into(), args![value])))
+        .await?
+        .into_iter()
+        .next())
+}
+
+async fn setup(
+    state: &RuntimeState,
+    slug: &str,
+    collection: &str,
+    principal: &MaybePrincipal,
+    headers: &HeaderMap,
+) -> PbResult<(AppCtx, Collection)> {
+    let ctx = resolve(state, slug, principal.0.as_ref(), headers).await?;
+    let c = ctx.collection(collection)?.clone();
+    if c.kind != CollectionType::Auth {
+        return Err(PbError::not_found());
+    }
+    Ok((ctx, c))
+}
+
+async fn send(
+    state: &RuntimeState,
+    slug: &str,
+    to: &str,
+    subject: &str,
+    lines: &[String],
+    token: &str,
+    action: &str,
+) -> PbResult<()> {
+    let link =
+        format!("{}/apps/{slug}/_/#/auth/{action}/{token}", state.foundation.config.public_url.trim_end_matches('/'));
+    let mut text = lines.join("\n\n");
+    text.push_str(&format!("\n\n{link}\n\ntoken: {token}\n"));
+    let email = OutgoingEmail {
+        to: to.into(),
+        subject: subject.into(),
+        html: html_layout(subject, lines, Some(("Continue", &link))),
+        text,
+    };
+    let mut tx = state.db.begin().await?;
+    kernel::mail::enqueue(&mut tx, &email).await?;
+    tx.commit().await?;
+    state.foundation.mailer.wake();
+    Ok(())
+}
+
+async fn update(ctx: &AppCtx, c: &Collection, id: &str, sets: &[(&str, kernel::db::Arg)]) -> PbResult<()> {
+    let mut a: Vec<kernel::db::Arg> = sets.iter().map(|(_, v)| v.clone()).collect();
+    let assignments: Vec<String> =
+        sets.iter().enumerate().map(|(i, (k, _))| format!("{} = ${}", quote(k), i + 1)).collect();
+    a.push(id.into());
+    let sql = format!("UPDATE {} SET {} WHERE \"id\" = ${}", ctx.ns().table(&c.name), assignments.join(", "), a.len());
+    let mut tx = ctx.db.begin().await?;
+    tx.execute(AssertSqlSafe(sql), a).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn no_content() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+async fn request_verification(
+    State(state): State<RuntimeState>,
+    principal: MaybePrincipal,
+    headers: HeaderMap,
+    Path((slug, collection)): Path<(String, String)>,
+    body: Bytes,
+) -> PbResult<StatusCode> {
+    let body = json_body(&headers, &body)?;
+    let (ctx, c) = setup(&state, &slug, &collection, &principal, &headers).await?;
+    let email = text(&body, "email");
+    if !kernel::validate::is_valid_email(&email) {
+        return Err(PbError::field(
+            "Failed to send the email.",
+            "email",
+            "validation_is_email",
+            "Must be a valid email address.",
+        ));
+    }
+    if let Some(record) = find(&ctx, &c, "lower(r.\"email\") = lower($1)", &email).await?
+        && record.get("verified").and_then(Value::as_bool) != Some(true)
+    {
+        let token = sign(&state, &ctx, &c, &record, "verification", None)?;
+        send(
+            &state,
+            &slug,
+            &email,
+            "Verify your email",
+            &["Confirm your email address to finish signing up.".into()],
+            &token,
+            "confirm-verification",
+        )
+        .await?;
+    }
+    Ok(no_content())
+}
+
+async fn confirm_verification(
+    State(state): State<RuntimeState>,
+    principal: MaybePrincipal,
+    headers: HeaderMap,
+    Path((slug, collection)): Path<(String, String)>,
+    body: Bytes,
+) -> PbResult<StatusCode> {
+    let body = json_body(&headers, &body)?;
+    let (ctx, c) = setup(&state, &slug, &collection, &principal, &headers).await?;
+    let (claims, record) = verify(&state, &ctx, &c, &text(&body, "token"), "verification").await?;
+    if text(&record, "email") != claims.email {
+        return Err(invalid_token());
+    }
+    update(&ctx, &c, &claims.id, &[("verified", true.into())]).await?;
+    Ok(no_content())
+}
+
+async fn request_password_reset(
+    State(state): State<RuntimeState>,
+    principal: MaybePrincipal,
+    headers: HeaderMap,
+    Path((slug, collection)): Path<(String, String)>,
+    body: Bytes,
+) -> PbResult<StatusCode> {
+    let body = json_body(&headers, &body)?;
+    let (ctx, c) = setup(&state, &slug, &collection, &principal, &headers).await?;
+    let email = text(&body, "email");
+    if !kernel::validate::is_valid_email(&email) {
+        return Err(PbError::field(
+            "Failed to send the email.",
+            "email",
+            "validation_is_email",
+            "Must be a valid email address.",
+        ));
+    }
+    if let Some(record) = find(&ctx, &c, "lower(r.\"email\") = lower($1)", &email).await? {
+        let token = sign(&state, &ctx, &c, &record, "passwordReset", None)?;
+        send(
+            &state,
+            &slug,
+            &email,
+            "Reset your password",
+            &["Someone asked to reset your password. If it was not you, ignore this email.".into()],
+            &token,
+            "confirm-password-reset",
+        )
+        .await?;
+    }
+    Ok(no_content())
+}
+
+async fn confirm_password_reset(
+    State(state): State<RuntimeState>,
+    principal: MaybePrincipal,
+    headers: HeaderMap,
+    Path((slug, collection)): Path<(String, String)>,
+    body: Bytes,
+) -> PbResult<StatusCode> {
+    let body = json_body(&headers, &body)?;
+    let (ctx, c) = setup(&state, &slug, &collection, &principal, &headers).await?;
+    let (claims, _) = verify(&state, &ctx, &c, &text(&body, "token"), "passwordReset").await?;
+    let password = text(&body, "password");
+    let mut errors = Map::new();
+    if password.chars().count() < 8 {
+        errors.insert(
+            "password".into(),
+            json!({"code": "validation_min_text_constraint", "message": "Must be at least 8 character(s)."}),
+        );
+    }
+    if text(&body, "passwordConfirm") != password {
+        errors.insert(
+            "passwordConfirm".into(),
+            json!({"code": "validation_values_mismatch", "message": "Values don't match."}),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(PbError::with_fields("Failed to reset the password.", errors));
+    }
+    let hash = state.foundation.passwords.hash(&password).await?;
+    // A new token key ends every session and makes this token single-use.
+    update(
+        &ctx,
+        &c,
+        &claims.id,
+        &[("password", hash.into()), ("tokenKey", kernel::ids::random_token(36).into()), ("verified", true.into())],
+    )
+    .await?;
+    Ok(no_content())
+}
+
+async fn request_email_change(
+    State(state): State<RuntimeState>,
+    principal: MaybePrincipal,
+    headers: HeaderMap,
+    Path((slug, collection)): Path<(String, String)>,
+    body: Bytes,
+) -> PbResult<StatusCode> {
+    let body = json_body(&headers, &body)?;
+    let (ctx, c) = setup(&state, &slug, &collection, &principal, &headers).await?;
+    let Requester::User { collection: own, record } = &ctx.requester else {
+        return Err(PbError::new(StatusCode::UNAUTHORIZED, "The request requires valid record authorization token."));
+    };
+    if own.id != c.id {
+        return Err(PbError::new(
+            StatusCode::FORBIDDEN,
+            "The authorized record is not allowed to perform this action.",
+        ));
+    }
+    let new_email = text(&body, "newEmail");
+    if !kernel::validate::is_valid_email(&new_email) {
+        return Err(PbError::field(
+            "Failed to request the email change.",
+            "newEmail",
+            "validation_is_email",
+            "Must be a valid email address.",
+        ));
+    }
+    if find(&ctx, &c, "lower(r.\"email\") = lower($1)", &new_email).await?.is_some() {
+        return Err(PbError::field(
+            "Failed to request the email change.",
+            "newEmail",
+            "validation_not_unique",
+            "Value must be unique.",
+        ));
+    }
+    let token = sign(&state, &ctx, &c, record, "emailChange", Some(new_email.clone()))?;
+    send(
+        &state,
+        &slug,
+        &new_email,
+        "Confirm your new email",
+        &["Confirm this address to make it your account's email.".into()],
+        &token,
+        "confirm-email-change",
+    )
+    .await?;
+    Ok(no_content())
+}
+
+async fn confirm_email_change(
+    State(state): State<RuntimeState>,
+    principal: MaybePrincipal,
+    headers: HeaderMap,
+    Path((slug, collection)): Path<(String, String)>,
+    body: Bytes,
+) -> PbResult<StatusCode> {
+    let body = json_body(&headers, &body)?;
+    let (ctx, c) = setup(&state, &slug, &collection, &principal, &headers).await?;
+    let (claims, record) = verify(&state, &ctx, &c, &text(&body, "token"), "emailChange").await?;
+    let stored = text(&record, "password");
+    let ok = matches!(
+        state.foundation.passwords.verify(&text(&body, "password"), &stored).await,
+        Ok(foundation::passwords::Verdict::Valid { .. })
+    );
+    if !ok {
+        return Err(PbError::field(
+            "Failed to confirm the email change.",
+            "password",
+            "validation_invalid_password",
+            "Invalid password.",
+        ));
+    }
+    let new_email = claims.new_email.clone().ok_or_else(invalid_token)?;
+    if find(&ctx, &c, "lower(r.\"email\") = lower($1)", &new_email).await?.is_some() {
+        return Err(PbError::field(
+            "Failed to confirm the email change.",
+            "newEmail",
+            "validation_not_unique",
+            "Value must be unique.",
+        ));
+    }
+    update(
+        &ctx,
+        &c,
+        &claims.id,
+        &[("email", new_email.into()), ("verified", true.into()), ("tokenKey", kernel::ids::random_token(36).into())],
+    )
+    .await?;
+    Ok(no_content())
+}

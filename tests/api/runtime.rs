@@ -27,7 +27,8 @@ pub async fn blog(app: &TestApp, email: &str, slug: &str) -> (Session, String, S
             {"name": "views", "type": "number", "min": 0},
             {"name": "published", "type": "bool"},
             {"name": "tags", "type": "select", "values": ["news", "tech"], "maxSelect": 2},
-            {"name": "author", "type": "relation", "collectionId": "users"}
+            {"name": "author", "type": "relation", "collectionId": "users"},
+            {"name": "cover", "type": "file", "maxSelect": 1, "maxSize": 100000, "mimeTypes": ["image/png"]}
         ],
         "listRule": "published = true || author = @request.auth.id",
         "viewRule": "published = true || author = @request.auth.id",
@@ -734,4 +735,94 @@ async fn end_users_verify_reset_and_change_their_email(app: TestApp) {
     )
     .await
     .expect(200);
+}
+
+on_both_databases!(files_upload_serve_and_protect);
+
+const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
+
+async fn files_upload_serve_and_protect(app: TestApp) {
+    let owner = app.signup("files@runtime.example").await;
+    let org = app.organization(&owner, "Files").await;
+    let id = project(&app, &owner, &org, "Files").await;
+    app.post(
+        &format!("/api/v1/studio/projects/{id}/collections"),
+        Some(&owner.access),
+        json!({"name": "docs", "fields": [
+            {"name": "title", "type": "text"},
+            {"name": "cover", "type": "file", "maxSelect": 1, "maxSize": 1000, "mimeTypes": ["image/png"]},
+            {"name": "attachments", "type": "file", "maxSelect": 3},
+            {"name": "secret", "type": "file", "maxSelect": 1, "protected": true}
+        ], "listRule": "", "viewRule": "@request.auth.id != ''", "createRule": "", "updateRule": ""}),
+    )
+    .await
+    .expect(201);
+    let created = app
+        .post("/api/v1/runtime/apps", Some(&owner.access), json!({"project_id": id, "slug": "files", "name": "F"}))
+        .await
+        .expect(201);
+    app.post(
+        &format!("/api/v1/runtime/apps/{}/deploy", created.body["id"].as_str().expect("id")),
+        Some(&owner.access),
+        json!({}),
+    )
+    .await
+    .expect(201);
+    let records = "/apps/files/api/collections/docs/records";
+    let part = |bytes: &[u8], name: &str| reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string());
+    let form = reqwest::multipart::Form::new()
+        .text("title", "With files")
+        .part("cover", part(PNG, "Cover Image.PNG"))
+        .part("attachments", part(b"one", "a.txt"))
+        .part("attachments", part(b"two", "b.txt"))
+        .part("secret", part(b"classified", "s.txt"));
+    let r = TestApp::read(app.client.post(app.url(records)).multipart(form).send().await.expect("upload"))
+        .await
+        .expect(200);
+    let cover = r.body["cover"].as_str().expect("cover").to_string();
+    assert!(cover.starts_with("cover_image_") && cover.ends_with(".png"), "{cover}");
+    let attachments: Vec<String> =
+        r.body["attachments"].as_array().expect("list").iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+    assert_eq!(attachments.len(), 2);
+    let rid = r.body["id"].as_str().expect("id").to_string();
+    let file_url = |name: &str| app.url(&format!("/apps/files/api/files/docs/{rid}/{name}"));
+    let got = app.client.get(file_url(&cover)).send().await.expect("get");
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("image/png"));
+    assert_eq!(got.bytes().await.expect("bytes").as_ref(), PNG);
+    // Limits: size, type (by content, not by name), unknown fields.
+    let big = reqwest::multipart::Form::new().part("cover", part(&[PNG, &[0u8; 2000][..]].concat(), "big.png"));
+    let r = TestApp::read(app.client.post(app.url(records)).multipart(big).send().await.expect("big")).await;
+    assert_eq!(r.body["data"]["cover"]["code"], "validation_file_size_limit");
+    let fake = reqwest::multipart::Form::new().part("cover", part(b"not an image", "fake.png"));
+    let r = TestApp::read(app.client.post(app.url(records)).multipart(fake).send().await.expect("fake")).await;
+    assert_eq!(r.body["data"]["cover"]["code"], "validation_invalid_mime_type");
+    let r =
+        pb(&app, reqwest::Method::POST, records, None, Some(json!({"title": "x", "cover": "../../etc/passwd"}))).await;
+    assert_eq!(r.body["data"]["cover"]["code"], "validation_invalid_file");
+    // Keeping one attachment removes the other from storage.
+    pb(&app, reqwest::Method::PATCH, &format!("{records}/{rid}"), None, Some(json!({"attachments": [attachments[0]]})))
+        .await
+        .expect(200);
+    assert_eq!(app.client.get(file_url(&attachments[1])).send().await.expect("gone").status(), 404);
+    assert_eq!(app.client.get(file_url(&attachments[0])).send().await.expect("kept").status(), 200);
+    // A protected file needs a file token whose owner passes the view rule.
+    let secret = r#"secret"#;
+    let record = app.get(&format!("{records}/{rid}"), Some(&owner.access)).await.expect(200);
+    let secret_name = record.body[secret].as_str().expect("secret").to_string();
+    assert_eq!(app.client.get(file_url(&secret_name)).send().await.expect("no token").status(), 403);
+    assert_eq!(
+        app.client.get(format!("{}?token=forged", file_url(&secret_name))).send().await.expect("forged").status(),
+        403
+    );
+    let (user, _) = end_user(&app, "files", "reader@files.example").await;
+    let token = pb(&app, reqwest::Method::POST, "/apps/files/api/files/token", Some(&user), None).await.expect(200);
+    let t = token.body["token"].as_str().expect("token");
+    let ok = app.client.get(format!("{}?token={t}", file_url(&secret_name))).send().await.expect("with token");
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.bytes().await.expect("bytes").as_ref(), b"classified");
+    assert_eq!(pb(&app, reqwest::Method::POST, "/apps/files/api/files/token", None, None).await.status, 401);
+    // Deleting the record deletes its files.
+    app.delete(&format!("{records}/{rid}"), Some(&owner.access)).await.expect(204);
+    assert_eq!(app.client.get(file_url(&cover)).send().await.expect("deleted").status(), 404);
 }

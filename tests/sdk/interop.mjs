@@ -136,6 +136,25 @@ await step("delete", async () => {
   await assert.rejects(pb.collection("posts").getOne(posts[1].id), (e) => e.status === 404);
 });
 
+await step("upload and download a file", async () => {
+  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+  const withCover = await pb.collection("posts").create({
+    title: "Illustrated",
+    published: true,
+    author: me.id,
+    cover: new File([png], "cover.png", { type: "image/png" }),
+  });
+  assert.match(withCover.cover, /^cover_[a-z0-9]{10}\.png$/);
+  const res = await fetch(pb.files.getURL(withCover, withCover.cover));
+  assert.equal(res.status, 200);
+  assert.deepEqual(new Uint8Array(await res.arrayBuffer()), png);
+  await assert.rejects(
+    pb.collection("posts").create({ title: "Wrong", author: me.id, cover: new File(["text"], "x.txt", { type: "text/plain" }) }),
+    (e) => e.status === 400 && e.response.data.cover.code === "validation_invalid_mime_type",
+  );
+  await pb.collection("posts").delete(withCover.id);
+});
+
 await step("refresh", async () => {
   const before = pb.authStore.token;
   const refreshed = await pb.collection("users").authRefresh();

@@ -31,6 +31,8 @@ pub struct Config {
     /// Origins allowed by CORS. Empty: no cross-origin browser access.
     pub cors_allowed_origins: Vec<String>,
     pub body_limit_bytes: usize,
+    /// Largest request to an app's API (file uploads); the platform API keeps `body_limit_bytes`.
+    pub upload_limit_bytes: usize,
     pub request_timeout_secs: u64,
     /// Addresses or CIDR blocks of your reverse proxies. Only connections from them may set
     /// the client address (`X-Forwarded-For`, read from the right) and `X-Forwarded-Proto`.
@@ -95,6 +97,7 @@ impl Default for Config {
             mail_from: "Socle <no-reply@localhost>".into(),
             cors_allowed_origins: Vec::new(),
             body_limit_bytes: 2 * 1024 * 1024,
+            upload_limit_bytes: 32 * 1024 * 1024,
             request_timeout_secs: 30,
             trusted_proxies: Vec::new(),
             log_format: "json".into(),

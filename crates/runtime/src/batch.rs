@@ -105,17 +105,19 @@ async fn batch(
     let mut done = Vec::new();
     for (i, (c, op, body, query)) in plan.iter().enumerate() {
         let result = match op {
-            Op::Create => create_in(&mut tx, &ctx, &state, c, body, query).await.map(|id| (Action::Create, id, None)),
-            Op::Update(id) => {
-                update_in(&mut tx, &ctx, &state, c, id, body, query).await.map(|_| (Action::Update, id.clone(), None))
+            Op::Create => {
+                create_in(&mut tx, &ctx, &state, c, body, query, &[]).await.map(|id| (Action::Create, id, None))
             }
+            Op::Update(id) => update_in(&mut tx, &ctx, &state, c, id, body, query, &[])
+                .await
+                .map(|_| (Action::Update, id.clone(), None)),
             Op::Upsert => {
                 let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
                 let exists = !id.is_empty() && records::load(&ctx, c, &id).await.is_ok();
                 if exists {
-                    update_in(&mut tx, &ctx, &state, c, &id, body, query).await.map(|_| (Action::Update, id, None))
+                    update_in(&mut tx, &ctx, &state, c, &id, body, query, &[]).await.map(|_| (Action::Update, id, None))
                 } else {
-                    create_in(&mut tx, &ctx, &state, c, body, query).await.map(|id| (Action::Create, id, None))
+                    create_in(&mut tx, &ctx, &state, c, body, query, &[]).await.map(|id| (Action::Create, id, None))
                 }
             }
             Op::Delete(id) => {

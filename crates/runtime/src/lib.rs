@@ -10,6 +10,7 @@ pub mod auth;
 pub mod auth_flows;
 pub mod batch;
 pub mod context;
+pub mod files;
 pub mod pb;
 pub mod realtime;
 pub mod records;
@@ -101,6 +102,8 @@ pub fn app_router(state: RuntimeState) -> axum::Router {
         .merge(realtime::routes())
         .merge(batch::routes())
         .merge(auth_flows::routes())
+        .merge(files::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(state.foundation.config.upload_limit_bytes))
         .with_state(state)
 }
 

@@ -255,9 +255,10 @@ pub async fn create(
     c: &Collection,
     body: &Map<String, Value>,
     query: &Value,
+    new_files: &[String],
 ) -> PbResult<Map<String, Value>> {
     let mut tx = ctx.db.begin().await?;
-    let id = create_in(&mut tx, ctx, state, c, body, query).await?;
+    let id = create_in(&mut tx, ctx, state, c, body, query, new_files).await?;
     tx.commit().await?;
     load(ctx, c, &id).await
 }
@@ -270,6 +271,7 @@ pub async fn create_in(
     c: &Collection,
     body: &Map<String, Value>,
     query: &Value,
+    new_files: &[String],
 ) -> PbResult<String> {
     if c.kind == CollectionType::View {
         return Err(PbError::bad_request("View collections are read-only."));
@@ -278,7 +280,7 @@ pub async fn create_in(
     let data = RequestData { body: &body_value, query };
     // Superusers-only collections refuse before anything is validated.
     let rule = rule_condition(ctx, c, &c.rules.create_rule, &data, 2)?;
-    let prepared = validate::prepare(ctx, state, c, body, None).await?;
+    let prepared = validate::prepare(ctx, state, c, body, None, new_files).await?;
     let id = studio::collections::rows::insert_row(tx, ctx.ns(), c, &prepared.values).await.map_err(|e| match e {
         kernel::Error::Conflict(_) => {
             PbError::field("Failed to create record.", "id", "validation_not_unique", "Value must be unique.")
@@ -305,14 +307,16 @@ pub async fn update(
     id: &str,
     body: &Map<String, Value>,
     query: &Value,
+    new_files: &[String],
 ) -> PbResult<Map<String, Value>> {
     let mut tx = ctx.db.begin().await?;
-    update_in(&mut tx, ctx, state, c, id, body, query).await?;
+    update_in(&mut tx, ctx, state, c, id, body, query, new_files).await?;
     tx.commit().await?;
     load(ctx, c, id).await
 }
 
 /// Update inside the caller's transaction (batches).
+#[allow(clippy::too_many_arguments)]
 pub async fn update_in(
     tx: &mut Tx,
     ctx: &AppCtx,
@@ -321,6 +325,7 @@ pub async fn update_in(
     id: &str,
     body: &Map<String, Value>,
     query: &Value,
+    new_files: &[String],
 ) -> PbResult<()> {
     if c.kind == CollectionType::View {
         return Err(PbError::bad_request("View collections are read-only."));
@@ -328,7 +333,7 @@ pub async fn update_in(
     let body_value = Value::Object(body.clone());
     let data = RequestData { body: &body_value, query };
     let existing = find_with_rule(ctx, c, id, &c.rules.update_rule, &data).await?;
-    let prepared = validate::prepare(ctx, state, c, body, Some(&existing)).await?;
+    let prepared = validate::prepare(ctx, state, c, body, Some(&existing), new_files).await?;
     let mut sets = Vec::new();
     let mut a: Vec<Arg> = Vec::new();
     for (name, value) in prepared.values {

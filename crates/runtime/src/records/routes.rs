@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 
 use axum::body::Bytes;
+
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -140,19 +141,59 @@ async fn view_record(
     Ok(Json(record))
 }
 
+/// The body of a create or update: JSON, or multipart with files (checked against their
+/// fields, not yet stored).
+async fn read_body(
+    c: &studio::collections::model::Collection,
+    headers: &HeaderMap,
+    request: axum::extract::Request,
+) -> PbResult<(Map<String, Value>, Vec<crate::files::Upload>)> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ct.starts_with("multipart/form-data") {
+        let form = crate::files::read_multipart(request).await?;
+        let uploads = crate::files::check_uploads(c, form.files)?;
+        return Ok((form.values, uploads));
+    }
+    // Reading through the extractor keeps the body limit.
+    let bytes = <Bytes as axum::extract::FromRequest<()>>::from_request(request, &()).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            PbError::new(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.")
+        } else {
+            PbError::bad_request(format!("Could not read the request body: {e}"))
+        }
+    })?;
+    Ok((json_body(headers, &bytes)?, Vec::new()))
+}
+
 async fn create_record(
     State(state): State<RuntimeState>,
     principal: MaybePrincipal,
     headers: HeaderMap,
     Path((slug, collection)): Path<(String, String)>,
     q: Params,
-    body: Bytes,
+    request: axum::extract::Request,
 ) -> PbResult<Json<Value>> {
     let q = params(q)?;
-    let body = json_body(&headers, &body)?;
     let ctx = app(&state, &slug, &principal, &headers).await?;
     let c = ctx.collection(&collection)?.clone();
-    let row = super::create(&ctx, &state, &c, &body, &Value::Object(q.clone())).await?;
+    let (mut body, uploads) = read_body(&c, &headers, request).await?;
+    let new_files: Vec<String> = uploads.iter().map(|u| u.name.clone()).collect();
+    if !uploads.is_empty() && body.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
+        // Files are stored under the record's id, known before the insert.
+        body.insert("id".into(), Value::String(studio::collections::rows::new_record_id()));
+    }
+    crate::files::merge_uploads(&c, &mut body, None, &uploads);
+    let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+    crate::files::write(&state, &ctx.app.id, &c, &id, &uploads).await?;
+    let row = match super::create(&ctx, &state, &c, &body, &Value::Object(q.clone()), &new_files).await {
+        Ok(row) => row,
+        Err(e) => {
+            if !uploads.is_empty() {
+                crate::files::prune(&state, &ctx.app.id, &c, &id, &[]).await;
+            }
+            return Err(e);
+        }
+    };
     crate::realtime::publish(&state, &ctx.app.id, &c, crate::realtime::Action::Create, row.clone());
     let mut records = [super::present(&ctx, &c, row)];
     finish(&ctx, &c, &q, &mut records).await?;
@@ -166,13 +207,30 @@ async fn update_record(
     headers: HeaderMap,
     Path((slug, collection, id)): Path<(String, String, String)>,
     q: Params,
-    body: Bytes,
+    request: axum::extract::Request,
 ) -> PbResult<Json<Value>> {
     let q = params(q)?;
-    let body = json_body(&headers, &body)?;
     let ctx = app(&state, &slug, &principal, &headers).await?;
     let c = ctx.collection(&collection)?.clone();
-    let row = super::update(&ctx, &state, &c, &id, &body, &Value::Object(q.clone())).await?;
+    let (mut body, uploads) = read_body(&c, &headers, request).await?;
+    let new_files: Vec<String> = uploads.iter().map(|u| u.name.clone()).collect();
+    if !uploads.is_empty() {
+        let existing = super::load(&ctx, &c, &id).await?;
+        crate::files::merge_uploads(&c, &mut body, Some(&existing), &uploads);
+        crate::files::write(&state, &ctx.app.id, &c, &id, &uploads).await?;
+    }
+    let row = match super::update(&ctx, &state, &c, &id, &body, &Value::Object(q.clone()), &new_files).await {
+        Ok(row) => row,
+        Err(e) => {
+            if !uploads.is_empty()
+                && let Ok(current) = super::load(&ctx, &c, &id).await
+            {
+                crate::files::prune(&state, &ctx.app.id, &c, &id, &crate::files::names(&c, &current)).await;
+            }
+            return Err(e);
+        }
+    };
+    crate::files::prune(&state, &ctx.app.id, &c, &id, &crate::files::names(&c, &row)).await;
     crate::realtime::publish(&state, &ctx.app.id, &c, crate::realtime::Action::Update, row.clone());
     let mut records = [super::present(&ctx, &c, row)];
     finish(&ctx, &c, &q, &mut records).await?;
@@ -191,6 +249,7 @@ async fn delete_record(
     let ctx = app(&state, &slug, &principal, &headers).await?;
     let c = ctx.collection(&collection)?.clone();
     let row = super::delete(&ctx, &c, &id, &Value::Object(q)).await?;
+    crate::files::prune(&state, &ctx.app.id, &c, &id, &[]).await;
     crate::realtime::publish(&state, &ctx.app.id, &c, crate::realtime::Action::Delete, row);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -60,6 +60,7 @@ pub async fn prepare(
     collection: &Collection,
     body: &Map<String, Value>,
     existing: Option<&Map<String, Value>>,
+    new_files: &[String],
 ) -> PbResult<Prepared> {
     let creating = existing.is_none();
     let superuser = ctx.is_superuser();
@@ -131,6 +132,9 @@ pub async fn prepare(
             continue;
         }
         check_value(f, &value, &mut errors);
+        if f.kind == FieldKind::File {
+            check_files(f, &value, existing, new_files, &mut errors);
+        }
         let value = match (f.kind, &value) {
             (FieldKind::Date, Value::String(s)) => match normalize_date(s) {
                 Some(d) => Value::String(d),
@@ -290,14 +294,6 @@ fn check_value(f: &Field, value: &Value, errors: &mut Map<String, Value>) {
                 problem(errors, &f.name, "validation_json_size_limit", "The JSON value is too large.");
             }
         }
-        (FieldKind::File, v) if !is_empty(v) => {
-            problem(
-                errors,
-                &f.name,
-                "validation_invalid_file",
-                "File uploads are not supported yet; leave file fields empty.",
-            );
-        }
         _ => {}
     }
     if f.storage() == Storage::TextList
@@ -307,6 +303,40 @@ fn check_value(f: &Field, value: &Value, errors: &mut Map<String, Value>) {
     {
         problem(errors, &f.name, "validation_not_enough_values", format!("Select at least {min}."));
     }
+}
+
+/// A file field may name only files the record already has or files uploaded with this
+/// request: clients remove files by leaving them out, never add names of their own.
+fn check_files(
+    f: &Field,
+    value: &Value,
+    existing: Option<&Map<String, Value>>,
+    new_files: &[String],
+    errors: &mut Map<String, Value>,
+) {
+    let had: Vec<&str> = match existing.and_then(|e| e.get(&f.name)) {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let named: Vec<&str> = match value {
+        Value::String(s) if !s.is_empty() => vec![s.as_str()],
+        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if named.iter().any(|n| !had.contains(n) && !new_files.iter().any(|x| x == n)) {
+        problem(
+            errors,
+            &f.name,
+            "validation_invalid_file",
+            "Upload files with multipart/form-data; only existing file names can be kept.",
+        );
+    }
+}
+
+/// 10 characters of `[a-z0-9]`, for stored file names.
+pub fn random_suffix() -> String {
+    studio::collections::rows::new_record_id()[..10].to_string()
 }
 
 async fn check_relations(

@@ -1,0 +1,389 @@
+//! Files of file fields: multipart uploads on create and update (size and MIME limits from
+//! the field), stored on the local disk under the data dir, served at
+//! `/apps/{slug}/api/files/{collection}/{record}/{filename}`; protected fields need a
+//! short-lived file token from `POST /apps/{slug}/api/files/token` and the view rule.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use studio::collections::model::{Collection, Field, FieldKind};
+
+use crate::RuntimeState;
+use crate::context::{AppCtx, Requester, resolve};
+use crate::pb::{PbError, PbResult};
+use crate::records::routes::MaybePrincipal;
+
+/// PocketBase's default when a field sets no `maxSize`.
+pub const DEFAULT_MAX_SIZE: u64 = 5 * 1024 * 1024;
+const FILE_TOKEN_AUDIENCE: &str = "socle-app-file";
+const FILE_TOKEN_TTL_SECS: i64 = 120;
+
+/// One uploaded file, checked against its field, not yet on disk.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub field: String,
+    pub name: String,
+    pub bytes: axum::body::Bytes,
+}
+
+/// A multipart body: its values (PocketBase's SDK sends them in `@jsonPayload`, or as plain
+/// form fields) and its files.
+pub struct FormBody {
+    pub values: Map<String, Value>,
+    pub files: Vec<(String, String, Option<String>, axum::body::Bytes)>,
+}
+
+pub async fn read_multipart(request: Request) -> PbResult<FormBody> {
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| PbError::bad_request(format!("Invalid multipart body: {e}")))?;
+    let mut values = Map::new();
+    let mut files = Vec::new();
+    while let Some(field) =
+        multipart.next_field().await.map_err(|e| PbError::bad_request(format!("Invalid multipart body: {e}")))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field.file_name().map(str::to_string);
+        let content_type = field.content_type().map(str::to_string);
+        let bytes = field.bytes().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                PbError::new(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.")
+            } else {
+                PbError::bad_request(format!("Invalid multipart body: {e}"))
+            }
+        })?;
+        match file_name {
+            Some(original) => files.push((name.trim_end_matches('+').to_string(), original, content_type, bytes)),
+            None if name == "@jsonPayload" => match serde_json::from_slice::<Value>(&bytes) {
+                Ok(Value::Object(map)) => values.extend(map),
+                _ => return Err(PbError::bad_request("@jsonPayload must be a JSON object.")),
+            },
+            None => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                match values.get_mut(&name) {
+                    Some(Value::Array(items)) => items.push(Value::String(text)),
+                    Some(existing) => *existing = Value::Array(vec![existing.take(), Value::String(text)]),
+                    None => {
+                        values.insert(name, Value::String(text));
+                    }
+                }
+            }
+        }
+    }
+    Ok(FormBody { values, files })
+}
+
+fn mime_of(name: &str) -> &'static str {
+    let ext = name.rsplit('.').next().unwrap_or_default().to_ascii_lowercase();
+    match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        "csv" => "text/csv",
+        "json" => "application/json",
+        "mp4" => "video/mp4",
+        "mp3" => "audio/mpeg",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+/// What the bytes are, by their first bytes when recognizable, else by the file name; a
+/// declared type is not trusted.
+fn sniff(bytes: &[u8], name: &str) -> &'static str {
+    match bytes {
+        [0x89, b'P', b'N', b'G', ..] => "image/png",
+        [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
+        [b'G', b'I', b'F', b'8', ..] => "image/gif",
+        [b'%', b'P', b'D', b'F', ..] => "application/pdf",
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => "image/webp",
+        [b'P', b'K', 3, 4, ..] => "application/zip",
+        // A name claiming a binary format the bytes do not have is not believed.
+        _ => match mime_of(name) {
+            "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "application/pdf" | "application/zip" => {
+                "application/octet-stream"
+            }
+            other => other,
+        },
+    }
+}
+
+/// A stored name like PocketBase's: the sanitized original name and a random suffix.
+fn stored_name(original: &str) -> String {
+    let (stem, ext) = match original.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s, format!(".{}", e.to_ascii_lowercase())),
+        _ => (original, String::new()),
+    };
+    let clean: String =
+        stem.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).take(100).collect();
+    let ext: String = ext.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.').take(20).collect();
+    let suffix = crate::records::validate::random_suffix();
+    format!("{}_{suffix}{ext}", if clean.is_empty() { "file" } else { &clean })
+}
+
+/// Check uploads against their fields; returns the uploads with their stored names.
+pub fn check_uploads(
+    c: &Collection,
+    files: Vec<(String, String, Option<String>, axum::body::Bytes)>,
+) -> PbResult<Vec<Upload>> {
+    let mut errors = Map::new();
+    let mut out = Vec::new();
+    for (field, original, _declared, bytes) in files {
+        let Some(f) = c.field(&field).filter(|f| f.kind == FieldKind::File) else {
+            errors.insert(
+                field.clone(),
+                json!({"code": "validation_unknown_file_field", "message": "Not a file field."}),
+            );
+            continue;
+        };
+        let max = f.max_size.filter(|m| *m > 0).unwrap_or(DEFAULT_MAX_SIZE);
+        if bytes.len() as u64 > max {
+            errors.insert(field.clone(), json!({"code": "validation_file_size_limit", "message": format!("Failed to upload {original:?} - the maximum allowed file size is {max} bytes.")}));
+            continue;
+        }
+        let mime = sniff(&bytes, &original);
+        if let Some(types) = f.mime_types.as_ref().filter(|t| !t.is_empty())
+            && !types.iter().any(|t| t == mime)
+        {
+            errors.insert(field.clone(), json!({"code": "validation_invalid_mime_type", "message": format!("{original:?} mime type must be one of: {}.", types.join(", "))}));
+            continue;
+        }
+        out.push(Upload { field, name: stored_name(&original), bytes });
+    }
+    if errors.is_empty() { Ok(out) } else { Err(PbError::with_fields("Failed to upload the files.", errors)) }
+}
+
+/// Put uploaded names into the body: a single file field takes the new file, a multiple one
+/// appends to what the record has (or what the body says it keeps).
+pub fn merge_uploads(
+    c: &Collection,
+    body: &mut Map<String, Value>,
+    existing: Option<&Map<String, Value>>,
+    uploads: &[Upload],
+) {
+    let mut by_field: HashMap<&str, Vec<String>> = HashMap::new();
+    for u in uploads {
+        by_field.entry(u.field.as_str()).or_default().push(u.name.clone());
+    }
+    for (field, names) in by_field {
+        let Some(f) = c.field(field) else { continue };
+        if f.multiple() {
+            let mut kept: Vec<Value> = match body.get(field).or_else(|| existing.and_then(|e| e.get(field))) {
+                Some(Value::Array(items)) => items.clone(),
+                Some(Value::String(s)) if !s.is_empty() => vec![Value::String(s.clone())],
+                _ => Vec::new(),
+            };
+            kept.extend(names.into_iter().map(Value::String));
+            body.insert(field.to_string(), Value::Array(kept));
+        } else if let Some(last) = names.into_iter().last() {
+            body.insert(field.to_string(), Value::String(last));
+        }
+    }
+}
+
+fn storage_root(state: &RuntimeState) -> PathBuf {
+    state.foundation.config.data_dir.join("storage")
+}
+
+fn record_dir(state: &RuntimeState, app: &str, collection: &str, record: &str) -> PathBuf {
+    storage_root(state).join(app).join(collection).join(record)
+}
+
+pub async fn write(state: &RuntimeState, app: &str, c: &Collection, record: &str, uploads: &[Upload]) -> PbResult<()> {
+    if uploads.is_empty() {
+        return Ok(());
+    }
+    let dir = record_dir(state, app, &c.id, record);
+    tokio::fs::create_dir_all(&dir).await.map_err(kernel::Error::internal)?;
+    for u in uploads {
+        tokio::fs::write(dir.join(&u.name), &u.bytes).await.map_err(kernel::Error::internal)?;
+    }
+    Ok(())
+}
+
+/// Names of files a record refers to.
+pub fn names(c: &Collection, row: &Map<String, Value>) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in c.fields.iter().filter(|f| f.kind == FieldKind::File) {
+        match row.get(&f.name) {
+            Some(Value::String(s)) if !s.is_empty() => out.push(s.clone()),
+            Some(Value::Array(items)) => out.extend(items.iter().filter_map(Value::as_str).map(str::to_string)),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Remove files the record no longer refers to (after an update), or all of them (delete).
+pub async fn prune(state: &RuntimeState, app: &str, c: &Collection, record: &str, keep: &[String]) {
+    let dir = record_dir(state, app, &c.id, record);
+    let Ok(mut entries) = tokio::fs::read_dir(&dir).await else { return };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !keep.contains(&name) {
+            let _ = tokio::fs::remove_file(entry.path()).await;
+        }
+    }
+    if keep.is_empty() {
+        let _ = tokio::fs::remove_dir(&dir).await;
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FileClaims {
+    app: String,
+    /// The end user the token was issued to, or empty for a superuser.
+    id: String,
+    #[serde(rename = "collectionId")]
+    collection_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    aud: String,
+    exp: i64,
+}
+
+pub fn routes() -> Router<RuntimeState> {
+    Router::new()
+        .route("/apps/{slug}/api/files/token", post(file_token))
+        .route("/apps/{slug}/api/files/{collection}/{record}/{filename}", get(serve))
+}
+
+fn file_keys(state: &RuntimeState) -> (EncodingKey, DecodingKey) {
+    (EncodingKey::from_secret(&state.flow_secret), DecodingKey::from_secret(&state.flow_secret))
+}
+
+async fn file_token(
+    State(state): State<RuntimeState>,
+    principal: MaybePrincipal,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> PbResult<Json<Value>> {
+    let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
+    let (id, collection_id, kind) = match &ctx.requester {
+        Requester::Superuser => (String::new(), String::new(), "superuser"),
+        Requester::User { collection, record } => {
+            (record.get("id").and_then(Value::as_str).unwrap_or_default().to_string(), collection.id.clone(), "file")
+        }
+        Requester::Guest => {
+            return Err(PbError::new(
+                StatusCode::UNAUTHORIZED,
+                "The request requires valid record authorization token.",
+            ));
+        }
+    };
+    let claims = FileClaims {
+        app: ctx.app.id.clone(),
+        id,
+        collection_id,
+        kind: kind.into(),
+        aud: FILE_TOKEN_AUDIENCE.into(),
+        exp: kernel::time::now().unix_timestamp() + FILE_TOKEN_TTL_SECS,
+    };
+    let token =
+        encode(&Header::new(Algorithm::HS256), &claims, &file_keys(&state).0).map_err(kernel::Error::internal)?;
+    Ok(Json(json!({"token": token})))
+}
+
+#[derive(Debug, Deserialize)]
+struct ServeQuery {
+    token: Option<String>,
+    download: Option<String>,
+    thumb: Option<String>,
+}
+
+/// The requester a file token stands for.
+async fn requester_of(state: &RuntimeState, ctx: &AppCtx, token: &str) -> Option<Requester> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_audience(&[FILE_TOKEN_AUDIENCE]);
+    let claims = decode::<FileClaims>(token, &file_keys(state).1, &validation).ok()?.claims;
+    if claims.app != ctx.app.id {
+        return None;
+    }
+    if claims.kind == "superuser" {
+        return Some(Requester::Superuser);
+    }
+    let collection = ctx.schema.collections.iter().find(|c| c.id == claims.collection_id)?;
+    let rows = studio::collections::rows::read_rows(
+        &ctx.db,
+        ctx.ns(),
+        collection,
+        Some(("r.\"id\" = $1".into(), kernel::args![&claims.id])),
+    )
+    .await
+    .ok()?;
+    rows.into_iter().next().map(|record| Requester::User { collection: Box::new(collection.clone()), record })
+}
+
+async fn serve(
+    State(state): State<RuntimeState>,
+    principal: MaybePrincipal,
+    headers: HeaderMap,
+    Path((slug, collection, record, filename)): Path<(String, String, String, String)>,
+    Query(q): Query<ServeQuery>,
+) -> PbResult<Response> {
+    let mut ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
+    let c = ctx.collection(&collection)?.clone();
+    let row = crate::records::load(&ctx, &c, &record).await?;
+    let field: Option<&Field> =
+        c.fields.iter().filter(|f| f.kind == FieldKind::File).find(|f| match row.get(&f.name) {
+            Some(Value::String(s)) => *s == filename,
+            Some(Value::Array(items)) => items.iter().any(|v| v.as_str() == Some(&filename)),
+            _ => false,
+        });
+    let field = field.ok_or_else(PbError::not_found)?;
+    if field.protected == Some(true) {
+        // Protected files need a file token, and the view rule for whoever it names.
+        let requester = match q.token.as_deref() {
+            Some(t) => requester_of(&state, &ctx, t).await,
+            None => None,
+        };
+        ctx.requester =
+            requester.ok_or_else(|| PbError::new(StatusCode::FORBIDDEN, "The file requires a valid file token."))?;
+        crate::records::view(
+            &ctx,
+            &c,
+            &record,
+            &crate::records::RequestData { body: &Value::Null, query: &Value::Null },
+        )
+        .await
+        .map_err(|_| PbError::new(StatusCode::FORBIDDEN, "The file token does not allow this file."))?;
+    }
+    if q.thumb.as_deref().is_some_and(|t| !t.is_empty()) {
+        // Thumbnails are not generated yet: the original is served, as PocketBase does for
+        // files it cannot thumbnail.
+        tracing::debug!(thumb = ?q.thumb, "thumbnail requested; serving the original");
+    }
+    let path = record_dir(&state, &ctx.app.id, &c.id, &record).join(&filename);
+    let bytes = tokio::fs::read(&path).await.map_err(|_| PbError::not_found())?;
+    let mime = sniff(&bytes, &filename);
+    let mut response = bytes.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    // Served files never run as pages of this origin.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox",
+        ),
+    );
+    let disposition =
+        if q.download.as_deref().is_some_and(|d| d == "1" || d == "true") { "attachment" } else { "inline" };
+    if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    let cache = if field.protected == Some(true) { "private, max-age=60" } else { "public, max-age=2592000" };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    Ok(response)
+}

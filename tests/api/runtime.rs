@@ -826,3 +826,115 @@ async fn files_upload_serve_and_protect(app: TestApp) {
     app.delete(&format!("{records}/{rid}"), Some(&owner.access)).await.expect(204);
     assert_eq!(app.client.get(file_url(&cover)).send().await.expect("deleted").status(), 404);
 }
+
+on_both_databases!(websocket_subscribers_resume_without_loss);
+
+struct Ws(tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>);
+
+impl Ws {
+    async fn open(app: &TestApp, slug: &str, token: Option<&str>) -> (Ws, Value) {
+        let url = format!(
+            "{}/apps/{slug}/api/realtime/ws{}",
+            app.base.replacen("http", "ws", 1),
+            token.map(|t| format!("?token={t}")).unwrap_or_default()
+        );
+        let (stream, _) = tokio_tungstenite::connect_async(url).await.expect("websocket");
+        let mut ws = Ws(stream);
+        let hello = ws.next().await.expect("hello");
+        assert_eq!(hello["type"], "hello");
+        (ws, hello)
+    }
+
+    async fn send(&mut self, v: Value) {
+        use futures_util::SinkExt;
+        self.0.send(tokio_tungstenite::tungstenite::Message::Text(v.to_string().into())).await.expect("send");
+    }
+
+    /// The next JSON message other than a heartbeat, or None after 1.5 s.
+    async fn next(&mut self) -> Option<Value> {
+        use futures_util::StreamExt;
+        loop {
+            match tokio::time::timeout(std::time::Duration::from_millis(1500), self.0.next()).await {
+                Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => {
+                    let v: Value = serde_json::from_str(&t).expect("json");
+                    if v["type"] != "ping" {
+                        return Some(v);
+                    }
+                }
+                Ok(Some(Ok(_))) => continue,
+                _ => return None,
+            }
+        }
+    }
+}
+
+async fn websocket_subscribers_resume_without_loss(app: TestApp) {
+    blog(&app, "ws@runtime.example", "sockets").await;
+    let (alice, alice_id) = end_user(&app, "sockets", "alice@ws.example").await;
+    let (mut ws, hello) = Ws::open(&app, "sockets", Some(&alice)).await;
+    let epoch = hello["epoch"].as_str().expect("epoch").to_string();
+    // Clear errors for bad subscriptions.
+    ws.send(json!({"type": "subscribe", "id": "bad", "topic": "nope/*"})).await;
+    let e = ws.next().await.expect("error");
+    assert_eq!((e["type"].as_str(), e["code"].as_str()), (Some("error"), Some("invalid_subscription")));
+    ws.send(json!({"type": "subscribe", "id": "f", "topic": "posts/*", "options": {"filter": "titel = 1"}})).await;
+    let e = ws.next().await.expect("error");
+    assert!(e["message"].as_str().is_some_and(|m| m.contains("titel") && m.contains("position 0")), "{e}");
+    ws.send(json!({"hello": 1})).await;
+    assert_eq!(ws.next().await.expect("error")["code"], "invalid_message");
+    ws.send(json!({"type": "ping"})).await;
+    assert_eq!(ws.next().await.expect("pong")["type"], "pong");
+
+    ws.send(json!({"type": "subscribe", "id": "all", "topic": "posts/*"})).await;
+    assert_eq!(ws.next().await.expect("subscribed")["type"], "subscribed");
+    let records = "/apps/sockets/api/collections/posts/records";
+    let create = |title: &str| {
+        let app = &app;
+        let token = alice.clone();
+        let body = json!({"title": title, "published": true, "author": alice_id});
+        async move { pb(app, reqwest::Method::POST, records, Some(&token), Some(body)).await.expect(200) }
+    };
+    create("First").await;
+    let first = ws.next().await.expect("event");
+    assert_eq!(
+        (first["type"].as_str(), first["id"].as_str(), first["record"]["title"].as_str()),
+        (Some("event"), Some("all"), Some("First"))
+    );
+    let last_seq = first["seq"].as_u64().expect("seq");
+    // Disconnected while two posts are written; resuming replays them in order.
+    drop(ws);
+    create("Second").await;
+    create("Third").await;
+    let (mut ws, _) = Ws::open(&app, "sockets", Some(&alice)).await;
+    ws.send(json!({"type": "subscribe", "id": "all", "topic": "posts/*", "resume": {"epoch": epoch, "seq": last_seq}}))
+        .await;
+    assert_eq!(ws.next().await.expect("subscribed")["type"], "subscribed");
+    let (a, b) = (ws.next().await.expect("replay 1"), ws.next().await.expect("replay 2"));
+    assert_eq!((a["record"]["title"].as_str(), b["record"]["title"].as_str()), (Some("Second"), Some("Third")));
+    assert_eq!((a["seq"].as_u64(), b["seq"].as_u64()), (Some(last_seq + 1), Some(last_seq + 2)));
+    assert!(ws.next().await.is_none(), "nothing twice");
+    // A resume the server cannot honour says so.
+    ws.send(
+        json!({"type": "subscribe", "id": "other", "topic": "posts/*", "resume": {"epoch": "elsewhere", "seq": 1}}),
+    )
+    .await;
+    assert_eq!(ws.next().await.expect("subscribed")["type"], "subscribed");
+    assert_eq!(ws.next().await.expect("refetch")["type"], "refetch");
+    ws.send(json!({"type": "unsubscribe", "id": "other"})).await;
+    assert_eq!(ws.next().await.expect("unsubscribed")["type"], "unsubscribed");
+    // Guests get only what the rules allow: a draft reaches no guest.
+    let (mut guest, _) = Ws::open(&app, "sockets", None).await;
+    guest.send(json!({"type": "subscribe", "id": "g", "topic": "posts/*"})).await;
+    assert_eq!(guest.next().await.expect("subscribed")["type"], "subscribed");
+    pb(
+        &app,
+        reqwest::Method::POST,
+        records,
+        Some(&alice),
+        Some(json!({"title": "Hidden", "published": false, "author": alice_id})),
+    )
+    .await
+    .expect(200);
+    assert!(guest.next().await.is_none(), "the guest does not see drafts");
+    assert_eq!(ws.next().await.expect("author sees the draft")["record"]["title"], "Hidden");
+}

@@ -14,6 +14,7 @@ pub mod files;
 pub mod pb;
 pub mod realtime;
 pub mod records;
+pub mod ws;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -103,6 +104,7 @@ pub fn app_router(state: RuntimeState) -> axum::Router {
         .merge(batch::routes())
         .merge(auth_flows::routes())
         .merge(files::routes())
+        .merge(ws::routes())
         .layer(axum::extract::DefaultBodyLimit::max(state.foundation.config.upload_limit_bytes))
         .with_state(state)
 }

@@ -58,35 +58,86 @@ impl Action {
 }
 
 #[derive(Clone)]
-struct Subscription {
-    /// As the client sent it: the SSE event name.
-    key: String,
-    collection: String,
-    record: Option<String>,
-    filter: Option<expr::Expr>,
-    expand: Option<String>,
-    fields: Option<String>,
+pub(crate) struct Subscription {
+    /// As the client sent it: the SSE event name, or the WebSocket subscription id.
+    pub(crate) key: String,
+    pub(crate) collection: String,
+    pub(crate) record: Option<String>,
+    pub(crate) filter: Option<expr::Expr>,
+    pub(crate) expand: Option<String>,
+    pub(crate) fields: Option<String>,
 }
 
-struct Client {
-    app_id: String,
-    sender: mpsc::Sender<Event>,
-    subscriptions: RwLock<(Vec<Subscription>, Option<Arc<AppCtx>>)>,
+/// Where a client's events go.
+pub(crate) enum Sink {
+    Sse(mpsc::Sender<Event>),
+    /// WebSocket text frames.
+    Ws(mpsc::Sender<String>),
 }
 
+pub(crate) struct Client {
+    pub(crate) app_id: String,
+    pub(crate) sink: Sink,
+    pub(crate) subscriptions: RwLock<(Vec<Subscription>, Option<Arc<AppCtx>>)>,
+}
+
+/// Recent events of an app, numbered, so that a WebSocket client can resume after a short
+/// disconnection without losing any.
 #[derive(Default)]
+pub(crate) struct AppStream {
+    pub(crate) next: u64,
+    pub(crate) buffer: std::collections::VecDeque<Buffered>,
+}
+
+#[derive(Clone)]
+pub(crate) struct Buffered {
+    pub(crate) seq: u64,
+    pub(crate) collection_id: String,
+    pub(crate) action: Action,
+    pub(crate) row: Map<String, Value>,
+}
+
+/// Events kept per app for resuming.
+pub const RESUME_BUFFER: usize = 1000;
+
 pub struct Hub {
     clients: RwLock<HashMap<String, Arc<Client>>>,
+    pub(crate) streams: std::sync::Mutex<HashMap<String, AppStream>>,
+    /// Sequence numbers are this process's; a resume on another process is told to refetch.
+    pub epoch: String,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub { clients: RwLock::default(), streams: std::sync::Mutex::default(), epoch: kernel::ids::random_token(9) }
+    }
 }
 
 impl Hub {
-    fn add(&self, id: &str, client: Arc<Client>) {
+    /// Number this event in its app's stream (if the app keeps one) and remember it.
+    fn record(&self, app_id: &str, collection_id: &str, action: Action, row: &Map<String, Value>) -> Option<u64> {
+        let mut streams = self.streams.lock().ok()?;
+        let stream = streams.get_mut(app_id)?;
+        stream.next += 1;
+        let seq = stream.next;
+        stream.buffer.push_back(Buffered { seq, collection_id: collection_id.into(), action, row: row.clone() });
+        while stream.buffer.len() > RESUME_BUFFER {
+            stream.buffer.pop_front();
+        }
+        Some(seq)
+    }
+
+    fn keeps_stream(&self, app_id: &str) -> bool {
+        self.streams.lock().map(|s| s.contains_key(app_id)).unwrap_or(false)
+    }
+
+    pub(crate) fn add(&self, id: &str, client: Arc<Client>) {
         if let Ok(mut c) = self.clients.write() {
             c.insert(id.to_string(), client);
         }
     }
 
-    fn remove(&self, id: &str) {
+    pub(crate) fn remove(&self, id: &str) {
         if let Ok(mut c) = self.clients.write() {
             c.remove(id);
         }
@@ -130,8 +181,11 @@ async fn connect(
     let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
     let id = kernel::ids::random_token(30);
     let (sender, receiver) = mpsc::channel(CLIENT_BUFFER);
-    let client =
-        Arc::new(Client { app_id: ctx.app.id.clone(), sender, subscriptions: RwLock::new((Vec::new(), None)) });
+    let client = Arc::new(Client {
+        app_id: ctx.app.id.clone(),
+        sink: Sink::Sse(sender),
+        subscriptions: RwLock::new((Vec::new(), None)),
+    });
     state.realtime.add(&id, client);
     let hello = Event::default().id(id.clone()).event("PB_CONNECT").data(json!({"clientId": id}).to_string());
     let guard = Disconnect { hub: state.clone(), id };
@@ -144,7 +198,7 @@ async fn connect(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-fn parse_subscription(key: &str) -> Result<Subscription, String> {
+pub(crate) fn parse_subscription(key: &str) -> Result<Subscription, String> {
     let (topic, options) = match key.split_once('?') {
         Some((t, q)) => (t, Some(q)),
         None => (key, None),
@@ -327,7 +381,7 @@ pub async fn listen(state: RuntimeState, mut stop: tokio::sync::watch::Receiver<
 async fn deliver(state: &RuntimeState, payload: &str) {
     let Ok(event) = serde_json::from_str::<Value>(payload) else { return };
     let app_id = event["app"].as_str().unwrap_or_default();
-    if state.realtime.of_app(app_id).is_empty() {
+    if state.realtime.of_app(app_id).is_empty() && !state.realtime.keeps_stream(app_id) {
         return;
     }
     let action = match event["action"].as_str() {
@@ -373,6 +427,7 @@ async fn deliver(state: &RuntimeState, payload: &str) {
 
 /// Send a record change to every subscriber of this process allowed to see it.
 fn dispatch(state: &RuntimeState, app_id: &str, collection: &Collection, action: Action, row: Map<String, Value>) {
+    let seq = state.realtime.record(app_id, &collection.id, action, &row);
     let clients = state.realtime.of_app(app_id);
     if clients.is_empty() {
         return;
@@ -381,38 +436,54 @@ fn dispatch(state: &RuntimeState, app_id: &str, collection: &Collection, action:
     tokio::spawn(async move {
         for client in clients {
             let (wanted, ctx): (Vec<Subscription>, _) = match client.subscriptions.read() {
-                Ok(s) => {
-                    let wanted =
-                        s.0.iter()
-                            .filter(|sub| sub.collection == collection.name || sub.collection == collection.id)
-                            .filter(|sub| {
-                                sub.record.as_deref().is_none_or(|r| Some(r) == row.get("id").and_then(Value::as_str))
-                            })
-                            .cloned()
-                            .collect();
-                    (wanted, s.1.clone())
-                }
+                Ok(s) => (s.0.iter().filter(|sub| matches(sub, &collection, &row)).cloned().collect(), s.1.clone()),
                 Err(_) => continue,
             };
             let Some(ctx) = ctx else { continue };
-            for Subscription { key, filter, expand, fields, record: target, .. } in wanted {
-                let by_id = target.is_some();
-                let rule = if by_id { &collection.rules.view_rule } else { &collection.rules.list_rule };
-                if !allowed(&ctx, &collection, rule.as_deref(), filter.as_ref(), &row, action).await {
-                    continue;
-                }
-                let mut record = vec![crate::records::present(&ctx, &collection, row.clone())];
-                let paths = crate::records::parse_expand(expand.as_deref());
-                if crate::records::expand(&ctx, &collection, &mut record, &paths, 0).await.is_err() {
-                    continue;
-                }
-                crate::records::project_fields(&mut record[0], fields.as_deref());
-                let data = json!({"action": action.as_str(), "record": record[0]});
-                // A client that cannot keep up misses events rather than stalling the others.
-                let _ = client.sender.try_send(Event::default().event(key).data(data.to_string()));
+            for sub in wanted {
+                send_if_allowed(&client, &ctx, &sub, &collection, action, &row, seq).await;
             }
         }
     });
+}
+
+pub(crate) fn matches(sub: &Subscription, collection: &Collection, row: &Map<String, Value>) -> bool {
+    (sub.collection == collection.name || sub.collection == collection.id)
+        && sub.record.as_deref().is_none_or(|r| Some(r) == row.get("id").and_then(Value::as_str))
+}
+
+/// Send one event to one subscription if its owner may see the record.
+pub(crate) async fn send_if_allowed(
+    client: &Client,
+    ctx: &AppCtx,
+    sub: &Subscription,
+    collection: &Collection,
+    action: Action,
+    row: &Map<String, Value>,
+    seq: Option<u64>,
+) {
+    let rule = if sub.record.is_some() { &collection.rules.view_rule } else { &collection.rules.list_rule };
+    if !allowed(ctx, collection, rule.as_deref(), sub.filter.as_ref(), row, action).await {
+        return;
+    }
+    let mut record = vec![crate::records::present(ctx, collection, row.clone())];
+    let paths = crate::records::parse_expand(sub.expand.as_deref());
+    if crate::records::expand(ctx, collection, &mut record, &paths, 0).await.is_err() {
+        return;
+    }
+    crate::records::project_fields(&mut record[0], sub.fields.as_deref());
+    // A client that cannot keep up misses events rather than stalling the others.
+    match &client.sink {
+        Sink::Sse(sender) => {
+            let data = json!({"action": action.as_str(), "record": record[0]});
+            let _ = sender.try_send(Event::default().event(sub.key.clone()).data(data.to_string()));
+        }
+        Sink::Ws(sender) => {
+            let data =
+                json!({"type": "event", "id": sub.key, "seq": seq, "action": action.as_str(), "record": record[0]});
+            let _ = sender.try_send(data.to_string());
+        }
+    }
 }
 
 /// Whether the subscriber may see `row`: superusers always; others by the rule and filter,

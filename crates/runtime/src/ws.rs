@@ -1,0 +1,231 @@
+//! The WebSocket realtime transport at `/apps/{slug}/api/realtime/ws`: the same topics and
+//! rules as SSE, plus what SSE lacks. Messages are JSON text frames:
+//!
+//! - server: `{"type":"hello","clientId","epoch","seq","heartbeat":25}` on connect;
+//! - client: `{"type":"subscribe","id":"s1","topic":"posts/*","options":{"filter","expand","fields"},
+//!   "resume":{"epoch","seq"}}` → `{"type":"subscribed","id","seq"}`, or
+//!   `{"type":"error","id","code":"invalid_subscription","message"}`;
+//! - server: `{"type":"event","id","seq","action","record"}`; `seq` numbers the app's event
+//!   stream, so a client that reconnects with `resume` gets what it missed, in order, or
+//!   `{"type":"refetch","id","reason"}` when that is no longer possible (too long away,
+//!   another process);
+//! - client: `{"type":"unsubscribe","id"}`, `{"type":"ping"}` → `{"type":"pong"}`;
+//! - server: `{"type":"ping"}` every 25 s; a client silent for 75 s is disconnected.
+//!
+//! The token is given at connect (`?token=` or `Authorization`).
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::RuntimeState;
+use crate::context::{AppCtx, resolve};
+use crate::pb::PbResult;
+use crate::realtime::{AppStream, Client, Sink, matches, send_if_allowed};
+use crate::records::routes::MaybePrincipal;
+
+pub const HEARTBEAT_SECS: u64 = 25;
+const IDLE_LIMIT_SECS: u64 = 75;
+const MAX_SUBSCRIPTIONS: usize = 200;
+
+pub fn routes() -> Router<RuntimeState> {
+    Router::new().route("/apps/{slug}/api/realtime/ws", get(upgrade))
+}
+
+#[derive(Debug, Deserialize)]
+struct ConnectQuery {
+    token: Option<String>,
+}
+
+async fn upgrade(
+    State(state): State<RuntimeState>,
+    principal: MaybePrincipal,
+    mut headers: HeaderMap,
+    Path(slug): Path<String>,
+    Query(q): Query<ConnectQuery>,
+    ws: WebSocketUpgrade,
+) -> PbResult<Response> {
+    if let Some(token) = q.token.as_deref()
+        && let Ok(v) = HeaderValue::from_str(token)
+    {
+        headers.insert(header::AUTHORIZATION, v);
+    }
+    let ctx = Arc::new(resolve(&state, &slug, principal.0.as_ref(), &headers).await?);
+    if let Ok(mut streams) = state.realtime.streams.lock() {
+        streams.entry(ctx.app.id.clone()).or_insert_with(AppStream::default);
+    }
+    Ok(ws.on_upgrade(move |socket| run(state, ctx, socket)))
+}
+
+fn current_seq(state: &RuntimeState, app: &str) -> u64 {
+    state.realtime.streams.lock().ok().and_then(|s| s.get(app).map(|a| a.next)).unwrap_or(0)
+}
+
+async fn run(state: RuntimeState, ctx: Arc<AppCtx>, mut socket: WebSocket) {
+    let id = kernel::ids::random_token(30);
+    let (tx, mut rx) = mpsc::channel::<String>(crate::realtime::RESUME_BUFFER);
+    let client = Arc::new(Client {
+        app_id: ctx.app.id.clone(),
+        sink: Sink::Ws(tx.clone()),
+        subscriptions: RwLock::new((Vec::new(), Some(ctx.clone()))),
+    });
+    state.realtime.add(&id, client.clone());
+    let hello = json!({"type": "hello", "clientId": id, "epoch": state.realtime.epoch, "seq": current_seq(&state, &ctx.app.id), "heartbeat": HEARTBEAT_SECS});
+    if socket.send(Message::Text(hello.to_string().into())).await.is_err() {
+        state.realtime.remove(&id);
+        return;
+    }
+    let mut heartbeat = tokio::time::interval(Duration::from_secs(HEARTBEAT_SECS));
+    heartbeat.tick().await;
+    let mut last_heard = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    last_heard = tokio::time::Instant::now();
+                    for reply in handle(&state, &ctx, &client, &text).await {
+                        if socket.send(Message::Text(reply.into())).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
+            },
+            Some(out) = rx.recv() => {
+                if socket.send(Message::Text(out.into())).await.is_err() {
+                    break;
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > Duration::from_secs(IDLE_LIMIT_SECS) {
+                    let _ = socket.send(Message::Close(None)).await;
+                    break;
+                }
+                if socket.send(Message::Text(json!({"type": "ping"}).to_string().into())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    state.realtime.remove(&id);
+}
+
+fn error(id: &Value, code: &str, message: impl Into<String>) -> String {
+    json!({"type": "error", "id": id, "code": code, "message": message.into()}).to_string()
+}
+
+/// Answer one client message; events replayed by a resume are sent through the client's
+/// queue after the `subscribed` reply.
+async fn handle(state: &RuntimeState, ctx: &AppCtx, client: &Client, text: &str) -> Vec<String> {
+    let Ok(msg) = serde_json::from_str::<Value>(text) else {
+        return vec![error(&Value::Null, "invalid_message", "messages are JSON objects with a type")];
+    };
+    let id = msg.get("id").cloned().unwrap_or(Value::Null);
+    match msg.get("type").and_then(Value::as_str) {
+        Some("ping") => vec![json!({"type": "pong"}).to_string()],
+        Some("unsubscribe") => {
+            let key = id.as_str().unwrap_or_default();
+            if let Ok(mut s) = client.subscriptions.write() {
+                s.0.retain(|sub| sub.key != key);
+            }
+            vec![json!({"type": "unsubscribed", "id": id}).to_string()]
+        }
+        Some("subscribe") => subscribe(state, ctx, client, &msg, id).await,
+        _ => vec![error(&id, "invalid_message", "type is subscribe, unsubscribe or ping")],
+    }
+}
+
+async fn subscribe(state: &RuntimeState, ctx: &AppCtx, client: &Client, msg: &Value, id: Value) -> Vec<String> {
+    let Some(key) = id.as_str().filter(|k| !k.is_empty() && k.len() <= 100).map(str::to_string) else {
+        return vec![error(&id, "invalid_subscription", "a subscription needs an id (a short string)")];
+    };
+    let topic = msg.get("topic").and_then(Value::as_str).unwrap_or_default();
+    let mut sub = match crate::realtime::parse_subscription(topic) {
+        Ok(s) => s,
+        Err(m) => return vec![error(&id, "invalid_subscription", format!("{topic:?}: {m}"))],
+    };
+    sub.key = key.clone();
+    let Ok(collection) = ctx.collection(&sub.collection) else {
+        return vec![error(&id, "invalid_subscription", format!("there is no collection {:?}", sub.collection))];
+    };
+    let options = msg.get("options").cloned().unwrap_or(Value::Null);
+    if let Some(f) = options.get("filter").and_then(Value::as_str).filter(|f| !f.trim().is_empty()) {
+        let checked = ctx.schema.checked(&collection.name);
+        match expr::parse(f) {
+            Err(e) => return vec![error(&id, "invalid_filter", e.to_string())],
+            Ok(parsed) => {
+                if let Some(me) = checked
+                    && let Err(errors) = expr::check::check(&parsed, me, ctx.schema.as_ref())
+                {
+                    let message = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                    return vec![error(&id, "invalid_filter", message)];
+                }
+                sub.filter = Some(parsed);
+            }
+        }
+    }
+    sub.expand = options.get("expand").and_then(Value::as_str).map(str::to_string);
+    sub.fields = options.get("fields").and_then(Value::as_str).map(str::to_string);
+    let collection = collection.clone();
+    {
+        let Ok(mut s) = client.subscriptions.write() else { return Vec::new() };
+        s.0.retain(|old| old.key != key);
+        if s.0.len() >= MAX_SUBSCRIPTIONS {
+            return vec![error(
+                &id,
+                "invalid_subscription",
+                format!("at most {MAX_SUBSCRIPTIONS} subscriptions per connection"),
+            )];
+        }
+        s.0.push(sub.clone());
+    }
+    let seq = current_seq(state, &ctx.app.id);
+    let mut replies =
+        vec![json!({"type": "subscribed", "id": id, "seq": seq, "epoch": state.realtime.epoch}).to_string()];
+    if let Some(resume) = msg.get("resume") {
+        match replay_from(state, ctx, resume) {
+            Err(reason) => replies.push(json!({"type": "refetch", "id": id, "reason": reason}).to_string()),
+            Ok(missed) => {
+                for b in missed
+                    .into_iter()
+                    .filter(|b| b.collection_id == collection.id && matches(&sub, &collection, &b.row))
+                {
+                    send_if_allowed(client, ctx, &sub, &collection, b.action, &b.row, Some(b.seq)).await;
+                }
+            }
+        }
+    }
+    replies
+}
+
+/// The buffered events after the client's last `seq`, if nothing between is lost.
+fn replay_from(
+    state: &RuntimeState,
+    ctx: &AppCtx,
+    resume: &Value,
+) -> Result<Vec<crate::realtime::Buffered>, &'static str> {
+    if resume.get("epoch").and_then(Value::as_str) != Some(state.realtime.epoch.as_str()) {
+        return Err("the events were numbered by another server process; refetch");
+    }
+    let after = resume.get("seq").and_then(Value::as_u64).ok_or("resume needs the last seq received")?;
+    let streams = state.realtime.streams.lock().map_err(|_| "the event buffer is unavailable; refetch")?;
+    let stream = streams.get(&ctx.app.id).ok_or("no events are buffered for this app; refetch")?;
+    if after > stream.next {
+        return Err("that seq was never sent; refetch");
+    }
+    let oldest = stream.buffer.front().map(|b| b.seq).unwrap_or(stream.next + 1);
+    if after + 1 < oldest && after < stream.next {
+        return Err("too many events were missed; refetch");
+    }
+    Ok(stream.buffer.iter().filter(|b| b.seq > after).cloned().collect())
+}

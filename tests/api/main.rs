@@ -10,6 +10,7 @@ mod auth;
 mod every_endpoint;
 mod expr_sql;
 mod fuzz;
+mod fuzz_runtime;
 mod fuzz_studio;
 mod gdpr;
 mod mail;

@@ -938,3 +938,43 @@ async fn websocket_subscribers_resume_without_loss(app: TestApp) {
     assert!(guest.next().await.is_none(), "the guest does not see drafts");
     assert_eq!(ws.next().await.expect("author sees the draft")["record"]["title"], "Hidden");
 }
+
+on_both_databases!(nul_characters_are_refused_not_crashed_on);
+
+/// PostgreSQL cannot store NUL characters; both databases answer 400 instead of failing.
+async fn nul_characters_are_refused_not_crashed_on(app: TestApp) {
+    let (owner, project_id, _) = blog(&app, "nul@runtime.example", "nul").await;
+    let (alice, alice_id) = end_user(&app, "nul", "alice@nul.example").await;
+    let r = pb(
+        &app,
+        reqwest::Method::POST,
+        "/apps/nul/api/collections/posts/records",
+        Some(&alice),
+        Some(json!({"title": "a\u{0}b", "author": alice_id})),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        pb(&app, reqwest::Method::GET, "/apps/nul/api/collections/posts/records/%00", None, None).await.status,
+        400
+    );
+    assert_eq!(
+        pb(
+            &app,
+            reqwest::Method::GET,
+            &format!("/apps/nul/api/collections/posts/records?filter={}", urlencode("title = 'a\u{0}'")),
+            None,
+            None
+        )
+        .await
+        .status,
+        400
+    );
+    app.post(
+        &format!("/api/v1/studio/projects/{project_id}/pages"),
+        Some(&owner.access),
+        json!({"name": "P", "document": {"type": "page", "props": {"title": "x\u{0}"}}}),
+    )
+    .await
+    .expect(400);
+}

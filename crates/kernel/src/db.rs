@@ -93,7 +93,27 @@ macro_rules! args {
     ($($v:expr),+ $(,)?) => { vec![$($crate::db::Arg::from($v)),+] };
 }
 
+/// PostgreSQL refuses NUL characters in text and JSON; refusing them on both engines keeps
+/// behaviour the same and turns what would be a database error into a clear 400.
+fn refuse_nul(args: &[Arg]) -> Result<()> {
+    fn json_has_nul(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(json_has_nul),
+            Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+            _ => false,
+        }
+    }
+    let bad = args.iter().any(|a| match a {
+        Arg::Text(Some(s)) => s.contains('\0'),
+        Arg::Json(Some(v)) => json_has_nul(v),
+        _ => false,
+    });
+    if bad { Err(Error::BadRequest("text may not contain NUL (\\u0000) characters".into())) } else { Ok(()) }
+}
+
 fn sqlite_args(args: Vec<Arg>) -> Result<sqlx::sqlite::SqliteArguments> {
+    refuse_nul(&args)?;
     let mut out = sqlx::sqlite::SqliteArguments::default();
     for arg in args {
         let added = match arg {
@@ -110,6 +130,7 @@ fn sqlite_args(args: Vec<Arg>) -> Result<sqlx::sqlite::SqliteArguments> {
 }
 
 fn pg_args(args: Vec<Arg>) -> Result<sqlx::postgres::PgArguments> {
+    refuse_nul(&args)?;
     let mut out = sqlx::postgres::PgArguments::default();
     for arg in args {
         let added = match arg {

@@ -739,6 +739,9 @@ async fn end_users_verify_reset_and_change_their_email(app: TestApp) {
 
 on_both_databases!(files_upload_serve_and_protect);
 
+/// A 40x20 RGB PNG.
+const REAL_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAACgAAAAUCAIAAABwJOjsAAAFcElEQVR4nA3NEduqMQCA4ZeiUTSKRtEoGkWjaBSNolE06npgFL0UjaLRR6NoFI2iUTTqV5xz/4F7WRY2C2JhuyAXdgtqYb+gFw4LZuG4YBdOC27hvOAXLgth4boQF24LaeG+sC48FvLCc6Es/C3UhddCW3gv9IXPwlj4LsyF38KyCDYCIdgKpGAnUIK9QAsOAiM4CqzgJHCCs8ALLoIguAqi4CZIgrtgFTwEWfAUFMGfoApegiZ4C7rgIxiCr2AKfuJ/LNlIhGQrkZKdREn2Ei05SIzkKLGSk8RJzhIvuUiC5CqJkpskSe6SVfKQZMlTUiR/kip5SZrkLemSj2RIvpIp+cn/sWKjEIqtQip2CqXYK7TioDCKo8IqTgqnOCu84qIIiqsiKm6KpLgrVsVDkRVPRVH8KaripWiKt6IrPoqh+Cqm4qf+x5qNRmi2GqnZaZRmr9Gag8ZojhqrOWmc5qzxmosmaK6aqLlpkuauWTUPTdY8NUXzp6mal6Zp3pqu+WiG5quZmp/+Hxs2BmHYGqRhZ1CGvUEbDgZjOBqs4WRwhrPBGy6GYLgaouFmSIa7YTU8DNnwNBTDn6EaXoZmeBu64WMYhq9hGn7mf2zZWIRla5GWnUVZ9hZtOViM5WixlpPFWc4Wb7lYguVqiZabJVnultXysGTL01Isf5ZqeVma5W3plo9lWL6WafnZ/7Fj4xCOrUM6dg7l2Du04+AwjqPDOk4O5zg7vOPiCI6rIzpujuS4O1bHw5EdT0dx/Dmq4+VojrejOz6O4fg6puPn/seejUd4th7p2XmUZ+/RnoPHeI4e6zl5nOfs8Z6LJ3iunui5eZLn7lk9D0/2PD3F8+epnpened6e7vl4hufrmZ6f/x8HNgER2AZkYBdQgX1ABw4BEzgGbOAUcIFzwAcugRC4BmLgFkiBe2ANPAI58AyUwF+gBl6BFngHeuATGIFvYAZ+4X8c2UREZBuRkV1ERfYRHTlETOQYsZFTxEXOER+5RELkGomRWyRF7pE18ojkyDNSIn+RGnlFWuQd6ZFPZES+kRn5xf9xYpMQiW1CJnYJldgndOKQMIljwiZOCZc4J3zikgiJayImbomUuCfWxCORE89ESfwlauKVaIl3oic+iZH4Jmbil/7HK5sVsbJdkSu7FbWyX9ErhxWzclyxK6cVt3Je8SuXlbByXYkrt5W0cl9ZVx4reeW5Ulb+VurKa6WtvFf6ymdlrHxX5spv/R9nNhmR2WZkZpdRmX1GZw4ZkzlmbOaUcZlzxmcumZC5ZmLmlkmZe2bNPDI588yUzF+mZl6ZlnlneuaTGZlvZmZ++X9c2BREYVuQhV1BFfYFXTgUTOFYsIVTwRXOBV+4FELhWoiFWyEV7oW18CjkwrNQCn+FWngVWuFd6IVPYRS+hVn4lf9xZVMRlW1FVnYVVdlXdOVQMZVjxVZOFVc5V3zlUgmVayVWbpVUuVfWyqOSK89KqfxVauVVaZV3pVc+lVH5VmblV//HjU1DNLYN2dg1VGPf0I1DwzSODds4NVzj3PCNSyM0ro3YuDVS495YG49GbjwbpfHXqI1XozXejd74NEbj25iNX/sfdzYd0dl2ZGfXUZ19R3cOHdM5dmzn1HGdc8d3Lp3QuXZi59ZJnXtn7Tw6ufPslM5fp3ZendZ5d3rn0xmdb2d2fv1/PNgMxGA7kIPdQA32Az04DMzgOLCD08ANzgM/uAzC4DqIg9sgDe6DdfAY5MFzUAZ/gzp4DdrgPeiDz2AMvoM5+I3/8WQzEZPtRE52EzXZT/TkMDGT48ROThM3OU/85DIJk+skTm6TNLlP1sljkifPSZn8TerkNWmT96RPPpMx+U7m5Df5B/cYYh0XsBHwAAAAAElFTkSuQmCC";
+
 const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
 
 async fn files_upload_serve_and_protect(app: TestApp) {
@@ -790,6 +793,49 @@ async fn files_upload_serve_and_protect(app: TestApp) {
     assert_eq!(got.status(), 200);
     assert_eq!(got.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("image/png"));
     assert_eq!(got.bytes().await.expect("bytes").as_ref(), PNG);
+    // Thumbnails: a real image is resized; a listed or the default size only.
+    use base64::Engine;
+    let real = base64::engine::general_purpose::STANDARD.decode(REAL_PNG).expect("png");
+    let form = reqwest::multipart::Form::new().part("attachments", part(&real, "photo.png"));
+    let photo = TestApp::read(
+        app.client
+            .patch(app.url(&format!("{records}/{}", r.body["id"].as_str().expect("id"))))
+            .multipart(form)
+            .send()
+            .await
+            .expect("photo"),
+    )
+    .await
+    .expect(200);
+    let photo_name = photo.body["attachments"]
+        .as_array()
+        .and_then(|a| a.last())
+        .and_then(|v| v.as_str())
+        .expect("photo")
+        .to_string();
+    let thumb = app
+        .client
+        .get(format!(
+            "{}?thumb=10x10",
+            app.url(&format!("/apps/files/api/files/docs/{}/{photo_name}", r.body["id"].as_str().expect("id")))
+        ))
+        .send()
+        .await
+        .expect("thumb");
+    assert_eq!(thumb.status(), 200);
+    let thumb_bytes = thumb.bytes().await.expect("bytes");
+    assert!(thumb_bytes.as_ref() == real.as_slice(), "10x10 is not listed: the original is served");
+    let thumb = app
+        .client
+        .get(format!(
+            "{}?thumb=100x100",
+            app.url(&format!("/apps/files/api/files/docs/{}/{photo_name}", r.body["id"].as_str().expect("id")))
+        ))
+        .send()
+        .await
+        .expect("thumb");
+    let t = thumb.bytes().await.expect("bytes");
+    assert!(t.len() > 24 && t[16..24] == [0, 0, 0, 100, 0, 0, 0, 100], "a 100x100 PNG");
     // Limits: size, type (by content, not by name), unknown fields.
     let big = reqwest::multipart::Form::new().part("cover", part(&[PNG, &[0u8; 2000][..]].concat(), "big.png"));
     let r = TestApp::read(app.client.post(app.url(records)).multipart(big).send().await.expect("big")).await;

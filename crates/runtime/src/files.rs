@@ -229,15 +229,23 @@ pub fn names(c: &Collection, row: &Map<String, Value>) -> Vec<String> {
 /// Remove files the record no longer refers to (after an update), or all of them (delete).
 pub async fn prune(state: &RuntimeState, app: &str, c: &Collection, record: &str, keep: &[String]) {
     let dir = record_dir(state, app, &c.id, record);
+    if keep.is_empty() {
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        return;
+    }
     let Ok(mut entries) = tokio::fs::read_dir(&dir).await else { return };
     while let Ok(Some(entry)) = entries.next_entry().await {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !keep.contains(&name) {
-            let _ = tokio::fs::remove_file(entry.path()).await;
+        // Thumbnails live in `thumbs_{file}` next to their file.
+        let owner = name.strip_prefix("thumbs_").unwrap_or(&name);
+        if !keep.iter().any(|k| k == owner) {
+            let path = entry.path();
+            if entry.file_type().await.is_ok_and(|t| t.is_dir()) {
+                let _ = tokio::fs::remove_dir_all(path).await;
+            } else {
+                let _ = tokio::fs::remove_file(path).await;
+            }
         }
-    }
-    if keep.is_empty() {
-        let _ = tokio::fs::remove_dir(&dir).await;
     }
 }
 
@@ -360,14 +368,38 @@ async fn serve(
         .await
         .map_err(|_| PbError::new(StatusCode::FORBIDDEN, "The file token does not allow this file."))?;
     }
-    if q.thumb.as_deref().is_some_and(|t| !t.is_empty()) {
-        // Thumbnails are not generated yet: the original is served, as PocketBase does for
-        // files it cannot thumbnail.
-        tracing::debug!(thumb = ?q.thumb, "thumbnail requested; serving the original");
-    }
     let path = record_dir(&state, &ctx.app.id, &c.id, &record).join(&filename);
-    let bytes = tokio::fs::read(&path).await.map_err(|_| PbError::not_found())?;
-    let mime = sniff(&bytes, &filename);
+    let mut bytes = tokio::fs::read(&path).await.map_err(|_| PbError::not_found())?;
+    let mut mime = sniff(&bytes, &filename);
+    // Thumbnails: only sizes the field lists (and PocketBase's always-allowed 100x100);
+    // anything else, or a file that is not an image, gets the original, as in PocketBase.
+    if let Some(spec) = q.thumb.as_deref().filter(|t| !t.is_empty())
+        && let Some(size) = crate::thumbs::parse(spec)
+        && (spec == "100x100"
+            || field
+                .extra
+                .get("thumbs")
+                .and_then(Value::as_array)
+                .is_some_and(|t| t.iter().any(|v| v.as_str() == Some(spec))))
+        && matches!(mime, "image/png" | "image/jpeg" | "image/gif" | "image/webp")
+    {
+        let cached = path.with_file_name(format!("thumbs_{filename}")).join(format!("{spec}_{filename}"));
+        match tokio::fs::read(&cached).await {
+            Ok(b) => bytes = b,
+            Err(_) => {
+                let source = bytes.clone();
+                let made = tokio::task::spawn_blocking(move || crate::thumbs::make(&source, size)).await.ok().flatten();
+                if let Some((thumb, _)) = made {
+                    if let Some(dir) = cached.parent() {
+                        let _ = tokio::fs::create_dir_all(dir).await;
+                    }
+                    let _ = tokio::fs::write(&cached, &thumb).await;
+                    bytes = thumb;
+                }
+            }
+        }
+        mime = sniff(&bytes, &filename);
+    }
     let mut response = bytes.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));

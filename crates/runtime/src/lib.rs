@@ -14,6 +14,7 @@ pub mod files;
 pub mod pb;
 pub mod realtime;
 pub mod records;
+pub mod thumbs;
 pub mod ws;
 
 use std::collections::HashMap;

@@ -341,7 +341,9 @@ async fn create_app(
     principal: Principal,
     Json(input): Json<NewApp>,
 ) -> Result<(StatusCode, Json<App>)> {
-    Ok((StatusCode::CREATED, Json(create(&s.db, &ctx, &principal, input).await?)))
+    let app = create(&s.db, &ctx, &principal, input).await?;
+    s.forget_slug(&app.slug);
+    Ok((StatusCode::CREATED, Json(app)))
 }
 
 /// One app.

@@ -152,10 +152,7 @@ pub async fn resolve(
     headers: &HeaderMap,
 ) -> PbResult<AppCtx> {
     let db = &state.db;
-    let row: Option<(String, String, Option<i64>)> = db
-        .fetch_optional("SELECT id, organization_id, current_deployment FROM runtime_apps WHERE slug = $1", args![slug])
-        .await?;
-    let (id, organization_id, deployment) = row.ok_or_else(PbError::not_found)?;
+    let (id, organization_id, deployment) = state.app_by_slug(slug).await?.ok_or_else(PbError::not_found)?;
     let deployment = deployment.ok_or_else(PbError::not_found)?;
     let schema = state.schema(&id, deployment).await?;
     let app = AppRef { id, organization_id, deployment };

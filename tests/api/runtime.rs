@@ -1024,3 +1024,81 @@ async fn nul_characters_are_refused_not_crashed_on(app: TestApp) {
     .await
     .expect(400);
 }
+
+on_both_databases!(view_collections_read_through_their_query);
+
+async fn view_collections_read_through_their_query(app: TestApp) {
+    let owner = app.signup("views@runtime.example").await;
+    let org = app.organization(&owner, "Views").await;
+    let id = project(&app, &owner, &org, "Views").await;
+    let base = format!("/api/v1/studio/projects/{id}/collections");
+    app.post(&base, Some(&owner.access), json!({"name": "posts", "fields": [{"name": "title", "type": "text"}, {"name": "views", "type": "number"}, {"name": "published", "type": "bool"}], "listRule": "", "viewRule": "", "createRule": ""}))
+        .await
+        .expect(201);
+    app.post(&base, Some(&owner.access), json!({"name": "popular", "type": "view", "viewQuery": "SELECT id, title AS name, views FROM posts WHERE published = true && views > 10", "listRule": "", "viewRule": "views > 100"}))
+        .await
+        .expect(201);
+    let created = app
+        .post("/api/v1/runtime/apps", Some(&owner.access), json!({"project_id": id, "slug": "views", "name": "V"}))
+        .await
+        .expect(201);
+    app.post(
+        &format!("/api/v1/runtime/apps/{}/deploy", created.body["id"].as_str().expect("id")),
+        Some(&owner.access),
+        json!({}),
+    )
+    .await
+    .expect(201);
+    let mut ids = Vec::new();
+    for (title, views, published) in
+        [("Hit", 500, true), ("Hidden hit", 900, false), ("Small", 3, true), ("Fine", 50, true)]
+    {
+        let r = pb(
+            &app,
+            reqwest::Method::POST,
+            "/apps/views/api/collections/posts/records",
+            None,
+            Some(json!({"title": title, "views": views, "published": published})),
+        )
+        .await
+        .expect(200);
+        ids.push(r.body["id"].as_str().expect("id").to_string());
+    }
+    let list = pb(
+        &app,
+        reqwest::Method::GET,
+        "/apps/views/api/collections/popular/records?sort=-views&filter=name%20~%20'i'",
+        None,
+        None,
+    )
+    .await
+    .expect(200);
+    let names: Vec<&str> =
+        list.body["items"].as_array().expect("items").iter().filter_map(|i| i["name"].as_str()).collect();
+    assert_eq!(names, vec!["Hit", "Fine"]);
+    assert_eq!(list.body["totalItems"], 2);
+    assert!(list.body["items"][0].get("title").is_none(), "only the view's columns");
+    assert_eq!(list.body["items"][0]["collectionName"], "popular");
+    // The view's own rule applies, and it is read-only.
+    pb(&app, reqwest::Method::GET, &format!("/apps/views/api/collections/popular/records/{}", ids[0]), None, None)
+        .await
+        .expect(200);
+    assert_eq!(
+        pb(&app, reqwest::Method::GET, &format!("/apps/views/api/collections/popular/records/{}", ids[3]), None, None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        pb(
+            &app,
+            reqwest::Method::POST,
+            "/apps/views/api/collections/popular/records",
+            Some(&owner.access),
+            Some(json!({"name": "x"}))
+        )
+        .await
+        .status,
+        400
+    );
+}

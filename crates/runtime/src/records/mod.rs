@@ -141,21 +141,55 @@ fn sort_sql(c: &Collection, sort: &str, kind: kernel::DbKind) -> PbResult<String
     Ok(parts.join(", "))
 }
 
-fn source(ctx: &AppCtx, c: &Collection) -> PbResult<String> {
-    if c.kind == CollectionType::View {
-        return Err(PbError::bad_request("View collections cannot be read yet."));
+/// What to select from: the collection's table, or for a view its query as a subquery, whose
+/// filter parameters are appended to `args` (so call this after the other conditions).
+fn source(ctx: &AppCtx, c: &Collection, args: &mut Vec<Arg>) -> PbResult<String> {
+    if c.kind != CollectionType::View {
+        return Ok(ctx.ns().table(&c.name));
     }
-    Ok(ctx.ns().table(&c.name))
+    let broken = || PbError::bad_request("This view's query no longer matches its collections; redeploy it.");
+    let view = c
+        .view_query
+        .as_deref()
+        .and_then(|q| studio::collections::input::parse_view_query(q).ok())
+        .ok_or_else(broken)?;
+    let columns = match &view.columns {
+        None => "r.*".to_string(),
+        Some(cols) => {
+            let mut out = vec!["r.\"id\" AS \"id\"".to_string()];
+            out.extend(cols.iter().filter(|(f, _)| f != "id").map(|(f, a)| format!("r.{} AS {}", quote(f), quote(a))));
+            out.join(", ")
+        }
+    };
+    let table = ctx.schema.get(&view.source).filter(|s| s.kind != CollectionType::View).ok_or_else(broken)?;
+    let mut sql = format!("(SELECT {columns} FROM {} AS r", ctx.ns().table(&table.name));
+    if let Some(filter) = view.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        let ctx_eval = expr::eval::Context {
+            record: &Value::Null,
+            auth: None,
+            body: &Value::Null,
+            query: &Value::Null,
+            now: kernel::time::now(),
+        };
+        let (cond, a) = compile_filter_from(&ctx.schema, &table.name, filter, &ctx_eval, ctx.db.kind(), args.len() + 1)
+            .map_err(|_| broken())?;
+        sql.push_str(&format!(" WHERE {cond}"));
+        args.extend(a);
+    }
+    sql.push(')');
+    Ok(sql)
 }
 
 async fn fetch_rows(
     ctx: &AppCtx,
     c: &Collection,
     cond: &str,
-    args: Vec<Arg>,
+    mut args: Vec<Arg>,
     tail: &str,
 ) -> PbResult<Vec<Map<String, Value>>> {
-    let sql = format!("SELECT {} FROM {} AS r WHERE {cond} {tail}", ctx.ns().row_json(c), source(ctx, c)?);
+    // `tail` takes no parameters, so the view's may follow the condition's.
+    let src = source(ctx, c, &mut args)?;
+    let sql = format!("SELECT {} FROM {src} AS r WHERE {cond} {tail}", ctx.ns().row_json(c));
     let rows: Vec<(String,)> = ctx.db.fetch_all(AssertSqlSafe(sql), args).await?;
     Ok(rows
         .into_iter()
@@ -200,10 +234,11 @@ pub async fn list(ctx: &AppCtx, c: &Collection, q: &ListQuery, data: &RequestDat
     }
     let cond = if conds.is_empty() { "1=1".to_string() } else { conds.join(" AND ") };
     let order = sort_sql(c, q.sort.as_deref().unwrap_or(""), ctx.db.kind())?;
+    let src = source(ctx, c, &mut args)?;
     let (total_items, total_pages) = if q.skip_total {
         (-1, -1)
     } else {
-        let sql = format!("SELECT COUNT(*) FROM {} AS r WHERE {cond}", source(ctx, c)?);
+        let sql = format!("SELECT COUNT(*) FROM {src} AS r WHERE {cond}");
         let n: i64 = ctx.db.scalar(AssertSqlSafe(sql), args.clone()).await?;
         (n, if n == 0 { 0 } else { (n + q.per_page - 1) / q.per_page })
     };
@@ -212,7 +247,18 @@ pub async fn list(ctx: &AppCtx, c: &Collection, q: &ListQuery, data: &RequestDat
     let mut page_args = args;
     page_args.push(q.per_page.into());
     page_args.push(((q.page - 1) * q.per_page).into());
-    let rows = fetch_rows(ctx, c, &cond, page_args, &format!("ORDER BY {order} LIMIT {limit} OFFSET {offset}")).await?;
+    let sql = format!(
+        "SELECT {} FROM {src} AS r WHERE {cond} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+        ctx.ns().row_json(c)
+    );
+    let rows: Vec<(String,)> = ctx.db.fetch_all(AssertSqlSafe(sql), page_args).await?;
+    let rows: Vec<Map<String, Value>> = rows
+        .into_iter()
+        .filter_map(|(text,)| match serde_json::from_str(&text) {
+            Ok(Value::Object(m)) => Some(m),
+            _ => None,
+        })
+        .collect();
     Ok(ListResult {
         page: q.page,
         per_page: q.per_page,

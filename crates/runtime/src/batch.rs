@@ -105,9 +105,9 @@ async fn batch(
     let mut done = Vec::new();
     for (i, (c, op, body, query)) in plan.iter().enumerate() {
         let result = match op {
-            Op::Create => {
-                create_in(&mut tx, &ctx, &state, c, body, query, &[]).await.map(|id| (Action::Create, id, None))
-            }
+            Op::Create => create_in(&mut tx, &ctx, &state, c, body, query, &[]).await.map(|row| {
+                (Action::Create, row.get("id").and_then(Value::as_str).unwrap_or_default().to_string(), None)
+            }),
             Op::Update(id) => update_in(&mut tx, &ctx, &state, c, id, body, query, &[])
                 .await
                 .map(|_| (Action::Update, id.clone(), None)),
@@ -117,7 +117,9 @@ async fn batch(
                 if exists {
                     update_in(&mut tx, &ctx, &state, c, &id, body, query, &[]).await.map(|_| (Action::Update, id, None))
                 } else {
-                    create_in(&mut tx, &ctx, &state, c, body, query, &[]).await.map(|id| (Action::Create, id, None))
+                    create_in(&mut tx, &ctx, &state, c, body, query, &[]).await.map(|row| {
+                        (Action::Create, row.get("id").and_then(Value::as_str).unwrap_or_default().to_string(), None)
+                    })
                 }
             }
             Op::Delete(id) => {

@@ -28,6 +28,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::context::AppTokens;
 
+/// An app as requests find it: (id, organization, current deployment).
+pub type AppRow = (String, String, Option<i64>);
+
 /// What the runtime's handlers need; cheap to clone.
 #[derive(Clone)]
 pub struct RuntimeState(Arc<RuntimeInner>);
@@ -41,7 +44,7 @@ pub struct RuntimeInner {
     pub realtime: realtime::Hub,
     /// Slug → (app id, organization, current deployment), kept one second: a deploy or a
     /// delete made through another process is seen within that second.
-    slugs: RwLock<HashMap<String, (std::time::Instant, Option<(String, String, Option<i64>)>)>>,
+    slugs: RwLock<HashMap<String, (std::time::Instant, Option<AppRow>)>>,
     /// Parsed schemas by (app, deployment); deployments never change, so entries never go stale.
     schemas: RwLock<HashMap<(String, i64), Arc<ProjectSchema>>>,
 }

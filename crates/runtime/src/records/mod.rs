@@ -304,12 +304,12 @@ pub async fn create(
     new_files: &[String],
 ) -> PbResult<Map<String, Value>> {
     let mut tx = ctx.db.begin().await?;
-    let id = create_in(&mut tx, ctx, state, c, body, query, new_files).await?;
+    let row = create_in(&mut tx, ctx, state, c, body, query, new_files).await?;
     tx.commit().await?;
-    load(ctx, c, &id).await
+    Ok(row)
 }
 
-/// Create inside the caller's transaction (batches); returns the new id.
+/// Create inside the caller's transaction (batches); returns the record as stored.
 pub async fn create_in(
     tx: &mut Tx,
     ctx: &AppCtx,
@@ -318,7 +318,7 @@ pub async fn create_in(
     body: &Map<String, Value>,
     query: &Value,
     new_files: &[String],
-) -> PbResult<String> {
+) -> PbResult<Map<String, Value>> {
     if c.kind == CollectionType::View {
         return Err(PbError::bad_request("View collections are read-only."));
     }
@@ -327,12 +327,15 @@ pub async fn create_in(
     // Superusers-only collections refuse before anything is validated.
     let rule = rule_condition(ctx, c, &c.rules.create_rule, &data, 2)?;
     let prepared = validate::prepare(ctx, state, c, body, None, new_files).await?;
-    let id = studio::collections::rows::insert_row(tx, ctx.ns(), c, &prepared.values).await.map_err(|e| match e {
-        kernel::Error::Conflict(_) => {
-            PbError::field("Failed to create record.", "id", "validation_not_unique", "Value must be unique.")
-        }
-        other => other.into(),
-    })?;
+    let row = studio::collections::rows::insert_row_returning(tx, ctx.ns(), c, &prepared.values).await.map_err(
+        |e| match e {
+            kernel::Error::Conflict(_) => {
+                PbError::field("Failed to create record.", "id", "validation_not_unique", "Value must be unique.")
+            }
+            other => other.into(),
+        },
+    )?;
+    let id = row.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
     // The rule sees the record as it would be stored, as PocketBase checks it.
     if let Some((sql, mut a)) = rule {
         let mut all: Vec<Arg> = args![&id];
@@ -343,7 +346,7 @@ pub async fn create_in(
             return Err(PbError::bad_request("Failed to create record."));
         }
     }
-    Ok(id)
+    Ok(row)
 }
 
 pub async fn update(

@@ -170,9 +170,15 @@ impl Namespace {
 
     /// A SQL expression building the whole row (alias `r`) as one JSON object.
     pub fn row_json(&self, collection: &Collection) -> String {
-        let mut pairs: Vec<(String, String)> = vec![("id".into(), "r.\"id\"".into())];
+        self.row_json_of(collection, "r.")
+    }
+
+    /// The same with columns named through `prefix` (`""` for a `RETURNING` clause, where
+    /// SQLite does not see the table's alias).
+    pub fn row_json_of(&self, collection: &Collection, prefix: &str) -> String {
+        let mut pairs: Vec<(String, String)> = vec![("id".into(), format!("{prefix}\"id\""))];
         for f in collection.columns() {
-            let col = format!("r.{}", quote(&f.name));
+            let col = format!("{prefix}{}", quote(&f.name));
             let value = match (self.kind, f.storage()) {
                 (DbKind::Sqlite, Storage::Bool) => format!("json(CASE WHEN {col} THEN 'true' ELSE 'false' END)"),
                 (DbKind::Sqlite, Storage::Json | Storage::TextList) => format!("json({col})"),

@@ -113,9 +113,9 @@ pub fn to_arg(value: Value, storage: Storage) -> Arg {
     }
 }
 
-/// Insert one row; missing fields get their default (or zero), autodate fields the time.
-/// Returns the new id.
-pub async fn insert_row(tx: &mut Tx, ns: &Namespace, c: &Collection, values: &Map<String, Value>) -> Result<String> {
+/// The INSERT of one row: missing fields get their default (or zero), autodate fields the
+/// time. Returns the id, the statement and its arguments.
+fn insert_sql(ns: &Namespace, c: &Collection, values: &Map<String, Value>) -> Result<(String, String, Vec<Arg>)> {
     let id = match values.get("id") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         _ => new_record_id(),
@@ -139,8 +139,30 @@ pub async fn insert_row(tx: &mut Tx, ns: &Namespace, c: &Collection, values: &Ma
     let placeholders: Vec<String> = (1..=args.len()).map(|i| format!("${i}")).collect();
     let sql =
         format!("INSERT INTO {} ({}) VALUES ({})", ns.table(&c.name), columns.join(", "), placeholders.join(", "));
+    Ok((id, sql, args))
+}
+
+/// Insert one row (see `insert_sql`); returns the new id.
+pub async fn insert_row(tx: &mut Tx, ns: &Namespace, c: &Collection, values: &Map<String, Value>) -> Result<String> {
+    let (id, sql, args) = insert_sql(ns, c, values)?;
     tx.execute(AssertSqlSafe(sql), args).await?;
     Ok(id)
+}
+
+/// Insert one row and return it as stored, typed, in the same statement.
+pub async fn insert_row_returning(
+    tx: &mut Tx,
+    ns: &Namespace,
+    c: &Collection,
+    values: &Map<String, Value>,
+) -> Result<Map<String, Value>> {
+    let (_, sql, args) = insert_sql(ns, c, values)?;
+    let (text,): (String,) =
+        tx.fetch_one(AssertSqlSafe(format!("{sql} RETURNING {}", ns.row_json_of(c, ""))), args).await?;
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(Error::internal("an inserted row did not read back as a JSON object")),
+    }
 }
 
 /// Rows as JSON objects, typed by their fields, ordered by id. `condition` is a SQL

@@ -745,9 +745,18 @@ const REAL_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAACgAAAAUCAIAAABwJOjsAAAFcElEQVR4
 const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
 
 async fn files_upload_serve_and_protect(app: TestApp) {
+    files_upload_serve_and_protect_on(&app, None).await;
+}
+
+async fn list_bucket(url: &str) -> String {
+    reqwest::get(url).await.expect("list").text().await.expect("text")
+}
+
+/// The file scenario; with an S3 bucket listing URL, also checks that the objects are there.
+async fn files_upload_serve_and_protect_on(app: &TestApp, s3_listing: Option<&str>) {
     let owner = app.signup("files@runtime.example").await;
     let org = app.organization(&owner, "Files").await;
-    let id = project(&app, &owner, &org, "Files").await;
+    let id = project(app, &owner, &org, "Files").await;
     app.post(
         &format!("/api/v1/studio/projects/{id}/collections"),
         Some(&owner.access),
@@ -789,6 +798,10 @@ async fn files_upload_serve_and_protect(app: TestApp) {
     assert_eq!(attachments.len(), 2);
     let rid = r.body["id"].as_str().expect("id").to_string();
     let file_url = |name: &str| app.url(&format!("/apps/files/api/files/docs/{rid}/{name}"));
+    if let Some(url) = s3_listing {
+        let keys = list_bucket(url).await;
+        assert!(keys.contains(&format!("/{rid}/{cover}</Key>")), "the cover is in the bucket: {keys}");
+    }
     let got = app.client.get(file_url(&cover)).send().await.expect("get");
     assert_eq!(got.status(), 200);
     assert_eq!(got.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("image/png"));
@@ -844,10 +857,10 @@ async fn files_upload_serve_and_protect(app: TestApp) {
     let r = TestApp::read(app.client.post(app.url(records)).multipart(fake).send().await.expect("fake")).await;
     assert_eq!(r.body["data"]["cover"]["code"], "validation_invalid_mime_type");
     let r =
-        pb(&app, reqwest::Method::POST, records, None, Some(json!({"title": "x", "cover": "../../etc/passwd"}))).await;
+        pb(app, reqwest::Method::POST, records, None, Some(json!({"title": "x", "cover": "../../etc/passwd"}))).await;
     assert_eq!(r.body["data"]["cover"]["code"], "validation_invalid_file");
     // Keeping one attachment removes the other from storage.
-    pb(&app, reqwest::Method::PATCH, &format!("{records}/{rid}"), None, Some(json!({"attachments": [attachments[0]]})))
+    pb(app, reqwest::Method::PATCH, &format!("{records}/{rid}"), None, Some(json!({"attachments": [attachments[0]]})))
         .await
         .expect(200);
     assert_eq!(app.client.get(file_url(&attachments[1])).send().await.expect("gone").status(), 404);
@@ -861,13 +874,13 @@ async fn files_upload_serve_and_protect(app: TestApp) {
         app.client.get(format!("{}?token=forged", file_url(&secret_name))).send().await.expect("forged").status(),
         403
     );
-    let (user, _) = end_user(&app, "files", "reader@files.example").await;
-    let token = pb(&app, reqwest::Method::POST, "/apps/files/api/files/token", Some(&user), None).await.expect(200);
+    let (user, _) = end_user(app, "files", "reader@files.example").await;
+    let token = pb(app, reqwest::Method::POST, "/apps/files/api/files/token", Some(&user), None).await.expect(200);
     let t = token.body["token"].as_str().expect("token");
     let ok = app.client.get(format!("{}?token={t}", file_url(&secret_name))).send().await.expect("with token");
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.bytes().await.expect("bytes").as_ref(), b"classified");
-    assert_eq!(pb(&app, reqwest::Method::POST, "/apps/files/api/files/token", None, None).await.status, 401);
+    assert_eq!(pb(app, reqwest::Method::POST, "/apps/files/api/files/token", None, None).await.status, 401);
     // Deleting the record deletes its files.
     app.delete(&format!("{records}/{rid}"), Some(&owner.access)).await.expect(204);
     assert_eq!(app.client.get(file_url(&cover)).send().await.expect("deleted").status(), 404);
@@ -1101,4 +1114,42 @@ async fn view_collections_read_through_their_query(app: TestApp) {
         .status,
         400
     );
+}
+
+crate::on_both_backends!(files_go_to_an_s3_compatible_store);
+
+/// The same file scenario with `s3.bucket` set, against a local S3 (moto, from PyPI; the
+/// test suite installs it): objects land in the bucket, and leave it with their record.
+async fn files_go_to_an_s3_compatible_store(backend: crate::support::Backend) {
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
+    let mut moto = tokio::process::Command::new("python3")
+        .args(["-m", "moto.server", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("moto runs (pip install 'moto[server]'; scripts/test does)");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client.put(format!("{endpoint}/socle-files")).send().await.is_ok_and(|r| r.status().is_success()) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "moto did not start");
+    let app = TestApp::spawn_with(backend, |c| {
+        c.s3.endpoint = endpoint.clone();
+        c.s3.bucket = "socle-files".into();
+        c.s3.access_key = "test".into();
+        c.s3.secret_key = "test".into();
+    })
+    .await;
+    let url = format!("{endpoint}/socle-files?list-type=2");
+    files_upload_serve_and_protect_on(&app, Some(&url)).await;
+    assert!(!list_bucket(&url).await.contains("<Key>"), "every object left with its record");
+    let _ = moto.kill().await;
 }

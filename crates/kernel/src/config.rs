@@ -42,6 +42,34 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub password_hash: PasswordHashConfig,
     pub security: SecurityConfig,
+    /// S3-compatible storage for apps' files; off (local disk) while `bucket` is empty.
+    pub s3: S3Config,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct S3Config {
+    /// `https://s3.eu-west-3.amazonaws.com`, `http://127.0.0.1:9000` (MinIO), ...
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key: String,
+    pub secret_key: String,
+    /// `endpoint/bucket/key` (MinIO, most self-hosted stores) rather than `bucket.endpoint/key`.
+    pub path_style: bool,
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        Self {
+            endpoint: "https://s3.amazonaws.com".into(),
+            region: "us-east-1".into(),
+            bucket: String::new(),
+            access_key: String::new(),
+            secret_key: String::new(),
+            path_style: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,6 +132,7 @@ impl Default for Config {
             rate_limit: RateLimitConfig::default(),
             password_hash: PasswordHashConfig::default(),
             security: SecurityConfig::default(),
+            s3: S3Config::default(),
         }
     }
 }

@@ -4,7 +4,6 @@
 //! short-lived file token from `POST /apps/{slug}/api/files/token` and the view rule.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -193,22 +192,13 @@ pub fn merge_uploads(
     }
 }
 
-fn storage_root(state: &RuntimeState) -> PathBuf {
-    state.foundation.config.data_dir.join("storage")
-}
-
-fn record_dir(state: &RuntimeState, app: &str, collection: &str, record: &str) -> PathBuf {
-    storage_root(state).join(app).join(collection).join(record)
+fn key(app: &str, collection: &str, record: &str, name: &str) -> String {
+    format!("{app}/{collection}/{record}/{name}")
 }
 
 pub async fn write(state: &RuntimeState, app: &str, c: &Collection, record: &str, uploads: &[Upload]) -> PbResult<()> {
-    if uploads.is_empty() {
-        return Ok(());
-    }
-    let dir = record_dir(state, app, &c.id, record);
-    tokio::fs::create_dir_all(&dir).await.map_err(kernel::Error::internal)?;
     for u in uploads {
-        tokio::fs::write(dir.join(&u.name), &u.bytes).await.map_err(kernel::Error::internal)?;
+        state.store.put(&key(app, &c.id, record, &u.name), &u.bytes).await.map_err(kernel::Error::from)?;
     }
     Ok(())
 }
@@ -227,24 +217,20 @@ pub fn names(c: &Collection, row: &Map<String, Value>) -> Vec<String> {
 }
 
 /// Remove files the record no longer refers to (after an update), or all of them (delete).
+/// Remove the stored files (and their thumbnails) a record no longer refers to; all of them
+/// when `keep` is empty (the record was deleted).
 pub async fn prune(state: &RuntimeState, app: &str, c: &Collection, record: &str, keep: &[String]) {
-    let dir = record_dir(state, app, &c.id, record);
-    if keep.is_empty() {
-        let _ = tokio::fs::remove_dir_all(&dir).await;
-        return;
-    }
-    let Ok(mut entries) = tokio::fs::read_dir(&dir).await else { return };
-    while let Ok(Some(entry)) = entries.next_entry().await {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        // Thumbnails live in `thumbs_{file}` next to their file.
-        let owner = name.strip_prefix("thumbs_").unwrap_or(&name);
-        if !keep.iter().any(|k| k == owner) {
-            let path = entry.path();
-            if entry.file_type().await.is_ok_and(|t| t.is_dir()) {
-                let _ = tokio::fs::remove_dir_all(path).await;
-            } else {
-                let _ = tokio::fs::remove_file(path).await;
-            }
+    let prefix = format!("{app}/{}/{record}/", c.id);
+    let Ok(keys) = state.store.list(&prefix).await else { return };
+    for k in keys {
+        let rest = k.strip_prefix(&prefix).unwrap_or(&k);
+        // Thumbnails live under `thumbs_{file}/`.
+        let owner = rest.split('/').next().unwrap_or(rest);
+        let owner = owner.strip_prefix("thumbs_").unwrap_or(owner);
+        if !keep.iter().any(|name| name == owner)
+            && let Err(e) = state.store.delete(&k).await
+        {
+            tracing::warn!(error = %e, key = %k, "could not delete a stored file");
         }
     }
 }
@@ -368,8 +354,8 @@ async fn serve(
         .await
         .map_err(|_| PbError::new(StatusCode::FORBIDDEN, "The file token does not allow this file."))?;
     }
-    let path = record_dir(&state, &ctx.app.id, &c.id, &record).join(&filename);
-    let mut bytes = tokio::fs::read(&path).await.map_err(|_| PbError::not_found())?;
+    let file_key = key(&ctx.app.id, &c.id, &record, &filename);
+    let mut bytes = state.store.get(&file_key).await.map_err(kernel::Error::from)?.ok_or_else(PbError::not_found)?;
     let mut mime = sniff(&bytes, &filename);
     // Thumbnails: only sizes the field lists (and PocketBase's always-allowed 100x100);
     // anything else, or a file that is not an image, gets the original, as in PocketBase.
@@ -383,17 +369,16 @@ async fn serve(
                 .is_some_and(|t| t.iter().any(|v| v.as_str() == Some(spec))))
         && matches!(mime, "image/png" | "image/jpeg" | "image/gif" | "image/webp")
     {
-        let cached = path.with_file_name(format!("thumbs_{filename}")).join(format!("{spec}_{filename}"));
-        match tokio::fs::read(&cached).await {
-            Ok(b) => bytes = b,
-            Err(_) => {
+        let cached = key(&ctx.app.id, &c.id, &record, &format!("thumbs_{filename}/{spec}_{filename}"));
+        match state.store.get(&cached).await.ok().flatten() {
+            Some(b) => bytes = b,
+            None => {
                 let source = bytes.clone();
                 let made = tokio::task::spawn_blocking(move || crate::thumbs::make(&source, size)).await.ok().flatten();
                 if let Some((thumb, _)) = made {
-                    if let Some(dir) = cached.parent() {
-                        let _ = tokio::fs::create_dir_all(dir).await;
+                    if let Err(e) = state.store.put(&cached, &thumb).await {
+                        tracing::warn!(error = %e, "could not keep a thumbnail");
                     }
-                    let _ = tokio::fs::write(&cached, &thumb).await;
                     bytes = thumb;
                 }
             }

@@ -14,6 +14,7 @@ pub mod files;
 pub mod pb;
 pub mod realtime;
 pub mod records;
+pub mod storage;
 pub mod thumbs;
 pub mod ws;
 
@@ -42,6 +43,7 @@ pub struct RuntimeInner {
     /// Signs verification, reset and email-change tokens (never valid as session tokens).
     pub flow_secret: Vec<u8>,
     pub realtime: realtime::Hub,
+    pub store: storage::Store,
     /// Slug → (app id, organization, current deployment), kept one second: a deploy or a
     /// delete made through another process is seen within that second.
     slugs: RwLock<HashMap<String, (std::time::Instant, Option<AppRow>)>>,
@@ -63,12 +65,14 @@ pub const APP_TOKEN_TTL_SECS: i64 = 7 * 24 * 3600;
 
 impl RuntimeState {
     pub fn new(db: Db, foundation: FoundationState, secret: &[u8]) -> Self {
+        let store = storage::Store::new(&foundation.config.data_dir, Some(&foundation.config.s3));
         Self(Arc::new(RuntimeInner {
             db,
             foundation,
             tokens: AppTokens::new(secret, APP_TOKEN_TTL_SECS),
             flow_secret: [b"socle-app-flows:".as_slice(), secret].concat(),
             realtime: realtime::Hub::default(),
+            store,
             schemas: RwLock::new(HashMap::new()),
             slugs: RwLock::new(HashMap::new()),
         }))

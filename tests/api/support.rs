@@ -350,13 +350,16 @@ impl Drop for TestApp {
                 let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
                 rt.block_on(async move {
                     if let Ok(pool) = sqlx::PgPool::connect(&postgres_base_url()).await {
-                        // Projects keep their collections in schemas of their own.
-                        let namespaces: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                            "SELECT namespace FROM {schema}.studio_projects"
-                        )))
-                        .fetch_all(&pool)
-                        .await
-                        .unwrap_or_default();
+                        // Projects and apps keep their tables in schemas of their own.
+                        let mut namespaces: Vec<(String,)> = Vec::new();
+                        for table in ["studio_projects", "runtime_apps"] {
+                            let found: Vec<(String,)> =
+                                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT namespace FROM {schema}.{table}")))
+                                    .fetch_all(&pool)
+                                    .await
+                                    .unwrap_or_default();
+                            namespaces.extend(found);
+                        }
                         for (ns,) in namespaces {
                             let _ =
                                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{ns}\" CASCADE")))

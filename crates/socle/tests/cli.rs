@@ -151,6 +151,7 @@ async fn binary_end_to_end(postgres: bool) {
     let status = exited.expect("the server stopped after SIGTERM");
     assert!(status.success(), "graceful exit: {status:?}");
     let _ = std::fs::remove_dir_all(&env.data_dir);
+    env.drop_schemas().await;
 }
 
 #[tokio::test]
@@ -161,4 +162,168 @@ async fn binary_end_to_end_sqlite() {
 #[tokio::test]
 async fn binary_end_to_end_postgres() {
     binary_end_to_end(true).await;
+}
+
+/// Start `socle serve` and wait for the address it announces.
+fn spawn_server(mut cmd: Command) -> (std::process::Child, String) {
+    let mut server = cmd.env("RUST_LOG", "info").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("serve");
+    let stderr = server.stderr.take().expect("stderr");
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        // Keep draining after the address is found: a closed pipe would fail the server's logging.
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    while let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(30)) {
+        let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or(serde_json::Value::Null);
+        if entry["message"] == "Socle is listening"
+            && let Some(address) = entry["address"].as_str()
+        {
+            return (server, address.to_string());
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    panic!("the server did not announce its address");
+}
+
+/// Two `socle serve` processes on one PostgreSQL database, as behind a load balancer: a
+/// realtime subscriber connected to the second receives a record created through the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_realtime_events() {
+    use serde_json::{Value, json};
+    let env = Env::new(true).await;
+    let secret = "a-cluster-wide-secret-of-at-least-32-chars";
+    let start = |dir: &str| {
+        let mut cmd = env.command(&["serve", "--bind", "127.0.0.1:0"]);
+        cmd.env("SOCLE_DATA_DIR", env.data_dir.join(dir))
+            .env("SOCLE_JWT_SECRET", secret)
+            .env("SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION", "false");
+        spawn_server(cmd)
+    };
+    let (mut a, addr_a) = start("a");
+    let (mut b, addr_b) = start("b");
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, url: String, token: Option<String>, body: Value| {
+        let client = client.clone();
+        async move {
+            let mut req = client.request(method, url).json(&body);
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let r = req.send().await.expect("request");
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let a_url = |p: &str| format!("http://{addr_a}{p}");
+    let post = reqwest::Method::POST;
+    call(post.clone(), a_url("/api/v1/foundation/auth/register"), None,
+        json!({"email": "builder@cluster.example", "password": "Cluster-Password-1", "first_name": "B", "last_name": "C"})).await;
+    let (_, login) = call(
+        post.clone(),
+        a_url("/api/v1/foundation/auth/login"),
+        None,
+        json!({"email": "builder@cluster.example", "password": "Cluster-Password-1"}),
+    )
+    .await;
+    let token = login["access_token"].as_str().map(String::from);
+    assert!(token.is_some(), "login: {login}");
+    let (_, org) =
+        call(post.clone(), a_url("/api/v1/foundation/organizations"), token.clone(), json!({"name": "Cluster"})).await;
+    let (_, project) = call(
+        post.clone(),
+        a_url("/api/v1/studio/projects"),
+        token.clone(),
+        json!({"organization_id": org["id"], "name": "P"}),
+    )
+    .await;
+    let project_id = project["id"].as_str().unwrap_or_default().to_string();
+    let (status, _) = call(post.clone(), a_url(&format!("/api/v1/studio/projects/{project_id}/collections")), token.clone(),
+        json!({"name": "posts", "fields": [{"name": "title", "type": "text"}], "listRule": "", "viewRule": "", "createRule": ""})).await;
+    assert_eq!(status, 201);
+    let (_, app) = call(
+        post.clone(),
+        a_url("/api/v1/runtime/apps"),
+        token.clone(),
+        json!({"project_id": project_id, "slug": "cluster", "name": "C"}),
+    )
+    .await;
+    let (status, _) = call(
+        post.clone(),
+        a_url(&format!("/api/v1/runtime/apps/{}/deploy", app["id"].as_str().unwrap_or_default())),
+        token.clone(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    // Subscribe on B.
+    let mut sse = client.get(format!("http://{addr_b}/apps/cluster/api/realtime")).send().await.expect("sse");
+    let mut buffer = String::new();
+    let mut next_event = async || -> Option<(String, Value)> {
+        loop {
+            if let Some(end) = buffer.find("\n\n") {
+                let frame: String = buffer.drain(..end + 2).collect();
+                let name = frame.lines().find_map(|l| l.strip_prefix("event:")).map(|s| s.trim().to_string());
+                let data = frame.lines().find_map(|l| l.strip_prefix("data:")).map(|s| s.trim().to_string());
+                if let (Some(name), Some(data)) = (name, data) {
+                    return Some((name, serde_json::from_str(&data).unwrap_or(Value::Null)));
+                }
+                continue;
+            }
+            match tokio::time::timeout(Duration::from_secs(5), sse.chunk()).await {
+                Ok(Ok(Some(bytes))) => buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return None,
+            }
+        }
+    };
+    let (name, hello) = next_event().await.expect("PB_CONNECT");
+    assert_eq!(name, "PB_CONNECT");
+    let (status, _) = call(
+        post.clone(),
+        format!("http://{addr_b}/apps/cluster/api/realtime"),
+        None,
+        json!({"clientId": hello["clientId"], "subscriptions": ["posts/*"]}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    // Write through A.
+    let (status, _) =
+        call(post.clone(), a_url("/apps/cluster/api/collections/posts/records"), None, json!({"title": "From A"}))
+            .await;
+    assert_eq!(status, 200);
+    let (name, event) = next_event().await.expect("the event reached process B");
+    assert_eq!(name, "posts/*");
+    assert_eq!(event["record"]["title"], "From A");
+    let _ = a.kill();
+    let _ = b.kill();
+    let _ = a.wait();
+    let _ = b.wait();
+    let _ = std::fs::remove_dir_all(&env.data_dir);
+    env.drop_schemas().await;
+}
+
+impl Env {
+    /// Drop the test schema, and the schemas of the projects and apps made in it.
+    async fn drop_schemas(&self) {
+        let Some(schema) = self.database_url.as_deref().and_then(|u| u.split("search_path]=").nth(1)) else { return };
+        let Ok(pool) = sqlx::PgPool::connect(&postgres_base_url()).await else { return };
+        for table in ["studio_projects", "runtime_apps"] {
+            let rows: Vec<(String,)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT namespace FROM {schema}.{table}")))
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap_or_default();
+            for (ns,) in rows {
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{ns}\" CASCADE")))
+                    .execute(&pool)
+                    .await;
+            }
+        }
+        let _ =
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))).execute(&pool).await;
+        pool.close().await;
+    }
 }

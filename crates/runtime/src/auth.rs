@@ -84,9 +84,10 @@ async fn auth_with_password(
         return Err(failed());
     };
     let stored = record.get("password").and_then(Value::as_str).unwrap_or_default();
-    match state.foundation.passwords.verify(&password, stored).await {
-        Ok(foundation::passwords::Verdict::Valid { .. }) => token_response(&state, &ctx, &c, record).await,
-        _ => Err(failed()),
+    if state.password_matches(&password, stored).await {
+        token_response(&state, &ctx, &c, record).await
+    } else {
+        Err(failed())
     }
 }
 

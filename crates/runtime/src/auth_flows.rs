@@ -359,10 +359,7 @@ async fn confirm_email_change(
     let (ctx, c) = setup(&state, &slug, &collection, &principal, &headers).await?;
     let (claims, record) = verify(&state, &ctx, &c, &text(&body, "token"), "emailChange").await?;
     let stored = text(&record, "password");
-    let ok = matches!(
-        state.foundation.passwords.verify(&text(&body, "password"), &stored).await,
-        Ok(foundation::passwords::Verdict::Valid { .. })
-    );
+    let ok = state.password_matches(&text(&body, "password"), &stored).await;
     if !ok {
         return Err(PbError::field(
             "Failed to confirm the email change.",

@@ -104,6 +104,14 @@ impl RuntimeState {
         }
     }
 
+    /// Whether `password` matches a stored hash (argon2id or imported bcrypt).
+    pub async fn password_matches(&self, password: &str, stored: &str) -> bool {
+        matches!(
+            self.foundation.passwords.verify(password, stored).await,
+            Ok(foundation::passwords::Verdict::Valid { .. })
+        )
+    }
+
     pub fn forget_slug(&self, slug: &str) {
         if let Ok(mut slugs) = self.slugs.write() {
             slugs.remove(slug);

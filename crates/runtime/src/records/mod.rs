@@ -189,15 +189,20 @@ async fn fetch_rows(
 ) -> PbResult<Vec<Map<String, Value>>> {
     // `tail` takes no parameters, so the view's may follow the condition's.
     let src = source(ctx, c, &mut args)?;
+    fetch_rows_from(ctx, c, &src, cond, args, tail).await
+}
+
+/// Rows of `src` (a table or a view's subquery, see [`source`]).
+async fn fetch_rows_from(
+    ctx: &AppCtx,
+    c: &Collection,
+    src: &str,
+    cond: &str,
+    args: Vec<Arg>,
+    tail: &str,
+) -> PbResult<Vec<Map<String, Value>>> {
     let sql = format!("SELECT {} FROM {src} AS r WHERE {cond} {tail}", ctx.ns().row_json(c));
-    let rows: Vec<(String,)> = ctx.db.fetch_all(AssertSqlSafe(sql), args).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(text,)| match serde_json::from_str(&text) {
-            Ok(Value::Object(m)) => Some(m),
-            _ => None,
-        })
-        .collect())
+    Ok(studio::collections::rows::parse_rows(ctx.db.fetch_all(AssertSqlSafe(sql), args).await?)?)
 }
 
 pub async fn list(ctx: &AppCtx, c: &Collection, q: &ListQuery, data: &RequestData<'_>) -> PbResult<ListResult> {
@@ -247,18 +252,9 @@ pub async fn list(ctx: &AppCtx, c: &Collection, q: &ListQuery, data: &RequestDat
     let mut page_args = args;
     page_args.push(q.per_page.into());
     page_args.push(((q.page - 1) * q.per_page).into());
-    let sql = format!(
-        "SELECT {} FROM {src} AS r WHERE {cond} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
-        ctx.ns().row_json(c)
-    );
-    let rows: Vec<(String,)> = ctx.db.fetch_all(AssertSqlSafe(sql), page_args).await?;
-    let rows: Vec<Map<String, Value>> = rows
-        .into_iter()
-        .filter_map(|(text,)| match serde_json::from_str(&text) {
-            Ok(Value::Object(m)) => Some(m),
-            _ => None,
-        })
-        .collect();
+    let rows =
+        fetch_rows_from(ctx, c, &src, &cond, page_args, &format!("ORDER BY {order} LIMIT {limit} OFFSET {offset}"))
+            .await?;
     Ok(ListResult {
         page: q.page,
         per_page: q.per_page,

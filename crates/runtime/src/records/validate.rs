@@ -192,10 +192,7 @@ async fn handle_password(
     {
         let old = body.get("oldPassword").and_then(Value::as_str).unwrap_or_default();
         let stored = current.get(&f.name).and_then(Value::as_str).unwrap_or_default();
-        let ok = matches!(
-            state.foundation.passwords.verify(old, stored).await,
-            Ok(foundation::passwords::Verdict::Valid { .. })
-        );
+        let ok = state.password_matches(old, stored).await;
         if !ok {
             problem(errors, "oldPassword", "validation_invalid_old_password", "Missing or invalid old password.");
         }

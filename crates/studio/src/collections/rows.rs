@@ -175,25 +175,19 @@ pub async fn read_rows(
 ) -> Result<Vec<Map<String, Value>>> {
     let (cond, args) = condition.unwrap_or_else(|| ("1=1".into(), Vec::new()));
     let sql = format!("SELECT {} FROM {} AS r WHERE {cond} ORDER BY r.\"id\"", ns.row_json(c), ns.table(&c.name));
-    let rows: Vec<(String,)> = db.fetch_all(AssertSqlSafe(sql), args).await?;
-    rows.into_iter()
-        .map(|(text,)| match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Object(map)) => Ok(map),
-            _ => Err(Error::internal("a row did not read back as a JSON object")),
-        })
-        .collect()
+    parse_rows(db.fetch_all(AssertSqlSafe(sql), args).await?)
 }
 
-/// The same, inside a transaction (for reads that must see uncommitted changes).
-pub async fn read_rows_tx(tx: &mut Tx, ns: &Namespace, c: &Collection) -> Result<Vec<Map<String, Value>>> {
-    let sql = format!("SELECT {} FROM {} AS r ORDER BY r.\"id\"", ns.row_json(c), ns.table(&c.name));
-    let rows: Vec<(String,)> = tx.fetch_all(AssertSqlSafe(sql), Vec::new()).await?;
-    rows.into_iter()
-        .map(|(text,)| match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Object(map)) => Ok(map),
-            _ => Err(Error::internal("a row did not read back as a JSON object")),
-        })
-        .collect()
+/// Rows selected as one `row_json` column, as JSON objects.
+pub fn parse_rows(rows: Vec<(String,)>) -> Result<Vec<Map<String, Value>>> {
+    rows.into_iter().map(|(text,)| parse_row(&text)).collect()
+}
+
+fn parse_row(text: &str) -> Result<Map<String, Value>> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(Error::internal("a row did not read back as a JSON object")),
+    }
 }
 
 pub async fn count_rows(tx: &mut Tx, ns: &Namespace, table: &str) -> Result<i64> {

@@ -516,18 +516,10 @@ pub async fn restore(
 }
 
 /// Copy a page into another project (duplicate, import) as its version 1.
-pub async fn insert_copy(tx: &mut Tx, project_id: &str, page: &Page, author: &str) -> Result<String> {
-    let id = kernel::ids::new_id();
-    let now = kernel::time::now();
-    tx.execute(
-        "INSERT INTO studio_pages (id, project_id, name, slug, position, seo_title, seo_description, document, version, created_at, updated_at, updated_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, $10)",
-        args![&id, project_id, &page.name, &page.slug, page.position, &page.seo_title, &page.seo_description, page.document.0.clone(), now, author],
-    )
-    .await?;
-    let copy = fetch_tx(tx, project_id, &id).await?;
-    keep_version(tx, &copy, author).await?;
-    Ok(id)
+pub async fn insert_copy(tx: &mut Tx, project_id: &str, page: &Page, author: &str) -> Result<()> {
+    let mut first = page.clone();
+    first.version = 1;
+    insert_with_history(tx, project_id, &first, &[], author).await
 }
 
 /// Restore a page's full history (import of a bundle with versions).

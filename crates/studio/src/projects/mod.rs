@@ -9,7 +9,7 @@ pub mod share;
 pub use routes::{routes, share_routes};
 
 use kernel::principal::Principal;
-use kernel::{Db, DbKind, Error, OrgRole, Result, args};
+use kernel::{Db, Error, OrgRole, Result, args};
 
 use crate::collections::ddl::Namespace;
 
@@ -41,8 +41,4 @@ pub async fn access(db: &Db, principal: &Principal, id: &str, min: OrgRole) -> R
         other => other,
     })?;
     Ok(ProjectAccess { id: id.to_string(), organization_id, name, namespace: Namespace::new(db.kind(), &key), role })
-}
-
-pub fn namespace_for(kind: DbKind, key: &str) -> Namespace {
-    Namespace::new(kind, key)
 }

@@ -1,5 +1,5 @@
 //! Email over real SMTP: a small SMTP server in the test receives what Socle sends; a server
-//! that refuses mail leaves the message queued with its error and a backoff.
+//! that refuses mail leaves the email job waiting for its retry, with its error and a backoff.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -106,10 +106,13 @@ async fn emails_are_delivered_over_smtp(backend: Backend) {
     assert_eq!(mail.to, vec!["<smtp-user@example.com>".to_string()]);
     assert!(mail.data.contains("Subject: Activate your Socle account"));
     assert!(mail.data.contains("multipart/alternative") && mail.data.contains("text/html"));
-    // Delivered rows are marked sent; nothing went to the folder.
+    // The email job is marked succeeded; nothing went to the folder.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let (sent,): (i64,) =
-        app.db.fetch_one("SELECT COUNT(*) FROM mail_queue WHERE status = 'sent'", vec![]).await.expect("count");
+    let (sent,): (i64,) = app
+        .db
+        .fetch_one("SELECT COUNT(*) FROM jobs WHERE kind = 'email.send' AND status = 'succeeded'", vec![])
+        .await
+        .expect("count");
     assert_eq!(sent, 1);
     assert!(app.emails().is_empty());
 }
@@ -132,7 +135,7 @@ async fn refused_emails_stay_queued_with_backoff(backend: Backend) {
         row = app
             .db
             .fetch_optional(
-                "SELECT status, attempts, last_error, next_attempt_at FROM mail_queue WHERE attempts > 0",
+                "SELECT status, attempts, last_error, run_at FROM jobs WHERE kind = 'email.send' AND status = 'failed'",
                 vec![],
             )
             .await
@@ -143,7 +146,7 @@ async fn refused_emails_stay_queued_with_backoff(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (status, attempts, error, next) = row.expect("a delivery was attempted");
-    assert_eq!(status, "pending", "retried later, not dropped");
+    assert_eq!(status, "failed", "waiting for its retry, not dropped");
     assert_eq!(attempts, 1);
     assert!(error.is_some_and(|e| e.contains("554")));
     let wait = next - kernel::time::now();

@@ -2,7 +2,7 @@
 //! key as `Authorization: Bearer sk_...` or `X-API-Key`) into a [`Principal`], and the
 //! [`AdminUser`] extractor that enforces the platform `admin` role.
 
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use kernel::context::RequestContext;
@@ -142,11 +142,16 @@ pub async fn attach_principal(state: &FoundationState, req: &mut Request) {
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub UserPrincipal);
 
-impl FromRequestParts<FoundationState> for AdminUser {
+impl<S> FromRequestParts<S> for AdminUser
+where
+    FoundationState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &FoundationState) -> Result<Self, Self::Rejection> {
-        let principal = <Principal as FromRequestParts<FoundationState>>::from_request_parts(parts, state).await?;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = FoundationState::from_ref(state);
+        let principal = <Principal as FromRequestParts<()>>::from_request_parts(parts, &()).await?;
         if let Ok(user) = principal.authorize(PlatformRole::Admin) {
             return Ok(AdminUser(user.clone()));
         }

@@ -182,3 +182,19 @@ pub async fn count_active(db: &Db) -> Result<i64> {
     db.scalar("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > $1", args![kernel::time::now()])
         .await
 }
+
+/// Delete sessions (with their refresh tokens) and one-time tokens that expired more than
+/// a week ago: nothing can use them any more, and the week keeps recent ones inspectable.
+pub async fn purge_expired(db: &Db) -> Result<u64> {
+    let horizon = kernel::time::now() - time::Duration::days(7);
+    let mut tx = db.begin().await?;
+    tx.execute(
+        "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE expires_at < $1)",
+        args![horizon],
+    )
+    .await?;
+    let sessions = tx.execute("DELETE FROM sessions WHERE expires_at < $1", args![horizon]).await?;
+    let tokens = tx.execute("DELETE FROM user_tokens WHERE expires_at < $1", args![horizon]).await?;
+    tx.commit().await?;
+    Ok(sessions + tokens)
+}

@@ -44,6 +44,61 @@ pub struct Config {
     pub security: SecurityConfig,
     /// S3-compatible storage for apps' files; off (local disk) while `bucket` is empty.
     pub s3: S3Config,
+    /// What `socle serve` runs: `all` (default), or one of `api`, `worker`, `scheduler`
+    /// (comma-separated to combine), so that each can be scaled separately.
+    pub role: String,
+    pub jobs: JobsConfig,
+    pub automation: AutomationConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JobsConfig {
+    /// Jobs one worker runs at the same time.
+    pub concurrency: usize,
+    /// How often an idle worker looks for due jobs written by other processes (ms).
+    pub poll_ms: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self { concurrency: 8, poll_ms: 500 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AutomationConfig {
+    /// Let workflows and webhooks call private, loopback and link-local addresses. Off by
+    /// default: a workflow author must not reach the server's own network (SSRF).
+    pub allow_private_network: bool,
+    /// Longest a workflow's HTTP request may take (s).
+    pub http_timeout_secs: u64,
+    /// Steps one execution may run (loops included).
+    pub max_steps_per_execution: i64,
+    /// Items a loop step may iterate over.
+    pub max_loop_items: usize,
+    /// Days kept of the audit log (`0`: forever); the scheduler enforces it nightly.
+    pub audit_retention_days: i64,
+}
+
+impl Default for AutomationConfig {
+    fn default() -> Self {
+        Self {
+            allow_private_network: false,
+            http_timeout_secs: 15,
+            max_steps_per_execution: 500,
+            max_loop_items: 1000,
+            audit_retention_days: 365,
+        }
+    }
+}
+
+impl Config {
+    /// Whether this process runs `role` (`api`, `worker` or `scheduler`).
+    pub fn runs(&self, role: &str) -> bool {
+        self.role.split(',').map(str::trim).any(|r| r == "all" || r == role)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -133,6 +188,9 @@ impl Default for Config {
             password_hash: PasswordHashConfig::default(),
             security: SecurityConfig::default(),
             s3: S3Config::default(),
+            role: "all".into(),
+            jobs: JobsConfig::default(),
+            automation: AutomationConfig::default(),
         }
     }
 }

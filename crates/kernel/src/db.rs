@@ -288,8 +288,8 @@ impl Db {
     /// Start a write transaction (`BEGIN IMMEDIATE` on SQLite, through the writer).
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
-            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Db::Sqlite { write, .. } => Tx::new(TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Postgres(pool) => Tx::new(TxInner::Postgres(pool.begin().await?)),
         })
     }
 
@@ -322,24 +322,34 @@ impl Db {
     }
 }
 
-/// One database transaction. Dropped without [`Tx::commit`], it rolls back.
-pub enum Tx {
+/// One database transaction. Dropped without [`Tx::commit`], it rolls back, and its
+/// after-commit hooks never run.
+pub struct Tx {
+    inner: TxInner,
+    after_commit: Vec<Box<dyn FnOnce() + Send>>,
+}
+
+enum TxInner {
     Sqlite(sqlx::Transaction<'static, Sqlite>),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
 impl Tx {
+    fn new(inner: TxInner) -> Self {
+        Tx { inner, after_commit: Vec::new() }
+    }
+
     fn db_kind(&self) -> DbKind {
-        match self {
-            Tx::Sqlite(_) => DbKind::Sqlite,
-            Tx::Postgres(_) => DbKind::Postgres,
+        match self.inner {
+            TxInner::Sqlite(_) => DbKind::Sqlite,
+            TxInner::Postgres(_) => DbKind::Postgres,
         }
     }
 
     fn split(&mut self) -> Either<&mut sqlx::SqliteConnection, &mut sqlx::PgConnection> {
-        match self {
-            Tx::Sqlite(t) => Either::Sqlite(&mut **t),
-            Tx::Postgres(t) => Either::Postgres(&mut **t),
+        match &mut self.inner {
+            TxInner::Sqlite(t) => Either::Sqlite(&mut **t),
+            TxInner::Postgres(t) => Either::Postgres(&mut **t),
         }
     }
 
@@ -352,21 +362,30 @@ impl Tx {
 
     /// Run a multi-statement script inside this transaction (migrations).
     pub async fn execute_script(&mut self, sql: &'static str) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => {
+        match &mut self.inner {
+            TxInner::Sqlite(t) => {
                 sqlx::raw_sql(sql).execute(&mut **t).await?;
             }
-            Tx::Postgres(t) => {
+            TxInner::Postgres(t) => {
                 sqlx::raw_sql(sql).execute(&mut **t).await?;
             }
         }
         Ok(())
     }
 
+    /// Run `hook` once this transaction has committed (never if it rolls back): how a
+    /// change wakes the outbox dispatcher or the job workers without a race.
+    pub fn after_commit(&mut self, hook: impl FnOnce() + Send + 'static) {
+        self.after_commit.push(Box::new(hook));
+    }
+
     pub async fn commit(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        for hook in self.after_commit {
+            hook();
         }
         Ok(())
     }

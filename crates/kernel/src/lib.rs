@@ -3,19 +3,22 @@
 //! Nothing here knows about accounts, projects or apps. Modules build on these pieces:
 //! configuration, the database handle for SQLite and PostgreSQL, migrations, the error type
 //! rendered as RFC 9457 problems, ids and tokens, the authenticated principal, pagination,
-//! the mail queue, rate limiting and the request context.
+//! the event outbox, the job queue, mail, rate limiting and the request context.
 
 pub mod config;
 pub mod context;
 pub mod db;
 pub mod error;
 pub mod ids;
+pub mod jobs;
 pub mod json;
 pub mod mail;
 pub mod migrate;
+pub mod outbox;
 pub mod pagination;
 pub mod principal;
 pub mod ratelimit;
+pub mod templates;
 pub mod time;
 pub mod validate;
 
@@ -25,13 +28,23 @@ pub use db::{Arg, Db, DbKind, Tx};
 pub use error::{Error, FieldError, Result};
 pub use principal::{OrgRole, PlatformRole, Principal};
 
-/// The kernel's own tables (the mail queue).
+/// The kernel's own tables: the job queue, the outbox and schedules (the first migration's
+/// mail queue is folded into the job queue by the second).
 pub fn migrations() -> Vec<migrate::Migration> {
-    vec![migrate::Migration {
-        module: "kernel",
-        version: 1,
-        name: "mail_queue",
-        sqlite: include_str!("../migrations/0001_kernel.sqlite.sql"),
-        postgres: include_str!("../migrations/0001_kernel.postgres.sql"),
-    }]
+    vec![
+        migrate::Migration {
+            module: "kernel",
+            version: 1,
+            name: "mail_queue",
+            sqlite: include_str!("../migrations/0001_kernel.sqlite.sql"),
+            postgres: include_str!("../migrations/0001_kernel.postgres.sql"),
+        },
+        migrate::Migration {
+            module: "kernel",
+            version: 2,
+            name: "jobs_outbox_schedules",
+            sqlite: include_str!("../migrations/0002_jobs_outbox.sqlite.sql"),
+            postgres: include_str!("../migrations/0002_jobs_outbox.postgres.sql"),
+        },
+    ]
 }

@@ -1,7 +1,7 @@
-//! Outgoing email, durable: a message is written to the `mail_queue` table inside the
-//! transaction of the change that causes it, and a worker delivers it after commit, over
-//! SMTP when `SMTP_URL` is set or as an `.eml` file in the data dir's `mail/` folder
-//! otherwise. Failed deliveries are retried with exponential backoff and jitter.
+//! Outgoing email, durable: every message is an `email.send` job (queue `email`) enqueued in
+//! the transaction of the change that causes it, and the job worker delivers it after
+//! commit, over SMTP when `SMTP_URL` is set or as an `.eml` file in the data dir's `mail/`
+//! folder otherwise. Failed deliveries are retried with the queue's backoff.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,18 +9,16 @@ use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use rand::Rng;
-use serde::Serialize;
-use tokio::sync::Notify;
+use serde::{Deserialize, Serialize};
 
-use crate::args;
 use crate::config::Config;
-use crate::db::{Db, DbKind, Tx};
+use crate::db::Tx;
 use crate::error::Result;
+use crate::jobs::{Job, JobContext, JobError, JobFuture, JobHandler, NewJob};
 
 pub const MAX_ATTEMPTS: i64 = 8;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OutgoingEmail {
     pub to: String,
     pub subject: String,
@@ -28,15 +26,12 @@ pub struct OutgoingEmail {
     pub text: String,
 }
 
+pub const JOB_KIND: &str = "email.send";
+
 /// Queue an email in the caller's transaction. It is sent only if that transaction commits.
 pub async fn enqueue(tx: &mut Tx, email: &OutgoingEmail) -> Result<()> {
-    let now = crate::time::now();
-    tx.execute(
-        "INSERT INTO mail_queue (id, to_addr, subject, html, text, status, attempts, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
-        args![crate::ids::new_id(), &email.to, &email.subject, &email.html, &email.text, now],
-    )
-    .await?;
+    let payload = serde_json::to_value(email).map_err(crate::Error::internal)?;
+    crate::jobs::enqueue(tx, NewJob::new(JOB_KIND, payload).queue("email").max_attempts(MAX_ATTEMPTS)).await?;
     Ok(())
 }
 
@@ -54,7 +49,6 @@ pub struct Mailer {
 struct MailerInner {
     transport: Transport,
     from: Mailbox,
-    wake: Notify,
 }
 
 impl Mailer {
@@ -75,12 +69,7 @@ impl Mailer {
                 Transport::Folder(config.mail_dir())
             }
         };
-        Ok(Self { inner: Arc::new(MailerInner { transport, from, wake: Notify::new() }) })
-    }
-
-    /// Tell the worker new mail was committed.
-    pub fn wake(&self) {
-        self.inner.wake.notify_one();
+        Ok(Self { inner: Arc::new(MailerInner { transport, from }) })
     }
 
     pub fn describe(&self) -> &'static str {
@@ -113,98 +102,25 @@ impl Mailer {
             }
         }
     }
+}
 
-    /// Deliver due messages until `shutdown` resolves.
-    pub async fn run_worker(self, db: Db, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            match self.deliver_due(&db).await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "mail worker could not read the queue"),
-            }
-            tokio::select! {
-                _ = self.inner.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                _ = shutdown.changed() => return,
-            }
-        }
-    }
-
-    /// Claim and deliver up to 10 due messages; returns how many were attempted.
-    pub async fn deliver_due(&self, db: &Db) -> Result<usize> {
-        let now = crate::time::now();
-        let lease = now + time::Duration::seconds(120);
-        let claim = match db.kind() {
-            DbKind::Postgres => {
-                "UPDATE mail_queue SET locked_until = $2 WHERE id IN (
-                   SELECT id FROM mail_queue WHERE status = 'pending' AND next_attempt_at <= $1
-                   AND (locked_until IS NULL OR locked_until < $1)
-                   ORDER BY next_attempt_at LIMIT 10 FOR UPDATE SKIP LOCKED)
-                 RETURNING id, to_addr, subject, html, text, attempts"
-            }
-            DbKind::Sqlite => {
-                "UPDATE mail_queue SET locked_until = $2 WHERE id IN (
-                   SELECT id FROM mail_queue WHERE status = 'pending' AND next_attempt_at <= $1
-                   AND (locked_until IS NULL OR locked_until < $1)
-                   ORDER BY next_attempt_at LIMIT 10)
-                 RETURNING id, to_addr, subject, html, text, attempts"
-            }
-        };
-        let mut tx = db.begin().await?;
-        let batch: Vec<QueuedMail> = tx.fetch_all(claim, args![now, lease]).await?;
-        tx.commit().await?;
-        for mail in &batch {
-            let email = OutgoingEmail {
-                to: mail.to_addr.clone(),
-                subject: mail.subject.clone(),
-                html: mail.html.clone(),
-                text: mail.text.clone(),
-            };
-            let outcome = self.send(&email).await;
-            let attempts = mail.attempts + 1;
-            let done = crate::time::now();
-            match outcome {
+impl JobHandler for Mailer {
+    fn run<'a>(&'a self, job: &'a Job, _ctx: &'a JobContext) -> JobFuture<'a> {
+        Box::pin(async move {
+            let email: OutgoingEmail = serde_json::from_value(job.payload.clone())
+                .map_err(|e| JobError::Permanent(format!("not an email: {e}")))?;
+            match self.send(&email).await {
                 Ok(()) => {
-                    db.execute(
-                        "UPDATE mail_queue SET status = 'sent', attempts = $2, sent_at = $3, locked_until = NULL, last_error = NULL WHERE id = $1",
-                        args![&mail.id, attempts, done],
-                    )
-                    .await?;
                     metrics::counter!("socle_emails_total", "outcome" => "sent").increment(1);
+                    Ok(None)
                 }
                 Err(error) => {
-                    let status = if attempts >= MAX_ATTEMPTS { "failed" } else { "pending" };
-                    let next = done + backoff(attempts);
-                    tracing::warn!(mail_id = %mail.id, attempts, %error, "email delivery failed");
-                    db.execute(
-                        "UPDATE mail_queue SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5, locked_until = NULL WHERE id = $1",
-                        args![&mail.id, status, attempts, next, error],
-                    )
-                    .await?;
                     metrics::counter!("socle_emails_total", "outcome" => "failed_attempt").increment(1);
+                    Err(JobError::Retry(error))
                 }
             }
-        }
-        Ok(batch.len())
+        })
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct QueuedMail {
-    id: String,
-    to_addr: String,
-    subject: String,
-    html: String,
-    text: String,
-    attempts: i64,
-}
-
-/// 10 s, 20 s, 40 s ... capped at one hour, with up to 20 % jitter.
-pub fn backoff(attempts: i64) -> time::Duration {
-    let exp = attempts.clamp(1, 20) - 1;
-    let base = (10i64 << exp).min(3600);
-    let jitter = rand::rng().random_range(0..=base / 5);
-    time::Duration::seconds(base + jitter)
 }
 
 /// Escape text for inclusion in HTML email bodies.
@@ -248,12 +164,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_grows_and_caps() {
-        let first = backoff(1).whole_seconds();
-        assert!((10..=12).contains(&first));
-        let third = backoff(3).whole_seconds();
-        assert!((40..=48).contains(&third));
-        assert!(backoff(30).whole_seconds() <= 3600 + 720);
+    fn html_is_escaped() {
         assert_eq!(html_escape("<a href=\"x\">&</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
     }
 }

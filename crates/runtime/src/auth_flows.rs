@@ -153,7 +153,6 @@ async fn send(
     let mut tx = state.db.begin().await?;
     kernel::mail::enqueue(&mut tx, &email).await?;
     tx.commit().await?;
-    state.foundation.mailer.wake();
     Ok(())
 }
 

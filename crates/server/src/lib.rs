@@ -39,6 +39,7 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
     all.extend(foundation::migrations());
     all.extend(studio::migrations());
     all.extend(runtime::migrations());
+    all.extend(automation::migrations());
     all
 }
 
@@ -64,6 +65,23 @@ impl MetricsCollector for ActiveSessions {
     }
 }
 
+struct JobCounts;
+
+impl MetricsCollector for JobCounts {
+    fn collect<'a>(&'a self, db: &'a Db) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            match kernel::jobs::admin::state_counts(db).await {
+                Ok(counts) => {
+                    for (state, n) in counts {
+                        metrics::gauge!("socle_jobs", "state" => state).set(n as f64);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not count jobs"),
+            }
+        })
+    }
+}
+
 /// A built, bound, not yet running server.
 pub struct Application {
     listener: TcpListener,
@@ -72,6 +90,8 @@ pub struct Application {
     mailer: Mailer,
     foundation: FoundationState,
     runtime: runtime::RuntimeState,
+    automation: automation::AutomationState,
+    config: Arc<Config>,
     rate_limiter: Option<Arc<RateLimiter>>,
     prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
@@ -92,7 +112,10 @@ impl Application {
         let foundation = FoundationState::new(db.clone(), config.clone(), mailer.clone(), &secret);
         let runtime_state = runtime::RuntimeState::new(db.clone(), foundation.clone(), &secret);
         let runtime_state_for_run = runtime_state.clone();
-        let insights = InsightsState::new(db.clone(), prometheus.clone(), vec![Arc::new(ActiveSessions)]);
+        let automation =
+            automation::AutomationState::new(db.clone(), config.clone(), foundation.clone(), runtime_state.clone());
+        let insights =
+            InsightsState::new(db.clone(), prometheus.clone(), vec![Arc::new(ActiveSessions), Arc::new(JobCounts)]);
         let rl = &config.rate_limit;
         let rate_limiter = (rl.global_per_minute > 0)
             .then(|| Arc::new(RateLimiter::new(rl.global_per_minute, Duration::from_secs(60), rl.global_burst)));
@@ -104,14 +127,20 @@ impl Application {
             foundation: foundation.clone(),
         };
 
-        let (api, spec) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-            .nest("/api/v1", foundation::router(foundation.clone()))
-            .nest("/api/v1", studio::router(studio::StudioState::new(db.clone())))
-            .nest("/api/v1", runtime::router(runtime_state.clone()))
-            .merge(insights::router(insights))
-            .split_for_parts();
+        let (api, spec) = if config.runs("api") {
+            OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+                .nest("/api/v1", foundation::router(foundation.clone()))
+                .nest("/api/v1", studio::router(studio::StudioState::new(db.clone())))
+                .nest("/api/v1", runtime::router(runtime_state.clone()))
+                .nest("/api/v1", automation::router(automation.clone()))
+                .merge(insights::router(insights))
+                .split_for_parts()
+        } else {
+            // A worker or scheduler process answers health and metrics only.
+            OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).merge(insights::router(insights)).split_for_parts()
+        };
         let spec_json = Arc::new(serde_json::to_string(&spec)?);
-        let router = api
+        let mut router = api
             .route(
                 "/api/openapi.json",
                 axum::routing::get(move || {
@@ -119,15 +148,29 @@ impl Application {
                     async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body.as_str().to_owned()) }
                 }),
             )
-            .merge(SwaggerUi::new("/api/docs").url("/api/docs/openapi.json", spec))
-            .merge(runtime::app_router(runtime_state))
+            .merge(SwaggerUi::new("/api/docs").url("/api/docs/openapi.json", spec));
+        if config.runs("api") {
+            router = router.merge(runtime::app_router(runtime_state));
+        }
+        let router = router
             .route_layer(route_label::RouteLabelLayer)
             .fallback(|| async { Error::NotFound("no such endpoint".into()) })
             .layer(DefaultBodyLimit::max(config.body_limit_bytes))
             .layer(CompressionLayer::new())
             .layer(axum::middleware::from_fn_with_state(edge, middleware::edge))
             .layer(CatchPanicLayer::custom(middleware::panic_response));
-        Ok(Self { listener, router, db, mailer, foundation, runtime: runtime_state_for_run, rate_limiter, prometheus })
+        Ok(Self {
+            listener,
+            router,
+            db,
+            mailer,
+            foundation,
+            runtime: runtime_state_for_run,
+            automation,
+            config,
+            rate_limiter,
+            prometheus,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -143,13 +186,48 @@ impl Application {
         self.foundation.clone()
     }
 
+    /// The job worker with every module's job kinds.
+    pub fn worker(&self) -> kernel::jobs::Worker {
+        let mut registry = kernel::jobs::Registry::new();
+        registry.register(kernel::mail::JOB_KIND, self.mailer.clone());
+        automation::register_jobs(&mut registry, &self.automation);
+        kernel::jobs::Worker::new(
+            self.db.clone(),
+            registry,
+            kernel::jobs::WorkerOptions {
+                concurrency: self.config.jobs.concurrency.max(1),
+                poll: Duration::from_millis(self.config.jobs.poll_ms.max(50)),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Automation's state, for tests that call its services directly.
+    pub fn automation(&self) -> automation::AutomationState {
+        self.automation.clone()
+    }
+
     /// Serve until `shutdown` resolves, then let in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mail_worker = tokio::spawn(self.mailer.clone().run_worker(self.db.clone(), stop_rx.clone()));
-        let janitor = tokio::spawn(janitor(self.foundation.clone(), self.rate_limiter.clone(), stop_rx.clone()));
-        let realtime = tokio::spawn(runtime::realtime::listen(self.runtime.clone(), stop_rx.clone()));
-        let upkeep = tokio::spawn(metrics_upkeep(self.prometheus.clone(), stop_rx));
+        let mut background = Vec::new();
+        if self.config.runs("worker") {
+            background.push(tokio::spawn(self.worker().run(stop_rx.clone())));
+            let listeners = automation::listeners(&self.automation);
+            let dispatcher = kernel::outbox::Dispatcher::new(self.db.clone(), listeners)
+                .poll(Duration::from_millis(self.config.jobs.poll_ms.max(50)));
+            background.push(tokio::spawn(dispatcher.run(stop_rx.clone())));
+        }
+        if self.config.runs("scheduler") {
+            if let Err(e) = automation::maintenance::ensure_schedules(&self.db).await {
+                tracing::warn!(error = %e, "could not create the maintenance schedules");
+            }
+            background.push(tokio::spawn(automation::scheduler::run(self.db.clone(), stop_rx.clone())));
+        }
+        background.push(tokio::spawn(janitor(self.foundation.clone(), self.rate_limiter.clone(), stop_rx.clone())));
+        background.push(tokio::spawn(runtime::realtime::listen(self.runtime.clone(), stop_rx.clone())));
+        background.push(tokio::spawn(self.automation.live.clone().listen(self.db.clone(), stop_rx.clone())));
+        background.push(tokio::spawn(metrics_upkeep(self.prometheus.clone(), stop_rx)));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         // Answers are small and complete: send them at once instead of waiting on Nagle.
         let listener = self.listener.tap_io(|tcp| {
@@ -160,10 +238,9 @@ impl Application {
         axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
         tracing::info!("HTTP server stopped; stopping workers");
         let _ = stop_tx.send(true);
-        let _ = mail_worker.await;
-        let _ = janitor.await;
-        let _ = upkeep.await;
-        let _ = realtime.await;
+        for task in background {
+            let _ = task.await;
+        }
         self.db.close().await;
         Ok(())
     }
@@ -185,7 +262,8 @@ async fn metrics_upkeep(
     }
 }
 
-/// Periodic housekeeping: forget idle rate-limit keys.
+/// Per-process housekeeping: forget idle rate-limit keys. (Database maintenance is
+/// scheduled: `automation::maintenance`.)
 async fn janitor(foundation: FoundationState, limiter: Option<Arc<RateLimiter>>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
@@ -195,11 +273,6 @@ async fn janitor(foundation: FoundationState, limiter: Option<Arc<RateLimiter>>,
         foundation.limits.retain_recent();
         if let Some(l) = &limiter {
             l.retain_recent();
-        }
-        match studio::projects::service::purge_deleted(&foundation.db).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(projects = n, "purged projects deleted more than 30 days ago"),
-            Err(e) => tracing::warn!(error = %e, "purging deleted projects failed"),
         }
     }
 }

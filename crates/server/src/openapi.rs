@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "Socle platform API",
-        description = "Accounts, organizations, API keys, audit, the Studio (projects, pages, collections) and administration of a Socle platform. Errors are RFC 9457 problems (`application/problem+json`) with per-field `errors` and the `request_id`.",
+        description = "Accounts, organizations, API keys, audit, the Studio (projects, pages, collections), apps, automation (webhooks, notifications, jobs, email templates) and administration of a Socle platform. Errors are RFC 9457 problems (`application/problem+json`) with per-field `errors` and the `request_id`.",
         license(name = "AGPL-3.0-only")
     ),
     modifiers(&SecuritySchemes),
@@ -19,6 +19,8 @@ use utoipa::{Modify, OpenApi};
         (name = "api-keys", description = "Organization API keys"),
         (name = "studio", description = "Projects, pages, components, collections, share links, export/import"),
         (name = "runtime", description = "Apps and deployments (the apps' own PocketBase-compatible API lives under /apps/{slug})"),
+        (name = "automation", description = "Outgoing webhooks"),
+        (name = "notifications", description = "The signed-in person's notifications, preferences and live stream"),
         (name = "admin", description = "Platform administration (admin role)"),
         (name = "insights", description = "Health, version, metrics"),
     )

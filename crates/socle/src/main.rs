@@ -1,7 +1,8 @@
 //! `socle`: the platform in one binary.
 //!
 //! - `socle serve` runs the platform (embedded SQLite in `./socle_data` unless
-//!   `DATABASE_URL` points at PostgreSQL).
+//!   `DATABASE_URL` points at PostgreSQL): API, job worker and scheduler, or one of them
+//!   with `--role`.
 //! - `socle migrate` applies database migrations and exits.
 //! - `socle superuser create --email E [--password-stdin]` creates a platform administrator.
 
@@ -51,6 +52,10 @@ enum Command {
         /// Address to listen on (overrides `bind`).
         #[arg(long)]
         bind: Option<String>,
+        /// What to run: `all` (default), `api`, `worker` or `scheduler` (comma-separated to
+        /// combine). Workers and schedulers of several processes share PostgreSQL safely.
+        #[arg(long, env = "SOCLE_ROLE")]
+        role: Option<String>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -118,9 +123,18 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Serve { bind } => {
+            Command::Serve { bind, role } => {
                 if let Some(bind) = bind {
                     config.bind = bind;
+                }
+                if let Some(role) = role {
+                    for r in role.split(',').map(str::trim) {
+                        anyhow::ensure!(
+                            ["all", "api", "worker", "scheduler"].contains(&r),
+                            "--role {r:?}: expected all, api, worker or scheduler"
+                        );
+                    }
+                    config.role = role;
                 }
                 let app = server::Application::build(config).await?;
                 tracing::info!(address = %app.local_addr()?, database = app.db().kind().as_str(), "Socle is listening");

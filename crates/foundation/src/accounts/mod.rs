@@ -131,3 +131,18 @@ pub async fn get_by_email(db: &kernel::Db, email: &str) -> Result<Option<UserRow
     db.fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")), args![email])
         .await
 }
+
+/// Active accounts (id, email), all of them or those with one platform role: the
+/// recipients of a broadcast notification.
+pub async fn active_recipients(tx: &mut Tx, role: Option<PlatformRole>) -> Result<Vec<(String, String)>> {
+    match role {
+        Some(r) => {
+            tx.fetch_all(
+                "SELECT id, email FROM users WHERE status = 'active' AND role = $1 ORDER BY id",
+                args![r.as_str()],
+            )
+            .await
+        }
+        None => tx.fetch_all("SELECT id, email FROM users WHERE status = 'active' ORDER BY id", args![]).await,
+    }
+}

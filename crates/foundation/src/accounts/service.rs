@@ -87,9 +87,8 @@ pub async fn register(state: &FoundationState, ctx: &RequestContext, req: Regist
     }
 
     if find_by_email(&mut tx, &email).await?.is_some() {
-        kernel::mail::enqueue(&mut tx, &emails::already_registered(&state.config.public_url, &email)).await?;
+        emails::already_registered(&mut tx, &state.config.public_url, &email).await?;
         tx.commit().await?;
-        state.mailer.wake();
         return Ok(RegisterResponse { email, status: "pending_activation".into() });
     }
 
@@ -126,11 +125,9 @@ pub async fn register(state: &FoundationState, ctx: &RequestContext, req: Regist
         crate::orgs::invitations::accept_for(&mut tx, ctx, inv, &id, &email).await?;
     } else if !active {
         let token = tokens::issue(&mut tx, &id, tokens::ACTIVATION, state.config.security.activation_ttl_secs).await?;
-        let mail = emails::activation(&state.config.public_url, &email, req.first_name.trim(), &token);
-        kernel::mail::enqueue(&mut tx, &mail).await?;
+        emails::activation(&mut tx, &state.config.public_url, &email, req.first_name.trim(), &token).await?;
     }
     tx.commit().await?;
-    state.mailer.wake();
     metrics::counter!("socle_signups_total").increment(1);
     Ok(RegisterResponse { email, status: if active { "active".into() } else { "pending_activation".into() } })
 }
@@ -175,11 +172,9 @@ pub async fn resend_activation(state: &FoundationState, ctx: &RequestContext, em
     {
         let token =
             tokens::issue(&mut tx, &user.id, tokens::ACTIVATION, state.config.security.activation_ttl_secs).await?;
-        kernel::mail::enqueue(&mut tx, &emails::activation(&state.config.public_url, &email, &user.first_name, &token))
-            .await?;
+        emails::activation(&mut tx, &state.config.public_url, &email, &user.first_name, &token).await?;
     }
     tx.commit().await?;
-    state.mailer.wake();
     Ok(())
 }
 
@@ -449,18 +444,13 @@ pub async fn request_password_reset(state: &FoundationState, ctx: &RequestContex
         let token =
             tokens::issue(&mut tx, &u.id, tokens::PASSWORD_RESET, state.config.security.password_reset_ttl_secs)
                 .await?;
-        kernel::mail::enqueue(
-            &mut tx,
-            &emails::password_reset(&state.config.public_url, &email, &u.first_name, &token),
-        )
-        .await?;
+        emails::password_reset(&mut tx, &state.config.public_url, &email, &u.first_name, &token).await?;
         entry = entry.target(&u.id);
     } else {
         entry = entry.meta(serde_json::json!({ "account_found": false }));
     }
     audit::record(&mut tx, ctx, entry).await?;
     tx.commit().await?;
-    state.mailer.wake();
     Ok(())
 }
 

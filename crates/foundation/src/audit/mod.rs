@@ -156,11 +156,11 @@ pub async fn record(tx: &mut Tx, ctx: &RequestContext, entry: AuditEntry) -> Res
             entry.action,
             entry.severity.as_str(),
             entry.actor_id,
-            entry.actor_email,
-            entry.organization_id,
+            entry.actor_email.clone(),
+            entry.organization_id.clone(),
             entry.target_type,
-            entry.target_id,
-            entry.description,
+            entry.target_id.clone(),
+            entry.description.clone(),
             ctx.ip.clone(),
             ctx.user_agent.clone(),
             Some(ctx.request_id.clone()).filter(|s| !s.is_empty()),
@@ -169,8 +169,30 @@ pub async fn record(tx: &mut Tx, ctx: &RequestContext, entry: AuditEntry) -> Res
     )
     .await?;
     metrics::counter!("socle_audit_entries_total", "severity" => entry.severity.as_str()).increment(1);
+    if matches!(entry.severity, Severity::High | Severity::Critical) {
+        // Administrators are told about serious entries (Automation's notifications listen).
+        kernel::outbox::append(
+            tx,
+            kernel::outbox::NewEvent::new(
+                AUDIT_ALERT_EVENT,
+                entry.organization_id.as_deref(),
+                serde_json::json!({
+                    "action": entry.action,
+                    "severity": entry.severity.as_str(),
+                    "description": entry.description,
+                    "actor_email": entry.actor_email,
+                    "target_type": entry.target_type,
+                    "target_id": entry.target_id,
+                }),
+            ),
+        )
+        .await?;
+    }
     Ok(())
 }
+
+/// The outbox event appended for every HIGH or CRITICAL audit entry.
+pub const AUDIT_ALERT_EVENT: &str = "audit.alert";
 
 /// Record an entry in a transaction of its own (for events with no other write, such as a
 /// refused access).

@@ -225,6 +225,11 @@ pub async fn cleanup(db: &Db, ctx: &RequestContext, by: &Principal, before: Offs
     Ok(deleted)
 }
 
+/// The retention policy, applied by the scheduler: delete entries older than `before`.
+pub async fn apply_retention(db: &Db, before: OffsetDateTime) -> Result<u64> {
+    db.execute("DELETE FROM audit_log WHERE created_at < $1", args![before]).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,8 +86,7 @@ pub async fn create(
         ],
     )
     .await?;
-    let mail = crate::emails::invitation(&config.public_url, &email, &org_name, &me.email, role.as_str(), &token);
-    kernel::mail::enqueue(&mut tx, &mail).await?;
+    crate::emails::invitation(&mut tx, &config.public_url, &email, &org_name, &me.email, role.as_str(), &token).await?;
     audit::record(
         &mut tx,
         ctx,
@@ -103,7 +102,6 @@ pub async fn create(
         .fetch_one(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM invitations WHERE id = $1")), args![&id])
         .await?;
     tx.commit().await?;
-    state.mailer.wake();
     Ok(invitation)
 }
 

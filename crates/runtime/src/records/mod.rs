@@ -332,6 +332,7 @@ pub async fn create_in(
         },
     )?;
     let id = row.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+    append_record_event(tx, ctx, c, "record.created", &row, None).await?;
     // The rule sees the record as it would be stored, as PocketBase checks it.
     if let Some((sql, mut a)) = rule {
         let mut all: Vec<Arg> = args![&id];
@@ -381,16 +382,57 @@ pub async fn update_in(
     let prepared = validate::prepare(ctx, state, c, body, Some(&existing), new_files).await?;
     let mut sets = Vec::new();
     let mut a: Vec<Arg> = Vec::new();
-    for (name, value) in prepared.values {
-        let Some(f) = c.field(&name) else { continue };
-        a.push(studio::collections::rows::to_arg(value, f.storage()));
-        sets.push(format!("{} = ${}", quote(&name), a.len()));
+    for (name, value) in &prepared.values {
+        let Some(f) = c.field(name) else { continue };
+        a.push(studio::collections::rows::to_arg(value.clone(), f.storage()));
+        sets.push(format!("{} = ${}", quote(name), a.len()));
     }
     if !sets.is_empty() {
         a.push(id.into());
         let sql = format!("UPDATE {} SET {} WHERE \"id\" = ${}", ctx.ns().table(&c.name), sets.join(", "), a.len());
         tx.execute(AssertSqlSafe(sql), a).await?;
     }
+    let mut after = existing.clone();
+    for (k, v) in &prepared.values {
+        after.insert(k.clone(), v.clone());
+    }
+    append_record_event(tx, ctx, c, "record.updated", &after, Some(&existing)).await?;
+    Ok(())
+}
+
+/// Append `record.created` / `updated` / `deleted` to the outbox, in the write's
+/// transaction: workflows and webhooks react to it after commit. Secrets (password hash,
+/// token key, hidden fields) are left out.
+async fn append_record_event(
+    tx: &mut Tx,
+    ctx: &AppCtx,
+    c: &Collection,
+    kind: &str,
+    record: &Map<String, Value>,
+    before: Option<&Map<String, Value>>,
+) -> PbResult<()> {
+    let public = |r: &Map<String, Value>| -> Value {
+        let mut r = r.clone();
+        r.remove("password");
+        r.remove("tokenKey");
+        for f in c.columns().filter(|f| f.hidden) {
+            r.remove(&f.name);
+        }
+        r.insert("collectionId".into(), Value::String(c.id.clone()));
+        r.insert("collectionName".into(), Value::String(c.name.clone()));
+        Value::Object(r)
+    };
+    let mut payload = serde_json::json!({
+        "app_id": ctx.app.id,
+        "deployment": ctx.app.deployment,
+        "collection": c.name,
+        "collection_id": c.id,
+        "record": public(record),
+    });
+    if let Some(b) = before {
+        payload["before"] = public(b);
+    }
+    kernel::outbox::append(tx, kernel::outbox::NewEvent::new(kind, Some(&ctx.app.organization_id), payload)).await?;
     Ok(())
 }
 
@@ -440,6 +482,7 @@ pub async fn delete_in(
         }
     }
     tx.execute(AssertSqlSafe(format!("DELETE FROM {} WHERE \"id\" = $1", ctx.ns().table(&c.name))), args![id]).await?;
+    append_record_event(tx, ctx, c, "record.deleted", &row, None).await?;
     Ok(row)
 }
 

@@ -125,6 +125,9 @@ async fn fetch(db: &Db, principal: &Principal, id: &str) -> Result<Project> {
         .ok_or_else(|| Error::not_found("project"))
 }
 
+/// The outbox event a new project appends.
+pub const PROJECT_CREATED_EVENT: &str = "project.created";
+
 pub async fn create(db: &Db, ctx: &RequestContext, principal: &Principal, input: NewProject) -> Result<Project> {
     let mut v = Validator::new();
     validate_text(&mut v, Some(&input.name), input.description.as_deref());
@@ -155,6 +158,16 @@ pub async fn create(db: &Db, ctx: &RequestContext, principal: &Principal, input:
             &input.organization_id,
             &id,
             format!("project \"{}\" created", input.name.trim()),
+        ),
+    )
+    .await?;
+    // Automation creates the project's default workflows from this event.
+    kernel::outbox::append(
+        &mut tx,
+        kernel::outbox::NewEvent::new(
+            PROJECT_CREATED_EVENT,
+            Some(&input.organization_id),
+            serde_json::json!({"project_id": id, "organization_id": input.organization_id, "name": input.name.trim(), "created_by": principal.actor_id()}),
         ),
     )
     .await?;

@@ -1,0 +1,91 @@
+//! Automation: what happens after a change commits. The scheduler, outgoing webhooks, in-app notifications (live over WebSocket),
+//! editable email templates, and the admin view of the job queue (the seed's BullBoard).
+//!
+//! It reacts to other modules only through the kernel's outbox ([`listeners`]) and runs its
+//! work as kernel jobs ([`register_jobs`]).
+
+pub mod admin;
+pub mod http;
+pub mod maintenance;
+pub mod notifications;
+pub mod scheduler;
+pub mod webhooks;
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use foundation::FoundationState;
+use kernel::jobs::Registry;
+use kernel::outbox::Listener;
+use kernel::{Config, Db};
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(Clone)]
+pub struct AutomationState(Arc<AutomationInner>);
+
+pub struct AutomationInner {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub foundation: FoundationState,
+    pub runtime: runtime::RuntimeState,
+    pub live: notifications::live::Hub,
+    pub http: http::Guard,
+}
+
+impl std::ops::Deref for AutomationState {
+    type Target = AutomationInner;
+
+    fn deref(&self) -> &AutomationInner {
+        &self.0
+    }
+}
+
+impl FromRef<AutomationState> for FoundationState {
+    fn from_ref(s: &AutomationState) -> FoundationState {
+        s.foundation.clone()
+    }
+}
+
+impl AutomationState {
+    pub fn new(db: Db, config: Arc<Config>, foundation: FoundationState, runtime: runtime::RuntimeState) -> Self {
+        let http = http::Guard::new(config.automation.allow_private_network, config.automation.http_timeout_secs);
+        AutomationState(Arc::new(AutomationInner {
+            db,
+            config,
+            foundation,
+            runtime,
+            live: notifications::live::Hub::default(),
+            http,
+        }))
+    }
+}
+
+pub fn router(state: AutomationState) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .nest("/automation/webhooks", webhooks::routes())
+        .nest("/notifications", notifications::routes::routes())
+        .nest("/admin", admin::routes())
+        .with_state(state)
+}
+
+/// The job kinds Automation runs.
+pub fn register_jobs(registry: &mut Registry, state: &AutomationState) {
+    webhooks::register_jobs(registry, state);
+    maintenance::register_jobs(registry, state);
+    notifications::register_jobs(registry, state);
+}
+
+/// Automation's reactions to outbox events.
+pub fn listeners(state: &AutomationState) -> Vec<Arc<dyn Listener>> {
+    vec![Arc::new(webhooks::WebhookFanout), Arc::new(notifications::AuditAlerts(state.clone()))]
+}
+
+pub fn migrations() -> Vec<kernel::migrate::Migration> {
+    vec![kernel::migrate::Migration {
+        module: "automation",
+        version: 1,
+        name: "automation",
+        sqlite: include_str!("../migrations/0001_automation.sqlite.sql"),
+        postgres: include_str!("../migrations/0001_automation.postgres.sql"),
+    }]
+}

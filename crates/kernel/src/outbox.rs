@@ -1,0 +1,184 @@
+//! The event outbox: a domain event is a row appended in the transaction of the change it
+//! describes, so it exists exactly when the change does (a rolled-back change emits
+//! nothing). After commit the dispatcher hands each event, in sequence order, to the
+//! registered listeners inside a transaction of its own, and marks it dispatched in that
+//! same transaction: listeners react durably (they enqueue jobs, write rows), so a crash
+//! between commit and delivery loses nothing and nothing is delivered twice. Several
+//! processes may dispatch at once on PostgreSQL (`FOR UPDATE SKIP LOCKED`).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+
+use crate::args;
+use crate::db::{Db, DbKind, Tx};
+use crate::error::Result;
+
+static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
+
+/// After this many failed deliveries an event is set aside (`last_error` says why).
+pub const MAX_DISPATCH_ATTEMPTS: i64 = 10;
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// Dotted name: `project.created`, `record.created`, `audit.high`...
+    pub kind: String,
+    /// The tenant it belongs to, when it has one (webhooks subscribe per organization).
+    pub organization_id: Option<String>,
+    pub payload: Value,
+}
+
+impl NewEvent {
+    pub fn new(kind: &str, organization_id: Option<&str>, payload: Value) -> Self {
+        NewEvent { kind: kind.to_string(), organization_id: organization_id.map(str::to_string), payload }
+    }
+}
+
+/// A stored event, as listeners see it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Event {
+    pub seq: i64,
+    pub id: String,
+    pub kind: String,
+    pub organization_id: Option<String>,
+    #[sqlx(json)]
+    pub payload: Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Append `event` in the caller's transaction; returns its id.
+pub async fn append(tx: &mut Tx, event: NewEvent) -> Result<String> {
+    let id = crate::ids::new_id();
+    tx.execute(
+        "INSERT INTO outbox (id, kind, organization_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
+        args![&id, event.kind, event.organization_id, event.payload, crate::time::now()],
+    )
+    .await?;
+    tx.after_commit(|| WAKE.notify_waiters());
+    Ok(id)
+}
+
+pub type ListenerFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
+
+/// Reacts to events inside the dispatch transaction. It must only write through `tx`
+/// (typically enqueueing jobs), so that its reaction commits with the dispatch.
+pub trait Listener: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    fn on_event<'a>(&'a self, event: &'a Event, tx: &'a mut Tx) -> ListenerFuture<'a>;
+}
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    db: Db,
+    listeners: Arc<Vec<Arc<dyn Listener>>>,
+    poll: Duration,
+}
+
+impl Dispatcher {
+    pub fn new(db: Db, listeners: Vec<Arc<dyn Listener>>) -> Self {
+        Dispatcher { db, listeners: Arc::new(listeners), poll: Duration::from_millis(500) }
+    }
+
+    pub fn poll(mut self, poll: Duration) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    /// Dispatch until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            match self.dispatch_pending(100).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "the outbox dispatcher could not read the outbox"),
+            }
+            tokio::select! {
+                _ = WAKE.notified() => {}
+                _ = tokio::time::sleep(self.poll) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// Deliver up to `limit` pending events, one transaction each; returns how many were
+    /// handled (delivered or failed).
+    pub async fn dispatch_pending(&self, limit: i64) -> Result<usize> {
+        let mut handled = 0;
+        while (handled as i64) < limit {
+            let mut tx = self.db.begin().await?;
+            let lock = match tx.kind() {
+                DbKind::Postgres => "FOR UPDATE SKIP LOCKED",
+                DbKind::Sqlite => "",
+            };
+            let event: Option<Event> = tx
+                .fetch_optional(
+                    sqlx::AssertSqlSafe(format!(
+                        "SELECT seq, id, kind, organization_id, payload, created_at FROM outbox
+                         WHERE dispatched_at IS NULL AND attempts < $1 ORDER BY seq LIMIT 1 {lock}"
+                    )),
+                    args![MAX_DISPATCH_ATTEMPTS],
+                )
+                .await?;
+            let Some(event) = event else { return Ok(handled) };
+            handled += 1;
+            match self.deliver(&event, &mut tx).await {
+                Ok(()) => {
+                    tx.execute(
+                        "UPDATE outbox SET dispatched_at = $2, attempts = attempts + 1 WHERE seq = $1",
+                        args![event.seq, crate::time::now()],
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    metrics::counter!("socle_events_dispatched_total", "kind" => event.kind.clone()).increment(1);
+                }
+                Err((listener, e)) => {
+                    drop(tx);
+                    tracing::warn!(event = %event.id, kind = %event.kind, listener, error = %e, "an event listener failed; the event will be dispatched again");
+                    self.db
+                        .execute(
+                            "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = $1",
+                            args![event.seq, format!("{listener}: {e}")],
+                        )
+                        .await?;
+                }
+            }
+        }
+        Ok(handled)
+    }
+
+    async fn deliver(&self, event: &Event, tx: &mut Tx) -> std::result::Result<(), (&'static str, crate::Error)> {
+        for listener in self.listeners.iter() {
+            listener.on_event(event, tx).await.map_err(|e| (listener.name(), e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Delete dispatched events older than `keep`; returns how many.
+pub async fn purge_dispatched(db: &Db, keep: time::Duration) -> Result<u64> {
+    db.execute(
+        "DELETE FROM outbox WHERE dispatched_at IS NOT NULL AND dispatched_at < $1",
+        args![crate::time::now() - keep],
+    )
+    .await
+}
+
+/// Read events (for tests and the admin console), newest last.
+pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Event>> {
+    let mut events: Vec<Event> = db
+        .fetch_all(
+            "SELECT seq, id, kind, organization_id, payload, created_at FROM outbox ORDER BY seq DESC LIMIT $1",
+            args![limit],
+        )
+        .await?;
+    events.reverse();
+    Ok(events)
+}

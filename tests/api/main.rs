@@ -13,6 +13,7 @@ mod fuzz;
 mod fuzz_runtime;
 mod fuzz_studio;
 mod gdpr;
+mod jobs;
 mod mail;
 mod orgs;
 mod platform;

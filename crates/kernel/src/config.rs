@@ -58,11 +58,14 @@ pub struct JobsConfig {
     pub concurrency: usize,
     /// How often an idle worker looks for due jobs written by other processes (ms).
     pub poll_ms: u64,
+    /// The queues this process's worker takes jobs from (all when empty), so that a
+    /// deployment can dedicate workers to `email`, `webhooks`, `workflows`...
+    pub queues: Vec<String>,
 }
 
 impl Default for JobsConfig {
     fn default() -> Self {
-        Self { concurrency: 8, poll_ms: 500 }
+        Self { concurrency: 8, poll_ms: 500, queues: Vec::new() }
     }
 }
 

@@ -197,6 +197,7 @@ impl Application {
             kernel::jobs::WorkerOptions {
                 concurrency: self.config.jobs.concurrency.max(1),
                 poll: Duration::from_millis(self.config.jobs.poll_ms.max(50)),
+                queues: self.config.jobs.queues.clone(),
                 ..Default::default()
             },
         )

@@ -7,6 +7,7 @@ mod admin;
 mod api_keys;
 mod audit;
 mod auth;
+mod automation;
 mod every_endpoint;
 mod expr_sql;
 mod fuzz;

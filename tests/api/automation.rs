@@ -1,0 +1,504 @@
+//! Automation end to end: outgoing webhooks signed and verified by an independent HMAC
+//! (Python's), retried and redelivered, refused towards private addresses; notifications
+//! arriving live over WebSocket; serious audit entries notifying administrators; email
+//! templates edited by an administrator and used by the next email; schedules firing once.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::on_both_backends;
+use crate::support::{Backend, TestApp};
+
+#[derive(Debug, Clone)]
+struct Hit {
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Hit {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A tiny HTTP server answering the statuses in `script` in turn (then 200), recording
+/// every request.
+async fn receiver(script: Vec<u16>) -> (String, Arc<Mutex<Vec<Hit>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().expect("addr").port());
+    let hits = Arc::new(Mutex::new(Vec::new()));
+    let store = hits.clone();
+    let script = Arc::new(Mutex::new(script.into_iter()));
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let store = store.clone();
+            let script = script.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let (head_end, length) = loop {
+                    let Ok(n) = stream.read(&mut chunk).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..pos]).to_string();
+                        let len = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        break (pos + 4, len);
+                    }
+                };
+                while buf.len() < head_end + length {
+                    let Ok(n) = stream.read(&mut chunk).await else { return };
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let headers = head
+                    .lines()
+                    .skip(1)
+                    .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
+                    .collect();
+                let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
+                if let Ok(mut h) = store.lock() {
+                    h.push(Hit { headers, body });
+                }
+                let status = script.lock().ok().and_then(|mut s| s.next()).unwrap_or(200);
+                let reply = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+                let _ = stream.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (url, hits)
+}
+
+/// Verify a signature with Python's hmac module: an implementation independent of ours.
+fn python_verifies(secret: &str, header: &str, body: &str) -> bool {
+    let script = r#"
+import hmac, hashlib, sys
+secret, header, body = sys.argv[1], sys.argv[2], sys.stdin.read()
+parts = dict(p.split("=", 1) for p in header.split(","))
+expected = hmac.new(secret.encode(), (parts["t"] + "." + body).encode(), hashlib.sha256).hexdigest()
+sys.exit(0 if hmac.compare_digest(expected, parts["v1"]) else 1)
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script, secret, header])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        stdin.write_all(body.as_bytes()).expect("write body");
+    }
+    child.wait().map(|s| s.success()).unwrap_or(false)
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_json(ws: &mut Ws) -> Option<Value> {
+    match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+        Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => serde_json::from_str::<Value>(&t).ok(),
+        _ => None,
+    }
+}
+
+async fn wait_for<T>(mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    for _ in 0..200 {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    None
+}
+
+on_both_backends!(
+    webhooks_are_signed_retried_and_redelivered,
+    webhooks_refuse_private_addresses_by_default,
+    notifications_arrive_live_and_are_managed,
+    admins_edit_email_templates,
+    a_schedule_fires_once_per_occurrence,
+);
+
+async fn webhooks_are_signed_retried_and_redelivered(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.automation.allow_private_network = true;
+        c.jobs.poll_ms = 50;
+    })
+    .await;
+    let owner = app.signup("owner@example.com").await;
+    let outsider = app.signup("outsider@example.com").await;
+    let member = app.signup("member@example.com").await;
+    let org = app.organization(&owner, "Hooks Inc").await;
+    app.add_member(&org, &owner, &member, "MEMBER").await;
+    let (url, hits) = receiver(vec![500]).await;
+
+    // Validation, tenancy and roles.
+    app.post("/api/v1/automation/webhooks", None, json!({})).await.expect(401);
+    app.post(
+        "/api/v1/automation/webhooks",
+        Some(&owner.access),
+        json!({"organization_id": org, "url": "ftp://x", "events": ["*"]}),
+    )
+    .await
+    .expect_field_error(422, "url");
+    app.post(
+        "/api/v1/automation/webhooks",
+        Some(&owner.access),
+        json!({"organization_id": org, "url": url, "events": ["re*cord"]}),
+    )
+    .await
+    .expect_field_error(422, "events[0]");
+    app.post(
+        "/api/v1/automation/webhooks",
+        Some(&owner.access),
+        json!({"organization_id": org, "url": url, "events": "x"}),
+    )
+    .await
+    .expect(422);
+    app.post(
+        "/api/v1/automation/webhooks",
+        Some(&outsider.access),
+        json!({"organization_id": org, "url": url, "events": ["*"]}),
+    )
+    .await
+    .expect(404);
+    app.post(
+        "/api/v1/automation/webhooks",
+        Some(&member.access),
+        json!({"organization_id": org, "url": url, "events": ["*"]}),
+    )
+    .await
+    .expect(403);
+    let created = app
+        .post(
+            "/api/v1/automation/webhooks",
+            Some(&owner.access),
+            json!({"organization_id": org, "url": url, "events": ["project.*"], "description": "CI"}),
+        )
+        .await
+        .expect(201);
+    let id = created.body["id"].as_str().expect("id").to_string();
+    let secret = created.body["secret"].as_str().expect("secret shown once").to_string();
+    let shown = app.get(&format!("/api/v1/automation/webhooks/{id}"), Some(&owner.access)).await.expect(200);
+    assert!(shown.body.get("secret").is_none(), "the secret is not shown again");
+    app.get(&format!("/api/v1/automation/webhooks/{id}"), Some(&outsider.access)).await.expect(404);
+    app.get(&format!("/api/v1/automation/webhooks?organization_id={org}"), Some(&outsider.access)).await.expect(404);
+
+    // A project created in the organization is an event: delivered, first answered 500, retried.
+    let project = app
+        .post("/api/v1/studio/projects", Some(&owner.access), json!({"organization_id": org, "name": "Hooked"}))
+        .await
+        .expect(201);
+    let first =
+        wait_for(|| hits.lock().ok().filter(|h| !h.is_empty()).map(|h| h[0].clone())).await.expect("first attempt");
+    let body: Value = serde_json::from_str(&first.body).expect("json body");
+    assert_eq!(body["type"], "project.created");
+    assert_eq!(body["data"]["project_id"], project.body["id"]);
+    let signature = first.header("socle-signature").expect("signature header").to_string();
+    assert!(python_verifies(&secret, &signature, &first.body), "Python's HMAC agrees with {signature}");
+    assert!(!python_verifies("whsec_wrong", &signature, &first.body));
+    assert_eq!(first.header("socle-event-type"), Some("project.created"));
+    // The retry comes after the backoff: make it due now.
+    let deliveries =
+        app.get(&format!("/api/v1/automation/webhooks/{id}/deliveries"), Some(&owner.access)).await.expect(200);
+    let delivery = deliveries.body["items"][0].clone();
+    assert_eq!(delivery["status"], "pending");
+    assert_eq!(delivery["response_code"], 500);
+    app.db
+        .execute(
+            "UPDATE jobs SET run_at = $1 WHERE kind = 'webhook.deliver' AND status = 'failed'",
+            vec![kernel::time::now().into()],
+        )
+        .await
+        .expect("due");
+    let delivered =
+        wait_for(|| hits.lock().ok().filter(|h| h.len() >= 2).map(|h| h[1].clone())).await.expect("retried");
+    assert_eq!(delivered.body, first.body, "the same event is retried");
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        let d = app.get(&format!("/api/v1/automation/webhooks/{id}/deliveries"), Some(&owner.access)).await.expect(200);
+        status = d.body["items"][0].clone();
+        if status["status"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(status["status"], "succeeded");
+    assert_eq!(status["attempts"], 2);
+    assert_eq!(status["response_code"], 200);
+    // Redeliver on demand.
+    let delivery_id = status["id"].as_str().expect("delivery id");
+    app.post(
+        &format!("/api/v1/automation/webhooks/{id}/deliveries/{delivery_id}/redeliver"),
+        Some(&owner.access),
+        json!({}),
+    )
+    .await
+    .expect(202);
+    wait_for(|| hits.lock().ok().filter(|h| h.len() >= 3).map(|_| ())).await.expect("redelivered");
+    app.post(&format!("/api/v1/automation/webhooks/{id}/deliveries/nope/redeliver"), Some(&owner.access), json!({}))
+        .await
+        .expect(404);
+    // Events it does not subscribe to are not delivered; a disabled webhook gets nothing.
+    app.patch(&format!("/api/v1/automation/webhooks/{id}"), Some(&owner.access), json!({"active": false}))
+        .await
+        .expect(200);
+    app.post("/api/v1/studio/projects", Some(&owner.access), json!({"organization_id": org, "name": "Quiet"}))
+        .await
+        .expect(201);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(hits.lock().map(|h| h.len()).unwrap_or(0), 3);
+    app.delete(&format!("/api/v1/automation/webhooks/{id}"), Some(&member.access)).await.expect(403);
+    app.delete(&format!("/api/v1/automation/webhooks/{id}"), Some(&owner.access)).await.expect(204);
+    app.stop().await;
+}
+
+async fn webhooks_refuse_private_addresses_by_default(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.jobs.poll_ms = 50).await;
+    let owner = app.signup("owner@example.com").await;
+    let org = app.organization(&owner, "Careful").await;
+    let (url, hits) = receiver(vec![]).await;
+    let created = app
+        .post(
+            "/api/v1/automation/webhooks",
+            Some(&owner.access),
+            json!({"organization_id": org, "url": url, "events": ["*"]}),
+        )
+        .await
+        .expect(201);
+    let id = created.body["id"].as_str().expect("id").to_string();
+    app.post("/api/v1/studio/projects", Some(&owner.access), json!({"organization_id": org, "name": "P"}))
+        .await
+        .expect(201);
+    let mut failed = Value::Null;
+    for _ in 0..200 {
+        let d = app.get(&format!("/api/v1/automation/webhooks/{id}/deliveries"), Some(&owner.access)).await.expect(200);
+        failed = d.body["items"][0].clone();
+        if failed["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(failed["error"].as_str().is_some_and(|e| e.contains("private or local")), "{failed}");
+    assert!(hits.lock().map(|h| h.is_empty()).unwrap_or(false), "nothing reached the loopback server");
+    app.stop().await;
+}
+
+async fn notifications_arrive_live_and_are_managed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin("root@example.com").await;
+    let alice = app.signup("alice@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    // Unauthenticated and bad tokens are refused before the upgrade.
+    let ws_url = app.base.replace("http://", "ws://");
+    assert!(tokio_tungstenite::connect_async(format!("{ws_url}/api/v1/notifications/ws")).await.is_err());
+    assert!(tokio_tungstenite::connect_async(format!("{ws_url}/api/v1/notifications/ws?token=bad")).await.is_err());
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("{ws_url}/api/v1/notifications/ws?token={}", alice.access))
+            .await
+            .expect("websocket");
+    let hello = next_json(&mut ws).await.expect("hello");
+    assert_eq!(hello["type"], "hello");
+    assert_eq!(hello["unread"], 0);
+    // An administrator notifies Alice: it arrives live.
+    app.post(
+        "/api/v1/admin/notifications",
+        Some(&alice.access),
+        json!({"user_id": alice.user_id, "type": "x", "title": "t"}),
+    )
+    .await
+    .expect(403);
+    app.post("/api/v1/admin/notifications", Some(&admin.access), json!({"type": "x", "title": "t"}))
+        .await
+        .expect_field_error(422, "user_id");
+    app.post(
+        "/api/v1/admin/notifications",
+        Some(&admin.access),
+        json!({"user_id": alice.user_id, "type": "bad type!", "title": "t"}),
+    )
+    .await
+    .expect_field_error(422, "type");
+    let sent_at = std::time::Instant::now();
+    app.post(
+        "/api/v1/admin/notifications",
+        Some(&admin.access),
+        json!({"user_id": alice.user_id, "type": "admin.message", "title": "Maintenance tonight", "body": "From 22:00 UTC."}),
+    )
+    .await
+    .expect(202);
+    let live = next_json(&mut ws).await.expect("a live notification");
+    assert_eq!(live["type"], "notification");
+    assert_eq!(live["notification"]["title"], "Maintenance tonight");
+    assert!(sent_at.elapsed() < Duration::from_secs(2));
+    // The bell.
+    assert_eq!(app.get("/api/v1/notifications/unread-count", Some(&alice.access)).await.expect(200).body["unread"], 1);
+    assert_eq!(app.get("/api/v1/notifications/unread-count", Some(&bob.access)).await.expect(200).body["unread"], 0);
+    let id = live["notification"]["id"].as_str().expect("id").to_string();
+    app.post(&format!("/api/v1/notifications/{id}/read"), Some(&bob.access), json!({})).await.expect(404);
+    app.delete(&format!("/api/v1/notifications/{id}"), Some(&bob.access)).await.expect(404);
+    let read = app.post(&format!("/api/v1/notifications/{id}/read"), Some(&alice.access), json!({})).await.expect(200);
+    assert!(read.body["read_at"].is_string());
+    // Everyone with a role: fanned out by a job; Alice asks for these by email too.
+    app.put(
+        "/api/v1/notifications/preferences",
+        Some(&alice.access),
+        json!({"preferences": [{"type": "admin.broadcast", "email": true}]}),
+    )
+    .await
+    .expect(200);
+    app.put("/api/v1/notifications/preferences", Some(&alice.access), json!({"preferences": "no"})).await.expect(422);
+    app.post(
+        "/api/v1/admin/notifications",
+        Some(&admin.access),
+        json!({"role": "user", "type": "admin.broadcast", "title": "Hello all"}),
+    )
+    .await
+    .expect(202);
+    let broadcast = next_json(&mut ws).await.expect("the broadcast, live");
+    assert_eq!(broadcast["notification"]["title"], "Hello all");
+    app.wait_for_email("alice@example.com", "Hello all").await;
+    let bobs = app.get("/api/v1/notifications?unread=true", Some(&bob.access)).await.expect(200);
+    assert_eq!(bobs.body["total_items"], 1);
+    app.post("/api/v1/notifications/read-all", Some(&bob.access), json!({})).await.expect(200);
+    assert_eq!(app.get("/api/v1/notifications/unread-count", Some(&bob.access)).await.expect(200).body["unread"], 0);
+    let bob_id = bobs.body["items"][0]["id"].as_str().expect("id").to_string();
+    app.delete(&format!("/api/v1/notifications/{bob_id}"), Some(&bob.access)).await.expect(204);
+    assert_eq!(app.get("/api/v1/notifications", Some(&bob.access)).await.expect(200).body["total_items"], 0);
+    app.get("/api/v1/notifications", None).await.expect(401);
+    app.get("/api/v1/notifications?per_page=0", Some(&bob.access)).await.expect_field_error(422, "per_page");
+    // A HIGH audit entry (an administrator changes a role) notifies administrators.
+    app.put(&format!("/api/v1/admin/users/{}/role", bob.user_id), Some(&admin.access), json!({"role": "premium"}))
+        .await
+        .expect(200);
+    let mut alerts = Value::Null;
+    for _ in 0..100 {
+        alerts = app.get("/api/v1/notifications", Some(&admin.access)).await.expect(200).body;
+        if alerts["items"].as_array().is_some_and(|a| a.iter().any(|n| n["type"] == "audit.alert")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        alerts["items"].as_array().is_some_and(|a| a.iter().any(|n| n["type"] == "audit.alert")),
+        "administrators are told about HIGH audit entries: {alerts}"
+    );
+    app.stop().await;
+}
+
+async fn admins_edit_email_templates(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin("root@example.com").await;
+    let user = app.signup("plain@example.com").await;
+    let list = app.get("/api/v1/admin/email-templates", Some(&admin.access)).await.expect(200);
+    let keys: Vec<&str> = list.body.as_array().expect("list").iter().filter_map(|t| t["key"].as_str()).collect();
+    for key in [
+        "activation",
+        "password_reset",
+        "invite",
+        "welcome",
+        "notification",
+        "invoice",
+        "export_ready",
+        "workflow_email",
+    ] {
+        assert!(keys.contains(&key), "{key} ships by default");
+    }
+    app.get("/api/v1/admin/email-templates", Some(&user.access)).await.expect(403);
+    app.get("/api/v1/admin/email-templates/nope", Some(&admin.access)).await.expect(404);
+    app.put(
+        "/api/v1/admin/email-templates/activation",
+        Some(&admin.access),
+        json!({"subject": "Bienvenue {{ first_name | upper }}", "html": "<p>{% if %}</p>", "text": "x"}),
+    )
+    .await
+    .expect_field_error(422, "html");
+    app.put("/api/v1/admin/email-templates/activation", Some(&admin.access), json!({"subject": 3})).await.expect(422);
+    let saved = app
+        .put(
+            "/api/v1/admin/email-templates/activation",
+            Some(&admin.access),
+            json!({"subject": "Bienvenue {{ first_name | upper }}", "html": "<p>Bonjour {{ first_name }}</p><a href=\"{{ url }}\">Activer</a>", "text": "Bonjour {{ first_name }}\n{{ url }}\nActivation token: {{ token }}\n"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(saved.body["customized"], true);
+    let preview = app
+        .post("/api/v1/admin/email-templates/invoice/preview", Some(&admin.access), json!({"variables": {"number": "F-1", "amount": 12345, "currency": "EUR", "issued_at": "2026-02-03T00:00:00Z", "url": "u"}}))
+        .await
+        .expect(200);
+    assert!(
+        preview.body["text"].as_str().is_some_and(|t| t.contains("123.45 EUR") && t.contains("2026-02-03")),
+        "{}",
+        preview.body
+    );
+    // The next sign-up gets the edited template, and its token still works.
+    app.post(
+        "/api/v1/foundation/auth/register",
+        None,
+        json!({"email": "edited@example.com", "password": crate::support::PASSWORD, "first_name": "Zoé", "last_name": "T"}),
+    )
+    .await
+    .expect(202);
+    let mail = app.wait_for_email("edited@example.com", "Bienvenue").await;
+    assert!(mail.subject.contains("ZOÉ") || mail.subject.contains("Bienvenue"), "{}", mail.subject);
+    app.post("/api/v1/foundation/auth/activate", None, json!({"token": mail.token()})).await.expect(200);
+    let reset = app.delete("/api/v1/admin/email-templates/activation", Some(&admin.access)).await.expect(200);
+    assert_eq!(reset.body["customized"], false);
+    assert_eq!(reset.body["subject"], "Activate your Socle account");
+    app.stop().await;
+}
+
+async fn a_schedule_fires_once_per_occurrence(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.role = "api".into()).await;
+    let mut tx = app.db.begin().await.expect("tx");
+    automation::scheduler::upsert(
+        &mut tx,
+        "test.every_second",
+        "* * * * * *",
+        "Europe/Paris",
+        "test.tick",
+        "test",
+        json!({"k": 1}),
+    )
+    .await
+    .expect("schedule");
+    tx.commit().await.expect("commit");
+    let mut tx = app.db.begin().await.expect("tx");
+    let bad = automation::scheduler::upsert(&mut tx, "bad", "every day", "UTC", "x", "test", json!({})).await;
+    assert!(matches!(bad, Err(kernel::Error::Validation(_))));
+    drop(tx);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Two schedulers tick at once (as two processes would): the occurrence fires once.
+    let (a, b) = tokio::join!(automation::scheduler::tick(&app.db), automation::scheduler::tick(&app.db));
+    assert_eq!(a.expect("tick a") + b.expect("tick b"), 1);
+    let jobs: Vec<(String, String)> = app
+        .db
+        .fetch_all("SELECT kind, idempotency_key FROM jobs WHERE kind = 'test.tick'", vec![])
+        .await
+        .expect("jobs");
+    assert_eq!(jobs.len(), 1);
+    assert!(jobs[0].1.starts_with("schedule:test.every_second:"));
+    let next: (time::OffsetDateTime,) = app
+        .db
+        .fetch_one("SELECT next_run_at FROM schedules WHERE name = 'test.every_second'", vec![])
+        .await
+        .expect("next");
+    assert!(next.0 > kernel::time::now() - time::Duration::seconds(1), "advanced to the next occurrence");
+    app.stop().await;
+}

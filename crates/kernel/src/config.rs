@@ -72,15 +72,11 @@ impl Default for JobsConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AutomationConfig {
-    /// Let workflows and webhooks call private, loopback and link-local addresses. Off by
-    /// default: a workflow author must not reach the server's own network (SSRF).
+    /// Let webhooks call private, loopback and link-local addresses. Off by
+    /// default: a webhook author must not reach the server's own network (SSRF).
     pub allow_private_network: bool,
-    /// Longest a workflow's HTTP request may take (s).
+    /// Longest an outgoing webhook request may take (s).
     pub http_timeout_secs: u64,
-    /// Steps one execution may run (loops included).
-    pub max_steps_per_execution: i64,
-    /// Items a loop step may iterate over.
-    pub max_loop_items: usize,
     /// Days kept of the audit log (`0`: forever); the scheduler enforces it nightly.
     pub audit_retention_days: i64,
 }
@@ -90,8 +86,6 @@ impl Default for AutomationConfig {
         Self {
             allow_private_network: false,
             http_timeout_secs: 15,
-            max_steps_per_execution: 500,
-            max_loop_items: 1000,
             audit_retention_days: 365,
         }
     }

@@ -83,11 +83,7 @@ pub struct AutomationConfig {
 
 impl Default for AutomationConfig {
     fn default() -> Self {
-        Self {
-            allow_private_network: false,
-            http_timeout_secs: 15,
-            audit_retention_days: 365,
-        }
+        Self { allow_private_network: false, http_timeout_secs: 15, audit_retention_days: 365 }
     }
 }
 

@@ -513,9 +513,12 @@ async fn realtime_reaches_subscribers_of_another_process() {
     const SECRET: &str = "a-shared-secret-of-at-least-32-characters";
     let a = TestApp::spawn_with(crate::support::Backend::Postgres, |c| c.jwt_secret = Some(SECRET.into())).await;
     let url = a.database_url.clone().expect("postgres url");
+    // B serves the API only: with a worker it could take A's email jobs and write them to
+    // its own data dir's mail folder, where A's test helpers do not look.
     let b = TestApp::spawn_with(crate::support::Backend::Postgres, |c| {
         c.database_url = Some(url);
         c.jwt_secret = Some(SECRET.into());
+        c.role = "api".into();
     })
     .await;
     let (_, _, _) = blog(&a, "two@runtime.example", "two").await;

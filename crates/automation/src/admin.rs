@@ -140,11 +140,11 @@ async fn list_emails(
     let listed = jobs::list(&s.db, &filter, page).await?;
     let mut items = Vec::new();
     for j in &listed.items {
-        let detail = jobs::get(&s.db, &j.id).await?;
+        let payload = jobs::payload(&s.db, &j.id).await?;
         items.push(EmailView {
             job_id: j.id.clone(),
-            to: detail.payload["to"].as_str().unwrap_or_default().to_string(),
-            subject: detail.payload["subject"].as_str().unwrap_or_default().to_string(),
+            to: payload["to"].as_str().unwrap_or_default().to_string(),
+            subject: payload["subject"].as_str().unwrap_or_default().to_string(),
             status: match j.status.as_str() {
                 "succeeded" => "sent",
                 "dead" | "discarded" => "failed",

@@ -158,6 +158,8 @@ pub struct EmailTemplate {
 
 #[derive(sqlx::FromRow)]
 struct Override {
+    #[sqlx(default)]
+    key: String,
     subject: String,
     html: String,
     text: String,
@@ -185,12 +187,15 @@ fn merge(d: DefaultTemplate, o: Option<Override>) -> EmailTemplate {
 const OVERRIDE: &str = "SELECT subject, html, text, updated_at FROM email_templates WHERE key = $1";
 
 pub async fn list(db: &Db) -> Result<Vec<EmailTemplate>> {
-    let mut out = Vec::new();
-    for d in defaults() {
-        let o: Option<Override> = db.fetch_optional(OVERRIDE, args![d.key]).await?;
-        out.push(merge(d, o));
-    }
-    Ok(out)
+    let mut overrides: Vec<Override> =
+        db.fetch_all("SELECT key, subject, html, text, updated_at FROM email_templates", args![]).await?;
+    Ok(defaults()
+        .into_iter()
+        .map(|d| {
+            let o = overrides.iter().position(|o| o.key == d.key).map(|i| overrides.swap_remove(i));
+            merge(d, o)
+        })
+        .collect())
 }
 
 pub async fn get(db: &Db, key: &str) -> Result<EmailTemplate> {

@@ -140,7 +140,7 @@ impl Hub {
         } else if let Some(id) = v["id"].as_str() {
             let row: Option<Notification> = db
                 .fetch_optional(
-                    "SELECT id, user_id, type, title, body, url, data, read_at, created_at FROM notifications WHERE id = $1",
+                    sqlx::AssertSqlSafe(format!("SELECT {} FROM notifications WHERE id = $1", super::COLUMNS)),
                     args![id],
                 )
                 .await

@@ -69,7 +69,7 @@ impl NewNotification {
     }
 }
 
-const COLUMNS: &str = "id, user_id, type, title, body, url, data, read_at, created_at";
+pub(crate) const COLUMNS: &str = "id, user_id, type, title, body, url, data, read_at, created_at";
 
 /// Notify one user in the caller's transaction: the row, the live push after commit, and
 /// an email job when the user wants this type by email.

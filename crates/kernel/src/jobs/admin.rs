@@ -142,6 +142,15 @@ pub async fn list(db: &Db, filter: &JobFilter, page: PageRequest) -> Result<Page
     Ok(Page::new(items, page, total))
 }
 
+/// A job's payload alone.
+pub async fn payload(db: &Db, id: &str) -> Result<Value> {
+    let (payload,): (sqlx::types::Json<Value>,) = db
+        .fetch_optional("SELECT payload FROM jobs WHERE id = $1", args![id])
+        .await?
+        .ok_or_else(|| Error::not_found("job"))?;
+    Ok(payload.0)
+}
+
 pub async fn get(db: &Db, id: &str) -> Result<JobDetail> {
     let job: JobSummary = db
         .fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {SUMMARY} FROM jobs WHERE id = $1")), args![id])
@@ -172,7 +181,7 @@ pub async fn retry(db: &Db, id: &str) -> Result<JobDetail> {
     let now = crate::time::now();
     let n = db
         .execute(
-            "UPDATE jobs SET status = 'queued', run_at = $2, max_attempts = attempts + CASE WHEN max_attempts > 0 THEN max_attempts ELSE 1 END,
+            "UPDATE jobs SET status = 'queued', run_at = $2, max_attempts = attempts + max_attempts,
                     finished_at = NULL, updated_at = $2
              WHERE id = $1 AND status IN ('failed', 'dead', 'discarded')",
             args![id, now],

@@ -244,7 +244,8 @@ impl Registry {
     }
 }
 
-/// A handler from an async closure: `handler_fn(|job, ctx| async move { ... })`.
+/// A handler from an async closure over the job and the database:
+/// `FnHandler(|job, db| async move { ... })`.
 pub struct FnHandler<F>(pub F);
 
 impl<F, Fut> JobHandler for FnHandler<F>

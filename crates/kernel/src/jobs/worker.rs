@@ -168,7 +168,12 @@ impl Worker {
     /// Run one claimed job and record the outcome (fenced by its lease).
     pub async fn execute(&self, job: Job) {
         let started = Instant::now();
-        let lease = job.lease.clone().unwrap_or_default();
+        let ctx = JobContext {
+            db: self.db.clone(),
+            job_id: job.id.clone(),
+            lease: job.lease.clone().unwrap_or_default(),
+            completed: Default::default(),
+        };
         let outcome = if job.attempts > job.max_attempts {
             // Its last attempt's worker died: nothing left to try.
             Err(JobError::Permanent("the last attempt's worker stopped before finishing".into()))
@@ -176,12 +181,6 @@ impl Worker {
             match self.registry.get(&job.kind) {
                 None => Err(JobError::Permanent(format!("no handler for job kind {:?}", job.kind))),
                 Some(handler) => {
-                    let ctx = JobContext {
-                        db: self.db.clone(),
-                        job_id: job.id.clone(),
-                        lease: lease.clone(),
-                        completed: Default::default(),
-                    };
                     let timeout = Duration::from_secs(job.timeout_secs.max(1) as u64);
                     let result = match tokio::time::timeout(timeout, handler.run(&job, &ctx)).await {
                         Ok(r) => r,
@@ -197,20 +196,12 @@ impl Worker {
             }
         };
         let recorded = match &outcome {
-            Ok(result) => {
-                let mut tx = match self.db.begin().await {
-                    Ok(tx) => tx,
-                    Err(e) => {
-                        tracing::warn!(job = %job.id, error = %e, "could not record a job's success");
-                        return;
-                    }
-                };
-                match mark_succeeded(&mut tx, &job.id, &lease, result.clone()).await {
-                    Ok(true) => tx.commit().await.map(|_| true),
-                    other => other,
-                }
-            }
-            Err(error) => self.mark_failed(&job, &lease, error).await,
+            // The same fenced completion a handler uses, with no writes of its own.
+            Ok(result) => match self.db.begin().await {
+                Ok(tx) => ctx.complete_in(tx, result.clone()).await,
+                Err(e) => Err(e),
+            },
+            Err(error) => self.mark_failed(&job, &ctx.lease, error).await,
         };
         let label = match &outcome {
             Ok(_) => "succeeded",

@@ -1,4 +1,4 @@
-//! Automation: what happens after a change commits. The scheduler, outgoing webhooks, in-app notifications (live over WebSocket),
+//! Automation: what happens after a change commits. Workflows, the scheduler, outgoing webhooks, in-app notifications (live over WebSocket),
 //! editable email templates, and the admin view of the job queue (the seed's BullBoard).
 //!
 //! It reacts to other modules only through the kernel's outbox ([`listeners`]) and runs its
@@ -10,6 +10,7 @@ pub mod maintenance;
 pub mod notifications;
 pub mod scheduler;
 pub mod webhooks;
+pub mod workflows;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub struct AutomationInner {
     pub runtime: runtime::RuntimeState,
     pub live: notifications::live::Hub,
     pub http: http::Guard,
+    pub secrets: workflows::secrets::SecretBox,
 }
 
 impl std::ops::Deref for AutomationState {
@@ -47,7 +49,14 @@ impl FromRef<AutomationState> for FoundationState {
 }
 
 impl AutomationState {
-    pub fn new(db: Db, config: Arc<Config>, foundation: FoundationState, runtime: runtime::RuntimeState) -> Self {
+    /// `server_secret` keys the encryption of workflow secrets.
+    pub fn new(
+        db: Db,
+        config: Arc<Config>,
+        foundation: FoundationState,
+        runtime: runtime::RuntimeState,
+        server_secret: &[u8],
+    ) -> Self {
         let http = http::Guard::new(config.automation.allow_private_network, config.automation.http_timeout_secs);
         AutomationState(Arc::new(AutomationInner {
             db,
@@ -56,6 +65,7 @@ impl AutomationState {
             runtime,
             live: notifications::live::Hub::default(),
             http,
+            secrets: workflows::secrets::SecretBox::new(server_secret),
         }))
     }
 }
@@ -63,6 +73,11 @@ impl AutomationState {
 pub fn router(state: AutomationState) -> OpenApiRouter {
     OpenApiRouter::new()
         .nest("/automation/webhooks", webhooks::routes())
+        .nest("/automation/workflows", workflows::routes::routes())
+        .nest("/automation/executions", workflows::routes::execution_routes())
+        .nest("/automation/projects", workflows::routes::secret_routes())
+        .nest("/automation/hooks", workflows::routes::hook_routes())
+        .nest("/automation/schema", workflows::routes::schema_routes())
         .nest("/notifications", notifications::routes::routes())
         .nest("/admin", admin::routes())
         .with_state(state)
@@ -73,19 +88,34 @@ pub fn register_jobs(registry: &mut Registry, state: &AutomationState) {
     webhooks::register_jobs(registry, state);
     maintenance::register_jobs(registry, state);
     notifications::register_jobs(registry, state);
+    registry.register(workflows::STEP_JOB, workflows::engine::StepRunner(state.clone()));
+    registry.register(workflows::START_JOB, workflows::triggers::ScheduledStart(state.clone()));
 }
 
 /// Automation's reactions to outbox events.
 pub fn listeners(state: &AutomationState) -> Vec<Arc<dyn Listener>> {
-    vec![Arc::new(webhooks::WebhookFanout), Arc::new(notifications::AuditAlerts(state.clone()))]
+    vec![
+        Arc::new(webhooks::WebhookFanout),
+        Arc::new(notifications::AuditAlerts(state.clone())),
+        Arc::new(workflows::triggers::WorkflowTriggers { max_depth: state.config.automation.max_chain_depth }),
+    ]
 }
 
 pub fn migrations() -> Vec<kernel::migrate::Migration> {
-    vec![kernel::migrate::Migration {
-        module: "automation",
-        version: 1,
-        name: "automation",
-        sqlite: include_str!("../migrations/0001_automation.sqlite.sql"),
-        postgres: include_str!("../migrations/0001_automation.postgres.sql"),
-    }]
+    vec![
+        kernel::migrate::Migration {
+            module: "automation",
+            version: 1,
+            name: "automation",
+            sqlite: include_str!("../migrations/0001_automation.sqlite.sql"),
+            postgres: include_str!("../migrations/0001_automation.postgres.sql"),
+        },
+        kernel::migrate::Migration {
+            module: "automation",
+            version: 2,
+            name: "workflows",
+            sqlite: include_str!("../migrations/0002_workflows.sqlite.sql"),
+            postgres: include_str!("../migrations/0002_workflows.postgres.sql"),
+        },
+    ]
 }

@@ -80,6 +80,12 @@ arg_from!(bool, Bool, |v| v);
 arg_from!(Value, Json, |v| v);
 arg_from!(OffsetDateTime, Time, |v| v);
 
+impl From<&Value> for Arg {
+    fn from(v: &Value) -> Self {
+        Arg::Json(Some(v.clone()))
+    }
+}
+
 impl From<Option<&String>> for Arg {
     fn from(v: Option<&String>) -> Self {
         Arg::Text(v.cloned())
@@ -327,6 +333,7 @@ impl Db {
 pub struct Tx {
     inner: TxInner,
     after_commit: Vec<Box<dyn FnOnce() + Send>>,
+    cause: Option<serde_json::Value>,
 }
 
 enum TxInner {
@@ -336,7 +343,7 @@ enum TxInner {
 
 impl Tx {
     fn new(inner: TxInner) -> Self {
-        Tx { inner, after_commit: Vec::new() }
+        Tx { inner, after_commit: Vec::new(), cause: None }
     }
 
     fn db_kind(&self) -> DbKind {
@@ -377,6 +384,17 @@ impl Tx {
     /// change wakes the outbox dispatcher or the job workers without a race.
     pub fn after_commit(&mut self, hook: impl FnOnce() + Send + 'static) {
         self.after_commit.push(Box::new(hook));
+    }
+
+    /// Say what caused this transaction's changes (a workflow execution, say): every
+    /// outbox event appended in it carries this value as `cause`, so that reactions to
+    /// those events can see where they come from (and stop loops).
+    pub fn set_cause(&mut self, cause: serde_json::Value) {
+        self.cause = Some(cause);
+    }
+
+    pub fn cause(&self) -> Option<&serde_json::Value> {
+        self.cause.as_ref()
     }
 
     pub async fn commit(self) -> Result<()> {

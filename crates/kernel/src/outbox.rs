@@ -55,8 +55,11 @@ pub struct Event {
 }
 
 /// Append `event` in the caller's transaction; returns its id.
-pub async fn append(tx: &mut Tx, event: NewEvent) -> Result<String> {
+pub async fn append(tx: &mut Tx, mut event: NewEvent) -> Result<String> {
     let id = crate::ids::new_id();
+    if let (Some(cause), Value::Object(map)) = (tx.cause(), &mut event.payload) {
+        map.entry("cause").or_insert_with(|| cause.clone());
+    }
     tx.execute(
         "INSERT INTO outbox (id, kind, organization_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
         args![&id, event.kind, event.organization_id, event.payload, crate::time::now()],

@@ -274,20 +274,40 @@ pub fn render(subject: &str, html: &str, text: &str, to: &str, vars: &Value) -> 
 
 /// Render one template string; `html` turns on HTML escaping of values.
 pub fn render_one(source: &str, html: bool, vars: &Value) -> std::result::Result<String, String> {
+    environment(html).render_str(source, minijinja::Value::from(Serde(vars))).map_err(describe)
+}
+
+/// Evaluate one Jinja expression (`steps.fetch.body.items`, `trigger.record.total * 2`)
+/// to a JSON value, keeping its type: how workflow values that are a single `{{ ... }}`
+/// stay numbers, lists or objects instead of becoming text.
+pub fn evaluate(expression: &str, vars: &Value) -> std::result::Result<Value, String> {
+    let env = environment(false);
+    let compiled = env.compile_expression(expression).map_err(describe)?;
+    let value = compiled.eval(minijinja::Value::from(Serde(vars))).map_err(describe)?;
+    if value.is_undefined() || value.is_none() {
+        return Ok(Value::Null);
+    }
+    serde_json::to_value(&value).map_err(|e| e.to_string())
+}
+
+fn environment(html: bool) -> Environment<'static> {
     let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Lenient);
+    // A missing value (or a value under it) renders empty rather than failing the email or step.
+    env.set_undefined_behavior(UndefinedBehavior::Chainable);
     // A template is data from an administrator or a workflow author: bound its work.
     env.set_fuel(Some(200_000));
     env.set_auto_escape_callback(move |_| if html { AutoEscape::Html } else { AutoEscape::None });
     env.add_filter("date", date_filter);
     env.add_filter("price", price_filter);
-    env.render_str(source, minijinja::Value::from(Serde(vars))).map_err(|e| {
-        let mut msg = e.to_string();
-        if let Some(line) = e.line() {
-            msg = format!("{msg} (line {line})");
-        }
-        msg
-    })
+    env
+}
+
+fn describe(e: minijinja::Error) -> String {
+    let mut msg = e.to_string();
+    if let Some(line) = e.line() {
+        msg = format!("{msg} (line {line})");
+    }
+    msg
 }
 
 /// `{{ value | date }}` or `{{ value | date("%d/%m/%Y") }}`: RFC 3339 text or a Unix time.

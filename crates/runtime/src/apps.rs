@@ -412,3 +412,10 @@ async fn list_deployments(
 ) -> Result<Json<Vec<Deployment>>> {
     Ok(Json(deployments(&s.db, &principal, &id).await?))
 }
+
+/// The project an app was made from (`None` for an unknown app).
+pub async fn project_of(db: &Db, app_id: &str) -> Result<Option<String>> {
+    let row: Option<(String,)> =
+        db.fetch_optional("SELECT project_id FROM runtime_apps WHERE id = $1", args![app_id]).await?;
+    Ok(row.map(|(p,)| p))
+}

@@ -184,3 +184,22 @@ pub async fn resolve(
     }
     Ok(AppCtx { db: db.clone(), app, schema, requester })
 }
+
+/// An app acting as its own owner (a workflow step writing records): a superuser of its
+/// current deployment. Returns the context and the app's project. An app never deployed is
+/// a 404.
+pub async fn as_owner(state: &RuntimeState, app_id: &str) -> kernel::Result<(AppCtx, String)> {
+    let row: Option<(String, String, Option<i64>)> = state
+        .db
+        .fetch_optional(
+            "SELECT organization_id, project_id, current_deployment FROM runtime_apps WHERE id = $1",
+            args![app_id],
+        )
+        .await?;
+    let (organization_id, project_id, deployment) = row.ok_or_else(|| kernel::Error::not_found("app"))?;
+    let deployment =
+        deployment.ok_or_else(|| kernel::Error::BadRequest(format!("the app {app_id} is not deployed")))?;
+    let schema = state.schema(app_id, deployment).await?;
+    let app = AppRef { id: app_id.to_string(), organization_id, deployment };
+    Ok((AppCtx { db: state.db.clone(), app, schema, requester: Requester::Superuser }, project_id))
+}

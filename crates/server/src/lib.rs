@@ -112,8 +112,13 @@ impl Application {
         let foundation = FoundationState::new(db.clone(), config.clone(), mailer.clone(), &secret);
         let runtime_state = runtime::RuntimeState::new(db.clone(), foundation.clone(), &secret);
         let runtime_state_for_run = runtime_state.clone();
-        let automation =
-            automation::AutomationState::new(db.clone(), config.clone(), foundation.clone(), runtime_state.clone());
+        let automation = automation::AutomationState::new(
+            db.clone(),
+            config.clone(),
+            foundation.clone(),
+            runtime_state.clone(),
+            &secret,
+        );
         let insights =
             InsightsState::new(db.clone(), prometheus.clone(), vec![Arc::new(ActiveSessions), Arc::new(JobCounts)]);
         let rl = &config.rate_limit;

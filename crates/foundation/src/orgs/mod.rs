@@ -11,6 +11,18 @@ pub use routes::routes;
 use kernel::principal::Principal;
 use kernel::{Db, Error, OrgRole, Result, args};
 
+/// The role `user_id` has in organization `org_id`, if they are a member of it.
+pub async fn member_role(tx: &mut kernel::Tx, org_id: &str, user_id: &str) -> Result<Option<OrgRole>> {
+    let row: Option<(String,)> = tx
+        .fetch_optional(
+            "SELECT m.role FROM memberships m JOIN organizations o ON o.id = m.organization_id
+             WHERE m.organization_id = $1 AND m.user_id = $2 AND o.deleted_at IS NULL",
+            args![org_id, user_id],
+        )
+        .await?;
+    Ok(row.and_then(|(r,)| OrgRole::parse(&r)))
+}
+
 /// Check that `principal` may act on organization `org_id` with at least `min` role;
 /// returns the role it has there. Non-members (and keys of other organizations) get 404.
 pub async fn require_org_role(db: &Db, principal: &Principal, org_id: &str, min: OrgRole) -> Result<OrgRole> {

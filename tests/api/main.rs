@@ -24,3 +24,4 @@ mod sessions;
 mod studio_collections;
 mod studio_pages;
 mod studio_projects;
+mod workflows;

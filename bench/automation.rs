@@ -116,7 +116,7 @@ async fn latency(url: &str, n: usize) -> anyhow::Result<()> {
     }));
     let http = reqwest::Client::new();
     let email = format!("bench-{}@example.com", uuid::Uuid::new_v4().simple());
-    foundation::accounts::service::create_superuser(&foundation, &email, "bench-password-123")
+    foundation::accounts::service::create_superuser(&foundation, &email, "Bench-Password-123")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let call = |method: reqwest::Method, path: String, token: Option<String>, body: Option<Value>| {
@@ -140,7 +140,7 @@ async fn latency(url: &str, n: usize) -> anyhow::Result<()> {
         M::POST,
         "/api/v1/foundation/auth/login".into(),
         None,
-        Some(json!({"email": email, "password": "bench-password-123"})),
+        Some(json!({"email": email, "password": "Bench-Password-123"})),
     )
     .await?;
     let token = login["access_token"].as_str().unwrap_or_default().to_string();

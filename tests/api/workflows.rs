@@ -418,8 +418,13 @@ async fn loops_delays_variables_and_limits(backend: Backend) {
             {"id": "each", "type": "loop", "over": "{{ input.items }}", "steps": [
                 {"id": "add", "type": "set", "values": {"total": "{{ vars.total + loop.item }}"}},
                 {"id": "save", "type": "record", "action": "create", "app_id": app_id, "collection": "orders",
-                 "data": {"title": "item {{ loop.index }}", "amount": "{{ loop.item }}"}}
+                 "data": {"title": "item {{ loop.index }}", "amount": "{{ loop.item }}"}},
+                {"id": "remember", "type": "set", "values": {"first": "{{ vars.first or steps.save.id }}"}}
             ]},
+            {"id": "rename", "type": "record", "action": "update", "app_id": app_id, "collection": "orders",
+             "record_id": "{{ steps.save.id }}", "data": {"title": "last item"}},
+            {"id": "drop", "type": "record", "action": "delete", "app_id": app_id, "collection": "orders",
+             "record_id": "{{ vars.first }}"},
             {"id": "pause", "type": "delay", "seconds": 1},
             {"id": "done", "type": "set", "values": {"summary": "{{ vars.total }} over {{ steps.each.count }} items"}}
         ]
@@ -432,16 +437,20 @@ async fn loops_delays_variables_and_limits(backend: Backend) {
     assert!(started.elapsed() >= Duration::from_secs(1), "the delay waited");
     assert_eq!(done["context"]["vars"]["total"], 6);
     assert_eq!(done["context"]["vars"]["summary"], "6 over 3 items");
-    assert_eq!(step_ids(&done).len(), 1 + 1 + 3 * 2 + 2);
-    let amounts: Vec<Value> = orders(&app, &builder, "loop-shop").await.iter().map(|o| o["amount"].clone()).collect();
-    assert_eq!(amounts, [json!(1), json!(2), json!(3)]);
+    assert_eq!(step_ids(&done).len(), 1 + 1 + 3 * 3 + 2 + 2);
+    // Three created in the loop; the last renamed, the first deleted.
+    let left = orders(&app, &builder, "loop-shop").await;
+    let amounts: Vec<Value> = left.iter().map(|o| o["amount"].clone()).collect();
+    assert_eq!(amounts, [json!(2), json!(3)]);
+    assert_eq!(left[1]["title"], "last item");
+    assert_eq!(done["context"]["steps"]["drop"]["amount"], 1, "a delete outputs the record it removed");
 
     // More items than the loop limit: the execution fails before iterating.
     let id = execute(&app, &builder, &workflow, json!({"items": [1, 2, 3, 4, 5, 6]})).await;
     let failed = finished(&app, &builder, &id).await;
     assert_eq!(failed["status"], "failed");
     assert!(failed["error"].as_str().unwrap_or_default().contains("limit of 5"), "{}", failed["error"]);
-    assert_eq!(orders(&app, &builder, "loop-shop").await.len(), 3);
+    assert_eq!(orders(&app, &builder, "loop-shop").await.len(), 2);
 
     // A workflow that jumps back forever stops at the step limit.
     let forever = create_workflow(

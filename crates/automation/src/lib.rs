@@ -58,6 +58,7 @@ impl AutomationState {
         server_secret: &[u8],
     ) -> Self {
         let http = http::Guard::new(config.automation.allow_private_network, config.automation.http_timeout_secs);
+        workflows::engine::set_step_timeout_cap(config.automation.step_timeout_secs);
         AutomationState(Arc::new(AutomationInner {
             db,
             config,

@@ -48,3 +48,24 @@ pub fn migrations() -> Vec<migrate::Migration> {
         },
     ]
 }
+
+/// A wake-up signal for background loops that never loses a wake-up: a loop that was busy
+/// when `wake` was called finds it pending at its next wait (a `Notify::notify_waiters`
+/// would have been lost, leaving the work to the next poll).
+pub(crate) struct Wake(tokio::sync::watch::Sender<u64>);
+
+impl Wake {
+    pub(crate) fn new() -> Self {
+        Wake(tokio::sync::watch::channel(0).0)
+    }
+
+    pub(crate) fn wake(&self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver whose `changed()` completes once per batch of wake-ups since it last
+    /// returned.
+    pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.subscribe()
+    }
+}

@@ -14,13 +14,12 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
-use tokio::sync::Notify;
 
 use crate::args;
 use crate::db::{Db, DbKind, Tx};
 use crate::error::Result;
 
-static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
+static WAKE: LazyLock<crate::Wake> = LazyLock::new(crate::Wake::new);
 
 /// After this many failed deliveries an event is set aside (`last_error` says why).
 pub const MAX_DISPATCH_ATTEMPTS: i64 = 10;
@@ -65,7 +64,7 @@ pub async fn append(tx: &mut Tx, mut event: NewEvent) -> Result<String> {
         args![&id, event.kind, event.organization_id, event.payload, crate::time::now()],
     )
     .await?;
-    tx.after_commit(|| WAKE.notify_waiters());
+    tx.after_commit(|| WAKE.wake());
     Ok(id)
 }
 
@@ -97,6 +96,7 @@ impl Dispatcher {
 
     /// Dispatch until `shutdown` turns true.
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut wake = WAKE.subscribe();
         loop {
             match self.dispatch_pending(100).await {
                 Ok(n) if n > 0 => continue,
@@ -104,7 +104,7 @@ impl Dispatcher {
                 Err(e) => tracing::warn!(error = %e, "the outbox dispatcher could not read the outbox"),
             }
             tokio::select! {
-                _ = WAKE.notified() => {}
+                _ = wake.changed() => {}
                 _ = tokio::time::sleep(self.poll) => {}
                 _ = shutdown.changed() => return,
             }

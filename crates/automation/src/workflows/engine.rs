@@ -10,6 +10,7 @@
 //! worker dies mid-call: receivers should use `Socle-Execution-Id` and the step id to
 //! deduplicate.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use kernel::jobs::{Job, JobContext, JobError, JobFuture, JobHandler, NewJob};
@@ -25,6 +26,22 @@ use super::definition::{self, Action, Definition, RecordAction, Step};
 use super::{QUEUE, STEP_JOB, Workflow, secrets};
 use crate::AutomationState;
 use crate::http::HttpError;
+
+/// The configured cap on one step's run time (`automation.step_timeout_secs`), set once
+/// when Automation starts: it also sizes each step job's timeout and lease.
+static STEP_TIMEOUT_CAP: AtomicU64 = AtomicU64::new(60);
+/// Time a step job has beyond its step's limit to record the outcome.
+const BOOKKEEPING_SECS: i64 = 15;
+
+pub fn set_step_timeout_cap(secs: u64) {
+    STEP_TIMEOUT_CAP.store(secs.clamp(1, 3600), Ordering::Relaxed);
+}
+
+/// How long `step` may run: its own `timeout_secs`, at most the configured cap.
+fn step_limit(step: &Step) -> Duration {
+    let cap = STEP_TIMEOUT_CAP.load(Ordering::Relaxed);
+    Duration::from_secs(step.timeout_secs.unwrap_or(cap).min(cap).max(1))
+}
 
 /// Statuses in which an execution still has work to do.
 const ACTIVE: [&str; 3] = ["queued", "running", "waiting"];
@@ -247,7 +264,9 @@ async fn enqueue_step(
         Action::Http { retries, .. } => i64::from(*retries) + 1,
         _ => 3,
     };
-    let timeout = step.timeout_secs.unwrap_or(3600).min(3600) as i64 + 30;
+    // The job's own timeout (and so its lease) follows the step's: a worker that dies
+    // mid-step hands the execution over within a minute or so, not an hour.
+    let timeout = step_limit(step).as_secs() as i64 + BOOKKEEPING_SECS;
     let mut job = NewJob::new(STEP_JOB, json!({"execution_id": execution_id, "seq": seq}))
         .queue(QUEUE)
         .max_attempts(attempts)
@@ -606,7 +625,7 @@ impl StepRunner {
             Map::new()
         };
         let scope = scope(&exec.context.0, &position, &secrets);
-        let limit = Duration::from_secs(step.timeout_secs.unwrap_or(u64::MAX).min(limits.step_timeout_secs).max(1));
+        let limit = step_limit(step);
         let prepared = match tokio::time::timeout(limit, self.prepare(step, &scope, limit)).await {
             Ok(p) => p,
             Err(_) => Err(StepError::retry(format!("the step took longer than {} s", limit.as_secs()))),

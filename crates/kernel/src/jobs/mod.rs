@@ -21,7 +21,6 @@ use rand::Rng;
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
-use tokio::sync::Notify;
 
 use crate::args;
 use crate::db::{Db, Tx};
@@ -30,7 +29,7 @@ use crate::error::Result;
 pub use worker::{Worker, WorkerOptions};
 
 /// Wakes the workers of this process when a transaction that enqueued jobs commits.
-pub(crate) static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
+pub(crate) static WAKE: LazyLock<crate::Wake> = LazyLock::new(crate::Wake::new);
 
 pub const DEFAULT_MAX_ATTEMPTS: i64 = 5;
 pub const DEFAULT_TIMEOUT_SECS: i64 = 60;
@@ -135,7 +134,7 @@ pub async fn enqueue_now(db: &Db, job: NewJob) -> Result<Option<String>> {
 
 /// Tell this process's workers that jobs are waiting.
 pub fn wake_workers() {
-    WAKE.notify_waiters();
+    WAKE.wake();
 }
 
 /// A claimed job, as its handler sees it.

@@ -55,6 +55,7 @@ impl Worker {
     /// Run jobs until `shutdown` turns true; jobs already running are finished first.
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut running: JoinSet<()> = JoinSet::new();
+        let mut wake = WAKE.subscribe();
         loop {
             while running.try_join_next().is_some() {}
             let free = self.options.concurrency.saturating_sub(running.len());
@@ -80,7 +81,7 @@ impl Worker {
                 continue;
             }
             tokio::select! {
-                _ = WAKE.notified() => {}
+                _ = wake.changed() => {}
                 _ = tokio::time::sleep(self.options.poll) => {}
                 Some(_) = running.join_next(), if !running.is_empty() => {}
                 _ = shutdown.changed() => break,

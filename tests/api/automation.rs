@@ -3,87 +3,20 @@
 //! arriving live over WebSocket; serious audit entries notifying administrators; email
 //! templates edited by an administrator and used by the next email; schedules firing once.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
+use crate::http_stub::{self, Hits};
 use crate::on_both_backends;
 use crate::support::{Backend, TestApp};
 
-#[derive(Debug, Clone)]
-struct Hit {
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Hit {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
-/// A tiny HTTP server answering the statuses in `script` in turn (then 200), recording
-/// every request.
-async fn receiver(script: Vec<u16>) -> (String, Arc<Mutex<Vec<Hit>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().expect("addr").port());
-    let hits = Arc::new(Mutex::new(Vec::new()));
-    let store = hits.clone();
-    let script = Arc::new(Mutex::new(script.into_iter()));
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let store = store.clone();
-            let script = script.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let (head_end, length) = loop {
-                    let Ok(n) = stream.read(&mut chunk).await else { return };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&buf[..pos]).to_string();
-                        let len = head
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        break (pos + 4, len);
-                    }
-                };
-                while buf.len() < head_end + length {
-                    let Ok(n) = stream.read(&mut chunk).await else { return };
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                let headers = head
-                    .lines()
-                    .skip(1)
-                    .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
-                    .collect();
-                let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
-                if let Ok(mut h) = store.lock() {
-                    h.push(Hit { headers, body });
-                }
-                let status = script.lock().ok().and_then(|mut s| s.next()).unwrap_or(200);
-                let reply = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
-                let _ = stream.write_all(reply.as_bytes()).await;
-            });
-        }
-    });
-    (url, hits)
+/// A receiver answering the statuses in `script` in turn (then 200), recording every request.
+async fn receiver(script: Vec<u16>) -> (String, Hits) {
+    let script = script.into_iter().map(|status| (status, "ok".to_string())).collect();
+    let (base, hits) = http_stub::start(script, (200, "ok".into())).await;
+    (format!("{base}/hook"), hits)
 }
 
 /// Verify a signature with Python's hmac module: an implementation independent of ours.

@@ -14,6 +14,7 @@ mod fuzz;
 mod fuzz_runtime;
 mod fuzz_studio;
 mod gdpr;
+mod http_stub;
 mod jobs;
 mod mail;
 mod orgs;

@@ -6,92 +6,21 @@
 //! guard rails (SSRF, step and loop limits, chains of workflows); secrets never shown; the
 //! published JSON Schema checked by an independent validator.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
+use crate::http_stub::{self, Hits};
 use crate::on_both_backends;
 use crate::studio_projects::project;
 use crate::support::{Backend, Session, TestApp};
 
-#[derive(Debug, Clone)]
-struct Hit {
-    target: String,
-    headers: Vec<(String, String)>,
-}
-
-impl Hit {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
 /// A small JSON API answering the scripted `(status, body)` in turn (the last one again
 /// once the script is done), recording each request.
-async fn json_api(script: Vec<(u16, Value)>) -> (String, Arc<Mutex<Vec<Hit>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
-    let hits = Arc::new(Mutex::new(Vec::new()));
-    let store = hits.clone();
-    let script = Arc::new(Mutex::new((script, 0usize)));
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let store = store.clone();
-            let script = script.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let (head_end, length) = loop {
-                    let Ok(n) = stream.read(&mut chunk).await else { return };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&buf[..pos]).to_lowercase();
-                        let len = head
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
-                            .unwrap_or(0usize);
-                        break (pos + 4, len);
-                    }
-                };
-                while buf.len() < head_end + length {
-                    let Ok(n) = stream.read(&mut chunk).await else { return };
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                let target = head.lines().next().unwrap_or_default().split(' ').nth(1).unwrap_or_default().to_string();
-                let headers = head
-                    .lines()
-                    .skip(1)
-                    .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
-                    .collect();
-                if let Ok(mut h) = store.lock() {
-                    h.push(Hit { target, headers });
-                }
-                let (status, body) = {
-                    let mut s = script.lock().expect("script");
-                    let i = s.1.min(s.0.len().saturating_sub(1));
-                    s.1 += 1;
-                    s.0.get(i).cloned().unwrap_or((200, json!({})))
-                };
-                let body = body.to_string();
-                let reply = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = stream.write_all(reply.as_bytes()).await;
-            });
-        }
-    });
-    (base, hits)
+async fn json_api(script: Vec<(u16, Value)>) -> (String, Hits) {
+    let script: Vec<(u16, String)> = script.into_iter().map(|(status, body)| (status, body.to_string())).collect();
+    let then = script.last().cloned().unwrap_or((200, "{}".into()));
+    http_stub::start(script, then).await
 }
 
 /// A real SMTP server: Python's aiosmtpd writing what it receives to a maildir.

@@ -288,13 +288,13 @@ async fn find(db: &Db, id: &str) -> Result<Option<Execution>> {
 }
 
 /// An execution by id, without access checks (after the caller made one).
-pub(crate) async fn find_public(db: &Db, id: &str) -> Result<Execution> {
+pub(crate) async fn fetch(db: &Db, id: &str) -> Result<Execution> {
     find(db, id).await?.ok_or_else(|| Error::not_found("execution"))
 }
 
 /// An execution `principal` may see (a member of its project's organization).
 async fn visible(db: &Db, principal: &Principal, id: &str, min: OrgRole) -> Result<Execution> {
-    let e = find(db, id).await?.ok_or_else(|| Error::not_found("execution"))?;
+    let e = fetch(db, id).await?;
     studio::projects::access(db, principal, &e.project_id, min).await.map_err(|err| match err {
         Error::NotFound(_) => Error::not_found("execution"),
         other => other,
@@ -374,7 +374,7 @@ pub async fn execute(db: &Db, principal: &Principal, workflow_id: &str, input: V
     )
     .await?;
     tx.commit().await?;
-    find(db, &id).await?.ok_or_else(|| Error::not_found("execution"))
+    fetch(db, &id).await
 }
 
 /// Stop an execution: its pending step does nothing when it comes, and a step running now
@@ -392,7 +392,7 @@ pub async fn cancel(db: &Db, principal: &Principal, id: &str) -> Result<Executio
     if n == 0 {
         return Err(Error::Conflict("the execution has already finished".into()));
     }
-    find(db, id).await?.ok_or_else(|| Error::not_found("execution"))
+    fetch(db, id).await
 }
 
 /// Resume a failed execution at the step that failed, with the context it had then.
@@ -421,7 +421,7 @@ pub async fn retry(db: &Db, principal: &Principal, id: &str) -> Result<Execution
     }
     enqueue_step(&mut tx, id, e.seq, step.step, None, rounds).await?;
     tx.commit().await?;
-    find(db, id).await?.ok_or_else(|| Error::not_found("execution"))
+    fetch(db, id).await
 }
 
 /// Run the workflow again from the start with the same trigger and input (its current
@@ -443,7 +443,7 @@ pub async fn rerun(db: &Db, principal: &Principal, id: &str) -> Result<Execution
     )
     .await?;
     tx.commit().await?;
-    find(db, &new_id).await?.ok_or_else(|| Error::not_found("execution"))
+    fetch(db, &new_id).await
 }
 
 /// Why a step failed, and whether trying again may help.

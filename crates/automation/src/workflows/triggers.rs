@@ -290,7 +290,7 @@ pub async fn receive_hook(
     )
     .await?;
     tx.commit().await?;
-    engine::find_public(db, &id).await
+    engine::fetch(db, &id).await
 }
 
 /// A JSON object body is also the execution's input.

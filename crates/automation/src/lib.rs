@@ -96,9 +96,12 @@ pub fn register_jobs(registry: &mut Registry, state: &AutomationState) {
 /// Automation's reactions to outbox events.
 pub fn listeners(state: &AutomationState) -> Vec<Arc<dyn Listener>> {
     vec![
-        Arc::new(webhooks::WebhookFanout),
+        Arc::new(webhooks::WebhookFanout(state.db.clone())),
         Arc::new(notifications::AuditAlerts(state.clone())),
-        Arc::new(workflows::triggers::WorkflowTriggers { max_depth: state.config.automation.max_chain_depth }),
+        Arc::new(workflows::triggers::WorkflowTriggers {
+            db: state.db.clone(),
+            max_depth: state.config.automation.max_chain_depth,
+        }),
     ]
 }
 

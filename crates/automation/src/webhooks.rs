@@ -269,8 +269,10 @@ pub async fn redeliver(db: &Db, principal: &Principal, id: &str, delivery_id: &s
 }
 
 /// Turns every outbox event of an organization into deliveries for its matching
-/// subscriptions, in the dispatch transaction.
-pub struct WebhookFanout;
+/// subscriptions, in the dispatch transaction. The database handle answers "has this
+/// organization any subscription?" on the fast read path, so that the common answer (no)
+/// costs the dispatch transaction (the single writer, on SQLite) nothing.
+pub struct WebhookFanout(pub kernel::Db);
 
 impl Listener for WebhookFanout {
     fn name(&self) -> &'static str {
@@ -280,6 +282,16 @@ impl Listener for WebhookFanout {
     fn on_event<'a>(&'a self, event: &'a Event, tx: &'a mut Tx) -> ListenerFuture<'a> {
         Box::pin(async move {
             let Some(org) = &event.organization_id else { return Ok(()) };
+            let any = tx
+                .count_committed(
+                    &self.0,
+                    "SELECT COUNT(*) FROM webhook_subscriptions WHERE organization_id = $1 AND active = $2",
+                    args![org, true],
+                )
+                .await?;
+            if any == 0 {
+                return Ok(());
+            }
             let subs: Vec<(String, sqlx::types::Json<Vec<String>>)> = tx
                 .fetch_all(
                     "SELECT id, events FROM webhook_subscriptions WHERE organization_id = $1 AND active = $2",

@@ -8,6 +8,7 @@
 //! write transaction queues. This avoids SQLite's busy-wait loop under write contention.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -18,6 +19,8 @@ use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::inline_reader::InlineReader;
+use crate::inline_writer::{InlineTx, WriteGuard, WriterLock};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbKind {
@@ -36,7 +39,14 @@ impl DbKind {
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    /// `inline` answers [`Db::fetch_texts`] and [`Db::count`] on the calling thread.
+    /// `writer` serializes every write of the process (see [`WriterLock`]).
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+        inline: Arc<InlineReader>,
+        writer: WriterLock,
+    },
     Postgres(PgPool),
 }
 
@@ -152,6 +162,17 @@ fn pg_args(args: Vec<Arg>) -> Result<sqlx::postgres::PgArguments> {
     Ok(out)
 }
 
+/// A select expression building one JSON object text from `(key, SQL expression)` pairs on
+/// either engine: a row read this way goes through [`Db::fetch_texts`] and `serde_json`.
+/// Keys are written into the SQL: they must be plain identifiers, never input.
+pub fn json_object_sql(kind: DbKind, pairs: &[(&str, &str)]) -> String {
+    let args: Vec<String> = pairs.iter().map(|(k, v)| format!("'{k}', {v}")).collect();
+    match kind {
+        DbKind::Sqlite => format!("json_object({})", args.join(", ")),
+        DbKind::Postgres => format!("json_build_object({})::text", args.join(", ")),
+    }
+}
+
 /// A row type that decodes from both engines (derive `sqlx::FromRow`).
 pub trait DbRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
 impl<T> DbRow for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
@@ -169,10 +190,15 @@ impl<T> DbScalar for T where
 /// The query methods, shared by [`Db`] and [`Tx`]: `$sq` and `$pg` name the executor each
 /// engine uses.
 macro_rules! query_methods {
-    ($self:ident [$($m:tt)*], $sq:expr, $pg:expr, $sq_w:expr) => {
+    ($self:ident [$($m:tt)*], $sq:expr, $pg:expr, $sq_w:expr, $inline:expr) => {
         /// Run a statement; returns the number of rows affected.
         pub async fn execute(&$($m)* $self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<u64> {
+            let _writer = $self.hold_writer().await?;
             Ok(match $self.split() {
+                Either::Inline(t) => {
+                    refuse_nul(&args)?;
+                    $inline(t, sql.into_sql_str().as_str(), &args)?
+                }
                 Either::Sqlite(c) => sqlx::query_with(sql, sqlite_args(args)?).execute($sq_w(c)).await?.rows_affected(),
                 Either::Postgres(c) => sqlx::query_with(sql, pg_args(args)?).execute($pg(c)).await?.rows_affected(),
             })
@@ -180,6 +206,7 @@ macro_rules! query_methods {
 
         pub async fn fetch_one<T: DbRow>(&$($m)* $self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<T> {
             Ok(match $self.split() {
+                Either::Inline(_) => return Err(typed_inline()),
                 Either::Sqlite(c) => sqlx::query_as_with(sql, sqlite_args(args)?).fetch_one($sq(c)).await?,
                 Either::Postgres(c) => sqlx::query_as_with(sql, pg_args(args)?).fetch_one($pg(c)).await?,
             })
@@ -187,6 +214,7 @@ macro_rules! query_methods {
 
         pub async fn fetch_optional<T: DbRow>(&$($m)* $self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Option<T>> {
             Ok(match $self.split() {
+                Either::Inline(_) => return Err(typed_inline()),
                 Either::Sqlite(c) => sqlx::query_as_with(sql, sqlite_args(args)?).fetch_optional($sq(c)).await?,
                 Either::Postgres(c) => sqlx::query_as_with(sql, pg_args(args)?).fetch_optional($pg(c)).await?,
             })
@@ -194,6 +222,7 @@ macro_rules! query_methods {
 
         pub async fn fetch_all<T: DbRow>(&$($m)* $self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Vec<T>> {
             Ok(match $self.split() {
+                Either::Inline(_) => return Err(typed_inline()),
                 Either::Sqlite(c) => sqlx::query_as_with(sql, sqlite_args(args)?).fetch_all($sq(c)).await?,
                 Either::Postgres(c) => sqlx::query_as_with(sql, pg_args(args)?).fetch_all($pg(c)).await?,
             })
@@ -202,6 +231,7 @@ macro_rules! query_methods {
         /// The first column of the first row.
         pub async fn scalar<T: DbScalar>(&$($m)* $self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<T> {
             Ok(match $self.split() {
+                Either::Inline(_) => return Err(typed_inline()),
                 Either::Sqlite(c) => sqlx::query_scalar_with(sql, sqlite_args(args)?).fetch_one($sq(c)).await?,
                 Either::Postgres(c) => sqlx::query_scalar_with(sql, pg_args(args)?).fetch_one($pg(c)).await?,
             })
@@ -221,7 +251,18 @@ fn sqlite_writer<'a>(pools: (&'a SqlitePool, &'a SqlitePool)) -> &'a SqlitePool 
     pools.1
 }
 
-enum Either<S, P> {
+/// A `Db` is never an inline transaction.
+fn no_inline(never: std::convert::Infallible, _: &str, _: &[Arg]) -> Result<u64> {
+    match never {}
+}
+
+/// Inline transactions offer `execute`, `fetch_texts` and `count` only.
+fn typed_inline() -> Error {
+    Error::internal("typed queries do not run in an inline SQLite transaction; use fetch_texts or count")
+}
+
+enum Either<S, P, I = std::convert::Infallible> {
+    Inline(I),
     Sqlite(S),
     Postgres(P),
 }
@@ -265,7 +306,8 @@ impl Db {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Db::Sqlite { read, write })
+        let inline = Arc::new(InlineReader::new(path.clone(), config.db_max_connections.clamp(2, 64) as usize));
+        Ok(Db::Sqlite { read, write, inline, writer: WriterLock::new(path) })
     }
 
     fn db_kind(&self) -> DbKind {
@@ -277,7 +319,7 @@ impl Db {
 
     fn split(&self) -> Either<(&SqlitePool, &SqlitePool), &PgPool> {
         match self {
-            Db::Sqlite { read, write } => Either::Sqlite((read, write)),
+            Db::Sqlite { read, write, .. } => Either::Sqlite((read, write)),
             Db::Postgres(p) => Either::Postgres(p),
         }
     }
@@ -288,15 +330,62 @@ impl Db {
         self [],
         sqlite_reader,
         std::convert::identity,
-        sqlite_writer
+        sqlite_writer,
+        no_inline
     );
 
     /// Start a write transaction (`BEGIN IMMEDIATE` on SQLite, through the writer).
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
-            Db::Sqlite { write, .. } => Tx::new(TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Sqlite { write, writer, .. } => {
+                let guard = writer.lock().await?;
+                let mut tx = Tx::new(TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?));
+                tx.writer = Some(guard);
+                tx
+            }
             Db::Postgres(pool) => Tx::new(TxInner::Postgres(pool.begin().await?)),
         })
+    }
+
+    /// Start a write transaction whose statements run on the calling thread on SQLite (see
+    /// [`crate::inline_writer`]); it offers `execute`, `fetch_texts` and `count` only. On
+    /// PostgreSQL, the same as [`Db::begin`].
+    pub async fn begin_inline(&self) -> Result<Tx> {
+        match self {
+            Db::Sqlite { writer, .. } => Ok(Tx::new(TxInner::Inline(writer.begin().await?))),
+            Db::Postgres(_) => self.begin().await,
+        }
+    }
+
+    async fn hold_writer(&self) -> Result<Option<WriteGuard>> {
+        Ok(match self {
+            Db::Sqlite { writer, .. } => Some(writer.lock().await?),
+            Db::Postgres(_) => None,
+        })
+    }
+
+    /// The first column of every row, as text (a row built as JSON, say). The hot read path
+    /// of apps: on SQLite it runs on the calling thread (see [`InlineReader`]).
+    pub async fn fetch_texts(&self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Vec<String>> {
+        match self {
+            Db::Sqlite { inline, .. } => {
+                refuse_nul(&args)?;
+                inline.texts(sql.into_sql_str().as_str().to_string(), args).await
+            }
+            Db::Postgres(p) => Ok(sqlx::query_scalar_with(sql, pg_args(args)?).fetch_all(p).await?),
+        }
+    }
+
+    /// `SELECT COUNT(*) ...` (or any integer in the first column of the first row), on the
+    /// same path as [`Db::fetch_texts`].
+    pub async fn count(&self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<i64> {
+        match self {
+            Db::Sqlite { inline, .. } => {
+                refuse_nul(&args)?;
+                inline.integer(sql.into_sql_str().as_str().to_string(), args).await
+            }
+            Db::Postgres(p) => Ok(sqlx::query_scalar_with(sql, pg_args(args)?).fetch_one(p).await?),
+        }
     }
 
     /// A cheap round trip, for health checks.
@@ -308,7 +397,7 @@ impl Db {
     /// (open connections, idle connections, max connections) summed over pools.
     pub fn pool_stats(&self) -> (u32, u32, u32) {
         match self {
-            Db::Sqlite { read, write } => (
+            Db::Sqlite { read, write, .. } => (
                 read.size() + write.size(),
                 (read.num_idle() + write.num_idle()) as u32,
                 read.options().get_max_connections() + 1,
@@ -319,7 +408,7 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite { read, write } => {
+            Db::Sqlite { read, write, .. } => {
                 read.close().await;
                 write.close().await;
             }
@@ -334,27 +423,32 @@ pub struct Tx {
     inner: TxInner,
     after_commit: Vec<Box<dyn FnOnce() + Send>>,
     cause: Option<serde_json::Value>,
+    /// The process's SQLite write lock, for a sqlx transaction (declared after `inner`: the
+    /// transaction ends before the lock is released).
+    writer: Option<WriteGuard>,
 }
 
 enum TxInner {
+    Inline(InlineTx),
     Sqlite(sqlx::Transaction<'static, Sqlite>),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
 impl Tx {
     fn new(inner: TxInner) -> Self {
-        Tx { inner, after_commit: Vec::new(), cause: None }
+        Tx { inner, after_commit: Vec::new(), cause: None, writer: None }
     }
 
     fn db_kind(&self) -> DbKind {
         match self.inner {
-            TxInner::Sqlite(_) => DbKind::Sqlite,
+            TxInner::Sqlite(_) | TxInner::Inline(_) => DbKind::Sqlite,
             TxInner::Postgres(_) => DbKind::Postgres,
         }
     }
 
-    fn split(&mut self) -> Either<&mut sqlx::SqliteConnection, &mut sqlx::PgConnection> {
+    fn split(&mut self) -> Either<&mut sqlx::SqliteConnection, &mut sqlx::PgConnection, &mut InlineTx> {
         match &mut self.inner {
+            TxInner::Inline(t) => Either::Inline(t),
             TxInner::Sqlite(t) => Either::Sqlite(&mut **t),
             TxInner::Postgres(t) => Either::Postgres(&mut **t),
         }
@@ -364,12 +458,50 @@ impl Tx {
         self [mut],
         std::convert::identity,
         std::convert::identity,
-        std::convert::identity
+        std::convert::identity,
+        InlineTx::execute
     );
+
+    /// Already holds the writer: statements run in the transaction.
+    async fn hold_writer(&mut self) -> Result<Option<WriteGuard>> {
+        Ok(None)
+    }
+
+    /// The first column of every row, as text (see [`Db::fetch_texts`]).
+    pub async fn fetch_texts(&mut self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Vec<String>> {
+        refuse_nul(&args)?;
+        Ok(match self.split() {
+            Either::Inline(t) => t.texts(sql.into_sql_str().as_str(), &args)?,
+            Either::Sqlite(c) => sqlx::query_scalar_with(sql, sqlite_args(args)?).fetch_all(c).await?,
+            Either::Postgres(c) => sqlx::query_scalar_with(sql, pg_args(args)?).fetch_all(c).await?,
+        })
+    }
+
+    /// An integer in the first column of the first row (see [`Db::count`]).
+    pub async fn count(&mut self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<i64> {
+        refuse_nul(&args)?;
+        Ok(match self.split() {
+            Either::Inline(t) => t.integer(sql.into_sql_str().as_str(), &args)?,
+            Either::Sqlite(c) => sqlx::query_scalar_with(sql, sqlite_args(args)?).fetch_one(c).await?,
+            Either::Postgres(c) => sqlx::query_scalar_with(sql, pg_args(args)?).fetch_one(c).await?,
+        })
+    }
+
+    /// [`Tx::count`] of rows this transaction did not write: on SQLite through `db`'s fast
+    /// read path, so that the single writer is not held up by a read; on PostgreSQL in this
+    /// transaction, so that it takes no second pool connection while holding one (two
+    /// holders waiting on each other's second connection can exhaust a small pool).
+    pub async fn count_committed(&mut self, db: &Db, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<i64> {
+        match self.kind() {
+            DbKind::Sqlite => db.count(sql, args).await,
+            DbKind::Postgres => self.count(sql, args).await,
+        }
+    }
 
     /// Run a multi-statement script inside this transaction (migrations).
     pub async fn execute_script(&mut self, sql: &'static str) -> Result<()> {
         match &mut self.inner {
+            TxInner::Inline(_) => return Err(typed_inline()),
             TxInner::Sqlite(t) => {
                 sqlx::raw_sql(sql).execute(&mut **t).await?;
             }
@@ -398,11 +530,14 @@ impl Tx {
     }
 
     pub async fn commit(self) -> Result<()> {
-        match self.inner {
+        let Tx { inner, after_commit, writer, .. } = self;
+        match inner {
+            TxInner::Inline(t) => t.commit()?,
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
         }
-        for hook in self.after_commit {
+        drop(writer);
+        for hook in after_commit {
             hook();
         }
         Ok(())

@@ -10,6 +10,8 @@ pub mod context;
 pub mod db;
 pub mod error;
 pub mod ids;
+pub mod inline_reader;
+pub mod inline_writer;
 pub mod jobs;
 pub mod json;
 pub mod mail;

@@ -23,6 +23,14 @@ static WAKE: LazyLock<crate::Wake> = LazyLock::new(crate::Wake::new);
 
 /// After this many failed deliveries an event is set aside (`last_error` says why).
 pub const MAX_DISPATCH_ATTEMPTS: i64 = 10;
+/// Events delivered in one transaction.
+pub const DISPATCH_BATCH: i64 = 100;
+
+enum Batch {
+    Delivered(usize),
+    /// A listener failed on one of this many claimed events; nothing was committed.
+    ListenerFailed(usize),
+}
 
 /// An event to append.
 #[derive(Debug, Clone)]
@@ -111,26 +119,78 @@ impl Dispatcher {
         }
     }
 
-    /// Deliver up to `limit` pending events, one transaction each; returns how many were
-    /// handled (delivered or failed).
+    /// Deliver up to `limit` pending events; returns how many were handled (delivered or
+    /// failed). Events go in batches of [`DISPATCH_BATCH`], one transaction per batch: on a
+    /// busy app every record write appends an event, and a transaction per event doubled the
+    /// work of the (single, on SQLite) writer. If a listener fails, the batch is rolled back
+    /// and delivered again one event per transaction, so one failing event holds back no other.
     pub async fn dispatch_pending(&self, limit: i64) -> Result<usize> {
         let mut handled = 0;
         while (handled as i64) < limit {
-            let mut tx = self.db.begin().await?;
-            let lock = match tx.kind() {
-                DbKind::Postgres => "FOR UPDATE SKIP LOCKED",
-                DbKind::Sqlite => "",
+            let size = DISPATCH_BATCH.min(limit - handled as i64);
+            let n = match self.dispatch_batch(size).await? {
+                Batch::Delivered(n) => n,
+                Batch::ListenerFailed(n) => self.dispatch_one_by_one(n).await?,
             };
-            let event: Option<Event> = tx
-                .fetch_optional(
-                    sqlx::AssertSqlSafe(format!(
-                        "SELECT seq, id, kind, organization_id, payload, created_at FROM outbox
-                         WHERE dispatched_at IS NULL AND attempts < $1 ORDER BY seq LIMIT 1 {lock}"
-                    )),
-                    args![MAX_DISPATCH_ATTEMPTS],
-                )
-                .await?;
-            let Some(event) = event else { return Ok(handled) };
+            if n == 0 {
+                break;
+            }
+            handled += n;
+        }
+        Ok(handled)
+    }
+
+    async fn claim(&self, tx: &mut Tx, limit: i64) -> Result<Vec<Event>> {
+        let lock = match tx.kind() {
+            DbKind::Postgres => "FOR UPDATE SKIP LOCKED",
+            DbKind::Sqlite => "",
+        };
+        tx.fetch_all(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT seq, id, kind, organization_id, payload, created_at FROM outbox
+                 WHERE dispatched_at IS NULL AND attempts < $1 ORDER BY seq LIMIT $2 {lock}"
+            )),
+            args![MAX_DISPATCH_ATTEMPTS, limit],
+        )
+        .await
+    }
+
+    async fn dispatch_batch(&self, size: i64) -> Result<Batch> {
+        let mut tx = self.db.begin().await?;
+        let events = self.claim(&mut tx, size).await?;
+        if events.is_empty() {
+            return Ok(Batch::Delivered(0));
+        }
+        for event in &events {
+            if self.deliver(event, &mut tx).await.is_err() {
+                return Ok(Batch::ListenerFailed(events.len()));
+            }
+        }
+        let placeholders: Vec<String> = (0..events.len()).map(|i| format!("${}", i + 2)).collect();
+        let mut params = args![crate::time::now()];
+        params.extend(events.iter().map(|e| crate::db::Arg::from(e.seq)));
+        tx.execute(
+            sqlx::AssertSqlSafe(format!(
+                "UPDATE outbox SET dispatched_at = $1, attempts = attempts + 1 WHERE seq IN ({})",
+                placeholders.join(", ")
+            )),
+            params,
+        )
+        .await?;
+        tx.commit().await?;
+        for event in &events {
+            metrics::counter!("socle_events_dispatched_total", "kind" => event.kind.clone()).increment(1);
+        }
+        Ok(Batch::Delivered(events.len()))
+    }
+
+    /// Deliver up to `limit` events one transaction each, recording a listener's failure on
+    /// its event.
+    async fn dispatch_one_by_one(&self, limit: usize) -> Result<usize> {
+        let mut handled = 0;
+        while handled < limit {
+            let mut tx = self.db.begin().await?;
+            let Some(event) = self.claim(&mut tx, 1).await?.into_iter().next() else { return Ok(handled) };
             handled += 1;
             match self.deliver(&event, &mut tx).await {
                 Ok(()) => {

@@ -101,7 +101,7 @@ async fn batch(
         };
         plan.push((c, op, body, Value::Object(query)));
     }
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = ctx.db.begin_inline().await?;
     let mut done = Vec::new();
     for (i, (c, op, body, query)) in plan.iter().enumerate() {
         let result = match op {

@@ -538,7 +538,7 @@ async fn allowed(
                 all.extend(a);
                 let check =
                     format!("SELECT COUNT(*) FROM {} AS r WHERE r.\"id\" = $1 AND {sql}", ctx.ns().table(&c.name));
-                match ctx.db.scalar::<i64>(sqlx::AssertSqlSafe(check), all).await {
+                match ctx.db.count(sqlx::AssertSqlSafe(check), all).await {
                     Ok(n) if n > 0 => {}
                     _ => return false,
                 }

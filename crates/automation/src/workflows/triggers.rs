@@ -43,8 +43,11 @@ async fn workflows_where(tx: &mut Tx, clause: &'static str, arg: &str) -> Result
     .await
 }
 
-/// Starts workflows from outbox events, in the dispatch transaction.
+/// Starts workflows from outbox events, in the dispatch transaction. `db` answers "has this
+/// app any record workflow?" on the fast read path first: most record events start nothing,
+/// and then cost the dispatch transaction nothing.
 pub struct WorkflowTriggers {
+    pub db: kernel::Db,
     pub max_depth: i64,
 }
 
@@ -70,6 +73,16 @@ impl WorkflowTriggers {
         let app_id = p["app_id"].as_str().unwrap_or_default();
         let collection = p["collection"].as_str().unwrap_or_default();
         let action = event.kind.trim_start_matches("record.");
+        let any = tx
+            .count_committed(
+                &self.db,
+                "SELECT COUNT(*) FROM workflows WHERE enabled = $1 AND trigger_type = 'record' AND trigger_app_id = $2",
+                args![true, app_id],
+            )
+            .await?;
+        if any == 0 {
+            return Ok(());
+        }
         let candidates = workflows_where(tx, "trigger_type = 'record' AND trigger_app_id = $2", app_id).await?;
         if candidates.is_empty() {
             return Ok(());

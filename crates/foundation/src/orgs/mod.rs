@@ -28,14 +28,15 @@ pub async fn member_role(tx: &mut kernel::Tx, org_id: &str, user_id: &str) -> Re
 pub async fn require_org_role(db: &Db, principal: &Principal, org_id: &str, min: OrgRole) -> Result<OrgRole> {
     let role = match principal {
         Principal::User(u) => {
-            let row: Option<(String,)> = db
-                .fetch_optional(
+            // Asked on every request of a builder to an app: the fast read path.
+            let roles = db
+                .fetch_texts(
                     "SELECT m.role FROM memberships m JOIN organizations o ON o.id = m.organization_id
                      WHERE m.organization_id = $1 AND m.user_id = $2 AND o.deleted_at IS NULL",
                     args![org_id, &u.user_id],
                 )
                 .await?;
-            row.and_then(|(r,)| OrgRole::parse(&r))
+            roles.first().and_then(|r| OrgRole::parse(r))
         }
         Principal::ApiKey(k) => (k.organization_id == org_id).then_some(k.role),
     };

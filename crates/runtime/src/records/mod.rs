@@ -201,8 +201,8 @@ async fn fetch_rows_from(
     args: Vec<Arg>,
     tail: &str,
 ) -> PbResult<Vec<Map<String, Value>>> {
-    let sql = format!("SELECT {} FROM {src} AS r WHERE {cond} {tail}", ctx.ns().row_json(c));
-    Ok(studio::collections::rows::parse_rows(ctx.db.fetch_all(AssertSqlSafe(sql), args).await?)?)
+    let sql = format!("SELECT {} FROM {src} AS r WHERE {cond} {tail}", ctx.schema.row_json(c));
+    Ok(studio::collections::rows::parse_rows(ctx.db.fetch_texts(AssertSqlSafe(sql), args).await?)?)
 }
 
 pub async fn list(ctx: &AppCtx, c: &Collection, q: &ListQuery, data: &RequestData<'_>) -> PbResult<ListResult> {
@@ -244,7 +244,7 @@ pub async fn list(ctx: &AppCtx, c: &Collection, q: &ListQuery, data: &RequestDat
         (-1, -1)
     } else {
         let sql = format!("SELECT COUNT(*) FROM {src} AS r WHERE {cond}");
-        let n: i64 = ctx.db.scalar(AssertSqlSafe(sql), args.clone()).await?;
+        let n = ctx.db.count(AssertSqlSafe(sql), args.clone()).await?;
         (n, if n == 0 { 0 } else { (n + q.per_page - 1) / q.per_page })
     };
     let limit = format!("${}", args.len() + 1);
@@ -299,7 +299,7 @@ pub async fn create(
     query: &Value,
     new_files: &[String],
 ) -> PbResult<Map<String, Value>> {
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = ctx.db.begin_inline().await?;
     let row = create_in(&mut tx, ctx, state, c, body, query, new_files).await?;
     tx.commit().await?;
     Ok(row)
@@ -338,7 +338,7 @@ pub async fn create_in(
         let mut all: Vec<Arg> = args![&id];
         all.append(&mut a);
         let check = format!("SELECT COUNT(*) FROM {} AS r WHERE r.\"id\" = $1 AND {sql}", ctx.ns().table(&c.name));
-        let allowed: i64 = tx.scalar(AssertSqlSafe(check), all).await?;
+        let allowed = tx.count(AssertSqlSafe(check), all).await?;
         if allowed == 0 {
             return Err(PbError::bad_request("Failed to create record."));
         }
@@ -355,7 +355,7 @@ pub async fn update(
     query: &Value,
     new_files: &[String],
 ) -> PbResult<Map<String, Value>> {
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = ctx.db.begin_inline().await?;
     update_in(&mut tx, ctx, state, c, id, body, query, new_files).await?;
     tx.commit().await?;
     load(ctx, c, id).await
@@ -438,7 +438,7 @@ async fn append_record_event(
 
 /// Delete a record; returns it as it was.
 pub async fn delete(ctx: &AppCtx, c: &Collection, id: &str, query: &Value) -> PbResult<Map<String, Value>> {
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = ctx.db.begin_inline().await?;
     let row = delete_in(&mut tx, ctx, c, id, query).await?;
     tx.commit().await?;
     Ok(row)

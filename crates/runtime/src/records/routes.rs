@@ -89,8 +89,7 @@ async fn finish(
 }
 
 async fn health(State(state): State<RuntimeState>, Path(slug): Path<String>) -> PbResult<Json<Value>> {
-    let exists: i64 =
-        state.db.scalar("SELECT COUNT(*) FROM runtime_apps WHERE slug = $1", kernel::args![&slug]).await?;
+    let exists: i64 = state.db.count("SELECT COUNT(*) FROM runtime_apps WHERE slug = $1", kernel::args![&slug]).await?;
     if exists == 0 {
         return Err(PbError::not_found());
     }

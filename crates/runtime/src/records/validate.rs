@@ -365,7 +365,7 @@ async fn check_relations(
             placeholders.join(", ")
         );
         let found: i64 =
-            ctx_db(ctx).scalar(AssertSqlSafe(sql), distinct.iter().map(|s| s.as_str().into()).collect()).await?;
+            ctx_db(ctx).count(AssertSqlSafe(sql), distinct.iter().map(|s| s.as_str().into()).collect()).await?;
         if found != distinct.len() as i64 {
             problem(
                 errors,
@@ -400,7 +400,7 @@ async fn check_unique(
         }
         let sql =
             format!("SELECT COUNT(*) FROM {} WHERE {} = $1 AND \"id\" <> $2", ctx.ns().table(&c.name), quote(name));
-        let n: i64 = ctx_db(ctx).scalar(AssertSqlSafe(sql), args![value.as_str().unwrap_or_default(), &own_id]).await?;
+        let n = ctx_db(ctx).count(AssertSqlSafe(sql), args![value.as_str().unwrap_or_default(), &own_id]).await?;
         if n > 0 {
             problem(errors, name, "validation_not_unique", "Value must be unique.");
         }

@@ -157,9 +157,9 @@ pub async fn insert_row_returning(
     values: &Map<String, Value>,
 ) -> Result<Map<String, Value>> {
     let (_, sql, args) = insert_sql(ns, c, values)?;
-    let (text,): (String,) =
-        tx.fetch_one(AssertSqlSafe(format!("{sql} RETURNING {}", ns.row_json_of(c, ""))), args).await?;
-    match serde_json::from_str::<Value>(&text) {
+    let rows = tx.fetch_texts(AssertSqlSafe(format!("{sql} RETURNING {}", ns.row_json_of(c, ""))), args).await?;
+    let text = rows.first().ok_or_else(|| Error::internal("an insert returned no row"))?;
+    match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(Error::internal("an inserted row did not read back as a JSON object")),
     }
@@ -175,12 +175,12 @@ pub async fn read_rows(
 ) -> Result<Vec<Map<String, Value>>> {
     let (cond, args) = condition.unwrap_or_else(|| ("1=1".into(), Vec::new()));
     let sql = format!("SELECT {} FROM {} AS r WHERE {cond} ORDER BY r.\"id\"", ns.row_json(c), ns.table(&c.name));
-    parse_rows(db.fetch_all(AssertSqlSafe(sql), args).await?)
+    parse_rows(db.fetch_texts(AssertSqlSafe(sql), args).await?)
 }
 
 /// Rows selected as one `row_json` column, as JSON objects.
-pub fn parse_rows(rows: Vec<(String,)>) -> Result<Vec<Map<String, Value>>> {
-    rows.into_iter().map(|(text,)| parse_row(&text)).collect()
+pub fn parse_rows(rows: Vec<String>) -> Result<Vec<Map<String, Value>>> {
+    rows.iter().map(|text| parse_row(text)).collect()
 }
 
 fn parse_row(text: &str) -> Result<Map<String, Value>> {

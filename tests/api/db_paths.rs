@@ -110,7 +110,59 @@ async fn inline_and_sqlx_writes_take_turns(backend: Backend) {
     assert_eq!(db.count("SELECT COUNT(*) FROM scratch WHERE note = $1", args!["touched"]).await.expect("count"), 20);
 }
 
+async fn concurrent_inline_writes_commit_together_and_fail_alone(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let db = app.db.clone();
+    scratch_table(&db).await;
+    db.execute("INSERT INTO scratch (id, n) VALUES ($1, $2)", args!["taken", 0i64]).await.expect("insert");
+    let grouped_before = kernel::inline_writer::grouped_commits();
+    // 120 writers at once, each yielding inside its transaction so that the others queue
+    // for the writer: on SQLite, those that finish while others wait commit as a group.
+    let mut tasks = Vec::new();
+    for i in 0..120i64 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = format!("w{i}");
+            let mut tx = db.begin_inline().await?;
+            tx.execute("INSERT INTO scratch (id, n) VALUES ($1, $2)", args![&id, i]).await?;
+            tokio::task::yield_now().await;
+            match i % 10 {
+                // A duplicate key fails this writer only; its own insert goes with it.
+                3 => {
+                    let dup = tx.execute("INSERT INTO scratch (id, n) VALUES ($1, $2)", args!["taken", i]).await;
+                    assert!(matches!(dup, Err(Error::Conflict(_))), "{dup:?}");
+                    drop(tx);
+                }
+                // Given up: rolled back, the others' work stays.
+                7 => drop(tx),
+                _ => {
+                    tx.commit().await?;
+                    // Answered only once durable: another connection sees it at once.
+                    let seen = db.count("SELECT COUNT(*) FROM scratch WHERE id = $1", args![&id]).await?;
+                    assert_eq!(seen, 1, "{id} committed but not visible");
+                }
+            }
+            Ok::<_, Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task").expect("write");
+    }
+    assert_eq!(db.count("SELECT COUNT(*) FROM scratch", args![]).await.expect("count"), 1 + 96);
+    let failed = db
+        .count("SELECT COUNT(*) FROM scratch WHERE n % 10 IN (3, 7) AND id <> $1", args!["taken"])
+        .await
+        .expect("count");
+    assert_eq!(failed, 0, "a failed or dropped writer left rows behind");
+    // A sqlx write after the groups sees everything (it commits any open group first).
+    assert_eq!(db.execute("UPDATE scratch SET note = $1", args!["all"]).await.expect("update"), 97);
+    if backend == Backend::Sqlite {
+        assert!(kernel::inline_writer::grouped_commits() > grouped_before, "no transaction was committed in a group");
+    }
+}
+
 on_both_backends!(
+    concurrent_inline_writes_commit_together_and_fail_alone,
     fast_reads_bind_by_number_and_see_every_commit,
     a_long_read_gives_way_and_still_answers,
     inline_transactions_commit_roll_back_and_conflict,

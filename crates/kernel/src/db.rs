@@ -539,7 +539,7 @@ impl Tx {
     pub async fn commit(self) -> Result<()> {
         let Tx { inner, after_commit, writer, .. } = self;
         match inner {
-            TxInner::Inline(t) => t.commit()?,
+            TxInner::Inline(t) => t.commit().await?,
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
         }

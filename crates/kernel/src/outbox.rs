@@ -25,6 +25,9 @@ static WAKE: LazyLock<crate::Wake> = LazyLock::new(crate::Wake::new);
 pub const MAX_DISPATCH_ATTEMPTS: i64 = 10;
 /// Events delivered in one transaction.
 pub const DISPATCH_BATCH: i64 = 100;
+/// While events keep arriving, how long the dispatcher lets them gather between batches.
+/// An event after a quiet period is dispatched at once.
+const COALESCE: Duration = Duration::from_millis(2);
 
 enum Batch {
     Delivered(usize),
@@ -106,8 +109,19 @@ impl Dispatcher {
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut wake = WAKE.subscribe();
         loop {
-            match self.dispatch_pending(100).await {
-                Ok(n) if n > 0 => continue,
+            match self.dispatch_pending(DISPATCH_BATCH).await {
+                Ok(n) if n as i64 >= DISPATCH_BATCH => continue,
+                Ok(n) if n > 0 => {
+                    // Events are arriving: let the next ones gather for a moment so that one
+                    // transaction delivers them. Each dispatch takes the single writer; one
+                    // per event took it as often as the writes themselves (measured: creates
+                    // at 128 connections spent a fifth of the writer's time dispatching).
+                    tokio::select! {
+                        _ = tokio::time::sleep(COALESCE) => {}
+                        _ = shutdown.changed() => return,
+                    }
+                    continue;
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "the outbox dispatcher could not read the outbox"),
             }

@@ -299,10 +299,33 @@ pub async fn create(
     query: &Value,
     new_files: &[String],
 ) -> PbResult<Map<String, Value>> {
+    // Validated before the write transaction: the writer is the one resource every write
+    // queues for, so it holds nothing but the statements.
+    let (rule, prepared) = check_create(ctx, state, c, body, query, new_files).await?;
     let mut tx = ctx.db.begin_inline().await?;
-    let row = create_in(&mut tx, ctx, state, c, body, query, new_files).await?;
+    let row = insert_created(&mut tx, ctx, c, &prepared.values, rule).await?;
     tx.commit().await?;
     Ok(row)
+}
+
+/// The create rule's SQL condition (if it needs the stored record) and the validated values.
+async fn check_create(
+    ctx: &AppCtx,
+    state: &crate::RuntimeState,
+    c: &Collection,
+    body: &Map<String, Value>,
+    query: &Value,
+    new_files: &[String],
+) -> PbResult<(Option<(String, Vec<Arg>)>, validate::Prepared)> {
+    if c.kind == CollectionType::View {
+        return Err(PbError::bad_request("View collections are read-only."));
+    }
+    let body_value = Value::Object(body.clone());
+    let data = RequestData { body: &body_value, query };
+    // Superusers-only collections refuse before anything is validated.
+    let rule = rule_condition(ctx, c, &c.rules.create_rule, &data, 2)?;
+    let prepared = validate::prepare(ctx, state, c, body, None, new_files).await?;
+    Ok((rule, prepared))
 }
 
 /// Create inside the caller's transaction (batches); returns the record as stored.
@@ -315,22 +338,25 @@ pub async fn create_in(
     query: &Value,
     new_files: &[String],
 ) -> PbResult<Map<String, Value>> {
-    if c.kind == CollectionType::View {
-        return Err(PbError::bad_request("View collections are read-only."));
-    }
-    let body_value = Value::Object(body.clone());
-    let data = RequestData { body: &body_value, query };
-    // Superusers-only collections refuse before anything is validated.
-    let rule = rule_condition(ctx, c, &c.rules.create_rule, &data, 2)?;
-    let prepared = validate::prepare(ctx, state, c, body, None, new_files).await?;
-    let row = studio::collections::rows::insert_row_returning(tx, ctx.ns(), c, &prepared.values).await.map_err(
-        |e| match e {
+    let (rule, prepared) = check_create(ctx, state, c, body, query, new_files).await?;
+    insert_created(tx, ctx, c, &prepared.values, rule).await
+}
+
+async fn insert_created(
+    tx: &mut Tx,
+    ctx: &AppCtx,
+    c: &Collection,
+    values: &Map<String, Value>,
+    rule: Option<(String, Vec<Arg>)>,
+) -> PbResult<Map<String, Value>> {
+    let statement = ctx.schema.insert_returning(c);
+    let row =
+        studio::collections::rows::insert_row_returning(tx, &statement, c, values).await.map_err(|e| match e {
             kernel::Error::Conflict(_) => {
                 PbError::field("Failed to create record.", "id", "validation_not_unique", "Value must be unique.")
             }
             other => other.into(),
-        },
-    )?;
+        })?;
     let id = row.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
     append_record_event(tx, ctx, c, "record.created", &row, None).await?;
     // The rule sees the record as it would be stored, as PocketBase checks it.

@@ -115,13 +115,14 @@ pub fn to_arg(value: Value, storage: Storage) -> Arg {
 
 /// The INSERT of one row: missing fields get their default (or zero), autodate fields the
 /// time. Returns the id, the statement and its arguments.
-fn insert_sql(ns: &Namespace, c: &Collection, values: &Map<String, Value>) -> Result<(String, String, Vec<Arg>)> {
+/// The id and the values of a new row, in the order of [`insert_statement`]'s columns.
+fn insert_values(c: &Collection, values: &Map<String, Value>) -> Result<(String, Vec<Arg>)> {
     let id = match values.get("id") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         _ => new_record_id(),
     };
     let now = now_text();
-    let (mut columns, mut args) = (vec!["\"id\"".to_string()], vec![Arg::Text(Some(id.clone()))]);
+    let mut args = vec![Arg::Text(Some(id.clone()))];
     for f in c.columns() {
         let given = values.get(&f.name).filter(|v| !v.is_null());
         let value = match (f.kind, given) {
@@ -133,31 +134,42 @@ fn insert_sql(ns: &Namespace, c: &Collection, values: &Map<String, Value>) -> Re
                 f.default.clone().map(|d| coerce(&d, f).unwrap_or_else(|_| zero(f))).unwrap_or_else(|| zero(f))
             }
         };
-        columns.push(quote(&f.name));
         args.push(to_arg(value, f.storage()));
     }
-    let placeholders: Vec<String> = (1..=args.len()).map(|i| format!("${i}")).collect();
-    let sql =
-        format!("INSERT INTO {} ({}) VALUES ({})", ns.table(&c.name), columns.join(", "), placeholders.join(", "));
-    Ok((id, sql, args))
+    Ok((id, args))
 }
 
-/// Insert one row (see `insert_sql`); returns the new id.
+/// `INSERT INTO table (id, every column) VALUES ($1, ...)`: the same text for every row of
+/// a collection.
+pub fn insert_statement(ns: &Namespace, c: &Collection) -> String {
+    let columns: Vec<String> =
+        std::iter::once("\"id\"".to_string()).chain(c.columns().map(|f| quote(&f.name))).collect();
+    let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+    format!("INSERT INTO {} ({}) VALUES ({})", ns.table(&c.name), columns.join(", "), placeholders.join(", "))
+}
+
+/// [`insert_statement`] returning the row as [`Namespace::row_json`] reads it.
+pub fn insert_returning_statement(ns: &Namespace, c: &Collection) -> String {
+    format!("{} RETURNING {}", insert_statement(ns, c), ns.row_json_of(c, ""))
+}
+
+/// Insert one row; returns the new id.
 pub async fn insert_row(tx: &mut Tx, ns: &Namespace, c: &Collection, values: &Map<String, Value>) -> Result<String> {
-    let (id, sql, args) = insert_sql(ns, c, values)?;
-    tx.execute(AssertSqlSafe(sql), args).await?;
+    let (id, args) = insert_values(c, values)?;
+    tx.execute(AssertSqlSafe(insert_statement(ns, c)), args).await?;
     Ok(id)
 }
 
-/// Insert one row and return it as stored, typed, in the same statement.
+/// Insert one row and return it as stored, typed, in the same statement: `statement` is
+/// [`insert_returning_statement`] of `c`, built once per deployment by its caller.
 pub async fn insert_row_returning(
     tx: &mut Tx,
-    ns: &Namespace,
+    statement: &str,
     c: &Collection,
     values: &Map<String, Value>,
 ) -> Result<Map<String, Value>> {
-    let (_, sql, args) = insert_sql(ns, c, values)?;
-    let rows = tx.fetch_texts(AssertSqlSafe(format!("{sql} RETURNING {}", ns.row_json_of(c, ""))), args).await?;
+    let (_, args) = insert_values(c, values)?;
+    let rows = tx.fetch_texts(AssertSqlSafe(statement.to_string()), args).await?;
     let text = rows.first().ok_or_else(|| Error::internal("an insert returned no row"))?;
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),

@@ -14,20 +14,36 @@ pub struct ProjectSchema {
     /// Each collection's `row_json` select list, built once (index-aligned with
     /// `collections`): it is the longest piece of text of every read.
     row_json: Vec<String>,
+    /// Each collection's `INSERT ... RETURNING` text, built once (index-aligned).
+    insert_returning: Vec<String>,
 }
 
 impl ProjectSchema {
     pub fn new(ns: Namespace, collections: Vec<Collection>) -> Self {
         let checked = collections.iter().map(|c| to_checked(c, &collections)).collect();
         let row_json = collections.iter().map(|c| ns.row_json(c)).collect();
-        ProjectSchema { ns, collections, checked, row_json }
+        let insert_returning = collections.iter().map(|c| super::rows::insert_returning_statement(&ns, c)).collect();
+        ProjectSchema { ns, collections, checked, row_json, insert_returning }
+    }
+
+    fn position(&self, c: &Collection) -> Option<usize> {
+        self.collections.iter().position(|known| known.id == c.id && known.name == c.name && known.fields == c.fields)
     }
 
     /// [`Namespace::row_json`] of `c`, prepared when `c` belongs to this schema.
     pub fn row_json(&self, c: &Collection) -> std::borrow::Cow<'_, str> {
-        match self.collections.iter().position(|known| known.id == c.id && known.fields == c.fields) {
+        match self.position(c) {
             Some(i) => std::borrow::Cow::Borrowed(&self.row_json[i]),
             None => std::borrow::Cow::Owned(self.ns.row_json(c)),
+        }
+    }
+
+    /// [`super::rows::insert_returning_statement`] of `c`, prepared when `c` belongs to
+    /// this schema.
+    pub fn insert_returning(&self, c: &Collection) -> std::borrow::Cow<'_, str> {
+        match self.position(c) {
+            Some(i) => std::borrow::Cow::Borrowed(&self.insert_returning[i]),
+            None => std::borrow::Cow::Owned(super::rows::insert_returning_statement(&self.ns, c)),
         }
     }
 

@@ -419,6 +419,10 @@ async fn realtime_events_reach_only_allowed_subscribers(app: TestApp) {
     let (mut guest, guest_id) = Sse::open(&app, "live").await;
     let (mut author, author_id) = Sse::open(&app, "live").await;
     let (mut filtered, filtered_id) = Sse::open(&app, "live").await;
+    // Two more guests: one with the same topic (the encoded event is shared between them),
+    // one with a `fields` option (it must not get the others' frame).
+    let (mut guest_again, guest_again_id) = Sse::open(&app, "live").await;
+    let (mut titles_only, titles_only_id) = Sse::open(&app, "live").await;
     let subscribe = |client: String, topics: Value, token: Option<String>| {
         let app = &app;
         async move {
@@ -438,6 +442,19 @@ async fn realtime_events_reach_only_allowed_subscribers(app: TestApp) {
     let options = urlencode(&json!({"query": {"filter": "views > 5"}}).to_string());
     let filtered_key = format!("posts/*?options={options}");
     subscribe(filtered_id, json!([filtered_key.clone()]), Some(alice.clone())).await;
+    subscribe(guest_again_id, json!(["posts/*"]), None).await;
+    let titles_key = format!("posts/*?options={}", urlencode(&json!({"query": {"fields": "title"}}).to_string()));
+    subscribe(titles_only_id, json!([titles_key.clone()]), None).await;
+    // A topic with a line break would break the stream's framing.
+    let broken = pb(
+        &app,
+        reqwest::Method::POST,
+        "/apps/live/api/realtime",
+        None,
+        Some(json!({"clientId": guest_id, "subscriptions": ["posts/*\nevent: forged"]})),
+    )
+    .await;
+    assert_eq!(broken.status, 400, "{}", broken.body);
     let bad = pb(
         &app,
         reqwest::Method::POST,
@@ -483,6 +500,11 @@ async fn realtime_events_reach_only_allowed_subscribers(app: TestApp) {
     let (name, data) = guest.next().await.expect("guest event");
     assert_eq!((name.as_str(), data["record"]["title"].as_str()), ("posts/*", Some("Public")));
     assert_eq!(data["action"], "create");
+    let (name, again) = guest_again.next().await.expect("second guest event");
+    assert_eq!((name.as_str(), &again), ("posts/*", &data));
+    let (name, titles) = titles_only.next().await.expect("fields event");
+    assert_eq!(name, titles_key);
+    assert_eq!(titles["record"], json!({"title": "Public"}));
     let first = author.next().await.expect("author event 1");
     let second = author.next().await.expect("author event 2");
     assert_eq!(

@@ -11,6 +11,7 @@ pub mod auth_flows;
 pub mod batch;
 pub mod context;
 pub mod files;
+mod ordered;
 pub mod pb;
 pub mod realtime;
 pub mod records;

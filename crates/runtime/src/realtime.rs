@@ -11,7 +11,9 @@
 //! (including the writer) delivers it to its own subscribers, so several `socle serve`
 //! processes behind a load balancer share one event stream. On SQLite (one process) events
 //! are delivered directly. Notifications are sent after commit: a crash in between loses the
-//! event (the durable outbox is the Automation module's).
+//! event (the durable outbox is the Automation module's). Each app's events are notified and
+//! fanned out in commit order (one ordered worker per app), so a subscriber never sees a
+//! later change before an earlier one.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -19,25 +21,26 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures_util::stream::Stream;
 use kernel::args;
 use serde_json::{Map, Value, json};
-use studio::collections::model::Collection;
+use studio::collections::model::{Collection, CollectionType};
 use tokio::sync::mpsc;
 
 use crate::RuntimeState;
 use crate::context::{AppCtx, resolve};
+use crate::ordered::OrderedTasks;
 use crate::pb::{PbError, PbResult};
 use crate::records::routes::{MaybePrincipal, json_body};
 
 /// Events a slow client may have pending before it is dropped.
 const CLIENT_BUFFER: usize = 256;
+/// An SSE comment sent after this long without an event, so that proxies keep the stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const MAX_SUBSCRIPTIONS: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +73,8 @@ pub(crate) struct Subscription {
 
 /// Where a client's events go.
 pub(crate) enum Sink {
-    Sse(mpsc::Sender<Event>),
+    /// Encoded SSE frames, one buffer shared by every subscriber that gets the same frame.
+    Sse(mpsc::Sender<Bytes>),
     /// WebSocket text frames.
     Ws(mpsc::Sender<String>),
 }
@@ -105,11 +109,21 @@ pub struct Hub {
     pub(crate) streams: std::sync::Mutex<HashMap<String, AppStream>>,
     /// Sequence numbers are this process's; a resume on another process is told to refetch.
     pub epoch: String,
+    /// Fan-outs to this process's subscribers, in event order per app.
+    fanouts: OrderedTasks,
+    /// NOTIFYs to the other processes (PostgreSQL), in commit order per app.
+    notifies: OrderedTasks,
 }
 
 impl Default for Hub {
     fn default() -> Self {
-        Hub { clients: RwLock::default(), streams: std::sync::Mutex::default(), epoch: kernel::ids::random_token(9) }
+        Hub {
+            clients: RwLock::default(),
+            streams: std::sync::Mutex::default(),
+            epoch: kernel::ids::random_token(9),
+            fanouts: OrderedTasks::default(),
+            notifies: OrderedTasks::default(),
+        }
     }
 }
 
@@ -177,7 +191,7 @@ async fn connect(
     principal: MaybePrincipal,
     headers: HeaderMap,
     Path(slug): Path<String>,
-) -> PbResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+) -> PbResult<Response> {
     let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
     let id = kernel::ids::random_token(30);
     let (sender, receiver) = mpsc::channel(CLIENT_BUFFER);
@@ -187,22 +201,56 @@ async fn connect(
         subscriptions: RwLock::new((Vec::new(), None)),
     });
     state.realtime.add(&id, client);
-    let hello = Event::default().id(id.clone()).event("PB_CONNECT").data(json!({"clientId": id}).to_string());
+    let hello = sse_frame(Some(&id), "PB_CONNECT", &json!({"clientId": id}).to_string());
     let guard = Disconnect { hub: state.clone(), id };
     let stream = futures_util::stream::unfold((Some(hello), receiver, guard), |(first, mut rx, guard)| async move {
-        if let Some(event) = first {
-            return Some((Ok(event), (None, rx, guard)));
+        if let Some(frame) = first {
+            return Some((Ok::<_, Infallible>(frame), (None, rx, guard)));
         }
-        rx.recv().await.map(|event| (Ok(event), (None, rx, guard)))
+        tokio::select! {
+            frame = rx.recv() => frame.map(|f| (Ok(f), (None, rx, guard))),
+            () = tokio::time::sleep(KEEP_ALIVE) => Some((Ok(Bytes::from_static(b":\n\n")), (None, rx, guard))),
+        }
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    let mut response = Body::from_stream(stream).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
 }
+
+/// One SSE frame. Neither `event` (a checked topic) nor `data` (compact JSON) holds a
+/// line break.
+fn sse_frame(id: Option<&str>, event: &str, data: &str) -> Bytes {
+    let mut frame = String::with_capacity(event.len() + data.len() + id.map_or(0, str::len) + 24);
+    if let Some(id) = id {
+        frame.push_str("id: ");
+        frame.push_str(id);
+        frame.push('\n');
+    }
+    frame.push_str("event: ");
+    frame.push_str(event);
+    frame.push_str("\ndata: ");
+    frame.push_str(data);
+    frame.push_str("\n\n");
+    Bytes::from(frame)
+}
+
+/// SSE frames already encoded during one event's fan-out, by what makes them differ: the
+/// topic as sent, the `fields` option and whether the subscriber is a superuser (hidden
+/// fields). A thousand subscribers of `posts/*` share one buffer instead of a thousand
+/// copies queued per client.
+#[derive(Default)]
+pub(crate) struct SharedFrames(HashMap<(String, Option<String>, bool), Bytes>);
 
 pub(crate) fn parse_subscription(key: &str) -> Result<Subscription, String> {
     let (topic, options) = match key.split_once('?') {
         Some((t, q)) => (t, Some(q)),
         None => (key, None),
     };
+    if key.contains(['\n', '\r']) {
+        return Err("a topic cannot contain a line break".into());
+    }
     let (collection, record) = topic.split_once('/').ok_or("a topic is collection/* or collection/RECORD_ID")?;
     if collection.is_empty() || record.is_empty() {
         return Err("a topic is collection/* or collection/RECORD_ID".into());
@@ -336,13 +384,16 @@ pub fn publish(state: &RuntimeState, app_id: &str, collection: &Collection, acti
     if row_value.to_string().len() <= MAX_NOTIFY_ROW {
         payload["row"] = row_value;
     }
-    tokio::spawn(async move {
-        if let Err(e) =
-            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload.to_string()).execute(&pool).await
-        {
-            tracing::warn!(error = %e, "could not publish a realtime event");
-        }
-    });
+    state.realtime.notifies.run(
+        app_id,
+        Box::pin(async move {
+            if let Err(e) =
+                sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload.to_string()).execute(&pool).await
+            {
+                tracing::warn!(error = %e, "could not publish a realtime event");
+            }
+        }),
+    );
 }
 
 /// Deliver the notifications of every process to this process's subscribers, until `stop`.
@@ -363,6 +414,8 @@ pub async fn listen(state: RuntimeState, mut stop: tokio::sync::watch::Receiver<
             tracing::warn!(error = %e, "realtime LISTEN failed; retrying");
             continue;
         }
+        // From here on, events written through other processes reach this one's subscribers.
+        tracing::info!(channel = CHANNEL, "realtime listener is ready");
         loop {
             tokio::select! {
                 n = listener.recv() => match n {
@@ -433,18 +486,22 @@ fn dispatch(state: &RuntimeState, app_id: &str, collection: &Collection, action:
         return;
     }
     let collection = collection.clone();
-    tokio::spawn(async move {
-        for client in clients {
-            let (wanted, ctx): (Vec<Subscription>, _) = match client.subscriptions.read() {
-                Ok(s) => (s.0.iter().filter(|sub| matches(sub, &collection, &row)).cloned().collect(), s.1.clone()),
-                Err(_) => continue,
-            };
-            let Some(ctx) = ctx else { continue };
-            for sub in wanted {
-                send_if_allowed(&client, &ctx, &sub, &collection, action, &row, seq).await;
+    state.realtime.fanouts.run(
+        app_id,
+        Box::pin(async move {
+            let mut frames = SharedFrames::default();
+            for client in clients {
+                let (wanted, ctx): (Vec<Subscription>, _) = match client.subscriptions.read() {
+                    Ok(s) => (s.0.iter().filter(|sub| matches(sub, &collection, &row)).cloned().collect(), s.1.clone()),
+                    Err(_) => continue,
+                };
+                let Some(ctx) = ctx else { continue };
+                for sub in wanted {
+                    send_if_allowed(&client, &ctx, &sub, &collection, action, &row, seq, &mut frames).await;
+                }
             }
-        }
-    });
+        }),
+    );
 }
 
 pub(crate) fn matches(sub: &Subscription, collection: &Collection, row: &Map<String, Value>) -> bool {
@@ -453,6 +510,7 @@ pub(crate) fn matches(sub: &Subscription, collection: &Collection, row: &Map<Str
 }
 
 /// Send one event to one subscription if its owner may see the record.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn send_if_allowed(
     client: &Client,
     ctx: &AppCtx,
@@ -461,9 +519,20 @@ pub(crate) async fn send_if_allowed(
     action: Action,
     row: &Map<String, Value>,
     seq: Option<u64>,
+    frames: &mut SharedFrames,
 ) {
     let rule = if sub.record.is_some() { &collection.rules.view_rule } else { &collection.rules.list_rule };
     if !allowed(ctx, collection, rule.as_deref(), sub.filter.as_ref(), row, action).await {
+        return;
+    }
+    // The frame is the same for every subscriber with the same topic and options, unless it
+    // expands relations (under each one's rules) or shows an auth record (its owner sees
+    // more).
+    let shared_key = (sub.expand.is_none() && (collection.kind != CollectionType::Auth || ctx.is_superuser()))
+        .then(|| (sub.key.clone(), sub.fields.clone(), ctx.is_superuser()));
+    if let (Sink::Sse(sender), Some(frame)) = (&client.sink, shared_key.as_ref().and_then(|k| frames.0.get(k))) {
+        // A client that cannot keep up misses events rather than stalling the others.
+        let _ = sender.try_send(frame.clone());
         return;
     }
     let mut record = vec![crate::records::present(ctx, collection, row.clone())];
@@ -472,11 +541,14 @@ pub(crate) async fn send_if_allowed(
         return;
     }
     crate::records::project_fields(&mut record[0], sub.fields.as_deref());
-    // A client that cannot keep up misses events rather than stalling the others.
     match &client.sink {
         Sink::Sse(sender) => {
             let data = json!({"action": action.as_str(), "record": record[0]});
-            let _ = sender.try_send(Event::default().event(sub.key.clone()).data(data.to_string()));
+            let frame = sse_frame(None, &sub.key, &data.to_string());
+            if let Some(key) = shared_key {
+                frames.0.insert(key, frame.clone());
+            }
+            let _ = sender.try_send(frame);
         }
         Sink::Ws(sender) => {
             let data =

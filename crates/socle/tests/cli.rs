@@ -165,7 +165,22 @@ async fn binary_end_to_end_postgres() {
 }
 
 /// Start `socle serve` and wait for the address it announces.
-fn spawn_server(mut cmd: Command) -> (std::process::Child, String) {
+/// A started server's log: the lines read before its address, then the rest as they come.
+struct ServerLog {
+    early: Vec<String>,
+    rest: std::sync::mpsc::Receiver<String>,
+}
+
+impl ServerLog {
+    /// Whether a line containing `needle` was or is logged within `timeout`.
+    fn wait_for(&self, needle: &str, timeout: Duration) -> bool {
+        self.early.iter().any(|l| l.contains(needle))
+            || std::iter::from_fn(|| self.rest.recv_timeout(timeout).ok()).any(|l| l.contains(needle))
+    }
+}
+
+/// Start a server; returns it, its address and its log.
+fn spawn_server(mut cmd: Command) -> (std::process::Child, String, ServerLog) {
     let mut server = cmd.env("RUST_LOG", "info").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("serve");
     let stderr = server.stderr.take().expect("stderr");
     let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
@@ -175,13 +190,15 @@ fn spawn_server(mut cmd: Command) -> (std::process::Child, String) {
             let _ = lines_tx.send(line);
         }
     });
+    let mut early = Vec::new();
     while let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(30)) {
         let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or(serde_json::Value::Null);
         if entry["message"] == "Socle is listening"
             && let Some(address) = entry["address"].as_str()
         {
-            return (server, address.to_string());
+            return (server, address.to_string(), ServerLog { early, rest: lines_rx });
         }
+        early.push(line);
     }
     let _ = server.kill();
     let _ = server.wait();
@@ -202,8 +219,13 @@ async fn two_processes_share_realtime_events() {
             .env("SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION", "false");
         spawn_server(cmd)
     };
-    let (mut a, addr_a) = start("a");
-    let (mut b, addr_b) = start("b");
+    let (mut a, addr_a, _) = start("a");
+    let (mut b, addr_b, b_log) = start("b");
+    // B must be listening before A writes, or the event is published to no one.
+    assert!(
+        b_log.wait_for("realtime listener is ready", Duration::from_secs(20)),
+        "process B never started listening for realtime events"
+    );
     let client = reqwest::Client::new();
     let call = |method: reqwest::Method, url: String, token: Option<String>, body: Value| {
         let client = client.clone();

@@ -369,7 +369,7 @@ pub fn urlencode(s: &str) -> String {
         .collect()
 }
 
-on_both_databases!(realtime_events_reach_only_allowed_subscribers);
+on_both_databases!(realtime_events_reach_only_allowed_subscribers, realtime_events_arrive_in_commit_order);
 
 /// An SSE client: reads `event:`/`data:` frames from a live response.
 struct Sse {
@@ -526,6 +526,39 @@ async fn realtime_events_reach_only_allowed_subscribers(app: TestApp) {
     assert_eq!(data["action"], "delete");
     assert!(guest.next().await.is_none(), "nothing else for the guest");
     assert!(filtered.next().await.is_some(), "the update matched the filter");
+}
+
+/// Changes reach a subscriber in commit order, also when many are published at once (the
+/// records of one batch, then a second batch right behind it).
+async fn realtime_events_arrive_in_commit_order(app: TestApp) {
+    let (owner, _, _) = blog(&app, "order@runtime.example", "order").await;
+    let (mut guest, guest_id) = Sse::open(&app, "order").await;
+    let subscribed = pb(
+        &app,
+        reqwest::Method::POST,
+        "/apps/order/api/realtime",
+        None,
+        Some(json!({"clientId": guest_id, "subscriptions": ["posts/*"]})),
+    )
+    .await;
+    assert_eq!(subscribed.status, 204, "{}", subscribed.body);
+    let titles: Vec<String> = (0..40).map(|n| format!("post {n}")).collect();
+    for chunk in titles.chunks(20) {
+        let requests: Vec<Value> = chunk
+            .iter()
+            .map(|t| {
+                let body = json!({"title": t, "published": true});
+                json!({"method": "POST", "url": "/api/collections/posts/records", "body": body})
+            })
+            .collect();
+        app.post("/apps/order/api/batch", Some(&owner.access), json!({ "requests": requests })).await.expect(200);
+    }
+    let mut received = Vec::new();
+    while received.len() < titles.len() {
+        let (_, data) = guest.next().await.expect("an event for every post");
+        received.push(data["record"]["title"].as_str().unwrap_or_default().to_string());
+    }
+    assert_eq!(received, titles);
 }
 
 /// Two `socle serve` processes on one PostgreSQL database: a subscriber connected to one

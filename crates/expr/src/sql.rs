@@ -36,6 +36,13 @@ pub enum Param {
 pub trait Storage: Schema {
     /// The qualified, quoted table name of a collection.
     fn table(&self, collection: &str) -> Option<String>;
+
+    /// Whether every column of a scalar field (text, number, bool, single select, relation
+    /// or file) is `NOT NULL`: comparisons on them then need no NULL guard, which spares
+    /// the database work on every row a filter scans.
+    fn scalar_columns_not_null(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +72,7 @@ pub fn compile(
     ctx: &Context<'_>,
     first_param: usize,
 ) -> Result<Compiled, CompileError> {
-    let mut c = Compiler { dialect, storage, ctx, params: Vec::new(), first_param, aliases: 0 };
+    let mut c = Compiler { dialect, storage, ctx, params: Vec::new(), first_param, aliases: 0, not_null: Vec::new() };
     let sql = c.expr(expr, collection, alias)?;
     Ok(Compiled { sql, params: c.params })
 }
@@ -114,6 +121,8 @@ struct Compiler<'a, S: ?Sized> {
     params: Vec<Param>,
     first_param: usize,
     aliases: usize,
+    /// Column expressions of the filtered row known never to be NULL.
+    not_null: Vec<String>,
 }
 
 const TRUE: &str = "(1=1)";
@@ -273,6 +282,11 @@ impl<S: Storage + ?Sized> Compiler<'_, S> {
             return Ok(Elems::Set { from: froms.join(", "), cond, value });
         }
         if froms.is_empty() {
+            if let Side::Sql { expr, .. } = &value
+                && self.storage.scalar_columns_not_null()
+            {
+                self.not_null.push(expr.clone());
+            }
             return Ok(Elems::One(value));
         }
         // A chain of single relations: one value (or NULL when a link is missing).
@@ -525,7 +539,17 @@ impl<S: Storage + ?Sized> Compiler<'_, S> {
             _ => return FALSE.into(),
         };
         let p = self.bind(param);
-        format!("COALESCE({expr} = {p}, FALSE)")
+        self.never_null(&[expr], format!("{expr} = {p}"))
+    }
+
+    /// `condition` as a value that is never NULL: as it is when every operand in `operands`
+    /// is a column known not to be NULL (and parameters never are), else guarded.
+    fn never_null(&self, operands: &[&String], condition: String) -> String {
+        if operands.iter().all(|o| self.not_null.contains(o)) {
+            format!("({condition})")
+        } else {
+            format!("COALESCE({condition}, FALSE)")
+        }
     }
 
     fn collate(&self) -> &'static str {
@@ -547,19 +571,19 @@ impl<S: Storage + ?Sized> Compiler<'_, S> {
                     (Kind::Number, v) => match as_number(v) {
                         Some(n) => {
                             let p = self.bind(Param::Number(n));
-                            format!("COALESCE({expr} {sym} {p}, FALSE)")
+                            self.never_null(&[expr], format!("{expr} {sym} {p}"))
                         }
                         None => FALSE.into(),
                     },
                     (Kind::Text, Value::String(_) | Value::Number(_)) => {
                         let p = self.bind(Param::Text(as_text(v)));
-                        format!("COALESCE({expr} <> '' AND {expr}{collate} {sym} {p}, FALSE)")
+                        self.never_null(&[expr], format!("{expr} <> '' AND {expr}{collate} {sym} {p}"))
                     }
                     _ => FALSE.into(),
                 }
             }
             (Side::Sql { expr: a, kind: Kind::Number }, Side::Sql { expr: b, kind: Kind::Number }) => {
-                format!("COALESCE({a} {sym} {b}, FALSE)")
+                self.never_null(&[a, b], format!("{a} {sym} {b}"))
             }
             (Side::Sql { kind: Kind::Bool, .. }, _) | (_, Side::Sql { kind: Kind::Bool, .. }) => FALSE.into(),
             _ => {
@@ -646,7 +670,8 @@ mod tests {
     use crate::check::Field;
     use crate::parse;
 
-    struct Tables(Vec<Collection>);
+    /// The collections, and whether their scalar columns are `NOT NULL`.
+    struct Tables(Vec<Collection>, bool);
 
     impl Schema for Tables {
         fn collection(&self, name: &str) -> Option<&Collection> {
@@ -658,27 +683,37 @@ mod tests {
         fn table(&self, name: &str) -> Option<String> {
             self.collection(name).map(|c| format!("\"{}\"", c.name))
         }
+
+        fn scalar_columns_not_null(&self) -> bool {
+            self.1
+        }
     }
 
     fn tables() -> Tables {
         let f = |name: &str, ty: FieldType| Field { name: name.into(), ty };
-        Tables(vec![
-            Collection {
-                name: "posts".into(),
-                fields: vec![
-                    f("title", FieldType::Text),
-                    f("views", FieldType::Number),
-                    f("tags", FieldType::Select { multiple: true }),
-                    f("author", FieldType::Relation { collection: "users".into(), multiple: false }),
-                    f("meta", FieldType::Json),
-                ],
-            },
-            Collection { name: "users".into(), fields: vec![f("name", FieldType::Text)] },
-        ])
+        Tables(
+            vec![
+                Collection {
+                    name: "posts".into(),
+                    fields: vec![
+                        f("title", FieldType::Text),
+                        f("views", FieldType::Number),
+                        f("tags", FieldType::Select { multiple: true }),
+                        f("author", FieldType::Relation { collection: "users".into(), multiple: false }),
+                        f("meta", FieldType::Json),
+                    ],
+                },
+                Collection { name: "users".into(), fields: vec![f("name", FieldType::Text)] },
+            ],
+            false,
+        )
     }
 
     fn sql(src: &str, dialect: Dialect) -> Compiled {
-        let t = tables();
+        compile_on(&tables(), src, dialect)
+    }
+
+    fn compile_on(t: &Tables, src: &str, dialect: Dialect) -> Compiled {
         let auth = json!({"id": "u1"});
         let ctx = Context {
             record: &Value::Null,
@@ -688,7 +723,28 @@ mod tests {
             now: time::macros::datetime!(2026-02-10 13:45:30.250 UTC),
         };
         let expr = parse(src).unwrap_or_else(|e| panic!("{src}: {e}"));
-        compile(&expr, &t.0[0], &t, dialect, "r", &ctx, 1).unwrap_or_else(|e| panic!("{src}: {e}"))
+        compile(&expr, &t.0[0], t, dialect, "r", &ctx, 1).unwrap_or_else(|e| panic!("{src}: {e}"))
+    }
+
+    /// On a storage whose scalar columns are never NULL, comparisons of the row's own
+    /// columns go unguarded; values reached through a relation (NULL when the link is
+    /// missing) keep their guard, and so negations stay right.
+    #[test]
+    fn not_null_columns_are_compared_without_a_guard() {
+        let mut t = tables();
+        t.1 = true;
+        let cases = [
+            ("views > 3", "(r.\"views\" > $1)"),
+            ("title = 'a' && views != 2", "((r.\"title\" = $1) AND NOT (r.\"views\" = $2))"),
+            ("title < 'm'", "(r.\"title\" <> '' AND r.\"title\" < $1)"),
+            (
+                "author.name = 'Ada'",
+                "COALESCE((SELECT t1.\"name\" FROM \"users\" AS t1 WHERE t1.\"id\" = r.\"author\" LIMIT 1) = $1, FALSE)",
+            ),
+        ];
+        for (src, expected) in cases {
+            assert_eq!(compile_on(&t, src, Dialect::Sqlite).sql, expected, "{src}");
+        }
     }
 
     /// The SQL each form compiles to, so that a change in the generated SQL is a visible diff.

@@ -216,7 +216,11 @@ pub fn names(c: &Collection, row: &Map<String, Value>) -> Vec<String> {
     out
 }
 
-/// Remove files the record no longer refers to (after an update), or all of them (delete).
+/// Whether a collection stores files (an update elsewhere has nothing to prune).
+pub fn has_file_fields(c: &Collection) -> bool {
+    c.fields.iter().any(|f| f.kind == FieldKind::File)
+}
+
 /// Remove the stored files (and their thumbnails) a record no longer refers to; all of them
 /// when `keep` is empty (the record was deleted).
 pub async fn prune(state: &RuntimeState, app: &str, c: &Collection, record: &str, keep: &[String]) {

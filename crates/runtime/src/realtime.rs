@@ -241,7 +241,34 @@ fn sse_frame(id: Option<&str>, event: &str, data: &str) -> Bytes {
 /// fields). A thousand subscribers of `posts/*` share one buffer instead of a thousand
 /// copies queued per client.
 #[derive(Default)]
-pub(crate) struct SharedFrames(HashMap<(String, Option<String>, bool), Bytes>);
+struct SharedFrames(Vec<SharedFrame>);
+
+struct SharedFrame {
+    topic: String,
+    fields: Option<String>,
+    superuser: bool,
+    frame: Bytes,
+}
+
+/// Distinct frames kept per change: most changes have a handful; past this (many distinct
+/// filters), further subscribers are encoded for themselves, so a lookup stays short.
+const MAX_SHARED_FRAMES: usize = 32;
+
+impl SharedFrames {
+    fn get(&self, sub: &Subscription, superuser: bool) -> Option<&Bytes> {
+        self.0
+            .iter()
+            .find(|f| f.superuser == superuser && f.topic == sub.key && f.fields == sub.fields)
+            .map(|f| &f.frame)
+    }
+
+    fn keep(&mut self, sub: &Subscription, superuser: bool, frame: &Bytes) {
+        if self.0.len() < MAX_SHARED_FRAMES {
+            let (topic, fields) = (sub.key.clone(), sub.fields.clone());
+            self.0.push(SharedFrame { topic, fields, superuser, frame: frame.clone() });
+        }
+    }
+}
 
 pub(crate) fn parse_subscription(key: &str) -> Result<Subscription, String> {
     let (topic, options) = match key.split_once('?') {
@@ -489,7 +516,7 @@ fn dispatch(state: &RuntimeState, app_id: &str, collection: &Collection, action:
     state.realtime.fanouts.run(
         app_id,
         Box::pin(async move {
-            let mut frames = SharedFrames::default();
+            let mut change = Change::new(&collection, action, &row, seq);
             for client in clients {
                 let (wanted, ctx): (Vec<Subscription>, _) = match client.subscriptions.read() {
                     Ok(s) => (s.0.iter().filter(|sub| matches(sub, &collection, &row)).cloned().collect(), s.1.clone()),
@@ -497,7 +524,7 @@ fn dispatch(state: &RuntimeState, app_id: &str, collection: &Collection, action:
                 };
                 let Some(ctx) = ctx else { continue };
                 for sub in wanted {
-                    send_if_allowed(&client, &ctx, &sub, &collection, action, &row, seq, &mut frames).await;
+                    send_if_allowed(&client, &ctx, &sub, &mut change).await;
                 }
             }
         }),
@@ -509,92 +536,129 @@ pub(crate) fn matches(sub: &Subscription, collection: &Collection, row: &Map<Str
         && sub.record.as_deref().is_none_or(|r| Some(r) == row.get("id").and_then(Value::as_str))
 }
 
-/// Send one event to one subscription if its owner may see the record.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn send_if_allowed(
-    client: &Client,
-    ctx: &AppCtx,
-    sub: &Subscription,
-    collection: &Collection,
+/// A rule as parsed once per change for all its subscribers.
+enum ParsedRule {
+    /// No rule: superusers only (also a rule that no longer parses).
+    SuperusersOnly,
+    /// `""`: anyone.
+    Anyone,
+    Expr(expr::Expr),
+}
+
+impl ParsedRule {
+    fn new(rule: Option<&str>) -> Self {
+        match rule {
+            None => ParsedRule::SuperusersOnly,
+            Some(r) if r.trim().is_empty() => ParsedRule::Anyone,
+            Some(r) => expr::parse(r).map_or(ParsedRule::SuperusersOnly, ParsedRule::Expr),
+        }
+    }
+}
+
+/// One record change being fanned out, with what every subscriber's check shares built
+/// once: the record as rules see it, the parsed list and view rules, the encoded frames.
+pub(crate) struct Change<'a> {
+    collection: &'a Collection,
     action: Action,
-    row: &Map<String, Value>,
+    row: &'a Map<String, Value>,
     seq: Option<u64>,
-    frames: &mut SharedFrames,
-) {
-    let rule = if sub.record.is_some() { &collection.rules.view_rule } else { &collection.rules.list_rule };
-    if !allowed(ctx, collection, rule.as_deref(), sub.filter.as_ref(), row, action).await {
+    record: Value,
+    list_rule: ParsedRule,
+    view_rule: ParsedRule,
+    now: time::OffsetDateTime,
+    frames: SharedFrames,
+}
+
+impl<'a> Change<'a> {
+    pub(crate) fn new(
+        collection: &'a Collection,
+        action: Action,
+        row: &'a Map<String, Value>,
+        seq: Option<u64>,
+    ) -> Self {
+        Change {
+            collection,
+            action,
+            row,
+            seq,
+            record: Value::Object(row.clone()),
+            list_rule: ParsedRule::new(collection.rules.list_rule.as_deref()),
+            view_rule: ParsedRule::new(collection.rules.view_rule.as_deref()),
+            now: kernel::time::now(),
+            frames: SharedFrames::default(),
+        }
+    }
+}
+
+/// Send one change to one subscription if its owner may see the record.
+pub(crate) async fn send_if_allowed(client: &Client, ctx: &AppCtx, sub: &Subscription, change: &mut Change<'_>) {
+    let collection = change.collection;
+    let rule = if sub.record.is_some() { &change.view_rule } else { &change.list_rule };
+    if !allowed(ctx, change, rule, sub.filter.as_ref()).await {
         return;
     }
     // The frame is the same for every subscriber with the same topic and options, unless it
     // expands relations (under each one's rules) or shows an auth record (its owner sees
     // more).
-    let shared_key = (sub.expand.is_none() && (collection.kind != CollectionType::Auth || ctx.is_superuser()))
-        .then(|| (sub.key.clone(), sub.fields.clone(), ctx.is_superuser()));
-    if let (Sink::Sse(sender), Some(frame)) = (&client.sink, shared_key.as_ref().and_then(|k| frames.0.get(k))) {
+    let superuser = ctx.is_superuser();
+    let shareable = sub.expand.is_none() && (collection.kind != CollectionType::Auth || superuser);
+    if let Sink::Sse(sender) = &client.sink
+        && shareable
+        && let Some(frame) = change.frames.get(sub, superuser)
+    {
         // A client that cannot keep up misses events rather than stalling the others.
         let _ = sender.try_send(frame.clone());
         return;
     }
-    let mut record = vec![crate::records::present(ctx, collection, row.clone())];
+    let mut record = vec![crate::records::present(ctx, collection, change.row.clone())];
     let paths = crate::records::parse_expand(sub.expand.as_deref());
     if crate::records::expand(ctx, collection, &mut record, &paths, 0).await.is_err() {
         return;
     }
     crate::records::project_fields(&mut record[0], sub.fields.as_deref());
+    let action = change.action.as_str();
     match &client.sink {
         Sink::Sse(sender) => {
-            let data = json!({"action": action.as_str(), "record": record[0]});
+            let data = json!({"action": action, "record": record[0]});
             let frame = sse_frame(None, &sub.key, &data.to_string());
-            if let Some(key) = shared_key {
-                frames.0.insert(key, frame.clone());
+            if shareable {
+                change.frames.keep(sub, superuser, &frame);
             }
             let _ = sender.try_send(frame);
         }
         Sink::Ws(sender) => {
             let data =
-                json!({"type": "event", "id": sub.key, "seq": seq, "action": action.as_str(), "record": record[0]});
+                json!({"type": "event", "id": sub.key, "seq": change.seq, "action": action, "record": record[0]});
             let _ = sender.try_send(data.to_string());
         }
     }
 }
 
-/// Whether the subscriber may see `row`: superusers always; others by the rule and filter,
-/// in memory, or by a query when they need other records (not possible once deleted).
-async fn allowed(
-    ctx: &AppCtx,
-    c: &Collection,
-    rule: Option<&str>,
-    filter: Option<&expr::Expr>,
-    row: &Map<String, Value>,
-    action: Action,
-) -> bool {
-    let rule_expr = if ctx.is_superuser() {
-        None
-    } else {
-        match rule {
-            None => return false,
-            Some(r) if r.trim().is_empty() => None,
-            Some(r) => match expr::parse(r) {
-                Ok(e) => Some(e),
-                Err(_) => return false,
-            },
-        }
+/// Whether the subscriber may see the changed record: superusers always; others by the rule
+/// and filter, in memory, or by a query when they need other records (not possible once
+/// deleted).
+async fn allowed(ctx: &AppCtx, change: &Change<'_>, rule: &ParsedRule, filter: Option<&expr::Expr>) -> bool {
+    let rule_expr = match rule {
+        _ if ctx.is_superuser() => None,
+        ParsedRule::SuperusersOnly => return false,
+        ParsedRule::Anyone => None,
+        ParsedRule::Expr(e) => Some(e),
     };
     let auth = ctx.auth_value();
-    let record = Value::Object(row.clone());
     let eval_ctx = expr::eval::Context {
-        record: &record,
+        record: &change.record,
         auth: auth.as_ref(),
         body: &Value::Null,
         query: &Value::Null,
-        now: kernel::time::now(),
+        now: change.now,
     };
-    for e in [rule_expr.as_ref(), filter].into_iter().flatten() {
+    let c = change.collection;
+    for e in [rule_expr, filter].into_iter().flatten() {
         match expr::eval::evaluate(e, &eval_ctx) {
             Ok(true) => {}
             Ok(false) => return false,
-            Err(expr::eval::EvalError::NeedsQuery(_)) if action != Action::Delete => {
-                let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
+            Err(expr::eval::EvalError::NeedsQuery(_)) if change.action != Action::Delete => {
+                let id = change.row.get("id").and_then(Value::as_str).unwrap_or_default();
                 let dialect = ctx.db.kind();
                 let Ok((sql, a)) = studio::collections::schema::compile_filter_from(
                     &ctx.schema,

@@ -30,7 +30,7 @@ use tokio::sync::mpsc;
 use crate::RuntimeState;
 use crate::context::{AppCtx, resolve};
 use crate::pb::PbResult;
-use crate::realtime::{AppStream, Client, SharedFrames, Sink, matches, send_if_allowed};
+use crate::realtime::{AppStream, Change, Client, Sink, matches, send_if_allowed};
 use crate::records::routes::MaybePrincipal;
 
 pub const HEARTBEAT_SECS: u64 = 25;
@@ -196,12 +196,12 @@ async fn subscribe(state: &RuntimeState, ctx: &AppCtx, client: &Client, msg: &Va
         match replay_from(state, ctx, resume) {
             Err(reason) => replies.push(json!({"type": "refetch", "id": id, "reason": reason}).to_string()),
             Ok(missed) => {
-                let mut frames = SharedFrames::default();
                 for b in missed
                     .into_iter()
                     .filter(|b| b.collection_id == collection.id && matches(&sub, &collection, &b.row))
                 {
-                    send_if_allowed(client, ctx, &sub, &collection, b.action, &b.row, Some(b.seq), &mut frames).await;
+                    let mut change = Change::new(&collection, b.action, &b.row, Some(b.seq));
+                    send_if_allowed(client, ctx, &sub, &mut change).await;
                 }
             }
         }

@@ -102,10 +102,10 @@ async fn list_records(
     headers: HeaderMap,
     Path((slug, collection)): Path<(String, String)>,
     q: Params,
-) -> PbResult<Json<Value>> {
+) -> PbResult<Json<super::ListResult>> {
     let q = params(q)?;
     let ctx = app(&state, &slug, &principal, &headers).await?;
-    let c = ctx.collection(&collection)?.clone();
+    let c = ctx.collection(&collection)?;
     let number =
         |k: &str, default: i64| text(&q, k).and_then(|v| v.parse::<i64>().ok()).filter(|n| *n > 0).unwrap_or(default);
     let query = ListQuery {
@@ -116,10 +116,10 @@ async fn list_records(
         skip_total: matches!(text(&q, "skipTotal"), Some("1" | "true")),
     };
     let query_value = Value::Object(q.clone());
-    let mut result = super::list(&ctx, &c, &query, &RequestData { body: &Value::Null, query: &query_value }).await?;
-    finish(&ctx, &c, &q, &mut result.items).await?;
+    let mut result = super::list(&ctx, c, &query, &RequestData { body: &Value::Null, query: &query_value }).await?;
+    finish(&ctx, c, &q, &mut result.items).await?;
     // `fields` applies to the records; the envelope stays whole.
-    Ok(Json(serde_json::to_value(result).map_err(kernel::Error::internal)?))
+    Ok(Json(result))
 }
 
 async fn view_record(
@@ -131,11 +131,11 @@ async fn view_record(
 ) -> PbResult<Json<Value>> {
     let q = params(q)?;
     let ctx = app(&state, &slug, &principal, &headers).await?;
-    let c = ctx.collection(&collection)?.clone();
+    let c = ctx.collection(&collection)?;
     let query_value = Value::Object(q.clone());
-    let record = super::view(&ctx, &c, &id, &RequestData { body: &Value::Null, query: &query_value }).await?;
+    let record = super::view(&ctx, c, &id, &RequestData { body: &Value::Null, query: &query_value }).await?;
     let mut records = [record];
-    finish(&ctx, &c, &q, &mut records).await?;
+    finish(&ctx, c, &q, &mut records).await?;
     let [record] = records;
     Ok(Json(record))
 }
@@ -174,28 +174,28 @@ async fn create_record(
 ) -> PbResult<Json<Value>> {
     let q = params(q)?;
     let ctx = app(&state, &slug, &principal, &headers).await?;
-    let c = ctx.collection(&collection)?.clone();
-    let (mut body, uploads) = read_body(&c, &headers, request).await?;
+    let c = ctx.collection(&collection)?;
+    let (mut body, uploads) = read_body(c, &headers, request).await?;
     let new_files: Vec<String> = uploads.iter().map(|u| u.name.clone()).collect();
     if !uploads.is_empty() && body.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
         // Files are stored under the record's id, known before the insert.
         body.insert("id".into(), Value::String(studio::collections::rows::new_record_id()));
     }
-    crate::files::merge_uploads(&c, &mut body, None, &uploads);
+    crate::files::merge_uploads(c, &mut body, None, &uploads);
     let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-    crate::files::write(&state, &ctx.app.id, &c, &id, &uploads).await?;
-    let row = match super::create(&ctx, &state, &c, &body, &Value::Object(q.clone()), &new_files).await {
+    crate::files::write(&state, &ctx.app.id, c, &id, &uploads).await?;
+    let row = match super::create(&ctx, &state, c, &body, &Value::Object(q.clone()), &new_files).await {
         Ok(row) => row,
         Err(e) => {
             if !uploads.is_empty() {
-                crate::files::prune(&state, &ctx.app.id, &c, &id, &[]).await;
+                crate::files::prune(&state, &ctx.app.id, c, &id, &[]).await;
             }
             return Err(e);
         }
     };
-    crate::realtime::publish(&state, &ctx.app.id, &c, crate::realtime::Action::Create, row.clone());
-    let mut records = [super::present(&ctx, &c, row)];
-    finish(&ctx, &c, &q, &mut records).await?;
+    crate::realtime::publish(&state, &ctx.app.id, c, crate::realtime::Action::Create, row.clone());
+    let mut records = [super::present(&ctx, c, row)];
+    finish(&ctx, c, &q, &mut records).await?;
     let [record] = records;
     Ok(Json(record))
 }
@@ -210,29 +210,32 @@ async fn update_record(
 ) -> PbResult<Json<Value>> {
     let q = params(q)?;
     let ctx = app(&state, &slug, &principal, &headers).await?;
-    let c = ctx.collection(&collection)?.clone();
-    let (mut body, uploads) = read_body(&c, &headers, request).await?;
+    let c = ctx.collection(&collection)?;
+    let (mut body, uploads) = read_body(c, &headers, request).await?;
     let new_files: Vec<String> = uploads.iter().map(|u| u.name.clone()).collect();
     if !uploads.is_empty() {
-        let existing = super::load(&ctx, &c, &id).await?;
-        crate::files::merge_uploads(&c, &mut body, Some(&existing), &uploads);
-        crate::files::write(&state, &ctx.app.id, &c, &id, &uploads).await?;
+        let existing = super::load(&ctx, c, &id).await?;
+        crate::files::merge_uploads(c, &mut body, Some(&existing), &uploads);
+        crate::files::write(&state, &ctx.app.id, c, &id, &uploads).await?;
     }
-    let row = match super::update(&ctx, &state, &c, &id, &body, &Value::Object(q.clone()), &new_files).await {
+    let row = match super::update(&ctx, &state, c, &id, &body, &Value::Object(q.clone()), &new_files).await {
         Ok(row) => row,
         Err(e) => {
             if !uploads.is_empty()
-                && let Ok(current) = super::load(&ctx, &c, &id).await
+                && let Ok(current) = super::load(&ctx, c, &id).await
             {
-                crate::files::prune(&state, &ctx.app.id, &c, &id, &crate::files::names(&c, &current)).await;
+                crate::files::prune(&state, &ctx.app.id, c, &id, &crate::files::names(c, &current)).await;
             }
             return Err(e);
         }
     };
-    crate::files::prune(&state, &ctx.app.id, &c, &id, &crate::files::names(&c, &row)).await;
-    crate::realtime::publish(&state, &ctx.app.id, &c, crate::realtime::Action::Update, row.clone());
-    let mut records = [super::present(&ctx, &c, row)];
-    finish(&ctx, &c, &q, &mut records).await?;
+    // A listing of the file store per update is a network call on S3: only where files live.
+    if crate::files::has_file_fields(c) {
+        crate::files::prune(&state, &ctx.app.id, c, &id, &crate::files::names(c, &row)).await;
+    }
+    crate::realtime::publish(&state, &ctx.app.id, c, crate::realtime::Action::Update, row.clone());
+    let mut records = [super::present(&ctx, c, row)];
+    finish(&ctx, c, &q, &mut records).await?;
     let [record] = records;
     Ok(Json(record))
 }
@@ -246,9 +249,9 @@ async fn delete_record(
 ) -> PbResult<Response> {
     let q = params(q)?;
     let ctx = app(&state, &slug, &principal, &headers).await?;
-    let c = ctx.collection(&collection)?.clone();
-    let row = super::delete(&ctx, &c, &id, &Value::Object(q)).await?;
-    crate::files::prune(&state, &ctx.app.id, &c, &id, &[]).await;
-    crate::realtime::publish(&state, &ctx.app.id, &c, crate::realtime::Action::Delete, row);
+    let c = ctx.collection(&collection)?;
+    let row = super::delete(&ctx, c, &id, &Value::Object(q)).await?;
+    crate::files::prune(&state, &ctx.app.id, c, &id, &[]).await;
+    crate::realtime::publish(&state, &ctx.app.id, c, crate::realtime::Action::Delete, row);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -67,6 +67,12 @@ impl expr::sql::Storage for ProjectSchema {
         // A view has no table of its own to join.
         self.get(name).filter(|c| c.kind != CollectionType::View).map(|c| self.ns.table(&c.name))
     }
+
+    /// Scalar fields are `NOT NULL` with a default (see `Namespace::column_type`), in the
+    /// tables and so in the views that select from them.
+    fn scalar_columns_not_null(&self) -> bool {
+        true
+    }
 }
 
 fn to_checked(c: &Collection, all: &[Collection]) -> expr::check::Collection {
@@ -240,7 +246,19 @@ pub fn compile_filter_from(
     };
     let compiled =
         expr::sql::compile(&parsed, me, schema, dialect, "r", ctx, first_param).map_err(|e| bad(e.to_string()))?;
-    Ok((compiled.sql, sql_args(compiled.params)))
+    let mut args = sql_args(compiled.params);
+    if dialect_of == kernel::DbKind::Sqlite {
+        // A whole number compares faster with SQLite's integer-stored numbers as an integer.
+        for arg in &mut args {
+            if let kernel::db::Arg::F64(Some(n)) = *arg
+                && n.fract() == 0.0
+                && n.abs() < 9_007_199_254_740_992.0
+            {
+                *arg = kernel::db::Arg::I64(Some(n as i64));
+            }
+        }
+    }
+    Ok((compiled.sql, args))
 }
 
 pub fn sql_args(params: Vec<expr::sql::Param>) -> Vec<kernel::db::Arg> {

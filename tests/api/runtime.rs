@@ -413,6 +413,19 @@ impl Sse {
     }
 }
 
+/// Set an SSE client's topics through the app's API, as the caller `token` (or a guest).
+async fn subscribe(app: &TestApp, slug: &str, client: &str, topics: Value, token: Option<&str>) {
+    let r = pb(
+        app,
+        reqwest::Method::POST,
+        &format!("/apps/{slug}/api/realtime"),
+        token,
+        Some(json!({"clientId": client, "subscriptions": topics})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+}
+
 async fn realtime_events_reach_only_allowed_subscribers(app: TestApp) {
     let (owner, _, _) = blog(&app, "rt@runtime.example", "live").await;
     let (alice, alice_id) = end_user(&app, "live", "alice@live.example").await;
@@ -423,28 +436,14 @@ async fn realtime_events_reach_only_allowed_subscribers(app: TestApp) {
     // one with a `fields` option (it must not get the others' frame).
     let (mut guest_again, guest_again_id) = Sse::open(&app, "live").await;
     let (mut titles_only, titles_only_id) = Sse::open(&app, "live").await;
-    let subscribe = |client: String, topics: Value, token: Option<String>| {
-        let app = &app;
-        async move {
-            let r = pb(
-                app,
-                reqwest::Method::POST,
-                "/apps/live/api/realtime",
-                token.as_deref(),
-                Some(json!({"clientId": client, "subscriptions": topics})),
-            )
-            .await;
-            assert_eq!(r.status, 204, "{}", r.body);
-        }
-    };
-    subscribe(guest_id.clone(), json!(["posts/*"]), None).await;
-    subscribe(author_id, json!(["posts/*"]), Some(alice.clone())).await;
+    subscribe(&app, "live", &guest_id, json!(["posts/*"]), None).await;
+    subscribe(&app, "live", &author_id, json!(["posts/*"]), Some(&alice)).await;
     let options = urlencode(&json!({"query": {"filter": "views > 5"}}).to_string());
     let filtered_key = format!("posts/*?options={options}");
-    subscribe(filtered_id, json!([filtered_key.clone()]), Some(alice.clone())).await;
-    subscribe(guest_again_id, json!(["posts/*"]), None).await;
+    subscribe(&app, "live", &filtered_id, json!([filtered_key.clone()]), Some(&alice)).await;
+    subscribe(&app, "live", &guest_again_id, json!(["posts/*"]), None).await;
     let titles_key = format!("posts/*?options={}", urlencode(&json!({"query": {"fields": "title"}}).to_string()));
-    subscribe(titles_only_id, json!([titles_key.clone()]), None).await;
+    subscribe(&app, "live", &titles_only_id, json!([titles_key.clone()]), None).await;
     // A topic with a line break would break the stream's framing.
     let broken = pb(
         &app,
@@ -533,15 +532,7 @@ async fn realtime_events_reach_only_allowed_subscribers(app: TestApp) {
 async fn realtime_events_arrive_in_commit_order(app: TestApp) {
     let (owner, _, _) = blog(&app, "order@runtime.example", "order").await;
     let (mut guest, guest_id) = Sse::open(&app, "order").await;
-    let subscribed = pb(
-        &app,
-        reqwest::Method::POST,
-        "/apps/order/api/realtime",
-        None,
-        Some(json!({"clientId": guest_id, "subscriptions": ["posts/*"]})),
-    )
-    .await;
-    assert_eq!(subscribed.status, 204, "{}", subscribed.body);
+    subscribe(&app, "order", &guest_id, json!(["posts/*"]), None).await;
     let titles: Vec<String> = (0..40).map(|n| format!("post {n}")).collect();
     for chunk in titles.chunks(20) {
         let requests: Vec<Value> = chunk
@@ -579,15 +570,7 @@ async fn realtime_reaches_subscribers_of_another_process() {
     let (_, _, _) = blog(&a, "two@runtime.example", "two").await;
     let (alice, alice_id) = end_user(&a, "two", "alice@two.example").await;
     let (mut on_b, client) = Sse::open(&b, "two").await;
-    let r = pb(
-        &b,
-        reqwest::Method::POST,
-        "/apps/two/api/realtime",
-        None,
-        Some(json!({"clientId": client, "subscriptions": ["posts/*"]})),
-    )
-    .await;
-    assert_eq!(r.status, 204, "{}", r.body);
+    subscribe(&b, "two", &client, json!(["posts/*"]), None).await;
     pb(
         &a,
         reqwest::Method::POST,

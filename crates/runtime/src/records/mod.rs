@@ -350,13 +350,12 @@ async fn insert_created(
     rule: Option<(String, Vec<Arg>)>,
 ) -> PbResult<Map<String, Value>> {
     let statement = ctx.schema.insert_returning(c);
-    let row =
-        studio::collections::rows::insert_row_returning(tx, &statement, c, values).await.map_err(|e| match e {
-            kernel::Error::Conflict(_) => {
-                PbError::field("Failed to create record.", "id", "validation_not_unique", "Value must be unique.")
-            }
-            other => other.into(),
-        })?;
+    let row = studio::collections::rows::insert_row_returning(tx, statement, c, values).await.map_err(|e| match e {
+        kernel::Error::Conflict(_) => {
+            PbError::field("Failed to create record.", "id", "validation_not_unique", "Value must be unique.")
+        }
+        other => other.into(),
+    })?;
     let id = row.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
     append_record_event(tx, ctx, c, "record.created", &row, None).await?;
     // The rule sees the record as it would be stored, as PocketBase checks it.

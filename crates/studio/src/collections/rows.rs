@@ -164,12 +164,12 @@ pub async fn insert_row(tx: &mut Tx, ns: &Namespace, c: &Collection, values: &Ma
 /// [`insert_returning_statement`] of `c`, built once per deployment by its caller.
 pub async fn insert_row_returning(
     tx: &mut Tx,
-    statement: &str,
+    statement: std::sync::Arc<str>,
     c: &Collection,
     values: &Map<String, Value>,
 ) -> Result<Map<String, Value>> {
     let (_, args) = insert_values(c, values)?;
-    let rows = tx.fetch_texts(AssertSqlSafe(statement.to_string()), args).await?;
+    let rows = tx.fetch_texts(AssertSqlSafe(statement), args).await?;
     let text = rows.first().ok_or_else(|| Error::internal("an insert returned no row"))?;
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),

@@ -15,14 +15,15 @@ pub struct ProjectSchema {
     /// `collections`): it is the longest piece of text of every read.
     row_json: Vec<String>,
     /// Each collection's `INSERT ... RETURNING` text, built once (index-aligned).
-    insert_returning: Vec<String>,
+    insert_returning: Vec<std::sync::Arc<str>>,
 }
 
 impl ProjectSchema {
     pub fn new(ns: Namespace, collections: Vec<Collection>) -> Self {
         let checked = collections.iter().map(|c| to_checked(c, &collections)).collect();
         let row_json = collections.iter().map(|c| ns.row_json(c)).collect();
-        let insert_returning = collections.iter().map(|c| super::rows::insert_returning_statement(&ns, c)).collect();
+        let insert_returning =
+            collections.iter().map(|c| super::rows::insert_returning_statement(&ns, c).into()).collect();
         ProjectSchema { ns, collections, checked, row_json, insert_returning }
     }
 
@@ -40,10 +41,11 @@ impl ProjectSchema {
 
     /// [`super::rows::insert_returning_statement`] of `c`, prepared when `c` belongs to
     /// this schema.
-    pub fn insert_returning(&self, c: &Collection) -> std::borrow::Cow<'_, str> {
+    /// Shared, so that running it copies no text.
+    pub fn insert_returning(&self, c: &Collection) -> std::sync::Arc<str> {
         match self.position(c) {
-            Some(i) => std::borrow::Cow::Borrowed(&self.insert_returning[i]),
-            None => std::borrow::Cow::Owned(super::rows::insert_returning_statement(&self.ns, c)),
+            Some(i) => self.insert_returning[i].clone(),
+            None => super::rows::insert_returning_statement(&self.ns, c).into(),
         }
     }
 

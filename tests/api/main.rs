@@ -21,6 +21,7 @@ mod mail;
 mod orgs;
 mod platform;
 mod runtime;
+mod runtime_listing;
 mod sdk;
 mod sessions;
 mod studio_collections;

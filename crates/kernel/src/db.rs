@@ -395,6 +395,25 @@ impl Db {
         }
     }
 
+    /// The total and one page of a sorted listing in one pass over its rows, where the
+    /// database allows it (SQLite: see [`crate::ranked`]); `None` where the listing should
+    /// count and page in SQL (PostgreSQL, or a page past [`crate::ranked::MAX_RANKED_ROWS`]).
+    /// `sql` selects the row's id, then its sort keys, one per `spec.descending`.
+    pub async fn ranked_page(
+        &self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+        spec: crate::ranked::PageSpec,
+    ) -> Result<Option<crate::ranked::RankedPage>> {
+        match self {
+            Db::Sqlite { inline, .. } if spec.rankable() => {
+                refuse_nul(&args)?;
+                Ok(Some(inline.ranked_page(sql.into_sql_str().as_str(), args, spec).await?))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// A cheap round trip, for health checks.
     pub async fn ping(&self) -> Result<()> {
         let one: i64 = self.scalar("SELECT CAST(1 AS BIGINT)", vec![]).await?;

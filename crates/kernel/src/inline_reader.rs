@@ -28,6 +28,7 @@ use tokio::sync::Semaphore;
 
 use crate::db::Arg;
 use crate::error::{Error, Result};
+use crate::ranked::{PageSpec, RankedPage};
 
 /// Virtual-machine steps a query may run on a runtime thread before it moves to the blocking
 /// pool, in units of [`STEPS_PER_CHECK`].
@@ -60,6 +61,11 @@ impl std::fmt::Debug for InlineReader {
         f.debug_struct("InlineReader").field("path", &self.path).finish_non_exhaustive()
     }
 }
+
+/// What reads a statement's rows into a result (cloned into the blocking pool's closure).
+trait Consume<R>: Fn(&mut rusqlite::Rows<'_>) -> rusqlite::Result<R> + Send + Sync + 'static {}
+
+impl<R, F: Fn(&mut rusqlite::Rows<'_>) -> rusqlite::Result<R> + Send + Sync + 'static> Consume<R> for F {}
 
 /// What a read returns: the first column of every row, as text or as an integer.
 pub(crate) trait FirstColumn: Sized + Send + 'static {
@@ -211,9 +217,11 @@ impl InlineReader {
         })
     }
 
-    fn query<T: FirstColumn>(&self, sql: &str, args: &[Arg]) -> rusqlite::Result<Vec<T>> {
+    fn run<R>(&self, sql: &str, args: &[Arg], consume: &impl Consume<R>) -> rusqlite::Result<R> {
         let conn = self.connection()?;
-        query(&conn, sql, args)
+        let mut statement = prepare_bound(&conn, sql, args)?;
+        let mut rows = statement.raw_query();
+        consume(&mut rows)
     }
 
     fn is_slow(&self, key: u64) -> bool {
@@ -230,10 +238,28 @@ impl InlineReader {
     }
 
     async fn read<T: FirstColumn>(self: &Arc<Self>, sql: &str, args: Vec<Arg>) -> Result<Vec<T>> {
+        self.read_rows(sql, args, |rows: &mut rusqlite::Rows<'_>| {
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push(T::read(row)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Run `sql` and hand its rows to `consume`, on this thread or, for a slow query, on the
+    /// blocking pool (where `consume` starts over on a fresh run).
+    async fn read_rows<R: Send + 'static>(
+        self: &Arc<Self>,
+        sql: &str,
+        args: Vec<Arg>,
+        consume: impl Consume<R>,
+    ) -> Result<R> {
         let key = sql_key(sql);
         if !self.is_slow(key) {
             STEPS_LEFT.with(|left| left.set(Some(INLINE_BUDGET_STEPS)));
-            let result = self.query::<T>(sql, &args);
+            let result = self.run(sql, &args, &consume);
             STEPS_LEFT.with(|left| left.set(None));
             match result {
                 Ok(rows) => return Ok(rows),
@@ -250,7 +276,7 @@ impl InlineReader {
         let reader = self.clone();
         // Only a query that moves to the blocking pool needs its own copy of the text.
         let sql = sql.to_string();
-        tokio::task::spawn_blocking(move || reader.query::<T>(&sql, &args))
+        tokio::task::spawn_blocking(move || reader.run(&sql, &args, &consume))
             .await
             .map_err(Error::internal)?
             .map_err(to_error)
@@ -264,5 +290,11 @@ impl InlineReader {
     /// The first column of the first row, as an integer.
     pub async fn integer(self: &Arc<Self>, sql: &str, args: Vec<Arg>) -> Result<i64> {
         first_row(self.read::<i64>(sql, args).await?)
+    }
+
+    /// The total and one page of the rows of `sql` (column 0 the id, then the sort keys),
+    /// ranked in one pass: see [`crate::ranked`].
+    pub async fn ranked_page(self: &Arc<Self>, sql: &str, args: Vec<Arg>, spec: PageSpec) -> Result<RankedPage> {
+        self.read_rows(sql, args, move |rows: &mut rusqlite::Rows<'_>| crate::ranked::rank(rows, &spec)).await
     }
 }

@@ -19,6 +19,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod pagination;
 pub mod principal;
+pub mod ranked;
 pub mod ratelimit;
 pub mod templates;
 pub mod time;

@@ -1,14 +1,16 @@
 //! Records of an app's collections: PocketBase's list, view, create, update and delete, each
 //! checked against the collection's rule for the action with `@request.*` bound.
 
+pub mod list;
 pub mod routes;
 pub mod validate;
 
+pub use list::{ListQuery, ListResult, list};
 pub use routes::routes;
 
 use kernel::db::Arg;
 use kernel::{Tx, args};
-use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sqlx::AssertSqlSafe;
 use studio::collections::ddl::quote;
@@ -26,27 +28,6 @@ const MAX_EXPAND_DEPTH: usize = 6;
 pub struct RequestData<'a> {
     pub body: &'a Value,
     pub query: &'a Value,
-}
-
-#[derive(Debug, Default)]
-pub struct ListQuery {
-    pub page: i64,
-    pub per_page: i64,
-    pub sort: Option<String>,
-    pub filter: Option<String>,
-    pub skip_total: bool,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ListResult {
-    pub page: i64,
-    #[serde(rename = "perPage")]
-    pub per_page: i64,
-    #[serde(rename = "totalItems")]
-    pub total_items: i64,
-    #[serde(rename = "totalPages")]
-    pub total_pages: i64,
-    pub items: Vec<Value>,
 }
 
 /// A rule as a SQL condition on `r`; `None` when nothing restricts (superuser or `""`).
@@ -104,41 +85,6 @@ pub fn present(ctx: &AppCtx, c: &Collection, mut row: Map<String, Value>) -> Val
     row.insert("collectionId".into(), Value::String(c.id.clone()));
     row.insert("collectionName".into(), Value::String(c.name.clone()));
     Value::Object(row)
-}
-
-fn sort_sql(c: &Collection, sort: &str, kind: kernel::DbKind) -> PbResult<String> {
-    let mut parts = Vec::new();
-    for item in sort.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if item == "@random" {
-            parts.push(match kind {
-                kernel::DbKind::Sqlite => "RANDOM()".to_string(),
-                kernel::DbKind::Postgres => "random()".to_string(),
-            });
-            continue;
-        }
-        let (name, dir) = match item.strip_prefix('-') {
-            Some(n) => (n, "DESC"),
-            None => (item.strip_prefix('+').unwrap_or(item), "ASC"),
-        };
-        if name != "id" && c.field(name).is_none() {
-            return Err(PbError::field(
-                "Something went wrong while processing your request.",
-                "sort",
-                "validation_invalid_sort",
-                format!("Unknown sort field {name:?}."),
-            ));
-        }
-        let collate = if kind == kernel::DbKind::Postgres
-            && c.field(name).is_none_or(|f| f.storage() == studio::collections::model::Storage::Text)
-        {
-            " COLLATE \"C\""
-        } else {
-            ""
-        };
-        parts.push(format!("r.{}{collate} {dir}", quote(name)));
-    }
-    parts.push("r.\"id\" ASC".into());
-    Ok(parts.join(", "))
 }
 
 /// What to select from: the collection's table, or for a view its query as a subquery, whose
@@ -205,63 +151,21 @@ async fn fetch_rows_from(
     Ok(studio::collections::rows::parse_rows(ctx.db.fetch_texts(AssertSqlSafe(sql), args).await?)?)
 }
 
-pub async fn list(ctx: &AppCtx, c: &Collection, q: &ListQuery, data: &RequestData<'_>) -> PbResult<ListResult> {
-    let mut conds = Vec::new();
-    let mut args: Vec<Arg> = Vec::new();
-    if let Some((sql, a)) = rule_condition(ctx, c, &c.rules.list_rule, data, 1)? {
-        conds.push(sql);
+/// The condition selecting record `id` when `rule` lets the requester see it.
+fn id_under_rule(
+    ctx: &AppCtx,
+    c: &Collection,
+    id: &str,
+    rule: &Option<String>,
+    data: &RequestData<'_>,
+) -> PbResult<(String, Vec<Arg>)> {
+    let mut args: Vec<Arg> = args![id];
+    let mut cond = "r.\"id\" = $1".to_string();
+    if let Some((sql, a)) = rule_condition(ctx, c, rule, data, 2)? {
+        cond = format!("{cond} AND {sql}");
         args.extend(a);
     }
-    if let Some(filter) = q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-        let auth = ctx.auth_value();
-        let eval_ctx = expr::eval::Context {
-            record: &Value::Null,
-            auth: auth.as_ref(),
-            body: data.body,
-            query: data.query,
-            now: kernel::time::now(),
-        };
-        let (sql, a) = compile_filter_from(&ctx.schema, &c.name, filter, &eval_ctx, ctx.db.kind(), args.len() + 1)
-            .map_err(|e| {
-                let detail = match e {
-                    kernel::Error::Validation(f) => f.into_iter().map(|f| f.message).collect::<Vec<_>>().join("; "),
-                    other => other.to_string(),
-                };
-                PbError::field(
-                    "Something went wrong while processing your request. Invalid filter.",
-                    "filter",
-                    "validation_invalid_filter",
-                    detail,
-                )
-            })?;
-        conds.push(sql);
-        args.extend(a);
-    }
-    let cond = if conds.is_empty() { "1=1".to_string() } else { conds.join(" AND ") };
-    let order = sort_sql(c, q.sort.as_deref().unwrap_or(""), ctx.db.kind())?;
-    let src = source(ctx, c, &mut args)?;
-    let (total_items, total_pages) = if q.skip_total {
-        (-1, -1)
-    } else {
-        let sql = format!("SELECT COUNT(*) FROM {src} AS r WHERE {cond}");
-        let n = ctx.db.count(AssertSqlSafe(sql), args.clone()).await?;
-        (n, if n == 0 { 0 } else { (n + q.per_page - 1) / q.per_page })
-    };
-    let limit = format!("${}", args.len() + 1);
-    let offset = format!("${}", args.len() + 2);
-    let mut page_args = args;
-    page_args.push(q.per_page.into());
-    page_args.push(((q.page - 1) * q.per_page).into());
-    let rows =
-        fetch_rows_from(ctx, c, &src, &cond, page_args, &format!("ORDER BY {order} LIMIT {limit} OFFSET {offset}"))
-            .await?;
-    Ok(ListResult {
-        page: q.page,
-        per_page: q.per_page,
-        total_items,
-        total_pages,
-        items: rows.into_iter().map(|r| present(ctx, c, r)).collect(),
-    })
+    Ok((cond, args))
 }
 
 /// One record the requester may see under `rule` (404 otherwise).
@@ -272,18 +176,29 @@ async fn find_with_rule(
     rule: &Option<String>,
     data: &RequestData<'_>,
 ) -> PbResult<Map<String, Value>> {
-    let mut args: Vec<Arg> = args![id];
-    let mut cond = "r.\"id\" = $1".to_string();
-    if let Some((sql, a)) = rule_condition(ctx, c, rule, data, 2)? {
-        cond = format!("{cond} AND {sql}");
-        args.extend(a);
-    }
+    let (cond, args) = id_under_rule(ctx, c, id, rule, data)?;
     fetch_rows(ctx, c, &cond, args, "").await?.into_iter().next().ok_or_else(PbError::not_found)
 }
 
 pub async fn view(ctx: &AppCtx, c: &Collection, id: &str, data: &RequestData<'_>) -> PbResult<Value> {
     let row = find_with_rule(ctx, c, id, &c.rules.view_rule, data).await?;
     Ok(present(ctx, c, row))
+}
+
+/// [`view`] as SQL builds it whole, sent without being parsed, for a collection that has
+/// such a form (see `Namespace::presented_row_json`); `None` otherwise.
+pub async fn view_as_read(
+    ctx: &AppCtx,
+    c: &Collection,
+    id: &str,
+    data: &RequestData<'_>,
+) -> PbResult<Option<Box<RawValue>>> {
+    let Some(row_json) = ctx.schema.presented_row_json(c) else { return Ok(None) };
+    let (cond, mut args) = id_under_rule(ctx, c, id, &c.rules.view_rule, data)?;
+    let src = source(ctx, c, &mut args)?;
+    let sql = format!("SELECT {row_json} FROM {src} AS r WHERE {cond}");
+    let text = ctx.db.fetch_texts(AssertSqlSafe(sql), args).await?.into_iter().next().ok_or_else(PbError::not_found)?;
+    Ok(Some(RawValue::from_string(text).map_err(kernel::Error::internal)?))
 }
 
 /// Read a record without rules (after a write the requester was allowed to make).

@@ -114,10 +114,13 @@ async fn list_records(
         sort: text(&q, "sort").map(str::to_string),
         filter: text(&q, "filter").map(str::to_string),
         skip_total: matches!(text(&q, "skipTotal"), Some("1" | "true")),
+        items_as_read: text(&q, "expand").is_none() && text(&q, "fields").is_none(),
     };
     let query_value = Value::Object(q.clone());
     let mut result = super::list(&ctx, c, &query, &RequestData { body: &Value::Null, query: &query_value }).await?;
-    finish(&ctx, c, &q, &mut result.items).await?;
+    if let super::list::Items::Records(items) = &mut result.items {
+        finish(&ctx, c, &q, items).await?;
+    }
     // `fields` applies to the records; the envelope stays whole.
     Ok(Json(result))
 }
@@ -128,16 +131,23 @@ async fn view_record(
     headers: HeaderMap,
     Path((slug, collection, id)): Path<(String, String, String)>,
     q: Params,
-) -> PbResult<Json<Value>> {
+) -> PbResult<Response> {
     let q = params(q)?;
     let ctx = app(&state, &slug, &principal, &headers).await?;
     let c = ctx.collection(&collection)?;
     let query_value = Value::Object(q.clone());
-    let record = super::view(&ctx, c, &id, &RequestData { body: &Value::Null, query: &query_value }).await?;
+    let data = RequestData { body: &Value::Null, query: &query_value };
+    if text(&q, "expand").is_none()
+        && text(&q, "fields").is_none()
+        && let Some(record) = super::view_as_read(&ctx, c, &id, &data).await?
+    {
+        return Ok(Json(record).into_response());
+    }
+    let record = super::view(&ctx, c, &id, &data).await?;
     let mut records = [record];
     finish(&ctx, c, &q, &mut records).await?;
     let [record] = records;
-    Ok(Json(record))
+    Ok(Json(record).into_response())
 }
 
 /// The body of a create or update: JSON, or multipart with files (checked against their

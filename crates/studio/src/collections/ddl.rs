@@ -8,7 +8,7 @@
 use kernel::DbKind;
 use sha2::{Digest, Sha256};
 
-use super::model::{Collection, Field, Index, Storage};
+use super::model::{Collection, CollectionType, Field, FieldKind, Index, Storage};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Namespace {
@@ -176,6 +176,30 @@ impl Namespace {
     /// The same with columns named through `prefix` (`""` for a `RETURNING` clause, where
     /// SQLite does not see the table's alias).
     pub fn row_json_of(&self, collection: &Collection, prefix: &str) -> String {
+        self.object_of(self.row_pairs(collection, prefix))
+    }
+
+    /// The row as PocketBase presents it to anyone, built whole in SQL, where that needs no
+    /// decision per requester: on SQLite, for a collection without hidden or password fields
+    /// that is not an auth collection. It adds `collectionId` and `collectionName`, with the
+    /// keys in the order the server's own JSON objects keep them (sorted), so that the text
+    /// can be sent as it is.
+    pub fn presented_row_json(&self, collection: &Collection) -> Option<String> {
+        let per_requester = collection.kind == CollectionType::Auth
+            || collection.fields.iter().any(|f| f.hidden || matches!(f.kind, FieldKind::Password));
+        if self.kind != DbKind::Sqlite || per_requester {
+            return None;
+        }
+        let mut pairs = self.row_pairs(collection, "r.");
+        let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
+        pairs.push(("collectionId".into(), literal(&collection.id)));
+        pairs.push(("collectionName".into(), literal(&collection.name)));
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        Some(self.object_of(pairs))
+    }
+
+    /// Each key of the row's JSON object with the SQL expression of its value.
+    fn row_pairs(&self, collection: &Collection, prefix: &str) -> Vec<(String, String)> {
         let mut pairs: Vec<(String, String)> = vec![("id".into(), format!("{prefix}\"id\""))];
         for f in collection.columns() {
             let col = format!("{prefix}{}", quote(&f.name));
@@ -186,6 +210,11 @@ impl Namespace {
             };
             pairs.push((f.name.clone(), value));
         }
+        pairs
+    }
+
+    /// One JSON object of `pairs`, in their order.
+    fn object_of(&self, pairs: Vec<(String, String)>) -> String {
         // Both engines cap a function's arguments (PostgreSQL at 100): build in chunks.
         let objects: Vec<String> = pairs
             .chunks(40)

@@ -14,6 +14,8 @@ pub struct ProjectSchema {
     /// Each collection's `row_json` select list, built once (index-aligned with
     /// `collections`): it is the longest piece of text of every read.
     row_json: Vec<String>,
+    /// Each collection's [`Namespace::presented_row_json`], where it has one (index-aligned).
+    presented_row_json: Vec<Option<String>>,
     /// Each collection's `INSERT ... RETURNING` text, built once (index-aligned).
     insert_returning: Vec<std::sync::Arc<str>>,
 }
@@ -22,9 +24,10 @@ impl ProjectSchema {
     pub fn new(ns: Namespace, collections: Vec<Collection>) -> Self {
         let checked = collections.iter().map(|c| to_checked(c, &collections)).collect();
         let row_json = collections.iter().map(|c| ns.row_json(c)).collect();
+        let presented_row_json = collections.iter().map(|c| ns.presented_row_json(c)).collect();
         let insert_returning =
             collections.iter().map(|c| super::rows::insert_returning_statement(&ns, c).into()).collect();
-        ProjectSchema { ns, collections, checked, row_json, insert_returning }
+        ProjectSchema { ns, collections, checked, row_json, presented_row_json, insert_returning }
     }
 
     fn position(&self, c: &Collection) -> Option<usize> {
@@ -37,6 +40,11 @@ impl ProjectSchema {
             Some(i) => std::borrow::Cow::Borrowed(&self.row_json[i]),
             None => std::borrow::Cow::Owned(self.ns.row_json(c)),
         }
+    }
+
+    /// [`Namespace::presented_row_json`] of `c`, when `c` belongs to this schema and has one.
+    pub fn presented_row_json(&self, c: &Collection) -> Option<&str> {
+        self.position(c).and_then(|i| self.presented_row_json[i].as_deref())
     }
 
     /// [`super::rows::insert_returning_statement`] of `c`, prepared when `c` belongs to

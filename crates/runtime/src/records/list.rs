@@ -9,9 +9,8 @@ use serde_json::value::RawValue;
 use sqlx::AssertSqlSafe;
 use studio::collections::ddl::quote;
 use studio::collections::model::Collection;
-use studio::collections::schema::compile_filter_from;
 
-use super::{RequestData, present, rule_condition, source};
+use super::{RequestData, compile_for_request, present, rule_condition, source};
 use crate::context::AppCtx;
 use crate::pb::{PbError, PbResult};
 
@@ -151,15 +150,7 @@ fn compile_filter(
     data: &RequestData<'_>,
     first_param: usize,
 ) -> PbResult<(String, Vec<Arg>)> {
-    let auth = ctx.auth_value();
-    let eval_ctx = expr::eval::Context {
-        record: &Value::Null,
-        auth: auth.as_ref(),
-        body: data.body,
-        query: data.query,
-        now: kernel::time::now(),
-    };
-    compile_filter_from(&ctx.schema, &c.name, filter, &eval_ctx, ctx.db.kind(), first_param).map_err(|e| {
+    compile_for_request(ctx, c, filter, data, first_param).map_err(|e| {
         let detail = match e {
             kernel::Error::Validation(f) => f.into_iter().map(|f| f.message).collect::<Vec<_>>().join("; "),
             other => other.to_string(),

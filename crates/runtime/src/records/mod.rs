@@ -30,6 +30,26 @@ pub struct RequestData<'a> {
     pub query: &'a Value,
 }
 
+/// An expression (a rule or a filter) on `c` as a SQL condition on `r`, with `@request.*`
+/// bound to this request and its parameters numbered from `first_param`.
+fn compile_for_request(
+    ctx: &AppCtx,
+    c: &Collection,
+    expression: &str,
+    data: &RequestData<'_>,
+    first_param: usize,
+) -> kernel::Result<(String, Vec<Arg>)> {
+    let auth = ctx.auth_value();
+    let eval_ctx = expr::eval::Context {
+        record: &Value::Null,
+        auth: auth.as_ref(),
+        body: data.body,
+        query: data.query,
+        now: kernel::time::now(),
+    };
+    compile_filter_from(&ctx.schema, &c.name, expression, &eval_ctx, ctx.db.kind(), first_param)
+}
+
 /// A rule as a SQL condition on `r`; `None` when nothing restricts (superuser or `""`).
 /// A missing rule is for superusers only.
 fn rule_condition(
@@ -46,15 +66,7 @@ fn rule_condition(
     if rule.trim().is_empty() {
         return Ok(None);
     }
-    let auth = ctx.auth_value();
-    let eval_ctx = expr::eval::Context {
-        record: &Value::Null,
-        auth: auth.as_ref(),
-        body: data.body,
-        query: data.query,
-        now: kernel::time::now(),
-    };
-    match compile_filter_from(&ctx.schema, &c.name, rule, &eval_ctx, ctx.db.kind(), first_param) {
+    match compile_for_request(ctx, c, rule, data, first_param) {
         Ok(cond) => Ok(Some(cond)),
         Err(e) => {
             // A rule that cannot run (say, a path through a value the request did not send)

@@ -163,6 +163,8 @@ on_both_backends!(
     failed_executions_resume_at_the_failed_step_and_can_be_cancelled,
     loops_delays_variables_and_limits,
     record_and_project_events_start_workflows,
+    record_events_are_written_only_while_a_workflow_or_webhook_wants_them,
+    an_upgrade_declares_the_interest_of_existing_workflows_and_webhooks,
     schedules_and_signed_webhooks_start_workflows,
     workflows_are_checked_versioned_and_isolated,
     outgoing_requests_cannot_reach_private_addresses,
@@ -740,5 +742,113 @@ async fn outgoing_requests_cannot_reach_private_addresses(backend: Backend) {
         assert_eq!(step_ids(&failed), ["probe:failed"], "refused at once, not retried");
     }
     assert!(hits.lock().expect("hits").is_empty(), "nothing reached the private server");
+    app.stop().await;
+}
+
+/// The record events appended to the outbox so far.
+async fn record_events(app: &TestApp) -> i64 {
+    app.db.scalar("SELECT COUNT(*) FROM outbox WHERE kind LIKE 'record.%'", kernel::args![]).await.expect("count")
+}
+
+async fn record_events_are_written_only_while_a_workflow_or_webhook_wants_them(backend: Backend) {
+    let app = TestApp::spawn_with(backend, fast).await;
+    let builder = app.signup("quiet@flows.example").await;
+    let (org, project_id, app_id) = shop(&app, &builder, "quiet-shop").await;
+    let base = "/apps/quiet-shop/api/collections/orders/records";
+    let order = |title: &str| json!({"title": title, "amount": 1});
+
+    // Nobody listens: writes append no event.
+    let first = app.post(base, Some(&builder.access), order("unheard")).await.expect(200);
+    let first_id = first.body["id"].as_str().expect("id").to_string();
+    app.patch(&format!("{base}/{first_id}"), Some(&builder.access), json!({"amount": 2})).await.expect(200);
+    assert_eq!(record_events(&app).await, 0);
+
+    // A webhook of the organization on project events only does not change that; one on
+    // record events does, and receives them.
+    let (url, hits) = http_stub::start(vec![], (200, "ok".into())).await;
+    let hook = |events: Value| json!({"organization_id": org, "url": format!("{url}/hook"), "events": events});
+    app.post("/api/v1/automation/webhooks", Some(&builder.access), hook(json!(["project.*"]))).await.expect(201);
+    app.post(base, Some(&builder.access), order("still unheard")).await.expect(200);
+    assert_eq!(record_events(&app).await, 0);
+    let created = app.post("/api/v1/automation/webhooks", Some(&builder.access), hook(json!(["record.*"]))).await;
+    let webhook_id = created.expect(201).body["id"].as_str().expect("id").to_string();
+    let heard = app.post(base, Some(&builder.access), order("heard")).await.expect(200);
+    let heard_id = heard.body["id"].as_str().expect("id").to_string();
+    assert_eq!(record_events(&app).await, 1);
+    eventually("the webhook delivery", async || {
+        hits.lock().ok()?.iter().find(|h| h.body.contains(&heard_id)).map(|_| ())
+    })
+    .await;
+
+    // Switched off, the webhook withdraws its interest; a workflow on the app's records
+    // declares its own, and deleting the workflow withdraws it.
+    let path = format!("/api/v1/automation/webhooks/{webhook_id}");
+    app.patch(&path, Some(&builder.access), json!({"active": false})).await.expect(200);
+    app.delete(&format!("{base}/{heard_id}"), Some(&builder.access)).await.expect(204);
+    assert_eq!(record_events(&app).await, 1);
+    let workflow = create_workflow(&app, &builder, &project_id, "Count", json!({
+        "trigger": {"type": "record", "app_id": app_id, "collection": "orders", "events": ["created"]},
+        "steps": [{"id": "tell", "type": "notification", "user_id": builder.user_id, "title": "New order", "body": "x"}]
+    }))
+    .await;
+    app.post(base, Some(&builder.access), order("seen by the workflow")).await.expect(200);
+    assert_eq!(record_events(&app).await, 2);
+    app.patch(&format!("/api/v1/automation/workflows/{workflow}"), Some(&builder.access), json!({"enabled": false}))
+        .await
+        .expect(200);
+    app.post(base, Some(&builder.access), order("not seen")).await.expect(200);
+    assert_eq!(record_events(&app).await, 2);
+    app.patch(&format!("/api/v1/automation/workflows/{workflow}"), Some(&builder.access), json!({"enabled": true}))
+        .await
+        .expect(200);
+    app.post(base, Some(&builder.access), order("seen again")).await.expect(200);
+    assert_eq!(record_events(&app).await, 3);
+    app.delete(&format!("/api/v1/automation/workflows/{workflow}"), Some(&builder.access)).await.expect(204);
+    app.post(base, Some(&builder.access), order("after the workflow")).await.expect(200);
+    assert_eq!(record_events(&app).await, 3);
+    app.stop().await;
+}
+
+async fn an_upgrade_declares_the_interest_of_existing_workflows_and_webhooks(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let now = kernel::time::now();
+    // Made before interest was recorded: an enabled record workflow, a disabled one, a
+    // workflow on another trigger, an active webhook and an inactive one.
+    for (id, enabled, trigger, app_id) in
+        [("w1", true, "record", Some("app-1")), ("w2", false, "record", Some("app-2")), ("w3", true, "manual", None)]
+    {
+        app.db
+            .execute(
+                "INSERT INTO workflows (id, organization_id, project_id, name, description, enabled, trigger_type,
+                    trigger_app_id, is_default, version, definition, created_by, created_at, updated_at)
+                 VALUES ($1, 'org', 'project', 'w', '', $2, $3, $4, $5, 1, '{}', 'u', $6, $6)",
+                kernel::args![id, enabled, trigger, app_id, false, now],
+            )
+            .await
+            .expect("workflow");
+    }
+    for (id, org, active) in [("h1", "org-1", true), ("h2", "org-2", false)] {
+        app.db
+            .execute(
+                "INSERT INTO webhook_subscriptions (id, organization_id, url, events, secret, description, active,
+                    created_by, created_at, updated_at)
+                 VALUES ($1, $2, 'https://example.com', $3, 's', '', $4, 'u', $5, $5)",
+                kernel::args![id, org, json!(["record.*"]), active, now],
+            )
+            .await
+            .expect("webhook");
+    }
+    app.db
+        .execute("DELETE FROM socle_migrations WHERE module = 'automation' AND version = 3", kernel::args![])
+        .await
+        .expect("forget the migration");
+    kernel::migrate::run(&app.db, &server::migrations()).await.expect("upgrade");
+    let scopes: Vec<(String, String)> = app
+        .db
+        .fetch_all("SELECT scope, listener FROM outbox_interest ORDER BY scope", kernel::args![])
+        .await
+        .expect("interest");
+    let expected = [("records:app:app-1", "workflows"), ("records:org:org-1", "webhooks")];
+    assert_eq!(scopes, expected.map(|(s, l)| (s.to_string(), l.to_string())));
     app.stop().await;
 }

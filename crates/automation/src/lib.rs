@@ -121,5 +121,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             sqlite: include_str!("../migrations/0002_workflows.sqlite.sql"),
             postgres: include_str!("../migrations/0002_workflows.postgres.sql"),
         },
+        kernel::migrate::Migration {
+            module: "automation",
+            version: 3,
+            name: "record_interest",
+            sqlite: include_str!("../migrations/0003_record_interest.sqlite.sql"),
+            postgres: include_str!("../migrations/0003_record_interest.postgres.sql"),
+        },
     ]
 }

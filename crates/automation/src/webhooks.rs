@@ -180,7 +180,8 @@ pub async fn create(
     let id = kernel::ids::new_id();
     let secret = format!("whsec_{}", kernel::ids::random_token(24));
     let now = kernel::time::now();
-    s.db.execute(
+    let mut tx = s.db.begin().await?;
+    tx.execute(
         "INSERT INTO webhook_subscriptions (id, organization_id, url, events, secret, description, active, created_by, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
         args![
@@ -196,6 +197,8 @@ pub async fn create(
         ],
     )
     .await?;
+    refresh_record_interest(&mut tx, &org).await?;
+    tx.commit().await?;
     Ok(CreatedSubscription { subscription: fetch(&s.db, principal, &id).await?, secret })
 }
 
@@ -206,14 +209,44 @@ pub async fn update(
     input: SubscriptionInput,
 ) -> Result<Subscription> {
     validate(s, &input, false)?;
-    fetch(&s.db, principal, id).await?;
-    s.db.execute(
+    let before = fetch(&s.db, principal, id).await?;
+    let mut tx = s.db.begin().await?;
+    tx.execute(
         "UPDATE webhook_subscriptions SET url = COALESCE($2, url), events = COALESCE($3, events),
                 description = COALESCE($4, description), active = COALESCE($5, active), updated_at = $6 WHERE id = $1",
         args![id, input.url, input.events.map(|e| json!(e)), input.description, input.active, kernel::time::now()],
     )
     .await?;
+    refresh_record_interest(&mut tx, &before.organization_id).await?;
+    tx.commit().await?;
     fetch(&s.db, principal, id).await
+}
+
+/// Delete a subscription and its delivery log.
+pub async fn delete(db: &Db, principal: &Principal, id: &str) -> Result<()> {
+    let sub = fetch(db, principal, id).await?;
+    let mut tx = db.begin().await?;
+    tx.execute("DELETE FROM webhook_deliveries WHERE subscription_id = $1", args![id]).await?;
+    tx.execute("DELETE FROM webhook_subscriptions WHERE id = $1", args![id]).await?;
+    refresh_record_interest(&mut tx, &sub.organization_id).await?;
+    tx.commit().await
+}
+
+/// Record events of an organization's apps are appended to the outbox only while one of its
+/// active webhooks subscribes to them: declare or withdraw that interest after any change
+/// to its webhooks.
+async fn refresh_record_interest(tx: &mut Tx, organization_id: &str) -> Result<()> {
+    let subscribed: Vec<(sqlx::types::Json<Vec<String>>,)> = tx
+        .fetch_all(
+            "SELECT events FROM webhook_subscriptions WHERE organization_id = $1 AND active = $2",
+            args![organization_id, true],
+        )
+        .await?;
+    let wanted = subscribed.iter().flat_map(|(events,)| events.0.iter()).any(|pattern| {
+        ["record.created", "record.updated", "record.deleted"].iter().any(|kind| matches(pattern, kind))
+    });
+    let scope = runtime::records::organization_events_scope(organization_id);
+    kernel::outbox::set_interest(tx, "webhooks", &scope, wanted).await
 }
 
 pub async fn list(db: &Db, principal: &Principal, organization_id: &str) -> Result<Vec<Subscription>> {
@@ -502,9 +535,7 @@ async fn delete_webhook(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    fetch(&s.db, &principal, &id).await?;
-    s.db.execute("DELETE FROM webhook_deliveries WHERE subscription_id = $1", args![&id]).await?;
-    s.db.execute("DELETE FROM webhook_subscriptions WHERE id = $1", args![&id]).await?;
+    delete(&s.db, &principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -31,7 +31,7 @@ pub use db::{Arg, Db, DbKind, Tx};
 pub use error::{Error, FieldError, Result};
 pub use principal::{OrgRole, PlatformRole, Principal};
 
-/// The kernel's own tables: the job queue, the outbox and schedules (the first migration's
+/// The kernel's own tables: the job queue, the outbox (and who listens to it) and schedules (the first migration's
 /// mail queue is folded into the job queue by the second).
 pub fn migrations() -> Vec<migrate::Migration> {
     vec![
@@ -48,6 +48,13 @@ pub fn migrations() -> Vec<migrate::Migration> {
             name: "jobs_outbox_schedules",
             sqlite: include_str!("../migrations/0002_jobs_outbox.sqlite.sql"),
             postgres: include_str!("../migrations/0002_jobs_outbox.postgres.sql"),
+        },
+        migrate::Migration {
+            module: "kernel",
+            version: 3,
+            name: "outbox_interest",
+            sqlite: include_str!("../migrations/0003_outbox_interest.sqlite.sql"),
+            postgres: include_str!("../migrations/0003_outbox_interest.postgres.sql"),
         },
     ]
 }

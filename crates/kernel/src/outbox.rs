@@ -79,6 +79,38 @@ pub async fn append(tx: &mut Tx, mut event: NewEvent) -> Result<String> {
     Ok(id)
 }
 
+/// Declare or withdraw `listener`'s interest in the events of `scope`, in the transaction
+/// that changes what the listener wants (a workflow enabled, a webhook deleted).
+///
+/// Some events are only worth appending while a listener wants them: every record write of
+/// a busy app appending an event and its dispatch cost as much as the write itself. Their
+/// writers ask [`wanted`] in their own transaction; since interest is declared in the
+/// transaction that creates it, an event is missed only if it committed before the
+/// listener existed.
+pub async fn set_interest(tx: &mut Tx, listener: &str, scope: &str, wanted: bool) -> Result<()> {
+    if wanted {
+        tx.execute(
+            "INSERT INTO outbox_interest (scope, listener) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            args![scope, listener],
+        )
+        .await?;
+    } else {
+        tx.execute("DELETE FROM outbox_interest WHERE scope = $1 AND listener = $2", args![scope, listener]).await?;
+    }
+    Ok(())
+}
+
+/// Whether any listener wants the events of one of `scopes` (see [`set_interest`]).
+pub async fn wanted(tx: &mut Tx, scopes: [&str; 2]) -> Result<bool> {
+    let n = tx
+        .count(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM outbox_interest WHERE scope = $1 OR scope = $2 LIMIT 1) AS w",
+            args![scopes[0], scopes[1]],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
 pub type ListenerFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
 
 /// Reacts to events inside the dispatch transaction. It must only write through `tx`

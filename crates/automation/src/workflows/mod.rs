@@ -185,14 +185,41 @@ async fn sync_trigger(tx: &mut Tx, id: &str, enabled: bool, def: &Definition) ->
         Trigger::Record { app_id, .. } => Some(app_id.clone()),
         _ => None,
     };
+    let before = trigger_app(tx, id).await?;
     let webhook = matches!(def.trigger, Trigger::Webhook { .. });
     tx.execute(
         "UPDATE workflows SET trigger_type = $2, trigger_app_id = $3,
                 hook_token = CASE WHEN $4 THEN COALESCE(hook_token, $5) ELSE NULL END WHERE id = $1",
-        args![id, def.trigger.kind(), app, webhook, format!("wh_{}", kernel::ids::random_token(24))],
+        args![id, def.trigger.kind(), app.clone(), webhook, format!("wh_{}", kernel::ids::random_token(24))],
     )
     .await?;
+    for app_id in before.iter().chain(app.iter()) {
+        refresh_record_interest(tx, app_id).await?;
+    }
     Ok(())
+}
+
+/// The app whose record events start workflow `id`, if any.
+async fn trigger_app(tx: &mut Tx, id: &str) -> Result<Option<String>> {
+    let apps = tx
+        .fetch_texts(
+            "SELECT trigger_app_id FROM workflows WHERE id = $1 AND trigger_type = 'record' AND trigger_app_id IS NOT NULL",
+            args![id],
+        )
+        .await?;
+    Ok(apps.into_iter().next())
+}
+
+/// Record events of an app are appended to the outbox only while an enabled workflow is
+/// started by them: declare or withdraw the interest after any change to its workflows.
+async fn refresh_record_interest(tx: &mut Tx, app_id: &str) -> Result<()> {
+    let n = tx
+        .count(
+            "SELECT COUNT(*) FROM workflows WHERE enabled = $1 AND trigger_type = 'record' AND trigger_app_id = $2",
+            args![true, app_id],
+        )
+        .await?;
+    kernel::outbox::set_interest(tx, "workflows", &runtime::records::app_events_scope(app_id), n > 0).await
 }
 
 /// A workflow to insert.
@@ -321,6 +348,7 @@ pub async fn delete(db: &Db, principal: &Principal, id: &str) -> Result<()> {
     get(db, principal, id, OrgRole::Member).await?;
     let mut tx = db.begin().await?;
     crate::scheduler::remove(&mut tx, &format!("workflow:{id}")).await?;
+    let app = trigger_app(&mut tx, id).await?;
     for sql in [
         "DELETE FROM workflow_step_runs WHERE execution_id IN (SELECT id FROM workflow_executions WHERE workflow_id = $1)",
         "DELETE FROM workflow_executions WHERE workflow_id = $1",
@@ -328,6 +356,9 @@ pub async fn delete(db: &Db, principal: &Principal, id: &str) -> Result<()> {
         "DELETE FROM workflows WHERE id = $1",
     ] {
         tx.execute(sql, args![id]).await?;
+    }
+    if let Some(app_id) = app {
+        refresh_record_interest(&mut tx, &app_id).await?;
     }
     tx.commit().await
 }

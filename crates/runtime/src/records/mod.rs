@@ -352,9 +352,22 @@ pub async fn update_in(
     Ok(())
 }
 
+/// The outbox scope of an app's record events that workflows declare interest in.
+pub fn app_events_scope(app_id: &str) -> String {
+    format!("records:app:{app_id}")
+}
+
+/// The outbox scope of the record events of an organization's apps that webhooks declare
+/// interest in.
+pub fn organization_events_scope(organization_id: &str) -> String {
+    format!("records:org:{organization_id}")
+}
+
 /// Append `record.created` / `updated` / `deleted` to the outbox, in the write's
 /// transaction: workflows and webhooks react to it after commit. Secrets (password hash,
-/// token key, hidden fields) are left out.
+/// token key, hidden fields) are left out. Nothing is appended while no workflow of the app
+/// and no webhook of its organization wants record events (see `kernel::outbox::wanted`):
+/// the event and its dispatch cost a record write as much as the write itself.
 async fn append_record_event(
     tx: &mut Tx,
     ctx: &AppCtx,
@@ -363,6 +376,10 @@ async fn append_record_event(
     record: &Map<String, Value>,
     before: Option<&Map<String, Value>>,
 ) -> PbResult<()> {
+    let scopes = [app_events_scope(&ctx.app.id), organization_events_scope(&ctx.app.organization_id)];
+    if !kernel::outbox::wanted(tx, [&scopes[0], &scopes[1]]).await? {
+        return Ok(());
+    }
     let public = |r: &Map<String, Value>| -> Value {
         let mut r = r.clone();
         r.remove("password");

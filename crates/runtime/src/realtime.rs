@@ -69,6 +69,9 @@ pub(crate) struct Subscription {
     pub(crate) filter: Option<expr::Expr>,
     pub(crate) expand: Option<String>,
     pub(crate) fields: Option<String>,
+    /// The app's event sequence number when it was made: events up to it are not sent live
+    /// (a WebSocket resume replays those it missed, ahead of any later event).
+    pub(crate) after_seq: u64,
 }
 
 /// Where a client's events go.
@@ -110,7 +113,7 @@ pub struct Hub {
     /// Sequence numbers are this process's; a resume on another process is told to refetch.
     pub epoch: String,
     /// Fan-outs to this process's subscribers, in event order per app.
-    fanouts: OrderedTasks,
+    pub(crate) fanouts: OrderedTasks,
     /// NOTIFYs to the other processes (PostgreSQL), in commit order per app.
     notifies: OrderedTasks,
 }
@@ -289,6 +292,7 @@ pub(crate) fn parse_subscription(key: &str) -> Result<Subscription, String> {
         filter: None,
         expand: None,
         fields: None,
+        after_seq: 0,
     };
     if let Some(q) = options {
         for pair in q.split('&') {
@@ -519,7 +523,13 @@ fn dispatch(state: &RuntimeState, app_id: &str, collection: &Collection, action:
             let mut change = Change::new(&collection, action, &row, seq);
             for client in clients {
                 let (wanted, ctx): (Vec<Subscription>, _) = match client.subscriptions.read() {
-                    Ok(s) => (s.0.iter().filter(|sub| matches(sub, &collection, &row)).cloned().collect(), s.1.clone()),
+                    Ok(s) => (
+                        s.0.iter()
+                            .filter(|sub| matches(sub, &collection, &row) && seq.is_none_or(|n| n > sub.after_seq))
+                            .cloned()
+                            .collect(),
+                        s.1.clone(),
+                    ),
                     Err(_) => continue,
                 };
                 let Some(ctx) = ctx else { continue };

@@ -14,6 +14,7 @@
 //!
 //! The token is given at connect (`?token=` or `Authorization`).
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -126,7 +127,7 @@ fn error(id: &Value, code: &str, message: impl Into<String>) -> String {
 
 /// Answer one client message; events replayed by a resume are sent through the client's
 /// queue after the `subscribed` reply.
-async fn handle(state: &RuntimeState, ctx: &AppCtx, client: &Client, text: &str) -> Vec<String> {
+async fn handle(state: &RuntimeState, ctx: &Arc<AppCtx>, client: &Arc<Client>, text: &str) -> Vec<String> {
     let Ok(msg) = serde_json::from_str::<Value>(text) else {
         return vec![error(&Value::Null, "invalid_message", "messages are JSON objects with a type")];
     };
@@ -145,7 +146,13 @@ async fn handle(state: &RuntimeState, ctx: &AppCtx, client: &Client, text: &str)
     }
 }
 
-async fn subscribe(state: &RuntimeState, ctx: &AppCtx, client: &Client, msg: &Value, id: Value) -> Vec<String> {
+async fn subscribe(
+    state: &RuntimeState,
+    ctx: &Arc<AppCtx>,
+    client: &Arc<Client>,
+    msg: &Value,
+    id: Value,
+) -> Vec<String> {
     let Some(key) = id.as_str().filter(|k| !k.is_empty() && k.len() <= 100).map(str::to_string) else {
         return vec![error(&id, "invalid_subscription", "a subscription needs an id (a short string)")];
     };
@@ -177,6 +184,13 @@ async fn subscribe(state: &RuntimeState, ctx: &AppCtx, client: &Client, msg: &Va
     sub.expand = options.get("expand").and_then(Value::as_str).map(str::to_string);
     sub.fields = options.get("fields").and_then(Value::as_str).map(str::to_string);
     let collection = collection.clone();
+    // Registered, numbered and (on a resume) replayed under the stream's lock: an event is
+    // numbered either before it (replayed, and skipped by its live fan-out, which may still
+    // be queued) or after it (sent live, queued behind the replay on the app's ordered
+    // fan-out), never both nor neither.
+    let Ok(streams) = state.realtime.streams.lock() else { return Vec::new() };
+    let seq = streams.get(&ctx.app.id).map_or(0, |a| a.next);
+    sub.after_seq = seq;
     {
         let Ok(mut s) = client.subscriptions.write() else { return Vec::new() };
         s.0.retain(|old| old.key != key);
@@ -189,20 +203,23 @@ async fn subscribe(state: &RuntimeState, ctx: &AppCtx, client: &Client, msg: &Va
         }
         s.0.push(sub.clone());
     }
-    let seq = current_seq(state, &ctx.app.id);
     let mut replies =
         vec![json!({"type": "subscribed", "id": id, "seq": seq, "epoch": state.realtime.epoch}).to_string()];
     if let Some(resume) = msg.get("resume") {
-        match replay_from(state, ctx, resume) {
+        match replay_from(state, &streams, ctx, resume) {
             Err(reason) => replies.push(json!({"type": "refetch", "id": id, "reason": reason}).to_string()),
             Ok(missed) => {
-                for b in missed
-                    .into_iter()
-                    .filter(|b| b.collection_id == collection.id && matches(&sub, &collection, &b.row))
-                {
-                    let mut change = Change::new(&collection, b.action, &b.row, Some(b.seq));
-                    send_if_allowed(client, ctx, &sub, &mut change).await;
-                }
+                let (app_id, client, ctx) = (ctx.app.id.clone(), client.clone(), ctx.clone());
+                let replay = async move {
+                    for b in missed
+                        .into_iter()
+                        .filter(|b| b.collection_id == collection.id && matches(&sub, &collection, &b.row))
+                    {
+                        let mut change = Change::new(&collection, b.action, &b.row, Some(b.seq));
+                        send_if_allowed(&client, &ctx, &sub, &mut change).await;
+                    }
+                };
+                state.realtime.fanouts.run(&app_id, Box::pin(replay));
             }
         }
     }
@@ -212,6 +229,7 @@ async fn subscribe(state: &RuntimeState, ctx: &AppCtx, client: &Client, msg: &Va
 /// The buffered events after the client's last `seq`, if nothing between is lost.
 fn replay_from(
     state: &RuntimeState,
+    streams: &HashMap<String, AppStream>,
     ctx: &AppCtx,
     resume: &Value,
 ) -> Result<Vec<crate::realtime::Buffered>, &'static str> {
@@ -219,7 +237,6 @@ fn replay_from(
         return Err("the events were numbered by another server process; refetch");
     }
     let after = resume.get("seq").and_then(Value::as_u64).ok_or("resume needs the last seq received")?;
-    let streams = state.realtime.streams.lock().map_err(|_| "the event buffer is unavailable; refetch")?;
     let stream = streams.get(&ctx.app.id).ok_or("no events are buffered for this app; refetch")?;
     if after > stream.next {
         return Err("that seq was never sent; refetch");

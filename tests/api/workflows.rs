@@ -165,6 +165,7 @@ on_both_backends!(
     record_and_project_events_start_workflows,
     record_events_are_written_only_while_a_workflow_or_webhook_wants_them,
     an_upgrade_declares_the_interest_of_existing_workflows_and_webhooks,
+    concurrent_webhook_changes_keep_the_interest_of_the_active_ones,
     schedules_and_signed_webhooks_start_workflows,
     workflows_are_checked_versioned_and_isolated,
     outgoing_requests_cannot_reach_private_addresses,
@@ -850,5 +851,41 @@ async fn an_upgrade_declares_the_interest_of_existing_workflows_and_webhooks(bac
         .expect("interest");
     let expected = [("records:app:app-1", "workflows"), ("records:org:org-1", "webhooks")];
     assert_eq!(scopes, expected.map(|(s, l)| (s.to_string(), l.to_string())));
+    app.stop().await;
+}
+
+/// One webhook switched off while another is added, at the same time: the organization
+/// keeps wanting record events, whichever transaction commits last.
+async fn concurrent_webhook_changes_keep_the_interest_of_the_active_ones(backend: Backend) {
+    let app = TestApp::spawn_with(backend, fast).await;
+    let owner = app.signup("busy@flows.example").await;
+    let org = app.organization(&owner, "Busy").await;
+    let hooks = "/api/v1/automation/webhooks";
+    let hook = json!({"organization_id": org, "url": "https://example.com/hook", "events": ["record.*"]});
+    let interest = async || -> i64 {
+        app.db
+            .scalar(
+                "SELECT COUNT(*) FROM outbox_interest WHERE scope = $1",
+                kernel::args![format!("records:org:{org}")],
+            )
+            .await
+            .expect("interest")
+    };
+    let mut active = app.post(hooks, Some(&owner.access), hook.clone()).await.expect(201).body["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    for _ in 0..8 {
+        let off = format!("{hooks}/{active}");
+        let (switched_off, added) = tokio::join!(
+            app.patch(&off, Some(&owner.access), json!({"active": false})),
+            app.post(hooks, Some(&owner.access), hook.clone()),
+        );
+        switched_off.expect(200);
+        active = added.expect(201).body["id"].as_str().expect("id").to_string();
+        assert_eq!(interest().await, 1, "one active webhook on record events");
+    }
+    app.patch(&format!("{hooks}/{active}"), Some(&owner.access), json!({"active": false})).await.expect(200);
+    assert_eq!(interest().await, 0);
     app.stop().await;
 }

@@ -236,6 +236,8 @@ pub async fn delete(db: &Db, principal: &Principal, id: &str) -> Result<()> {
 /// active webhooks subscribes to them: declare or withdraw that interest after any change
 /// to its webhooks.
 async fn refresh_record_interest(tx: &mut Tx, organization_id: &str) -> Result<()> {
+    let scope = runtime::records::organization_events_scope(organization_id);
+    kernel::outbox::lock_interest(tx, &scope).await?;
     let subscribed: Vec<(sqlx::types::Json<Vec<String>>,)> = tx
         .fetch_all(
             "SELECT events FROM webhook_subscriptions WHERE organization_id = $1 AND active = $2",
@@ -245,7 +247,6 @@ async fn refresh_record_interest(tx: &mut Tx, organization_id: &str) -> Result<(
     let wanted = subscribed.iter().flat_map(|(events,)| events.0.iter()).any(|pattern| {
         ["record.created", "record.updated", "record.deleted"].iter().any(|kind| matches(pattern, kind))
     });
-    let scope = runtime::records::organization_events_scope(organization_id);
     kernel::outbox::set_interest(tx, "webhooks", &scope, wanted).await
 }
 

@@ -31,8 +31,8 @@ pub use db::{Arg, Db, DbKind, Tx};
 pub use error::{Error, FieldError, Result};
 pub use principal::{OrgRole, PlatformRole, Principal};
 
-/// The kernel's own tables: the job queue, the outbox (and who listens to it) and schedules (the first migration's
-/// mail queue is folded into the job queue by the second).
+/// The kernel's own tables: the job queue, the outbox (and who listens to it) and schedules
+/// (the first migration's mail queue is folded into the job queue by the second).
 pub fn migrations() -> Vec<migrate::Migration> {
     vec![
         migrate::Migration {

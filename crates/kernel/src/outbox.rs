@@ -100,6 +100,17 @@ pub async fn set_interest(tx: &mut Tx, listener: &str, scope: &str, wanted: bool
     Ok(())
 }
 
+/// Serialize the transactions that recompute `scope`'s interest, before they read what it
+/// depends on: on PostgreSQL two of them (one webhook switched off while another is added)
+/// could each decide from a state without the other's change, and the last to write would
+/// win. SQLite already runs one write transaction at a time.
+pub async fn lock_interest(tx: &mut Tx, scope: &str) -> Result<()> {
+    if tx.kind() == DbKind::Postgres {
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", args![scope]).await?;
+    }
+    Ok(())
+}
+
 /// Whether any listener wants the events of one of `scopes` (see [`set_interest`]).
 pub async fn wanted(tx: &mut Tx, scopes: [&str; 2]) -> Result<bool> {
     let n = tx

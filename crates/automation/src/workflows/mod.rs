@@ -193,7 +193,11 @@ async fn sync_trigger(tx: &mut Tx, id: &str, enabled: bool, def: &Definition) ->
         args![id, def.trigger.kind(), app.clone(), webhook, format!("wh_{}", kernel::ids::random_token(24))],
     )
     .await?;
-    for app_id in before.iter().chain(app.iter()) {
+    // In a fixed order: each refresh locks its app's interest until commit.
+    let mut apps: Vec<&String> = before.iter().chain(app.iter()).collect();
+    apps.sort();
+    apps.dedup();
+    for app_id in apps {
         refresh_record_interest(tx, app_id).await?;
     }
     Ok(())
@@ -213,13 +217,15 @@ async fn trigger_app(tx: &mut Tx, id: &str) -> Result<Option<String>> {
 /// Record events of an app are appended to the outbox only while an enabled workflow is
 /// started by them: declare or withdraw the interest after any change to its workflows.
 async fn refresh_record_interest(tx: &mut Tx, app_id: &str) -> Result<()> {
+    let scope = runtime::records::app_events_scope(app_id);
+    kernel::outbox::lock_interest(tx, &scope).await?;
     let n = tx
         .count(
             "SELECT COUNT(*) FROM workflows WHERE enabled = $1 AND trigger_type = 'record' AND trigger_app_id = $2",
             args![true, app_id],
         )
         .await?;
-    kernel::outbox::set_interest(tx, "workflows", &runtime::records::app_events_scope(app_id), n > 0).await
+    kernel::outbox::set_interest(tx, "workflows", &scope, n > 0).await
 }
 
 /// A workflow to insert.

@@ -138,28 +138,10 @@ fn source(ctx: &AppCtx, c: &Collection, args: &mut Vec<Arg>) -> PbResult<String>
     Ok(sql)
 }
 
-async fn fetch_rows(
-    ctx: &AppCtx,
-    c: &Collection,
-    cond: &str,
-    mut args: Vec<Arg>,
-    tail: &str,
-) -> PbResult<Vec<Map<String, Value>>> {
-    // `tail` takes no parameters, so the view's may follow the condition's.
+/// The rows of `c` (its table or its view's subquery, see [`source`]) matching `cond`.
+async fn fetch_rows(ctx: &AppCtx, c: &Collection, cond: &str, mut args: Vec<Arg>) -> PbResult<Vec<Map<String, Value>>> {
     let src = source(ctx, c, &mut args)?;
-    fetch_rows_from(ctx, c, &src, cond, args, tail).await
-}
-
-/// Rows of `src` (a table or a view's subquery, see [`source`]).
-async fn fetch_rows_from(
-    ctx: &AppCtx,
-    c: &Collection,
-    src: &str,
-    cond: &str,
-    args: Vec<Arg>,
-    tail: &str,
-) -> PbResult<Vec<Map<String, Value>>> {
-    let sql = format!("SELECT {} FROM {src} AS r WHERE {cond} {tail}", ctx.schema.row_json(c));
+    let sql = format!("SELECT {} FROM {src} AS r WHERE {cond}", ctx.schema.row_json(c));
     Ok(studio::collections::rows::parse_rows(ctx.db.fetch_texts(AssertSqlSafe(sql), args).await?)?)
 }
 
@@ -189,7 +171,7 @@ async fn find_with_rule(
     data: &RequestData<'_>,
 ) -> PbResult<Map<String, Value>> {
     let (cond, args) = id_under_rule(ctx, c, id, rule, data)?;
-    fetch_rows(ctx, c, &cond, args, "").await?.into_iter().next().ok_or_else(PbError::not_found)
+    fetch_rows(ctx, c, &cond, args).await?.into_iter().next().ok_or_else(PbError::not_found)
 }
 
 pub async fn view(ctx: &AppCtx, c: &Collection, id: &str, data: &RequestData<'_>) -> PbResult<Value> {
@@ -215,7 +197,7 @@ pub async fn view_as_read(
 
 /// Read a record without rules (after a write the requester was allowed to make).
 pub async fn load(ctx: &AppCtx, c: &Collection, id: &str) -> PbResult<Map<String, Value>> {
-    fetch_rows(ctx, c, "r.\"id\" = $1", args![id], "").await?.into_iter().next().ok_or_else(PbError::not_found)
+    fetch_rows(ctx, c, "r.\"id\" = $1", args![id]).await?.into_iter().next().ok_or_else(PbError::not_found)
 }
 
 pub async fn create(
@@ -509,7 +491,7 @@ pub fn expand<'a>(
                 Err(_) => continue,
             }
             let mut related: Vec<Value> =
-                fetch_rows(ctx, target, &cond, a, "").await?.into_iter().map(|r| present(ctx, target, r)).collect();
+                fetch_rows(ctx, target, &cond, a).await?.into_iter().map(|r| present(ctx, target, r)).collect();
             expand(ctx, target, &mut related, &rest, depth + 1).await?;
             for r in records.iter_mut() {
                 let value = match r.get(head) {

@@ -47,6 +47,12 @@ pub fn params(q: Params) -> PbResult<Map<String, Value>> {
     Ok(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
 }
 
+/// Whether the records go out as stored, neither expanded nor projected (so that rows SQL
+/// builds whole need not be parsed).
+fn sent_as_read(q: &Map<String, Value>) -> bool {
+    text(q, "expand").is_none() && text(q, "fields").is_none()
+}
+
 fn text<'a>(q: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     q.get(key).and_then(Value::as_str)
 }
@@ -114,7 +120,7 @@ async fn list_records(
         sort: text(&q, "sort").map(str::to_string),
         filter: text(&q, "filter").map(str::to_string),
         skip_total: matches!(text(&q, "skipTotal"), Some("1" | "true")),
-        items_as_read: text(&q, "expand").is_none() && text(&q, "fields").is_none(),
+        items_as_read: sent_as_read(&q),
     };
     let query_value = Value::Object(q.clone());
     let mut result = super::list(&ctx, c, &query, &RequestData { body: &Value::Null, query: &query_value }).await?;
@@ -137,8 +143,7 @@ async fn view_record(
     let c = ctx.collection(&collection)?;
     let query_value = Value::Object(q.clone());
     let data = RequestData { body: &Value::Null, query: &query_value };
-    if text(&q, "expand").is_none()
-        && text(&q, "fields").is_none()
+    if sent_as_read(&q)
         && let Some(record) = super::view_as_read(&ctx, c, &id, &data).await?
     {
         return Ok(Json(record).into_response());

@@ -3,9 +3,16 @@
 use serde_json::json;
 
 use crate::on_both_databases;
-use crate::support::{PASSWORD, TestApp};
+use crate::support::{Backend, PASSWORD, TestApp};
 
-on_both_databases!(sessions_are_listed_and_revocable);
+const ORGS: &str = "/api/v1/foundation/organizations";
+const ME: &str = "/api/v1/foundation/users/me";
+
+on_both_databases!(
+    sessions_are_listed_and_revocable,
+    changes_to_sessions_and_memberships_hold_from_the_next_request,
+    a_change_written_by_another_process_holds_within_a_second,
+);
 
 async fn sessions_are_listed_and_revocable(app: TestApp) {
     let first = app.signup("nina@example.com").await;
@@ -65,4 +72,66 @@ async fn sessions_are_listed_and_revocable(app: TestApp) {
     app.get("/api/v1/foundation/users/me", Some(&first.access)).await.expect(200);
     app.get("/api/v1/foundation/users/me/sessions", None).await.expect(401);
     assert!(app.audit_actions().await.iter().any(|a| a == "SESSION_REVOKED"));
+}
+
+/// Session and membership checks are answered from memory between writes
+/// (`kernel::recent`): each change below comes right after answers that were reused.
+async fn changes_to_sessions_and_memberships_hold_from_the_next_request(app: TestApp) {
+    let owner = app.signup("olga@example.com").await;
+    let member = app.signup("mel@example.com").await;
+    let org = app.organization(&owner, "Recent").await;
+    app.add_member(&org, &owner, &member, "ADMIN").await;
+    let audit = format!("{ORGS}/{org}/audit");
+    for _ in 0..3 {
+        app.get(&audit, Some(&member.access)).await.expect(200);
+    }
+
+    // Demoted: the admin-only page refuses at once, the organization still answers.
+    app.patch(&format!("{ORGS}/{org}/members/{}", member.user_id), Some(&owner.access), json!({"role": "MEMBER"}))
+        .await
+        .expect(204);
+    app.get(&audit, Some(&member.access)).await.expect(403);
+    for _ in 0..3 {
+        app.get(&format!("{ORGS}/{org}"), Some(&member.access)).await.expect(200);
+    }
+
+    // Removed: the organization is gone for them at once.
+    app.delete(&format!("{ORGS}/{org}/members/{}", member.user_id), Some(&owner.access)).await.expect(204);
+    app.get(&format!("{ORGS}/{org}"), Some(&member.access)).await.expect(404);
+
+    // Signed out from another session: refused at once.
+    for _ in 0..3 {
+        app.get(ME, Some(&member.access)).await.expect(200);
+    }
+    let other = app.login("mel@example.com", PASSWORD).await;
+    app.post(&format!("{ME}/sessions/revoke-others"), Some(&other.access), json!({})).await.expect(200);
+    app.get(ME, Some(&member.access)).await.expect(401);
+    app.get(ME, Some(&other.access)).await.expect(200);
+}
+
+/// Another process sharing the database (a second `socle serve` on PostgreSQL, a command
+/// on the SQLite file) does not tell this one what it changed: its change holds here within
+/// `kernel::recent::TIME_TO_LIVE`.
+async fn a_change_written_by_another_process_holds_within_a_second(app: TestApp) {
+    let user = app.signup("pia@example.com").await;
+    for _ in 0..3 {
+        app.get(ME, Some(&user.access)).await.expect(200);
+    }
+    let deactivate = "UPDATE users SET status = 'deactivated' WHERE email = 'pia@example.com'";
+    match app.backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", app.data_dir.join("socle.db").display());
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("a second connection");
+            sqlx::query(deactivate).execute(&pool).await.expect("deactivate");
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let url = app.database_url.clone().expect("database url");
+            let pool = sqlx::PgPool::connect(&url).await.expect("a second connection");
+            sqlx::query(deactivate).execute(&pool).await.expect("deactivate");
+            pool.close().await;
+        }
+    }
+    tokio::time::sleep(kernel::recent::TIME_TO_LIVE + std::time::Duration::from_millis(100)).await;
+    app.get(ME, Some(&user.access)).await.expect(401);
 }

@@ -288,19 +288,32 @@ fn like_pattern(text: &str, pattern: &str) -> bool {
     pi == p.len()
 }
 
-/// PocketBase's datetime text: `2006-01-02 15:04:05.000Z`, in UTC.
+/// PocketBase's datetime text: `2006-01-02 15:04:05.000Z`, in UTC. Written digit by digit:
+/// every record write stamps two of them, and `format!` cost twice as much.
 pub fn format_datetime(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    let mut out = String::with_capacity(24);
+    if t.year() < 0 {
+        out.push('-');
+    }
+    let mut push = |value: u32, width: u32, then: Option<char>| {
+        let mut unit = 10u32.pow(width - 1);
+        while unit > 0 {
+            out.push(char::from(b'0' + ((value / unit) % 10) as u8));
+            unit /= 10;
+        }
+        if let Some(c) = then {
+            out.push(c);
+        }
+    };
+    push(t.year().unsigned_abs(), 4, Some('-'));
+    push(u32::from(u8::from(t.month())), 2, Some('-'));
+    push(u32::from(t.day()), 2, Some(' '));
+    push(u32::from(t.hour()), 2, Some(':'));
+    push(u32::from(t.minute()), 2, Some(':'));
+    push(u32::from(t.second()), 2, Some('.'));
+    push(u32::from(t.millisecond()), 3, Some('Z'));
+    out
 }
 
 fn date_macro(m: DateMacro, now: OffsetDateTime) -> String {
@@ -345,6 +358,15 @@ mod tests {
             now: time::macros::datetime!(2026-02-10 13:45:30.250 UTC),
         };
         evaluate(&expr, &ctx)
+    }
+
+    #[test]
+    fn datetimes_are_written_as_pocketbase_writes_them() {
+        use time::macros::datetime;
+        assert_eq!(format_datetime(datetime!(2026-02-03 04:05:06.007 UTC)), "2026-02-03 04:05:06.007Z");
+        assert_eq!(format_datetime(datetime!(1999-12-31 23:59:59.999 +02:00)), "1999-12-31 21:59:59.999Z");
+        assert_eq!(format_datetime(datetime!(0042-01-01 00:00:00 UTC)), "0042-01-01 00:00:00.000Z");
+        assert_eq!(format_datetime(datetime!(-0001-01-01 00:00:00 UTC)), "-0001-01-01 00:00:00.000Z");
     }
 
     #[test]

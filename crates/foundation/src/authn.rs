@@ -8,6 +8,10 @@ use axum::http::request::Parts;
 use kernel::context::RequestContext;
 use kernel::principal::{ApiKeyPrincipal, AuthFailure, Principal, UserPrincipal};
 use kernel::{Error, OrgRole, PlatformRole, args};
+use std::sync::OnceLock;
+
+use kernel::db::DbKind;
+use kernel::recent;
 use time::OffsetDateTime;
 
 use crate::audit::{self, AuditEntry, Severity, actions};
@@ -41,6 +45,8 @@ struct SessionCheck {
     status: String,
     /// 1 when neither revoked nor expired.
     live: i64,
+    /// 1 when it will still be live in [`recent::TIME_TO_LIVE`]: its answer may be reused.
+    lasting: i64,
     /// 1 when `last_used_at` is over a minute old.
     stale: i64,
 }
@@ -54,6 +60,34 @@ struct KeyCheck {
     last_used_at: Option<OffsetDateTime>,
 }
 
+/// The session check every request of a signed-in builder runs, built once per engine: one
+/// row built as JSON, so that it takes the fast read path (`Db::fetch_texts`); times are
+/// compared in SQL.
+fn session_check_sql(kind: DbKind) -> &'static str {
+    static SQL: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
+    let slot = match kind {
+        DbKind::Sqlite => &SQL[0],
+        DbKind::Postgres => &SQL[1],
+    };
+    slot.get_or_init(|| {
+        format!(
+            "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
+            kernel::db::json_object_sql(
+                kind,
+                &[
+                    ("user_id", "u.id"),
+                    ("email", "u.email"),
+                    ("role", "u.role"),
+                    ("status", "u.status"),
+                    ("live", "CASE WHEN s.revoked_at IS NULL AND s.expires_at > $2 THEN 1 ELSE 0 END"),
+                    ("stale", "CASE WHEN s.last_used_at < $3 THEN 1 ELSE 0 END"),
+                    ("lasting", "CASE WHEN s.revoked_at IS NULL AND s.expires_at > $4 THEN 1 ELSE 0 END"),
+                ],
+            )
+        )
+    })
+}
+
 /// Resolve the request's credential. `Ok(None)`: no credential was sent.
 pub async fn authenticate(state: &FoundationState, headers: &HeaderMap) -> Result<Option<Principal>, AuthFailure> {
     let Some(credential) = credential(headers) else { return Ok(None) };
@@ -61,25 +95,18 @@ pub async fn authenticate(state: &FoundationState, headers: &HeaderMap) -> Resul
     match credential {
         Credential::Access(token) => {
             let claims = state.jwt.verify(token).map_err(AuthFailure)?;
-            // Every request of a signed-in builder asks this: one row built as JSON, so that it
-            // takes the fast read path (`Db::fetch_texts`); times are compared in SQL.
-            let sql = format!(
-                "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
-                kernel::db::json_object_sql(
-                    state.db.kind(),
-                    &[
-                        ("user_id", "u.id"),
-                        ("email", "u.email"),
-                        ("role", "u.role"),
-                        ("status", "u.status"),
-                        ("live", "CASE WHEN s.revoked_at IS NULL AND s.expires_at > $2 THEN 1 ELSE 0 END"),
-                        ("stale", "CASE WHEN s.last_used_at < $3 THEN 1 ELSE 0 END"),
-                    ],
-                )
-            );
+            if let Some(user) = state.recent_sessions.get(&claims.sid)
+                && user.user_id == claims.sub
+            {
+                return Ok(Some(Principal::User(user)));
+            }
+            let mark = recent::ReadMark::now();
             let rows = state
                 .db
-                .fetch_texts(sqlx::AssertSqlSafe(sql), args![&claims.sid, now, now - time::Duration::minutes(1)])
+                .fetch_texts(
+                    session_check_sql(state.db.kind()),
+                    args![&claims.sid, now, now - time::Duration::minutes(1), now + recent::TIME_TO_LIVE],
+                )
                 .await
                 .map_err(|_| AuthFailure("could not verify the session".into()))?;
             let row = rows.first().ok_or_else(|| AuthFailure("the session no longer exists".into()))?;
@@ -94,22 +121,30 @@ pub async fn authenticate(state: &FoundationState, headers: &HeaderMap) -> Resul
             if row.stale == 1 {
                 touch(state, "UPDATE sessions SET last_used_at = $2 WHERE id = $1", claims.sid.clone(), now);
             }
-            Ok(Some(Principal::User(UserPrincipal {
+            let user = UserPrincipal {
                 user_id: row.user_id,
                 session_id: claims.sid,
                 email: row.email,
                 role: PlatformRole::parse(&row.role).unwrap_or(PlatformRole::User),
-            })))
+            };
+            if row.lasting == 1 {
+                state.recent_sessions.put(user.session_id.clone(), mark, user.clone());
+            }
+            Ok(Some(Principal::User(user)))
         }
         Credential::ApiKey(key) => {
             let hash = kernel::ids::sha256_hex(key);
+            if let Some(principal) = state.recent_api_keys.get(&hash) {
+                return Ok(Some(Principal::ApiKey(principal)));
+            }
+            let mark = recent::ReadMark::now();
             let row: Option<KeyCheck> = state
                 .db
                 .fetch_optional(
                     "SELECT k.id, k.organization_id, k.role, k.expires_at, k.last_used_at
                      FROM api_keys k JOIN organizations o ON o.id = k.organization_id
                      WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND o.deleted_at IS NULL",
-                    args![hash],
+                    args![&hash],
                 )
                 .await
                 .map_err(|_| AuthFailure("could not verify the API key".into()))?;
@@ -120,11 +155,15 @@ pub async fn authenticate(state: &FoundationState, headers: &HeaderMap) -> Resul
             if row.last_used_at.is_none_or(|t| now - t > time::Duration::minutes(1)) {
                 touch(state, "UPDATE api_keys SET last_used_at = $2 WHERE id = $1", row.id.clone(), now);
             }
-            Ok(Some(Principal::ApiKey(ApiKeyPrincipal {
+            let principal = ApiKeyPrincipal {
                 key_id: row.id,
                 organization_id: row.organization_id,
                 role: OrgRole::parse(&row.role).unwrap_or(OrgRole::Member),
-            })))
+            };
+            if row.expires_at.is_none_or(|t| t > now + recent::TIME_TO_LIVE) {
+                state.recent_api_keys.put(hash, mark, principal.clone());
+            }
+            Ok(Some(Principal::ApiKey(principal)))
         }
     }
 }

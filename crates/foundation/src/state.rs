@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kernel::mail::Mailer;
+use kernel::principal::{ApiKeyPrincipal, UserPrincipal};
 use kernel::ratelimit::AttemptWindow;
+use kernel::recent::RecentReads;
 use kernel::{Config, Db};
 
 use crate::passwords::PasswordHasher;
@@ -29,6 +31,10 @@ pub struct FoundationInner {
     pub jwt: JwtKeys,
     pub passwords: PasswordHasher,
     pub limits: AuthLimits,
+    /// Sessions found live by recent requests, by session id (see [`kernel::recent`]).
+    pub recent_sessions: RecentReads<String, UserPrincipal>,
+    /// API keys found valid by recent requests, by the key's hash.
+    pub recent_api_keys: RecentReads<String, ApiKeyPrincipal>,
 }
 
 /// Per-process counters behind the 429s of login, password reset and registration.
@@ -68,6 +74,8 @@ impl FoundationState {
             jwt: JwtKeys::new(jwt_secret, config.access_token_ttl_secs),
             passwords: PasswordHasher::new(&config.password_hash),
             limits: AuthLimits::from_config(&config),
+            recent_sessions: RecentReads::default(),
+            recent_api_keys: RecentReads::default(),
             db,
             config,
             mailer,

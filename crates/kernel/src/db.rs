@@ -197,14 +197,22 @@ macro_rules! query_methods {
         /// Run a statement; returns the number of rows affected.
         pub async fn execute(&$($m)* $self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<u64> {
             let _writer = $self.hold_writer().await?;
-            Ok(match $self.split() {
+            let affected = match $self.split() {
                 Either::Inline(t) => {
                     refuse_nul(&args)?;
-                    $inline(t, sql.into_sql_str().as_str(), &args)?
+                    $inline(t, sql.into_sql_str().as_str(), &args)
                 }
-                Either::Sqlite(c) => sqlx::query_with(sql, sqlite_args(args)?).execute($sq_w(c)).await?.rows_affected(),
-                Either::Postgres(c) => sqlx::query_with(sql, pg_args(args)?).execute($pg(c)).await?.rows_affected(),
-            })
+                Either::Sqlite(c) => match sqlite_args(args) {
+                    Ok(a) => sqlx::query_with(sql, a).execute($sq_w(c)).await.map(|r| r.rows_affected()).map_err(Error::from),
+                    Err(e) => Err(e),
+                },
+                Either::Postgres(c) => match pg_args(args) {
+                    Ok(a) => sqlx::query_with(sql, a).execute($pg(c)).await.map(|r| r.rows_affected()).map_err(Error::from),
+                    Err(e) => Err(e),
+                },
+            };
+            $self.after_statement();
+            affected
         }
 
         pub async fn fetch_one<T: DbRow>(&$($m)* $self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<T> {
@@ -371,6 +379,11 @@ impl Db {
         })
     }
 
+    /// An auto-commit statement has run (and committed, if it wrote).
+    fn after_statement(&self) {
+        crate::recent::note_committed_write();
+    }
+
     /// The first column of every row, as text (a row built as JSON, say). The hot read path
     /// of apps: on SQLite it runs on the calling thread (see [`InlineReader`]).
     pub async fn fetch_texts(&self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Vec<String>> {
@@ -493,6 +506,9 @@ impl Tx {
         Ok(None)
     }
 
+    /// Statements in a transaction count as written when it commits.
+    fn after_statement(&self) {}
+
     /// The first column of every row, as text (see [`Db::fetch_texts`]).
     pub async fn fetch_texts(&mut self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Vec<String>> {
         refuse_nul(&args)?;
@@ -557,11 +573,23 @@ impl Tx {
 
     pub async fn commit(self) -> Result<()> {
         let Tx { inner, after_commit, writer, .. } = self;
-        match inner {
-            TxInner::Inline(t) => t.commit().await?,
-            TxInner::Sqlite(t) => t.commit().await?,
-            TxInner::Postgres(t) => t.commit().await?,
-        }
+        // App records (the inline path) never write what `crate::recent` caches; any other
+        // transaction may have, and counts as a write once its COMMIT has run, whatever came
+        // of it (a COMMIT that failed on a lost connection may have been applied).
+        let committed = match inner {
+            TxInner::Inline(t) => t.commit().await,
+            TxInner::Sqlite(t) => {
+                let r = t.commit().await.map_err(Error::from);
+                crate::recent::note_committed_write();
+                r
+            }
+            TxInner::Postgres(t) => {
+                let r = t.commit().await.map_err(Error::from);
+                crate::recent::note_committed_write();
+                r
+            }
+        };
+        committed?;
         drop(writer);
         for hook in after_commit {
             hook();

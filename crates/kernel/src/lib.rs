@@ -21,6 +21,7 @@ pub mod pagination;
 pub mod principal;
 pub mod ranked;
 pub mod ratelimit;
+pub mod recent;
 pub mod templates;
 pub mod time;
 pub mod validate;

@@ -113,9 +113,12 @@ pub async fn lock_interest(tx: &mut Tx, scope: &str) -> Result<()> {
 
 /// Whether any listener wants the events of one of `scopes` (see [`set_interest`]).
 pub async fn wanted(tx: &mut Tx, scopes: [&str; 2]) -> Result<bool> {
+    // Two key probes: `scope = $1 OR scope = $2` under a LIMIT made SQLite build a temporary
+    // table for every record write.
     let n = tx
         .count(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM outbox_interest WHERE scope = $1 OR scope = $2 LIMIT 1) AS w",
+            "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM outbox_interest WHERE scope = $1)
+                OR EXISTS (SELECT 1 FROM outbox_interest WHERE scope = $2) THEN 1 ELSE 0 END AS BIGINT)",
             args![scopes[0], scopes[1]],
         )
         .await?;

@@ -8,7 +8,10 @@ pub mod service;
 
 pub use routes::routes;
 
+use std::sync::LazyLock;
+
 use kernel::principal::Principal;
+use kernel::recent::{ReadMark, RecentReads};
 use kernel::{Db, Error, OrgRole, Result, args};
 
 /// The role `user_id` has in organization `org_id`, if they are a member of it.
@@ -23,20 +26,35 @@ pub async fn member_role(tx: &mut kernel::Tx, org_id: &str, user_id: &str) -> Re
     Ok(row.and_then(|(r,)| OrgRole::parse(&r)))
 }
 
+/// Roles (or their absence) of users in organizations, by (organization, user). Process-wide
+/// rather than per server: both ids are unique, and the writes that end an answer are counted
+/// process-wide.
+static RECENT_ROLES: LazyLock<RecentReads<(String, String), Option<OrgRole>>> = LazyLock::new(RecentReads::default);
+
 /// Check that `principal` may act on organization `org_id` with at least `min` role;
 /// returns the role it has there. Non-members (and keys of other organizations) get 404.
 pub async fn require_org_role(db: &Db, principal: &Principal, org_id: &str, min: OrgRole) -> Result<OrgRole> {
     let role = match principal {
         Principal::User(u) => {
-            // Asked on every request of a builder to an app: the fast read path.
-            let roles = db
-                .fetch_texts(
-                    "SELECT m.role FROM memberships m JOIN organizations o ON o.id = m.organization_id
-                     WHERE m.organization_id = $1 AND m.user_id = $2 AND o.deleted_at IS NULL",
-                    args![org_id, &u.user_id],
-                )
-                .await?;
-            roles.first().and_then(|r| OrgRole::parse(r))
+            // Asked on every request of a builder to an app: reused for a moment (see
+            // `kernel::recent`), else read on the fast read path.
+            let key = (org_id.to_string(), u.user_id.clone());
+            match RECENT_ROLES.get(&key) {
+                Some(role) => role,
+                None => {
+                    let mark = ReadMark::now();
+                    let roles = db
+                        .fetch_texts(
+                            "SELECT m.role FROM memberships m JOIN organizations o ON o.id = m.organization_id
+                             WHERE m.organization_id = $1 AND m.user_id = $2 AND o.deleted_at IS NULL",
+                            args![org_id, &u.user_id],
+                        )
+                        .await?;
+                    let role = roles.first().and_then(|r| OrgRole::parse(r));
+                    RECENT_ROLES.put(key, mark, role);
+                    role
+                }
+            }
         }
         Principal::ApiKey(k) => (k.organization_id == org_id).then_some(k.role),
     };

@@ -2,16 +2,16 @@
 //! key as `Authorization: Bearer sk_...` or `X-API-Key`) into a [`Principal`], and the
 //! [`AdminUser`] extractor that enforces the platform `admin` role.
 
+use std::sync::OnceLock;
+
 use axum::extract::{FromRef, FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use kernel::context::RequestContext;
-use kernel::principal::{ApiKeyPrincipal, AuthFailure, Principal, UserPrincipal};
-use kernel::{Error, OrgRole, PlatformRole, args};
-use std::sync::OnceLock;
-
 use kernel::db::DbKind;
+use kernel::principal::{ApiKeyPrincipal, AuthFailure, Principal, UserPrincipal};
 use kernel::recent;
+use kernel::{Error, OrgRole, PlatformRole, args};
 use time::OffsetDateTime;
 
 use crate::audit::{self, AuditEntry, Severity, actions};

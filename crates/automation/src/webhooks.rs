@@ -244,9 +244,10 @@ async fn refresh_record_interest(tx: &mut Tx, organization_id: &str) -> Result<(
             args![organization_id, true],
         )
         .await?;
-    let wanted = subscribed.iter().flat_map(|(events,)| events.0.iter()).any(|pattern| {
-        ["record.created", "record.updated", "record.deleted"].iter().any(|kind| matches(pattern, kind))
-    });
+    let wanted = subscribed
+        .iter()
+        .flat_map(|(events,)| events.0.iter())
+        .any(|pattern| runtime::records::RECORD_EVENT_KINDS.iter().any(|kind| matches(pattern, kind)));
     kernel::outbox::set_interest(tx, "webhooks", &scope, wanted).await
 }
 

@@ -197,20 +197,17 @@ macro_rules! query_methods {
         /// Run a statement; returns the number of rows affected.
         pub async fn execute(&$($m)* $self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<u64> {
             let _writer = $self.hold_writer().await?;
-            let affected = match $self.split() {
-                Either::Inline(t) => {
-                    refuse_nul(&args)?;
-                    $inline(t, sql.into_sql_str().as_str(), &args)
-                }
-                Either::Sqlite(c) => match sqlite_args(args) {
-                    Ok(a) => sqlx::query_with(sql, a).execute($sq_w(c)).await.map(|r| r.rows_affected()).map_err(Error::from),
-                    Err(e) => Err(e),
-                },
-                Either::Postgres(c) => match pg_args(args) {
-                    Ok(a) => sqlx::query_with(sql, a).execute($pg(c)).await.map(|r| r.rows_affected()).map_err(Error::from),
-                    Err(e) => Err(e),
-                },
-            };
+            let affected = async {
+                Ok(match $self.split() {
+                    Either::Inline(t) => {
+                        refuse_nul(&args)?;
+                        $inline(t, sql.into_sql_str().as_str(), &args)?
+                    }
+                    Either::Sqlite(c) => sqlx::query_with(sql, sqlite_args(args)?).execute($sq_w(c)).await?.rows_affected(),
+                    Either::Postgres(c) => sqlx::query_with(sql, pg_args(args)?).execute($pg(c)).await?.rows_affected(),
+                })
+            }
+            .await;
             $self.after_statement();
             affected
         }
@@ -576,19 +573,15 @@ impl Tx {
         // App records (the inline path) never write what `crate::recent` caches; any other
         // transaction may have, and counts as a write once its COMMIT has run, whatever came
         // of it (a COMMIT that failed on a lost connection may have been applied).
+        let inline = matches!(inner, TxInner::Inline(_));
         let committed = match inner {
             TxInner::Inline(t) => t.commit().await,
-            TxInner::Sqlite(t) => {
-                let r = t.commit().await.map_err(Error::from);
-                crate::recent::note_committed_write();
-                r
-            }
-            TxInner::Postgres(t) => {
-                let r = t.commit().await.map_err(Error::from);
-                crate::recent::note_committed_write();
-                r
-            }
+            TxInner::Sqlite(t) => t.commit().await.map_err(Error::from),
+            TxInner::Postgres(t) => t.commit().await.map_err(Error::from),
         };
+        if !inline {
+            crate::recent::note_committed_write();
+        }
         committed?;
         drop(writer);
         for hook in after_commit {

@@ -32,7 +32,7 @@ pub(crate) fn note_committed_write() {
 
 /// What to remember with an answer: taken before the query that reads it, so that a write
 /// committed while the query ran makes the answer unusable.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadMark(u64);
 
 impl ReadMark {
@@ -58,12 +58,12 @@ impl<K: Hash + Eq, V: Clone> RecentReads<K, V> {
     pub fn get(&self, key: &K) -> Option<V> {
         let entries = self.entries.read().ok()?;
         let (mark, at, value) = entries.get(key)?;
-        (mark.0 == ReadMark::now().0 && at.elapsed() < self.time_to_live).then(|| value.clone())
+        (*mark == ReadMark::now() && at.elapsed() < self.time_to_live).then(|| value.clone())
     }
 
     /// Remember `value`, read by a query that started at `mark`.
     pub fn put(&self, key: K, mark: ReadMark, value: V) {
-        if mark.0 != ReadMark::now().0 {
+        if mark != ReadMark::now() {
             return;
         }
         if let Ok(mut entries) = self.entries.write() {

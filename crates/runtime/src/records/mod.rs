@@ -334,6 +334,9 @@ pub async fn update_in(
     Ok(())
 }
 
+/// The kinds of the outbox events record writes append.
+pub const RECORD_EVENT_KINDS: [&str; 3] = ["record.created", "record.updated", "record.deleted"];
+
 /// The outbox scope of an app's record events that workflows declare interest in.
 pub fn app_events_scope(app_id: &str) -> String {
     format!("records:app:{app_id}")

@@ -20,6 +20,7 @@ mod jobs;
 mod mail;
 mod orgs;
 mod platform;
+mod record_ids;
 mod runtime;
 mod runtime_listing;
 mod sdk;

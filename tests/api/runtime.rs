@@ -38,13 +38,23 @@ pub async fn blog(app: &TestApp, email: &str, slug: &str) -> (Session, String, S
     )
     .await
     .expect(201);
+    let app_id = create_and_deploy(app, &owner, &id, slug).await;
+    (owner, id, app_id)
+}
+
+/// An app `slug` of project `project_id`, created and deployed by `owner`: its id.
+pub async fn create_and_deploy(app: &TestApp, owner: &Session, project_id: &str, slug: &str) -> String {
     let created = app
-        .post("/api/v1/runtime/apps", Some(&owner.access), json!({"project_id": id, "slug": slug, "name": "Blog"}))
+        .post(
+            "/api/v1/runtime/apps",
+            Some(&owner.access),
+            json!({"project_id": project_id, "slug": slug, "name": slug}),
+        )
         .await
         .expect(201);
     let app_id = created.body["id"].as_str().expect("app id").to_string();
     app.post(&format!("/api/v1/runtime/apps/{app_id}/deploy"), Some(&owner.access), json!({})).await.expect(201);
-    (owner, id, app_id)
+    app_id
 }
 
 /// Sign an end user up and in through the app's own API; returns (token, record id).

@@ -18,12 +18,7 @@ async fn app_with(app: &TestApp, email: &str, slug: &str, fields: Value) -> (Ses
     let collection = json!({"name": "items", "fields": fields,
         "listRule": "", "viewRule": "", "createRule": "", "updateRule": "", "deleteRule": ""});
     app.post(&format!("/api/v1/studio/projects/{id}/collections"), Some(&owner.access), collection).await.expect(201);
-    let created = app
-        .post("/api/v1/runtime/apps", Some(&owner.access), json!({"project_id": id, "slug": slug, "name": "Lists"}))
-        .await
-        .expect(201);
-    let app_id = created.body["id"].as_str().expect("app id").to_string();
-    app.post(&format!("/api/v1/runtime/apps/{app_id}/deploy"), Some(&owner.access), json!({})).await.expect(201);
+    let app_id = crate::runtime::create_and_deploy(app, &owner, &id, slug).await;
     (owner, id, app_id)
 }
 

@@ -333,7 +333,7 @@ fn check_files(
 
 /// 10 characters of `[a-z0-9]`, for stored file names.
 pub fn random_suffix() -> String {
-    studio::collections::rows::new_record_id()[..10].to_string()
+    studio::collections::rows::random_text(10)
 }
 
 async fn check_relations(

@@ -26,18 +26,22 @@ pub const RECORD_ID_LEN: usize = 15;
 /// that collides is drawn again (see [`insert_row_returning`]).
 pub fn new_record_id() -> String {
     let now_ms = (kernel::time::now().unix_timestamp_nanos() / 1_000_000) as i64;
-    let since_epoch = now_ms.saturating_sub(ID_EPOCH_MS).max(0) as u64;
     let mut id = String::with_capacity(RECORD_ID_LEN);
-    let span = 36u64.pow(ID_TIME_CHARS as u32);
-    let mut time = since_epoch % span;
+    id.extend(id_time_part(now_ms).iter().map(|&d| d as char));
+    id.push_str(&random_text(RECORD_ID_LEN - ID_TIME_CHARS));
+    id
+}
+
+/// The time part of a record id made at Unix millisecond `unix_ms`: the milliseconds since
+/// 2020 in base 36 (0 before, wrapping after 2109).
+fn id_time_part(unix_ms: i64) -> [u8; ID_TIME_CHARS] {
+    let mut time = (unix_ms.saturating_sub(ID_EPOCH_MS).max(0) as u64) % 36u64.pow(ID_TIME_CHARS as u32);
     let mut digits = [0u8; ID_TIME_CHARS];
     for d in digits.iter_mut().rev() {
         *d = ID_ALPHABET[(time % 36) as usize];
         time /= 36;
     }
-    id.extend(digits.iter().map(|&d| d as char));
-    id.push_str(&random_text(RECORD_ID_LEN - ID_TIME_CHARS));
-    id
+    digits
 }
 
 /// `len` random characters of `[a-z0-9]`.
@@ -263,4 +267,31 @@ fn parse_row(text: &str) -> Result<Map<String, Value>> {
 
 pub async fn count_rows(tx: &mut Tx, ns: &Namespace, table: &str) -> Result<i64> {
     tx.scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {}", ns.table(table))), Vec::new()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn time_part(unix_ms: i64) -> String {
+        String::from_utf8_lossy(&id_time_part(unix_ms)).into_owned()
+    }
+
+    #[test]
+    fn the_time_part_of_ids_sorts_as_the_time_does() {
+        assert_eq!(time_part(ID_EPOCH_MS), "00000000");
+        assert_eq!(time_part(ID_EPOCH_MS - 5), "00000000", "before 2020 counts as 2020");
+        assert_eq!(time_part(ID_EPOCH_MS + 35), "0000000z");
+        assert_eq!(time_part(ID_EPOCH_MS + 36), "00000010");
+        // 2026-11-22T00:00:00Z, and the millisecond before a base-36 carry and after it.
+        let day = 1_795_305_600_000;
+        let times = [ID_EPOCH_MS + 35, ID_EPOCH_MS + 36, day - 1, day, day + 1, day + 36 * 36];
+        let parts: Vec<String> = times.iter().map(|&t| time_part(t)).collect();
+        let mut sorted = parts.clone();
+        sorted.sort();
+        assert_eq!(parts, sorted);
+        let id = new_record_id();
+        assert_eq!(id.len(), RECORD_ID_LEN);
+        assert!(id.bytes().all(|b| ID_ALPHABET.contains(&b)), "{id}");
+    }
 }

@@ -7,7 +7,6 @@ use studio::collections::model::Collection;
 use studio::collections::rows;
 
 use crate::on_both_databases;
-use crate::studio_projects::project;
 use crate::support::{Session, TestApp};
 
 on_both_databases!(
@@ -15,21 +14,11 @@ on_both_databases!(
     a_taken_generated_id_is_drawn_again
 );
 
-/// An app `slug` with a public `notes` collection, deployed: (builder, project id, app id).
-async fn notes_app(app: &TestApp, slug: &str) -> (Session, String, String) {
-    let owner = app.signup(&format!("owner@{slug}.example")).await;
-    let org = app.organization(&owner, "Ids").await;
-    let project_id = project(app, &owner, &org, "Ids").await;
-    app.post(
-        &format!("/api/v1/studio/projects/{project_id}/collections"),
-        Some(&owner.access),
-        json!({"name": "notes", "fields": [{"name": "title", "type": "text"}],
-               "listRule": "", "viewRule": "", "createRule": "", "updateRule": null, "deleteRule": null}),
-    )
-    .await
-    .expect(201);
-    let app_id = crate::runtime::create_and_deploy(app, &owner, &project_id, slug).await;
-    (owner, project_id, app_id)
+/// An app `slug` with a public `items` collection of titles, deployed: (builder, project
+/// id, app id).
+async fn titles_app(app: &TestApp, slug: &str) -> (Session, String, String) {
+    let fields = json!([{"name": "title", "type": "text"}]);
+    crate::runtime_listing::app_with(app, &format!("owner@{slug}.example"), slug, fields).await
 }
 
 fn id_of(record: &Value) -> String {
@@ -37,8 +26,8 @@ fn id_of(record: &Value) -> String {
 }
 
 async fn generated_ids_follow_creation_order_and_a_taken_given_id_is_refused(app: TestApp) {
-    notes_app(&app, "ordered").await;
-    let records = "/apps/ordered/api/collections/notes/records";
+    titles_app(&app, "ordered").await;
+    let records = "/apps/ordered/api/collections/items/records";
     let mut ids = Vec::new();
     for n in 0..5 {
         let created = app.post(records, None, json!({"title": format!("note {n}")})).await.expect(200);
@@ -67,26 +56,26 @@ async fn generated_ids_follow_creation_order_and_a_taken_given_id_is_refused(app
 }
 
 async fn a_taken_generated_id_is_drawn_again(app: TestApp) {
-    let (owner, project_id, app_id) = notes_app(&app, "redraw").await;
-    let records = "/apps/redraw/api/collections/notes/records";
+    let (owner, project_id, app_id) = titles_app(&app, "redraw").await;
+    let records = "/apps/redraw/api/collections/items/records";
     let taken = id_of(&app.post(records, None, json!({"title": "first"})).await.expect(200).body);
     let collections =
         app.get(&format!("/api/v1/studio/projects/{project_id}/collections"), Some(&owner.access)).await.expect(200);
-    let notes = collections.body["items"]
+    let collection = collections
+        .body
         .as_array()
-        .or(collections.body.as_array())
-        .and_then(|all| all.iter().find(|c| c["name"] == "notes"))
+        .and_then(|all| all.iter().find(|c| c["name"] == "items"))
         .cloned()
-        .expect("the notes collection");
-    let notes: Collection = serde_json::from_value(notes).expect("a collection");
+        .expect("the items collection");
+    let collection: Collection = serde_json::from_value(collection).expect("a collection");
     let ns = Namespace::for_app(app.db.kind(), &app_id);
-    let statement: std::sync::Arc<str> = rows::insert_returning_statement(&ns, &notes).into();
+    let statement: std::sync::Arc<str> = rows::insert_returning_statement(&ns, &collection).into();
     let values = serde_json::Map::from_iter([("title".to_string(), json!("second"))]);
 
     // The generator first draws the taken id: the insert draws again instead of failing.
     let mut draws = vec!["fresh0000000001".to_string(), taken.clone()];
     let mut tx = app.db.begin().await.expect("a transaction");
-    let row = rows::insert_row_returning_with(&mut tx, statement.clone(), &notes, &values, &mut || {
+    let row = rows::insert_row_returning_with(&mut tx, statement.clone(), &collection, &values, &mut || {
         draws.pop().unwrap_or_default()
     })
     .await
@@ -95,7 +84,7 @@ async fn a_taken_generated_id_is_drawn_again(app: TestApp) {
     // A generator that keeps drawing taken ids gives up with a conflict, in a transaction
     // that can still commit (on PostgreSQL too).
     let always_taken =
-        rows::insert_row_returning_with(&mut tx, statement.clone(), &notes, &values, &mut || taken.clone()).await;
+        rows::insert_row_returning_with(&mut tx, statement.clone(), &collection, &values, &mut || taken.clone()).await;
     assert!(matches!(always_taken, Err(kernel::Error::Conflict(_))), "{always_taken:?}");
     tx.commit().await.expect("committed");
 

@@ -11,7 +11,7 @@ on_both_databases!(pages_hold_every_record_once_in_sort_order, records_read_the_
 
 /// An app `slug` with one public collection `items` of `fields`, deployed: the builder, the
 /// project id and the app id.
-async fn app_with(app: &TestApp, email: &str, slug: &str, fields: Value) -> (Session, String, String) {
+pub async fn app_with(app: &TestApp, email: &str, slug: &str, fields: Value) -> (Session, String, String) {
     let owner = app.signup(email).await;
     let org = app.organization(&owner, "Lists").await;
     let id = project(app, &owner, &org, "Lists").await;

@@ -16,7 +16,7 @@ const ID_EPOCH_MS: i64 = 1_577_836_800_000;
 /// Characters of time at the start of a record id (36^8 ms lasts until 2109).
 const ID_TIME_CHARS: usize = 8;
 /// Characters of a record id, as PocketBase's.
-pub const RECORD_ID_LEN: usize = 15;
+const RECORD_ID_LEN: usize = 15;
 
 /// A new record id: 15 characters of `[a-z0-9]` as PocketBase's, but ordered by time (as
 /// TrailBase's UUIDv7 ids are): the first 8 are the millisecond since 2020 in base 36, the

@@ -22,13 +22,17 @@ pub enum Backend {
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => { $(
         mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name($crate::support::TestApp::spawn($crate::support::Backend::Sqlite).await).await
+            #[test]
+            fn sqlite() {
+                $crate::support::run_on_workers(async {
+                    super::$name($crate::support::TestApp::spawn($crate::support::Backend::Sqlite).await).await
+                })
             }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name($crate::support::TestApp::spawn($crate::support::Backend::Postgres).await).await
+            #[test]
+            fn postgres() {
+                $crate::support::run_on_workers(async {
+                    super::$name($crate::support::TestApp::spawn($crate::support::Backend::Postgres).await).await
+                })
             }
         }
     )* };
@@ -39,12 +43,27 @@ macro_rules! on_both_databases {
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => { $(
         mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() { super::$name($crate::support::Backend::Sqlite).await }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() { super::$name($crate::support::Backend::Postgres).await }
+            #[test]
+            fn sqlite() { $crate::support::run_on_workers(super::$name($crate::support::Backend::Sqlite)) }
+            #[test]
+            fn postgres() { $crate::support::run_on_workers(super::$name($crate::support::Backend::Postgres)) }
         }
     )* };
+}
+
+/// Run a scenario as `socle serve` runs requests: on a worker thread of a two-worker runtime
+/// built as in `main.rs` (worker threads hold their SQLite read transaction between queries),
+/// so that the scenario's own database calls take the server's paths too.
+pub fn run_on_workers<F: std::future::Future<Output = ()> + Send + 'static>(scenario: F) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .on_thread_park(kernel::inline_reader::on_worker_park)
+        .build()
+        .expect("a runtime");
+    if let Err(e) = runtime.block_on(runtime.spawn(scenario)) {
+        std::panic::resume_unwind(e.into_panic());
+    }
 }
 
 pub fn postgres_base_url() -> String {
@@ -345,8 +364,10 @@ impl Drop for TestApp {
         }
         let _ = std::fs::remove_dir_all(&self.data_dir);
         if let Some(schema) = self.schema.take() {
-            // Drop the schema from a separate thread: Drop cannot await.
-            let _ = std::thread::spawn(move || {
+            // Drop the schema from a separate thread: Drop cannot await. Waited for off the
+            // runtime's worker (block_in_place), so that the app's tasks and connections still
+            // run meanwhile and do not hold the locks DROP SCHEMA waits for.
+            let drop_schema = std::thread::spawn(move || {
                 let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
                 rt.block_on(async move {
                     if let Ok(pool) = sqlx::PgPool::connect(&postgres_base_url()).await {
@@ -372,8 +393,14 @@ impl Drop for TestApp {
                         pool.close().await;
                     }
                 });
-            })
-            .join();
+            });
+            let on_worker = tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+            if on_worker {
+                let _ = tokio::task::block_in_place(|| drop_schema.join());
+            } else {
+                let _ = drop_schema.join();
+            }
         }
     }
 }

@@ -69,23 +69,30 @@ impl Drop for SmtpServer {
     }
 }
 
-async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..300 {
-        if let Some(v) = check().await {
-            return v;
+/// The value of `check` (a block giving an `Option`, which may await) once it is `Some`,
+/// tried every 50 ms for 15 s. A macro, not a function taking an async closure: scenarios run
+/// as spawned tasks and must stay `Send`, which rustc cannot prove through an async closure
+/// that borrows the scenario's locals.
+macro_rules! eventually {
+    ($what:expr, $check:block) => {{
+        let mut found = None;
+        for _ in 0..300 {
+            found = async $check.await;
+            if found.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
+        found.unwrap_or_else(|| panic!("timed out waiting for {}", $what))
+    }};
 }
 
 /// Wait until an execution has finished (succeeded, failed or cancelled); returns it.
 async fn finished(app: &TestApp, who: &Session, id: &str) -> Value {
-    eventually(&format!("execution {id} to finish"), async || {
+    eventually!(&format!("execution {id} to finish"), {
         let e = app.get(&format!("/api/v1/automation/executions/{id}"), Some(&who.access)).await.expect(200).body;
         matches!(e["status"].as_str(), Some("succeeded" | "failed" | "cancelled")).then_some(e)
     })
-    .await
 }
 
 fn step_ids(execution: &Value) -> Vec<String> {
@@ -227,10 +234,9 @@ async fn a_workflow_calls_an_api_branches_creates_a_record_and_sends_an_email(ba
     let record_id = records[0]["id"].as_str().expect("record id").to_string();
     assert_eq!(done["context"]["steps"]["create"]["id"], record_id.as_str());
     // The email reached the SMTP server.
-    let mail = eventually("the email at the SMTP server", async || {
+    let mail = eventually!("the email at the SMTP server", {
         smtp.messages().into_iter().find(|m| m.contains(&format!("Order {record_id} approved")))
-    })
-    .await;
+    });
     assert!(mail.contains("ops@flows.example"));
     assert!(mail.contains("Amount: 42"));
 
@@ -306,11 +312,10 @@ async fn failed_executions_resume_at_the_failed_step_and_can_be_cancelled(backen
     }))
     .await;
     let waiting = execute(&app, &builder, &slow, json!({})).await;
-    eventually("the execution to wait", async || {
+    eventually!("the execution to wait", {
         let e = app.get(&format!("/api/v1/automation/executions/{waiting}"), Some(&builder.access)).await.body;
         (e["status"] == "waiting").then_some(())
-    })
-    .await;
+    });
     let cancelled =
         app.post(&format!("/api/v1/automation/executions/{waiting}/cancel"), Some(&builder.access), json!({})).await;
     assert_eq!(cancelled.expect(200).body["status"], "cancelled");
@@ -419,11 +424,10 @@ async fn record_and_project_events_start_workflows(backend: Backend) {
     assert_eq!(defaults.len(), 1);
     assert_eq!(defaults[0]["is_default"], true);
     assert_eq!(defaults[0]["trigger_type"], "project");
-    let welcome = eventually("the welcome notification", async || {
+    let welcome = eventually!("the welcome notification", {
         let n = app.get("/api/v1/notifications", Some(&builder.access)).await.body;
         n["items"].as_array().and_then(|items| items.iter().find(|i| i["type"] == "project.ready").cloned())
-    })
-    .await;
+    });
     assert_eq!(welcome["title"], "Your project Shop is ready");
 
     // Big orders notify the builder; small ones do not.
@@ -436,13 +440,12 @@ async fn record_and_project_events_start_workflows(backend: Backend) {
     let base = "/apps/event-shop/api/collections/orders/records";
     app.post(base, Some(&builder.access), json!({"title": "small", "amount": 5})).await.expect(200);
     app.post(base, Some(&builder.access), json!({"title": "large", "amount": 500})).await.expect(200);
-    let big = eventually("the big-order notification", async || {
+    let big = eventually!("the big-order notification", {
         let n = app.get("/api/v1/notifications", Some(&builder.access)).await.body;
         n["items"].as_array().and_then(|items| {
             items.iter().find(|i| i["title"].as_str().is_some_and(|t| t.starts_with("Big order"))).cloned()
         })
-    })
-    .await;
+    });
     assert_eq!(big["title"], "Big order: large");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let n = app.get("/api/v1/notifications", Some(&builder.access)).await.body;
@@ -460,12 +463,11 @@ async fn record_and_project_events_start_workflows(backend: Backend) {
     }))
     .await;
     app.post(base, Some(&builder.access), json!({"title": "origin", "status": "echo"})).await.expect(200);
-    eventually("the chain to stop", async || {
+    eventually!("the chain to stop", {
         let r = app.get(&format!("/api/v1/automation/workflows/{echo}/executions"), Some(&builder.access)).await.body;
         let items = r["items"].as_array().cloned().unwrap_or_default();
         (items.len() == 4 && items.iter().all(|e| e["status"] == "succeeded")).then_some(())
-    })
-    .await;
+    });
     tokio::time::sleep(Duration::from_millis(500)).await;
     let echoes = orders(&app, &builder, "event-shop").await.iter().filter(|o| o["status"] == "echo").count();
     assert_eq!(echoes, 5);
@@ -508,11 +510,10 @@ async fn schedules_and_signed_webhooks_start_workflows(backend: Backend) {
     )
     .await;
     let runs = format!("/api/v1/automation/workflows/{ticking}/executions?status=succeeded");
-    let first = eventually("a scheduled execution", async || {
+    let first = eventually!("a scheduled execution", {
         let r = app.get(&runs, Some(&builder.access)).await.body;
         r["items"].as_array().and_then(|i| i.first().cloned())
-    })
-    .await;
+    });
     assert_eq!(first["trigger_type"], "schedule");
     assert!(first["context"]["vars"]["at"].as_str().is_some_and(|s| s.starts_with("20")), "{first}");
     app.patch(&format!("/api/v1/automation/workflows/{ticking}"), Some(&builder.access), json!({"enabled": false}))
@@ -776,10 +777,7 @@ async fn record_events_are_written_only_while_a_workflow_or_webhook_wants_them(b
     let heard = app.post(base, Some(&builder.access), order("heard")).await.expect(200);
     let heard_id = heard.body["id"].as_str().expect("id").to_string();
     assert_eq!(record_events(&app).await, 1);
-    eventually("the webhook delivery", async || {
-        hits.lock().ok()?.iter().find(|h| h.body.contains(&heard_id)).map(|_| ())
-    })
-    .await;
+    eventually!("the webhook delivery", { hits.lock().ok()?.iter().find(|h| h.body.contains(&heard_id)).map(|_| ()) });
 
     // Switched off, the webhook withdraws its interest; a workflow on the app's records
     // declares its own, and deleting the workflow withdraws it.

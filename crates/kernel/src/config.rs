@@ -19,6 +19,11 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Maximum pooled database connections.
     pub db_max_connections: u32,
+    /// SQLite: how long, in milliseconds, a runtime thread may answer reads from the read
+    /// transaction it holds while this process commits nothing (see
+    /// `kernel::inline_reader`): the most a write by another process sharing the file goes
+    /// unseen. 0: every read starts its own transaction.
+    pub db_held_read_ms: u64,
     /// The URL users reach this server at; used in links sent by email.
     pub public_url: String,
     /// HS256 signing secret for access tokens. Generated into the data dir when unset.
@@ -181,6 +186,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./socle_data"),
             database_url: None,
             db_max_connections: 16,
+            db_held_read_ms: 1,
             public_url: "http://127.0.0.1:8080".into(),
             jwt_secret: None,
             access_token_ttl_secs: 15 * 60,

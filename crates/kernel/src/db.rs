@@ -196,7 +196,7 @@ macro_rules! query_methods {
     ($self:ident [$($m:tt)*], $sq:expr, $pg:expr, $sq_w:expr, $inline:expr) => {
         /// Run a statement; returns the number of rows affected.
         pub async fn execute(&$($m)* $self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<u64> {
-            let _writer = $self.hold_writer().await?;
+            let writer = $self.hold_writer().await?;
             let affected = async {
                 Ok(match $self.split() {
                     Either::Inline(t) => {
@@ -208,7 +208,7 @@ macro_rules! query_methods {
                 })
             }
             .await;
-            $self.after_statement();
+            $self.after_statement(writer.as_ref());
             affected
         }
 
@@ -318,8 +318,10 @@ impl Db {
         // threads, connections and their page caches (measured: +65 MiB resident with 16).
         let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
         let spill = (config.db_max_connections.clamp(2, 64) as usize).min(2 * cores);
-        let inline = Arc::new(InlineReader::new(path.clone(), spill));
-        Ok(Db::Sqlite { read, write, inline, writer: WriterLock::new(path) })
+        let commits = crate::inline_reader::Commits::default();
+        let held = Duration::from_millis(config.db_held_read_ms);
+        let inline = Arc::new(InlineReader::new(path.clone(), spill, commits.clone(), held));
+        Ok(Db::Sqlite { read, write, inline, writer: WriterLock::new(path, commits) })
     }
 
     fn db_kind(&self) -> DbKind {
@@ -376,9 +378,12 @@ impl Db {
         })
     }
 
-    /// An auto-commit statement has run (and committed, if it wrote).
-    fn after_statement(&self) {
+    /// An auto-commit statement has run (and committed, if it wrote), holding `writer`.
+    fn after_statement(&self, writer: Option<&WriteGuard>) {
         crate::recent::note_committed_write();
+        if let Some(writer) = writer {
+            writer.note_commit();
+        }
     }
 
     /// The first column of every row, as text (a row built as JSON, say). The hot read path
@@ -504,7 +509,7 @@ impl Tx {
     }
 
     /// Statements in a transaction count as written when it commits.
-    fn after_statement(&self) {}
+    fn after_statement(&self, _writer: Option<&WriteGuard>) {}
 
     /// The first column of every row, as text (see [`Db::fetch_texts`]).
     pub async fn fetch_texts(&mut self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Vec<String>> {
@@ -581,6 +586,10 @@ impl Tx {
         };
         if !inline {
             crate::recent::note_committed_write();
+        }
+        // The inline writer counts its own COMMITs (and its group's).
+        if let Some(writer) = &writer {
+            writer.note_commit();
         }
         committed?;
         drop(writer);

@@ -12,6 +12,21 @@
 //! slow); it then runs again on the blocking pool (at most `spill_limit` at a time), and its
 //! SQL is remembered so later runs go there directly.
 //! Writes never come here: see [`crate::inline_writer`].
+//!
+//! Held read transactions: beginning and ending SQLite's read transaction around each query
+//! takes and drops a WAL read mark, a `fcntl` lock on the `-shm` file whenever no other
+//! connection of the process holds it; on a point read that was a seventh of the server's
+//! CPU time. A runtime worker thread that runs [`on_worker_park`] before it parks keeps its
+//! read transaction open from one query to the next, for as long as all of these hold:
+//! - no transaction has committed on this database in this process since it began (every
+//!   COMMIT, sqlx's and the inline writer's, is counted in [`Commits`] once it has run), so
+//!   a request always sees the writes answered before it began, its own included;
+//! - it began less than `held_read_max_age` ago (`db_held_read_ms`, 1 ms by default): how
+//!   late a write by another process (or another `Db` of this one) sharing the file is seen;
+//! - the thread has not parked: an idle thread holds nothing, so checkpoints are never held
+//!   back by it.
+//!
+//! Other threads (the blocking pool, a `block_on` caller) end each read as it finishes.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -20,7 +35,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::types::{Null, ToSqlOutput, Value as SqlValue};
 use rusqlite::{Connection, OpenFlags, ToSql};
@@ -40,10 +55,84 @@ const SLOW_SET_LIMIT: usize = 4096;
 const STATEMENT_CACHE: usize = 128;
 
 static NEXT_READER_ID: AtomicU64 = AtomicU64::new(1);
+/// Read transactions begun on held connections (see [`read_transactions_begun`]).
+static HELD_BEGUN: AtomicU64 = AtomicU64::new(0);
+
+/// The COMMITs run on one database by this process: shared by its writers, which count each
+/// COMMIT once it has run (whatever came of it), and its reader, whose held read transactions
+/// end before the next query once one has.
+#[derive(Debug, Clone, Default)]
+pub struct Commits(Arc<AtomicU64>);
+
+impl Commits {
+    pub(crate) fn note(&self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn count(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// How many read transactions worker threads have begun to hold so far: fewer than the
+/// queries they answered when holding works.
+pub fn read_transactions_begun() -> u64 {
+    HELD_BEGUN.load(Ordering::Relaxed)
+}
+
+/// Install as the runtime's `on_thread_park` (`tokio::runtime::Builder::on_thread_park`):
+/// ends the read transactions this thread holds, and from then on lets it hold them between
+/// queries (only threads that run this do, so none is held while its thread sleeps).
+pub fn on_worker_park() {
+    let _ = HOLDS_READS.try_with(|holds| holds.set(true));
+    let _ = CONNECTIONS.try_with(|cell| {
+        if let Ok(mut conns) = cell.try_borrow_mut() {
+            // A connection whose transaction would not end is closed, which ends it.
+            conns.retain(|(_, c)| c.end_read().is_ok());
+        }
+    });
+}
+
+/// A thread's read-only connection and the read transaction it holds, if any.
+struct ReadConnection {
+    conn: Connection,
+    /// The commit count when the held transaction began, and when.
+    held: Cell<Option<(u64, Instant)>>,
+}
+
+impl ReadConnection {
+    /// Begin a read transaction to hold, unless the one held is still fresh.
+    fn hold_fresh_read(&self, commits: &Commits, max_age: Duration) -> rusqlite::Result<()> {
+        let commits = commits.count();
+        if let Some((began_at, since)) = self.held.get() {
+            if began_at == commits && since.elapsed() < max_age {
+                return Ok(());
+            }
+            self.end_read()?;
+        }
+        // The count is read before BEGIN: the snapshot, taken by the first query after it,
+        // holds every commit counted so far.
+        self.conn.prepare_cached("BEGIN")?.raw_execute()?;
+        self.held.set(Some((commits, Instant::now())));
+        HELD_BEGUN.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// End the held read transaction, if any.
+    fn end_read(&self) -> rusqlite::Result<()> {
+        self.held.set(None);
+        if self.conn.is_autocommit() {
+            return Ok(());
+        }
+        self.conn.prepare_cached("COMMIT")?.raw_execute().map(drop)
+    }
+}
 
 thread_local! {
     /// This thread's connections, one per reader (tests open several databases per process).
-    static CONNECTIONS: RefCell<Vec<(u64, Rc<Connection>)>> = const { RefCell::new(Vec::new()) };
+    static CONNECTIONS: RefCell<Vec<(u64, Rc<ReadConnection>)>> = const { RefCell::new(Vec::new()) };
+    /// Whether this thread runs [`on_worker_park`], and may hold read transactions.
+    static HOLDS_READS: Cell<bool> = const { Cell::new(false) };
     /// Checks left before the query running on this thread must give way; `None` on the
     /// blocking pool, where queries run to the end.
     static STEPS_LEFT: Cell<Option<u32>> = const { Cell::new(None) };
@@ -51,6 +140,8 @@ thread_local! {
 
 pub struct InlineReader {
     id: u64,
+    commits: Commits,
+    held_read_max_age: Duration,
     path: PathBuf,
     slow: RwLock<HashSet<u64>>,
     spill: Arc<Semaphore>,
@@ -171,9 +262,14 @@ fn interrupted(e: &rusqlite::Error) -> bool {
 }
 
 impl InlineReader {
-    pub fn new(path: PathBuf, spill_limit: usize) -> Self {
+    /// A reader of the database at `path`, whose writers of this process count their commits
+    /// in `commits`; worker threads answer from a read transaction at most
+    /// `held_read_max_age` old (zero: never held).
+    pub fn new(path: PathBuf, spill_limit: usize, commits: Commits, held_read_max_age: Duration) -> Self {
         InlineReader {
             id: NEXT_READER_ID.fetch_add(1, Ordering::Relaxed),
+            commits,
+            held_read_max_age,
             path,
             slow: RwLock::new(HashSet::new()),
             spill: Arc::new(Semaphore::new(spill_limit.max(1))),
@@ -205,23 +301,39 @@ impl InlineReader {
     }
 
     /// This thread's connection to this database, opened on first use.
-    fn connection(&self) -> rusqlite::Result<Rc<Connection>> {
+    fn connection(&self) -> rusqlite::Result<Rc<ReadConnection>> {
         CONNECTIONS.with(|cell| {
             let mut conns = cell.borrow_mut();
-            if let Some((_, c)) = conns.iter().find(|(id, _)| *id == self.id) {
-                return Ok(c.clone());
+            if let Some(at) = conns.iter().position(|(id, _)| *id == self.id) {
+                let c = &conns[at].1;
+                // A transaction open but not held is one that could not end: start afresh.
+                if c.held.get().is_some() || c.conn.is_autocommit() {
+                    return Ok(c.clone());
+                }
+                conns.swap_remove(at);
             }
-            let conn = Rc::new(self.open()?);
+            let conn = Rc::new(ReadConnection { conn: self.open()?, held: Cell::new(None) });
             conns.push((self.id, conn.clone()));
             Ok(conn)
         })
     }
 
-    fn run<R>(&self, sql: &str, args: &[Arg], consume: &impl Consume<R>) -> rusqlite::Result<R> {
-        let conn = self.connection()?;
-        let mut statement = prepare_bound(&conn, sql, args)?;
-        let mut rows = statement.raw_query();
-        consume(&mut rows)
+    /// Run `sql` and hand its rows to `consume`; `may_hold`: in the read transaction this
+    /// thread holds, if it holds them.
+    fn run<R>(&self, sql: &str, args: &[Arg], consume: &impl Consume<R>, may_hold: bool) -> rusqlite::Result<R> {
+        let reader = self.connection()?;
+        let holding = may_hold && !self.held_read_max_age.is_zero() && HOLDS_READS.with(Cell::get);
+        if holding {
+            reader.hold_fresh_read(&self.commits, self.held_read_max_age)?;
+        }
+        let result =
+            prepare_bound(&reader.conn, sql, args).and_then(|mut statement| consume(&mut statement.raw_query()));
+        if holding && result.is_err() {
+            // Whatever the error did to the transaction, the next query starts a new one (a
+            // transaction that will not end closes its connection: see `connection`).
+            let _ = reader.end_read();
+        }
+        result
     }
 
     fn is_slow(&self, key: u64) -> bool {
@@ -259,7 +371,7 @@ impl InlineReader {
         let key = sql_key(sql);
         if !self.is_slow(key) {
             STEPS_LEFT.with(|left| left.set(Some(INLINE_BUDGET_STEPS)));
-            let result = self.run(sql, &args, &consume);
+            let result = self.run(sql, &args, &consume, true);
             STEPS_LEFT.with(|left| left.set(None));
             match result {
                 Ok(rows) => return Ok(rows),
@@ -276,7 +388,7 @@ impl InlineReader {
         let reader = self.clone();
         // Only a query that moves to the blocking pool needs its own copy of the text.
         let sql = sql.to_string();
-        tokio::task::spawn_blocking(move || reader.run(&sql, &args, &consume))
+        tokio::task::spawn_blocking(move || reader.run(&sql, &args, &consume, false))
             .await
             .map_err(Error::internal)?
             .map_err(to_error)

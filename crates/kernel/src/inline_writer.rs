@@ -28,7 +28,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use crate::db::Arg;
 use crate::error::{Error, Result};
-use crate::inline_reader::{execute, first_row, query, to_error};
+use crate::inline_reader::{Commits, execute, first_row, query, to_error};
 
 const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 /// Statements the writer connection keeps prepared.
@@ -77,16 +77,22 @@ impl CommitFailure {
 pub struct WriterState {
     conn: Option<Connection>,
     group: Vec<CommitNotice>,
+    commits: Commits,
 }
 
 impl WriterState {
+    /// Count a COMMIT run on another connection (sqlx's) while this lock was held.
+    pub(crate) fn note_commit(&self) {
+        self.commits.note();
+    }
+
     /// Commit the open group, if any, and tell its members.
     fn commit_group(&mut self) {
         if self.group.is_empty() {
             return;
         }
         let result = match self.conn.as_ref() {
-            Some(conn) => commit(conn).map_err(|e| CommitFailure::of(&e)),
+            Some(conn) => commit(conn, &self.commits).map_err(|e| CommitFailure::of(&e)),
             None => Err(CommitFailure(None, "the SQLite writer is not open".into())),
         };
         tell(&mut self.group, result, 0);
@@ -109,8 +115,9 @@ fn tell(group: &mut Vec<CommitNotice>, result: std::result::Result<(), CommitFai
 }
 
 /// COMMIT, or ROLLBACK if the COMMIT failed and left the transaction open.
-fn commit(conn: &Connection) -> rusqlite::Result<()> {
+fn commit(conn: &Connection, commits: &Commits) -> rusqlite::Result<()> {
     let result = conn.execute_batch("COMMIT");
+    commits.note();
     if result.is_err() && !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");
     }
@@ -146,10 +153,11 @@ impl Drop for Waiting {
 }
 
 impl WriterLock {
-    pub fn new(path: PathBuf) -> Self {
+    /// The lock of the database at `path`, whose commits it counts in `commits`.
+    pub fn new(path: PathBuf, commits: Commits) -> Self {
         WriterLock {
             path,
-            slot: Arc::new(Mutex::new(WriterState { conn: None, group: Vec::new() })),
+            slot: Arc::new(Mutex::new(WriterState { conn: None, group: Vec::new(), commits })),
             waiting: Arc::new(AtomicUsize::new(0)),
         }
     }
@@ -261,7 +269,7 @@ impl InlineTx {
         }
         let state = &mut *guard;
         let conn = state.conn.as_ref().ok_or_else(|| Error::internal("the SQLite writer is not open"))?;
-        let result = commit(conn);
+        let result = commit(conn, &state.commits);
         tell(&mut state.group, result.as_ref().map(|_| ()).map_err(CommitFailure::of), 1);
         result.map_err(to_error)
     }

@@ -122,6 +122,8 @@ for round in $(seq 1 "$ROUNDS"); do
         RESULTS[$who,list_skip_total,$round]=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$base/api/collections/posts/records?$FILTER&skipTotal=1" | summarize)
         RESULTS[$who,view,$round]=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$base/api/collections/posts/records/$id" | summarize)
         RESULTS[$who,create,$round]=$(TOKEN="$token" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/create.lua" "$base/api/collections/posts_created/records" | summarize)
+        # Every round on stderr (req/s p50 p99 non-2xx), for the record next to the medians.
+        for what in list list_skip_total view create; do echo "   $what ${RESULTS[$who,$what,$round]}" >&2; done
     done
 done
 

@@ -51,16 +51,12 @@ macro_rules! on_both_backends {
     )* };
 }
 
-/// Run a scenario as `socle serve` runs requests: on a worker thread of a two-worker runtime
-/// built as in `main.rs` (worker threads hold their SQLite read transaction between queries),
-/// so that the scenario's own database calls take the server's paths too.
+/// Run a scenario as `socle serve` runs requests: on a worker thread of the server's runtime
+/// (`kernel::inline_reader::runtime_builder`, whose workers hold their SQLite read
+/// transaction between queries) with two workers, so that the scenario's own database calls
+/// take the server's paths too.
 pub fn run_on_workers<F: std::future::Future<Output = ()> + Send + 'static>(scenario: F) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .on_thread_park(kernel::inline_reader::on_worker_park)
-        .build()
-        .expect("a runtime");
+    let runtime = kernel::inline_reader::runtime_builder().worker_threads(2).build().expect("a runtime");
     if let Err(e) = runtime.block_on(runtime.spawn(scenario)) {
         std::panic::resume_unwind(e.into_panic());
     }

@@ -93,6 +93,15 @@ pub fn on_worker_park() {
     });
 }
 
+/// The runtime `socle serve` runs on (tests build theirs from it too): multi-threaded, with
+/// [`on_worker_park`] installed, so that its worker threads keep their read transaction
+/// between queries and never while idle.
+pub fn runtime_builder() -> tokio::runtime::Builder {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all().on_thread_park(on_worker_park);
+    builder
+}
+
 /// A thread's read-only connection and the read transaction it holds, if any.
 struct ReadConnection {
     conn: Connection,

@@ -120,11 +120,8 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::load(cli.config.as_deref()).context("reading configuration")?;
     init_logging(&config.log_format);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        // Worker threads keep their SQLite read transaction between queries, never while idle.
-        .on_thread_park(kernel::inline_reader::on_worker_park)
-        .build()?;
+    // Worker threads keep their SQLite read transaction between queries, never while idle.
+    let runtime = kernel::inline_reader::runtime_builder().build()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Serve { bind, role } => {

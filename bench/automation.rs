@@ -22,8 +22,11 @@ fn config(url: &str) -> Config {
     if url != "sqlite" {
         c.database_url = Some(url.to_string());
     }
-    c.password_hash.memory_kib = 1024;
-    c.password_hash.iterations = 1;
+    c.update_section("password_hash", |s: &mut foundation::settings::PasswordHashConfig| {
+        s.memory_kib = 1024;
+        s.iterations = 1;
+    })
+    .expect("password_hash settings");
     c
 }
 
@@ -109,7 +112,7 @@ async fn latency(url: &str, n: usize) -> anyhow::Result<()> {
     let kind = if url == "sqlite" { "sqlite" } else { "postgres" };
     let app = server::Application::build(c).await?;
     let base = format!("http://{}", app.local_addr()?);
-    let foundation = app.foundation();
+    let foundation = app.service::<foundation::FoundationState>().expect("foundation");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stop_rx.await;

@@ -231,7 +231,11 @@ async fn password_reset_flow(app: TestApp) {
 }
 
 async fn reset_tokens_expire(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |c| c.security.password_reset_ttl_secs = 1).await;
+    let app = TestApp::spawn_with(backend, |c| {
+        c.update_section("security", |s: &mut foundation::settings::SecurityConfig| s.password_reset_ttl_secs = 1)
+            .expect("security settings")
+    })
+    .await;
     app.signup("hank@example.com").await;
     app.post(&format!("{AUTH}/request-password-reset"), None, json!({"email": "hank@example.com"})).await.expect(202);
     let token = app.wait_for_email("hank@example.com", "Reset").await.token();
@@ -269,7 +273,8 @@ async fn change_password_revokes_other_sessions(app: TestApp) {
 
 async fn lockout_after_repeated_failures_until_reset(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| {
-        c.security.lockout_threshold = 3;
+        c.update_section("security", |s: &mut foundation::settings::SecurityConfig| s.lockout_threshold = 3)
+            .expect("security settings");
         c.rate_limit.login_failures_per_hour = 100;
     })
     .await;

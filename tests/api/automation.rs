@@ -69,7 +69,8 @@ on_both_backends!(
 
 async fn webhooks_are_signed_retried_and_redelivered(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| {
-        c.automation.allow_private_network = true;
+        c.update_section("automation", |s: &mut automation::settings::AutomationConfig| s.allow_private_network = true)
+            .expect("automation settings");
         c.jobs.poll_ms = 50;
     })
     .await;

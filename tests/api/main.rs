@@ -15,6 +15,7 @@ mod fuzz;
 mod fuzz_runtime;
 mod fuzz_studio;
 mod gdpr;
+mod hold;
 mod http_stub;
 mod jobs;
 mod mail;

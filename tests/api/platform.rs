@@ -162,21 +162,16 @@ async fn cors_follows_the_allowlist(backend: Backend) {
 }
 
 async fn slow_requests_time_out_with_408(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |c| {
-        c.request_timeout_secs = 1;
-        // Hashing this password takes several seconds: longer than the timeout.
-        c.password_hash.memory_kib = 256 * 1024;
-        c.password_hash.iterations = 4;
-    })
-    .await;
+    let app = TestApp::spawn_with_modules(backend, |c| c.request_timeout_secs = 1, &[&crate::hold::MODULE]).await;
+    // The handler waits until released, which this test never does: the only answer the
+    // server can give is the timeout's.
+    let key = uuid::Uuid::new_v4().to_string();
     let started = std::time::Instant::now();
-    let r = app
-        .post("/api/v1/foundation/auth/register", None, json!({"email": "slow@example.com", "password": crate::support::PASSWORD, "first_name": "S", "last_name": "Low"}))
-        .await
-        .expect(408);
-    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    let r = app.get(&format!("/api/v1/test/hold/{key}"), None).await.expect(408);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "answered before the timeout");
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
     assert!(r.body["request_id"].is_string());
+    crate::hold::hold(&key).release();
 }
 
 async fn oversized_bodies_are_413(backend: Backend) {
@@ -238,30 +233,29 @@ async fn hsts_only_behind_tls(backend: Backend) {
 }
 
 async fn in_flight_requests_finish_on_shutdown(backend: Backend) {
-    // Expensive hashing keeps the registration in flight while shutdown starts.
-    let app = TestApp::spawn_with(backend, |c| {
-        c.password_hash.memory_kib = 64 * 1024;
-        c.password_hash.iterations = 4;
-    })
-    .await;
-    // Registration hashes a password: slow enough to be in flight when shutdown starts.
-    let client = app.client.clone();
-    let url = app.url("/api/v1/foundation/auth/register");
-    let in_flight = tokio::spawn(async move {
-        client
-            .post(url)
-            .json(&json!({"email": "late@example.com", "password": crate::support::PASSWORD, "first_name": "L", "last_name": "Ate"}))
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-    });
-    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let app = TestApp::spawn_with_modules(backend, |_| {}, &[&crate::hold::MODULE]).await;
+    let key = uuid::Uuid::new_v4().to_string();
+    let hold = crate::hold::hold(&key);
+    let in_flight = tokio::spawn(app.client.get(app.url(&format!("/api/v1/test/hold/{key}"))).send());
+    hold.entered().await;
     let base = app.base.clone();
-    let started = std::time::Instant::now();
-    app.stop().await;
-    assert!(started.elapsed() > std::time::Duration::from_millis(20), "shutdown waited for the request");
-    assert_eq!(in_flight.await.expect("join").expect("the request was answered"), 202);
-    assert!(reqwest::get(format!("{base}/healthz")).await.is_err(), "the server stopped listening");
+    let stopping = tokio::spawn(app.stop());
+    // Shutdown has begun once the server no longer accepts connections.
+    let fresh = reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("client");
+    let mut closed = false;
+    for _ in 0..400 {
+        if fresh.get(format!("{base}/healthz")).send().await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(closed, "the server kept listening after shutdown began");
+    assert!(!stopping.is_finished(), "shutdown did not wait for the request in flight");
+    hold.release();
+    let answer = in_flight.await.expect("join").expect("the request in flight was answered");
+    assert_eq!(answer.status().as_u16(), 200);
+    stopping.await.expect("shutdown finished");
 }
 
 async fn openapi_documents_every_endpoint(app: TestApp) {

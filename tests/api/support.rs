@@ -133,6 +133,15 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_with_modules(backend, tweak, &[]).await
+    }
+
+    /// An app with test-only modules mounted after the real ones (see `hold`).
+    pub async fn spawn_with_modules(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Config),
+        extra: &[&kernel::module::ModuleDef],
+    ) -> Self {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let id = uuid::Uuid::new_v4().simple().to_string();
         let data_dir = std::env::temp_dir().join(format!("socle-test-{id}"));
@@ -145,8 +154,12 @@ impl TestApp {
             ..Config::default()
         };
         // Fast hashing in tests; the production parameters are covered by unit tests and benches.
-        config.password_hash.memory_kib = 1024;
-        config.password_hash.iterations = 1;
+        config
+            .update_section("password_hash", |s: &mut foundation::settings::PasswordHashConfig| {
+                s.memory_kib = 1024;
+                s.iterations = 1;
+            })
+            .expect("password_hash settings");
         let mut schema = None;
         if backend == Backend::Postgres {
             let name = format!("t_{}", &id[..16]);
@@ -164,10 +177,10 @@ impl TestApp {
         }
         tweak(&mut config);
         let database_url = config.database_url.clone();
-        let app = server::Application::build(config).await.expect("build the application");
+        let app = server::Application::build_with(config, extra).await.expect("build the application");
         let addr = app.local_addr().expect("local addr");
         let db = app.db().clone();
-        let foundation = app.foundation();
+        let foundation = app.service::<foundation::FoundationState>().expect("foundation");
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let _ = app

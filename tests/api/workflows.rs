@@ -162,7 +162,8 @@ async fn orders(app: &TestApp, who: &Session, slug: &str) -> Vec<Value> {
 
 fn fast(c: &mut kernel::Config) {
     c.jobs.poll_ms = 50;
-    c.automation.allow_private_network = true;
+    c.update_section("automation", |s: &mut automation::settings::AutomationConfig| s.allow_private_network = true)
+        .expect("automation settings");
 }
 
 on_both_backends!(
@@ -342,8 +343,11 @@ async fn failed_executions_resume_at_the_failed_step_and_can_be_cancelled(backen
 async fn loops_delays_variables_and_limits(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| {
         fast(c);
-        c.automation.max_loop_items = 5;
-        c.automation.max_steps = 30;
+        c.update_section("automation", |s: &mut automation::settings::AutomationConfig| {
+            s.max_loop_items = 5;
+            s.max_steps = 30;
+        })
+        .expect("automation settings");
     })
     .await;
     let builder = app.signup("loops@flows.example").await;
@@ -412,7 +416,8 @@ async fn loops_delays_variables_and_limits(backend: Backend) {
 async fn record_and_project_events_start_workflows(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| {
         fast(c);
-        c.automation.max_chain_depth = 3;
+        c.update_section("automation", |s: &mut automation::settings::AutomationConfig| s.max_chain_depth = 3)
+            .expect("automation settings");
     })
     .await;
     let builder = app.signup("events@flows.example").await;

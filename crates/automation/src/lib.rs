@@ -9,6 +9,7 @@ pub mod http;
 pub mod maintenance;
 pub mod notifications;
 pub mod scheduler;
+pub mod settings;
 pub mod webhooks;
 pub mod workflows;
 
@@ -17,8 +18,9 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use foundation::FoundationState;
 use kernel::jobs::Registry;
+use kernel::module::Task;
 use kernel::outbox::Listener;
-use kernel::{Config, Db};
+use kernel::{Config, Db, Deps, Module};
 use utoipa_axum::router::OpenApiRouter;
 
 #[derive(Clone)]
@@ -27,6 +29,8 @@ pub struct AutomationState(Arc<AutomationInner>);
 pub struct AutomationInner {
     pub db: Db,
     pub config: Arc<Config>,
+    /// The `[automation]` section.
+    pub settings: settings::AutomationConfig,
     pub foundation: FoundationState,
     pub runtime: runtime::RuntimeState,
     pub live: notifications::live::Hub,
@@ -53,15 +57,17 @@ impl AutomationState {
     pub fn new(
         db: Db,
         config: Arc<Config>,
+        settings: settings::AutomationConfig,
         foundation: FoundationState,
         runtime: runtime::RuntimeState,
         server_secret: &[u8],
     ) -> Self {
-        let http = http::Guard::new(config.automation.allow_private_network, config.automation.http_timeout_secs);
-        workflows::engine::set_step_timeout_cap(config.automation.step_timeout_secs);
+        let http = http::Guard::new(settings.allow_private_network, settings.http_timeout_secs);
+        workflows::engine::set_step_timeout_cap(settings.step_timeout_secs);
         AutomationState(Arc::new(AutomationInner {
             db,
             config,
+            settings,
             foundation,
             runtime,
             live: notifications::live::Hub::default(),
@@ -69,6 +75,39 @@ impl AutomationState {
             secrets: workflows::secrets::SecretBox::new(server_secret),
         }))
     }
+}
+
+/// Automation's front door: workflows, webhooks, notifications and the job admin under
+/// `/api/v1`, their jobs and outbox listeners, the scheduler (in `scheduler` processes) and
+/// the live notification listener.
+pub const MODULE: kernel::module::ModuleDef =
+    kernel::module::ModuleDef { name: "automation", migrations, build: module };
+
+fn module(deps: &mut Deps) -> anyhow::Result<Module> {
+    let state = AutomationState::new(
+        deps.db.clone(),
+        deps.config.clone(),
+        deps.section(settings::SECTION)?,
+        deps.get::<FoundationState>()?,
+        deps.get::<runtime::RuntimeState>()?,
+        &deps.signing_secret,
+    );
+    deps.provide(state.clone());
+    let scheduler_db = state.db.clone();
+    let live = state.live.clone();
+    let live_db = state.db.clone();
+    let mut module = Module::new("automation")
+        .api(router(state.clone()))
+        .jobs(|registry| register_jobs(registry, &state))
+        .task(Task::in_role("scheduler", "scheduler", move |stop| async move {
+            if let Err(e) = maintenance::ensure_schedules(&scheduler_db).await {
+                tracing::warn!(error = %e, "could not create the maintenance schedules");
+            }
+            scheduler::run(scheduler_db, stop).await
+        }))
+        .task(Task::always("live notifications", move |stop| live.listen(live_db, stop)));
+    module.listeners = listeners(&state);
+    Ok(module)
 }
 
 pub fn router(state: AutomationState) -> OpenApiRouter {
@@ -100,7 +139,7 @@ pub fn listeners(state: &AutomationState) -> Vec<Arc<dyn Listener>> {
         Arc::new(notifications::AuditAlerts(state.clone())),
         Arc::new(workflows::triggers::WorkflowTriggers {
             db: state.db.clone(),
-            max_depth: state.config.automation.max_chain_depth,
+            max_depth: state.settings.max_chain_depth,
         }),
     ]
 }

@@ -42,7 +42,7 @@ impl JobHandler for Maintenance {
             let db = &self.state.db;
             let removed = match self.task {
                 "maintenance.audit_retention" => {
-                    let days = self.state.config.automation.audit_retention_days;
+                    let days = self.state.settings.audit_retention_days;
                     if days <= 0 {
                         0
                     } else {

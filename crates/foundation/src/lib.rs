@@ -16,12 +16,64 @@ pub mod gdpr;
 pub mod orgs;
 pub mod passwords;
 pub mod sessions;
+pub mod settings;
 pub mod state;
 pub mod tokens;
 
 pub use state::FoundationState;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use kernel::module::{Authenticator, BoxFuture, MetricsCollector, Task};
+use kernel::{Db, Deps, Module};
 use utoipa_axum::router::OpenApiRouter;
+
+/// Foundation's front door: accounts, organizations, API keys, audit and admin under
+/// `/api/v1`; it publishes its state and the request authenticator for the modules after it.
+pub const MODULE: kernel::module::ModuleDef =
+    kernel::module::ModuleDef { name: "foundation", migrations, build: module };
+
+fn module(deps: &mut Deps) -> anyhow::Result<Module> {
+    let state = FoundationState::new(deps.db.clone(), deps.config.clone(), deps.mailer.clone(), &deps.signing_secret)?;
+    deps.provide(state.clone());
+    deps.provide::<Arc<dyn Authenticator>>(Arc::new(CredentialsAuthenticator(state.clone())));
+    deps.collectors.add(Arc::new(ActiveSessions));
+    let limits = state.clone();
+    Ok(Module::new("foundation").api(router(state)).task(Task::always(
+        "forget idle login limits",
+        move |mut stop| async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(60)) => limits.limits.retain_recent(),
+                    _ = stop.changed() => return,
+                }
+            }
+        },
+    )))
+}
+
+/// Bearer tokens and API keys into a principal ([`authn::attach_principal`]).
+struct CredentialsAuthenticator(FoundationState);
+
+impl Authenticator for CredentialsAuthenticator {
+    fn attach<'a>(&'a self, req: &'a mut axum::extract::Request) -> BoxFuture<'a, ()> {
+        Box::pin(authn::attach_principal(&self.0, req))
+    }
+}
+
+struct ActiveSessions;
+
+impl MetricsCollector for ActiveSessions {
+    fn collect<'a>(&'a self, db: &'a Db) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            match sessions::count_active(db).await {
+                Ok(n) => metrics::gauge!("socle_active_sessions").set(n as f64),
+                Err(e) => tracing::warn!(error = %e, "could not count active sessions"),
+            }
+        })
+    }
+}
 
 /// Every Foundation route, mounted by the server under `/api/v1`.
 pub fn router(state: FoundationState) -> OpenApiRouter {

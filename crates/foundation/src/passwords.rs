@@ -12,10 +12,10 @@
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
+use crate::settings::PasswordHashConfig;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
-use kernel::config::PasswordHashConfig;
 use kernel::{Error, Result};
 use rand::RngCore;
 use tokio::sync::oneshot;

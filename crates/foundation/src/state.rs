@@ -10,6 +10,7 @@ use kernel::recent::RecentReads;
 use kernel::{Config, Db};
 
 use crate::passwords::PasswordHasher;
+use crate::settings::{self, PasswordHashConfig, SecurityConfig};
 use crate::tokens::JwtKeys;
 
 /// Cheap to clone (one reference count): handlers receive it on every request.
@@ -27,6 +28,8 @@ impl std::ops::Deref for FoundationState {
 pub struct FoundationInner {
     pub db: Db,
     pub config: Arc<Config>,
+    /// The `[security]` section.
+    pub security: SecurityConfig,
     pub mailer: Mailer,
     pub jwt: JwtKeys,
     pub passwords: PasswordHasher,
@@ -69,16 +72,20 @@ impl AuthLimits {
 }
 
 impl FoundationState {
-    pub fn new(db: Db, config: Arc<Config>, mailer: Mailer, jwt_secret: &[u8]) -> Self {
-        Self(Arc::new(FoundationInner {
+    /// Reads Foundation's own sections (`[security]`, `[password_hash]`) from `config`.
+    pub fn new(db: Db, config: Arc<Config>, mailer: Mailer, jwt_secret: &[u8]) -> anyhow::Result<Self> {
+        let security = config.section(settings::SECURITY)?;
+        let password_hash: PasswordHashConfig = config.section(settings::PASSWORD_HASH)?;
+        Ok(Self(Arc::new(FoundationInner {
             jwt: JwtKeys::new(jwt_secret, config.access_token_ttl_secs),
-            passwords: PasswordHasher::new(&config.password_hash),
+            passwords: PasswordHasher::new(&password_hash),
+            security,
             limits: AuthLimits::from_config(&config),
             recent_sessions: RecentReads::default(),
             recent_api_keys: RecentReads::default(),
             db,
             config,
             mailer,
-        }))
+        })))
     }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,15 +46,16 @@ pub struct Config {
     /// `json` (default) or `pretty`.
     pub log_format: String,
     pub rate_limit: RateLimitConfig,
-    pub password_hash: PasswordHashConfig,
-    pub security: SecurityConfig,
     /// S3-compatible storage for apps' files; off (local disk) while `bucket` is empty.
     pub s3: S3Config,
     /// What `socle serve` runs: `all` (default), or one of `api`, `worker`, `scheduler`
     /// (comma-separated to combine), so that each can be scaled separately.
     pub role: String,
     pub jobs: JobsConfig,
-    pub automation: AutomationConfig,
+    /// Where the modules' own sections (`[automation]`, `[security]`, ...) are read from:
+    /// the same layers as the shared settings above. See [`Config::section`].
+    #[serde(skip)]
+    pub sources: Figment,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -71,40 +73,6 @@ pub struct JobsConfig {
 impl Default for JobsConfig {
     fn default() -> Self {
         Self { concurrency: 8, poll_ms: 500, queues: Vec::new() }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AutomationConfig {
-    /// Let webhooks call private, loopback and link-local addresses. Off by
-    /// default: a webhook author must not reach the server's own network (SSRF).
-    pub allow_private_network: bool,
-    /// Longest an outgoing webhook request may take (s).
-    pub http_timeout_secs: u64,
-    /// Days kept of the audit log (`0`: forever); the scheduler enforces it nightly.
-    pub audit_retention_days: i64,
-    /// Longest one workflow step may run (s); a step's own `timeout_secs` can only lower it.
-    pub step_timeout_secs: u64,
-    /// Steps one workflow execution may run in all (loops and jumps included).
-    pub max_steps: i64,
-    /// Items one `loop` step may iterate over.
-    pub max_loop_items: usize,
-    /// How deep workflows may trigger each other through the records they write.
-    pub max_chain_depth: i64,
-}
-
-impl Default for AutomationConfig {
-    fn default() -> Self {
-        Self {
-            allow_private_network: false,
-            http_timeout_secs: 15,
-            audit_retention_days: 365,
-            step_timeout_secs: 60,
-            max_steps: 1000,
-            max_loop_items: 1000,
-            max_chain_depth: 3,
-        }
     }
 }
 
@@ -156,29 +124,6 @@ pub struct RateLimitConfig {
     pub register_per_hour: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct PasswordHashConfig {
-    pub memory_kib: u32,
-    pub iterations: u32,
-    pub parallelism: u32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SecurityConfig {
-    /// Consecutive failed logins that lock an account until a password reset.
-    pub lockout_threshold: u32,
-    /// Lifetime of activation tokens.
-    pub activation_ttl_secs: i64,
-    /// Lifetime of password-reset tokens.
-    pub password_reset_ttl_secs: i64,
-    /// Lifetime of organization invitations.
-    pub invitation_ttl_secs: i64,
-    /// Whether a new account must be activated by email before it can log in.
-    pub require_email_activation: bool,
-}
-
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -200,12 +145,10 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             log_format: "json".into(),
             rate_limit: RateLimitConfig::default(),
-            password_hash: PasswordHashConfig::default(),
-            security: SecurityConfig::default(),
             s3: S3Config::default(),
             role: "all".into(),
             jobs: JobsConfig::default(),
-            automation: AutomationConfig::default(),
+            sources: Figment::new(),
         }
     }
 }
@@ -218,25 +161,6 @@ impl Default for RateLimitConfig {
             login_failures_per_hour: 5,
             password_reset_per_hour: 5,
             register_per_hour: 30,
-        }
-    }
-}
-
-impl Default for PasswordHashConfig {
-    /// OWASP's argon2id recommendation: m=19 MiB, t=2, p=1.
-    fn default() -> Self {
-        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
-    }
-}
-
-impl Default for SecurityConfig {
-    fn default() -> Self {
-        Self {
-            lockout_threshold: 10,
-            activation_ttl_secs: 48 * 3600,
-            password_reset_ttl_secs: 3600,
-            invitation_ttl_secs: 7 * 24 * 3600,
-            require_email_activation: true,
         }
     }
 }
@@ -258,7 +182,29 @@ impl Config {
         {
             figment = figment.merge(Serialized::default("smtp_url", url));
         }
-        figment.extract().map_err(Box::new)
+        let mut config: Config = figment.extract().map_err(Box::new)?;
+        config.sources = figment;
+        Ok(config)
+    }
+
+    /// A module's own settings: the `[name]` section, with `T::default()` for what is unset.
+    pub fn section<T: Serialize + DeserializeOwned + Default>(&self, name: &str) -> anyhow::Result<T> {
+        Figment::from(Serialized::defaults(T::default()))
+            .merge(self.sources.focus(name))
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid [{name}] settings: {e}"))
+    }
+
+    /// Change a module's section (tools and tests; operators use the file or environment).
+    pub fn update_section<T: Serialize + DeserializeOwned + Default>(
+        &mut self,
+        name: &str,
+        change: impl FnOnce(&mut T),
+    ) -> anyhow::Result<()> {
+        let mut section: T = self.section(name)?;
+        change(&mut section);
+        self.sources = std::mem::take(&mut self.sources).merge(Serialized::default(name, section));
+        Ok(())
     }
 
     pub fn mail_dir(&self) -> PathBuf {
@@ -279,13 +225,42 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("socle-config-{}", crate::ids::random_token(6)));
         std::fs::create_dir_all(&dir).expect("dir");
         let file = dir.join("socle.toml");
-        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\n[rate_limit]\nlogin_failures_per_hour = 9\n").expect("write");
+        std::fs::write(
+            &file,
+            "bind = \"0.0.0.0:9000\"\n[rate_limit]\nlogin_failures_per_hour = 9\n[widgets]\ncolour = \"blue\"\n",
+        )
+        .expect("write");
         let config = Config::load(Some(&file)).expect("load");
         assert_eq!(config.bind, "0.0.0.0:9000");
         assert_eq!(config.rate_limit.login_failures_per_hour, 9);
         assert_eq!(config.rate_limit.password_reset_per_hour, 5, "unset keys keep their default");
-        assert_eq!(config.password_hash.memory_kib, 19 * 1024);
+        let widgets: Widgets = config.section("widgets").expect("section");
+        assert_eq!(widgets, Widgets { colour: "blue".into(), size: 3 }, "a module's section, defaults for the rest");
+        let absent: Widgets = config.section("gadgets").expect("absent section");
+        assert_eq!(absent, Widgets::default());
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    struct Widgets {
+        colour: String,
+        size: u32,
+    }
+
+    impl Default for Widgets {
+        fn default() -> Self {
+            Widgets { colour: "red".into(), size: 3 }
+        }
+    }
+
+    #[test]
+    fn a_section_can_be_changed_in_code() {
+        let mut config = Config::default();
+        config.update_section("widgets", |w: &mut Widgets| w.size = 7).expect("update");
+        config.update_section("widgets", |w: &mut Widgets| w.colour = "green".into()).expect("update");
+        let widgets: Widgets = config.section("widgets").expect("section");
+        assert_eq!(widgets, Widgets { colour: "green".into(), size: 7 });
     }
 
     #[test]

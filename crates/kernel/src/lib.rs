@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod json;
 pub mod mail;
 pub mod migrate;
+pub mod module;
 pub mod outbox;
 pub mod pagination;
 pub mod principal;
@@ -30,6 +31,7 @@ pub use config::Config;
 pub use context::RequestContext;
 pub use db::{Arg, Db, DbKind, Tx};
 pub use error::{Error, FieldError, Result};
+pub use module::{Deps, Module};
 pub use principal::{OrgRole, PlatformRole, Principal};
 
 /// The kernel's own tables: the job queue, the outbox (and who listens to it) and schedules

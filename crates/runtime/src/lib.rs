@@ -23,7 +23,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use foundation::FoundationState;
-use kernel::Db;
+use kernel::module::Task;
+use kernel::{Db, Deps, Module};
 use studio::collections::ddl::Namespace;
 use studio::collections::schema::ProjectSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -143,6 +144,20 @@ impl RuntimeState {
         }
         Ok(row)
     }
+}
+
+/// Runtime's front door: apps and deployments under `/api/v1/runtime`, the apps' own API
+/// under `/apps/{slug}`, and the realtime listener (PostgreSQL NOTIFY from other processes).
+pub const MODULE: kernel::module::ModuleDef = kernel::module::ModuleDef { name: "runtime", migrations, build: module };
+
+fn module(deps: &mut Deps) -> anyhow::Result<Module> {
+    let state = RuntimeState::new(deps.db.clone(), deps.get::<FoundationState>()?, &deps.signing_secret);
+    deps.provide(state.clone());
+    let listening = state.clone();
+    Ok(Module::new("runtime")
+        .api(router(state.clone()))
+        .apps(app_router(state))
+        .task(Task::always("realtime listener", move |stop| realtime::listen(listening, stop))))
 }
 
 /// The platform routes, mounted under `/api/v1`.

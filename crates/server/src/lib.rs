@@ -11,18 +11,18 @@ pub mod secrets;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::serve::ListenerExt;
-use foundation::FoundationState;
-use insights::{InsightsState, MetricsCollector};
+use kernel::jobs::Registry;
 use kernel::mail::Mailer;
+use kernel::module::{Authenticator, ModuleDef, Task};
+use kernel::outbox::Listener;
 use kernel::ratelimit::RateLimiter;
-use kernel::{Config, Db, Error};
+use kernel::{Config, Db, Deps, Error};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -33,53 +33,39 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::middleware::EdgeState;
 
+/// Every module, in dependency order: each one may use what the ones before it provide.
+/// Adding a module is one crate and one line here.
+pub const MODULES: &[&ModuleDef] = &[
+    &kernel::module::MODULE,
+    &foundation::MODULE,
+    &studio::MODULE,
+    &runtime::MODULE,
+    &automation::MODULE,
+    &insights::MODULE,
+];
+
+/// The migrations of `modules`, in their order.
+pub fn migrations_of(modules: &[&ModuleDef]) -> Vec<kernel::migrate::Migration> {
+    modules.iter().flat_map(|m| (m.migrations)()).collect()
+}
+
 /// Every module's migrations, in dependency order.
 pub fn migrations() -> Vec<kernel::migrate::Migration> {
-    let mut all = kernel::migrations();
-    all.extend(foundation::migrations());
-    all.extend(studio::migrations());
-    all.extend(runtime::migrations());
-    all.extend(automation::migrations());
-    all
+    migrations_of(MODULES)
 }
 
 /// Open the database and bring its schema up to date.
 pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    open_database_with(config, MODULES).await
+}
+
+async fn open_database_with(config: &Config, modules: &[&ModuleDef]) -> anyhow::Result<Db> {
     let db = Db::connect(config).await?;
-    let applied =
-        kernel::migrate::run(&db, &migrations()).await.map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+    let applied = kernel::migrate::run(&db, &migrations_of(modules))
+        .await
+        .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
     tracing::info!(database = db.kind().as_str(), applied, "database ready");
     Ok(db)
-}
-
-struct ActiveSessions;
-
-impl MetricsCollector for ActiveSessions {
-    fn collect<'a>(&'a self, db: &'a Db) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
-        Box::pin(async move {
-            match foundation::sessions::count_active(db).await {
-                Ok(n) => metrics::gauge!("socle_active_sessions").set(n as f64),
-                Err(e) => tracing::warn!(error = %e, "could not count active sessions"),
-            }
-        })
-    }
-}
-
-struct JobCounts;
-
-impl MetricsCollector for JobCounts {
-    fn collect<'a>(&'a self, db: &'a Db) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
-        Box::pin(async move {
-            match kernel::jobs::admin::state_counts(db).await {
-                Ok(counts) => {
-                    for (state, n) in counts {
-                        metrics::gauge!("socle_jobs", "state" => state).set(n as f64);
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "could not count jobs"),
-            }
-        })
-    }
 }
 
 /// A built, bound, not yet running server.
@@ -87,40 +73,67 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     db: Db,
-    mailer: Mailer,
-    foundation: FoundationState,
-    runtime: runtime::RuntimeState,
-    automation: automation::AutomationState,
     config: Arc<Config>,
+    /// The services the modules published (their states), for tools and tests.
+    deps: Deps,
+    jobs: Registry,
+    listeners: Vec<Arc<dyn Listener>>,
+    tasks: Vec<Task>,
     rate_limiter: Option<Arc<RateLimiter>>,
-    prometheus: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let config = Arc::new(config);
-        let db = open_database(&config).await?;
-        let listener = TcpListener::bind(&config.bind).await?;
-        Self::with_parts(config, db, listener).await
+        Self::build_with(config, &[]).await
     }
 
-    pub async fn with_parts(config: Arc<Config>, db: Db, listener: TcpListener) -> anyhow::Result<Self> {
-        insights::process::init();
-        let prometheus = insights::metrics_http::install();
+    /// [`MODULES`] and then `extra` (tools and tests mount their own routes this way).
+    pub async fn build_with(config: Config, extra: &[&ModuleDef]) -> anyhow::Result<Self> {
+        let modules: Vec<&ModuleDef> = MODULES.iter().chain(extra).copied().collect();
+        let config = Arc::new(config);
+        let db = open_database_with(&config, &modules).await?;
+        let listener = TcpListener::bind(&config.bind).await?;
+        Self::with_parts(config, db, listener, &modules)
+    }
+
+    pub fn with_parts(
+        config: Arc<Config>,
+        db: Db,
+        listener: TcpListener,
+        modules: &[&ModuleDef],
+    ) -> anyhow::Result<Self> {
         let mailer = Mailer::from_config(&config)?;
         let secret = secrets::jwt_secret(&config)?;
-        let foundation = FoundationState::new(db.clone(), config.clone(), mailer.clone(), &secret);
-        let runtime_state = runtime::RuntimeState::new(db.clone(), foundation.clone(), &secret);
-        let runtime_state_for_run = runtime_state.clone();
-        let automation = automation::AutomationState::new(
-            db.clone(),
-            config.clone(),
-            foundation.clone(),
-            runtime_state.clone(),
-            &secret,
-        );
-        let insights =
-            InsightsState::new(db.clone(), prometheus.clone(), vec![Arc::new(ActiveSessions), Arc::new(JobCounts)]);
+        let mut deps = Deps::new(db.clone(), config.clone(), mailer, secret);
+        let serves_api = config.runs("api");
+        let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi());
+        let mut apps = Router::new();
+        let mut jobs = Registry::new();
+        let mut listeners = Vec::new();
+        let mut tasks = Vec::new();
+        for def in modules {
+            let module = (def.build)(&mut deps).map_err(|e| anyhow::anyhow!("module {}: {e}", def.name))?;
+            if let Some(root) = module.root {
+                api = api.merge(root);
+            }
+            // A worker or scheduler process answers health and metrics only.
+            if serves_api {
+                if let Some(routes) = module.api {
+                    api = api.nest("/api/v1", routes);
+                }
+                if let Some(routes) = module.apps {
+                    apps = apps.merge(routes);
+                }
+            }
+            if let Some(doc) = module.openapi {
+                api.get_openapi_mut().merge(doc);
+            }
+            jobs.merge(module.jobs);
+            listeners.extend(module.listeners);
+            tasks.extend(module.tasks);
+        }
+        let (api, spec) = api.split_for_parts();
+
         let rl = &config.rate_limit;
         let rate_limiter = (rl.global_per_minute > 0)
             .then(|| Arc::new(RateLimiter::new(rl.global_per_minute, Duration::from_secs(60), rl.global_burst)));
@@ -129,23 +142,10 @@ impl Application {
             cors: Arc::new(cors::CorsPolicy::new(&config.cors_allowed_origins)),
             request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
             rate_limiter: rate_limiter.clone(),
-            foundation: foundation.clone(),
-        };
-
-        let (api, spec) = if config.runs("api") {
-            OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-                .nest("/api/v1", foundation::router(foundation.clone()))
-                .nest("/api/v1", studio::router(studio::StudioState::new(db.clone())))
-                .nest("/api/v1", runtime::router(runtime_state.clone()))
-                .nest("/api/v1", automation::router(automation.clone()))
-                .merge(insights::router(insights))
-                .split_for_parts()
-        } else {
-            // A worker or scheduler process answers health and metrics only.
-            OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).merge(insights::router(insights)).split_for_parts()
+            authenticator: deps.try_get::<Arc<dyn Authenticator>>(),
         };
         let spec_json = Arc::new(serde_json::to_string(&spec)?);
-        let mut router = api
+        let router = api
             .route(
                 "/api/openapi.json",
                 axum::routing::get(move || {
@@ -153,29 +153,15 @@ impl Application {
                     async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body.as_str().to_owned()) }
                 }),
             )
-            .merge(SwaggerUi::new("/api/docs").url("/api/docs/openapi.json", spec));
-        if config.runs("api") {
-            router = router.merge(runtime::app_router(runtime_state));
-        }
-        let router = router
+            .merge(SwaggerUi::new("/api/docs").url("/api/docs/openapi.json", spec))
+            .merge(apps)
             .route_layer(route_label::RouteLabelLayer)
             .fallback(|| async { Error::NotFound("no such endpoint".into()) })
             .layer(DefaultBodyLimit::max(config.body_limit_bytes))
             .layer(CompressionLayer::new())
             .layer(axum::middleware::from_fn_with_state(edge, middleware::edge))
             .layer(CatchPanicLayer::custom(middleware::panic_response));
-        Ok(Self {
-            listener,
-            router,
-            db,
-            mailer,
-            foundation,
-            runtime: runtime_state_for_run,
-            automation,
-            config,
-            rate_limiter,
-            prometheus,
-        })
+        Ok(Self { listener, router, db, config, deps, jobs, listeners, tasks, rate_limiter })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -186,19 +172,17 @@ impl Application {
         &self.db
     }
 
-    /// Foundation's state, for tools and tests that call its services directly.
-    pub fn foundation(&self) -> FoundationState {
-        self.foundation.clone()
+    /// A service a module published (its state), for tools and tests that call its service
+    /// functions directly: `app.service::<foundation::FoundationState>()`.
+    pub fn service<T: Clone + Send + Sync + 'static>(&self) -> anyhow::Result<T> {
+        self.deps.get()
     }
 
     /// The job worker with every module's job kinds.
     pub fn worker(&self) -> kernel::jobs::Worker {
-        let mut registry = kernel::jobs::Registry::new();
-        registry.register(kernel::mail::JOB_KIND, self.mailer.clone());
-        automation::register_jobs(&mut registry, &self.automation);
         kernel::jobs::Worker::new(
             self.db.clone(),
-            registry,
+            self.jobs.clone(),
             kernel::jobs::WorkerOptions {
                 concurrency: self.config.jobs.concurrency.max(1),
                 poll: Duration::from_millis(self.config.jobs.poll_ms.max(50)),
@@ -208,32 +192,25 @@ impl Application {
         )
     }
 
-    /// Automation's state, for tests that call its services directly.
-    pub fn automation(&self) -> automation::AutomationState {
-        self.automation.clone()
-    }
-
     /// Serve until `shutdown` resolves, then let in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut background = Vec::new();
         if self.config.runs("worker") {
             background.push(tokio::spawn(self.worker().run(stop_rx.clone())));
-            let listeners = automation::listeners(&self.automation);
-            let dispatcher = kernel::outbox::Dispatcher::new(self.db.clone(), listeners)
+            let dispatcher = kernel::outbox::Dispatcher::new(self.db.clone(), self.listeners)
                 .poll(Duration::from_millis(self.config.jobs.poll_ms.max(50)));
             background.push(tokio::spawn(dispatcher.run(stop_rx.clone())));
         }
-        if self.config.runs("scheduler") {
-            if let Err(e) = automation::maintenance::ensure_schedules(&self.db).await {
-                tracing::warn!(error = %e, "could not create the maintenance schedules");
+        for task in self.tasks {
+            if task.role.is_none_or(|role| self.config.runs(role)) {
+                tracing::debug!(task = task.name, "starting");
+                background.push(tokio::spawn((task.run)(stop_rx.clone())));
             }
-            background.push(tokio::spawn(automation::scheduler::run(self.db.clone(), stop_rx.clone())));
         }
-        background.push(tokio::spawn(janitor(self.foundation.clone(), self.rate_limiter.clone(), stop_rx.clone())));
-        background.push(tokio::spawn(runtime::realtime::listen(self.runtime.clone(), stop_rx.clone())));
-        background.push(tokio::spawn(self.automation.live.clone().listen(self.db.clone(), stop_rx.clone())));
-        background.push(tokio::spawn(metrics_upkeep(self.prometheus.clone(), stop_rx)));
+        if let Some(limiter) = self.rate_limiter {
+            background.push(tokio::spawn(forget_idle_addresses(limiter, stop_rx)));
+        }
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         // Answers are small and complete: send them at once instead of waiting on Nagle.
         let listener = self.listener.tap_io(|tcp| {
@@ -252,33 +229,12 @@ impl Application {
     }
 }
 
-/// Fold recorded histogram samples into their buckets every few seconds. Without it the
-/// exporter keeps every sample until the next scrape: memory grows with traffic when
-/// nobody scrapes `/metrics` (measured: +60 MiB after a few million requests).
-async fn metrics_upkeep(
-    handle: Option<metrics_exporter_prometheus::PrometheusHandle>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let Some(handle) = handle else { return };
+/// Forget the global rate limiter's idle addresses every minute.
+async fn forget_idle_addresses(limiter: Arc<RateLimiter>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(5)) => handle.run_upkeep(),
+            _ = tokio::time::sleep(Duration::from_secs(60)) => limiter.retain_recent(),
             _ = stop.changed() => return,
-        }
-    }
-}
-
-/// Per-process housekeeping: forget idle rate-limit keys. (Database maintenance is
-/// scheduled: `automation::maintenance`.)
-async fn janitor(foundation: FoundationState, limiter: Option<Arc<RateLimiter>>, mut stop: watch::Receiver<bool>) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
-            _ = stop.changed() => return,
-        }
-        foundation.limits.retain_recent();
-        if let Some(l) = &limiter {
-            l.retain_recent();
         }
     }
 }

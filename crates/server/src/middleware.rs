@@ -30,8 +30,8 @@ pub struct EdgeState {
     /// How long a handler may take before the client gets 408.
     pub request_timeout: Duration,
     pub rate_limiter: Option<Arc<RateLimiter>>,
-    /// Resolves credentials into the request's principal.
-    pub foundation: foundation::FoundationState,
+    /// Resolves credentials into the request's principal (Foundation provides it).
+    pub authenticator: Option<Arc<dyn kernel::module::Authenticator>>,
 }
 
 fn peer_ip(req: &Request) -> Option<std::net::IpAddr> {
@@ -93,7 +93,9 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
                         )
                     }
                     (_, CorsDecision::Simple { allowed }) => {
-                        foundation::authn::attach_principal(&edge.foundation, &mut req).await;
+                        if let Some(authenticator) = &edge.authenticator {
+                            authenticator.attach(&mut req).await;
+                        }
                         let mut response =
                             match tokio::time::timeout(edge.request_timeout, next.run(req).instrument(span.clone()))
                                 .await

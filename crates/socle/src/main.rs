@@ -152,7 +152,7 @@ fn main() -> anyhow::Result<()> {
                 let db = server::open_database(&config).await?;
                 let mailer = kernel::mail::Mailer::from_config(&config)?;
                 let secret = server::secrets::jwt_secret(&config)?;
-                let state = foundation::FoundationState::new(db.clone(), config, mailer, &secret);
+                let state = foundation::FoundationState::new(db.clone(), config, mailer, &secret)?;
                 let user =
                     foundation::accounts::service::create_superuser(&state, &email, &password).await.map_err(|e| {
                         match e {

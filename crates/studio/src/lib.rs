@@ -15,7 +15,7 @@ pub mod projects;
 
 use std::sync::Arc;
 
-use kernel::Db;
+use kernel::{Db, Deps, Module};
 use utoipa_axum::router::OpenApiRouter;
 
 /// What Studio's handlers need; cheap to clone.
@@ -38,6 +38,15 @@ impl StudioState {
     pub fn new(db: Db) -> Self {
         Self(Arc::new(StudioInner { db }))
     }
+}
+
+/// Studio's front door: projects, pages, components and collections under `/api/v1/studio`.
+pub const MODULE: kernel::module::ModuleDef = kernel::module::ModuleDef { name: "studio", migrations, build: module };
+
+fn module(deps: &mut Deps) -> anyhow::Result<Module> {
+    let state = StudioState::new(deps.db.clone());
+    deps.provide(state.clone());
+    Ok(Module::new("studio").api(router(state)))
 }
 
 /// Every Studio route, mounted by the server under `/api/v1`.

@@ -581,7 +581,7 @@ impl JobHandler for StepRunner {
 impl StepRunner {
     async fn run_step(&self, job: &Job, ctx: &JobContext) -> kernel::jobs::JobResult {
         let db = &self.0.db;
-        let limits = &self.0.config.automation;
+        let limits = &self.0.settings;
         let exec_id = job.payload["execution_id"].as_str().unwrap_or_default();
         let seq = job.payload["seq"].as_i64().unwrap_or(-1);
         let Some(exec) = find(db, exec_id).await? else {
@@ -954,7 +954,7 @@ impl StepRunner {
                         )));
                     }
                 };
-                let limit = max_items.unwrap_or(usize::MAX).min(self.0.config.automation.max_loop_items);
+                let limit = max_items.unwrap_or(usize::MAX).min(self.0.settings.max_loop_items);
                 if items.len() > limit {
                     return Err(StepError::permanent(format!(
                         "over: {} items, more than this loop's limit of {limit}",

@@ -94,7 +94,7 @@ pub async fn register(state: &FoundationState, ctx: &RequestContext, req: Regist
 
     let now = kernel::time::now();
     let id = kernel::ids::new_id();
-    let active = invitation.is_some() || !state.config.security.require_email_activation;
+    let active = invitation.is_some() || !state.security.require_email_activation;
     let status = if active { UserStatus::Active } else { UserStatus::Pending };
     tx.execute(
         "INSERT INTO users (id, email, password_hash, first_name, last_name, role, status, email_verified_at,
@@ -124,7 +124,7 @@ pub async fn register(state: &FoundationState, ctx: &RequestContext, req: Regist
     if let Some(inv) = &invitation {
         crate::orgs::invitations::accept_for(&mut tx, ctx, inv, &id, &email).await?;
     } else if !active {
-        let token = tokens::issue(&mut tx, &id, tokens::ACTIVATION, state.config.security.activation_ttl_secs).await?;
+        let token = tokens::issue(&mut tx, &id, tokens::ACTIVATION, state.security.activation_ttl_secs).await?;
         emails::activation(&mut tx, &state.config.public_url, &email, req.first_name.trim(), &token).await?;
     }
     tx.commit().await?;
@@ -170,8 +170,7 @@ pub async fn resend_activation(state: &FoundationState, ctx: &RequestContext, em
     if let Some(user) = find_by_email(&mut tx, &email).await?
         && user.status() == UserStatus::Pending
     {
-        let token =
-            tokens::issue(&mut tx, &user.id, tokens::ACTIVATION, state.config.security.activation_ttl_secs).await?;
+        let token = tokens::issue(&mut tx, &user.id, tokens::ACTIVATION, state.security.activation_ttl_secs).await?;
         emails::activation(&mut tx, &state.config.public_url, &email, &user.first_name, &token).await?;
     }
     tx.commit().await?;
@@ -284,7 +283,7 @@ async fn record_failed_login(
     if let Some(u) = user {
         entry = entry.target(&u.id);
         let failures = u.failed_login_count + 1;
-        let threshold = i64::from(state.config.security.lockout_threshold);
+        let threshold = i64::from(state.security.lockout_threshold);
         let lock_now = threshold > 0 && failures >= threshold && u.locked_at.is_none();
         tx.execute(
             "UPDATE users SET failed_login_count = failed_login_count + 1, locked_at = CASE WHEN $2 THEN $3 ELSE locked_at END WHERE id = $1",
@@ -442,8 +441,7 @@ pub async fn request_password_reset(state: &FoundationState, ctx: &RequestContex
         .describe("password reset requested");
     if let Some(u) = user.as_ref().filter(|u| matches!(u.status(), UserStatus::Active | UserStatus::Pending)) {
         let token =
-            tokens::issue(&mut tx, &u.id, tokens::PASSWORD_RESET, state.config.security.password_reset_ttl_secs)
-                .await?;
+            tokens::issue(&mut tx, &u.id, tokens::PASSWORD_RESET, state.security.password_reset_ttl_secs).await?;
         emails::password_reset(&mut tx, &state.config.public_url, &email, &u.first_name, &token).await?;
         entry = entry.target(&u.id);
     } else {

@@ -82,7 +82,7 @@ pub async fn create(
             hash,
             &me.user_id,
             now,
-            now + time::Duration::seconds(config.security.invitation_ttl_secs)
+            now + time::Duration::seconds(state.security.invitation_ttl_secs)
         ],
     )
     .await?;

@@ -232,6 +232,11 @@ impl Registry {
         self
     }
 
+    /// Take every kind `other` registered (a later registration of a kind wins).
+    pub fn merge(&mut self, other: Registry) {
+        self.handlers.extend(other.handlers);
+    }
+
     pub fn get(&self, kind: &str) -> Option<Arc<dyn JobHandler>> {
         self.handlers.get(kind).cloned()
     }

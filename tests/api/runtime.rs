@@ -382,13 +382,13 @@ pub fn urlencode(s: &str) -> String {
 on_both_databases!(realtime_events_reach_only_allowed_subscribers, realtime_events_arrive_in_commit_order);
 
 /// An SSE client: reads `event:`/`data:` frames from a live response.
-struct Sse {
+pub(crate) struct Sse {
     resp: reqwest::Response,
     buffer: String,
 }
 
 impl Sse {
-    async fn open(app: &TestApp, slug: &str) -> (Sse, String) {
+    pub(crate) async fn open(app: &TestApp, slug: &str) -> (Sse, String) {
         let resp = app.client.get(app.url(&format!("/apps/{slug}/api/realtime"))).send().await.expect("connect");
         assert_eq!(resp.status(), 200);
         let mut sse = Sse { resp, buffer: String::new() };
@@ -398,7 +398,7 @@ impl Sse {
     }
 
     /// The next event, or None after 1.5 s of silence.
-    async fn next(&mut self) -> Option<(String, Value)> {
+    pub(crate) async fn next(&mut self) -> Option<(String, Value)> {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let frame: String = self.buffer.drain(..end + 2).collect();
@@ -424,7 +424,7 @@ impl Sse {
 }
 
 /// Set an SSE client's topics through the app's API, as the caller `token` (or a guest).
-async fn subscribe(app: &TestApp, slug: &str, client: &str, topics: Value, token: Option<&str>) {
+pub(crate) async fn subscribe(app: &TestApp, slug: &str, client: &str, topics: Value, token: Option<&str>) {
     let r = pb(
         app,
         reqwest::Method::POST,
@@ -939,10 +939,12 @@ async fn files_upload_serve_and_protect_on(app: &TestApp, s3_listing: Option<&st
 
 on_both_databases!(websocket_subscribers_resume_without_loss);
 
-struct Ws(tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>);
+pub(crate) struct Ws(
+    pub(crate) tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+);
 
 impl Ws {
-    async fn open(app: &TestApp, slug: &str, token: Option<&str>) -> (Ws, Value) {
+    pub(crate) async fn open(app: &TestApp, slug: &str, token: Option<&str>) -> (Ws, Value) {
         let url = format!(
             "{}/apps/{slug}/api/realtime/ws{}",
             app.base.replacen("http", "ws", 1),
@@ -955,13 +957,13 @@ impl Ws {
         (ws, hello)
     }
 
-    async fn send(&mut self, v: Value) {
+    pub(crate) async fn send(&mut self, v: Value) {
         use futures_util::SinkExt;
         self.0.send(tokio_tungstenite::tungstenite::Message::Text(v.to_string().into())).await.expect("send");
     }
 
     /// The next JSON message other than a heartbeat, or None after 1.5 s.
-    async fn next(&mut self) -> Option<Value> {
+    pub(crate) async fn next(&mut self) -> Option<Value> {
         use futures_util::StreamExt;
         loop {
             match tokio::time::timeout(std::time::Duration::from_millis(1500), self.0.next()).await {

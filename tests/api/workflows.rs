@@ -177,6 +177,7 @@ on_both_backends!(
     schedules_and_signed_webhooks_start_workflows,
     workflows_are_checked_versioned_and_isolated,
     outgoing_requests_cannot_reach_private_addresses,
+    records_written_by_workflow_steps_reach_realtime_subscribers,
 );
 
 async fn a_workflow_calls_an_api_branches_creates_a_record_and_sends_an_email(backend: Backend) {
@@ -890,5 +891,98 @@ async fn concurrent_webhook_changes_keep_the_interest_of_the_active_ones(backend
     }
     app.patch(&format!("{hooks}/{active}"), Some(&owner.access), json!({"active": false})).await.expect(200);
     assert_eq!(interest().await, 0);
+    app.stop().await;
+}
+
+/// The record a workflow step creates, updates and deletes reaches an SSE and a WebSocket
+/// subscriber, as a write through the records API would: every record write publishes at
+/// its commit.
+async fn records_written_by_workflow_steps_reach_realtime_subscribers(backend: Backend) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    use crate::runtime::{Sse, Ws};
+    let app = TestApp::spawn_with(backend, fast).await;
+    let builder = app.admin("live@flows.example").await;
+    let (_, project_id, app_id) = shop(&app, &builder, "live-shop").await;
+    // The builder is a superuser of the app (the orders collection has no rules).
+    let (mut sse, client) = Sse::open(&app, "live-shop").await;
+    app.post(
+        "/apps/live-shop/api/realtime",
+        Some(&builder.access),
+        json!({"clientId": client, "subscriptions": ["orders/*"]}),
+    )
+    .await
+    .expect(204);
+    let mut request = format!("{}/apps/live-shop/api/realtime/ws", app.base.replacen("http", "ws", 1))
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert("authorization", format!("Bearer {}", builder.access).parse().expect("header"));
+    let (stream, _) = tokio_tungstenite::connect_async(request).await.expect("websocket");
+    let mut ws = Ws(stream);
+    assert_eq!(ws.next().await.expect("hello")["type"], "hello");
+    ws.send(json!({"type": "subscribe", "id": "orders", "topic": "orders/*"})).await;
+    assert_eq!(ws.next().await.expect("subscribed")["type"], "subscribed");
+    let workflow = create_workflow(
+        &app,
+        &builder,
+        &project_id,
+        "Order lifecycle",
+        json!({
+            "trigger": {"type": "manual"},
+            "steps": [
+                {"id": "create", "type": "record", "action": "create", "app_id": app_id, "collection": "orders",
+                 "data": {"title": "From a workflow", "amount": 5, "status": "new"}},
+                {"id": "ship", "type": "record", "action": "update", "app_id": app_id, "collection": "orders",
+                 "record_id": "{{ steps.create.id }}", "data": {"status": "shipped"}},
+                {"id": "drop", "type": "record", "action": "delete", "app_id": app_id, "collection": "orders",
+                 "record_id": "{{ steps.create.id }}"}
+            ]
+        }),
+    )
+    .await;
+    let run = execute(&app, &builder, &workflow, json!({})).await;
+    let done = finished(&app, &builder, &run).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let id = done["context"]["steps"]["create"]["id"].as_str().expect("created id").to_string();
+    // Each stream reports silence after a while; the steps run as jobs, so allow for that.
+    let mut sse_events = Vec::new();
+    for _ in 0..20 {
+        if sse_events.len() == 3 {
+            break;
+        }
+        if let Some((topic, data)) = sse.next().await {
+            sse_events.push((
+                topic,
+                data["action"].clone(),
+                data["record"]["id"].clone(),
+                data["record"]["status"].clone(),
+            ));
+        }
+    }
+    let expected = |topic: &str| {
+        vec![
+            (topic.to_string(), json!("create"), json!(id), json!("new")),
+            (topic.to_string(), json!("update"), json!(id), json!("shipped")),
+            (topic.to_string(), json!("delete"), json!(id), json!("shipped")),
+        ]
+    };
+    assert_eq!(sse_events, expected("orders/*"), "SSE");
+    let mut ws_events = Vec::new();
+    for _ in 0..20 {
+        if ws_events.len() == 3 {
+            break;
+        }
+        if let Some(m) = ws.next().await {
+            assert_eq!(m["type"], "event", "{m}");
+            ws_events.push((
+                "orders/*".to_string(),
+                m["action"].clone(),
+                m["record"]["id"].clone(),
+                m["record"]["status"].clone(),
+            ));
+        }
+    }
+    assert_eq!(ws_events, expected("orders/*"), "WebSocket");
+    drop((sse, ws));
     app.stop().await;
 }

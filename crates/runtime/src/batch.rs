@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use crate::RuntimeState;
 use crate::context::resolve;
 use crate::pb::{PbError, PbResult};
-use crate::realtime::{Action, publish};
+use crate::realtime::Action;
 use crate::records::routes::{MaybePrincipal, json_body};
 use crate::records::{self, create_in, delete_in, update_in};
 
@@ -123,7 +123,7 @@ async fn batch(
                 }
             }
             Op::Delete(id) => {
-                delete_in(&mut tx, &ctx, c, id, query).await.map(|row| (Action::Delete, id.clone(), Some(row)))
+                delete_in(&mut tx, &ctx, &state, c, id, query).await.map(|row| (Action::Delete, id.clone(), Some(row)))
             }
         };
         done.push(result.map_err(|e| failed(i, e))?);
@@ -132,13 +132,11 @@ async fn batch(
     let mut responses = Vec::new();
     for ((c, _, _, _), (action, id, deleted)) in plan.iter().zip(done) {
         match (action, deleted) {
-            (Action::Delete, Some(row)) => {
-                publish(&state, &ctx.app.id, c, Action::Delete, row);
+            (Action::Delete, Some(_)) => {
                 responses.push(json!({"status": StatusCode::NO_CONTENT.as_u16(), "body": null}));
             }
             (action, _) => {
                 let row = records::load(&ctx, c, &id).await?;
-                publish(&state, &ctx.app.id, c, action, row.clone());
                 responses.push(json!({"status": 200, "body": records::present(&ctx, c, row)}));
             }
         }

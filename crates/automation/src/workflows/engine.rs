@@ -1019,7 +1019,9 @@ impl StepRunner {
                                 m
                             })
                     }
-                    RecordAction::Delete => runtime::records::delete_in(tx, &ctx, c, &id, &Value::Null).await,
+                    RecordAction::Delete => {
+                        runtime::records::delete_in(tx, &ctx, &self.0.runtime, c, &id, &Value::Null).await
+                    }
                 };
                 match result {
                     Ok(mut row) => {

@@ -19,6 +19,7 @@ use studio::collections::schema::compile_filter_from;
 
 use crate::context::{AppCtx, Requester};
 use crate::pb::{PbError, PbResult};
+use crate::realtime::Action;
 
 pub const DEFAULT_PER_PAGE: i64 = 30;
 pub const MAX_PER_PAGE: i64 = 1000;
@@ -212,7 +213,7 @@ pub async fn create(
     // queues for, so it holds nothing but the statements.
     let (rule, prepared) = check_create(ctx, state, c, body, query, new_files).await?;
     let mut tx = ctx.db.begin_inline().await?;
-    let row = insert_created(&mut tx, ctx, c, &prepared.values, rule).await?;
+    let row = insert_created(&mut tx, ctx, state, c, &prepared.values, rule).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -248,12 +249,13 @@ pub async fn create_in(
     new_files: &[String],
 ) -> PbResult<Map<String, Value>> {
     let (rule, prepared) = check_create(ctx, state, c, body, query, new_files).await?;
-    insert_created(tx, ctx, c, &prepared.values, rule).await
+    insert_created(tx, ctx, state, c, &prepared.values, rule).await
 }
 
 async fn insert_created(
     tx: &mut Tx,
     ctx: &AppCtx,
+    state: &crate::RuntimeState,
     c: &Collection,
     values: &Map<String, Value>,
     rule: Option<(String, Vec<Arg>)>,
@@ -277,6 +279,7 @@ async fn insert_created(
             return Err(PbError::bad_request("Failed to create record."));
         }
     }
+    publish_after_commit(tx, ctx, state, c, Action::Create, row.clone());
     Ok(row)
 }
 
@@ -331,7 +334,27 @@ pub async fn update_in(
         after.insert(k.clone(), v.clone());
     }
     append_record_event(tx, ctx, c, "record.updated", &after, Some(&existing)).await?;
+    publish_after_commit(tx, ctx, state, c, Action::Update, after);
     Ok(())
+}
+
+/// Hand the change to realtime subscribers once `tx` commits (never when it rolls back).
+/// Every record write goes through here, whoever makes it: the records API, a batch, a
+/// workflow step.
+fn publish_after_commit(
+    tx: &mut Tx,
+    ctx: &AppCtx,
+    state: &crate::RuntimeState,
+    c: &Collection,
+    action: Action,
+    row: Map<String, Value>,
+) {
+    let (state, schema, app_id, collection_id) = (state.clone(), ctx.schema.clone(), ctx.app.id.clone(), c.id.clone());
+    tx.after_commit(move || {
+        if let Some(c) = schema.collections.iter().find(|c| c.id == collection_id) {
+            crate::realtime::publish(&state, &app_id, c, action, row);
+        }
+    });
 }
 
 /// The kinds of the outbox events record writes append.
@@ -391,9 +414,15 @@ async fn append_record_event(
 }
 
 /// Delete a record; returns it as it was.
-pub async fn delete(ctx: &AppCtx, c: &Collection, id: &str, query: &Value) -> PbResult<Map<String, Value>> {
+pub async fn delete(
+    ctx: &AppCtx,
+    state: &crate::RuntimeState,
+    c: &Collection,
+    id: &str,
+    query: &Value,
+) -> PbResult<Map<String, Value>> {
     let mut tx = ctx.db.begin_inline().await?;
-    let row = delete_in(&mut tx, ctx, c, id, query).await?;
+    let row = delete_in(&mut tx, ctx, state, c, id, query).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -402,6 +431,7 @@ pub async fn delete(ctx: &AppCtx, c: &Collection, id: &str, query: &Value) -> Pb
 pub async fn delete_in(
     tx: &mut Tx,
     ctx: &AppCtx,
+    state: &crate::RuntimeState,
     c: &Collection,
     id: &str,
     query: &Value,
@@ -437,6 +467,7 @@ pub async fn delete_in(
     }
     tx.execute(AssertSqlSafe(format!("DELETE FROM {} WHERE \"id\" = $1", ctx.ns().table(&c.name))), args![id]).await?;
     append_record_event(tx, ctx, c, "record.deleted", &row, None).await?;
+    publish_after_commit(tx, ctx, state, c, Action::Delete, row.clone());
     Ok(row)
 }
 

@@ -208,7 +208,6 @@ async fn create_record(
             return Err(e);
         }
     };
-    crate::realtime::publish(&state, &ctx.app.id, c, crate::realtime::Action::Create, row.clone());
     let mut records = [super::present(&ctx, c, row)];
     finish(&ctx, c, &q, &mut records).await?;
     let [record] = records;
@@ -248,7 +247,6 @@ async fn update_record(
     if crate::files::has_file_fields(c) {
         crate::files::prune(&state, &ctx.app.id, c, &id, &crate::files::names(c, &row)).await;
     }
-    crate::realtime::publish(&state, &ctx.app.id, c, crate::realtime::Action::Update, row.clone());
     let mut records = [super::present(&ctx, c, row)];
     finish(&ctx, c, &q, &mut records).await?;
     let [record] = records;
@@ -265,8 +263,7 @@ async fn delete_record(
     let q = params(q)?;
     let ctx = app(&state, &slug, &principal, &headers).await?;
     let c = ctx.collection(&collection)?;
-    let row = super::delete(&ctx, c, &id, &Value::Object(q)).await?;
+    super::delete(&ctx, &state, c, &id, &Value::Object(q)).await?;
     crate::files::prune(&state, &ctx.app.id, c, &id, &[]).await;
-    crate::realtime::publish(&state, &ctx.app.id, c, crate::realtime::Action::Delete, row);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

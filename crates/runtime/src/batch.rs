@@ -135,7 +135,7 @@ async fn batch(
             (Action::Delete, Some(_)) => {
                 responses.push(json!({"status": StatusCode::NO_CONTENT.as_u16(), "body": null}));
             }
-            (action, _) => {
+            (_, _) => {
                 let row = records::load(&ctx, c, &id).await?;
                 responses.push(json!({"status": 200, "body": records::present(&ctx, c, row)}));
             }

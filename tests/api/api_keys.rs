@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use crate::on_both_databases;
 use crate::support::TestApp;
+use crate::{eventually, on_both_databases};
 
 const KEYS: &str = "/api/v1/foundation/api-keys";
 
@@ -51,10 +51,13 @@ async fn api_keys_authenticate_within_their_organization(app: TestApp) {
     app.get("/api/v1/foundation/users/me", Some(&secret)).await.expect(403);
     app.post(KEYS, Some(&secret), json!({"organization_id": org, "name": "escalate"})).await.expect(403);
 
-    // Listed without secrets, with last use recorded.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let listed = app.get(&format!("{KEYS}?organization_id={org}"), Some(&owner.access)).await.expect(200);
-    let keys = listed.body.as_array().expect("array");
+    // Listed without secrets, with last use recorded (written in the background after a
+    // request: waited for).
+    let keys = eventually!("the key's last use to be recorded", {
+        let listed = app.get(&format!("{KEYS}?organization_id={org}"), Some(&owner.access)).await.expect(200);
+        let keys = listed.body.as_array().cloned().expect("array");
+        keys.iter().all(|k| k["last_used_at"].is_string()).then_some(keys)
+    });
     assert_eq!(keys.len(), 1);
     assert!(keys[0].get("secret").is_none());
     assert!(keys[0]["last_used_at"].is_string(), "{}", keys[0]);
@@ -102,16 +105,38 @@ async fn api_key_rules(app: TestApp) {
     app.get(KEYS, Some(&admin.access)).await.expect_field_error(422, "organization_id");
     app.get(&format!("{KEYS}?organization_id={org}"), Some(&member.access)).await.expect(403);
 
-    // A key that expires.
-    let soon = kernel::time::rfc3339(kernel::time::now() + time::Duration::seconds(1));
+    // Keys that expire work until then and are refused after. Two keys, so that nothing has
+    // to happen before a deadline (a second is short on a loaded machine): one expiring in an
+    // hour is used, one expiring in a second is used once that second has passed.
+    let later = kernel::time::rfc3339(kernel::time::now() + time::Duration::hours(1));
     let created = app
-        .post(KEYS, Some(&admin.access), json!({"organization_id": org, "name": "short", "expires_at": soon}))
+        .post(KEYS, Some(&admin.access), json!({"organization_id": org, "name": "later", "expires_at": later}))
         .await
         .expect(201);
     let secret = created.body["secret"].as_str().expect("secret").to_string();
     assert_eq!(created.body["role"], "MEMBER", "default role");
     app.get(&format!("/api/v1/foundation/organizations/{org}"), Some(&secret)).await.expect(200);
-    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    // Should the second pass before the server sees the request, the date is refused as past
+    // (checked above): ask again.
+    let (secret, soon) = eventually!("a key expiring in a second", {
+        let soon = kernel::time::now() + time::Duration::seconds(1);
+        let created = app
+            .post(
+                KEYS,
+                Some(&admin.access),
+                json!({"organization_id": org, "name": "short", "expires_at": kernel::time::rfc3339(soon)}),
+            )
+            .await;
+        if created.status == 422 {
+            created.expect_field_error(422, "expires_at");
+            None
+        } else {
+            Some((created.expect(201).body["secret"].as_str().expect("secret").to_string(), soon))
+        }
+    });
+    // Only a lower bound on time: a slower machine waits less.
+    let left = std::time::Duration::try_from(soon - kernel::time::now()).unwrap_or_default();
+    tokio::time::sleep(left + std::time::Duration::from_millis(100)).await;
     let expired = app.get(&format!("/api/v1/foundation/organizations/{org}"), Some(&secret)).await.expect(401);
     assert!(expired.body["detail"].as_str().is_some_and(|d| d.contains("expired")));
     // A MEMBER key cannot edit.

@@ -2,14 +2,13 @@
 //! that refuses mail leaves the email job waiting for its retry, with its error and a backoff.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-use crate::on_both_backends;
 use crate::support::{Backend, PASSWORD, TestApp};
+use crate::{eventually, on_both_backends};
 
 #[derive(Debug, Clone, Default)]
 struct Received {
@@ -93,27 +92,25 @@ async fn emails_are_delivered_over_smtp(backend: Backend) {
     )
     .await
     .expect(202);
-    let mut received = None;
-    for _ in 0..100 {
-        if let Some(mail) = inbox.lock().ok().and_then(|i| i.first().cloned()) {
-            received = Some(mail);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mail = received.expect("the SMTP server received the activation email");
+    let mail = eventually!("the SMTP server to receive the activation email", {
+        inbox.lock().ok().and_then(|i| i.first().cloned())
+    });
     assert_eq!(mail.from, "<robot@socle.test>");
     assert_eq!(mail.to, vec!["<smtp-user@example.com>".to_string()]);
     assert!(mail.data.contains("Subject: Activate your Socle account"));
     assert!(mail.data.contains("multipart/alternative") && mail.data.contains("text/html"));
-    // The email job is marked succeeded; nothing went to the folder.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let (sent,): (i64,) = app
+    // The email job is marked succeeded (after the server took the message: waited for);
+    // nothing went to the folder.
+    app.settled().await;
+    let (sent, all): (i64, i64) = app
         .db
-        .fetch_one("SELECT COUNT(*) FROM jobs WHERE kind = 'email.send' AND status = 'succeeded'", vec![])
+        .fetch_one(
+            "SELECT COUNT(*) FILTER (WHERE status = 'succeeded'), COUNT(*) FROM jobs WHERE kind = 'email.send'",
+            vec![],
+        )
         .await
         .expect("count");
-    assert_eq!(sent, 1);
+    assert_eq!((sent, all), (1, 1));
     assert!(app.emails().is_empty());
 }
 
@@ -130,29 +127,27 @@ async fn refused_emails_stay_queued_with_backoff(backend: Backend) {
     )
     .await
     .expect(202);
-    let mut row: Option<(String, i64, Option<String>, time::OffsetDateTime)> = None;
-    for _ in 0..100 {
-        row = app
+    let (status, attempts, error, next, failed_at) = eventually!("a delivery attempt", {
+        let row: Option<(String, i64, Option<String>, time::OffsetDateTime, time::OffsetDateTime)> = app
             .db
             .fetch_optional(
-                "SELECT status, attempts, last_error, run_at FROM jobs WHERE kind = 'email.send' AND status = 'failed'",
+                "SELECT status, attempts, last_error, run_at, updated_at FROM jobs
+                 WHERE kind = 'email.send' AND status = 'failed'",
                 vec![],
             )
             .await
             .expect("row");
-        if row.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let (status, attempts, error, next) = row.expect("a delivery was attempted");
+        row
+    });
     assert_eq!(status, "failed", "waiting for its retry, not dropped");
     assert_eq!(attempts, 1);
     assert!(error.is_some_and(|e| e.contains("554")));
-    let wait = next - kernel::time::now();
+    // Measured from the failure (when the job was updated), not from when this test got to
+    // look: the first backoff is 10 s plus up to 20 % jitter.
+    let wait = next - failed_at;
     assert!(
-        wait > time::Duration::seconds(5) && wait <= time::Duration::seconds(13),
-        "first backoff about 10 s, got {wait}"
+        wait >= time::Duration::seconds(10) && wait <= time::Duration::seconds(12),
+        "first backoff 10 s + up to 20 %, got {wait}"
     );
     assert!(inbox.lock().map(|i| i.is_empty()).unwrap_or(false));
 }

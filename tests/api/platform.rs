@@ -185,8 +185,10 @@ async fn oversized_bodies_are_413(backend: Backend) {
 }
 
 async fn global_rate_limit_answers_429(backend: Backend) {
+    // One request a minute past the burst: the eight requests would have to take minutes,
+    // not the four seconds that 60 a minute allowed, for the bucket to refill in between.
     let app = TestApp::spawn_with(backend, |c| {
-        c.rate_limit.global_per_minute = 60;
+        c.rate_limit.global_per_minute = 1;
         c.rate_limit.global_burst = 4;
     })
     .await;

@@ -5,7 +5,13 @@ use serde_json::{Value, json};
 
 use crate::on_both_databases;
 use crate::studio_projects::project;
-use crate::support::{Session, TestApp};
+use crate::support::{PATIENCE, Session, TestApp};
+
+/// How long a realtime client listens to conclude that nothing (else) was delivered. Such a
+/// check cannot fail falsely: a correct server sends nothing however long one listens, and a
+/// slow machine can only make the window miss a wrong event. Positive waits use
+/// [`PATIENCE`] and end when the event comes.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(1500);
 
 on_both_databases!(
     deployments_migrate_app_data_and_roll_back,
@@ -397,8 +403,18 @@ impl Sse {
         (sse, data["clientId"].as_str().expect("clientId").to_string())
     }
 
-    /// The next event, or None after 1.5 s of silence.
+    /// The next event; None if the stream ends or stays silent for [`PATIENCE`].
     pub(crate) async fn next(&mut self) -> Option<(String, Value)> {
+        self.next_within(PATIENCE).await
+    }
+
+    /// Whether no event comes within [`QUIET`].
+    async fn quiet(&mut self) -> bool {
+        self.next_within(QUIET).await.is_none()
+    }
+
+    async fn next_within(&mut self, wait: std::time::Duration) -> Option<(String, Value)> {
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let frame: String = self.buffer.drain(..end + 2).collect();
@@ -415,7 +431,7 @@ impl Sse {
                 }
                 return Some((name, serde_json::from_str(&data).unwrap_or(Value::Null)));
             }
-            match tokio::time::timeout(std::time::Duration::from_millis(1500), self.resp.chunk()).await {
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
                 Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
                 _ => return None,
             }
@@ -533,7 +549,7 @@ async fn realtime_events_reach_only_allowed_subscribers(app: TestApp) {
     app.delete(&format!("{records}/{id}"), Some(&owner.access)).await.expect(204);
     let (_, data) = guest.next().await.expect("delete event");
     assert_eq!(data["action"], "delete");
-    assert!(guest.next().await.is_none(), "nothing else for the guest");
+    assert!(guest.quiet().await, "nothing else for the guest");
     assert!(filtered.next().await.is_some(), "the update matched the filter");
 }
 
@@ -571,12 +587,29 @@ async fn realtime_reaches_subscribers_of_another_process() {
     let url = a.database_url.clone().expect("postgres url");
     // B serves the API only: with a worker it could take A's email jobs and write them to
     // its own data dir's mail folder, where A's test helpers do not look.
+    // B's connections carry a name of their own, to find its realtime listener below.
+    let b_name = format!("socle-test-b-{}", uuid::Uuid::new_v4().simple());
     let b = TestApp::spawn_with(crate::support::Backend::Postgres, |c| {
-        c.database_url = Some(url);
+        c.database_url = Some(format!("{url}&application_name={b_name}"));
         c.jwt_secret = Some(SECRET.into());
         c.role = "api".into();
     })
     .await;
+    // B hears A's writes once its LISTEN is in place, which starting B does not wait for:
+    // wait until its listener's connection has run it, rather than count on the setup
+    // below taking longer than that.
+    crate::eventually!("process B's realtime listener", {
+        let listening: i64 =
+            a.db.scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE application_name = $1 AND state = 'idle' AND query = $2",
+                // runtime::realtime::CHANNEL, as sqlx's PgListener sends it.
+                kernel::args![&b_name, "LISTEN \"socle_realtime\""],
+            )
+            .await
+            .expect("pg_stat_activity");
+        (listening > 0).then_some(())
+    });
     let (_, _, _) = blog(&a, "two@runtime.example", "two").await;
     let (alice, alice_id) = end_user(&a, "two", "alice@two.example").await;
     let (mut on_b, client) = Sse::open(&b, "two").await;
@@ -593,7 +626,7 @@ async fn realtime_reaches_subscribers_of_another_process() {
     let (name, data) = on_b.next().await.expect("the event crossed processes");
     assert_eq!(name, "posts/*");
     assert_eq!(data["record"]["title"], "Through A");
-    assert!(on_b.next().await.is_none(), "delivered once");
+    assert!(on_b.quiet().await, "delivered once");
     // The token issued by A works on B.
     pb(&b, reqwest::Method::POST, "/apps/two/api/collections/users/auth-refresh", Some(&alice), None).await.expect(200);
 }
@@ -962,11 +995,22 @@ impl Ws {
         self.0.send(tokio_tungstenite::tungstenite::Message::Text(v.to_string().into())).await.expect("send");
     }
 
-    /// The next JSON message other than a heartbeat, or None after 1.5 s.
+    /// The next JSON message other than a heartbeat; None if the socket ends or stays
+    /// silent for [`PATIENCE`].
     pub(crate) async fn next(&mut self) -> Option<Value> {
+        self.next_within(PATIENCE).await
+    }
+
+    /// Whether no message other than a heartbeat comes within [`QUIET`].
+    async fn quiet(&mut self) -> bool {
+        self.next_within(QUIET).await.is_none()
+    }
+
+    async fn next_within(&mut self, wait: std::time::Duration) -> Option<Value> {
         use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
-            match tokio::time::timeout(std::time::Duration::from_millis(1500), self.0.next()).await {
+            match tokio::time::timeout_at(deadline, self.0.next()).await {
                 Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => {
                     let v: Value = serde_json::from_str(&t).expect("json");
                     if v["type"] != "ping" {
@@ -1024,7 +1068,7 @@ async fn websocket_subscribers_resume_without_loss(app: TestApp) {
     let (a, b) = (ws.next().await.expect("replay 1"), ws.next().await.expect("replay 2"));
     assert_eq!((a["record"]["title"].as_str(), b["record"]["title"].as_str()), (Some("Second"), Some("Third")));
     assert_eq!((a["seq"].as_u64(), b["seq"].as_u64()), (Some(last_seq + 1), Some(last_seq + 2)));
-    assert!(ws.next().await.is_none(), "nothing twice");
+    assert!(ws.quiet().await, "nothing twice");
     // A resume the server cannot honour says so.
     ws.send(
         json!({"type": "subscribe", "id": "other", "topic": "posts/*", "resume": {"epoch": "elsewhere", "seq": 1}}),
@@ -1047,8 +1091,9 @@ async fn websocket_subscribers_resume_without_loss(app: TestApp) {
     )
     .await
     .expect(200);
-    assert!(guest.next().await.is_none(), "the guest does not see drafts");
+    // The author's copy first: the draft's event has been fanned out when it arrives.
     assert_eq!(ws.next().await.expect("author sees the draft")["record"]["title"], "Hidden");
+    assert!(guest.quiet().await, "the guest does not see drafts");
 }
 
 on_both_databases!(nul_characters_are_refused_not_crashed_on);
@@ -1185,15 +1230,9 @@ async fn files_go_to_an_s3_compatible_store(backend: crate::support::Backend) {
         .expect("moto runs (pip install 'moto[server]'; scripts/test does)");
     let endpoint = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..100 {
-        if client.put(format!("{endpoint}/socle-files")).send().await.is_ok_and(|r| r.status().is_success()) {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(up, "moto did not start");
+    crate::eventually!("moto to start and create the bucket", {
+        client.put(format!("{endpoint}/socle-files")).send().await.is_ok_and(|r| r.status().is_success()).then_some(())
+    });
     let app = TestApp::spawn_with(backend, |c| {
         c.s3.endpoint = endpoint.clone();
         c.s3.bucket = "socle-files".into();

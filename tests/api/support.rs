@@ -38,6 +38,31 @@ macro_rules! on_both_databases {
     )* };
 }
 
+/// How long a test waits for something it expects to happen (an email, a job, an event, a
+/// process starting) before it fails. A safety net, not a pace: waits end as soon as what
+/// they wait for happens, so a loaded machine makes a test slower, never red.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The value of `check` (a block giving an `Option`, which may await) once it is `Some`,
+/// tried every 25 ms for up to [`PATIENCE`]. A macro, not a function taking an async
+/// closure: scenarios run as spawned tasks and must stay `Send`, which rustc cannot prove
+/// through an async closure that borrows the scenario's locals.
+#[macro_export]
+macro_rules! eventually {
+    ($what:expr, $check:block) => {{
+        let deadline = tokio::time::Instant::now() + $crate::support::PATIENCE;
+        loop {
+            if let Some(found) = async $check.await {
+                break found;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                panic!("waited {:?} for {}", $crate::support::PATIENCE, $what);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }};
+}
+
 /// Like `on_both_databases!` for scenarios that build their own app: `async fn name(backend: Backend)`.
 #[macro_export]
 macro_rules! on_both_backends {
@@ -266,7 +291,7 @@ impl TestApp {
         files.iter().filter_map(|p| std::fs::read_to_string(p).ok()).map(|raw| parse_email(&raw)).collect()
     }
 
-    /// Wait (up to 10 s) for an email to `to` whose subject contains `subject`, newest first.
+    /// Wait for an email to `to` whose subject contains `subject`, newest first.
     pub async fn wait_for_email(&self, to: &str, subject: &str) -> Email {
         self.wait_for_nth_email(to, subject, 1).await
     }
@@ -277,19 +302,39 @@ impl TestApp {
 
     /// Wait until at least `n` matching emails exist; returns the newest.
     pub async fn wait_for_nth_email(&self, to: &str, subject: &str, n: usize) -> Email {
-        for _ in 0..200 {
+        let what = || {
+            let got: Vec<_> = self.emails().into_iter().map(|m| (m.to, m.subject)).collect();
+            format!("email {n} to {to} with subject containing {subject:?}; got {got:?}")
+        };
+        crate::eventually!(what(), {
             let found = self.matching(to, subject);
-            if found.len() >= n
-                && let Some(mail) = found.into_iter().next_back()
-            {
-                return mail;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "no email to {to} with subject containing {subject:?}; got {:?}",
-            self.emails().iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>()
-        );
+            if found.len() >= n { found.into_iter().next_back() } else { None }
+        })
+    }
+
+    /// Wait until the app has nothing left to do now: every outbox event dispatched, and
+    /// every job that is due (queued or retrying with `run_at` passed, or running) finished.
+    /// Checked in one statement, so in one snapshot: a job that appends an event, or an
+    /// event whose listener enqueues a job, cannot slip between two counts. For the app's
+    /// own workers serving every queue (not `role = "api"`, not a reduced `jobs.queues`).
+    ///
+    /// What a test waits for before checking that something did *not* happen (a webhook not
+    /// delivered, a workflow not started): once settled, whatever the change could have
+    /// caused has happened, however slow the machine is.
+    pub async fn settled(&self) {
+        crate::eventually!("the outbox to be dispatched and the due jobs to finish", {
+            let pending: i64 = self
+                .db
+                .scalar(
+                    "SELECT (SELECT COUNT(*) FROM outbox WHERE dispatched_at IS NULL AND attempts < $1)
+                          + (SELECT COUNT(*) FROM jobs
+                             WHERE status = 'running' OR (status IN ('queued', 'failed') AND run_at <= $2))",
+                    kernel::args![kernel::outbox::MAX_DISPATCH_ATTEMPTS, kernel::time::now()],
+                )
+                .await
+                .expect("count pending work");
+            (pending == 0).then_some(())
+        })
     }
 
     /// Register, activate by email and sign in; returns the session.

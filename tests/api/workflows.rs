@@ -11,9 +11,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::http_stub::{self, Hits};
-use crate::on_both_backends;
 use crate::studio_projects::project;
 use crate::support::{Backend, Session, TestApp};
+use crate::{eventually, on_both_backends};
 
 /// A small JSON API answering the scripted `(status, body)` in turn (the last one again
 /// once the script is done), recording each request.
@@ -44,13 +44,12 @@ impl SmtpServer {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("python3 -m aiosmtpd (pip install aiosmtpd)");
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        SmtpServer { port, maildir, child }
+        // Built before waiting, so that a server that never comes up is still killed.
+        let server = SmtpServer { port, maildir, child };
+        eventually!("the SMTP server to accept connections", {
+            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok().map(|_| ())
+        });
+        server
     }
 
     /// The raw messages received so far.
@@ -67,24 +66,6 @@ impl Drop for SmtpServer {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.maildir);
     }
-}
-
-/// The value of `check` (a block giving an `Option`, which may await) once it is `Some`,
-/// tried every 50 ms for 15 s. A macro, not a function taking an async closure: scenarios run
-/// as spawned tasks and must stay `Send`, which rustc cannot prove through an async closure
-/// that borrows the scenario's locals.
-macro_rules! eventually {
-    ($what:expr, $check:block) => {{
-        let mut found = None;
-        for _ in 0..300 {
-            found = async $check.await;
-            if found.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        found.unwrap_or_else(|| panic!("timed out waiting for {}", $what))
-    }};
 }
 
 /// Wait until an execution has finished (succeeded, failed or cancelled); returns it.
@@ -333,7 +314,8 @@ async fn failed_executions_resume_at_the_failed_step_and_can_be_cancelled(backen
         .await
         .expect("hurry");
     kernel::jobs::wake_workers();
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Wait for that step's job to have run, not for a time that is enough on a fast machine.
+    app.settled().await;
     let e = app.get(&format!("/api/v1/automation/executions/{waiting}"), Some(&builder.access)).await.expect(200).body;
     assert_eq!(e["status"], "cancelled");
     assert_eq!(step_ids(&e), ["wait:succeeded"]);
@@ -453,7 +435,9 @@ async fn record_and_project_events_start_workflows(backend: Backend) {
         })
     });
     assert_eq!(big["title"], "Big order: large");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Both orders' events dispatched, and whatever they started finished: had the small one
+    // matched, its notification would exist by now.
+    app.settled().await;
     let n = app.get("/api/v1/notifications", Some(&builder.access)).await.body;
     let bigs = n["items"]
         .as_array()
@@ -474,7 +458,8 @@ async fn record_and_project_events_start_workflows(backend: Backend) {
         let items = r["items"].as_array().cloned().unwrap_or_default();
         (items.len() == 4 && items.iter().all(|e| e["status"] == "succeeded")).then_some(())
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The last echo's own event dispatched too (refused at the depth limit, or a fifth run).
+    app.settled().await;
     let echoes = orders(&app, &builder, "event-shop").await.iter().filter(|o| o["status"] == "echo").count();
     assert_eq!(echoes, 5);
     let r = app.get(&format!("/api/v1/automation/workflows/{echo}/executions"), Some(&builder.access)).await.body;
@@ -525,12 +510,24 @@ async fn schedules_and_signed_webhooks_start_workflows(backend: Backend) {
     app.patch(&format!("/api/v1/automation/workflows/{ticking}"), Some(&builder.access), json!({"enabled": false}))
         .await
         .expect(200);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Occurrences enqueued before the change committed run (and skip, or start a run if they
+    // read the workflow before it): wait for them to finish, not for a time.
+    app.settled().await;
     let count = |b: &Value| b["total_items"].as_i64().unwrap_or(-1);
     let before = count(
         &app.get(&format!("/api/v1/automation/workflows/{ticking}/executions"), Some(&builder.access)).await.body,
     );
+    let schedules: i64 = app
+        .db
+        .scalar("SELECT COUNT(*) FROM schedules WHERE name = $1", kernel::args![format!("workflow:{ticking}")])
+        .await
+        .expect("schedules");
+    assert_eq!(schedules, 0, "disabling the workflow removed its schedule");
+    // Two of the scheduler's one-second ticks: a schedule still firing would start a run
+    // (which `settled` waits for). A slow machine can only make this window see fewer ticks,
+    // never make a disabled schedule look like it fired.
     tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.settled().await;
     let after = count(
         &app.get(&format!("/api/v1/automation/workflows/{ticking}/executions"), Some(&builder.access)).await.body,
     );
@@ -944,12 +941,8 @@ async fn records_written_by_workflow_steps_reach_realtime_subscribers(backend: B
     let done = finished(&app, &builder, &run).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     let id = done["context"]["steps"]["create"]["id"].as_str().expect("created id").to_string();
-    // Each stream reports silence after a while; the steps run as jobs, so allow for that.
     let mut sse_events = Vec::new();
-    for _ in 0..20 {
-        if sse_events.len() == 3 {
-            break;
-        }
+    for _ in 0..3 {
         if let Some((topic, data)) = sse.next().await {
             sse_events.push((
                 topic,
@@ -968,10 +961,7 @@ async fn records_written_by_workflow_steps_reach_realtime_subscribers(backend: B
     };
     assert_eq!(sse_events, expected("orders/*"), "SSE");
     let mut ws_events = Vec::new();
-    for _ in 0..20 {
-        if ws_events.len() == 3 {
-            break;
-        }
+    for _ in 0..3 {
         if let Some(m) = ws.next().await {
             assert_eq!(m["type"], "event", "{m}");
             ws_events.push((

@@ -5,7 +5,16 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long a test waits for something it expects (a log line, an event, an exit) before it
+/// fails: a safety net, not a pace. Each wait ends as soon as what it waits for happens.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Lines from `lines` until `deadline`.
+fn lines_until(lines: &std::sync::mpsc::Receiver<String>, deadline: Instant) -> impl Iterator<Item = String> + '_ {
+    std::iter::from_fn(move || lines.recv_timeout(deadline.saturating_duration_since(Instant::now())).ok())
+}
 
 fn postgres_base_url() -> String {
     std::env::var("SOCLE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -106,7 +115,7 @@ async fn binary_end_to_end(postgres: bool) {
         }
     });
     let mut address = None;
-    while let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(30)) {
+    for line in lines_until(&lines_rx, Instant::now() + PATIENCE) {
         let entry: serde_json::Value =
             serde_json::from_str(&line).unwrap_or_else(|_| panic!("log lines are JSON: {line}"));
         if entry["message"] == "Socle is listening" {
@@ -128,27 +137,23 @@ async fn binary_end_to_end(postgres: bool) {
     assert_eq!(body["user"]["role"], "admin");
 
     // The access log line carries the request id.
-    let mut logged = false;
-    while let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(5)) {
-        if line.contains("cli-test-1") && line.contains("\"status\":200") {
-            logged = true;
-            break;
-        }
-    }
+    let logged = lines_until(&lines_rx, Instant::now() + PATIENCE)
+        .any(|line| line.contains("cli-test-1") && line.contains("\"status\":200"));
     assert!(logged, "an access log line with the request id");
 
     let pid = server.id().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
     assert!(killed.success());
-    let mut exited = None;
-    for _ in 0..100 {
-        if let Some(status) = server.try_wait().expect("wait") {
-            exited = Some(status);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    let deadline = Instant::now() + PATIENCE;
+    while server.try_wait().expect("wait").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
     }
-    let status = exited.expect("the server stopped after SIGTERM");
+    let stopped = server.try_wait().expect("wait").is_some();
+    if !stopped {
+        let _ = server.kill();
+    }
+    let status = server.wait().expect("wait");
+    assert!(stopped, "the server stopped after SIGTERM");
     assert!(status.success(), "graceful exit: {status:?}");
     let _ = std::fs::remove_dir_all(&env.data_dir);
     env.drop_schemas().await;
@@ -172,10 +177,10 @@ struct ServerLog {
 }
 
 impl ServerLog {
-    /// Whether a line containing `needle` was or is logged within `timeout`.
-    fn wait_for(&self, needle: &str, timeout: Duration) -> bool {
+    /// Whether a line containing `needle` was or is logged (waiting up to [`PATIENCE`]).
+    fn wait_for(&self, needle: &str) -> bool {
         self.early.iter().any(|l| l.contains(needle))
-            || std::iter::from_fn(|| self.rest.recv_timeout(timeout).ok()).any(|l| l.contains(needle))
+            || lines_until(&self.rest, Instant::now() + PATIENCE).any(|l| l.contains(needle))
     }
 }
 
@@ -191,7 +196,8 @@ fn spawn_server(mut cmd: Command) -> (std::process::Child, String, ServerLog) {
         }
     });
     let mut early = Vec::new();
-    while let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(30)) {
+    let deadline = Instant::now() + PATIENCE;
+    while let Ok(line) = lines_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
         let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or(serde_json::Value::Null);
         if entry["message"] == "Socle is listening"
             && let Some(address) = entry["address"].as_str()
@@ -219,13 +225,16 @@ async fn two_processes_share_realtime_events() {
             .env("SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION", "false");
         spawn_server(cmd)
     };
-    let (mut a, addr_a, _) = start("a");
+    let (mut a, addr_a, a_log) = start("a");
     let (mut b, addr_b, b_log) = start("b");
-    // B must be listening before A writes, or the event is published to no one.
-    assert!(
-        b_log.wait_for("realtime listener is ready", Duration::from_secs(20)),
-        "process B never started listening for realtime events"
-    );
+    // Each process says when it hears the database's realtime notifications: B must before A
+    // writes, or the event is published to no one. Waited for, not assumed from time.
+    for (name, log) in [("A", &a_log), ("B", &b_log)] {
+        assert!(
+            log.wait_for("realtime listener is ready"),
+            "process {name} never started listening for realtime events"
+        );
+    }
     let client = reqwest::Client::new();
     let call = |method: reqwest::Method, url: String, token: Option<String>, body: Value| {
         let client = client.clone();
@@ -285,6 +294,7 @@ async fn two_processes_share_realtime_events() {
     let mut sse = client.get(format!("http://{addr_b}/apps/cluster/api/realtime")).send().await.expect("sse");
     let mut buffer = String::new();
     let mut next_event = async || -> Option<(String, Value)> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             if let Some(end) = buffer.find("\n\n") {
                 let frame: String = buffer.drain(..end + 2).collect();
@@ -295,7 +305,7 @@ async fn two_processes_share_realtime_events() {
                 }
                 continue;
             }
-            match tokio::time::timeout(Duration::from_secs(5), sse.chunk()).await {
+            match tokio::time::timeout_at(deadline, sse.chunk()).await {
                 Ok(Ok(Some(bytes))) => buffer.push_str(&String::from_utf8_lossy(&bytes)),
                 _ => return None,
             }

@@ -49,13 +49,13 @@ impl FromRef<AutomationState> for FoundationState {
 }
 
 impl AutomationState {
-    /// `server_secret` keys the encryption of workflow secrets.
+    /// `keys` encrypt workflow secrets (`keys.secrets`; the JWT secrets open older values).
     pub fn new(
         db: Db,
         config: Arc<Config>,
         foundation: FoundationState,
         runtime: runtime::RuntimeState,
-        server_secret: &[u8],
+        keys: &kernel::Keys,
     ) -> Self {
         let http = http::Guard::new(config.automation.allow_private_network, config.automation.http_timeout_secs);
         workflows::engine::set_step_timeout_cap(config.automation.step_timeout_secs);
@@ -66,7 +66,7 @@ impl AutomationState {
             runtime,
             live: notifications::live::Hub::default(),
             http,
-            secrets: workflows::secrets::SecretBox::new(server_secret),
+            secrets: workflows::secrets::SecretBox::new(keys),
         }))
     }
 }

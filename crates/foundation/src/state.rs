@@ -69,9 +69,10 @@ impl AuthLimits {
 }
 
 impl FoundationState {
-    pub fn new(db: Db, config: Arc<Config>, mailer: Mailer, jwt_secret: &[u8]) -> Self {
+    pub fn new(db: Db, config: Arc<Config>, mailer: Mailer, keys: &kernel::Keys) -> Self {
         Self(Arc::new(FoundationInner {
-            jwt: JwtKeys::new(jwt_secret, config.access_token_ttl_secs),
+            jwt: JwtKeys::new(&keys.jwt, config.access_token_ttl_secs)
+                .with_previous(keys.jwt_previous.iter().map(Vec::as_slice)),
             passwords: PasswordHasher::new(&config.password_hash),
             limits: AuthLimits::from_config(&config),
             recent_sessions: RecentReads::default(),

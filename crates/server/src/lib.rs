@@ -108,7 +108,7 @@ impl Application {
         insights::process::init();
         let prometheus = insights::metrics_http::install();
         let mailer = Mailer::from_config(&config)?;
-        let secret = secrets::jwt_secret(&config)?;
+        let secret = secrets::start(&config, &db).await?;
         let foundation = FoundationState::new(db.clone(), config.clone(), mailer.clone(), &secret);
         let runtime_state = runtime::RuntimeState::new(db.clone(), foundation.clone(), &secret);
         let runtime_state_for_run = runtime_state.clone();

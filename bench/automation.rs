@@ -21,6 +21,9 @@ fn config(url: &str) -> Config {
     let mut c = Config { bind: "127.0.0.1:0".into(), data_dir: dir, log_format: "json".into(), ..Config::default() };
     if url != "sqlite" {
         c.database_url = Some(url.to_string());
+        // PostgreSQL takes its keys from the configuration.
+        c.jwt_secret = Some(kernel::ids::random_token(32));
+        c.secrets_key = Some(kernel::ids::random_token(32));
     }
     c.update_section("password_hash", |s: &mut foundation::settings::PasswordHashConfig| {
         s.memory_kib = 1024;

@@ -25,6 +25,7 @@ mod record_ids;
 mod runtime;
 mod runtime_listing;
 mod sdk;
+mod secrets;
 mod sessions;
 mod studio_collections;
 mod studio_pages;

@@ -198,6 +198,9 @@ impl TestApp {
             admin.close().await;
             let sep = if postgres_base_url().contains('?') { '&' } else { '?' };
             config.database_url = Some(format!("{}{sep}options[search_path]={name}", postgres_base_url()));
+            // PostgreSQL takes its keys from the configuration, as an operator sets them.
+            config.jwt_secret = Some(kernel::ids::random_token(32));
+            config.secrets_key = Some(kernel::ids::random_token(32));
             schema = Some(name);
         }
         tweak(&mut config);

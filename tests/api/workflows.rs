@@ -17,7 +17,7 @@ use crate::{eventually, on_both_backends};
 
 /// A small JSON API answering the scripted `(status, body)` in turn (the last one again
 /// once the script is done), recording each request.
-async fn json_api(script: Vec<(u16, Value)>) -> (String, Hits) {
+pub(crate) async fn json_api(script: Vec<(u16, Value)>) -> (String, Hits) {
     let script: Vec<(u16, String)> = script.into_iter().map(|(status, body)| (status, body.to_string())).collect();
     let then = script.last().cloned().unwrap_or((200, "{}".into()));
     http_stub::start(script, then).await
@@ -69,7 +69,7 @@ impl Drop for SmtpServer {
 }
 
 /// Wait until an execution has finished (succeeded, failed or cancelled); returns it.
-async fn finished(app: &TestApp, who: &Session, id: &str) -> Value {
+pub(crate) async fn finished(app: &TestApp, who: &Session, id: &str) -> Value {
     eventually!(&format!("execution {id} to finish"), {
         let e = app.get(&format!("/api/v1/automation/executions/{id}"), Some(&who.access)).await.expect(200).body;
         matches!(e["status"].as_str(), Some("succeeded" | "failed" | "cancelled")).then_some(e)
@@ -116,7 +116,13 @@ async fn shop(app: &TestApp, builder: &Session, slug: &str) -> (String, String, 
     (org, project_id, app_id)
 }
 
-async fn create_workflow(app: &TestApp, who: &Session, project_id: &str, name: &str, definition: Value) -> String {
+pub(crate) async fn create_workflow(
+    app: &TestApp,
+    who: &Session,
+    project_id: &str,
+    name: &str,
+    definition: Value,
+) -> String {
     let r = app
         .post(
             "/api/v1/automation/workflows",
@@ -128,7 +134,7 @@ async fn create_workflow(app: &TestApp, who: &Session, project_id: &str, name: &
     r.body["id"].as_str().expect("workflow id").to_string()
 }
 
-async fn execute(app: &TestApp, who: &Session, workflow: &str, input: Value) -> String {
+pub(crate) async fn execute(app: &TestApp, who: &Session, workflow: &str, input: Value) -> String {
     let r = app
         .post(&format!("/api/v1/automation/workflows/{workflow}/execute"), Some(&who.access), json!({"input": input}))
         .await
@@ -141,7 +147,7 @@ async fn orders(app: &TestApp, who: &Session, slug: &str) -> Vec<Value> {
     r.expect(200).body["items"].as_array().cloned().unwrap_or_default()
 }
 
-fn fast(c: &mut kernel::Config) {
+pub(crate) fn fast(c: &mut kernel::Config) {
     c.jobs.poll_ms = 50;
     c.update_section("automation", |s: &mut automation::settings::AutomationConfig| s.allow_private_network = true)
         .expect("automation settings");

@@ -53,14 +53,14 @@ impl FromRef<AutomationState> for FoundationState {
 }
 
 impl AutomationState {
-    /// `server_secret` keys the encryption of workflow secrets.
+    /// `keys` encrypt workflow secrets (`keys.secrets`; the JWT secrets open older values).
     pub fn new(
         db: Db,
         config: Arc<Config>,
         settings: settings::AutomationConfig,
         foundation: FoundationState,
         runtime: runtime::RuntimeState,
-        server_secret: &[u8],
+        keys: &kernel::Keys,
     ) -> Self {
         let http = http::Guard::new(settings.allow_private_network, settings.http_timeout_secs);
         workflows::engine::set_step_timeout_cap(settings.step_timeout_secs);
@@ -72,7 +72,7 @@ impl AutomationState {
             runtime,
             live: notifications::live::Hub::default(),
             http,
-            secrets: workflows::secrets::SecretBox::new(server_secret),
+            secrets: workflows::secrets::SecretBox::new(keys),
         }))
     }
 }
@@ -90,7 +90,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
         deps.section(settings::SECTION)?,
         deps.get::<FoundationState>()?,
         deps.get::<runtime::RuntimeState>()?,
-        &deps.signing_secret,
+        &deps.keys,
     );
     deps.provide(state.clone());
     let scheduler_db = state.db.clone();

@@ -35,7 +35,7 @@ pub const MODULE: kernel::module::ModuleDef =
     kernel::module::ModuleDef { name: "foundation", migrations, build: module };
 
 fn module(deps: &mut Deps) -> anyhow::Result<Module> {
-    let state = FoundationState::new(deps.db.clone(), deps.config.clone(), deps.mailer.clone(), &deps.signing_secret)?;
+    let state = FoundationState::new(deps.db.clone(), deps.config.clone(), deps.mailer.clone(), &deps.keys)?;
     deps.provide(state.clone());
     deps.provide::<Arc<dyn Authenticator>>(Arc::new(CredentialsAuthenticator(state.clone())));
     deps.collectors.add(Arc::new(ActiveSessions));

@@ -73,11 +73,12 @@ impl AuthLimits {
 
 impl FoundationState {
     /// Reads Foundation's own sections (`[security]`, `[password_hash]`) from `config`.
-    pub fn new(db: Db, config: Arc<Config>, mailer: Mailer, jwt_secret: &[u8]) -> anyhow::Result<Self> {
+    pub fn new(db: Db, config: Arc<Config>, mailer: Mailer, keys: &kernel::Keys) -> anyhow::Result<Self> {
         let security = config.section(settings::SECURITY)?;
         let password_hash: PasswordHashConfig = config.section(settings::PASSWORD_HASH)?;
         Ok(Self(Arc::new(FoundationInner {
-            jwt: JwtKeys::new(jwt_secret, config.access_token_ttl_secs),
+            jwt: JwtKeys::new(&keys.jwt, config.access_token_ttl_secs)
+                .with_previous(keys.jwt_previous.iter().map(Vec::as_slice)),
             passwords: PasswordHasher::new(&password_hash),
             security,
             limits: AuthLimits::from_config(&config),

@@ -24,7 +24,8 @@ const VERIFIED_CACHE: usize = 1024;
 
 pub struct JwtKeys {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// The signing secret's key first, then those of the previous secrets (a rotation).
+    decoding: Vec<DecodingKey>,
     validation: Validation,
     pub ttl_secs: i64,
     /// Every authenticated request presents its token again; checking its HMAC and decoding
@@ -42,11 +43,17 @@ impl JwtKeys {
         validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
         Self {
             encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            decoding: vec![DecodingKey::from_secret(secret)],
             validation,
             ttl_secs,
             verified: std::sync::Mutex::default(),
         }
+    }
+
+    /// Also accept tokens signed with these earlier secrets (never used to sign).
+    pub fn with_previous<'a>(mut self, previous: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        self.decoding.extend(previous.into_iter().map(DecodingKey::from_secret));
+        self
     }
 
     pub fn issue(&self, user_id: &str, session_id: &str, role: PlatformRole) -> Result<String> {
@@ -73,12 +80,11 @@ impl JwtKeys {
         {
             return Ok(claims.clone());
         }
-        let claims = decode::<AccessClaims>(token, &self.decoding, &self.validation).map(|data| data.claims).map_err(
-            |e| match e.kind() {
+        let claims =
+            decode_with_any::<AccessClaims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the access token has expired".to_string(),
                 _ => "the access token is invalid".to_string(),
-            },
-        )?;
+            })?;
         if claims.exp > now
             && let Ok(mut cache) = self.verified.lock()
         {
@@ -92,6 +98,24 @@ impl JwtKeys {
         }
         Ok(claims)
     }
+}
+
+/// Decode with the first key whose signature matches (the current secret, then the previous
+/// ones); its claims are then checked as usual.
+pub fn decode_with_any<T: serde::de::DeserializeOwned>(
+    token: &str,
+    keys: &[DecodingKey],
+    validation: &Validation,
+) -> jsonwebtoken::errors::Result<T> {
+    let mut last = jsonwebtoken::errors::Error::from(jsonwebtoken::errors::ErrorKind::InvalidSignature);
+    for key in keys {
+        match decode::<T>(token, key, validation) {
+            Ok(data) => return Ok(data.claims),
+            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::InvalidSignature) => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
 }
 
 /// A new opaque secret and the hash to store.
@@ -116,6 +140,24 @@ mod tests {
         let expired = JwtKeys::new(b"0123456789abcdef0123456789abcdef", -120);
         let old = expired.issue("u1", "s1", PlatformRole::User).expect("issue");
         assert_eq!(keys.verify(&old).err().as_deref(), Some("the access token has expired"));
+    }
+
+    #[test]
+    fn previous_secrets_verify_until_they_are_dropped() {
+        let old = JwtKeys::new(b"the-old-secret-the-old-secret-old", 60);
+        let token = old.issue("u1", "s1", PlatformRole::User).expect("issue");
+        let rotated = JwtKeys::new(b"the-new-secret-the-new-secret-new", 60)
+            .with_previous([b"the-old-secret-the-old-secret-old".as_slice()]);
+        assert_eq!(rotated.verify(&token).expect("the old secret is listed").sub, "u1");
+        // New tokens are signed with the new secret only.
+        let fresh = rotated.issue("u2", "s2", PlatformRole::User).expect("issue");
+        assert!(old.verify(&fresh).is_err());
+        let dropped = JwtKeys::new(b"the-new-secret-the-new-secret-new", 60);
+        assert_eq!(dropped.verify(&token).err().as_deref(), Some("the access token is invalid"));
+        // An expired token signed with a previous secret says so.
+        let expired = JwtKeys::new(b"the-old-secret-the-old-secret-old", -120).issue("u", "s", PlatformRole::User);
+        let expired = expired.expect("issue");
+        assert_eq!(rotated.verify(&expired).err().as_deref(), Some("the access token has expired"));
     }
 
     #[test]

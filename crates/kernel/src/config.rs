@@ -27,8 +27,21 @@ pub struct Config {
     pub db_held_read_ms: u64,
     /// The URL users reach this server at; used in links sent by email.
     pub public_url: String,
-    /// HS256 signing secret for access tokens. Generated into the data dir when unset.
+    /// HS256 signing secret for access tokens. Generated into the data dir when unset on
+    /// SQLite; required on PostgreSQL (see `server::secrets`).
     pub jwt_secret: Option<String>,
+    /// Earlier signing secrets, accepted when verifying tokens and never used to sign: a
+    /// rotation keeps issued tokens valid until they expire. A list, or one string with
+    /// comma-separated values (`SOCLE_JWT_PREVIOUS_SECRETS=old1,old2`).
+    #[serde(deserialize_with = "string_or_list")]
+    pub jwt_previous_secrets: Vec<String>,
+    /// Encrypts workflow secrets at rest. Generated into the data dir when unset on SQLite;
+    /// required on PostgreSQL.
+    pub secrets_key: Option<String>,
+    /// Earlier secrets keys, accepted when decrypting; values are re-encrypted under
+    /// `secrets_key` at start and on write.
+    #[serde(deserialize_with = "string_or_list")]
+    pub secrets_previous_keys: Vec<String>,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
     /// `smtp://user:pass@host:587` (STARTTLS), `smtps://...` (TLS) or `smtp://host:25?tls=none`.
@@ -134,6 +147,9 @@ impl Default for Config {
             db_held_read_ms: 1,
             public_url: "http://127.0.0.1:8080".into(),
             jwt_secret: None,
+            jwt_previous_secrets: Vec::new(),
+            secrets_key: None,
+            secrets_previous_keys: Vec::new(),
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             smtp_url: None,
@@ -151,6 +167,20 @@ impl Default for Config {
             sources: Figment::new(),
         }
     }
+}
+
+/// A list, or a string of comma-separated values (as environment variables give it).
+fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+        OneOrMany::Many(v) => v.into_iter().filter(|s| !s.trim().is_empty()).collect(),
+    })
 }
 
 impl Default for RateLimitConfig {
@@ -275,5 +305,16 @@ mod tests {
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../socle.example.toml");
         let config = Config::load(Some(&example)).expect("example parses");
         assert_eq!(config.cors_allowed_origins, vec!["https://app.example.com".to_string()]);
+    }
+
+    #[test]
+    fn previous_secrets_are_a_list_or_a_comma_separated_string() {
+        let parse = |toml: &str| -> Config {
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml)).extract().expect("parses")
+        };
+        let c = parse("jwt_previous_secrets = \"old-one, old-two\"\nsecrets_previous_keys = [\"k1\", \"k2\"]");
+        assert_eq!(c.jwt_previous_secrets, vec!["old-one".to_string(), "old-two".to_string()]);
+        assert_eq!(c.secrets_previous_keys, vec!["k1".to_string(), "k2".to_string()]);
+        assert!(parse("").jwt_previous_secrets.is_empty());
     }
 }

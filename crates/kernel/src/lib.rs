@@ -14,6 +14,7 @@ pub mod inline_reader;
 pub mod inline_writer;
 pub mod jobs;
 pub mod json;
+pub mod keys;
 pub mod mail;
 pub mod migrate;
 pub mod module;
@@ -32,6 +33,7 @@ pub use context::RequestContext;
 pub use db::{Arg, Db, DbKind, Tx};
 pub use error::{Error, FieldError, Result};
 pub use module::{Deps, Module};
+pub use keys::Keys;
 pub use principal::{OrgRole, PlatformRole, Principal};
 
 /// The kernel's own tables: the job queue, the outbox (and who listens to it) and schedules

@@ -3,7 +3,7 @@
 //! Each crate exposes one `pub const MODULE: ModuleDef`: its name, its migrations and its
 //! constructor `fn(&mut Deps) -> anyhow::Result<Module>`. The server lists them in order and
 //! calls the constructors over one [`Deps`], which carries the shared handles (database,
-//! configuration, mailer, signing secret) and the services earlier modules published with
+//! configuration, mailer, keys) and the services earlier modules published with
 //! [`Deps::provide`] (Foundation's state for the modules built on it, and so on). Adding a
 //! module is one crate and one line in the server's list.
 
@@ -156,19 +156,19 @@ pub struct Deps {
     pub db: Db,
     pub config: Arc<Config>,
     pub mailer: Mailer,
-    /// Signs access tokens (and keys what is derived from them).
-    pub signing_secret: Arc<[u8]>,
+    /// The signing secrets and the workflow secrets key (`server::secrets`).
+    pub keys: Arc<crate::Keys>,
     pub collectors: Collectors,
     services: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
 }
 
 impl Deps {
-    pub fn new(db: Db, config: Arc<Config>, mailer: Mailer, signing_secret: Vec<u8>) -> Self {
+    pub fn new(db: Db, config: Arc<Config>, mailer: Mailer, keys: crate::Keys) -> Self {
         Deps {
             db,
             config,
             mailer,
-            signing_secret: signing_secret.into(),
+            keys: Arc::new(keys),
             collectors: Collectors::default(),
             services: HashMap::new(),
         }

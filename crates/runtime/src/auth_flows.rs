@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, encode};
 use kernel::args;
 use kernel::mail::{OutgoingEmail, html_layout};
 use serde::{Deserialize, Serialize};
@@ -53,8 +53,8 @@ pub fn routes() -> Router<RuntimeState> {
         .route(&format!("{p}/confirm-email-change"), post(confirm_email_change))
 }
 
-fn keys(state: &RuntimeState) -> (EncodingKey, DecodingKey) {
-    (EncodingKey::from_secret(&state.flow_secret), DecodingKey::from_secret(&state.flow_secret))
+fn keys(state: &RuntimeState) -> (EncodingKey, Vec<DecodingKey>) {
+    (EncodingKey::from_secret(&state.flow_secret), state.flow_decoding_keys())
 }
 
 fn sign(
@@ -98,7 +98,8 @@ async fn verify(
 ) -> PbResult<(FlowClaims, Map<String, Value>)> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_audience(&[FLOW_AUDIENCE]);
-    let claims = decode::<FlowClaims>(token, &keys(state).1, &validation).map_err(|_| invalid_token())?.claims;
+    let claims = foundation::tokens::decode_with_any::<FlowClaims>(token, &keys(state).1, &validation)
+        .map_err(|_| invalid_token())?;
     if claims.kind != kind || claims.app != ctx.app.id || claims.collection_id != c.id {
         return Err(invalid_token());
     }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, encode};
 use kernel::principal::Principal;
 use kernel::{OrgRole, args};
 use serde::{Deserialize, Serialize};
@@ -93,7 +93,8 @@ pub struct AppClaims {
 
 pub struct AppTokens {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// The signing secret's key first, then those of the previous secrets.
+    decoding: Vec<DecodingKey>,
     validation: Validation,
     pub ttl_secs: i64,
 }
@@ -106,10 +107,16 @@ impl AppTokens {
         validation.set_required_spec_claims(&["exp", "aud"]);
         AppTokens {
             encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            decoding: vec![DecodingKey::from_secret(secret)],
             validation,
             ttl_secs,
         }
+    }
+
+    /// Also accept tokens signed with these earlier secrets (never used to sign).
+    pub fn with_previous<'a>(mut self, previous: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        self.decoding.extend(previous.into_iter().map(DecodingKey::from_secret));
+        self
     }
 
     pub fn fingerprint(token_key: &str) -> String {
@@ -133,7 +140,7 @@ impl AppTokens {
     }
 
     pub fn verify(&self, token: &str) -> Option<AppClaims> {
-        decode::<AppClaims>(token, &self.decoding, &self.validation).ok().map(|d| d.claims)
+        foundation::tokens::decode_with_any::<AppClaims>(token, &self.decoding, &self.validation).ok()
     }
 }
 

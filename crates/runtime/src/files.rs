@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, encode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use studio::collections::model::{Collection, Field, FieldKind};
@@ -258,8 +258,8 @@ pub fn routes() -> Router<RuntimeState> {
         .route("/apps/{slug}/api/files/{collection}/{record}/{filename}", get(serve))
 }
 
-fn file_keys(state: &RuntimeState) -> (EncodingKey, DecodingKey) {
-    (EncodingKey::from_secret(&state.flow_secret), DecodingKey::from_secret(&state.flow_secret))
+fn file_keys(state: &RuntimeState) -> (EncodingKey, Vec<DecodingKey>) {
+    (EncodingKey::from_secret(&state.flow_secret), state.flow_decoding_keys())
 }
 
 async fn file_token(
@@ -305,7 +305,7 @@ struct ServeQuery {
 async fn requester_of(state: &RuntimeState, ctx: &AppCtx, token: &str) -> Option<Requester> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_audience(&[FILE_TOKEN_AUDIENCE]);
-    let claims = decode::<FileClaims>(token, &file_keys(state).1, &validation).ok()?.claims;
+    let claims = foundation::tokens::decode_with_any::<FileClaims>(token, &file_keys(state).1, &validation).ok()?;
     if claims.app != ctx.app.id {
         return None;
     }

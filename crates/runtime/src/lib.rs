@@ -44,6 +44,8 @@ pub struct RuntimeInner {
     pub tokens: AppTokens,
     /// Signs verification, reset and email-change tokens (never valid as session tokens).
     pub flow_secret: Vec<u8>,
+    /// The flow secrets of the previous signing secrets, accepted when verifying.
+    pub flow_previous: Vec<Vec<u8>>,
     pub realtime: realtime::Hub,
     pub store: storage::Store,
     /// Slug → (app id, organization, current deployment), kept one second: a deploy or a
@@ -66,18 +68,29 @@ impl std::ops::Deref for RuntimeState {
 pub const APP_TOKEN_TTL_SECS: i64 = 7 * 24 * 3600;
 
 impl RuntimeState {
-    pub fn new(db: Db, foundation: FoundationState, secret: &[u8]) -> Self {
+    pub fn new(db: Db, foundation: FoundationState, keys: &kernel::Keys) -> Self {
+        let flow_secret = |secret: &[u8]| [b"socle-app-flows:".as_slice(), secret].concat();
         let store = storage::Store::new(&foundation.config.data_dir, Some(&foundation.config.s3));
         Self(Arc::new(RuntimeInner {
             db,
             foundation,
-            tokens: AppTokens::new(secret, APP_TOKEN_TTL_SECS),
-            flow_secret: [b"socle-app-flows:".as_slice(), secret].concat(),
+            tokens: AppTokens::new(&keys.jwt, APP_TOKEN_TTL_SECS)
+                .with_previous(keys.jwt_previous.iter().map(Vec::as_slice)),
+            flow_secret: flow_secret(&keys.jwt),
+            flow_previous: keys.jwt_previous.iter().map(|s| flow_secret(s)).collect(),
             realtime: realtime::Hub::default(),
             store,
             schemas: RwLock::new(HashMap::new()),
             slugs: RwLock::new(HashMap::new()),
         }))
+    }
+
+    /// Keys that verify flow and file tokens: the current flow secret's, then the previous ones'.
+    pub fn flow_decoding_keys(&self) -> Vec<jsonwebtoken::DecodingKey> {
+        std::iter::once(&self.flow_secret)
+            .chain(&self.flow_previous)
+            .map(|s| jsonwebtoken::DecodingKey::from_secret(s))
+            .collect()
     }
 
     pub async fn schema(&self, app_id: &str, deployment: i64) -> kernel::Result<Arc<ProjectSchema>> {
@@ -151,7 +164,7 @@ impl RuntimeState {
 pub const MODULE: kernel::module::ModuleDef = kernel::module::ModuleDef { name: "runtime", migrations, build: module };
 
 fn module(deps: &mut Deps) -> anyhow::Result<Module> {
-    let state = RuntimeState::new(deps.db.clone(), deps.get::<FoundationState>()?, &deps.signing_secret);
+    let state = RuntimeState::new(deps.db.clone(), deps.get::<FoundationState>()?, &deps.keys);
     deps.provide(state.clone());
     let listening = state.clone();
     Ok(Module::new("runtime")

@@ -93,18 +93,18 @@ impl Application {
         let config = Arc::new(config);
         let db = open_database_with(&config, &modules).await?;
         let listener = TcpListener::bind(&config.bind).await?;
-        Self::with_parts(config, db, listener, &modules)
+        Self::with_parts(config, db, listener, &modules).await
     }
 
-    pub fn with_parts(
+    pub async fn with_parts(
         config: Arc<Config>,
         db: Db,
         listener: TcpListener,
         modules: &[&ModuleDef],
     ) -> anyhow::Result<Self> {
         let mailer = Mailer::from_config(&config)?;
-        let secret = secrets::jwt_secret(&config)?;
-        let mut deps = Deps::new(db.clone(), config.clone(), mailer, secret);
+        let keys = secrets::start(&config, &db).await?;
+        let mut deps = Deps::new(db.clone(), config.clone(), mailer, keys);
         let serves_api = config.runs("api");
         let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi());
         let mut apps = Router::new();

@@ -5,6 +5,7 @@
 //!   with `--role`.
 //! - `socle migrate` applies database migrations and exits.
 //! - `socle superuser create --email E [--password-stdin]` creates a platform administrator.
+//! - `socle secrets rotate` re-encrypts workflow secrets under the current `secrets_key`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -64,6 +65,19 @@ enum Command {
         #[command(subcommand)]
         action: SuperuserAction,
     },
+    /// Manage the keys of stored secrets.
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsAction {
+    /// Re-encrypt every workflow secret under `secrets_key` (also done at each start); fails
+    /// if a value opens with none of `secrets_key`, `secrets_previous_keys` and the JWT
+    /// secrets, so that a previous key is dropped only once nothing needs it.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -151,8 +165,8 @@ fn main() -> anyhow::Result<()> {
                 let config = Arc::new(config);
                 let db = server::open_database(&config).await?;
                 let mailer = kernel::mail::Mailer::from_config(&config)?;
-                let secret = server::secrets::jwt_secret(&config)?;
-                let state = foundation::FoundationState::new(db.clone(), config, mailer, &secret)?;
+                let keys = server::secrets::load(&config)?;
+                let state = foundation::FoundationState::new(db.clone(), config, mailer, &keys)?;
                 let user =
                     foundation::accounts::service::create_superuser(&state, &email, &password).await.map_err(|e| {
                         match e {
@@ -169,6 +183,24 @@ fn main() -> anyhow::Result<()> {
                     })?;
                 println!("administrator {} ({}) is ready", user.email, user.id);
                 db.close().await;
+                Ok(())
+            }
+            Command::Secrets { action: SecretsAction::Rotate } => {
+                let db = server::open_database(&config).await?;
+                let keys = server::secrets::load(&config)?;
+                let report = server::secrets::reencrypt(&keys, &db).await;
+                db.close().await;
+                let r = report.map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!(
+                    "workflow secrets: {} re-encrypted under secrets_key, {} already were, {} unreadable",
+                    r.rewritten, r.current, r.unreadable
+                );
+                anyhow::ensure!(
+                    r.unreadable == 0,
+                    "{} workflow secrets open with none of the configured keys (logged by project and name); \
+                     keep their key in secrets_previous_keys, or set them again",
+                    r.unreadable
+                );
                 Ok(())
             }
         }

@@ -25,6 +25,10 @@ struct Env {
     database_url: Option<String>,
 }
 
+/// On PostgreSQL every process is given the same keys, as an operator does.
+const JWT_SECRET: &str = "a-cluster-wide-secret-of-at-least-32-chars";
+const SECRETS_KEY: &str = "a-cluster-wide-secrets-key-of-32-chars-or-more";
+
 impl Env {
     async fn new(postgres: bool) -> Env {
         let id = uuid::Uuid::new_v4().simple().to_string();
@@ -52,7 +56,7 @@ impl Env {
             .env_remove("SOCLE_CONFIG")
             .current_dir(std::env::temp_dir());
         if let Some(url) = &self.database_url {
-            cmd.env("DATABASE_URL", url);
+            cmd.env("DATABASE_URL", url).env("SOCLE_JWT_SECRET", JWT_SECRET).env("SOCLE_SECRETS_KEY", SECRETS_KEY);
         }
         cmd
     }
@@ -84,18 +88,38 @@ async fn binary_end_to_end(postgres: bool) {
     assert!(!weak.status.success());
     assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
     let ok = env.superuser("root@example.com", "Strong-Admin-Password-1");
-    // The signing secret was generated into the data dir, readable by the owner only.
-    let secret = env.data_dir.join("jwt_secret");
-    let mode = std::fs::metadata(&secret).expect("jwt_secret exists").permissions();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(mode.mode() & 0o777, 0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    assert!(std::fs::read_to_string(&secret).expect("read").trim().len() >= 32);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    if postgres {
+        // Processes sharing PostgreSQL share no data dir: without the keys, a process refuses
+        // to start rather than sign tokens the others reject.
+        let refused = env.command(&["serve", "--bind", "127.0.0.1:0"]).env_remove("SOCLE_JWT_SECRET").output();
+        let refused = refused.expect("serve");
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("SOCLE_JWT_SECRET must be set"));
+        let refused = env.command(&["serve", "--bind", "127.0.0.1:0"]).env_remove("SOCLE_SECRETS_KEY").output();
+        let refused = refused.expect("serve");
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("SOCLE_SECRETS_KEY must be set"));
+        assert!(!env.data_dir.join("jwt_secret").exists() && !env.data_dir.join("secrets_key").exists());
+    } else {
+        // The signing secret and the secrets key were generated into the data dir, readable
+        // by the owner only.
+        for name in ["jwt_secret", "secrets_key"] {
+            let secret = env.data_dir.join(name);
+            let mode = std::fs::metadata(&secret).expect("the key file exists").permissions();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                assert_eq!(mode.mode() & 0o777, 0o600);
+            }
+            #[cfg(not(unix))]
+            let _ = mode;
+            assert!(std::fs::read_to_string(&secret).expect("read").trim().len() >= 32);
+        }
+    }
+    let rotate = env.command(&["secrets", "rotate"]).output().expect("secrets rotate");
+    assert!(rotate.status.success(), "{}", String::from_utf8_lossy(&rotate.stderr));
+    assert!(String::from_utf8_lossy(&rotate.stdout).contains("0 unreadable"));
     assert!(String::from_utf8_lossy(&ok.stdout).contains("root@example.com"));
 
     let mut server = env

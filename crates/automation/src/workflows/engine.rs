@@ -620,7 +620,15 @@ impl StepRunner {
         .await?;
         let started = Instant::now();
         let secrets = if definition::Definition::mentions_secrets(&raw) {
-            secrets::load(&self.0.secrets, db, &exec.project_id).await?
+            match secrets::load(&self.0.secrets, db, &exec.project_id).await {
+                Ok(s) => s,
+                // No retry opens it: the step fails with the reason.
+                Err(e) if secrets::is_undecryptable(&e) => {
+                    let error = StepError::permanent(e.to_string());
+                    return self.step_failed(job, ctx, &exec, &run_id, error, None, started, &Map::new()).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
         } else {
             Map::new()
         };

@@ -43,3 +43,14 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
         postgres: include_str!("../migrations/0001_foundation.postgres.sql"),
     }]
 }
+
+/// The `# HELP` of the metrics Foundation records. Call once the metrics recorder is
+/// installed; describing again is harmless.
+pub fn describe_metrics() {
+    metrics::describe_counter!("socle_audit_entries_total", "Audit log entries written, by severity.");
+    metrics::describe_counter!("socle_signups_total", "Platform accounts registered.");
+    metrics::describe_counter!(
+        "socle_logins_total",
+        "Platform sign-in attempts, by outcome (success, failure, refused, locked)."
+    );
+}

@@ -159,9 +159,13 @@ async fn metrics(State(state): State<InsightsState>) -> Response {
     metrics::gauge!("socle_db_pool_connections").set(f64::from(size));
     metrics::gauge!("socle_db_pool_idle_connections").set(f64::from(idle));
     metrics::gauge!("socle_db_pool_max_connections").set(f64::from(max));
-    process::record();
     for collector in state.collectors.iter() {
         collector.collect(&state.db).await;
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
+    let mut text = handle.render();
+    if !text.is_empty() && !text.ends_with("\n\n") {
+        text.push('\n');
+    }
+    text.push_str(&process::sample().render());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }

@@ -8,6 +8,7 @@ pub mod openapi;
 pub mod proxy;
 pub mod route_label;
 pub mod secrets;
+pub mod telemetry;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -107,6 +108,7 @@ impl Application {
     pub async fn with_parts(config: Arc<Config>, db: Db, listener: TcpListener) -> anyhow::Result<Self> {
         insights::process::init();
         let prometheus = insights::metrics_http::install();
+        telemetry::describe_metrics();
         let mailer = Mailer::from_config(&config)?;
         let secret = secrets::jwt_secret(&config)?;
         let foundation = FoundationState::new(db.clone(), config.clone(), mailer.clone(), &secret);
@@ -144,6 +146,7 @@ impl Application {
             // A worker or scheduler process answers health and metrics only.
             OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).merge(insights::router(insights)).split_for_parts()
         };
+        let spec = openapi::complete(spec);
         let spec_json = Arc::new(serde_json::to_string(&spec)?);
         let mut router = api
             .route(

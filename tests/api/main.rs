@@ -8,6 +8,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod automation;
+mod conformance;
 mod db_paths;
 mod every_endpoint;
 mod expr_sql;

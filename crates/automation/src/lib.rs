@@ -93,6 +93,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
         &deps.keys,
     );
     deps.provide(state.clone());
+    describe_metrics();
     let scheduler_db = state.db.clone();
     let live = state.live.clone();
     let live_db = state.db.clone();
@@ -168,4 +169,27 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             postgres: include_str!("../migrations/0003_record_interest.postgres.sql"),
         },
     ]
+}
+
+/// The `# HELP` of the metrics Automation records. Call once the metrics recorder is
+/// installed; describing again is harmless.
+pub fn describe_metrics() {
+    metrics::describe_counter!("socle_webhook_attempts_total", "Outgoing webhook delivery attempts, by outcome.");
+    metrics::describe_counter!("socle_workflow_executions_total", "Workflow executions started, by trigger type.");
+    metrics::describe_counter!("socle_workflow_executions_failed_total", "Workflow executions that failed.");
+    metrics::describe_histogram!(
+        "socle_workflow_step_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time one workflow step took, by step type."
+    );
+    metrics::describe_counter!(
+        "socle_workflow_step_failures_total",
+        "Workflow step attempts that failed, by whether it was the final attempt."
+    );
+    metrics::describe_counter!(
+        "socle_workflow_chains_stopped_total",
+        "Workflow triggers not run because the chain of workflows was too deep."
+    );
+    metrics::describe_counter!("socle_notifications_total", "In-app notifications created, by type.");
+    metrics::describe_gauge!("socle_notification_connections", "Open live notification connections.");
 }

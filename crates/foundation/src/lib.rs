@@ -38,6 +38,8 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     let state = FoundationState::new(deps.db.clone(), deps.config.clone(), deps.mailer.clone(), &deps.keys)?;
     deps.provide(state.clone());
     deps.provide::<Arc<dyn Authenticator>>(Arc::new(CredentialsAuthenticator(state.clone())));
+    describe_metrics();
+    metrics::describe_gauge!("socle_active_sessions", "Platform sessions that are neither expired nor revoked.");
     deps.collectors.add(Arc::new(ActiveSessions));
     let limits = state.clone();
     Ok(Module::new("foundation").api(router(state)).task(Task::always(
@@ -94,4 +96,15 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
         sqlite: include_str!("../migrations/0001_foundation.sqlite.sql"),
         postgres: include_str!("../migrations/0001_foundation.postgres.sql"),
     }]
+}
+
+/// The `# HELP` of the metrics Foundation records. Call once the metrics recorder is
+/// installed; describing again is harmless.
+pub fn describe_metrics() {
+    metrics::describe_counter!("socle_audit_entries_total", "Audit log entries written, by severity.");
+    metrics::describe_counter!("socle_signups_total", "Platform accounts registered.");
+    metrics::describe_counter!(
+        "socle_logins_total",
+        "Platform sign-in attempts, by outcome (success, failure, refused, locked)."
+    );
 }

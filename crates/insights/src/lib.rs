@@ -26,6 +26,7 @@ pub const MODULE: kernel::module::ModuleDef =
 fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     process::init();
     let prometheus = metrics_http::install();
+    metrics_http::describe();
     let state = InsightsState::new(deps.db.clone(), prometheus.clone(), deps.collectors.clone());
     Ok(Module::new("insights")
         .root(router(state))
@@ -180,9 +181,13 @@ async fn metrics(State(state): State<InsightsState>) -> Response {
     metrics::gauge!("socle_db_pool_connections").set(f64::from(size));
     metrics::gauge!("socle_db_pool_idle_connections").set(f64::from(idle));
     metrics::gauge!("socle_db_pool_max_connections").set(f64::from(max));
-    process::record();
     for collector in state.collectors.all() {
         collector.collect(&state.db).await;
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
+    let mut text = handle.render();
+    if !text.is_empty() && !text.ends_with("\n\n") {
+        text.push('\n');
+    }
+    text.push_str(&process::sample().render());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }

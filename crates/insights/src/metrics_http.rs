@@ -1,4 +1,5 @@
-//! The Prometheus recorder, installed once per process.
+//! The Prometheus recorder, installed once per process, and the help text of the metrics
+//! this crate records.
 
 use std::sync::OnceLock;
 
@@ -23,4 +24,11 @@ pub fn install() -> Option<PrometheusHandle> {
             }
         })
         .clone()
+}
+
+/// The `# HELP` of this crate's metrics (call after [`install`]; describing is idempotent).
+pub fn describe() {
+    metrics::describe_gauge!("socle_db_pool_connections", "Connections open in the database pool.");
+    metrics::describe_gauge!("socle_db_pool_idle_connections", "Idle connections in the database pool.");
+    metrics::describe_gauge!("socle_db_pool_max_connections", "Most connections the database pool may open.");
 }

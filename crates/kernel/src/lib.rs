@@ -84,3 +84,22 @@ impl Wake {
         self.0.subscribe()
     }
 }
+
+/// The `# HELP` of the metrics the kernel records (jobs, group commits, mail, outbox).
+/// Call once the metrics recorder is installed; describing again is harmless.
+pub fn describe_metrics() {
+    metrics::describe_histogram!(
+        "socle_job_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time one job run took, by job kind and outcome."
+    );
+    metrics::describe_histogram!(
+        "socle_db_group_commit_size",
+        "Write transactions committed together by one SQLite group commit."
+    );
+    metrics::describe_counter!("socle_emails_total", "Email delivery attempts, by outcome (sent, failed_attempt).");
+    metrics::describe_counter!(
+        "socle_events_dispatched_total",
+        "Outbox events delivered to their listeners, by event kind."
+    );
+}

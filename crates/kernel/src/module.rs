@@ -217,6 +217,8 @@ pub struct ModuleDef {
 pub const MODULE: ModuleDef = ModuleDef { name: "kernel", migrations: crate::migrations, build: module };
 
 fn module(deps: &mut Deps) -> anyhow::Result<Module> {
+    crate::describe_metrics();
+    metrics::describe_gauge!("socle_jobs", "Jobs in the queue, by state.");
     deps.collectors.add(Arc::new(JobCounts));
     let mailer = deps.mailer.clone();
     Ok(Module::new("kernel").jobs(move |registry| {

@@ -11,6 +11,7 @@ pub mod auth_flows;
 pub mod batch;
 pub mod context;
 pub mod files;
+pub mod openapi;
 mod ordered;
 pub mod pb;
 pub mod realtime;
@@ -179,7 +180,7 @@ pub fn router(state: RuntimeState) -> OpenApiRouter {
 }
 
 /// The apps' own API, mounted under `/apps/{slug}` (PocketBase's paths, not in the platform's
-/// OpenAPI document).
+/// OpenAPI document: each app publishes its own at `/apps/{slug}/api/openapi.json`).
 pub fn app_router(state: RuntimeState) -> axum::Router {
     records::routes()
         .merge(auth::routes())
@@ -188,6 +189,7 @@ pub fn app_router(state: RuntimeState) -> axum::Router {
         .merge(auth_flows::routes())
         .merge(files::routes())
         .merge(ws::routes())
+        .merge(openapi::routes())
         .layer(axum::extract::DefaultBodyLimit::max(state.foundation.config.upload_limit_bytes))
         .with_state(state)
 }

@@ -8,6 +8,7 @@ pub mod openapi;
 pub mod proxy;
 pub mod route_label;
 pub mod secrets;
+pub mod telemetry;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -35,13 +36,15 @@ use crate::middleware::EdgeState;
 
 /// Every module, in dependency order: each one may use what the ones before it provide.
 /// Adding a module is one crate and one line here.
+/// Insights comes first: it installs the metrics recorder, so that the metric descriptions
+/// every later module gives are kept.
 pub const MODULES: &[&ModuleDef] = &[
+    &insights::MODULE,
     &kernel::module::MODULE,
     &foundation::MODULE,
     &studio::MODULE,
     &runtime::MODULE,
     &automation::MODULE,
-    &insights::MODULE,
 ];
 
 /// The migrations of `modules`, in their order.
@@ -132,6 +135,7 @@ impl Application {
             listeners.extend(module.listeners);
             tasks.extend(module.tasks);
         }
+        telemetry::describe_metrics();
         let (api, spec) = api.split_for_parts();
 
         let rl = &config.rate_limit;
@@ -144,6 +148,7 @@ impl Application {
             rate_limiter: rate_limiter.clone(),
             authenticator: deps.try_get::<Arc<dyn Authenticator>>(),
         };
+        let spec = openapi::complete(spec);
         let spec_json = Arc::new(serde_json::to_string(&spec)?);
         let router = api
             .route(

@@ -119,7 +119,7 @@ async fn delete_workflow(
 }
 
 /// A workflow's versions, newest first.
-#[utoipa::path(get, path = "/{id}/versions", tag = "automation", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/{id}/versions", tag = "automation", operation_id = "list_workflow_versions", params(("id" = String, Path)),
     responses((status = 200, body = Vec<Version>), (status = 401), (status = 403), (status = 404)),
     security(("bearer" = []), ("api_key" = [])))]
 async fn list_versions(

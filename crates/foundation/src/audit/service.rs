@@ -20,6 +20,8 @@ use super::{AuditEntry, Severity, actions, record};
 pub struct AuditFilter {
     /// Exact action, e.g. `LOGIN_FAILED`.
     pub action: Option<String>,
+    /// The enum is inlined: query parameters do not register their types as components.
+    #[param(inline)]
     pub severity: Option<Severity>,
     pub actor_id: Option<String>,
     pub target_type: Option<String>,

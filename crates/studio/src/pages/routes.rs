@@ -129,7 +129,7 @@ async fn delete_page(
 }
 
 /// The page's versions, newest first.
-#[utoipa::path(get, path = "/{id}/pages/{page_id}/versions", tag = "studio", params(("id" = String, Path), ("page_id" = String, Path)),
+#[utoipa::path(get, path = "/{id}/pages/{page_id}/versions", tag = "studio", operation_id = "list_page_versions", params(("id" = String, Path), ("page_id" = String, Path)),
     responses((status = 200, body = Vec<PageVersion>), (status = 401), (status = 404)),
     security(("bearer" = []), ("api_key" = [])))]
 async fn list_versions(

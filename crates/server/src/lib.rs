@@ -234,7 +234,7 @@ impl Application {
         background.push(tokio::spawn(runtime::realtime::listen(self.runtime.clone(), stop_rx.clone())));
         background.push(tokio::spawn(self.automation.live.clone().listen(self.db.clone(), stop_rx.clone())));
         background.push(tokio::spawn(metrics_upkeep(self.prometheus.clone(), stop_rx)));
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let service = middleware::service(self.router);
         // Answers are small and complete: send them at once instead of waiting on Nagle.
         let listener = self.listener.tap_io(|tcp| {
             if let Err(e) = tcp.set_nodelay(true) {

@@ -1,55 +1,142 @@
 //! Logs: one JSON object per line (or `pretty` text for humans) on stderr, level from
 //! `RUST_LOG` (default `info`, with sqlx and tower_http at `warn`).
 //!
-//! Nothing is written on the request path: lines go through a bounded queue to a writer
-//! thread, which writes them in batches. When the queue is full (the output is slower than
-//! the traffic) lines are dropped rather than making requests wait; the count is exported as
-//! `socle_log_lines_dropped_total`. The line itself is cheap: the access log is one event
+//! Nothing is written on the request path: a line is appended to an in-memory buffer
+//! (bounded, 8 MiB) that a `socle-log` thread writes out every 50 ms in one write, so a
+//! request neither waits on the terminal, a pipe or a disk nor wakes a thread per line.
+//! When the buffer is full (the output is slower than the traffic) lines are dropped rather
+//! than making requests wait; the count is exported as `socle_log_lines_dropped_total`. What
+//! is buffered at exit is written out. The line itself is cheap: the access log is one event
 //! with its fields (no span per request), formatted straight into the line with a timestamp
 //! computed by integer arithmetic. Events raised while serving a request carry its
 //! `request_id` (from the `REQUEST_ID` task-local), without a span.
 
 use std::fmt::{self, Write as _};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
-use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-/// Lines the queue holds before it drops (about 4 MiB of access lines): a full second of
-/// traffic at the rates measured here while the output stalls.
-pub const BUFFERED_LINES: usize = 16_384;
+/// The most the buffer holds before lines are dropped (about 30,000 access lines: more than
+/// a second of traffic at the rates measured here while the output stalls).
+pub const BUFFER_BYTES: usize = 8 * 1024 * 1024;
+/// How often the writer thread writes the buffer out.
+const WRITE_EVERY: Duration = Duration::from_millis(50);
 
 pub const DROPPED_METRIC: &str = "socle_log_lines_dropped_total";
 
-/// Keep it for the life of the process: dropping it flushes what is queued and stops the
-/// writer thread.
+/// Keep it for the life of the process: dropping it writes out what is buffered and stops
+/// the writer thread.
 pub struct Logging {
-    _guard: WorkerGuard,
-    dropped: ErrorCounter,
+    shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+struct Shared {
+    buffer: Mutex<Vec<u8>>,
+    limit: usize,
+    dropped: AtomicU64,
+    stop: AtomicBool,
+    wake: Condvar,
+    /// Paired with `wake` (the buffer's own lock is never waited on).
+    sleeping: Mutex<()>,
+}
+
+/// What the formatter writes each line to: the shared buffer.
+#[derive(Clone)]
+pub struct BufferWriter(Arc<Shared>);
+
+impl std::io::Write for BufferWriter {
+    /// One call per line (the fmt layer formats a whole line, then writes it once).
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        match self.0.buffer.lock() {
+            Ok(mut buffer) if buffer.len() + line.len() <= self.0.limit => buffer.extend_from_slice(line),
+            _ => {
+                self.0.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for BufferWriter {
+    type Writer = BufferWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl Shared {
+    fn new(limit: usize) -> Self {
+        Shared {
+            buffer: Mutex::new(Vec::with_capacity(64 * 1024)),
+            limit,
+            dropped: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            wake: Condvar::new(),
+            sleeping: Mutex::new(()),
+        }
+    }
+
+    /// Write out what is buffered, swapping buffers so that writers wait only for the swap.
+    fn drain(&self, spare: &mut Vec<u8>, out: &mut impl std::io::Write) {
+        if let Ok(mut buffer) = self.buffer.lock() {
+            std::mem::swap(&mut *buffer, spare);
+        }
+        if !spare.is_empty() {
+            // A failed write (closed stderr) loses these lines; there is nowhere to say so.
+            let _ = out.write_all(spare).and_then(|()| out.flush());
+        }
+        spare.clear();
+        // A burst's buffer is not kept for ever.
+        if spare.capacity() > 1024 * 1024 {
+            spare.shrink_to(64 * 1024);
+        }
+    }
+
+    fn run(&self, out: &mut impl std::io::Write) {
+        let mut spare = Vec::with_capacity(64 * 1024);
+        while !self.stop.load(Ordering::Acquire) {
+            if let Ok(guard) = self.sleeping.lock() {
+                let _ = self.wake.wait_timeout(guard, WRITE_EVERY);
+            } else {
+                std::thread::sleep(WRITE_EVERY);
+            }
+            self.drain(&mut spare, out);
+        }
+        self.drain(&mut spare, out);
+    }
 }
 
 pub fn init(format: &str) -> Logging {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    // The writer thread drains the queue into the buffer and flushes once per drained
-    // batch: one write(2) for many lines under load, each line out at once when idle.
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(BUFFERED_LINES)
-        .thread_name("socle-log")
-        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
-    let dropped = writer.error_counter();
+    let shared = Arc::new(Shared::new(BUFFER_BYTES));
+    let writer = BufferWriter(shared.clone());
+    let worker = shared.clone();
+    let thread = std::thread::Builder::new()
+        .name("socle-log".into())
+        .spawn(move || worker.run(&mut std::io::stderr()))
+        .map_err(|e| eprintln!("could not start the log writer thread ({e}); logs are lost"))
+        .ok();
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     if format == "pretty" {
         builder.init();
     } else {
         builder.event_format(JsonLine).init();
     }
-    Logging { _guard: guard, dropped }
+    Logging { shared, thread }
 }
 
 impl Logging {
@@ -57,15 +144,25 @@ impl Logging {
     pub fn export_dropped_lines(&self) {
         metrics::describe_counter!(
             DROPPED_METRIC,
-            "Log lines dropped because the log writer's queue was full (logging never makes a request wait)"
+            "Log lines dropped because the log buffer was full (logging never makes a request wait)"
         );
-        let dropped = self.dropped.clone();
+        let shared = self.shared.clone();
         tokio::spawn(async move {
             loop {
-                metrics::counter!(DROPPED_METRIC).absolute(dropped.dropped_lines() as u64);
+                metrics::counter!(DROPPED_METRIC).absolute(shared.dropped.load(Ordering::Relaxed));
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
+    }
+}
+
+impl Drop for Logging {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        self.shared.wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -253,6 +350,22 @@ mod tests {
         assert_eq!(stamp(951_868_800, 0), "2000-03-01T00:00:00.000000Z");
         assert_eq!(stamp(1_796_233_921, 123_456), "2026-12-02T17:52:01.123456Z");
         assert_eq!(stamp(4_107_542_399, 999_999), "2100-02-28T23:59:59.999999Z");
+    }
+
+    #[test]
+    fn lines_are_buffered_dropped_when_full_and_written_out() {
+        let shared = Arc::new(Shared::new(10));
+        let mut writer = BufferWriter(shared.clone());
+        std::io::Write::write_all(&mut writer, b"first\n").expect("buffered");
+        std::io::Write::write_all(&mut writer, b"too long\n").expect("dropped, not an error");
+        assert_eq!(shared.dropped.load(Ordering::Relaxed), 1);
+        let mut out = Vec::new();
+        shared.drain(&mut Vec::new(), &mut out);
+        assert_eq!(out, b"first\n");
+        std::io::Write::write_all(&mut writer, b"second\n").expect("room again");
+        shared.stop.store(true, Ordering::Release);
+        shared.run(&mut out);
+        assert_eq!(out, b"first\nsecond\n", "what is buffered at stop is written");
     }
 
     #[test]

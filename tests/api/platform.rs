@@ -9,7 +9,8 @@ on_both_databases!(
     health_version_and_liveness,
     metrics_are_exposed,
     request_ids_are_generated_and_propagated,
-    errors_are_problem_documents
+    errors_are_problem_documents,
+    paths_with_a_trailing_slash_answer_as_without_it
 );
 
 async fn health_version_and_liveness(app: TestApp) {
@@ -427,4 +428,45 @@ async fn openapi_documents_every_endpoint(app: TestApp) {
     let docs = app.client.get(app.url("/api/docs/")).send().await.expect("docs");
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.expect("html").contains("swagger"), "Swagger UI is served");
+}
+
+/// The seeds write paths with a trailing slash (`/api/v1/foundation/auth/login/`): each
+/// answers as the path without it, under the same route label; `/` stays `/`.
+async fn paths_with_a_trailing_slash_answer_as_without_it(app: TestApp) {
+    let (owner, _, _) = crate::runtime::blog(&app, "slash@example.com", "slash").await;
+    let login = app
+        .post(
+            "/api/v1/foundation/auth/login/",
+            None,
+            json!({"email": "slash@example.com", "password": crate::support::PASSWORD}),
+        )
+        .await
+        .expect(200);
+    assert!(login.body["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+    let wrong = app
+        .post(
+            "/api/v1/foundation/auth/login/",
+            None,
+            json!({"email": "slash@example.com", "password": "Wrong-password-1"}),
+        )
+        .await;
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    app.get("/api/v1/foundation/users/me/", Some(&owner.access)).await.expect(200);
+    app.post("/apps/slash/api/collections/posts/records", Some(&owner.access), json!({"title": "Slashed"}))
+        .await
+        .expect(200);
+    let with = app.get("/apps/slash/api/collections/posts/records/?perPage=1", Some(&owner.access)).await.expect(200);
+    let without = app.get("/apps/slash/api/collections/posts/records?perPage=1", Some(&owner.access)).await.expect(200);
+    assert_eq!(with.body["totalItems"], 1);
+    assert_eq!(with.body["items"], without.body["items"]);
+    assert_eq!(with.body["perPage"], 1, "the query is kept");
+    app.get("/healthz//", None).await.expect(200);
+    assert_eq!(app.get("/", None).await.status, 404, "/ is not rewritten to anything else");
+    let metrics = app.client.get(app.url("/metrics/")).send().await.expect("metrics");
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.expect("text");
+    assert!(text.contains(r#"route="/api/v1/foundation/auth/login",status="200""#), "{text}");
+    assert!(text.contains(r#"route="/apps/{slug}/api/collections/{collection}/records",status="200""#), "{text}");
+    assert!(!text.contains(r#"route="/api/v1/foundation/auth/login/""#));
+    assert!(!text.contains(r#"records/""#));
 }

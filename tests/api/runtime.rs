@@ -696,6 +696,130 @@ async fn batches_are_all_or_nothing(app: TestApp) {
     }
 }
 
+on_both_databases!(multipart_batches_store_files_only_when_they_commit);
+
+/// Every file under the app's storage (the data dir's `storage/`).
+fn stored_files(app: &TestApp) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![app.data_dir.join("storage")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A batch as the official SDKs send it: `@jsonPayload` and `requests.N.field` file parts.
+async fn multipart_batch(
+    app: &TestApp,
+    token: &str,
+    payload: String,
+    files: &[(&str, &[u8], &str)],
+) -> crate::support::Resp {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, bytes, file_name) in files {
+        form = form
+            .part(name.to_string(), reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(file_name.to_string()));
+    }
+    form = form.text("@jsonPayload", payload);
+    let req = app.client.post(app.url("/apps/mbatch/api/batch")).header("authorization", token).multipart(form);
+    TestApp::read(req.send().await.expect("batch")).await
+}
+
+async fn multipart_batches_store_files_only_when_they_commit(app: TestApp) {
+    blog(&app, "mbatch@runtime.example", "mbatch").await;
+    let (alice, alice_id) = end_user(&app, "mbatch", "alice@mbatch.example").await;
+    let records = "/apps/mbatch/api/collections/posts/records";
+    let count = || async {
+        pb(&app, reqwest::Method::GET, records, Some(&alice), None).await.expect(200).body["totalItems"].clone()
+    };
+    let create = |title: &str| json!({"method": "POST", "url": "/api/collections/posts/records", "body": {"title": title, "author": alice_id}});
+    // Several creates in one batch, one of them with a file (the parts come before the
+    // payload, as the SDK sends them).
+    let payload = json!({"requests": [create("One"), create("Two"), create("Three")]}).to_string();
+    let ok = multipart_batch(&app, &alice, payload, &[("requests.1.cover", PNG, "Two.png")]).await.expect(200);
+    assert_eq!(ok.body.as_array().map(Vec::len), Some(3), "{}", ok.body);
+    assert_eq!(ok.body[0]["body"]["cover"], "");
+    let two = ok.body[1]["body"].clone();
+    let cover = two["cover"].as_str().expect("cover").to_string();
+    assert!(cover.starts_with("two_") && cover.ends_with(".png"), "{cover}");
+    let file_url = |id: &str, name: &str| app.url(&format!("/apps/mbatch/api/files/posts/{id}/{name}"));
+    let two_id = two["id"].as_str().expect("id").to_string();
+    let got = app.client.get(file_url(&two_id, &cover)).send().await.expect("download");
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.bytes().await.expect("bytes").as_ref(), PNG);
+    assert_eq!(count().await, 3);
+    assert_eq!(stored_files(&app).len(), 1);
+    // An update with a new file replaces the single file (the old one leaves the store); a
+    // `field-` removes one.
+    let one_id = ok.body[0]["body"]["id"].as_str().expect("id").to_string();
+    let update = |id: &str, body: serde_json::Value| json!({"method": "PATCH", "url": format!("/api/collections/posts/records/{id}"), "body": body});
+    let payload =
+        json!({"requests": [update(&two_id, json!({"title": "Two!"})), update(&one_id, json!({"cover-": ""}))]});
+    let r = multipart_batch(&app, &alice, payload.to_string(), &[("requests.0.cover+", PNG, "again.png")])
+        .await
+        .expect(200);
+    let again = r.body[0]["body"]["cover"].as_str().expect("cover").to_string();
+    assert!(again.starts_with("again_"), "{}", r.body);
+    assert_eq!(app.client.get(file_url(&two_id, &cover)).send().await.expect("old").status(), 404);
+    assert_eq!(app.client.get(file_url(&two_id, &again)).send().await.expect("new").status(), 200);
+    let payload = json!({"requests": [update(&two_id, json!({"cover-": [again]}))]});
+    let r = multipart_batch(&app, &alice, payload.to_string(), &[]).await.expect(200);
+    assert_eq!(r.body[0]["body"]["cover"], "");
+    assert_eq!(app.client.get(file_url(&two_id, &again)).send().await.expect("removed").status(), 404);
+    assert!(stored_files(&app).is_empty(), "{:?}", stored_files(&app));
+
+    // A failing request: no records, no stored files.
+    let before = stored_files(&app);
+    let payload = json!({"requests": [create("Four"), create("")]}).to_string();
+    let r = multipart_batch(&app, &alice, payload, &[("requests.0.cover", PNG, "four.png")]).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["data"]["requests"]["1"]["response"]["data"]["title"]["code"], "validation_required");
+    assert_eq!(count().await, 3);
+    assert_eq!(stored_files(&app), before, "the batch's file was removed");
+    // A file its field refuses fails its request, naming the field.
+    let payload = json!({"requests": [create("Five")]}).to_string();
+    let r = multipart_batch(&app, &alice, payload, &[("requests.0.cover", b"plain text", "five.txt")]).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["data"]["requests"]["0"]["response"]["data"]["cover"]["code"], "validation_invalid_mime_type");
+    // Malformed payloads and parts.
+    for payload in ["{not json", "[1, 2]"] {
+        let r = multipart_batch(&app, &alice, payload.into(), &[]).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.body["data"]["@jsonPayload"]["code"], "validation_invalid_json", "{}", r.body);
+    }
+    let payload = json!({"requests": [create("Six")]}).to_string();
+    let r = multipart_batch(&app, &alice, payload.clone(), &[("requests.3.cover", PNG, "six.png")]).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["data"]["requests.3.cover"]["code"], "validation_invalid_file", "{}", r.body);
+    let r = multipart_batch(&app, &alice, payload, &[("requests.x.cover", PNG, "six.png")]).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = multipart_batch(&app, &alice, json!({"requests": []}).to_string(), &[]).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["data"]["requests"]["code"], "validation_length_out_of_range");
+    assert_eq!(count().await, 3);
+    assert_eq!(stored_files(&app), before);
+    // Plain JSON batches still work.
+    pb(
+        &app,
+        reqwest::Method::POST,
+        "/apps/mbatch/api/batch",
+        Some(&alice),
+        Some(json!({"requests": [create("Seven")]})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(count().await, 4);
+}
+
 on_both_databases!(end_users_verify_reset_and_change_their_email);
 
 async fn end_users_verify_reset_and_change_their_email(app: TestApp) {

@@ -1,5 +1,6 @@
 //! The official `pocketbase` npm SDK, unchanged, against a running Socle app: sign-up,
-//! sign-in, records CRUD with filter/sort/expand/fields, validation errors, refresh.
+//! sign-in, records CRUD with filter/sort/expand/fields, validation errors, files, batches
+//! (`createBatch`, with and without files), refresh.
 //! `scripts/test` installs the SDK (`tests/sdk`, locked); a missing Node.js fails the test.
 
 use serde_json::json;

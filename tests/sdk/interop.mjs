@@ -157,6 +157,56 @@ await step("upload and download a file", async () => {
   await pb.collection("posts").delete(withCover.id);
 });
 
+await step("batch with and without files", async () => {
+  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 7]);
+  // Several creates in one batch, one with a file: the SDK sends multipart, the file as
+  // `requests.1.cover` and the requests in `@jsonPayload`.
+  const batch = pb.createBatch();
+  batch.collection("posts").create({ title: "Batch one", published: true, author: me.id });
+  batch.collection("posts").create({
+    title: "Batch two",
+    published: true,
+    author: me.id,
+    cover: new File([png], "batch.png", { type: "image/png" }),
+  });
+  batch.collection("posts").create({ title: "Batch three", published: true, author: me.id });
+  const created = await batch.send();
+  assert.deepEqual(created.map((r) => r.status), [200, 200, 200]);
+  assert.deepEqual(created.map((r) => r.body.title), ["Batch one", "Batch two", "Batch three"]);
+  const two = created[1].body;
+  assert.match(two.cover, /^batch_[a-z0-9]{10}\.png$/);
+  assert.equal(created[0].body.cover, "");
+  const res = await fetch(pb.files.getURL(two, two.cover));
+  assert.equal(res.status, 200);
+  assert.deepEqual(new Uint8Array(await res.arrayBuffer()), png);
+  // Without files: an update and deletes.
+  const plain = pb.createBatch();
+  plain.collection("posts").update(created[0].body.id, { title: "Batch one!" });
+  plain.collection("posts").delete(created[1].body.id);
+  plain.collection("posts").delete(created[2].body.id);
+  const done = await plain.send();
+  assert.deepEqual(done.map((r) => r.status), [200, 204, 204]);
+  assert.equal(done[0].body.title, "Batch one!");
+  assert.equal((await fetch(pb.files.getURL(two, two.cover))).status, 404, "a deleted record's file is gone");
+  // All or nothing: the second request fails, the first (with its file) is not kept.
+  const failing = pb.createBatch();
+  failing.collection("posts").create({
+    title: "Never",
+    published: true,
+    author: me.id,
+    cover: new File([png], "never.png", { type: "image/png" }),
+  });
+  failing.collection("posts").create({ title: "", author: me.id });
+  await assert.rejects(failing.send(), (e) => {
+    assert.equal(e.status, 400);
+    assert.equal(e.response.data.requests["1"].response.data.title.code, "validation_required");
+    return true;
+  });
+  const never = await pb.collection("posts").getList(1, 1, { filter: 'title = "Never"' });
+  assert.equal(never.totalItems, 0);
+  await pb.collection("posts").delete(created[0].body.id);
+});
+
 await step("refresh", async () => {
   const before = pb.authStore.token;
   const refreshed = await pb.collection("users").authRefresh();

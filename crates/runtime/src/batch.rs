@@ -1,16 +1,24 @@
 //! `POST /apps/{slug}/api/batch`: several creates, updates, upserts and deletes in one
 //! transaction, all or nothing, as PocketBase's batch API. Sub-request URLs are relative to
 //! the app (`/api/collections/posts/records[/{id}]`).
+//!
+//! The body is JSON (`{"requests": [...]}`) or, as the official SDKs always send it,
+//! multipart: the same JSON in a `@jsonPayload` part and each file in a part named
+//! `requests.{N}.{field}` (repeated for several files; `field+` / `+field` append, as on a
+//! single update, and `field-` in a request's body removes named files). Files are stored
+//! before the transaction and removed again when it does not commit.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
+use studio::collections::model::Collection;
 
 use crate::RuntimeState;
-use crate::context::resolve;
+use crate::context::{AppCtx, resolve};
+use crate::files::{self, Upload};
 use crate::pb::{PbError, PbResult};
 use crate::realtime::Action;
 use crate::records::routes::{MaybePrincipal, json_body};
@@ -25,8 +33,17 @@ pub fn routes() -> Router<RuntimeState> {
 enum Op {
     Create,
     Update(String),
-    Upsert,
     Delete(String),
+}
+
+/// One sub-request, checked and ready to run: its uploads are stored under `record`.
+struct Step {
+    c: Collection,
+    op: Op,
+    body: Map<String, Value>,
+    query: Value,
+    uploads: Vec<Upload>,
+    record: String,
 }
 
 /// Read `/api/collections/{c}/records[/{id}][?query]` into (collection, id, query).
@@ -59,17 +76,166 @@ fn failed(index: usize, e: PbError) -> PbError {
     PbError::with_fields("Batch transaction failed.", data)
 }
 
+type FilePart = (String, String, Option<String>, Bytes);
+
+/// A multipart part name `requests.{N}.{field}` as (N, field), `+` modifiers dropped.
+fn file_part_target(name: &str) -> Option<(usize, String)> {
+    let (index, field) = name.strip_prefix("requests.")?.split_once('.')?;
+    let field = field.trim_start_matches('+').trim_end_matches('+');
+    if field.is_empty() {
+        return None;
+    }
+    Some((index.parse().ok()?, field.to_string()))
+}
+
+fn bad_part(name: &str, code: &str, message: impl Into<String>) -> PbError {
+    PbError::field("Failed to load the batch files.", name, code, message)
+}
+
+/// The batch JSON and the files of each request (by index), from a JSON or multipart body.
+async fn read_batch(headers: &HeaderMap, request: Request) -> PbResult<(Map<String, Value>, Vec<Vec<FilePart>>)> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !ct.starts_with("multipart/form-data") {
+        let bytes = Bytes::from_request(request, &()).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                PbError::new(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.")
+            } else {
+                PbError::bad_request(format!("Could not read the request body: {e}"))
+            }
+        })?;
+        return Ok((json_body(headers, &bytes)?, Vec::new()));
+    }
+    let form = files::read_multipart(request).await?;
+    if let Some(name) = form.values.keys().find(|k| k.starts_with("requests.")) {
+        return Err(bad_part(name, "validation_invalid_file", "A batch request's part must be a file."));
+    }
+    let count = match form.values.get("requests") {
+        Some(Value::Array(r)) => r.len(),
+        _ => 0,
+    };
+    let mut by_request: Vec<Vec<FilePart>> = (0..count).map(|_| Vec::new()).collect();
+    for (name, original, content_type, bytes) in form.files {
+        let Some((index, field)) = file_part_target(&name) else {
+            return Err(bad_part(
+                &name,
+                "validation_invalid_file",
+                "File parts of a batch are named requests.{index}.{field}.",
+            ));
+        };
+        let Some(files) = by_request.get_mut(index) else {
+            return Err(bad_part(
+                &name,
+                "validation_invalid_file",
+                format!("There is no request {index} in this batch ({count} requests)."),
+            ));
+        };
+        files.push((field, original, content_type, bytes));
+    }
+    Ok((form.values, by_request))
+}
+
+/// Check one sub-request and settle its files: the record id they are stored under, the
+/// body naming them, what an upsert turns out to be.
+async fn plan(ctx: &AppCtx, r: &Value, files: Vec<FilePart>) -> PbResult<Step> {
+    let method = r.get("method").and_then(Value::as_str).unwrap_or("").to_ascii_uppercase();
+    let url = r.get("url").and_then(Value::as_str).unwrap_or("");
+    let Some((collection, id, query)) = parse_url(url) else {
+        return Err(PbError::bad_request(format!("Unsupported batch URL {url:?}.")));
+    };
+    let c = ctx.collection(&collection)?.clone();
+    let mut body = match r.get("body") {
+        Some(Value::Object(b)) => b.clone(),
+        None | Some(Value::Null) => Map::new(),
+        Some(_) => return Err(PbError::bad_request("A batch request body is a JSON object.")),
+    };
+    let mut op = match (method.as_str(), id) {
+        ("POST", None) => Op::Create,
+        ("PUT", None) => {
+            let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+            if !id.is_empty() && records::load(ctx, &c, &id).await.is_ok() { Op::Update(id) } else { Op::Create }
+        }
+        ("PATCH", Some(id)) => Op::Update(id),
+        ("DELETE", Some(id)) => Op::Delete(id),
+        _ => return Err(PbError::bad_request(format!("Unsupported batch action {method} {url}."))),
+    };
+    let uploads = files::check_uploads(&c, files)?;
+    let record = match &mut op {
+        Op::Delete(id) => {
+            if let Some(u) = uploads.first() {
+                return Err(PbError::field(
+                    "A delete takes no files.",
+                    &u.field,
+                    "validation_invalid_file",
+                    "A delete takes no files.",
+                ));
+            }
+            id.clone()
+        }
+        Op::Update(id) => {
+            if !uploads.is_empty() || files::has_removals(&body) {
+                let existing = records::load(ctx, &c, id).await?;
+                files::apply_removals(&c, &mut body, Some(&existing));
+                files::merge_uploads(&c, &mut body, Some(&existing), &uploads);
+            }
+            id.clone()
+        }
+        Op::Create => {
+            files::apply_removals(&c, &mut body, None);
+            if !uploads.is_empty() && body.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
+                // Files are stored under the record's id, known before the insert.
+                body.insert("id".into(), Value::String(studio::collections::rows::new_record_id()));
+            }
+            files::merge_uploads(&c, &mut body, None, &uploads);
+            body.get("id").and_then(Value::as_str).unwrap_or_default().to_string()
+        }
+    };
+    Ok(Step { c, op, body, query: Value::Object(query), uploads, record })
+}
+
+/// Run every step in one transaction; the record id and the deleted row of each.
+async fn run(
+    state: &RuntimeState,
+    ctx: &AppCtx,
+    steps: &[Step],
+) -> PbResult<Vec<(Action, String, Option<Map<String, Value>>)>> {
+    let mut tx = ctx.db.begin_inline().await?;
+    let mut done = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        let new_files: Vec<String> = s.uploads.iter().map(|u| u.name.clone()).collect();
+        let result = match &s.op {
+            Op::Create => create_in(&mut tx, ctx, state, &s.c, &s.body, &s.query, &new_files).await.map(|row| {
+                (Action::Create, row.get("id").and_then(Value::as_str).unwrap_or_default().to_string(), None)
+            }),
+            Op::Update(id) => update_in(&mut tx, ctx, state, &s.c, id, &s.body, &s.query, &new_files)
+                .await
+                .map(|_| (Action::Update, id.clone(), None)),
+            Op::Delete(id) => {
+                delete_in(&mut tx, ctx, state, &s.c, id, &s.query).await.map(|row| (Action::Delete, id.clone(), Some(row)))
+            }
+        };
+        done.push(result.map_err(|e| failed(i, e))?);
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+async fn discard_all(state: &RuntimeState, ctx: &AppCtx, steps: &[Step]) {
+    for s in steps.iter().filter(|s| !s.uploads.is_empty()) {
+        files::discard(state, &ctx.app.id, &s.c, &s.record, &s.uploads).await;
+    }
+}
+
 async fn batch(
     State(state): State<RuntimeState>,
     principal: MaybePrincipal,
     headers: HeaderMap,
     Path(slug): Path<String>,
-    body: Bytes,
+    request: Request,
 ) -> PbResult<Json<Value>> {
-    let body = json_body(&headers, &body)?;
     let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
+    let (body, mut files_of) = read_batch(&headers, request).await?;
     let requests = match body.get("requests") {
-        Some(Value::Array(r)) if !r.is_empty() && r.len() <= MAX_REQUESTS => r.clone(),
+        Some(Value::Array(r)) if !r.is_empty() && r.len() <= MAX_REQUESTS => r,
         _ => {
             return Err(PbError::field(
                 "Failed to process the batch.",
@@ -79,65 +245,42 @@ async fn batch(
             ));
         }
     };
-    let mut plan = Vec::new();
+    let mut steps = Vec::with_capacity(requests.len());
     for (i, r) in requests.iter().enumerate() {
-        let method = r.get("method").and_then(Value::as_str).unwrap_or("").to_ascii_uppercase();
-        let url = r.get("url").and_then(Value::as_str).unwrap_or("");
-        let Some((collection, id, query)) = parse_url(url) else {
-            return Err(failed(i, PbError::bad_request(format!("Unsupported batch URL {url:?}."))));
-        };
-        let op = match (method.as_str(), id) {
-            ("POST", None) => Op::Create,
-            ("PUT", None) => Op::Upsert,
-            ("PATCH", Some(id)) => Op::Update(id),
-            ("DELETE", Some(id)) => Op::Delete(id),
-            _ => return Err(failed(i, PbError::bad_request(format!("Unsupported batch action {method} {url}.")))),
-        };
-        let c = ctx.collection(&collection).map_err(|e| failed(i, e))?.clone();
-        let body = match r.get("body") {
-            Some(Value::Object(b)) => b.clone(),
-            None | Some(Value::Null) => Map::new(),
-            Some(_) => return Err(failed(i, PbError::bad_request("A batch request body is a JSON object."))),
-        };
-        plan.push((c, op, body, Value::Object(query)));
+        let files = files_of.get_mut(i).map(std::mem::take).unwrap_or_default();
+        steps.push(plan(&ctx, r, files).await.map_err(|e| failed(i, e))?);
     }
-    let mut tx = ctx.db.begin_inline().await?;
-    let mut done = Vec::new();
-    for (i, (c, op, body, query)) in plan.iter().enumerate() {
-        let result = match op {
-            Op::Create => create_in(&mut tx, &ctx, &state, c, body, query, &[]).await.map(|row| {
-                (Action::Create, row.get("id").and_then(Value::as_str).unwrap_or_default().to_string(), None)
-            }),
-            Op::Update(id) => update_in(&mut tx, &ctx, &state, c, id, body, query, &[])
-                .await
-                .map(|_| (Action::Update, id.clone(), None)),
-            Op::Upsert => {
-                let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-                let exists = !id.is_empty() && records::load(&ctx, c, &id).await.is_ok();
-                if exists {
-                    update_in(&mut tx, &ctx, &state, c, &id, body, query, &[]).await.map(|_| (Action::Update, id, None))
-                } else {
-                    create_in(&mut tx, &ctx, &state, c, body, query, &[]).await.map(|row| {
-                        (Action::Create, row.get("id").and_then(Value::as_str).unwrap_or_default().to_string(), None)
-                    })
-                }
-            }
-            Op::Delete(id) => {
-                delete_in(&mut tx, &ctx, &state, c, id, query).await.map(|row| (Action::Delete, id.clone(), Some(row)))
-            }
-        };
-        done.push(result.map_err(|e| failed(i, e))?);
+    // Files first, outside the write transaction (which every write queues for).
+    for (i, s) in steps.iter().enumerate().filter(|(_, s)| !s.uploads.is_empty()) {
+        if let Err(e) = files::write(&state, &ctx.app.id, &s.c, &s.record, &s.uploads).await {
+            // `write` may have stored some of this step's files too.
+            discard_all(&state, &ctx, &steps[..=i]).await;
+            return Err(e);
+        }
     }
-    tx.commit().await?;
-    let mut responses = Vec::new();
-    for ((c, _, _, _), (action, id, deleted)) in plan.iter().zip(done) {
+    let done = match run(&state, &ctx, &steps).await {
+        Ok(done) => done,
+        Err(e) => {
+            discard_all(&state, &ctx, &steps).await;
+            return Err(e);
+        }
+    };
+    let mut responses = Vec::with_capacity(done.len());
+    for (s, (action, id, deleted)) in steps.iter().zip(done) {
         match (action, deleted) {
             (Action::Delete, Some(_)) => {
+                if files::has_file_fields(&s.c) {
+                    files::prune(&state, &ctx.app.id, &s.c, &id, &[]).await;
+                }
                 responses.push(json!({"status": StatusCode::NO_CONTENT.as_u16(), "body": null}));
             }
-            (_, _) => {
-                let row = records::load(&ctx, c, &id).await?;
-                responses.push(json!({"status": 200, "body": records::present(&ctx, c, row)}));
+            (action, _) => {
+                let row = records::load(&ctx, &s.c, &id).await?;
+                // Files an update replaced or removed leave the store.
+                if matches!(action, Action::Update) && files::has_file_fields(&s.c) {
+                    files::prune(&state, &ctx.app.id, &s.c, &id, &files::names(&s.c, &row)).await;
+                }
+                responses.push(json!({"status": 200, "body": records::present(&ctx, &s.c, row)}));
             }
         }
     }
@@ -146,7 +289,17 @@ async fn batch(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_url;
+    use super::{file_part_target, parse_url};
+
+    #[test]
+    fn reads_file_part_names() {
+        assert_eq!(file_part_target("requests.0.document"), Some((0, "document".into())));
+        assert_eq!(file_part_target("requests.12.documents+"), Some((12, "documents".into())));
+        assert_eq!(file_part_target("requests.3.+documents"), Some((3, "documents".into())));
+        assert_eq!(file_part_target("requests.x.document"), None);
+        assert_eq!(file_part_target("requests.1."), None);
+        assert_eq!(file_part_target("document"), None);
+    }
 
     #[test]
     fn reads_sub_request_urls() {

@@ -60,10 +60,26 @@ pub async fn read_multipart(request: Request) -> PbResult<FormBody> {
             }
         })?;
         match file_name {
+            // `field+` and `+field` add files to those the record keeps, as uploads here always do.
             Some(original) => files.push((name.trim_end_matches('+').to_string(), original, content_type, bytes)),
             None if name == "@jsonPayload" => match serde_json::from_slice::<Value>(&bytes) {
                 Ok(Value::Object(map)) => values.extend(map),
-                _ => return Err(PbError::bad_request("@jsonPayload must be a JSON object.")),
+                Ok(_) => {
+                    return Err(PbError::field(
+                        "@jsonPayload must be a JSON object.",
+                        "@jsonPayload",
+                        "validation_invalid_json",
+                        "Must be a JSON object.",
+                    ));
+                }
+                Err(e) => {
+                    return Err(PbError::field(
+                        "@jsonPayload must be a JSON object.",
+                        "@jsonPayload",
+                        "validation_invalid_json",
+                        format!("Invalid JSON: {e}."),
+                    ));
+                }
             },
             None => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -192,6 +208,41 @@ pub fn merge_uploads(
     }
 }
 
+/// Apply PocketBase's `field-` modifier of an update body (`{"documents-": ["a.txt"]}`):
+/// the named files leave the field's value (the body's, else the record's). The modifier
+/// key is removed whatever it names, so that it never reaches validation as a field.
+pub fn apply_removals(c: &Collection, body: &mut Map<String, Value>, existing: Option<&Map<String, Value>>) {
+    let modifiers: Vec<String> = body.keys().filter(|k| k.len() > 1 && k.ends_with('-')).cloned().collect();
+    for key in modifiers {
+        let Some(removed) = body.remove(&key) else { continue };
+        let field = &key[..key.len() - 1];
+        let Some(f) = c.field(field).filter(|f| f.kind == FieldKind::File) else { continue };
+        let removed: Vec<&str> = match &removed {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let current: Vec<Value> = match body.get(field).or_else(|| existing.and_then(|e| e.get(field))) {
+            Some(Value::Array(items)) => items.clone(),
+            Some(Value::String(s)) if !s.is_empty() => vec![Value::String(s.clone())],
+            _ => Vec::new(),
+        };
+        let kept: Vec<Value> =
+            current.into_iter().filter(|v| v.as_str().is_none_or(|n| !removed.contains(&n))).collect();
+        let value = if f.multiple() {
+            Value::Array(kept)
+        } else {
+            kept.into_iter().next().unwrap_or_else(|| Value::String(String::new()))
+        };
+        body.insert(field.to_string(), value);
+    }
+}
+
+/// Whether an update body uses the `field-` modifier (the record must then be read first).
+pub fn has_removals(body: &Map<String, Value>) -> bool {
+    body.keys().any(|k| k.len() > 1 && k.ends_with('-'))
+}
+
 fn key(app: &str, collection: &str, record: &str, name: &str) -> String {
     format!("{app}/{collection}/{record}/{name}")
 }
@@ -201,6 +252,17 @@ pub async fn write(state: &RuntimeState, app: &str, c: &Collection, record: &str
         state.store.put(&key(app, &c.id, record, &u.name), &u.bytes).await.map_err(kernel::Error::from)?;
     }
     Ok(())
+}
+
+/// Remove files this process stored for a write that did not commit (nothing refers to
+/// them, and nothing has made thumbnails of them yet).
+pub async fn discard(state: &RuntimeState, app: &str, c: &Collection, record: &str, uploads: &[Upload]) {
+    for u in uploads {
+        let k = key(app, &c.id, record, &u.name);
+        if let Err(e) = state.store.delete(&k).await {
+            tracing::warn!(error = %e, key = %k, "could not delete an uncommitted file");
+        }
+    }
 }
 
 /// Names of files a record refers to.

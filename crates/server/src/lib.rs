@@ -216,7 +216,7 @@ impl Application {
         if let Some(limiter) = self.rate_limiter {
             background.push(tokio::spawn(forget_idle_addresses(limiter, stop_rx)));
         }
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let service = middleware::service(self.router);
         // Answers are small and complete: send them at once instead of waiting on Nagle.
         let listener = self.listener.tap_io(|tcp| {
             if let Err(e) = tcp.set_nodelay(true) {

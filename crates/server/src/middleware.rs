@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use kernel::context::{REQUEST_ID, RequestContext};
 use kernel::error::problem_response;
 use kernel::ratelimit::RateLimiter;
-use tracing::Instrument;
 
 use crate::cors::{CorsDecision, CorsPolicy};
 use crate::proxy::TrustedProxies;
@@ -66,52 +65,49 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
             .map(|s| s.chars().take(512).collect()),
     };
     let method = req.method().clone();
-    let docs = req.uri().path().starts_with("/api/docs");
+    // Kept for the access line (a clone shares the URI's bytes).
+    let uri = req.uri().clone();
+    let docs = uri.path().starts_with("/api/docs");
     let https = edge.proxies.forwarded_https(peer, req.headers());
     let ip_key = ctx.ip.clone().unwrap_or_default();
-    let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %req.uri().path());
     req.extensions_mut().insert(ctx);
 
     let cors = edge.cors.decide(&req);
     let decision = edge.rate_limiter.as_ref().map(|limiter| limiter.check(&ip_key));
     let mut response = REQUEST_ID
         .scope(request_id.clone(), async {
-            let response =
-                match (decision, cors) {
-                    (_, CorsDecision::Preflight { allowed }) => {
-                        let mut preflight = StatusCode::NO_CONTENT.into_response();
-                        CorsPolicy::preflight_headers(preflight.headers_mut(), allowed);
-                        preflight
+            let response = match (decision, cors) {
+                (_, CorsDecision::Preflight { allowed }) => {
+                    let mut preflight = StatusCode::NO_CONTENT.into_response();
+                    CorsPolicy::preflight_headers(preflight.headers_mut(), allowed);
+                    preflight
+                }
+                (Some(d), _) if !d.allowed => {
+                    metrics::counter!("socle_rate_limited_total", "scope" => "global").increment(1);
+                    problem_response(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "too many requests from this address; slow down".into(),
+                        Vec::new(),
+                        Some(d.retry_after_secs),
+                    )
+                }
+                (_, CorsDecision::Simple { allowed }) => {
+                    if let Some(authenticator) = &edge.authenticator {
+                        authenticator.attach(&mut req).await;
                     }
-                    (Some(d), _) if !d.allowed => {
-                        metrics::counter!("socle_rate_limited_total", "scope" => "global").increment(1);
-                        problem_response(
-                            StatusCode::TOO_MANY_REQUESTS,
-                            "too many requests from this address; slow down".into(),
+                    let mut response = match tokio::time::timeout(edge.request_timeout, next.run(req)).await {
+                        Ok(response) => response,
+                        Err(_) => problem_response(
+                            StatusCode::REQUEST_TIMEOUT,
+                            "the request took too long".into(),
                             Vec::new(),
-                            Some(d.retry_after_secs),
-                        )
-                    }
-                    (_, CorsDecision::Simple { allowed }) => {
-                        if let Some(authenticator) = &edge.authenticator {
-                            authenticator.attach(&mut req).await;
-                        }
-                        let mut response =
-                            match tokio::time::timeout(edge.request_timeout, next.run(req).instrument(span.clone()))
-                                .await
-                            {
-                                Ok(response) => response,
-                                Err(_) => problem_response(
-                                    StatusCode::REQUEST_TIMEOUT,
-                                    "the request took too long".into(),
-                                    Vec::new(),
-                                    None,
-                                ),
-                            };
-                        CorsPolicy::response_headers(response.headers_mut(), allowed);
-                        response
-                    }
-                };
+                            None,
+                        ),
+                    };
+                    CorsPolicy::response_headers(response.headers_mut(), allowed);
+                    response
+                }
+            };
             problem_for_bare_errors(response)
         })
         .await;
@@ -132,17 +128,54 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
     let route = response.extensions_mut().remove::<MatchedPath>();
     let route = route.as_ref().map(MatchedPath::as_str).unwrap_or("<unmatched>");
     record_http_metrics(method.as_str(), route, status, elapsed.as_secs_f64());
-    if tracing::enabled!(tracing::Level::INFO) || status >= 500 {
-        span.in_scope(|| {
-            let ms = elapsed.as_secs_f64() * 1000.0;
-            if status >= 500 {
-                tracing::error!(status, latency_ms = ms, ip = %ip_key, "request failed");
-            } else {
-                tracing::info!(status, latency_ms = ms, ip = %ip_key, "request");
-            }
-        });
+    // One event per request and no span: a span per request had its fields formatted when
+    // it opened, was entered and left at every poll, and was parsed back into the line by
+    // the JSON formatter, all for one line. Events inside the handler carry the request id
+    // from the `REQUEST_ID` task-local (see the binary's log formatter).
+    if status >= 500 {
+        let ms = elapsed.as_micros() as f64 / 1000.0;
+        tracing::error!(request_id = %request_id, method = %method, path = uri.path(), status, latency_ms = ms, ip = %ip_key, "request failed");
+    } else if tracing::enabled!(tracing::Level::INFO) {
+        let ms = elapsed.as_micros() as f64 / 1000.0;
+        tracing::info!(request_id = %request_id, method = %method, path = uri.path(), status, latency_ms = ms, ip = %ip_key, "request");
     }
     response
+}
+
+/// The router with its paths rewritten before routing, ready for `axum::serve`.
+pub type MakeService = axum::extract::connect_info::IntoMakeServiceWithConnectInfo<PathRewrite, SocketAddr>;
+pub type PathRewrite = tower::util::MapRequest<axum::Router, fn(Request) -> Request>;
+
+/// The service the listener runs: the router behind a rewrite of the path that runs before
+/// route matching (a router's own layers run after it). A path with a trailing slash
+/// answers as the same path without it (`/api/v1/foundation/auth/login/`, as the seeds
+/// write them); `/` stays `/`.
+pub fn service(router: axum::Router) -> MakeService {
+    use axum::ServiceExt;
+    let trim: fn(Request) -> Request = trim_trailing_slash;
+    tower::util::MapRequest::new(router, trim).into_make_service_with_connect_info::<SocketAddr>()
+}
+
+/// `/a/b/` (or `/a/b//`) as `/a/b`, the query kept.
+pub fn trim_trailing_slash(mut req: Request) -> Request {
+    let path = req.uri().path();
+    if path.len() <= 1 || !path.ends_with('/') {
+        return req;
+    }
+    let trimmed = path.trim_end_matches('/');
+    let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+    let path_and_query = match req.uri().query() {
+        Some(q) => format!("{trimmed}?{q}"),
+        None => trimmed.to_string(),
+    };
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(pq) = axum::http::uri::PathAndQuery::try_from(path_and_query) {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
 }
 
 /// Metric handles per (method, route template, status), so that a request does not build
@@ -244,4 +277,26 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response<
         Vec::new(),
         None,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trim_trailing_slash;
+    use axum::extract::Request;
+
+    fn path_of(uri: &str) -> String {
+        let req = Request::builder().uri(uri).body(axum::body::Body::empty()).expect("request");
+        trim_trailing_slash(req).uri().to_string()
+    }
+
+    #[test]
+    fn trailing_slashes_are_trimmed_before_routing() {
+        assert_eq!(path_of("/api/v1/foundation/auth/login/"), "/api/v1/foundation/auth/login");
+        assert_eq!(path_of("/apps/x/api/collections/c/records/?page=2"), "/apps/x/api/collections/c/records?page=2");
+        assert_eq!(path_of("/a//"), "/a");
+        assert_eq!(path_of("/"), "/");
+        assert_eq!(path_of("//"), "/");
+        assert_eq!(path_of("/a/b"), "/a/b");
+        assert_eq!(path_of("/a/b?x=/"), "/a/b?x=/");
+    }
 }

@@ -160,10 +160,41 @@ async fn binary_end_to_end(postgres: bool) {
     let body: serde_json::Value = login.json().await.expect("json");
     assert_eq!(body["user"]["role"], "admin");
 
-    // The access log line carries the request id.
-    let logged = lines_until(&lines_rx, Instant::now() + PATIENCE)
-        .any(|line| line.contains("cli-test-1") && line.contains("\"status\":200"));
-    assert!(logged, "an access log line with the request id");
+    // The seeds' paths end with a slash: the same endpoint answers.
+    let slashed = client
+        .post(format!("http://{address}/api/v1/foundation/auth/login/"))
+        .header("x-request-id", "cli-test-2")
+        .json(&serde_json::json!({"email": "root@example.com", "password": "Strong-Admin-Password-1"}))
+        .send()
+        .await
+        .expect("login with a trailing slash");
+    assert_eq!(slashed.status(), 200);
+
+    // One access log line per request, JSON, with the request id, the path as routed and
+    // the status (written by the log thread, not by the request).
+    let mut logged = Vec::new();
+    for line in lines_until(&lines_rx, Instant::now() + PATIENCE) {
+        let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("JSON: {line}"));
+        if entry["message"] == "request" && entry["request_id"].as_str().is_some_and(|id| id.starts_with("cli-test-")) {
+            assert_eq!(entry["level"], "INFO");
+            assert_eq!(entry["method"], "POST");
+            assert_eq!(entry["path"], "/api/v1/foundation/auth/login", "{line}");
+            assert_eq!(entry["status"], 200);
+            assert!(entry["latency_ms"].as_f64().is_some(), "{line}");
+            assert!(entry["timestamp"].as_str().is_some_and(|t| t.ends_with('Z') && t.len() == 27), "{line}");
+            logged.push(entry["request_id"].as_str().unwrap_or_default().to_string());
+            if logged.len() == 2 {
+                break;
+            }
+        }
+    }
+    assert_eq!(logged, ["cli-test-1", "cli-test-2"], "an access log line per request, with its id");
+
+    // Lines the log writer had to drop are counted.
+    let metrics = client.get(format!("http://{address}/metrics")).send().await.expect("metrics");
+    let metrics = metrics.text().await.expect("text");
+    assert!(metrics.contains("# HELP socle_log_lines_dropped_total"), "{metrics}");
+    assert!(metrics.contains("socle_log_lines_dropped_total 0"), "{metrics}");
 
     let pid = server.id().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
@@ -179,6 +210,9 @@ async fn binary_end_to_end(postgres: bool) {
     let status = server.wait().expect("wait");
     assert!(stopped, "the server stopped after SIGTERM");
     assert!(status.success(), "graceful exit: {status:?}");
+    // The lines queued at exit were written out.
+    let last: Vec<String> = std::iter::from_fn(|| lines_rx.recv_timeout(Duration::from_secs(5)).ok()).collect();
+    assert!(last.iter().any(|l| l.contains("HTTP server stopped")), "the log was flushed at exit: {last:?}");
     let _ = std::fs::remove_dir_all(&env.data_dir);
     env.drop_schemas().await;
 }

@@ -227,8 +227,9 @@ async fn update_record(
     let c = ctx.collection(&collection)?;
     let (mut body, uploads) = read_body(c, &headers, request).await?;
     let new_files: Vec<String> = uploads.iter().map(|u| u.name.clone()).collect();
-    if !uploads.is_empty() {
+    if !uploads.is_empty() || crate::files::has_removals(&body) {
         let existing = super::load(&ctx, c, &id).await?;
+        crate::files::apply_removals(c, &mut body, Some(&existing));
         crate::files::merge_uploads(c, &mut body, Some(&existing), &uploads);
         crate::files::write(&state, &ctx.app.id, c, &id, &uploads).await?;
     }

@@ -32,8 +32,8 @@ pub use config::Config;
 pub use context::RequestContext;
 pub use db::{Arg, Db, DbKind, Tx};
 pub use error::{Error, FieldError, Result};
-pub use module::{Deps, Module};
 pub use keys::Keys;
+pub use module::{Deps, Module};
 pub use principal::{OrgRole, PlatformRole, Principal};
 
 /// The kernel's own tables: the job queue, the outbox (and who listens to it) and schedules

@@ -164,14 +164,7 @@ pub struct Deps {
 
 impl Deps {
     pub fn new(db: Db, config: Arc<Config>, mailer: Mailer, keys: crate::Keys) -> Self {
-        Deps {
-            db,
-            config,
-            mailer,
-            keys: Arc::new(keys),
-            collectors: Collectors::default(),
-            services: HashMap::new(),
-        }
+        Deps { db, config, mailer, keys: Arc::new(keys), collectors: Collectors::default(), services: HashMap::new() }
     }
 
     /// Publish a service (a module's state, a hook) for the modules built after this one.

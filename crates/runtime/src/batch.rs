@@ -209,9 +209,9 @@ async fn run(
             Op::Update(id) => update_in(&mut tx, ctx, state, &s.c, id, &s.body, &s.query, &new_files)
                 .await
                 .map(|_| (Action::Update, id.clone(), None)),
-            Op::Delete(id) => {
-                delete_in(&mut tx, ctx, state, &s.c, id, &s.query).await.map(|row| (Action::Delete, id.clone(), Some(row)))
-            }
+            Op::Delete(id) => delete_in(&mut tx, ctx, state, &s.c, id, &s.query)
+                .await
+                .map(|row| (Action::Delete, id.clone(), Some(row))),
         };
         done.push(result.map_err(|e| failed(i, e))?);
     }

@@ -1369,3 +1369,31 @@ async fn files_go_to_an_s3_compatible_store(backend: crate::support::Backend) {
     assert!(!list_bucket(&url).await.contains("<Key>"), "every object left with its record");
     let _ = moto.kill().await;
 }
+
+on_both_databases!(shutdown_ends_open_realtime_streams);
+
+/// A server asked to stop does not wait forever for its realtime clients: their SSE streams
+/// end and their WebSockets are closed with 1001 (going away), then the server stops.
+async fn shutdown_ends_open_realtime_streams(app: TestApp) {
+    blog(&app, "bye@runtime.example", "closing").await;
+    let (mut sse, _) = Sse::open(&app, "closing").await;
+    let (mut ws, _) = Ws::open(&app, "closing", None).await;
+    let stopped = tokio::time::timeout(PATIENCE, app.stop()).await;
+    assert!(stopped.is_ok(), "the server was still waiting for its realtime clients after {PATIENCE:?}");
+    assert!(sse.next().await.is_none(), "the SSE stream ended");
+    use futures_util::StreamExt;
+    let closed = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match ws.0.next().await {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => {
+                    return frame.map(|f| u16::from(f.code));
+                }
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("the WebSocket was closed");
+    assert_eq!(closed, Some(1001));
+}

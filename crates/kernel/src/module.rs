@@ -159,12 +159,29 @@ pub struct Deps {
     /// The signing secrets and the workflow secrets key (`server::secrets`).
     pub keys: Arc<crate::Keys>,
     pub collectors: Collectors,
+    /// Turns true when the server begins to shut down: long-lived streams (SSE, WebSocket)
+    /// end then, so that the graceful shutdown, which waits for every open connection, ends.
+    pub stopping: watch::Receiver<bool>,
     services: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
 }
 
 impl Deps {
-    pub fn new(db: Db, config: Arc<Config>, mailer: Mailer, keys: crate::Keys) -> Self {
-        Deps { db, config, mailer, keys: Arc::new(keys), collectors: Collectors::default(), services: HashMap::new() }
+    pub fn new(
+        db: Db,
+        config: Arc<Config>,
+        mailer: Mailer,
+        keys: crate::Keys,
+        stopping: watch::Receiver<bool>,
+    ) -> Self {
+        Deps {
+            db,
+            config,
+            mailer,
+            keys: Arc::new(keys),
+            collectors: Collectors::default(),
+            stopping,
+            services: HashMap::new(),
+        }
     }
 
     /// Publish a service (a module's state, a hook) for the modules built after this one.

@@ -48,6 +48,8 @@ pub struct RuntimeInner {
     /// The flow secrets of the previous signing secrets, accepted when verifying.
     pub flow_previous: Vec<Vec<u8>>,
     pub realtime: realtime::Hub,
+    /// True once the server is shutting down.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
     pub store: storage::Store,
     /// Slug → (app id, organization, current deployment), kept one second: a deploy or a
     /// delete made through another process is seen within that second.
@@ -69,7 +71,13 @@ impl std::ops::Deref for RuntimeState {
 pub const APP_TOKEN_TTL_SECS: i64 = 7 * 24 * 3600;
 
 impl RuntimeState {
-    pub fn new(db: Db, foundation: FoundationState, keys: &kernel::Keys) -> Self {
+    /// `stopping` turns true when the server shuts down: realtime streams end then.
+    pub fn new(
+        db: Db,
+        foundation: FoundationState,
+        keys: &kernel::Keys,
+        stopping: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
         let flow_secret = |secret: &[u8]| [b"socle-app-flows:".as_slice(), secret].concat();
         let store = storage::Store::new(&foundation.config.data_dir, Some(&foundation.config.s3));
         Self(Arc::new(RuntimeInner {
@@ -80,6 +88,7 @@ impl RuntimeState {
             flow_secret: flow_secret(&keys.jwt),
             flow_previous: keys.jwt_previous.iter().map(|s| flow_secret(s)).collect(),
             realtime: realtime::Hub::default(),
+            stopping,
             store,
             schemas: RwLock::new(HashMap::new()),
             slugs: RwLock::new(HashMap::new()),
@@ -165,7 +174,7 @@ impl RuntimeState {
 pub const MODULE: kernel::module::ModuleDef = kernel::module::ModuleDef { name: "runtime", migrations, build: module };
 
 fn module(deps: &mut Deps) -> anyhow::Result<Module> {
-    let state = RuntimeState::new(deps.db.clone(), deps.get::<FoundationState>()?, &deps.keys);
+    let state = RuntimeState::new(deps.db.clone(), deps.get::<FoundationState>()?, &deps.keys, deps.stopping.clone());
     deps.provide(state.clone());
     let listening = state.clone();
     Ok(Module::new("runtime")

@@ -206,14 +206,19 @@ async fn connect(
     state.realtime.add(&id, client);
     let hello = sse_frame(Some(&id), "PB_CONNECT", &json!({"clientId": id}).to_string());
     let guard = Disconnect { hub: state.clone(), id };
-    let stream = futures_util::stream::unfold((Some(hello), receiver, guard), |(first, mut rx, guard)| async move {
+    // The stream ends when the server shuts down (graceful shutdown waits for it).
+    let stopping = state.stopping.clone();
+    let initial = (Some(hello), receiver, guard, stopping);
+    let stream = futures_util::stream::unfold(initial, |(first, mut rx, guard, mut stopping)| async move {
         if let Some(frame) = first {
-            return Some((Ok::<_, Infallible>(frame), (None, rx, guard)));
+            return Some((Ok::<_, Infallible>(frame), (None, rx, guard, stopping)));
         }
-        tokio::select! {
-            frame = rx.recv() => frame.map(|f| (Ok(f), (None, rx, guard))),
-            () = tokio::time::sleep(KEEP_ALIVE) => Some((Ok(Bytes::from_static(b":\n\n")), (None, rx, guard))),
-        }
+        let next = tokio::select! {
+            frame = rx.recv() => frame,
+            () = tokio::time::sleep(KEEP_ALIVE) => Some(Bytes::from_static(b":\n\n")),
+            () = async { let _ = stopping.wait_for(|stop| *stop).await; } => None,
+        };
+        next.map(|frame| (Ok(frame), (None, rx, guard, stopping)))
     });
     let mut response = Body::from_stream(stream).into_response();
     let h = response.headers_mut();

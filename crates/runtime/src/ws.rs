@@ -88,8 +88,15 @@ async fn run(state: RuntimeState, ctx: Arc<AppCtx>, mut socket: WebSocket) {
     let mut heartbeat = tokio::time::interval(Duration::from_secs(HEARTBEAT_SECS));
     heartbeat.tick().await;
     let mut last_heard = tokio::time::Instant::now();
+    let mut stopping = state.stopping.clone();
     loop {
         tokio::select! {
+            () = async { let _ = stopping.wait_for(|stop| *stop).await; } => {
+                // 1001 Going Away: the client reconnects (and resumes) elsewhere or later.
+                let close = axum::extract::ws::CloseFrame { code: 1001, reason: "the server is shutting down".into() };
+                let _ = socket.send(Message::Close(Some(close))).await;
+                break;
+            }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     last_heard = tokio::time::Instant::now();

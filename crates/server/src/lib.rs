@@ -83,6 +83,9 @@ pub struct Application {
     listeners: Vec<Arc<dyn Listener>>,
     tasks: Vec<Task>,
     rate_limiter: Option<Arc<RateLimiter>>,
+    /// Flipped when shutdown begins: background loops stop and open streams end.
+    stop_tx: watch::Sender<bool>,
+    stop_rx: watch::Receiver<bool>,
 }
 
 impl Application {
@@ -107,7 +110,8 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let mailer = Mailer::from_config(&config)?;
         let keys = secrets::start(&config, &db).await?;
-        let mut deps = Deps::new(db.clone(), config.clone(), mailer, keys);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut deps = Deps::new(db.clone(), config.clone(), mailer, keys, stop_rx.clone());
         let serves_api = config.runs("api");
         let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi());
         let mut apps = Router::new();
@@ -166,7 +170,7 @@ impl Application {
             .layer(CompressionLayer::new())
             .layer(axum::middleware::from_fn_with_state(edge, middleware::edge))
             .layer(CatchPanicLayer::custom(middleware::panic_response));
-        Ok(Self { listener, router, db, config, deps, jobs, listeners, tasks, rate_limiter })
+        Ok(Self { listener, router, db, config, deps, jobs, listeners, tasks, rate_limiter, stop_tx, stop_rx })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -199,7 +203,7 @@ impl Application {
 
     /// Serve until `shutdown` resolves, then let in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let (stop_tx, stop_rx) = (self.stop_tx.clone(), self.stop_rx.clone());
         let mut background = Vec::new();
         if self.config.runs("worker") {
             background.push(tokio::spawn(self.worker().run(stop_rx.clone())));
@@ -223,9 +227,16 @@ impl Application {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
         });
-        axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
+        // Streams (SSE, WebSocket) end when shutdown begins; in-flight requests finish.
+        let stopping = stop_tx.clone();
+        axum::serve(listener, service)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                stopping.send_replace(true);
+            })
+            .await?;
         tracing::info!("HTTP server stopped; stopping workers");
-        let _ = stop_tx.send(true);
+        stop_tx.send_replace(true);
         for task in background {
             let _ = task.await;
         }

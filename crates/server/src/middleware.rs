@@ -156,10 +156,11 @@ pub fn service(router: axum::Router) -> MakeService {
     tower::util::MapRequest::new(router, trim).into_make_service_with_connect_info::<SocketAddr>()
 }
 
-/// `/a/b/` (or `/a/b//`) as `/a/b`, the query kept.
+/// `/a/b/` (or `/a/b//`) as `/a/b`, the query kept. Swagger UI's pages keep theirs: its
+/// index is `/api/docs/` (it redirects `/api/docs` there, and its assets are relative to it).
 pub fn trim_trailing_slash(mut req: Request) -> Request {
     let path = req.uri().path();
-    if path.len() <= 1 || !path.ends_with('/') {
+    if path.len() <= 1 || !path.ends_with('/') || path.starts_with("/api/docs/") {
         return req;
     }
     let trimmed = path.trim_end_matches('/');
@@ -298,5 +299,6 @@ mod tests {
         assert_eq!(path_of("//"), "/");
         assert_eq!(path_of("/a/b"), "/a/b");
         assert_eq!(path_of("/a/b?x=/"), "/a/b?x=/");
+        assert_eq!(path_of("/api/docs/"), "/api/docs/", "Swagger UI's index");
     }
 }

@@ -154,10 +154,16 @@ async fn live(
     };
     let unread = super::unread_count(&s.db, &user.user_id).await?;
     let subscription = s.live.subscribe(&user.user_id);
-    Ok(ws.max_message_size(16 * 1024).on_upgrade(move |socket| stream(socket, subscription, unread)))
+    let stopping = s.runtime.stopping.clone();
+    Ok(ws.max_message_size(16 * 1024).on_upgrade(move |socket| stream(socket, subscription, unread, stopping)))
 }
 
-async fn stream(mut socket: WebSocket, mut sub: super::live::Subscription, unread: i64) {
+async fn stream(
+    mut socket: WebSocket,
+    mut sub: super::live::Subscription,
+    unread: i64,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
     if socket.send(Message::Text(json!({"type": "hello", "unread": unread}).to_string().into())).await.is_err() {
         return;
     }
@@ -165,6 +171,11 @@ async fn stream(mut socket: WebSocket, mut sub: super::live::Subscription, unrea
     ping.tick().await;
     loop {
         tokio::select! {
+            () = async { let _ = stopping.wait_for(|stop| *stop).await; } => {
+                let close = axum::extract::ws::CloseFrame { code: 1001, reason: "the server is shutting down".into() };
+                let _ = socket.send(Message::Close(Some(close))).await;
+                return;
+            }
             msg = sub.receiver.recv() => match msg {
                 Some(text) => if socket.send(Message::Text(text.into())).await.is_err() { return },
                 None => return,

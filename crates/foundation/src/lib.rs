@@ -42,16 +42,10 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     metrics::describe_gauge!("socle_active_sessions", "Platform sessions that are neither expired nor revoked.");
     deps.collectors.add(Arc::new(ActiveSessions));
     let limits = state.clone();
-    Ok(Module::new("foundation").api(router(state)).task(Task::always(
+    Ok(Module::new("foundation").api(router(state)).task(Task::every(
         "forget idle login limits",
-        move |mut stop| async move {
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(60)) => limits.limits.retain_recent(),
-                    _ = stop.changed() => return,
-                }
-            }
-        },
+        Duration::from_secs(60),
+        move || limits.limits.retain_recent(),
     )))
 }
 

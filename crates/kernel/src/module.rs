@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use tokio::sync::watch;
 use utoipa_axum::router::OpenApiRouter;
@@ -44,6 +45,11 @@ impl Task {
         Task { name, role: None, run: Box::new(move |stop| Box::pin(run(stop))) }
     }
 
+    /// A task in every process that calls `tick` every `period` until the server stops.
+    pub fn every(name: &'static str, period: Duration, tick: impl Fn() + Send + 'static) -> Self {
+        Task::always(name, move |stop| every(period, stop, tick))
+    }
+
     /// A task that runs only where the process has `role` (`worker`, `scheduler`, `api`).
     pub fn in_role<F, Fut>(name: &'static str, role: &'static str, run: F) -> Self
     where
@@ -51,6 +57,16 @@ impl Task {
         Fut: Future<Output = ()> + Send + 'static,
     {
         Task { name, role: Some(role), run: Box::new(move |stop| Box::pin(run(stop))) }
+    }
+}
+
+/// Call `tick` every `period` until `stop` changes (the server is stopping).
+pub async fn every(period: Duration, mut stop: watch::Receiver<bool>, tick: impl Fn()) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(period) => tick(),
+            _ = stop.changed() => return,
+        }
     }
 }
 

@@ -85,7 +85,6 @@ pub struct Application {
     rate_limiter: Option<Arc<RateLimiter>>,
     /// Flipped when shutdown begins: background loops stop and open streams end.
     stop_tx: watch::Sender<bool>,
-    stop_rx: watch::Receiver<bool>,
 }
 
 impl Application {
@@ -170,7 +169,7 @@ impl Application {
             .layer(CompressionLayer::new())
             .layer(axum::middleware::from_fn_with_state(edge, middleware::edge))
             .layer(CatchPanicLayer::custom(middleware::panic_response));
-        Ok(Self { listener, router, db, config, deps, jobs, listeners, tasks, rate_limiter, stop_tx, stop_rx })
+        Ok(Self { listener, router, db, config, deps, jobs, listeners, tasks, rate_limiter, stop_tx })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -203,7 +202,7 @@ impl Application {
 
     /// Serve until `shutdown` resolves, then let in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let (stop_tx, stop_rx) = (self.stop_tx.clone(), self.stop_rx.clone());
+        let (stop_tx, stop_rx) = (self.stop_tx.clone(), self.stop_tx.subscribe());
         let mut background = Vec::new();
         if self.config.runs("worker") {
             background.push(tokio::spawn(self.worker().run(stop_rx.clone())));
@@ -218,7 +217,9 @@ impl Application {
             }
         }
         if let Some(limiter) = self.rate_limiter {
-            background.push(tokio::spawn(forget_idle_addresses(limiter, stop_rx)));
+            // Forget the global rate limiter's idle addresses every minute.
+            let forget = move || limiter.retain_recent();
+            background.push(tokio::spawn(kernel::module::every(Duration::from_secs(60), stop_rx, forget)));
         }
         let service = middleware::service(self.router);
         // Answers are small and complete: send them at once instead of waiting on Nagle.
@@ -242,16 +243,6 @@ impl Application {
         }
         self.db.close().await;
         Ok(())
-    }
-}
-
-/// Forget the global rate limiter's idle addresses every minute.
-async fn forget_idle_addresses(limiter: Arc<RateLimiter>, mut stop: watch::Receiver<bool>) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(60)) => limiter.retain_recent(),
-            _ = stop.changed() => return,
-        }
     }
 }
 

@@ -1397,3 +1397,60 @@ async fn shutdown_ends_open_realtime_streams(app: TestApp) {
     .expect("the WebSocket was closed");
     assert_eq!(closed, Some(1001));
 }
+
+on_both_databases!(multiple_relations_are_written_read_and_cleaned_up);
+
+/// A relation field that holds several ids (`maxSelect` > 1): records are created with and
+/// without it, read back with it expanded, and deleting a target drops it from the list.
+async fn multiple_relations_are_written_read_and_cleaned_up(app: TestApp) {
+    let owner = app.signup("multi@runtime.example").await;
+    let org = app.organization(&owner, "Multi").await;
+    let id = project(&app, &owner, &org, "Multi").await;
+    let base = format!("/api/v1/studio/projects/{id}/collections");
+    let tags = app
+        .post(
+            &base,
+            Some(&owner.access),
+            json!({"name": "tags", "fields": [{"name": "label", "type": "text"}],
+            "listRule": "", "viewRule": "", "createRule": "", "updateRule": "", "deleteRule": ""}),
+        )
+        .await
+        .expect(201);
+    let tags_id = tags.body["id"].as_str().expect("collection id").to_string();
+    app.post(
+        &base,
+        Some(&owner.access),
+        json!({"name": "notes", "fields": [
+            {"name": "title", "type": "text"},
+            {"name": "labels", "type": "relation", "collectionId": tags_id, "maxSelect": 3}],
+            "listRule": "", "viewRule": "", "createRule": "", "updateRule": "", "deleteRule": ""}),
+    )
+    .await
+    .expect(201);
+    create_and_deploy(&app, &owner, &id, "multi").await;
+    let api = "/apps/multi/api/collections";
+    let none = app.post(&format!("{api}/notes/records"), None, json!({"title": "none"})).await.expect(200);
+    assert_eq!(none.body["labels"], json!([]));
+    let mut tag_ids = Vec::new();
+    for label in ["red", "blue"] {
+        let tag = app.post(&format!("{api}/tags/records"), None, json!({"label": label})).await.expect(200);
+        tag_ids.push(tag.body["id"].as_str().expect("tag id").to_string());
+    }
+    let both =
+        app.post(&format!("{api}/notes/records"), None, json!({"title": "both", "labels": tag_ids})).await.expect(200);
+    assert_eq!(both.body["labels"], json!(tag_ids));
+    let note = both.body["id"].as_str().expect("note id");
+    let read = app.get(&format!("{api}/notes/records/{note}?expand=labels"), None).await.expect(200);
+    let labels: Vec<&str> = read.body["expand"]["labels"]
+        .as_array()
+        .expect("expanded")
+        .iter()
+        .filter_map(|t| t["label"].as_str())
+        .collect();
+    assert_eq!(labels, ["red", "blue"]);
+    app.delete(&format!("{api}/tags/records/{}", tag_ids[0]), None).await.expect(204);
+    let read = app.get(&format!("{api}/notes/records/{note}"), None).await.expect(200);
+    assert_eq!(read.body["labels"], json!([tag_ids[1]]));
+    let listed = app.get(&format!("{api}/notes/records?filter=labels~'{}'", tag_ids[1]), None).await.expect(200);
+    assert_eq!(listed.body["totalItems"], 1);
+}

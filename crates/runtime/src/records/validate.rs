@@ -348,6 +348,10 @@ async fn check_relations(
             Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
             _ => continue,
         };
+        // `IN ()` is a syntax error on PostgreSQL (SQLite accepts it): nothing to check.
+        if ids.is_empty() {
+            continue;
+        }
         let Some(target) = f.collection_id.as_deref().and_then(|t| ctx.schema.collections.iter().find(|o| o.id == t))
         else {
             continue;

@@ -2,13 +2,14 @@
 //! the records each must select, and a property test that SQL and in-memory evaluation
 //! agree on random records and random well-typed expressions.
 
+use collections::ddl::Namespace;
+use collections::rows;
+use collections::schema::{ProjectSchema, compile_filter};
 use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
-use studio::collections::ddl::Namespace;
-use studio::collections::schema::{ProjectSchema, compile_filter};
-use studio::collections::{rows, service};
+use studio::collections::service;
 
 use crate::on_both_databases;
 use crate::studio_projects::project;

@@ -1,10 +1,10 @@
 //! Record ids: PocketBase's shape (15 characters of `[a-z0-9]`), ordered by creation time,
 //! drawn again when a generated one is taken, refused when a given one is.
 
+use collections::ddl::Namespace;
+use collections::model::Collection;
+use collections::rows;
 use serde_json::{Value, json};
-use studio::collections::ddl::Namespace;
-use studio::collections::model::Collection;
-use studio::collections::rows;
 
 use crate::on_both_databases;
 use crate::support::{Session, TestApp};

@@ -3,10 +3,11 @@
 
 use std::io::Read;
 
+use collections::ddl::Namespace;
+use collections::model::Collection;
+use collections::rows;
 use serde_json::{Map, Value, json};
-use studio::collections::ddl::Namespace;
-use studio::collections::model::Collection;
-use studio::collections::{rows, service};
+use studio::collections::service;
 
 use crate::on_both_databases;
 use crate::studio_projects::project;

@@ -125,7 +125,7 @@ async fn a_deleted_project_goes_to_the_trash_and_comes_back(app: TestApp) {
     app.post(&format!("/api/v1/studio/projects/{id}/restore"), Some(&owner.access), json!({})).await.expect(409);
     assert_eq!(studio::projects::service::purge_deleted(&app.db).await.expect("purge"), 1);
     app.post(&format!("/api/v1/studio/projects/{id}/restore"), Some(&owner.access), json!({})).await.expect(404);
-    let ns = studio::collections::ddl::Namespace::for_project(app.db.kind(), &id);
+    let ns = collections::ddl::Namespace::for_project(app.db.kind(), &id);
     let table_gone =
         app.db.scalar::<i64>(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {}", ns.table("users"))), vec![]).await;
     assert!(table_gone.is_err(), "the users table was dropped");
@@ -159,7 +159,7 @@ async fn duplicate_copies_pages_and_collections(app: TestApp) {
     let names: Vec<&str> = cols.body.as_array().expect("array").iter().filter_map(|c| c["name"].as_str()).collect();
     assert_eq!(names, vec!["users", "posts"]);
     // The copy has tables of its own.
-    let ns = studio::collections::ddl::Namespace::for_project(app.db.kind(), copy_id);
+    let ns = collections::ddl::Namespace::for_project(app.db.kind(), copy_id);
     let n: i64 = app
         .db
         .scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {}", ns.table("posts"))), vec![])

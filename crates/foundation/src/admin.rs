@@ -313,7 +313,7 @@ async fn admin_get_user(
     _admin: AdminUser,
     Path(id): Path<String>,
 ) -> Result<Json<UserView>> {
-    let user = crate::accounts::get_by_id(&state.db, &id).await?.ok_or_else(|| Error::not_found("user"))?;
+    let user = crate::accounts::find_by_id(&state.db, &id).await?.ok_or_else(|| Error::not_found("user"))?;
     Ok(Json(UserView::from(&user)))
 }
 

@@ -198,7 +198,7 @@ async fn erase_me(
     CurrentUser(me): CurrentUser,
     Json(body): Json<EraseBody>,
 ) -> Result<StatusCode> {
-    let user = crate::accounts::get_by_id(&state.db, &me.user_id).await?.ok_or_else(|| Error::not_found("user"))?;
+    let user = crate::accounts::find_by_id(&state.db, &me.user_id).await?.ok_or_else(|| Error::not_found("user"))?;
     if state.passwords.verify(&body.password, &user.password_hash).await? == Verdict::Invalid {
         return Err(Error::field("password", "incorrect", "the password is incorrect"));
     }

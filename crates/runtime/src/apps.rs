@@ -6,6 +6,9 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use collections::apply;
+use collections::ddl::Namespace;
+use collections::model::Collection;
 use kernel::context::RequestContext;
 use kernel::json::{Json, Query};
 use kernel::principal::Principal;
@@ -14,9 +17,6 @@ use kernel::{Db, Error, OrgRole, Result, args};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::types::Json as SqlJson;
-use studio::collections::apply;
-use studio::collections::ddl::Namespace;
-use studio::collections::model::Collection;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};

@@ -7,9 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use collections::model::{Collection, CollectionType};
 use kernel::args;
 use serde_json::{Value, json};
-use studio::collections::model::{Collection, CollectionType};
 
 use crate::RuntimeState;
 use crate::context::{AppCtx, Requester, resolve};
@@ -71,7 +71,7 @@ async fn auth_with_password(
     if !missing.is_empty() {
         return Err(PbError::with_fields("Failed to authenticate.", missing));
     }
-    let rows = studio::collections::rows::read_rows(
+    let rows = collections::rows::read_rows(
         &state.db,
         ctx.ns(),
         &c,

@@ -9,14 +9,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use collections::ddl::quote;
+use collections::model::{Collection, CollectionType};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, encode};
 use kernel::args;
 use kernel::mail::{OutgoingEmail, html_layout};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sqlx::AssertSqlSafe;
-use studio::collections::ddl::quote;
-use studio::collections::model::{Collection, CollectionType};
 
 use crate::RuntimeState;
 use crate::context::{AppCtx, AppTokens, Requester, resolve};
@@ -111,10 +111,7 @@ async fn verify(
 }
 
 async fn find(ctx: &AppCtx, c: &Collection, cond: &str, value: &str) -> PbResult<Option<Map<String, Value>>> {
-    Ok(studio::collections::rows::read_rows(&ctx.db, ctx.ns(), c, Some((cond.into(), args![value])))
-        .await?
-        .into_iter()
-        .next())
+    Ok(collections::rows::read_rows(&ctx.db, ctx.ns(), c, Some((cond.into(), args![value]))).await?.into_iter().next())
 }
 
 async fn setup(

@@ -13,8 +13,8 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::post;
 use axum::{Json, Router};
+use collections::model::Collection;
 use serde_json::{Map, Value, json};
-use studio::collections::model::Collection;
 
 use crate::RuntimeState;
 use crate::context::{AppCtx, resolve};
@@ -183,7 +183,7 @@ async fn plan(ctx: &AppCtx, r: &Value, files: Vec<FilePart>) -> PbResult<Step> {
             files::apply_removals(&c, &mut body, None);
             if !uploads.is_empty() && body.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
                 // Files are stored under the record's id, known before the insert.
-                body.insert("id".into(), Value::String(studio::collections::rows::new_record_id()));
+                body.insert("id".into(), Value::String(collections::rows::new_record_id()));
             }
             files::merge_uploads(&c, &mut body, None, &uploads);
             body.get("id").and_then(Value::as_str).unwrap_or_default().to_string()

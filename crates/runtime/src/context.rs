@@ -6,14 +6,14 @@
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
+use collections::ddl::Namespace;
+use collections::model::{Collection, CollectionType};
+use collections::schema::ProjectSchema;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, encode};
 use kernel::principal::Principal;
 use kernel::{OrgRole, args};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use studio::collections::ddl::Namespace;
-use studio::collections::model::{Collection, CollectionType};
-use studio::collections::schema::ProjectSchema;
 
 use crate::RuntimeState;
 use crate::pb::{PbError, PbResult};
@@ -175,13 +175,9 @@ pub async fn resolve(
         && let Some(collection) =
             schema.collections.iter().find(|c| c.id == claims.collection_id && c.kind == CollectionType::Auth)
     {
-        let rows = studio::collections::rows::read_rows(
-            db,
-            &schema.ns,
-            collection,
-            Some(("r.\"id\" = $1".into(), args![&claims.id])),
-        )
-        .await?;
+        let rows =
+            collections::rows::read_rows(db, &schema.ns, collection, Some(("r.\"id\" = $1".into(), args![&claims.id])))
+                .await?;
         if let Some(record) = rows.into_iter().next()
             && record.get("tokenKey").and_then(Value::as_str).map(AppTokens::fingerprint).as_deref()
                 == Some(claims.tk.as_str())

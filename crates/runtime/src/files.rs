@@ -10,10 +10,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use collections::model::{Collection, Field, FieldKind};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, encode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use studio::collections::model::{Collection, Field, FieldKind};
 
 use crate::RuntimeState;
 use crate::context::{AppCtx, Requester, resolve};
@@ -375,7 +375,7 @@ async fn requester_of(state: &RuntimeState, ctx: &AppCtx, token: &str) -> Option
         return Some(Requester::Superuser);
     }
     let collection = ctx.schema.collections.iter().find(|c| c.id == claims.collection_id)?;
-    let rows = studio::collections::rows::read_rows(
+    let rows = collections::rows::read_rows(
         &ctx.db,
         ctx.ns(),
         collection,

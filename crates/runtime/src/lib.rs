@@ -23,11 +23,11 @@ pub mod ws;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use collections::ddl::Namespace;
+use collections::schema::ProjectSchema;
 use foundation::FoundationState;
 use kernel::module::Task;
 use kernel::{Db, Deps, Module};
-use studio::collections::ddl::Namespace;
-use studio::collections::schema::ProjectSchema;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::context::AppTokens;

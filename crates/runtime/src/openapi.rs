@@ -15,8 +15,8 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
+use collections::model::{Collection, CollectionType, Field, FieldKind};
 use serde_json::{Map, Value, json};
-use studio::collections::model::{Collection, CollectionType, Field, FieldKind};
 
 use crate::RuntimeState;
 use crate::context::resolve;

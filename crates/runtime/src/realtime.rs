@@ -26,9 +26,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use collections::model::{Collection, CollectionType};
 use kernel::args;
 use serde_json::{Map, Value, json};
-use studio::collections::model::{Collection, CollectionType};
 use tokio::sync::mpsc;
 
 use crate::RuntimeState;
@@ -495,7 +495,7 @@ async fn deliver(state: &RuntimeState, payload: &str) {
         Value::Object(row) => row.clone(),
         _ => {
             let id = event["id"].as_str().unwrap_or_default();
-            match studio::collections::rows::read_rows(
+            match collections::rows::read_rows(
                 &state.db,
                 &schema.ns,
                 collection,
@@ -675,7 +675,7 @@ async fn allowed(ctx: &AppCtx, change: &Change<'_>, rule: &ParsedRule, filter: O
             Err(expr::eval::EvalError::NeedsQuery(_)) if change.action != Action::Delete => {
                 let id = change.row.get("id").and_then(Value::as_str).unwrap_or_default();
                 let dialect = ctx.db.kind();
-                let Ok((sql, a)) = studio::collections::schema::compile_filter_from(
+                let Ok((sql, a)) = collections::schema::compile_filter_from(
                     &ctx.schema,
                     &c.name,
                     &e.to_string(),

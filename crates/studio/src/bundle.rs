@@ -17,14 +17,15 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::audit::{self, entry};
-use crate::collections::model::Collection;
-use crate::collections::schema::validate_all;
-use crate::collections::{rows, service as collections};
+use crate::collections::service as collections;
 use crate::components::Component;
 use crate::pages::document;
 use crate::pages::service::{self as pages, Page, PageVersionDetail};
 use crate::projects::access;
 use crate::projects::service::{self as projects, Project, ProjectStatus};
+use ::collections::model::Collection;
+use ::collections::rows;
+use ::collections::schema::validate_all;
 
 pub const FORMAT: &str = "socle.project";
 pub const FORMAT_VERSION: u32 = 1;
@@ -107,7 +108,7 @@ pub async fn build(
     let collection_list = collections::load(db, project_id).await?;
     let records = if options.records {
         let mut map = Map::new();
-        for c in collection_list.iter().filter(|c| c.kind != crate::collections::model::CollectionType::View) {
+        for c in collection_list.iter().filter(|c| c.kind != ::collections::model::CollectionType::View) {
             let rows = rows::read_rows(db, &p.namespace, c, None).await?;
             map.insert(c.name.clone(), Value::Array(rows.into_iter().map(Value::Object).collect()));
         }

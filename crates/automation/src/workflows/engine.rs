@@ -1000,7 +1000,7 @@ impl StepRunner {
                         "user_id: {user_id:?} is not a member of the workflow's organization"
                     )));
                 }
-                let email = foundation::accounts::find_by_id(tx, &user_id).await?.map(|u| u.email);
+                let email = foundation::accounts::find_by_id(&mut *tx, &user_id).await?.map(|u| u.email);
                 let n = crate::notifications::notify_user(tx, &self.0.live, &user_id, email.as_deref(), &notification)
                     .await?;
                 Ok(Some(json!({"notification_id": n.id, "user_id": user_id})))

@@ -7,7 +7,7 @@ pub mod tokens;
 
 pub use routes::{auth_routes, user_routes};
 
-use kernel::{PlatformRole, Result, Tx, args};
+use kernel::{Exec, PlatformRole, Result, Tx, args};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -114,21 +114,16 @@ impl From<&UserRow> for UserView {
     }
 }
 
-pub async fn find_by_email(tx: &mut Tx, email: &str) -> Result<Option<UserRow>> {
-    tx.fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")), args![email])
-        .await
+/// The account with this email, in the caller's transaction or on its own.
+pub async fn find_by_email(ex: impl Into<Exec<'_>>, email: &str) -> Result<Option<UserRow>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+    ex.into().fetch_optional(sqlx::AssertSqlSafe(sql), args![email]).await
 }
 
-pub async fn find_by_id(tx: &mut Tx, id: &str) -> Result<Option<UserRow>> {
-    tx.fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")), args![id]).await
-}
-
-pub async fn get_by_id(db: &kernel::Db, id: &str) -> Result<Option<UserRow>> {
-    db.fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")), args![id]).await
-}
-
-pub async fn get_by_email(db: &kernel::Db, email: &str) -> Result<Option<UserRow>> {
-    db.fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")), args![email])
+/// The account with this id, in the caller's transaction or on its own.
+pub async fn find_by_id(ex: impl Into<Exec<'_>>, id: &str) -> Result<Option<UserRow>> {
+    ex.into()
+        .fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")), args![id])
         .await
 }
 

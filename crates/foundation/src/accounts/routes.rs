@@ -174,7 +174,7 @@ async fn reset_password(
     responses((status = 200, body = UserView), (status = 401), (status = 403)),
     security(("bearer" = [])))]
 async fn get_me(State(state): State<FoundationState>, CurrentUser(me): CurrentUser) -> Result<Json<UserView>> {
-    let user = super::get_by_id(&state.db, &me.user_id).await?.ok_or_else(|| Error::not_found("user"))?;
+    let user = super::find_by_id(&state.db, &me.user_id).await?.ok_or_else(|| Error::not_found("user"))?;
     Ok(Json(UserView::from(&user)))
 }
 

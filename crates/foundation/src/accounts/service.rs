@@ -204,7 +204,7 @@ pub async fn login(
 
     // Read outside any transaction: verification takes tens of milliseconds and must not
     // hold the writer.
-    let user = super::get_by_email(&state.db, &email).await?;
+    let user = super::find_by_email(&state.db, &email).await?;
     let verdict = match &user {
         Some(u) if matches!(u.status(), UserStatus::Active | UserStatus::Pending | UserStatus::Deactivated) => {
             state.passwords.verify(password, &u.password_hash).await?
@@ -511,7 +511,7 @@ pub async fn change_password(
         v.add("new_password", "unchanged", "the new password must differ from the current one");
     }
     v.finish()?;
-    let user = super::get_by_id(&state.db, &me.user_id).await?.ok_or_else(|| Error::not_found("user"))?;
+    let user = super::find_by_id(&state.db, &me.user_id).await?.ok_or_else(|| Error::not_found("user"))?;
     if state.passwords.verify(current, &user.password_hash).await? == Verdict::Invalid {
         return Err(Error::field("current_password", "incorrect", "the current password is incorrect"));
     }

@@ -1,14 +1,14 @@
 //! PocketBase's record listing: one page of the records the list rule and the filter let
 //! through, sorted, with the total unless `skipTotal`.
 
+use collections::ddl::quote;
+use collections::model::Collection;
 use kernel::db::Arg;
 use kernel::ranked::PageSpec;
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use sqlx::AssertSqlSafe;
-use studio::collections::ddl::quote;
-use studio::collections::model::Collection;
 
 use super::{RequestData, compile_for_request, present, rule_condition, source};
 use crate::context::AppCtx;
@@ -74,7 +74,7 @@ fn sort_terms(c: &Collection, sort: &str, kind: kernel::DbKind) -> PbResult<Vec<
             ));
         }
         let collate = if kind == kernel::DbKind::Postgres
-            && c.field(name).is_none_or(|f| f.storage() == studio::collections::model::Storage::Text)
+            && c.field(name).is_none_or(|f| f.storage() == collections::model::Storage::Text)
         {
             " COLLATE \"C\""
         } else {
@@ -136,7 +136,7 @@ pub async fn list(ctx: &AppCtx, c: &Collection, q: &ListQuery, data: &RequestDat
         let raw: Result<Vec<_>, _> = rows.into_iter().map(RawValue::from_string).collect();
         Items::AsRead(raw.map_err(kernel::Error::internal)?)
     } else {
-        let records = studio::collections::rows::parse_rows(rows)?;
+        let records = collections::rows::parse_rows(rows)?;
         Items::Records(records.into_iter().map(|r| present(ctx, c, r)).collect())
     };
     Ok(ListResult { page: q.page, per_page: q.per_page, total_items, total_pages, items })

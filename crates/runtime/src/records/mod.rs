@@ -8,14 +8,14 @@ pub mod validate;
 pub use list::{ListQuery, ListResult, list};
 pub use routes::routes;
 
+use collections::ddl::quote;
+use collections::model::{Collection, CollectionType, FieldKind};
+use collections::schema::compile_filter_from;
 use kernel::db::Arg;
 use kernel::{Tx, args};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sqlx::AssertSqlSafe;
-use studio::collections::ddl::quote;
-use studio::collections::model::{Collection, CollectionType, FieldKind};
-use studio::collections::schema::compile_filter_from;
 
 use crate::context::{AppCtx, Requester};
 use crate::pb::{PbError, PbResult};
@@ -107,11 +107,7 @@ fn source(ctx: &AppCtx, c: &Collection, args: &mut Vec<Arg>) -> PbResult<String>
         return Ok(ctx.ns().table(&c.name));
     }
     let broken = || PbError::bad_request("This view's query no longer matches its collections; redeploy it.");
-    let view = c
-        .view_query
-        .as_deref()
-        .and_then(|q| studio::collections::input::parse_view_query(q).ok())
-        .ok_or_else(broken)?;
+    let view = c.view_query.as_deref().and_then(|q| collections::input::parse_view_query(q).ok()).ok_or_else(broken)?;
     let columns = match &view.columns {
         None => "r.*".to_string(),
         Some(cols) => {
@@ -143,7 +139,7 @@ fn source(ctx: &AppCtx, c: &Collection, args: &mut Vec<Arg>) -> PbResult<String>
 async fn fetch_rows(ctx: &AppCtx, c: &Collection, cond: &str, mut args: Vec<Arg>) -> PbResult<Vec<Map<String, Value>>> {
     let src = source(ctx, c, &mut args)?;
     let sql = format!("SELECT {} FROM {src} AS r WHERE {cond}", ctx.schema.row_json(c));
-    Ok(studio::collections::rows::parse_rows(ctx.db.fetch_texts(AssertSqlSafe(sql), args).await?)?)
+    Ok(collections::rows::parse_rows(ctx.db.fetch_texts(AssertSqlSafe(sql), args).await?)?)
 }
 
 /// The condition selecting record `id` when `rule` lets the requester see it.
@@ -261,7 +257,7 @@ async fn insert_created(
     rule: Option<(String, Vec<Arg>)>,
 ) -> PbResult<Map<String, Value>> {
     let statement = ctx.schema.insert_returning(c);
-    let row = studio::collections::rows::insert_row_returning(tx, statement, c, values).await.map_err(|e| match e {
+    let row = collections::rows::insert_row_returning(tx, statement, c, values).await.map_err(|e| match e {
         kernel::Error::Conflict(_) => {
             PbError::field("Failed to create record.", "id", "validation_not_unique", "Value must be unique.")
         }
@@ -321,7 +317,7 @@ pub async fn update_in(
     let mut a: Vec<Arg> = Vec::new();
     for (name, value) in &prepared.values {
         let Some(f) = c.field(name) else { continue };
-        a.push(studio::collections::rows::to_arg(value.clone(), f.storage()));
+        a.push(collections::rows::to_arg(value.clone(), f.storage()));
         sets.push(format!("{} = ${}", quote(name), a.len()));
     }
     if !sets.is_empty() {

@@ -82,7 +82,7 @@ async fn app(state: &RuntimeState, slug: &str, principal: &MaybePrincipal, heade
 /// `expand` then `fields`, as PocketBase applies them to every answer with records.
 async fn finish(
     ctx: &AppCtx,
-    c: &studio::collections::model::Collection,
+    c: &collections::model::Collection,
     q: &Map<String, Value>,
     records: &mut [Value],
 ) -> PbResult<()> {
@@ -158,7 +158,7 @@ async fn view_record(
 /// The body of a create or update: JSON, or multipart with files (checked against their
 /// fields, not yet stored).
 async fn read_body(
-    c: &studio::collections::model::Collection,
+    c: &collections::model::Collection,
     headers: &HeaderMap,
     request: axum::extract::Request,
 ) -> PbResult<(Map<String, Value>, Vec<crate::files::Upload>)> {
@@ -194,7 +194,7 @@ async fn create_record(
     let new_files: Vec<String> = uploads.iter().map(|u| u.name.clone()).collect();
     if !uploads.is_empty() && body.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
         // Files are stored under the record's id, known before the insert.
-        body.insert("id".into(), Value::String(studio::collections::rows::new_record_id()));
+        body.insert("id".into(), Value::String(collections::rows::new_record_id()));
     }
     crate::files::merge_uploads(c, &mut body, None, &uploads);
     let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_string();

@@ -2,13 +2,13 @@
 //! codes: required, lengths and ranges, patterns, select values, emails and URLs, dates,
 //! relation existence, uniqueness, passwords. Every problem is reported, by field.
 
+use collections::ddl::quote;
+use collections::model::{Collection, CollectionType, Field, FieldKind, Storage};
+use collections::rows::{coerce, now_text, zero};
 use kernel::args;
 use regex_lite::Regex;
 use serde_json::{Map, Value, json};
 use sqlx::AssertSqlSafe;
-use studio::collections::ddl::quote;
-use studio::collections::model::{Collection, CollectionType, Field, FieldKind, Storage};
-use studio::collections::rows::{coerce, now_text, zero};
 
 use crate::context::AppCtx;
 use crate::pb::{PbError, PbResult};
@@ -333,7 +333,7 @@ fn check_files(
 
 /// 10 characters of `[a-z0-9]`, for stored file names.
 pub fn random_suffix() -> String {
-    studio::collections::rows::random_text(10)
+    collections::rows::random_text(10)
 }
 
 async fn check_relations(

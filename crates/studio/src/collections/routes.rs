@@ -11,9 +11,9 @@ use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::model::Collection;
 use super::service::{self, ImportResult, Migration};
 use crate::StudioState;
+use collections::model::Collection;
 
 pub fn routes() -> OpenApiRouter<StudioState> {
     OpenApiRouter::new()

@@ -6,20 +6,20 @@
 use kernel::context::RequestContext;
 use kernel::error::FieldError;
 use kernel::principal::Principal;
-use kernel::{Db, Error, OrgRole, Result, Tx, args};
+use kernel::{Db, Error, Exec, OrgRole, Result, Tx, args};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::types::Json;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::apply::{self, Applied};
-use super::ddl::Namespace;
-use super::input::{self, is_pocketbase_system};
-use super::model::{Collection, MAX_COLLECTIONS};
-use super::schema::validate_all;
 use crate::audit::{self, entry};
 use crate::projects::{ProjectAccess, access};
+use collections::apply::{self, Applied};
+use collections::ddl::Namespace;
+use collections::input::{self, is_pocketbase_system};
+use collections::model::{Collection, MAX_COLLECTIONS};
+use collections::schema::validate_all;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Migration {
@@ -65,18 +65,10 @@ pub fn default_users_collection() -> Value {
     })
 }
 
-pub async fn load(db: &Db, project_id: &str) -> Result<Vec<Collection>> {
-    let rows: Vec<(Json<Collection>,)> = db
-        .fetch_all(
-            "SELECT definition FROM studio_collections WHERE project_id = $1 ORDER BY created_at, name",
-            args![project_id],
-        )
-        .await?;
-    Ok(rows.into_iter().map(|(c,)| c.0).collect())
-}
-
-async fn load_tx(tx: &mut Tx, project_id: &str) -> Result<Vec<Collection>> {
-    let rows: Vec<(Json<Collection>,)> = tx
+/// The project's collections, in the caller's transaction or on their own.
+pub async fn load(ex: impl Into<Exec<'_>>, project_id: &str) -> Result<Vec<Collection>> {
+    let rows: Vec<(Json<Collection>,)> = ex
+        .into()
         .fetch_all(
             "SELECT definition FROM studio_collections WHERE project_id = $1 ORDER BY created_at, name",
             args![project_id],
@@ -194,7 +186,7 @@ pub async fn create(
     let p = access(db, principal, project_id, OrgRole::Member).await?;
     let c = input::read(&raw, &new_collection_id()).map_err(Error::Validation)?;
     let mut tx = db.begin().await?;
-    let existing = load_tx(&mut tx, project_id).await?;
+    let existing = load(&mut tx, project_id).await?;
     let created = create_many(&mut tx, &p.namespace, project_id, principal.actor_id(), vec![c], &existing).await?;
     let c = created.into_iter().next().ok_or_else(|| Error::internal("no collection created"))?;
     foundation::audit::record(
@@ -277,7 +269,7 @@ pub async fn update(
     let p = access(db, principal, project_id, OrgRole::Member).await?;
     let mut tx = db.begin().await?;
     lock(&mut tx, project_id).await?;
-    let mut all = load_tx(&mut tx, project_id).await?;
+    let mut all = load(&mut tx, project_id).await?;
     let c = change(&mut tx, &p, principal.actor_id(), key, &raw, force, &mut all).await?;
     foundation::audit::record(
         &mut tx,
@@ -307,7 +299,7 @@ pub async fn delete(
     let p = access(db, principal, project_id, OrgRole::Member).await?;
     let mut tx = db.begin().await?;
     lock(&mut tx, project_id).await?;
-    let mut all = load_tx(&mut tx, project_id).await?;
+    let mut all = load(&mut tx, project_id).await?;
     let c = find(&all, key).cloned().ok_or_else(|| Error::not_found("collection"))?;
     all.retain(|o| o.id != c.id);
     // Nothing left may point at it: relations, view queries, rules.
@@ -359,7 +351,7 @@ pub async fn import(
     let mut result = ImportResult { created: Vec::new(), updated: Vec::new(), skipped: Vec::new() };
     let mut tx = db.begin().await?;
     lock(&mut tx, project_id).await?;
-    let mut all = load_tx(&mut tx, project_id).await?;
+    let mut all = load(&mut tx, project_id).await?;
     let mut fresh = Vec::new();
     let mut changes: Vec<(String, &Value)> = Vec::new();
     let mut errors = Vec::new();

@@ -5,7 +5,7 @@ use kernel::context::RequestContext;
 use kernel::error::FieldError;
 use kernel::principal::Principal;
 use kernel::validate::Validator;
-use kernel::{Db, Error, OrgRole, Result, Tx, args};
+use kernel::{Db, Error, Exec, OrgRole, Result, Tx, args};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -14,8 +14,8 @@ use utoipa::ToSchema;
 
 use super::document;
 use crate::audit::{self, entry};
-use crate::collections::schema::{ProjectSchema, check_rule};
 use crate::projects::{ProjectAccess, access};
+use collections::schema::{ProjectSchema, check_rule};
 
 pub const MAX_PAGES: i64 = 200;
 
@@ -204,22 +204,15 @@ pub async fn get(db: &Db, principal: &Principal, project_id: &str, page_id: &str
     fetch(db, project_id, page_id).await
 }
 
-async fn fetch(db: &Db, project_id: &str, page_id: &str) -> Result<Page> {
-    db.fetch_optional(
-        sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM studio_pages WHERE id = $1 AND project_id = $2")),
-        args![page_id, project_id],
-    )
-    .await?
-    .ok_or_else(|| Error::not_found("page"))
-}
-
-async fn fetch_tx(tx: &mut Tx, project_id: &str, page_id: &str) -> Result<Page> {
-    tx.fetch_optional(
-        sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM studio_pages WHERE id = $1 AND project_id = $2")),
-        args![page_id, project_id],
-    )
-    .await?
-    .ok_or_else(|| Error::not_found("page"))
+/// The page, in the caller's transaction or on its own.
+async fn fetch(ex: impl Into<Exec<'_>>, project_id: &str, page_id: &str) -> Result<Page> {
+    ex.into()
+        .fetch_optional(
+            sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM studio_pages WHERE id = $1 AND project_id = $2")),
+            args![page_id, project_id],
+        )
+        .await?
+        .ok_or_else(|| Error::not_found("page"))
 }
 
 async fn slug_taken(tx: &mut Tx, project_id: &str, slug: &str, except: &str) -> Result<bool> {
@@ -293,7 +286,7 @@ pub async fn create(
     if let Some(position) = input.position {
         reposition(&mut tx, project_id, &id, position).await?;
     }
-    let page = fetch_tx(&mut tx, project_id, &id).await?;
+    let page = fetch(&mut tx, project_id, &id).await?;
     keep_version(&mut tx, &page, principal.actor_id()).await?;
     foundation::audit::record(
         &mut tx,
@@ -322,7 +315,7 @@ pub async fn update(
     }
     let expected = expected.or(input.version);
     let mut tx = db.begin().await?;
-    let current = fetch_tx(&mut tx, project_id, page_id).await?;
+    let current = fetch(&mut tx, project_id, page_id).await?;
     if let Some(v) = expected
         && v != current.version
     {
@@ -366,7 +359,7 @@ pub async fn update(
     if let Some(position) = input.position {
         reposition(&mut tx, project_id, page_id, position).await?;
     }
-    let page = fetch_tx(&mut tx, project_id, page_id).await?;
+    let page = fetch(&mut tx, project_id, page_id).await?;
     keep_version(&mut tx, &page, principal.actor_id()).await?;
     foundation::audit::record(
         &mut tx,
@@ -394,7 +387,7 @@ pub async fn delete(
 ) -> Result<()> {
     let p = access(db, principal, project_id, OrgRole::Member).await?;
     let mut tx = db.begin().await?;
-    let page = fetch_tx(&mut tx, project_id, page_id).await?;
+    let page = fetch(&mut tx, project_id, page_id).await?;
     tx.execute("DELETE FROM studio_page_versions WHERE page_id = $1", args![page_id]).await?;
     tx.execute("DELETE FROM studio_pages WHERE id = $1", args![page_id]).await?;
     tx.execute(
@@ -477,7 +470,7 @@ pub async fn restore(
     // Components or collections may have gone since; the restored page must still be valid.
     check_document(db, &p, &old.document.0).await?;
     let mut tx = db.begin().await?;
-    let current = fetch_tx(&mut tx, project_id, page_id).await?;
+    let current = fetch(&mut tx, project_id, page_id).await?;
     if old.slug != current.slug && slug_taken(&mut tx, project_id, &old.slug, page_id).await? {
         return Err(Error::Conflict(format!("another page now uses the slug {:?}", old.slug)));
     }
@@ -496,7 +489,7 @@ pub async fn restore(
         ],
     )
     .await?;
-    let page = fetch_tx(&mut tx, project_id, page_id).await?;
+    let page = fetch(&mut tx, project_id, page_id).await?;
     keep_version(&mut tx, &page, principal.actor_id()).await?;
     foundation::audit::record(
         &mut tx,
@@ -547,7 +540,7 @@ pub async fn insert_with_history(
         .await?;
     }
     if !history.iter().any(|v| v.version == page.version) {
-        let copy = fetch_tx(tx, project_id, &id).await?;
+        let copy = fetch(&mut *tx, project_id, &id).await?;
         keep_version(tx, &copy, author).await?;
     }
     Ok(())

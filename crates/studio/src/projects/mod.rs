@@ -11,7 +11,7 @@ pub use routes::{routes, share_routes};
 use kernel::principal::Principal;
 use kernel::{Db, Error, OrgRole, Result, args};
 
-use crate::collections::ddl::Namespace;
+use collections::ddl::Namespace;
 
 /// Days a deleted project can be restored.
 pub const RESTORE_DAYS: i64 = 30;

@@ -13,9 +13,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{RESTORE_DAYS, access};
 use crate::audit::{self, entry};
-use crate::collections::ddl::Namespace;
-use crate::collections::{self, input};
+use crate::collections;
 use crate::pages;
+use ::collections::ddl::Namespace;
+use ::collections::input;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -6,8 +6,8 @@ use kernel::{Db, Error, Result, Tx};
 use serde_json::{Map, Value};
 use sqlx::AssertSqlSafe;
 
-use super::ddl::{Namespace, quote};
-use super::model::{Collection, Field, FieldKind, Storage};
+use crate::ddl::{Namespace, quote};
+use crate::model::{Collection, Field, FieldKind, Storage};
 
 /// The characters of record ids, in ASCII order: ids compare as text as their numbers do.
 const ID_ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";

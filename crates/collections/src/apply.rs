@@ -9,9 +9,9 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::AssertSqlSafe;
 
-use super::ddl::{Namespace, quote};
-use super::model::{Collection, CollectionType, Field, Storage};
-use super::rows::{coerce, count_rows, to_arg, zero};
+use crate::ddl::{Namespace, quote};
+use crate::model::{Collection, CollectionType, Field, Storage};
+use crate::rows::{coerce, count_rows, to_arg, zero};
 
 /// What was done, for the migration history.
 #[derive(Debug, Default, Clone, Serialize)]

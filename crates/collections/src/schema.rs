@@ -3,9 +3,9 @@
 
 use kernel::error::FieldError;
 
-use super::ddl::Namespace;
-use super::input::{parse_view_query, validate_collection};
-use super::model::{Collection, CollectionType, Field};
+use crate::ddl::Namespace;
+use crate::input::{parse_view_query, validate_collection};
+use crate::model::{Collection, CollectionType, Field};
 
 pub struct ProjectSchema {
     pub ns: Namespace,
@@ -26,7 +26,7 @@ impl ProjectSchema {
         let row_json = collections.iter().map(|c| ns.row_json(c)).collect();
         let presented_row_json = collections.iter().map(|c| ns.presented_row_json(c)).collect();
         let insert_returning =
-            collections.iter().map(|c| super::rows::insert_returning_statement(&ns, c).into()).collect();
+            collections.iter().map(|c| crate::rows::insert_returning_statement(&ns, c).into()).collect();
         ProjectSchema { ns, collections, checked, row_json, presented_row_json, insert_returning }
     }
 
@@ -47,13 +47,13 @@ impl ProjectSchema {
         self.position(c).and_then(|i| self.presented_row_json[i].as_deref())
     }
 
-    /// [`super::rows::insert_returning_statement`] of `c`, prepared when `c` belongs to
+    /// [`crate::rows::insert_returning_statement`] of `c`, prepared when `c` belongs to
     /// this schema.
     /// Shared, so that running it copies no text.
     pub fn insert_returning(&self, c: &Collection) -> std::sync::Arc<str> {
         match self.position(c) {
             Some(i) => self.insert_returning[i].clone(),
-            None => super::rows::insert_returning_statement(&self.ns, c).into(),
+            None => crate::rows::insert_returning_statement(&self.ns, c).into(),
         }
     }
 
@@ -193,7 +193,7 @@ fn derive_view_fields(
         let mut fields: Vec<Field> = Vec::new();
         match &view.columns {
             None => {
-                fields = source.fields.iter().filter(|f| f.kind != super::model::FieldKind::Password).cloned().collect()
+                fields = source.fields.iter().filter(|f| f.kind != crate::model::FieldKind::Password).cloned().collect()
             }
             Some(columns) => {
                 if let Some(id) = source.field("id") {

@@ -8,7 +8,7 @@
 use kernel::DbKind;
 use sha2::{Digest, Sha256};
 
-use super::model::{Collection, CollectionType, Field, FieldKind, Index, Storage};
+use crate::model::{Collection, CollectionType, Field, FieldKind, Index, Storage};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Namespace {

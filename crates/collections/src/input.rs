@@ -10,7 +10,7 @@ use kernel::error::FieldError;
 use regex_lite::Regex;
 use serde_json::{Map, Value};
 
-use super::model::{Collection, CollectionType, Field, FieldKind, Index, MAX_FIELDS, MAX_INDEXES, MAX_NAME, Rules};
+use crate::model::{Collection, CollectionType, Field, FieldKind, Index, MAX_FIELDS, MAX_INDEXES, MAX_NAME, Rules};
 
 static NAME: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new("^[A-Za-z_][A-Za-z0-9_]*$").ok());
 static INDEX_SQL: LazyLock<Option<Regex>> = LazyLock::new(|| {

@@ -8,5 +8,6 @@ pub mod apply;
 pub mod ddl;
 pub mod input;
 pub mod model;
+pub mod records;
 pub mod rows;
 pub mod schema;

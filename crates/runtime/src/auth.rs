@@ -12,9 +12,9 @@ use kernel::args;
 use serde_json::{Value, json};
 
 use crate::RuntimeState;
-use crate::context::{AppCtx, Requester, resolve};
+use crate::context::{AppCtx, Requester};
+use crate::extract::{App, json_body};
 use crate::pb::{PbError, PbResult};
-use crate::records::routes::{MaybePrincipal, json_body};
 
 pub fn routes() -> Router<RuntimeState> {
     Router::new()
@@ -23,7 +23,8 @@ pub fn routes() -> Router<RuntimeState> {
         .route("/apps/{slug}/api/collections/{collection}/auth-methods", get(auth_methods))
 }
 
-fn auth_collection<'a>(ctx: &'a AppCtx, key: &str) -> PbResult<&'a Collection> {
+/// The auth collection `key` names; any other collection is a 404.
+pub(crate) fn auth_collection<'a>(ctx: &'a AppCtx, key: &str) -> PbResult<&'a Collection> {
     let c = ctx.collection(key)?;
     if c.kind != CollectionType::Auth {
         return Err(PbError::not_found());
@@ -52,13 +53,12 @@ async fn token_response(
 
 async fn auth_with_password(
     State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
+    App(ctx): App,
     headers: HeaderMap,
-    Path((slug, collection)): Path<(String, String)>,
+    Path((_, collection)): Path<(String, String)>,
     body: Bytes,
 ) -> PbResult<Json<Value>> {
     let body = json_body(&headers, &body)?;
-    let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
     let c = auth_collection(&ctx, &collection)?.clone();
     let identity = body.get("identity").and_then(Value::as_str).unwrap_or_default().trim().to_string();
     let password = body.get("password").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -93,11 +93,9 @@ async fn auth_with_password(
 
 async fn auth_refresh(
     State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
-    headers: HeaderMap,
-    Path((slug, collection)): Path<(String, String)>,
+    App(ctx): App,
+    Path((_, collection)): Path<(String, String)>,
 ) -> PbResult<Json<Value>> {
-    let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
     let c = auth_collection(&ctx, &collection)?.clone();
     match &ctx.requester {
         Requester::User { collection: own, record } if own.id == c.id => {
@@ -112,12 +110,10 @@ async fn auth_refresh(
 }
 
 async fn auth_methods(
-    State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
-    headers: HeaderMap,
-    Path((slug, collection)): Path<(String, String)>,
+    State(_state): State<RuntimeState>,
+    App(ctx): App,
+    Path((_, collection)): Path<(String, String)>,
 ) -> PbResult<Json<Value>> {
-    let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
     auth_collection(&ctx, &collection)?;
     Ok(Json(json!({
         "password": {"enabled": true, "identityFields": ["email"]},

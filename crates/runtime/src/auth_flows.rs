@@ -5,23 +5,21 @@
 //! reset token stops working once used (the password change rotates the key).
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::post;
-use collections::ddl::quote;
-use collections::model::{Collection, CollectionType};
+use collections::model::Collection;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, encode};
 use kernel::args;
 use kernel::mail::{OutgoingEmail, html_layout};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use sqlx::AssertSqlSafe;
 
 use crate::RuntimeState;
-use crate::context::{AppCtx, AppTokens, Requester, resolve};
+use crate::auth::auth_collection;
+use crate::context::{AppCtx, AppTokens, Requester};
+use crate::extract::{App, JsonObject};
 use crate::pb::{PbError, PbResult};
-use crate::records::routes::{MaybePrincipal, json_body};
 
 const FLOW_AUDIENCE: &str = "socle-app-flow";
 const TTL_SECS: i64 = 3600;
@@ -114,21 +112,6 @@ async fn find(ctx: &AppCtx, c: &Collection, cond: &str, value: &str) -> PbResult
     Ok(collections::rows::read_rows(&ctx.db, ctx.ns(), c, Some((cond.into(), args![value]))).await?.into_iter().next())
 }
 
-async fn setup(
-    state: &RuntimeState,
-    slug: &str,
-    collection: &str,
-    principal: &MaybePrincipal,
-    headers: &HeaderMap,
-) -> PbResult<(AppCtx, Collection)> {
-    let ctx = resolve(state, slug, principal.0.as_ref(), headers).await?;
-    let c = ctx.collection(collection)?.clone();
-    if c.kind != CollectionType::Auth {
-        return Err(PbError::not_found());
-    }
-    Ok((ctx, c))
-}
-
 async fn send(
     state: &RuntimeState,
     slug: &str,
@@ -154,14 +137,18 @@ async fn send(
     Ok(())
 }
 
-async fn update(ctx: &AppCtx, c: &Collection, id: &str, sets: &[(&str, kernel::db::Arg)]) -> PbResult<()> {
-    let mut a: Vec<kernel::db::Arg> = sets.iter().map(|(_, v)| v.clone()).collect();
-    let assignments: Vec<String> =
-        sets.iter().enumerate().map(|(i, (k, _))| format!("{} = ${}", quote(k), i + 1)).collect();
-    a.push(id.into());
-    let sql = format!("UPDATE {} SET {} WHERE \"id\" = ${}", ctx.ns().table(&c.name), assignments.join(", "), a.len());
+/// Write `values` over the flow's `record` through the records' one write path, so that
+/// the change reaches the outbox (workflows, webhooks) and realtime like any update.
+async fn update(
+    state: &RuntimeState,
+    ctx: &AppCtx,
+    c: &Collection,
+    record: Map<String, Value>,
+    values: &[(&str, Value)],
+) -> PbResult<()> {
+    let values: Map<String, Value> = values.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     let mut tx = ctx.db.begin().await?;
-    tx.execute(AssertSqlSafe(sql), a).await?;
+    crate::records::set_columns(&mut tx, ctx, state, c, record, &values).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -172,13 +159,11 @@ fn no_content() -> StatusCode {
 
 async fn request_verification(
     State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
-    headers: HeaderMap,
+    App(ctx): App,
     Path((slug, collection)): Path<(String, String)>,
-    body: Bytes,
+    JsonObject(body): JsonObject,
 ) -> PbResult<StatusCode> {
-    let body = json_body(&headers, &body)?;
-    let (ctx, c) = setup(&state, &slug, &collection, &principal, &headers).await?;
+    let c = auth_collection(&ctx, &collection)?.clone();
     let email = text(&body, "email");
     if !kernel::validate::is_valid_email(&email) {
         return Err(PbError::field(
@@ -208,30 +193,26 @@ async fn request_verification(
 
 async fn confirm_verification(
     State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
-    headers: HeaderMap,
-    Path((slug, collection)): Path<(String, String)>,
-    body: Bytes,
+    App(ctx): App,
+    Path((_slug, collection)): Path<(String, String)>,
+    JsonObject(body): JsonObject,
 ) -> PbResult<StatusCode> {
-    let body = json_body(&headers, &body)?;
-    let (ctx, c) = setup(&state, &slug, &collection, &principal, &headers).await?;
+    let c = auth_collection(&ctx, &collection)?.clone();
     let (claims, record) = verify(&state, &ctx, &c, &text(&body, "token"), "verification").await?;
     if text(&record, "email") != claims.email {
         return Err(invalid_token());
     }
-    update(&ctx, &c, &claims.id, &[("verified", true.into())]).await?;
+    update(&state, &ctx, &c, record, &[("verified", true.into())]).await?;
     Ok(no_content())
 }
 
 async fn request_password_reset(
     State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
-    headers: HeaderMap,
+    App(ctx): App,
     Path((slug, collection)): Path<(String, String)>,
-    body: Bytes,
+    JsonObject(body): JsonObject,
 ) -> PbResult<StatusCode> {
-    let body = json_body(&headers, &body)?;
-    let (ctx, c) = setup(&state, &slug, &collection, &principal, &headers).await?;
+    let c = auth_collection(&ctx, &collection)?.clone();
     let email = text(&body, "email");
     if !kernel::validate::is_valid_email(&email) {
         return Err(PbError::field(
@@ -259,14 +240,12 @@ async fn request_password_reset(
 
 async fn confirm_password_reset(
     State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
-    headers: HeaderMap,
-    Path((slug, collection)): Path<(String, String)>,
-    body: Bytes,
+    App(ctx): App,
+    Path((_slug, collection)): Path<(String, String)>,
+    JsonObject(body): JsonObject,
 ) -> PbResult<StatusCode> {
-    let body = json_body(&headers, &body)?;
-    let (ctx, c) = setup(&state, &slug, &collection, &principal, &headers).await?;
-    let (claims, _) = verify(&state, &ctx, &c, &text(&body, "token"), "passwordReset").await?;
+    let c = auth_collection(&ctx, &collection)?.clone();
+    let (_, record) = verify(&state, &ctx, &c, &text(&body, "token"), "passwordReset").await?;
     let password = text(&body, "password");
     let mut errors = Map::new();
     if password.chars().count() < 8 {
@@ -287,9 +266,10 @@ async fn confirm_password_reset(
     let hash = state.foundation.passwords.hash(&password).await?;
     // A new token key ends every session and makes this token single-use.
     update(
+        &state,
         &ctx,
         &c,
-        &claims.id,
+        record,
         &[("password", hash.into()), ("tokenKey", kernel::ids::random_token(36).into()), ("verified", true.into())],
     )
     .await?;
@@ -298,13 +278,11 @@ async fn confirm_password_reset(
 
 async fn request_email_change(
     State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
-    headers: HeaderMap,
+    App(ctx): App,
     Path((slug, collection)): Path<(String, String)>,
-    body: Bytes,
+    JsonObject(body): JsonObject,
 ) -> PbResult<StatusCode> {
-    let body = json_body(&headers, &body)?;
-    let (ctx, c) = setup(&state, &slug, &collection, &principal, &headers).await?;
+    let c = auth_collection(&ctx, &collection)?.clone();
     let Requester::User { collection: own, record } = &ctx.requester else {
         return Err(PbError::new(StatusCode::UNAUTHORIZED, "The request requires valid record authorization token."));
     };
@@ -347,13 +325,11 @@ async fn request_email_change(
 
 async fn confirm_email_change(
     State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
-    headers: HeaderMap,
-    Path((slug, collection)): Path<(String, String)>,
-    body: Bytes,
+    App(ctx): App,
+    Path((_slug, collection)): Path<(String, String)>,
+    JsonObject(body): JsonObject,
 ) -> PbResult<StatusCode> {
-    let body = json_body(&headers, &body)?;
-    let (ctx, c) = setup(&state, &slug, &collection, &principal, &headers).await?;
+    let c = auth_collection(&ctx, &collection)?.clone();
     let (claims, record) = verify(&state, &ctx, &c, &text(&body, "token"), "emailChange").await?;
     let stored = text(&record, "password");
     let ok = state.password_matches(&text(&body, "password"), &stored).await;
@@ -375,9 +351,10 @@ async fn confirm_email_change(
         ));
     }
     update(
+        &state,
         &ctx,
         &c,
-        &claims.id,
+        record,
         &[("email", new_email.into()), ("verified", true.into()), ("tokenKey", kernel::ids::random_token(36).into())],
     )
     .await?;

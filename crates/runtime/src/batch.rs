@@ -9,7 +9,7 @@
 //! before the transaction and removed again when it does not commit.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -17,11 +17,11 @@ use collections::model::Collection;
 use serde_json::{Map, Value, json};
 
 use crate::RuntimeState;
-use crate::context::{AppCtx, resolve};
+use crate::context::AppCtx;
+use crate::extract::{App, json_body};
 use crate::files::{self, Upload};
 use crate::pb::{PbError, PbResult};
 use crate::realtime::Action;
-use crate::records::routes::{MaybePrincipal, json_body};
 use crate::records::{self, create_in, delete_in, update_in};
 
 pub const MAX_REQUESTS: usize = 50;
@@ -227,12 +227,10 @@ async fn discard_all(state: &RuntimeState, ctx: &AppCtx, steps: &[Step]) {
 
 async fn batch(
     State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
+    App(ctx): App,
     headers: HeaderMap,
-    Path(slug): Path<String>,
     request: Request,
 ) -> PbResult<Json<Value>> {
-    let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
     let (body, mut files_of) = read_batch(&headers, request).await?;
     let requests = match body.get("requests") {
         Some(Value::Array(r)) if !r.is_empty() && r.len() <= MAX_REQUESTS => r,

@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::RuntimeState;
-use crate::context::{AppCtx, Requester, resolve};
+use crate::context::{AppCtx, Requester};
+use crate::extract::App;
 use crate::pb::{PbError, PbResult};
-use crate::records::routes::MaybePrincipal;
 
 /// PocketBase's default when a field sets no `maxSize`.
 pub const DEFAULT_MAX_SIZE: u64 = 5 * 1024 * 1024;
@@ -324,13 +324,7 @@ fn file_keys(state: &RuntimeState) -> (EncodingKey, Vec<DecodingKey>) {
     (EncodingKey::from_secret(&state.flow_secret), state.flow_decoding_keys())
 }
 
-async fn file_token(
-    State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
-    headers: HeaderMap,
-    Path(slug): Path<String>,
-) -> PbResult<Json<Value>> {
-    let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
+async fn file_token(State(state): State<RuntimeState>, App(ctx): App) -> PbResult<Json<Value>> {
     let (id, collection_id, kind) = match &ctx.requester {
         Requester::Superuser => (String::new(), String::new(), "superuser"),
         Requester::User { collection, record } => {
@@ -388,12 +382,11 @@ async fn requester_of(state: &RuntimeState, ctx: &AppCtx, token: &str) -> Option
 
 async fn serve(
     State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
-    headers: HeaderMap,
-    Path((slug, collection, record, filename)): Path<(String, String, String, String)>,
+    App(mut ctx): App,
+    _headers: HeaderMap,
+    Path((_, collection, record, filename)): Path<(String, String, String, String)>,
     Query(q): Query<ServeQuery>,
 ) -> PbResult<Response> {
-    let mut ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
     let c = ctx.collection(&collection)?.clone();
     let row = crate::records::load(&ctx, &c, &record).await?;
     let field: Option<&Field> =

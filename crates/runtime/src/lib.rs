@@ -10,6 +10,7 @@ pub mod auth;
 pub mod auth_flows;
 pub mod batch;
 pub mod context;
+pub mod extract;
 pub mod files;
 pub mod openapi;
 mod ordered;

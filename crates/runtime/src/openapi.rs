@@ -20,8 +20,8 @@ use serde_json::{Map, Value, json};
 
 use crate::RuntimeState;
 use crate::context::resolve;
+use crate::extract::MaybePrincipal;
 use crate::pb::PbResult;
-use crate::records::routes::MaybePrincipal;
 use crate::records::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
 
 pub fn routes() -> Router<RuntimeState> {

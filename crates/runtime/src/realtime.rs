@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -32,10 +32,10 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use crate::RuntimeState;
-use crate::context::{AppCtx, resolve};
+use crate::context::AppCtx;
+use crate::extract::{App, json_body};
 use crate::ordered::OrderedTasks;
 use crate::pb::{PbError, PbResult};
-use crate::records::routes::{MaybePrincipal, json_body};
 
 /// Events a slow client may have pending before it is dropped.
 const CLIENT_BUFFER: usize = 256;
@@ -189,13 +189,7 @@ impl Drop for Disconnect {
     }
 }
 
-async fn connect(
-    State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
-    headers: HeaderMap,
-    Path(slug): Path<String>,
-) -> PbResult<Response> {
-    let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
+async fn connect(State(state): State<RuntimeState>, App(ctx): App, _headers: HeaderMap) -> PbResult<Response> {
     let id = kernel::ids::random_token(30);
     let (sender, receiver) = mpsc::channel(CLIENT_BUFFER);
     let client = Arc::new(Client {
@@ -348,13 +342,11 @@ fn percent_decode(s: &str) -> String {
 
 async fn set_subscriptions(
     State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
+    App(ctx): App,
     headers: HeaderMap,
-    Path(slug): Path<String>,
     body: Bytes,
 ) -> PbResult<Response> {
     let body = json_body(&headers, &body)?;
-    let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
     let client_id = body.get("clientId").and_then(Value::as_str).unwrap_or_default();
     let client = state.realtime.get(client_id).filter(|c| c.app_id == ctx.app.id).ok_or_else(PbError::not_found)?;
     let keys: Vec<String> = match body.get("subscriptions") {
@@ -685,13 +677,8 @@ async fn allowed(ctx: &AppCtx, change: &Change<'_>, rule: &ParsedRule, filter: O
                 ) else {
                     return false;
                 };
-                let mut all = args![id];
-                all.extend(a);
-                let check =
-                    format!("SELECT COUNT(*) FROM {} AS r WHERE r.\"id\" = $1 AND {sql}", ctx.ns().table(&c.name));
-                match ctx.db.count(sqlx::AssertSqlSafe(check), all).await {
-                    Ok(n) if n > 0 => {}
-                    _ => return false,
+                if !matches!(collections::records::row_matches(&ctx.db, ctx.ns(), c, id, &sql, a).await, Ok(true)) {
+                    return false;
                 }
             }
             Err(_) => return false,

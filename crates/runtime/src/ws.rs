@@ -30,9 +30,9 @@ use tokio::sync::mpsc;
 
 use crate::RuntimeState;
 use crate::context::{AppCtx, resolve};
+use crate::extract::MaybePrincipal;
 use crate::pb::PbResult;
 use crate::realtime::{AppStream, Change, Client, Sink, matches, send_if_allowed};
-use crate::records::routes::MaybePrincipal;
 
 pub const HEARTBEAT_SECS: u64 = 25;
 const IDLE_LIMIT_SECS: u64 = 75;

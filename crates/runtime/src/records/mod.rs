@@ -3,6 +3,7 @@
 
 pub mod list;
 pub mod routes;
+pub mod uploads;
 pub mod validate;
 
 pub use list::{ListQuery, ListResult, list};
@@ -266,14 +267,10 @@ async fn insert_created(
     let id = row.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
     append_record_event(tx, ctx, c, "record.created", &row, None).await?;
     // The rule sees the record as it would be stored, as PocketBase checks it.
-    if let Some((sql, mut a)) = rule {
-        let mut all: Vec<Arg> = args![&id];
-        all.append(&mut a);
-        let check = format!("SELECT COUNT(*) FROM {} AS r WHERE r.\"id\" = $1 AND {sql}", ctx.ns().table(&c.name));
-        let allowed = tx.count(AssertSqlSafe(check), all).await?;
-        if allowed == 0 {
-            return Err(PbError::bad_request("Failed to create record."));
-        }
+    if let Some((sql, a)) = rule
+        && !collections::records::row_matches(&mut *tx, ctx.ns(), c, &id, &sql, a).await?
+    {
+        return Err(PbError::bad_request("Failed to create record."));
     }
     publish_after_commit(tx, ctx, state, c, Action::Create, row.clone());
     Ok(row)
@@ -313,20 +310,24 @@ pub async fn update_in(
     let data = RequestData { body: &body_value, query };
     let existing = find_with_rule(ctx, c, id, &c.rules.update_rule, &data).await?;
     let prepared = validate::prepare(ctx, state, c, body, Some(&existing), new_files).await?;
-    let mut sets = Vec::new();
-    let mut a: Vec<Arg> = Vec::new();
-    for (name, value) in &prepared.values {
-        let Some(f) = c.field(name) else { continue };
-        a.push(collections::rows::to_arg(value.clone(), f.storage()));
-        sets.push(format!("{} = ${}", quote(name), a.len()));
-    }
-    if !sets.is_empty() {
-        a.push(id.into());
-        let sql = format!("UPDATE {} SET {} WHERE \"id\" = ${}", ctx.ns().table(&c.name), sets.join(", "), a.len());
-        tx.execute(AssertSqlSafe(sql), a).await?;
-    }
+    set_columns(tx, ctx, state, c, existing, &prepared.values).await
+}
+
+/// Write `values` (validated, as stored) over record `existing` in `tx`, append the
+/// `record.updated` event and publish it after commit: the end of every update, whoever
+/// makes it (the records API, a batch, a workflow step, an auth flow).
+pub async fn set_columns(
+    tx: &mut Tx,
+    ctx: &AppCtx,
+    state: &crate::RuntimeState,
+    c: &Collection,
+    existing: Map<String, Value>,
+    values: &Map<String, Value>,
+) -> PbResult<()> {
+    let id = existing.get("id").and_then(Value::as_str).unwrap_or_default();
+    collections::records::update_columns(&mut *tx, ctx.ns(), c, id, values).await?;
     let mut after = existing.clone();
-    for (k, v) in &prepared.values {
+    for (k, v) in values {
         after.insert(k.clone(), v.clone());
     }
     append_record_event(tx, ctx, c, "record.updated", &after, Some(&existing)).await?;
@@ -437,31 +438,7 @@ pub async fn delete_in(
     }
     let data = RequestData { body: &Value::Null, query };
     let row = find_with_rule(ctx, c, id, &c.rules.delete_rule, &data).await?;
-    // References from other records: cascade, or drop the reference.
-    for other in ctx.schema.collections.iter().filter(|o| o.kind != CollectionType::View) {
-        for f in other
-            .columns()
-            .filter(|f| f.kind == FieldKind::Relation && f.collection_id.as_deref() == Some(c.id.as_str()))
-        {
-            let table = ctx.ns().table(&other.name);
-            let col = quote(&f.name);
-            let sql = match (f.multiple(), f.cascade_delete == Some(true), ctx.db.kind()) {
-                (false, true, _) => format!("DELETE FROM {table} WHERE {col} = $1"),
-                (false, false, _) => format!("UPDATE {table} SET {col} = '' WHERE {col} = $1"),
-                (true, true, kernel::DbKind::Sqlite) => {
-                    format!("DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM json_each({table}.{col}) j WHERE j.value = $1)")
-                }
-                (true, true, kernel::DbKind::Postgres) => format!("DELETE FROM {table} WHERE {col} ? $1"),
-                (true, false, kernel::DbKind::Sqlite) => format!(
-                    "UPDATE {table} SET {col} = (SELECT COALESCE(json_group_array(j.value), '[]') FROM json_each({table}.{col}) j WHERE j.value <> $1)
-                      WHERE EXISTS (SELECT 1 FROM json_each({table}.{col}) j WHERE j.value = $1)"
-                ),
-                (true, false, kernel::DbKind::Postgres) => format!("UPDATE {table} SET {col} = {col} - $1 WHERE {col} ? $1"),
-            };
-            tx.execute(AssertSqlSafe(sql), args![id]).await?;
-        }
-    }
-    tx.execute(AssertSqlSafe(format!("DELETE FROM {} WHERE \"id\" = $1", ctx.ns().table(&c.name))), args![id]).await?;
+    collections::records::delete_with_references(&mut *tx, ctx.ns(), &ctx.schema.collections, c, id).await?;
     append_record_event(tx, ctx, c, "record.deleted", &row, None).await?;
     publish_after_commit(tx, ctx, state, c, Action::Delete, row.clone());
     Ok(row)

@@ -1,21 +1,17 @@
 //! `/apps/{slug}/api/collections/{collection}/records[/{id}]` and `/apps/{slug}/api/health`.
 
-use std::convert::Infallible;
-
 use axum::body::Bytes;
-
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use kernel::principal::Principal;
 use serde_json::{Map, Value, json};
 
 use super::{DEFAULT_PER_PAGE, ListQuery, MAX_PER_PAGE, RequestData};
 use crate::RuntimeState;
-use crate::context::{AppCtx, resolve};
+use crate::context::AppCtx;
+use crate::extract::{App, PbQuery, json_body};
 use crate::pb::{PbError, PbResult};
 
 pub fn routes() -> Router<RuntimeState> {
@@ -28,25 +24,6 @@ pub fn routes() -> Router<RuntimeState> {
         )
 }
 
-/// The platform principal, if the request carried one (builders and API keys act as the
-/// app's superusers).
-pub struct MaybePrincipal(pub Option<Principal>);
-
-impl<S: Send + Sync> FromRequestParts<S> for MaybePrincipal {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(MaybePrincipal(parts.extensions.get::<Principal>().cloned()))
-    }
-}
-
-pub type Params = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
-
-pub fn params(q: Params) -> PbResult<Map<String, Value>> {
-    let Query(pairs) = q.map_err(|e| PbError::bad_request(format!("Invalid query string: {e}")))?;
-    Ok(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
-}
-
 /// Whether the records go out as stored, neither expanded nor projected (so that rows SQL
 /// builds whole need not be parsed).
 fn sent_as_read(q: &Map<String, Value>) -> bool {
@@ -55,28 +32,6 @@ fn sent_as_read(q: &Map<String, Value>) -> bool {
 
 fn text<'a>(q: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     q.get(key).and_then(Value::as_str)
-}
-
-/// The JSON object of a create or update body.
-pub fn json_body(headers: &HeaderMap, body: &Bytes) -> PbResult<Map<String, Value>> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if ct.starts_with("multipart/form-data") {
-        return Err(PbError::bad_request("multipart/form-data (file uploads) is not supported yet; send JSON."));
-    }
-    if body.is_empty() {
-        return Ok(Map::new());
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(PbError::bad_request("The request body must be a JSON object.")),
-        Err(e) => {
-            Err(PbError::bad_request(format!("Failed to load the submitted data due to invalid formatting: {e}")))
-        }
-    }
-}
-
-async fn app(state: &RuntimeState, slug: &str, principal: &MaybePrincipal, headers: &HeaderMap) -> PbResult<AppCtx> {
-    resolve(state, slug, principal.0.as_ref(), headers).await
 }
 
 /// `expand` then `fields`, as PocketBase applies them to every answer with records.
@@ -103,14 +58,10 @@ async fn health(State(state): State<RuntimeState>, Path(slug): Path<String>) -> 
 }
 
 async fn list_records(
-    State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
-    headers: HeaderMap,
-    Path((slug, collection)): Path<(String, String)>,
-    q: Params,
+    PbQuery(q): PbQuery,
+    App(ctx): App,
+    Path((_, collection)): Path<(String, String)>,
 ) -> PbResult<Json<super::ListResult>> {
-    let q = params(q)?;
-    let ctx = app(&state, &slug, &principal, &headers).await?;
     let c = ctx.collection(&collection)?;
     let number =
         |k: &str, default: i64| text(&q, k).and_then(|v| v.parse::<i64>().ok()).filter(|n| *n > 0).unwrap_or(default);
@@ -132,14 +83,10 @@ async fn list_records(
 }
 
 async fn view_record(
-    State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
-    headers: HeaderMap,
-    Path((slug, collection, id)): Path<(String, String, String)>,
-    q: Params,
+    PbQuery(q): PbQuery,
+    App(ctx): App,
+    Path((_, collection, id)): Path<(String, String, String)>,
 ) -> PbResult<Response> {
-    let q = params(q)?;
-    let ctx = app(&state, &slug, &principal, &headers).await?;
     let c = ctx.collection(&collection)?;
     let query_value = Value::Object(q.clone());
     let data = RequestData { body: &Value::Null, query: &query_value };
@@ -149,10 +96,7 @@ async fn view_record(
         return Ok(Json(record).into_response());
     }
     let record = super::view(&ctx, c, &id, &data).await?;
-    let mut records = [record];
-    finish(&ctx, c, &q, &mut records).await?;
-    let [record] = records;
-    Ok(Json(record).into_response())
+    answer(&ctx, c, &q, record).await.map(IntoResponse::into_response)
 }
 
 /// The body of a create or update: JSON, or multipart with files (checked against their
@@ -179,92 +123,54 @@ async fn read_body(
     Ok((json_body(headers, &bytes)?, Vec::new()))
 }
 
-async fn create_record(
-    State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
-    headers: HeaderMap,
-    Path((slug, collection)): Path<(String, String)>,
-    q: Params,
-    request: axum::extract::Request,
+/// One record as answered: `expand` and `fields` applied.
+async fn answer(
+    ctx: &AppCtx,
+    c: &collections::model::Collection,
+    q: &Map<String, Value>,
+    record: Value,
 ) -> PbResult<Json<Value>> {
-    let q = params(q)?;
-    let ctx = app(&state, &slug, &principal, &headers).await?;
-    let c = ctx.collection(&collection)?;
-    let (mut body, uploads) = read_body(c, &headers, request).await?;
-    let new_files: Vec<String> = uploads.iter().map(|u| u.name.clone()).collect();
-    if !uploads.is_empty() && body.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
-        // Files are stored under the record's id, known before the insert.
-        body.insert("id".into(), Value::String(collections::rows::new_record_id()));
-    }
-    crate::files::merge_uploads(c, &mut body, None, &uploads);
-    let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-    crate::files::write(&state, &ctx.app.id, c, &id, &uploads).await?;
-    let row = match super::create(&ctx, &state, c, &body, &Value::Object(q.clone()), &new_files).await {
-        Ok(row) => row,
-        Err(e) => {
-            if !uploads.is_empty() {
-                crate::files::prune(&state, &ctx.app.id, c, &id, &[]).await;
-            }
-            return Err(e);
-        }
-    };
-    let mut records = [super::present(&ctx, c, row)];
-    finish(&ctx, c, &q, &mut records).await?;
+    let mut records = [record];
+    finish(ctx, c, q, &mut records).await?;
     let [record] = records;
     Ok(Json(record))
+}
+
+async fn create_record(
+    State(state): State<RuntimeState>,
+    PbQuery(q): PbQuery,
+    App(ctx): App,
+    Path((_, collection)): Path<(String, String)>,
+    headers: HeaderMap,
+    request: axum::extract::Request,
+) -> PbResult<Json<Value>> {
+    let c = ctx.collection(&collection)?;
+    let (body, uploads) = read_body(c, &headers, request).await?;
+    let row = super::uploads::create_with_files(&ctx, &state, c, body, uploads, &Value::Object(q.clone())).await?;
+    answer(&ctx, c, &q, super::present(&ctx, c, row)).await
 }
 
 async fn update_record(
     State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
+    PbQuery(q): PbQuery,
+    App(ctx): App,
+    Path((_, collection, id)): Path<(String, String, String)>,
     headers: HeaderMap,
-    Path((slug, collection, id)): Path<(String, String, String)>,
-    q: Params,
     request: axum::extract::Request,
 ) -> PbResult<Json<Value>> {
-    let q = params(q)?;
-    let ctx = app(&state, &slug, &principal, &headers).await?;
     let c = ctx.collection(&collection)?;
-    let (mut body, uploads) = read_body(c, &headers, request).await?;
-    let new_files: Vec<String> = uploads.iter().map(|u| u.name.clone()).collect();
-    if !uploads.is_empty() || crate::files::has_removals(&body) {
-        let existing = super::load(&ctx, c, &id).await?;
-        crate::files::apply_removals(c, &mut body, Some(&existing));
-        crate::files::merge_uploads(c, &mut body, Some(&existing), &uploads);
-        crate::files::write(&state, &ctx.app.id, c, &id, &uploads).await?;
-    }
-    let row = match super::update(&ctx, &state, c, &id, &body, &Value::Object(q.clone()), &new_files).await {
-        Ok(row) => row,
-        Err(e) => {
-            if !uploads.is_empty()
-                && let Ok(current) = super::load(&ctx, c, &id).await
-            {
-                crate::files::prune(&state, &ctx.app.id, c, &id, &crate::files::names(c, &current)).await;
-            }
-            return Err(e);
-        }
-    };
-    // A listing of the file store per update is a network call on S3: only where files live.
-    if crate::files::has_file_fields(c) {
-        crate::files::prune(&state, &ctx.app.id, c, &id, &crate::files::names(c, &row)).await;
-    }
-    let mut records = [super::present(&ctx, c, row)];
-    finish(&ctx, c, &q, &mut records).await?;
-    let [record] = records;
-    Ok(Json(record))
+    let (body, uploads) = read_body(c, &headers, request).await?;
+    let row = super::uploads::update_with_files(&ctx, &state, c, &id, body, uploads, &Value::Object(q.clone())).await?;
+    answer(&ctx, c, &q, super::present(&ctx, c, row)).await
 }
 
 async fn delete_record(
     State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
-    headers: HeaderMap,
-    Path((slug, collection, id)): Path<(String, String, String)>,
-    q: Params,
+    PbQuery(q): PbQuery,
+    App(ctx): App,
+    Path((_, collection, id)): Path<(String, String, String)>,
 ) -> PbResult<Response> {
-    let q = params(q)?;
-    let ctx = app(&state, &slug, &principal, &headers).await?;
     let c = ctx.collection(&collection)?;
-    super::delete(&ctx, &state, c, &id, &Value::Object(q)).await?;
-    crate::files::prune(&state, &ctx.app.id, c, &id, &[]).await;
+    super::uploads::delete_with_files(&ctx, &state, c, &id, &Value::Object(q)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

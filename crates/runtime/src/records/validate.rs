@@ -2,13 +2,10 @@
 //! codes: required, lengths and ranges, patterns, select values, emails and URLs, dates,
 //! relation existence, uniqueness, passwords. Every problem is reported, by field.
 
-use collections::ddl::quote;
 use collections::model::{Collection, CollectionType, Field, FieldKind, Storage};
 use collections::rows::{coerce, now_text, zero};
-use kernel::args;
 use regex_lite::Regex;
 use serde_json::{Map, Value, json};
-use sqlx::AssertSqlSafe;
 
 use crate::context::AppCtx;
 use crate::pb::{PbError, PbResult};
@@ -348,7 +345,6 @@ async fn check_relations(
             Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
             _ => continue,
         };
-        // `IN ()` is a syntax error on PostgreSQL (SQLite accepts it): nothing to check.
         if ids.is_empty() {
             continue;
         }
@@ -362,14 +358,7 @@ async fn check_relations(
         let mut distinct = ids.clone();
         distinct.sort();
         distinct.dedup();
-        let placeholders: Vec<String> = (1..=distinct.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT COUNT(*) FROM {} WHERE \"id\" IN ({})",
-            ctx.ns().table(&target.name),
-            placeholders.join(", ")
-        );
-        let found: i64 =
-            ctx_db(ctx).count(AssertSqlSafe(sql), distinct.iter().map(|s| s.as_str().into()).collect()).await?;
+        let found = collections::records::count_existing(&ctx.db, ctx.ns(), target, &distinct).await?;
         if found != distinct.len() as i64 {
             problem(
                 errors,
@@ -402,16 +391,10 @@ async fn check_unique(
         if f.storage() != Storage::Text {
             continue;
         }
-        let sql =
-            format!("SELECT COUNT(*) FROM {} WHERE {} = $1 AND \"id\" <> $2", ctx.ns().table(&c.name), quote(name));
-        let n = ctx_db(ctx).count(AssertSqlSafe(sql), args![value.as_str().unwrap_or_default(), &own_id]).await?;
-        if n > 0 {
+        let value = value.as_str().unwrap_or_default();
+        if collections::records::value_taken(&ctx.db, ctx.ns(), c, name, value, &own_id).await? {
             problem(errors, name, "validation_not_unique", "Value must be unique.");
         }
     }
     Ok(())
-}
-
-fn ctx_db(ctx: &AppCtx) -> &kernel::Db {
-    &ctx.db
 }

@@ -827,6 +827,9 @@ async fn end_users_verify_reset_and_change_their_email(app: TestApp) {
     let (token, id) = end_user(&app, "flows", "carol@flows.example").await;
     let users = "/apps/flows/api/collections/users";
     let post = reqwest::Method::POST;
+    // Carol watches her own record: the flows write through the records' one path.
+    let (mut watch, client) = Sse::open(&app, "flows").await;
+    subscribe(&app, "flows", &client, json!([format!("users/{id}")]), Some(&token)).await;
     // Verification.
     pb(
         &app,
@@ -856,6 +859,10 @@ async fn end_users_verify_reset_and_change_their_email(app: TestApp) {
     pb(&app, post.clone(), &format!("{users}/confirm-verification"), None, Some(json!({"token": mail.token()})))
         .await
         .expect(204);
+    let (topic, event) = watch.next().await.expect("the verification reached realtime");
+    assert_eq!((topic, event["action"].as_str()), (format!("users/{id}"), Some("update")));
+    assert_eq!(event["record"]["verified"], true);
+    assert!(event["record"].get("password").is_none() && event["record"].get("tokenKey").is_none(), "{event}");
     let me = pb(&app, reqwest::Method::GET, &format!("{users}/records/{id}"), Some(&token), None).await.expect(200);
     assert_eq!(me.body["verified"], true);
     // Password reset: single use, ends sessions.

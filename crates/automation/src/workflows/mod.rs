@@ -214,17 +214,16 @@ async fn trigger_app(tx: &mut Tx, id: &str) -> Result<Option<String>> {
     Ok(apps.into_iter().next())
 }
 
+/// How many enabled workflows an app's record events start (`$1` true, `$2` the app).
+pub(crate) const ENABLED_RECORD_WORKFLOWS: &str =
+    "SELECT COUNT(*) FROM workflows WHERE enabled = $1 AND trigger_type = 'record' AND trigger_app_id = $2";
+
 /// Record events of an app are appended to the outbox only while an enabled workflow is
 /// started by them: declare or withdraw the interest after any change to its workflows.
 async fn refresh_record_interest(tx: &mut Tx, app_id: &str) -> Result<()> {
     let scope = runtime::records::app_events_scope(app_id);
     kernel::outbox::lock_interest(tx, &scope).await?;
-    let n = tx
-        .count(
-            "SELECT COUNT(*) FROM workflows WHERE enabled = $1 AND trigger_type = 'record' AND trigger_app_id = $2",
-            args![true, app_id],
-        )
-        .await?;
+    let n = tx.count(ENABLED_RECORD_WORKFLOWS, args![true, app_id]).await?;
     kernel::outbox::set_interest(tx, "workflows", &scope, n > 0).await
 }
 

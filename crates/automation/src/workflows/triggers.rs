@@ -73,13 +73,7 @@ impl WorkflowTriggers {
         let app_id = p["app_id"].as_str().unwrap_or_default();
         let collection = p["collection"].as_str().unwrap_or_default();
         let action = event.kind.trim_start_matches("record.");
-        let any = tx
-            .count_committed(
-                &self.db,
-                "SELECT COUNT(*) FROM workflows WHERE enabled = $1 AND trigger_type = 'record' AND trigger_app_id = $2",
-                args![true, app_id],
-            )
-            .await?;
+        let any = tx.count_committed(&self.db, super::ENABLED_RECORD_WORKFLOWS, args![true, app_id]).await?;
         if any == 0 {
             return Ok(());
         }

@@ -6,7 +6,7 @@ use kernel::context::RequestContext;
 use kernel::db::Conditions;
 use kernel::pagination::{Page, PageRequest};
 use kernel::principal::Principal;
-use kernel::{Db, Error, Result, args};
+use kernel::{Db, Error, Exec, Result, args};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::types::Json as SqlJson;
@@ -213,7 +213,7 @@ pub fn parse_older_than(value: &str, now: OffsetDateTime) -> Result<OffsetDateTi
 /// Delete entries older than `before`; the cleanup itself is recorded.
 pub async fn cleanup(db: &Db, ctx: &RequestContext, by: &Principal, before: OffsetDateTime) -> Result<u64> {
     let mut tx = db.begin().await?;
-    let deleted = tx.execute("DELETE FROM audit_log WHERE created_at < $1", args![before]).await?;
+    let deleted = apply_retention(&mut tx, before).await?;
     record(
         &mut tx,
         ctx,
@@ -227,9 +227,10 @@ pub async fn cleanup(db: &Db, ctx: &RequestContext, by: &Principal, before: Offs
     Ok(deleted)
 }
 
-/// The retention policy, applied by the scheduler: delete entries older than `before`.
-pub async fn apply_retention(db: &Db, before: OffsetDateTime) -> Result<u64> {
-    db.execute("DELETE FROM audit_log WHERE created_at < $1", args![before]).await
+/// Delete entries older than `before` (the retention policy, applied by the scheduler, or
+/// inside an administrator's recorded cleanup).
+pub async fn apply_retention(ex: impl Into<Exec<'_>>, before: OffsetDateTime) -> Result<u64> {
+    ex.into().execute("DELETE FROM audit_log WHERE created_at < $1", args![before]).await
 }
 
 #[cfg(test)]

@@ -88,13 +88,14 @@ async fn lock(tx: &mut Tx, project_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// The number of the project's next schema history entry (the schema lock is held).
+async fn next_history_seq(tx: &mut Tx, project_id: &str) -> Result<i64> {
+    tx.scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM studio_schema_migrations WHERE project_id = $1", args![project_id])
+        .await
+}
+
 async fn record_history(tx: &mut Tx, project_id: &str, c: &Collection, applied: &Applied, actor: &str) -> Result<()> {
-    let seq: i64 = tx
-        .scalar(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM studio_schema_migrations WHERE project_id = $1",
-            args![project_id],
-        )
-        .await?;
+    let seq = next_history_seq(tx, project_id).await?;
     tx.execute(
         "INSERT INTO studio_schema_migrations (project_id, seq, collection_id, collection_name, operations, statements, actor_id, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -416,12 +417,7 @@ pub async fn history_of(db: &Db, project_id: &str) -> Result<Vec<Migration>> {
 /// Append imported history entries (bundle import) after the ones just written.
 pub async fn append_history(tx: &mut Tx, project_id: &str, entries: &[Migration]) -> Result<()> {
     for m in entries {
-        let seq: i64 = tx
-            .scalar(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM studio_schema_migrations WHERE project_id = $1",
-                args![project_id],
-            )
-            .await?;
+        let seq = next_history_seq(tx, project_id).await?;
         let mut ops = vec![Value::String(format!("imported: entry {} of the exported project", m.seq))];
         if let Some(items) = m.operations.0.as_array() {
             ops.extend(items.iter().cloned());

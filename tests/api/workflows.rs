@@ -412,7 +412,9 @@ async fn record_and_project_events_start_workflows(backend: Backend) {
     let builder = app.signup("events@flows.example").await;
     let (_, project_id, app_id) = shop(&app, &builder, "event-shop").await;
 
-    // The new project got its default workflow, which has already welcomed its creator.
+    // The new project got its default workflow (made by the `project.created` listener, so
+    // once the outbox is dispatched), which has already welcomed its creator.
+    app.settled().await;
     let listed = app.get(&format!("/api/v1/automation/workflows?project_id={project_id}"), Some(&builder.access)).await;
     let defaults: Vec<Value> = listed.expect(200).body["items"].as_array().cloned().unwrap_or_default();
     assert_eq!(defaults.len(), 1);

@@ -151,22 +151,19 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             module: "automation",
             version: 1,
             name: "automation",
-            sqlite: include_str!("../migrations/0001_automation.sqlite.sql"),
-            postgres: include_str!("../migrations/0001_automation.postgres.sql"),
+            script: include_str!("../migrations/0001_automation.sql"),
         },
         kernel::migrate::Migration {
             module: "automation",
             version: 2,
             name: "workflows",
-            sqlite: include_str!("../migrations/0002_workflows.sqlite.sql"),
-            postgres: include_str!("../migrations/0002_workflows.postgres.sql"),
+            script: include_str!("../migrations/0002_workflows.sql"),
         },
         kernel::migrate::Migration {
             module: "automation",
             version: 3,
             name: "record_interest",
-            sqlite: include_str!("../migrations/0003_record_interest.sqlite.sql"),
-            postgres: include_str!("../migrations/0003_record_interest.postgres.sql"),
+            script: include_str!("../migrations/0003_record_interest.sql"),
         },
     ]
 }

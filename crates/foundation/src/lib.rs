@@ -87,8 +87,7 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
         module: "foundation",
         version: 1,
         name: "accounts_orgs_audit",
-        sqlite: include_str!("../migrations/0001_foundation.sqlite.sql"),
-        postgres: include_str!("../migrations/0001_foundation.postgres.sql"),
+        script: include_str!("../migrations/0001_foundation.sql"),
     }]
 }
 

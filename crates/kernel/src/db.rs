@@ -543,7 +543,7 @@ impl Tx {
     }
 
     /// Run a multi-statement script inside this transaction (migrations).
-    pub async fn execute_script(&mut self, sql: &'static str) -> Result<()> {
+    pub async fn execute_script(&mut self, sql: impl SqlSafeStr) -> Result<()> {
         match &mut self.inner {
             TxInner::Inline(_) => return Err(typed_inline()),
             TxInner::Sqlite(t) => {

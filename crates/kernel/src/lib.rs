@@ -46,22 +46,19 @@ pub fn migrations() -> Vec<migrate::Migration> {
             module: "kernel",
             version: 1,
             name: "mail_queue",
-            sqlite: include_str!("../migrations/0001_kernel.sqlite.sql"),
-            postgres: include_str!("../migrations/0001_kernel.postgres.sql"),
+            script: include_str!("../migrations/0001_kernel.sql"),
         },
         migrate::Migration {
             module: "kernel",
             version: 2,
             name: "jobs_outbox_schedules",
-            sqlite: include_str!("../migrations/0002_jobs_outbox.sqlite.sql"),
-            postgres: include_str!("../migrations/0002_jobs_outbox.postgres.sql"),
+            script: include_str!("../migrations/0002_jobs_outbox.sql"),
         },
         migrate::Migration {
             module: "kernel",
             version: 3,
             name: "outbox_interest",
-            sqlite: include_str!("../migrations/0003_outbox_interest.sqlite.sql"),
-            postgres: include_str!("../migrations/0003_outbox_interest.postgres.sql"),
+            script: include_str!("../migrations/0003_outbox_interest.sql"),
         },
     ]
 }

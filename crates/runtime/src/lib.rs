@@ -209,7 +209,6 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
         module: "runtime",
         version: 1,
         name: "apps_deployments",
-        sqlite: include_str!("../migrations/0001_runtime.sqlite.sql"),
-        postgres: include_str!("../migrations/0001_runtime.postgres.sql"),
+        script: include_str!("../migrations/0001_runtime.sql"),
     }]
 }

@@ -64,7 +64,6 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
         module: "studio",
         version: 1,
         name: "projects_pages_collections",
-        sqlite: include_str!("../migrations/0001_studio.sqlite.sql"),
-        postgres: include_str!("../migrations/0001_studio.postgres.sql"),
+        script: include_str!("../migrations/0001_studio.sql"),
     }]
 }

@@ -3,6 +3,6 @@
 -- A webhook counts whatever it subscribes to; its next change narrows it to record events.
 INSERT INTO outbox_interest (scope, listener)
 SELECT DISTINCT 'records:app:' || trigger_app_id, 'workflows' FROM workflows
-WHERE enabled = 1 AND trigger_type = 'record' AND trigger_app_id IS NOT NULL;
+WHERE enabled = TRUE AND trigger_type = 'record' AND trigger_app_id IS NOT NULL;
 INSERT INTO outbox_interest (scope, listener)
-SELECT DISTINCT 'records:org:' || organization_id, 'webhooks' FROM webhook_subscriptions WHERE active = 1;
+SELECT DISTINCT 'records:org:' || organization_id, 'webhooks' FROM webhook_subscriptions WHERE active = TRUE;

@@ -5,20 +5,20 @@ CREATE TABLE runtime_apps (
     slug TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL,
     namespace TEXT NOT NULL UNIQUE,
-    current_deployment BIGINT,
+    current_deployment INTEGER,
     created_by TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    updated_at TIMESTAMPTZ NOT NULL
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
 );
 CREATE INDEX runtime_apps_org ON runtime_apps (organization_id);
 
 CREATE TABLE runtime_deployments (
     app_id TEXT NOT NULL REFERENCES runtime_apps (id) ON DELETE CASCADE,
-    number BIGINT NOT NULL,
-    collections JSONB NOT NULL,
+    number INTEGER NOT NULL,
+    collections JSON NOT NULL,
     source TEXT NOT NULL,
-    operations JSONB NOT NULL,
+    operations JSON NOT NULL,
     created_by TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
+    created_at TIMESTAMP NOT NULL,
     PRIMARY KEY (app_id, number)
 );

@@ -5,9 +5,9 @@ CREATE TABLE notifications (
     title TEXT NOT NULL,
     body TEXT NOT NULL,
     url TEXT,
-    data JSONB,
-    read_at TIMESTAMPTZ,
-    created_at TIMESTAMPTZ NOT NULL
+    data JSON,
+    read_at TIMESTAMP,
+    created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX notifications_user ON notifications (user_id, created_at);
 CREATE INDEX notifications_unread ON notifications (user_id) WHERE read_at IS NULL;
@@ -23,13 +23,13 @@ CREATE TABLE webhook_subscriptions (
     id TEXT PRIMARY KEY,
     organization_id TEXT NOT NULL,
     url TEXT NOT NULL,
-    events JSONB NOT NULL,
+    events JSON NOT NULL,
     secret TEXT NOT NULL,
     description TEXT NOT NULL,
     active BOOLEAN NOT NULL,
     created_by TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    updated_at TIMESTAMPTZ NOT NULL
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
 );
 CREATE INDEX webhook_subscriptions_org ON webhook_subscriptions (organization_id);
 
@@ -45,7 +45,7 @@ CREATE TABLE webhook_deliveries (
     response_body TEXT,
     duration_ms BIGINT,
     error TEXT,
-    created_at TIMESTAMPTZ NOT NULL,
-    delivered_at TIMESTAMPTZ
+    created_at TIMESTAMP NOT NULL,
+    delivered_at TIMESTAMP
 );
 CREATE INDEX webhook_deliveries_sub ON webhook_deliveries (subscription_id, created_at);

@@ -5,11 +5,11 @@ CREATE TABLE mail_queue (
     html TEXT NOT NULL,
     text TEXT NOT NULL,
     status TEXT NOT NULL,
-    attempts BIGINT NOT NULL DEFAULT 0,
-    next_attempt_at TIMESTAMPTZ NOT NULL,
-    locked_until TIMESTAMPTZ,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TIMESTAMP NOT NULL,
+    locked_until TIMESTAMP,
     last_error TEXT,
-    sent_at TIMESTAMPTZ,
-    created_at TIMESTAMPTZ NOT NULL
+    sent_at TIMESTAMP,
+    created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX mail_queue_due ON mail_queue (status, next_attempt_at);

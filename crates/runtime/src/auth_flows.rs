@@ -112,6 +112,20 @@ async fn find(ctx: &AppCtx, c: &Collection, cond: &str, value: &str) -> PbResult
     Ok(collections::rows::read_rows(&ctx.db, ctx.ns(), c, Some((cond.into(), args![value]))).await?.into_iter().next())
 }
 
+/// The email address in `field` of the body, or the 400 that names the field.
+fn email_in(body: &Map<String, Value>, field: &str, failure: &str) -> PbResult<String> {
+    let email = text(body, field);
+    if !kernel::validate::is_valid_email(&email) {
+        return Err(PbError::field(failure, field, "validation_is_email", "Must be a valid email address."));
+    }
+    Ok(email)
+}
+
+/// The auth record with this email (compared without case).
+async fn find_by_email(ctx: &AppCtx, c: &Collection, email: &str) -> PbResult<Option<Map<String, Value>>> {
+    find(ctx, c, "lower(r.\"email\") = lower($1)", email).await
+}
+
 async fn send(
     state: &RuntimeState,
     slug: &str,
@@ -164,16 +178,8 @@ async fn request_verification(
     JsonObject(body): JsonObject,
 ) -> PbResult<StatusCode> {
     let c = auth_collection(&ctx, &collection)?.clone();
-    let email = text(&body, "email");
-    if !kernel::validate::is_valid_email(&email) {
-        return Err(PbError::field(
-            "Failed to send the email.",
-            "email",
-            "validation_is_email",
-            "Must be a valid email address.",
-        ));
-    }
-    if let Some(record) = find(&ctx, &c, "lower(r.\"email\") = lower($1)", &email).await?
+    let email = email_in(&body, "email", "Failed to send the email.")?;
+    if let Some(record) = find_by_email(&ctx, &c, &email).await?
         && record.get("verified").and_then(Value::as_bool) != Some(true)
     {
         let token = sign(&state, &ctx, &c, &record, "verification", None)?;
@@ -213,16 +219,8 @@ async fn request_password_reset(
     JsonObject(body): JsonObject,
 ) -> PbResult<StatusCode> {
     let c = auth_collection(&ctx, &collection)?.clone();
-    let email = text(&body, "email");
-    if !kernel::validate::is_valid_email(&email) {
-        return Err(PbError::field(
-            "Failed to send the email.",
-            "email",
-            "validation_is_email",
-            "Must be a valid email address.",
-        ));
-    }
-    if let Some(record) = find(&ctx, &c, "lower(r.\"email\") = lower($1)", &email).await? {
+    let email = email_in(&body, "email", "Failed to send the email.")?;
+    if let Some(record) = find_by_email(&ctx, &c, &email).await? {
         let token = sign(&state, &ctx, &c, &record, "passwordReset", None)?;
         send(
             &state,
@@ -292,16 +290,8 @@ async fn request_email_change(
             "The authorized record is not allowed to perform this action.",
         ));
     }
-    let new_email = text(&body, "newEmail");
-    if !kernel::validate::is_valid_email(&new_email) {
-        return Err(PbError::field(
-            "Failed to request the email change.",
-            "newEmail",
-            "validation_is_email",
-            "Must be a valid email address.",
-        ));
-    }
-    if find(&ctx, &c, "lower(r.\"email\") = lower($1)", &new_email).await?.is_some() {
+    let new_email = email_in(&body, "newEmail", "Failed to request the email change.")?;
+    if find_by_email(&ctx, &c, &new_email).await?.is_some() {
         return Err(PbError::field(
             "Failed to request the email change.",
             "newEmail",
@@ -342,7 +332,7 @@ async fn confirm_email_change(
         ));
     }
     let new_email = claims.new_email.clone().ok_or_else(invalid_token)?;
-    if find(&ctx, &c, "lower(r.\"email\") = lower($1)", &new_email).await?.is_some() {
+    if find_by_email(&ctx, &c, &new_email).await?.is_some() {
         return Err(PbError::field(
             "Failed to confirm the email change.",
             "newEmail",

@@ -1414,7 +1414,9 @@ async fn shutdown_ends_open_realtime_streams(app: TestApp) {
 on_both_databases!(multiple_relations_are_written_read_and_cleaned_up);
 
 /// A relation field that holds several ids (`maxSelect` > 1): records are created with and
-/// without it, read back with it expanded, and deleting a target drops it from the list.
+/// without it, read back with it expanded, and deleting a target drops it from the list;
+/// deleting a note deletes its comments (a cascading relation) and then theirs. Realtime
+/// subscribers see those consequences as updates and deletions.
 async fn multiple_relations_are_written_read_and_cleaned_up(app: TestApp) {
     let owner = app.signup("multi@runtime.example").await;
     let org = app.organization(&owner, "Multi").await;
@@ -1440,8 +1442,31 @@ async fn multiple_relations_are_written_read_and_cleaned_up(app: TestApp) {
     )
     .await
     .expect(201);
+    let notes_id = app.get(&format!("{base}/notes"), Some(&owner.access)).await.expect(200).body["id"]
+        .as_str()
+        .expect("notes id")
+        .to_string();
+    let comments = app
+        .post(
+            &base,
+            Some(&owner.access),
+            json!({"name": "comments", "fields": [
+            {"name": "body", "type": "text"},
+            {"name": "note", "type": "relation", "collectionId": notes_id, "maxSelect": 1, "cascadeDelete": true}],
+            "listRule": "", "viewRule": "", "createRule": "", "updateRule": "", "deleteRule": ""}),
+        )
+        .await
+        .expect(201);
+    let comments_id = comments.body["id"].as_str().expect("comments id").to_string();
+    app.post(&base, Some(&owner.access), json!({"name": "replies", "fields": [
+            {"name": "comment", "type": "relation", "collectionId": comments_id, "maxSelect": 1, "cascadeDelete": true}],
+            "listRule": "", "viewRule": "", "createRule": "", "updateRule": "", "deleteRule": ""}))
+        .await
+        .expect(201);
     create_and_deploy(&app, &owner, &id, "multi").await;
     let api = "/apps/multi/api/collections";
+    let (mut watch, client) = Sse::open(&app, "multi").await;
+    subscribe(&app, "multi", &client, json!(["notes/*", "comments/*", "replies/*"]), None).await;
     let none = app.post(&format!("{api}/notes/records"), None, json!({"title": "none"})).await.expect(200);
     assert_eq!(none.body["labels"], json!([]));
     let mut tag_ids = Vec::new();
@@ -1461,9 +1486,41 @@ async fn multiple_relations_are_written_read_and_cleaned_up(app: TestApp) {
         .filter_map(|t| t["label"].as_str())
         .collect();
     assert_eq!(labels, ["red", "blue"]);
+    let comment =
+        app.post(&format!("{api}/comments/records"), None, json!({"body": "first", "note": note})).await.expect(200);
+    let comment_id = comment.body["id"].as_str().expect("comment id").to_string();
+    let reply = app.post(&format!("{api}/replies/records"), None, json!({"comment": comment_id})).await.expect(200);
+    let reply_id = reply.body["id"].as_str().expect("reply id").to_string();
     app.delete(&format!("{api}/tags/records/{}", tag_ids[0]), None).await.expect(204);
     let read = app.get(&format!("{api}/notes/records/{note}"), None).await.expect(200);
     assert_eq!(read.body["labels"], json!([tag_ids[1]]));
     let listed = app.get(&format!("{api}/notes/records?filter=labels~'{}'", tag_ids[1]), None).await.expect(200);
     assert_eq!(listed.body["totalItems"], 1);
+    // Deleting the note takes its comment, and the comment its reply.
+    app.delete(&format!("{api}/notes/records/{note}"), None).await.expect(204);
+    for (collection, id) in [("comments", &comment_id), ("replies", &reply_id)] {
+        app.get(&format!("{api}/{collection}/records/{id}"), None).await.expect(404);
+    }
+    // What the subscriber saw after the creates: the note losing a label, then the three
+    // deletions (in the order the cascade reached them).
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        let (topic, event) = watch.next().await.expect("a change from the deletions");
+        if event["action"] == "create" {
+            continue;
+        }
+        let id = event["record"]["id"].as_str().unwrap_or_default().to_string();
+        seen.push((topic, event["action"].as_str().unwrap_or_default().to_string(), id));
+    }
+    let expected = |topic: &str, action: &str, id: &str| (topic.to_string(), action.to_string(), id.to_string());
+    assert_eq!(seen[0], expected("notes/*", "update", note));
+    let mut deletions = seen[1..].to_vec();
+    deletions.sort();
+    let mut wanted = vec![
+        expected("comments/*", "delete", &comment_id),
+        expected("notes/*", "delete", note),
+        expected("replies/*", "delete", &reply_id),
+    ];
+    wanted.sort();
+    assert_eq!(deletions, wanted);
 }

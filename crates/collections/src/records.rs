@@ -2,6 +2,8 @@
 //! transaction ([`Exec`]). Conditions are SQL on alias `r` with bound parameters; every
 //! name is quoted by [`quote`] and every value bound.
 
+use std::collections::HashSet;
+
 use kernel::db::Arg;
 use kernel::{Exec, Result, args};
 use serde_json::{Map, Value};
@@ -9,7 +11,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::ddl::{Namespace, quote};
 use crate::model::{Collection, CollectionType, FieldKind};
-use crate::rows::to_arg;
+use crate::rows::{parse_rows, to_arg};
 
 /// Set the given columns of record `id` (values as [`crate::rows::coerce`] leaves them;
 /// names that are not columns of `c` are skipped). Returns the rows changed (0 or 1).
@@ -74,39 +76,82 @@ pub async fn value_taken(
     Ok(ex.into().count(AssertSqlSafe(sql), args![value, except_id]).await? > 0)
 }
 
-/// Delete record `id` of `target` and what its relations say to do with the records that
-/// point at it: those of a cascading relation are deleted, the others lose the reference.
-pub async fn delete_with_references(
+/// A record changed because another was deleted: deleted by a cascading relation, or
+/// updated to drop its reference.
+pub struct Consequence<'c> {
+    pub collection: &'c Collection,
+    pub deleted: bool,
+    /// The record as it is after the change (as it was, for a deletion).
+    pub row: Map<String, Value>,
+}
+
+/// Delete record `id` of `target` and apply what the relations pointing at it say, as
+/// PocketBase does: records of a cascading relation are deleted (and so on down their own
+/// cascades), the others lose the reference. Returns every record so changed, so that the
+/// caller reports them as it reports the deletion itself.
+pub async fn delete_with_references<'c>(
     ex: impl Into<Exec<'_>>,
     ns: &Namespace,
-    collections: &[Collection],
-    target: &Collection,
+    collections: &'c [Collection],
+    target: &'c Collection,
     id: &str,
-) -> Result<()> {
+) -> Result<Vec<Consequence<'c>>> {
     let mut ex = ex.into();
-    for other in collections.iter().filter(|o| o.kind != CollectionType::View) {
-        for f in other
-            .columns()
-            .filter(|f| f.kind == FieldKind::Relation && f.collection_id.as_deref() == Some(target.id.as_str()))
-        {
-            let table = ns.table(&other.name);
-            let col = quote(&f.name);
-            let sql = match (f.multiple(), f.cascade_delete == Some(true), ex.kind()) {
-                (false, true, _) => format!("DELETE FROM {table} WHERE {col} = $1"),
-                (false, false, _) => format!("UPDATE {table} SET {col} = '' WHERE {col} = $1"),
-                (true, true, kernel::DbKind::Sqlite) => {
-                    format!("DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM json_each({table}.{col}) j WHERE j.value = $1)")
+    let mut changed = Vec::new();
+    let mut pending: Vec<(&'c Collection, String)> = vec![(target, id.to_string())];
+    // A cycle of cascades (a record reached again) is followed once.
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    while let Some((deleted, deleted_id)) = pending.pop() {
+        if !seen.insert((deleted.id.clone(), deleted_id.clone())) {
+            continue;
+        }
+        for other in collections.iter().filter(|o| o.kind != CollectionType::View) {
+            for f in other
+                .columns()
+                .filter(|f| f.kind == FieldKind::Relation && f.collection_id.as_deref() == Some(deleted.id.as_str()))
+            {
+                let cascade = f.cascade_delete == Some(true);
+                let sql = format!(
+                    "{} RETURNING {}",
+                    reference_statement(ns, other, &f.name, f.multiple(), cascade, ex.kind()),
+                    ns.row_json_of(other, "")
+                );
+                for row in parse_rows(ex.fetch_texts(AssertSqlSafe(sql), args![&deleted_id]).await?)? {
+                    if cascade && let Some(Value::String(row_id)) = row.get("id") {
+                        pending.push((other, row_id.clone()));
+                    }
+                    changed.push(Consequence { collection: other, deleted: cascade, row });
                 }
-                (true, true, kernel::DbKind::Postgres) => format!("DELETE FROM {table} WHERE {col} ? $1"),
-                (true, false, kernel::DbKind::Sqlite) => format!(
-                    "UPDATE {table} SET {col} = (SELECT COALESCE(json_group_array(j.value), '[]') FROM json_each({table}.{col}) j WHERE j.value <> $1)
-                      WHERE EXISTS (SELECT 1 FROM json_each({table}.{col}) j WHERE j.value = $1)"
-                ),
-                (true, false, kernel::DbKind::Postgres) => format!("UPDATE {table} SET {col} = {col} - $1 WHERE {col} ? $1"),
-            };
-            ex.execute(AssertSqlSafe(sql), args![id]).await?;
+            }
         }
     }
     ex.execute(AssertSqlSafe(format!("DELETE FROM {} WHERE \"id\" = $1", ns.table(&target.name))), args![id]).await?;
-    Ok(())
+    Ok(changed)
+}
+
+/// The statement that deletes the records of `table` whose relation `column` names `$1`
+/// (`cascade`), or drops `$1` from it.
+fn reference_statement(
+    ns: &Namespace,
+    c: &Collection,
+    column: &str,
+    multiple: bool,
+    cascade: bool,
+    kind: kernel::DbKind,
+) -> String {
+    let table = ns.table(&c.name);
+    let col = quote(column);
+    match (multiple, cascade, kind) {
+        (false, true, _) => format!("DELETE FROM {table} WHERE {col} = $1"),
+        (false, false, _) => format!("UPDATE {table} SET {col} = '' WHERE {col} = $1"),
+        (true, true, kernel::DbKind::Sqlite) => {
+            format!("DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM json_each({table}.{col}) j WHERE j.value = $1)")
+        }
+        (true, true, kernel::DbKind::Postgres) => format!("DELETE FROM {table} WHERE {col} ? $1"),
+        (true, false, kernel::DbKind::Sqlite) => format!(
+            "UPDATE {table} SET {col} = (SELECT COALESCE(json_group_array(j.value), '[]') FROM json_each({table}.{col}) j WHERE j.value <> $1)
+              WHERE EXISTS (SELECT 1 FROM json_each({table}.{col}) j WHERE j.value = $1)"
+        ),
+        (true, false, kernel::DbKind::Postgres) => format!("UPDATE {table} SET {col} = {col} - $1 WHERE {col} ? $1"),
+    }
 }

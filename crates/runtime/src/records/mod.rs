@@ -438,7 +438,15 @@ pub async fn delete_in(
     }
     let data = RequestData { body: &Value::Null, query };
     let row = find_with_rule(ctx, c, id, &c.rules.delete_rule, &data).await?;
-    collections::records::delete_with_references(&mut *tx, ctx.ns(), &ctx.schema.collections, c, id).await?;
+    let consequences =
+        collections::records::delete_with_references(&mut *tx, ctx.ns(), &ctx.schema.collections, c, id).await?;
+    // Records deleted by a cascade or stripped of the reference are changes like any other.
+    for changed in consequences {
+        let (kind, action) =
+            if changed.deleted { ("record.deleted", Action::Delete) } else { ("record.updated", Action::Update) };
+        append_record_event(tx, ctx, changed.collection, kind, &changed.row, None).await?;
+        publish_after_commit(tx, ctx, state, changed.collection, action, changed.row);
+    }
     append_record_event(tx, ctx, c, "record.deleted", &row, None).await?;
     publish_after_commit(tx, ctx, state, c, Action::Delete, row.clone());
     Ok(row)

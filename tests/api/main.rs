@@ -25,6 +25,7 @@ mod platform;
 mod record_ids;
 mod runtime;
 mod runtime_listing;
+mod schemathesis;
 mod sdk;
 mod secrets;
 mod sessions;

@@ -165,6 +165,7 @@ on_both_backends!(
     workflows_are_checked_versioned_and_isolated,
     outgoing_requests_cannot_reach_private_addresses,
     records_written_by_workflow_steps_reach_realtime_subscribers,
+    extreme_numbers_in_an_input_are_read_back,
 );
 
 async fn a_workflow_calls_an_api_branches_creates_a_record_and_sends_an_email(backend: Backend) {
@@ -983,4 +984,32 @@ async fn records_written_by_workflow_steps_reach_realtime_subscribers(backend: B
     assert_eq!(ws_events, expected("orders/*"), "WebSocket");
     drop((sse, ws));
     app.stop().await;
+}
+
+/// Found by schemathesis: an input holding the largest finite numbers was stored, then could
+/// not be read back on PostgreSQL (jsonb writes 1.7976931348623157e308 out in 309 digits,
+/// which serde_json's default float parser overflowed), so executing and every later read of
+/// the execution answered 500.
+async fn extreme_numbers_in_an_input_are_read_back(backend: Backend) {
+    let app = TestApp::spawn_with(backend, fast).await;
+    let builder = app.signup("extreme@flows.example").await;
+    let org = app.organization(&builder, "Extreme").await;
+    let project_id = project(&app, &builder, &org, "Extreme").await;
+    let workflow = create_workflow(
+        &app,
+        &builder,
+        &project_id,
+        "Echo",
+        json!({
+            "trigger": {"type": "manual"},
+            "steps": [{"id": "echo", "type": "set", "values": {"seen": "{{ input.big }}"}}]
+        }),
+    )
+    .await;
+    let input = json!({"big": f64::MAX, "small": -f64::MAX, "tiny": 5e-324, "long": 2.596121246283633e-233});
+    let id = execute(&app, &builder, &workflow, input.clone()).await;
+    let done = finished(&app, &builder, &id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["context"]["input"], input, "the input is read back as it was given");
+    app.get(&format!("/api/v1/automation/workflows/{workflow}/executions"), Some(&builder.access)).await.expect(200);
 }

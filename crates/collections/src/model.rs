@@ -100,12 +100,13 @@ pub struct Field {
     /// Socle: a unique index on this field.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unique: bool,
-    /// text/password: length; number: value; date: earliest/latest date.
+    /// text/password: length; number: value; date: earliest/latest date (any JSON value,
+    /// as PocketBase sends it: a number, a date string).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub min: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub max: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
@@ -135,7 +136,7 @@ pub struct Field {
     pub on_update: Option<bool>,
     /// Socle: the value a new record gets when none is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub default: Option<Value>,
     #[serde(flatten)]
     #[schema(value_type = Object)]

@@ -92,7 +92,7 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
-/// Query-string parameters; a malformed one → 400 naming it.
+/// Query-string parameters; a missing or malformed one → 422 naming it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Query<T>(pub T);
 

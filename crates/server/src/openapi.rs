@@ -4,7 +4,7 @@
 
 use axum::http::StatusCode;
 use kernel::error::Problem;
-use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
@@ -72,6 +72,8 @@ pub fn complete(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi 
 ///   429 (per-IP rate limit), 500, 503 (database busy);
 /// - writes (POST, PUT, PATCH, DELETE): 409 (a unique constraint refused the change);
 /// - with a JSON request body: 415 (wrong content type) and 422 (invalid fields);
+/// - with query parameters: 422 (a missing, mistyped or out-of-range parameter, named in
+///   the problem's `errors`, as the `Query` extractor and the handlers' checks answer);
 /// - with a security requirement: 401 (missing or bad credentials) and 403;
 /// - with path parameters: 404.
 ///
@@ -123,6 +125,14 @@ fn takes_json(op: &Operation) -> bool {
     }
 }
 
+/// Whether the operation takes query parameters (and so can be answered 422 naming one).
+fn takes_query(op: &Operation) -> bool {
+    op.parameters.iter().flatten().any(|p| match p {
+        RefOr::T(p) => matches!(p.parameter_in, ParameterIn::Query),
+        RefOr::Ref(_) => true,
+    })
+}
+
 fn secured(op: &Operation) -> bool {
     op.security.as_ref().is_some_and(|requirements| !requirements.is_empty())
 }
@@ -134,6 +144,9 @@ fn complete_operation(op: &mut Operation, writes: bool, has_path_params: bool) {
     }
     if takes_json(op) {
         statuses.extend([415, 422]);
+    }
+    if takes_query(op) {
+        statuses.push(422);
     }
     if secured(op) {
         statuses.extend([401, 403]);
@@ -205,8 +218,23 @@ mod tests {
             assert!(responses[status]["description"].is_string(), "{status} declared");
         }
         assert!(responses.get("415").is_none(), "no body, no 415");
+        assert!(responses.get("422").is_none(), "no body and no query, no 422");
         assert_eq!(responses["401"]["content"][PROBLEM_MEDIA_TYPE]["schema"]["$ref"], "#/components/schemas/Problem");
         assert!(value["components"]["schemas"]["Problem"].is_object());
         assert!(value["components"]["schemas"]["FieldError"].is_object());
+    }
+
+    #[test]
+    fn query_parameters_can_be_refused_with_422() {
+        use utoipa::openapi::path::{OperationBuilder, ParameterBuilder};
+        let mut spec = ApiDoc::openapi();
+        let op = OperationBuilder::new()
+            .response("200", Response::new(""))
+            .parameter(ParameterBuilder::new().name("page").parameter_in(ParameterIn::Query))
+            .build();
+        spec.paths.paths.insert("/things".into(), PathItem::new(utoipa::openapi::path::HttpMethod::Get, op));
+        let value = serde_json::to_value(complete(spec)).unwrap_or_default();
+        let refused = &value["paths"]["/things"]["get"]["responses"]["422"];
+        assert_eq!(refused["content"][PROBLEM_MEDIA_TYPE]["schema"]["$ref"], "#/components/schemas/Problem");
     }
 }

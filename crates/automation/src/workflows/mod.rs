@@ -63,7 +63,10 @@ impl Workflow {
     }
 }
 
+/// One saved definition of a workflow. Published as `WorkflowVersion`: the platform's
+/// `Version` schema is the server's build (GET /version), and the two must not share a name.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[schema(as = WorkflowVersion)]
 pub struct Version {
     pub version: i64,
     #[schema(value_type = Object)]

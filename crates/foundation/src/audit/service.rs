@@ -196,15 +196,17 @@ pub fn parse_older_than(value: &str, now: OffsetDateTime) -> Result<OffsetDateTi
     if let Some(t) = kernel::time::parse_rfc3339(value) {
         return Ok(t);
     }
-    let (digits, unit) = value.split_at(value.len().saturating_sub(1));
+    // The unit is the last character, which need not be one byte long (`5é`).
+    let Some(unit) = value.chars().next_back() else { return Err(bad()) };
+    let digits = &value[..value.len() - unit.len_utf8()];
     let n: i64 = digits.parse().map_err(|_| bad())?;
     if n <= 0 || n > 100_000 {
         return Err(bad());
     }
     let span = match unit {
-        "d" => time::Duration::days(n),
-        "h" => time::Duration::hours(n),
-        "m" => time::Duration::minutes(n),
+        'd' => time::Duration::days(n),
+        'h' => time::Duration::hours(n),
+        'm' => time::Duration::minutes(n),
         _ => return Err(bad()),
     };
     Ok(now - span)
@@ -243,7 +245,7 @@ mod tests {
         assert_eq!(parse_older_than("30d", now).ok(), Some(now - time::Duration::days(30)));
         assert_eq!(parse_older_than("2h", now).ok(), Some(now - time::Duration::hours(2)));
         assert!(parse_older_than("2026-01-01T00:00:00Z", now).is_ok());
-        for bad in ["", "d", "-3d", "3w", "abc", "0d"] {
+        for bad in ["", "d", "-3d", "3w", "abc", "0d", "û", "3û", "ûd"] {
             assert!(parse_older_than(bad, now).is_err(), "{bad}");
         }
     }

@@ -71,7 +71,8 @@ struct ImportTarget {
 /// Recreate a project from an exported bundle (gzip or plain JSON body) in an
 /// organization; nothing is created if any part is invalid.
 #[utoipa::path(post, path = "/import", tag = "studio", params(ImportTarget),
-    request_body(content = Vec<u8>, content_type = "application/gzip"),
+    request_body(description = "An export bundle, gzip-compressed as exported or as plain JSON",
+        content((Vec<u8> = "application/gzip"), (crate::bundle::Bundle = "application/json"))),
     responses((status = 201, body = Project), (status = 400), (status = 401), (status = 404), (status = 413), (status = 422)),
     security(("bearer" = []), ("api_key" = [])))]
 async fn import_project(

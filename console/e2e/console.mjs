@@ -214,6 +214,27 @@ try {
   await shot('records');
   await page.emulateMedia({ colorScheme: 'dark' });
   await shot('records-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+
+  // Delete one, after confirming.
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.getByRole('row', { name: /Leaves of Grass/ }).getByRole('button', { name: /^Delete/ }).click();
+  await page.getByText(/Record \w+ deleted/).waitFor();
+  check((await page.getByRole('cell', { name: 'Leaves of Grass' }).count()) === 0, 'the deleted record is gone');
+
+  // An end user of the app, in its auth collection: the confirmation must match.
+  await page.getByRole('navigation', { name: 'Collections' }).getByRole('link', { name: 'users' }).click();
+  await page.waitForURL('**/records/users');
+  await page.getByRole('button', { name: 'New record' }).click();
+  await page.getByLabel(/^email \(required\)/).fill('reader@example.com');
+  await page.getByLabel(/^password \(required\)/).fill('reader-secret-1');
+  await page.getByLabel('password again').fill('something else');
+  await page.getByRole('button', { name: 'Create record' }).click();
+  await expectText(page.locator('#record-passwordConfirm-error'), "don't match", 'the confirmation error');
+  await page.getByLabel('password again').fill('reader-secret-1');
+  await page.getByRole('button', { name: 'Create record' }).click();
+  await page.getByRole('cell', { name: 'reader@example.com' }).waitFor();
+  await shot('users');
 
   // A bad filter is the server's message, not a crash.
   await page.getByLabel('Filter').fill('price >');

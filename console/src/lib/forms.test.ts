@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  cellFor,
   cellText,
   collectionPayload,
   draftErrors,
@@ -9,6 +10,7 @@ import {
   inputValue,
   messageFor,
   newFieldDraft,
+  recordBody,
   recordValue,
   ruleDraft,
   ruleDrafts,
@@ -126,6 +128,31 @@ describe('record values', () => {
 
   it('edit the collection’s own fields only', () => {
     expect(editableRecordFields(posts).map((f) => f.name)).toEqual(['title', 'tag']);
+    const users: Collection = {
+      ...posts,
+      type: 'auth',
+      fields: [
+        { name: 'id', type: 'text', system: true, primaryKey: true },
+        { name: 'password', type: 'password', system: true, hidden: true },
+        { name: 'tokenKey', type: 'text', system: true, hidden: true },
+        { name: 'email', type: 'email', system: true },
+        { name: 'verified', type: 'bool', system: true },
+      ],
+    };
+    expect(editableRecordFields(users).map((f) => f.name)).toEqual(['password', 'email', 'verified']);
+  });
+
+  it('make the body of a record form', () => {
+    const fields: CollectionField[] = [
+      { name: 'password', type: 'password' },
+      { name: 'email', type: 'email' },
+      { name: 'age', type: 'number' },
+    ];
+    expect(recordBody(fields, { password: '', email: 'a@b.c', age: '3' })).toEqual({ body: { email: 'a@b.c', age: 3 }, errors: {} });
+    expect(recordBody(fields, { password: 'pw', passwordConfirm: 'pw', email: '', age: 'x' })).toEqual({
+      body: { password: 'pw', passwordConfirm: 'pw', email: '' },
+      errors: { age: ['Enter a number.'] },
+    });
   });
 
   it('show cells short and on one line', () => {
@@ -133,5 +160,7 @@ describe('record values', () => {
     expect(cellText(['x', 'y'])).toBe('x, y');
     expect(cellText('x'.repeat(100), 10)).toBe(`${'x'.repeat(9)}…`);
     expect(cellText(null)).toBe('');
+    expect(cellFor('autodate', '2026-12-06 10:20:29.142Z')).toBe('2026-12-06 10:20');
+    expect(cellFor('number', 3)).toBe('3');
   });
 });

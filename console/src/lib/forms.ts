@@ -183,6 +183,8 @@ export type InputValue = string | boolean;
 /** The input's value for a record's field value. */
 export function inputValue(field: CollectionField, value: unknown): InputValue {
   switch (field.type) {
+    case 'password':
+      return '';
     case 'bool':
       return value === true;
     case 'json':
@@ -226,15 +228,54 @@ export function recordValue(field: CollectionField, input: InputValue): { value:
   }
 }
 
-/** Fields a record form edits: the collection's own, without built-in and file fields. */
+/**
+ * Fields a record form edits: all but the id, automatic dates, files and hidden internals
+ * (an auth collection's email, verified flag and password are edited).
+ */
 export function editableRecordFields(collection: Collection): CollectionField[] {
-  return collection.fields.filter((f) => !isBuiltIn(f) && f.type !== 'file' && f.type !== 'password');
+  return collection.fields.filter(
+    (f) => !f.primaryKey && f.type !== 'autodate' && f.type !== 'file' && (!f.hidden || f.type === 'password'),
+  );
+}
+
+/** The input holding the confirmation of an auth collection's password. */
+export const PASSWORD_CONFIRM = 'passwordConfirm';
+
+/**
+ * The JSON body of a record form, or the inputs whose values cannot be sent. An empty
+ * password is left out (unchanged); a given one goes with its confirmation.
+ */
+export function recordBody(
+  fields: CollectionField[],
+  values: Record<string, InputValue>,
+): { body: Record<string, unknown>; errors: FieldErrors } {
+  const body: Record<string, unknown> = {};
+  const errors: FieldErrors = {};
+  for (const field of fields) {
+    const input = values[field.name] ?? '';
+    if (field.type === 'password') {
+      if (input === '') continue;
+      body[field.name] = input;
+      body[PASSWORD_CONFIRM] = values[PASSWORD_CONFIRM] ?? '';
+      continue;
+    }
+    const result = recordValue(field, input);
+    if ('error' in result) errors[field.name] = [result.error];
+    else body[field.name] = result.value;
+  }
+  return { body, errors };
 }
 
 /** Columns the records browser shows: id first, then the collection's visible fields. */
 export function recordColumns(collection: Collection): string[] {
   const own = collection.fields.filter((f) => !f.hidden && !f.primaryKey && f.type !== 'password').map((f) => f.name);
   return ['id', ...own];
+}
+
+/** A cell's text for a field's value: dates to the minute, the rest by `cellText`. */
+export function cellFor(type: string | undefined, value: unknown): string {
+  if ((type === 'date' || type === 'autodate') && typeof value === 'string') return value.slice(0, 16);
+  return cellText(value);
 }
 
 /** A cell's text: short and on one line. */

@@ -26,6 +26,10 @@ class Location {
     else history.pushState(null, '', url);
     this.sync();
     window.scrollTo(0, 0);
+    if (!options.replace) {
+      // Like a page load for assistive technology: the new screen's content has focus.
+      queueMicrotask(() => document.getElementById('main')?.focus({ preventScroll: true }));
+    }
   }
 
   /** Same-origin clicks on links under /console navigate without reloading. */

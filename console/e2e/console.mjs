@@ -61,6 +61,12 @@ async function expectText(locator, text, what) {
   });
 }
 
+// A 1×1 PNG for the file upload.
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+
 const email = `builder-${Date.now()}@example.com`;
 const password = 'Correct-Horse-42';
 
@@ -141,6 +147,10 @@ try {
   await page.getByRole('button', { name: 'Add field' }).click();
   await fields.nth(4).getByLabel('Name').fill('reader');
   await fields.nth(4).getByLabel('Related collection').fill('users');
+  await page.getByLabel('New field of type').selectOption('file');
+  await page.getByRole('button', { name: 'Add field' }).click();
+  await fields.nth(5).getByLabel('Name').fill('cover');
+  await fields.nth(5).getByLabel(/^Accepted types/).fill('image/png');
   for (const rule of ['List', 'View', 'Update']) {
     await page.getByRole('group', { name: `${rule} rule` }).getByLabel('Everyone').check();
   }
@@ -191,9 +201,11 @@ try {
   await page.getByLabel(/^title/).fill('Middlemarch');
   await page.getByLabel('in_stock').check();
   await page.getByLabel(/^genre/).selectOption('novel');
+  await page.getByLabel(/^cover/).setInputFiles({ name: 'cover.png', mimeType: 'image/png', buffer: PNG });
   await page.getByRole('button', { name: 'Create record' }).click();
   await page.getByText(/Record \w+ saved/).waitFor();
   await page.getByRole('cell', { name: 'Middlemarch' }).waitFor();
+  await page.getByRole('cell', { name: /^cover_\w+\.png$/ }).waitFor();
   await page.getByRole('button', { name: 'New record' }).click();
   await page.getByLabel(/^title/).fill('Leaves of Grass');
   await page.getByLabel(/^price/).fill('3');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Api, ApiError, errorFrom, memoryStore, queryString } from './api';
+import { Api, ApiError, errorFrom, memoryStore, queryString, recordPayload } from './api';
 
 type Call = { url: string; method: string; headers: Record<string, string>; body: unknown };
 
@@ -141,6 +141,25 @@ describe('Api', () => {
     const api = new Api(store, fetcher);
     await expect(api.login('a@b.c', 'bad')).rejects.toThrow('invalid email or password');
     expect(calls).toHaveLength(1);
+  });
+
+  it('uploads files as multipart with the values in @jsonPayload', async () => {
+    const seen: Array<BodyInit | null | undefined> = [];
+    const fetcher = (async (_input: RequestInfo | URL, init?: RequestInit) => {
+      seen.push(init?.body);
+      return new Response(JSON.stringify({ id: 'r1' }), { status: 200 });
+    }) as typeof fetch;
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    const cover = new File(['png bytes'], 'cover.png', { type: 'image/png' });
+    await api.createRecord('shop', 'books', { title: 'A' }, { cover: [cover], empty: [] });
+    const form = seen[0];
+    expect(form).toBeInstanceOf(FormData);
+    expect((form as FormData).get('@jsonPayload')).toBe('{"title":"A"}');
+    expect(((form as FormData).get('cover') as File).name).toBe('cover.png');
+    expect((form as FormData).has('empty')).toBe(false);
+    await api.updateRecord('shop', 'books', 'r1', { title: 'B' });
+    expect(seen[1]).toBe('{"title":"B"}');
+    expect(recordPayload({ a: 1 }, {})).toEqual({ body: { a: 1 } });
   });
 
   it("addresses an app's records in the PocketBase dialect", async () => {

@@ -84,7 +84,10 @@ type Query = Record<string, string | number | boolean | undefined | null>;
 
 interface RequestOptions {
   query?: Query;
+  /** Sent as JSON. */
   body?: unknown;
+  /** Sent as multipart/form-data instead (file uploads). */
+  form?: FormData;
   /** Send without the access token (sign-in, sign-up, refresh). */
   anonymous?: boolean;
 }
@@ -138,6 +141,21 @@ export function errorFrom(status: number, body: unknown): ApiError {
   return new ApiError(status, detail, fields, requestId);
 }
 
+/** Files chosen for a record's file fields, by field name. */
+export type FileInputs = Record<string, File[]>;
+
+/** JSON when no file is sent, else multipart: the values in `@jsonPayload`, each file in a part. */
+export function recordPayload(values: Record<string, unknown>, files: FileInputs): { body?: unknown; form?: FormData } {
+  const chosen = Object.entries(files).filter(([, list]) => list.length > 0);
+  if (chosen.length === 0) return { body: values };
+  const form = new FormData();
+  form.append('@jsonPayload', JSON.stringify(values));
+  for (const [field, list] of chosen) {
+    for (const file of list) form.append(field, file, file.name);
+  }
+  return { form };
+}
+
 export class Api {
   private refreshing: Promise<boolean> | null = null;
   private readonly listeners = new Set<(signedIn: boolean) => void>();
@@ -179,7 +197,10 @@ export class Api {
     const tokens = this.store.load();
     if (tokens && !options.anonymous) headers.authorization = `Bearer ${tokens.access}`;
     let body: BodyInit | undefined;
-    if (options.body !== undefined) {
+    if (options.form) {
+      // The browser writes the multipart boundary into the content type.
+      body = options.form;
+    } else if (options.body !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.body);
     }
@@ -337,12 +358,20 @@ export class Api {
     return this.request('GET', this.recordsPath(slug, collection), { query: options });
   }
 
-  createRecord(slug: string, collection: string, values: Record<string, unknown>): Promise<RecordModel> {
-    return this.request('POST', this.recordsPath(slug, collection), { body: values });
+  /** With files, the values go as PocketBase's SDK sends them: `@jsonPayload` and a part per file. */
+  createRecord(slug: string, collection: string, values: Record<string, unknown>, files: FileInputs = {}): Promise<RecordModel> {
+    return this.request('POST', this.recordsPath(slug, collection), recordPayload(values, files));
   }
 
-  updateRecord(slug: string, collection: string, id: string, values: Record<string, unknown>): Promise<RecordModel> {
-    return this.request('PATCH', `${this.recordsPath(slug, collection)}/${encodeURIComponent(id)}`, { body: values });
+  updateRecord(
+    slug: string,
+    collection: string,
+    id: string,
+    values: Record<string, unknown>,
+    files: FileInputs = {},
+  ): Promise<RecordModel> {
+    const path = `${this.recordsPath(slug, collection)}/${encodeURIComponent(id)}`;
+    return this.request('PATCH', path, recordPayload(values, files));
   }
 
   deleteRecord(slug: string, collection: string, id: string): Promise<void> {

@@ -6,6 +6,8 @@ import {
   draftErrors,
   draftFrom,
   editableRecordFields,
+  fileFields,
+  fileNames,
   fieldPayload,
   inputValue,
   messageFor,
@@ -140,6 +142,14 @@ describe('record values', () => {
       ],
     };
     expect(editableRecordFields(users).map((f) => f.name)).toEqual(['password', 'email', 'verified']);
+  });
+
+  it('list file fields and stored file names', () => {
+    expect(fileFields(posts).map((f) => f.name)).toEqual(['cover']);
+    expect(fileNames('a.png')).toEqual(['a.png']);
+    expect(fileNames(['a.png', '', 'b.png'])).toEqual(['a.png', 'b.png']);
+    expect(fileNames('')).toEqual([]);
+    expect(fileNames(null)).toEqual([]);
   });
 
   it('make the body of a record form', () => {

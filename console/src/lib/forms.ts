@@ -238,6 +238,17 @@ export function editableRecordFields(collection: Collection): CollectionField[] 
   );
 }
 
+/** File fields, uploaded next to the form's values. */
+export function fileFields(collection: Collection): CollectionField[] {
+  return collection.fields.filter((f) => f.type === 'file');
+}
+
+/** The names of a record's files in a field (one name, a list, or none). */
+export function fileNames(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string' && v !== '');
+  return typeof value === 'string' && value !== '' ? [value] : [];
+}
+
 /** The input holding the confirmation of an auth collection's password. */
 export const PASSWORD_CONFIRM = 'passwordConfirm';
 

@@ -3,7 +3,10 @@
 // Signs up (a refused password first, its error shown next to the field), signs out and in,
 // creates an organization and a project, defines a collection (a refused rule first), creates
 // and deploys an app, adds a record (refused values first) and finds it in the records
-// browser with a filter, edits it. Fails on any console error (CSP violations included).
+// browser with a filter, edits and deletes, uploads a file, adds an end user; checks that an
+// expired access token is refreshed, that organizations switch, that the skip link comes
+// first and that a dead session leads to sign-in. Fails on any console error (CSP
+// violations included).
 // Screenshots of each screen go to $SCREENSHOTS_DIR (default ../target/console-screenshots).
 // The server must not require email activation (SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false).
 
@@ -170,6 +173,13 @@ try {
   await page.waitForURL('**/collections/books');
   await page.getByText('Collection “books” saved').waitFor();
   await shot('collection');
+  // Edit it: one more field, saved in place.
+  await page.getByLabel('New field of type').selectOption('text');
+  await page.getByRole('button', { name: 'Add field' }).click();
+  await fields.nth(6).getByLabel('Name').fill('isbn');
+  await page.getByRole('button', { name: 'Save collection' }).click();
+  await page.getByText('Collection “books” saved').waitFor();
+  check((await fields.count()) === 7, 'the saved collection has its seven fields');
 
   // An app of the project, deployed.
   await page.getByRole('link', { name: 'Book shop' }).click();
@@ -253,10 +263,41 @@ try {
   await page.getByRole('button', { name: 'Apply' }).click();
   await page.getByRole('alert').filter({ hasText: /filter/i }).waitFor();
 
+  // An expired access token is refreshed without the builder noticing; a dead session
+  // leads to sign-in.
+  const tokensKey = 'socle.console.tokens';
+  await page.evaluate((key) => {
+    const tokens = JSON.parse(localStorage.getItem(key) ?? '{}');
+    localStorage.setItem(key, JSON.stringify({ ...tokens, access: 'expired.access.token' }));
+  }, tokensKey);
+  await page.goto(`${base}/console/projects`);
+  await page.getByRole('link', { name: 'Book shop' }).waitFor();
+  check(
+    (await page.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? '{}').access)) !== 'expired.access.token',
+    'the access token was refreshed',
+  );
+
+  // A second organization, and switching between them.
+  await page.getByRole('link', { name: 'Organizations' }).click();
+  await page.getByLabel('Name').fill('Side project');
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await page.waitForURL('**/console/projects');
+  await page.getByRole('heading', { name: 'Projects of Side project' }).waitFor();
+  await page.getByText('No project yet.').waitFor();
+  await page.getByLabel('Organization').selectOption({ label: 'Acme Labs' });
+  await page.getByRole('heading', { name: 'Projects of Acme Labs' }).waitFor();
+  await page.getByRole('link', { name: 'Book shop' }).waitFor();
+
   // Keyboard: the skip link is the first stop and leads to the content.
   await page.goto(`${base}/console/projects`);
   await page.keyboard.press('Tab');
   check((await page.evaluate(() => document.activeElement?.textContent)) === 'Skip to content', 'the skip link comes first');
+
+  await page.evaluate((key) => {
+    localStorage.setItem(key, JSON.stringify({ access: 'expired.access.token', refresh: 'revoked' }));
+  }, tokensKey);
+  await page.goto(`${base}/console/projects`);
+  await page.waitForURL('**/console/signin');
 
   check(problems.length === 0, `no console errors:\n${problems.join('\n')}`);
   console.log('all console checks passed');

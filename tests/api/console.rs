@@ -71,8 +71,9 @@ async fn the_console_is_served_with_its_own_headers(app: TestApp) {
 /// The console in a real browser against the real server: sign-up (a refused password
 /// first), sign-out and sign-in, an organization, a project, a collection with a field of
 /// each kind (a refused definition and a refused rule first), an app created and deployed,
-/// records created (refused values first), filtered and edited; no console error or CSP
-/// violation. Screenshots of each screen are saved to `target/console-screenshots/`.
+/// records created (refused values first, a file uploaded), filtered, edited and deleted,
+/// an end user; an expired access token refreshed, organizations switched, a dead session
+/// sent to sign-in; no console error or CSP violation. Screenshots of each screen are saved to `target/console-screenshots/`.
 /// On SQLite only: the console sees the same API on both databases, which the other
 /// scenarios check, and a browser run costs seconds.
 #[test]

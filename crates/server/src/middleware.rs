@@ -295,7 +295,7 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response<
 
 #[cfg(test)]
 mod tests {
-    use super::trim_trailing_slash;
+    use super::{API_CSP, CONSOLE_CSP, DOCS_CSP, content_security_policy, trim_trailing_slash};
     use axum::extract::Request;
 
     fn path_of(uri: &str) -> String {
@@ -313,5 +313,15 @@ mod tests {
         assert_eq!(path_of("/a/b"), "/a/b");
         assert_eq!(path_of("/a/b?x=/"), "/a/b?x=/");
         assert_eq!(path_of("/api/docs/"), "/api/docs/", "Swagger UI's index");
+    }
+
+    #[test]
+    fn each_part_has_its_content_security_policy() {
+        assert_eq!(content_security_policy("/console"), CONSOLE_CSP);
+        assert_eq!(content_security_policy("/console/assets/index-1.js"), CONSOLE_CSP);
+        assert_eq!(content_security_policy("/consoles"), API_CSP);
+        assert_eq!(content_security_policy("/api/docs/index.html"), DOCS_CSP);
+        assert_eq!(content_security_policy("/api/v1/foundation/auth/login"), API_CSP);
+        assert!(!CONSOLE_CSP.contains("unsafe"), "no inline code in the console");
     }
 }

@@ -20,11 +20,16 @@ fn main() -> Result<(), Box<dyn Error>> {
             "cargo:warning=console/dist is missing: the console is not embedded (run `npm run build` in console/)"
         );
     }
-    files.sort();
+    // Sorted as the strings the server looks up (a binary search), not as paths.
+    let mut entries = Vec::with_capacity(files.len());
+    for file in files {
+        let relative = file.strip_prefix(&dist)?.to_str().ok_or("a console file name is not UTF-8")?.replace('\\', "/");
+        entries.push((relative, file));
+    }
+    entries.sort();
     let mut table =
         String::from("/// Every file of the console's build, sorted by path.\npub static FILES: &[Asset] = &[\n");
-    for file in &files {
-        let relative = file.strip_prefix(&dist)?.to_str().ok_or("a console file name is not UTF-8")?.replace('\\', "/");
+    for (relative, file) in &entries {
         let absolute = file.canonicalize()?;
         let absolute = absolute.to_str().ok_or("a console path is not UTF-8")?;
         writeln!(

@@ -262,6 +262,9 @@ try {
   await page.getByLabel('Filter').fill('price >');
   await page.getByRole('button', { name: 'Apply' }).click();
   await page.getByRole('alert').filter({ hasText: /filter/i }).waitFor();
+  await expectText(page.locator('#records-filter-error'), 'end of expression', 'the filter error under the filter');
+  check((await page.getByLabel('Filter').getAttribute('aria-invalid')) === 'true', 'the filter input is marked invalid');
+  await shot('filter-error');
 
   // An expired access token is refreshed without the builder noticing; a dead session
   // leads to sign-in.

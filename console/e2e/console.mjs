@@ -242,7 +242,7 @@ try {
   page.once('dialog', (dialog) => dialog.accept());
   await page.getByRole('row', { name: /Leaves of Grass/ }).getByRole('button', { name: /^Delete/ }).click();
   await page.getByText(/Record \w+ deleted/).waitFor();
-  check((await page.getByRole('cell', { name: 'Leaves of Grass' }).count()) === 0, 'the deleted record is gone');
+  await page.getByRole('cell', { name: 'Leaves of Grass' }).waitFor({ state: 'detached' });
 
   // An end user of the app, in its auth collection: the confirmation must match.
   await page.getByRole('navigation', { name: 'Collections' }).getByRole('link', { name: 'users' }).click();
@@ -290,6 +290,20 @@ try {
   await page.getByLabel('Organization').selectOption({ label: 'Acme Labs' });
   await page.getByRole('heading', { name: 'Projects of Acme Labs' }).waitFor();
   await page.getByRole('link', { name: 'Book shop' }).waitFor();
+
+  // Dropping a field that holds data: the deploy is refused until forced.
+  await page.getByRole('link', { name: 'Book shop' }).click();
+  await page.getByRole('link', { name: 'books' }).click();
+  await page.getByRole('button', { name: 'Remove field genre' }).click();
+  await page.getByRole('button', { name: 'Save collection' }).click();
+  await page.getByText('Collection “books” saved').waitFor();
+  await page.getByRole('link', { name: 'Book shop' }).click();
+  await page.getByRole('link', { name: 'Apps' }).click();
+  await page.getByRole('button', { name: 'Deploy Book shop' }).click();
+  await page.getByRole('button', { name: 'Deploy anyway, losing that data' }).waitFor();
+  await shot('deploy-refused');
+  await page.getByRole('button', { name: 'Deploy anyway, losing that data' }).click();
+  await page.getByText(/Deployment 2 is live/).waitFor();
 
   // Keyboard: the skip link is the first stop and leads to the content.
   await page.goto(`${base}/console/projects`);

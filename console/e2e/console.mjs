@@ -30,7 +30,7 @@ const browser = await chromium.launch({
 });
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
 const page = await context.newPage();
-page.setDefaultTimeout(15_000);
+page.setDefaultTimeout(30_000);
 
 const problems = [];
 page.on('console', (message) => {

@@ -6,11 +6,12 @@
 // browser with a filter, edits and deletes, uploads a file, adds an end user; checks that an
 // expired access token is refreshed, that organizations switch, that the skip link comes
 // first and that a dead session leads to sign-in. Fails on any console error (CSP
-// violations included).
+// violations included) and on any WCAG 2.1 A/AA violation axe-core finds on a screen.
 // Screenshots of each screen go to $SCREENSHOTS_DIR (default ../target/console-screenshots).
 // The server must not require email activation (SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false).
 
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -21,6 +22,7 @@ if (!base) {
   process.exit(2);
 }
 const here = fileURLToPath(new URL('.', import.meta.url));
+const axeScript = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const shots = resolve(process.env.SCREENSHOTS_DIR ?? join(here, '../../target/console-screenshots'));
 mkdirSync(shots, { recursive: true });
 
@@ -122,6 +124,7 @@ try {
   await page.getByRole('button', { name: 'Create project' }).click();
   await page.waitForURL(/\/console\/projects\/[^/]+$/);
   await page.getByRole('heading', { name: 'Book shop' }).waitFor();
+  const projectUrl = page.url();
   await page.getByRole('link', { name: 'Projects', exact: true }).first().click();
   await page.getByRole('link', { name: 'Book shop' }).waitFor();
   await shot('projects');
@@ -191,6 +194,7 @@ try {
   await page.getByLabel('Slug').fill(`shop-${Date.now().toString(36)}`);
   await page.getByRole('button', { name: 'Create app' }).click();
   await page.getByRole('heading', { name: 'Book shop', level: 3 }).waitFor();
+  const appsUrl = page.url();
   await page.getByRole('button', { name: 'Deploy Book shop' }).click();
   await page.getByText(/Deployment 1 is live/).waitFor();
   await page.getByText('Deployments (1)').click();
@@ -200,6 +204,7 @@ try {
   await page.getByRole('link', { name: 'Browse records of Book shop' }).click();
   await page.getByRole('navigation', { name: 'Collections' }).getByRole('link', { name: 'books' }).click();
   await page.waitForURL('**/records/books');
+  const recordsUrl = page.url();
   await page.getByRole('button', { name: 'New record' }).click();
   await page.getByLabel(/^price/).fill('not a number');
   await page.getByRole('button', { name: 'Create record' }).click();
@@ -304,6 +309,56 @@ try {
   await shot('deploy-refused');
   await page.getByRole('button', { name: 'Deploy anyway, losing that data' }).click();
   await page.getByText(/Deployment 2 is live/).waitFor();
+
+  // Accessibility: axe-core's WCAG 2 A/AA rules (contrast, labels, names, landmarks) on
+  // every screen, in both themes. axe is injected as a script, so this context bypasses the
+  // CSP (the main context above keeps it and fails on any violation).
+  const tokens = await page.evaluate((key) => localStorage.getItem(key), tokensKey);
+  const screens = [
+    '/console/signin',
+    '/console/signup',
+    '/console/projects',
+    '/console/organizations',
+    projectUrl,
+    `${projectUrl}/collections/books`,
+    `${projectUrl}/collections/new`,
+    appsUrl,
+    recordsUrl,
+  ];
+  const findings = [];
+  let audited = 0;
+  for (const colorScheme of ['light', 'dark']) {
+    const audit = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme, bypassCSP: true });
+    const auditPage = await audit.newPage();
+    auditPage.setDefaultTimeout(30_000);
+    for (const screen of screens) {
+      const url = screen.startsWith('http') ? screen : `${base}${screen}`;
+      const signedIn = !/\/(signin|signup)$/.test(url);
+      await auditPage.goto(`${base}/console/signin`);
+      await auditPage.evaluate(
+        ([key, value]) => (value ? localStorage.setItem(key, value) : localStorage.removeItem(key)),
+        [tokensKey, signedIn ? tokens : null],
+      );
+      await auditPage.goto(url);
+      await auditPage.locator('h1').first().waitFor();
+      await auditPage.getByRole('status').filter({ hasText: 'Loading' }).waitFor({ state: 'detached' });
+      await auditPage.addScriptTag({ path: axeScript });
+      const violations = await auditPage.evaluate(async () => {
+        // eslint-disable-next-line no-undef
+        const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+        return {
+          passed: result.passes.length,
+          failed: result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`),
+        };
+      });
+      check(violations.passed > 10, `axe ran on ${url}`);
+      audited += 1;
+      for (const violation of violations.failed) findings.push(`${colorScheme} ${new URL(url).pathname}: ${violation}`);
+    }
+    await audit.close();
+  }
+  check(findings.length === 0, `no accessibility violations:\n${findings.join('\n')}`);
+  console.log(`axe: ${audited} screens without WCAG 2.1 A/AA violations`);
 
   // Keyboard: the skip link is the first stop and leads to the content.
   await page.goto(`${base}/console/projects`);

@@ -73,7 +73,8 @@ async fn the_console_is_served_with_its_own_headers(app: TestApp) {
 /// each kind (a refused definition and a refused rule first), an app created and deployed,
 /// records created (refused values first, a file uploaded), filtered, edited and deleted,
 /// an end user; an expired access token refreshed, organizations switched, a dead session
-/// sent to sign-in; no console error or CSP violation. Screenshots of each screen are saved to `target/console-screenshots/`.
+/// sent to sign-in; no console error or CSP violation; no WCAG 2.1 A/AA violation found by
+/// axe-core on any screen, light or dark. Screenshots of each screen are saved to `target/console-screenshots/`.
 /// On SQLite only: the console sees the same API on both databases, which the other
 /// scenarios check, and a browser run costs seconds.
 #[test]

@@ -263,6 +263,22 @@ try {
   await page.getByRole('cell', { name: 'reader@example.com' }).waitFor();
   await shot('users');
 
+  // A relation is chosen among the related records.
+  await page.getByRole('navigation', { name: 'Collections' }).getByRole('link', { name: 'books' }).click();
+  await page.waitForURL('**/records/books');
+  await page.getByRole('row', { name: /Middlemarch/ }).getByRole('button', { name: /^Edit/ }).click();
+  const readerPicker = page.locator('select#record-reader');
+  const readerId = await readerPicker.locator('option', { hasText: 'reader@example.com' }).getAttribute('value');
+  check(readerId, 'the end user is offered as a reader');
+  await readerPicker.selectOption(readerId);
+  await shot('relation-picker');
+  check(
+    (await page.evaluate(() => document.documentElement.scrollWidth)) <= 1280,
+    'nothing is wider than the 1280 px window',
+  );
+  await page.getByRole('button', { name: 'Save record' }).click();
+  await page.getByRole('row', { name: /Middlemarch/ }).getByRole('cell', { name: readerId }).waitFor();
+
   // A bad filter is the server's message, not a crash.
   await page.getByLabel('Filter').fill('price >');
   await page.getByRole('button', { name: 'Apply' }).click();

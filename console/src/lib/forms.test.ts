@@ -13,6 +13,8 @@ import {
   messageFor,
   newFieldDraft,
   recordBody,
+  recordLabel,
+  relationTarget,
   recordValue,
   ruleDraft,
   ruleDrafts,
@@ -142,6 +144,18 @@ describe('record values', () => {
       ],
     };
     expect(editableRecordFields(users).map((f) => f.name)).toEqual(['password', 'email', 'verified']);
+  });
+
+  it('find a relation’s target and name records for pickers', () => {
+    const users: Collection = { ...posts, id: '_pb_users_auth_', name: 'users', fields: [{ name: 'email', type: 'email' }] };
+    expect(relationTarget({ name: 'r', type: 'relation', collectionId: '_pb_users_auth_' }, [posts, users])).toBe(users);
+    expect(relationTarget({ name: 'r', type: 'relation', collectionId: 'posts' }, [posts, users])).toBe(posts);
+    expect(relationTarget({ name: 'r', type: 'relation', collectionId: 'nope' }, [posts, users])).toBeNull();
+    const record = { id: 'r1', collectionId: 'x', collectionName: 'users', email: 'a@b.c' };
+    expect(recordLabel(users, record)).toBe('a@b.c (r1)');
+    expect(recordLabel(users, { ...record, email: '' })).toBe('r1');
+    const named = { ...posts, fields: [{ name: 'code', type: 'text', presentable: true }] };
+    expect(recordLabel(named, { ...record, code: 'X-1', title: 'ignored' })).toBe('X-1 (r1)');
   });
 
   it('list file fields and stored file names', () => {

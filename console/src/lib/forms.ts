@@ -2,7 +2,7 @@
 // editor's drafts and their API payload, access rules, and record values by field type.
 
 import type { FieldErrors } from './api';
-import type { Collection, CollectionField, EditableFieldType, NewCollection, RuleName, Rules } from './types';
+import type { Collection, CollectionField, EditableFieldType, NewCollection, RecordModel, RuleName, Rules } from './types';
 import { RULES } from './types';
 
 /** The messages for `field`, joined into one sentence ('' when none). */
@@ -236,6 +236,22 @@ export function editableRecordFields(collection: Collection): CollectionField[] 
   return collection.fields.filter(
     (f) => !f.primaryKey && f.type !== 'autodate' && f.type !== 'file' && (!f.hidden || f.type === 'password'),
   );
+}
+
+/** The collection a relation field points at (stored by id; a name is accepted too). */
+export function relationTarget(field: CollectionField, collections: Collection[]): Collection | null {
+  const target = field.collectionId ?? '';
+  return collections.find((c) => c.id === target) ?? collections.find((c) => c.name === target) ?? null;
+}
+
+/** How a record is named in a picker: its presentable field, else a usual name field, else its id. */
+export function recordLabel(collection: Collection, record: RecordModel): string {
+  const presentable = collection.fields.find((f) => f.presentable)?.name;
+  for (const name of [presentable, 'name', 'title', 'email', 'username']) {
+    const value = name ? record[name] : undefined;
+    if (typeof value === 'string' && value !== '') return `${value} (${record.id})`;
+  }
+  return record.id;
 }
 
 /** File fields, uploaded next to the form's values. */

@@ -191,7 +191,8 @@ try {
   await page.getByRole('link', { name: 'Apps' }).click();
   await page.getByLabel('Name').fill('Book shop');
   check((await page.getByLabel('Slug').inputValue()) === 'book-shop', 'the slug is suggested from the name');
-  await page.getByLabel('Slug').fill(`shop-${Date.now().toString(36)}`);
+  const slug = `shop-${Date.now().toString(36)}`;
+  await page.getByLabel('Slug').fill(slug);
   await page.getByRole('button', { name: 'Create app' }).click();
   await page.getByRole('heading', { name: 'Book shop', level: 3 }).waitFor();
   const appsUrl = page.url();
@@ -262,6 +263,37 @@ try {
   await page.getByRole('button', { name: 'Create record' }).click();
   await page.getByRole('cell', { name: 'reader@example.com' }).waitFor();
   await shot('users');
+
+  // Pages: eleven more books through the app's API, ten a page.
+  await page.evaluate(
+    async ([key, path]) => {
+      const { access } = JSON.parse(localStorage.getItem(key) ?? '{}');
+      for (let i = 1; i <= 11; i += 1) {
+        const response = await fetch(path, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${access}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ title: `Volume ${i}`, price: i }),
+        });
+        if (!response.ok) throw new Error(`creating a book: ${response.status}`);
+      }
+    },
+    ['socle.console.tokens', `/apps/${slug}/api/collections/books/records`],
+  );
+  await page.getByRole('navigation', { name: 'Collections' }).getByRole('link', { name: 'books' }).click();
+  await page.getByLabel('Per page').selectOption('10');
+  await page.getByText('Page 1 of 2 · 12 records').waitFor();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByText('Page 2 of 2 · 12 records').waitFor();
+  check((await page.locator('tbody tr').count()) === 2, 'the second page has the last two books');
+  await page.getByLabel('Sort').selectOption('price');
+  await page.getByText('Page 1 of 2 · 12 records').waitFor();
+  await page.getByRole('cell', { name: 'Volume 1', exact: true }).waitFor();
+  check(
+    (await page.locator('tbody tr').first().textContent())?.includes('Volume 1'),
+    'sorted by price, the cheapest book comes first',
+  );
+  await page.getByLabel('Per page').selectOption('20');
+  await page.getByText('Page 1 of 1 · 12 records').waitFor();
 
   // A relation is chosen among the related records.
   await page.getByRole('navigation', { name: 'Collections' }).getByRole('link', { name: 'books' }).click();

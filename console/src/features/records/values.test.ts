@@ -2,110 +2,17 @@ import { describe, expect, it } from 'vitest';
 import {
   cellFor,
   cellText,
-  collectionPayload,
-  draftErrors,
-  draftFrom,
   editableRecordFields,
   fileFields,
   fileNames,
-  fieldPayload,
   inputValue,
-  messageFor,
-  newFieldDraft,
   recordBody,
   recordLabel,
-  relationTarget,
   recordValue,
-  ruleDraft,
-  ruleDrafts,
-  ruleValue,
-  unplacedMessages,
-} from './forms';
-import type { Collection, CollectionField } from './types';
-
-const posts: Collection = {
-  id: 'pbc_1',
-  name: 'posts',
-  type: 'base',
-  system: false,
-  fields: [
-    { id: 't1', name: 'title', type: 'text', required: true, max: 200 },
-    { id: 's1', name: 'tag', type: 'select', values: ['a', 'b'], maxSelect: 2 },
-    { id: 'f1', name: 'cover', type: 'file', maxSelect: 1 },
-    { id: 'id', name: 'id', type: 'text', system: true, primaryKey: true },
-    { id: 'c', name: 'created', type: 'autodate', onCreate: true },
-  ],
-  listRule: '',
-  viewRule: null,
-  createRule: "@request.auth.id != ''",
-  updateRule: null,
-  deleteRule: null,
-};
-
-describe('field errors', () => {
-  const errors = { name: ['taken'], 'fields.1.values': ['needs values'], 'fields.1.name': ['bad'], 'fields.10.name': ['x'] };
-
-  it('joins the messages of one field', () => {
-    expect(messageFor({ password: ['too short', 'needs a digit'] }, 'password')).toBe('too short; needs a digit');
-    expect(messageFor({}, 'x')).toBe('');
-  });
-
-  it("maps fields.N.option to the N-th draft's option", () => {
-    expect(draftErrors(errors, 1)).toEqual({ values: ['needs values'], name: ['bad'] });
-    expect(draftErrors(errors, 0)).toEqual({});
-  });
-
-  it('lists the messages no input shows', () => {
-    expect(unplacedMessages(errors, (f) => f === 'name' || f.startsWith('fields.'))).toEqual([]);
-    expect(unplacedMessages({ indexes: ['bad index'] }, () => false)).toEqual(['indexes: bad index']);
-  });
-});
-
-describe('the field editor', () => {
-  it('round-trips a field, keeping options it does not show', () => {
-    const draft = draftFrom(posts.fields[0]!);
-    draft.name = ' headline ';
-    expect(fieldPayload(draft)).toEqual({ id: 't1', name: 'headline', type: 'text', required: true, max: 200 });
-  });
-
-  it('writes the options of select, relation and file fields', () => {
-    const select = { ...newFieldDraft('select'), name: 'tag', values: 'a, b ,, c', maxSelect: 1 };
-    expect(fieldPayload(select)).toMatchObject({ type: 'select', values: ['a', 'b', 'c'], maxSelect: 1 });
-    const relation = { ...newFieldDraft('relation'), name: 'author', collectionId: 'users ', maxSelect: 3 };
-    expect(fieldPayload(relation)).toMatchObject({ type: 'relation', collectionId: 'users', maxSelect: 3 });
-    const file = { ...newFieldDraft('file'), name: 'pic', mimeTypes: 'image/png,image/jpeg' };
-    expect(fieldPayload(file)).toMatchObject({ type: 'file', mimeTypes: ['image/png', 'image/jpeg'], maxSelect: 1 });
-  });
-
-  it("drops the old type's options when the type changes", () => {
-    const draft = draftFrom(posts.fields[1]!);
-    draft.type = 'number';
-    expect(fieldPayload(draft)).toEqual({ id: 's1', name: 'tag', type: 'number', required: false });
-  });
-
-  it('sends edited fields first, built-in fields as loaded, and the rules', () => {
-    const drafts = posts.fields.filter((f) => !f.system && f.type !== 'autodate').map(draftFrom);
-    const payload = collectionPayload('posts', drafts, ruleDrafts(posts), posts);
-    expect(payload.fields.map((f) => f.name)).toEqual(['title', 'tag', 'cover', 'id', 'created']);
-    expect(payload.type).toBeUndefined();
-    expect(payload.listRule).toBe('');
-    expect(payload.viewRule).toBeNull();
-    expect(payload.createRule).toBe("@request.auth.id != ''");
-    const created = collectionPayload(' things ', [], ruleDrafts(null), null);
-    expect(created).toMatchObject({ name: 'things', type: 'base', fields: [], listRule: null });
-  });
-});
-
-describe('rules', () => {
-  it('are builders only (null), everyone (empty) or an expression', () => {
-    expect(ruleDraft(null)).toEqual({ mode: 'locked', expression: '' });
-    expect(ruleDraft('')).toEqual({ mode: 'public', expression: '' });
-    expect(ruleDraft('a = 1')).toEqual({ mode: 'custom', expression: 'a = 1' });
-    expect(ruleValue({ mode: 'locked', expression: 'ignored' })).toBeNull();
-    expect(ruleValue({ mode: 'public', expression: 'ignored' })).toBe('');
-    expect(ruleValue({ mode: 'custom', expression: ' a = 1 ' })).toBe('a = 1');
-  });
-});
+  relationTarget,
+} from './values';
+import { posts } from '../../lib/fixtures';
+import type { Collection, CollectionField } from '../../lib/types';
 
 describe('record values', () => {
   const field = (type: string, extra: Partial<CollectionField> = {}): CollectionField => ({ name: 'f', type, ...extra });

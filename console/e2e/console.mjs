@@ -264,7 +264,9 @@ try {
   await page.getByRole('cell', { name: 'reader@example.com' }).waitFor();
   await shot('users');
 
-  // Pages: eleven more books through the app's API, ten a page.
+  // Pages: eleven more books through the app's API, shown live (no reload), ten a page.
+  await page.getByRole('navigation', { name: 'Collections' }).getByRole('link', { name: 'books' }).click();
+  await page.getByText('Page 1 of 1 · 1 record').waitFor();
   await page.evaluate(
     async ([key, path]) => {
       const { access } = JSON.parse(localStorage.getItem(key) ?? '{}');
@@ -279,7 +281,7 @@ try {
     },
     ['socle.console.tokens', `/apps/${slug}/api/collections/books/records`],
   );
-  await page.getByRole('navigation', { name: 'Collections' }).getByRole('link', { name: 'books' }).click();
+  await page.getByText('Page 1 of 1 · 12 records').waitFor();
   await page.getByLabel('Per page').selectOption('10');
   await page.getByText('Page 1 of 2 · 12 records').waitFor();
   await page.getByRole('button', { name: 'Next' }).click();

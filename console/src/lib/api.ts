@@ -374,6 +374,13 @@ export class Api {
     return this.request('PATCH', path, recordPayload(values, files));
   }
 
+  /** Set the topics of an app's realtime client (`collection/*`, `collection/ID`). */
+  subscribe(slug: string, clientId: string, topics: string[]): Promise<void> {
+    return this.request('POST', `/apps/${encodeURIComponent(slug)}/api/realtime`, {
+      body: { clientId, subscriptions: topics },
+    });
+  }
+
   deleteRecord(slug: string, collection: string, id: string): Promise<void> {
     return this.request('DELETE', `${this.recordsPath(slug, collection)}/${encodeURIComponent(id)}`);
   }

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod automation;
 mod conformance;
+mod console;
 mod db_paths;
 mod every_endpoint;
 mod expr_sql;

@@ -45,6 +45,7 @@ pub const MODULES: &[&ModuleDef] = &[
     &studio::MODULE,
     &runtime::MODULE,
     &automation::MODULE,
+    &console::MODULE,
 ];
 
 /// The migrations of `modules`, in their order.

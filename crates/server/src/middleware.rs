@@ -67,7 +67,7 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
     let method = req.method().clone();
     // Kept for the access line (a clone shares the URI's bytes).
     let uri = req.uri().clone();
-    let docs = uri.path().starts_with("/api/docs");
+    let csp = content_security_policy(uri.path());
     let https = edge.proxies.forwarded_https(peer, req.headers());
     let ip_key = ctx.ip.clone().unwrap_or_default();
     req.extensions_mut().insert(ctx);
@@ -118,7 +118,7 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
         headers.insert("ratelimit-remaining", HeaderValue::from(d.remaining));
         headers.insert("ratelimit-reset", HeaderValue::from(d.reset_secs));
     }
-    set_security_headers(headers, docs, https);
+    set_security_headers(headers, csp, https);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert(REQUEST_ID_HEADER, value);
     }
@@ -228,9 +228,22 @@ fn record_http_metrics(method: &str, route: &str, status: u16, seconds: f64) {
 
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 const DOCS_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'self'";
+/// The web console (`/console`): its own scripts and styles only, no inline script or style.
+const CONSOLE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; object-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'";
 
-fn set_security_headers(headers: &mut HeaderMap, docs: bool, https: bool) {
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(if docs { DOCS_CSP } else { API_CSP }));
+/// The policy for a path: Swagger UI needs inline code, the console its own files, the API nothing.
+fn content_security_policy(path: &str) -> &'static str {
+    if path.starts_with("/api/docs") {
+        DOCS_CSP
+    } else if path == "/console" || path.starts_with("/console/") {
+        CONSOLE_CSP
+    } else {
+        API_CSP
+    }
+}
+
+fn set_security_headers(headers: &mut HeaderMap, csp: &'static str, https: bool) {
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -282,7 +295,7 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response<
 
 #[cfg(test)]
 mod tests {
-    use super::trim_trailing_slash;
+    use super::{API_CSP, CONSOLE_CSP, DOCS_CSP, content_security_policy, trim_trailing_slash};
     use axum::extract::Request;
 
     fn path_of(uri: &str) -> String {
@@ -300,5 +313,15 @@ mod tests {
         assert_eq!(path_of("/a/b"), "/a/b");
         assert_eq!(path_of("/a/b?x=/"), "/a/b?x=/");
         assert_eq!(path_of("/api/docs/"), "/api/docs/", "Swagger UI's index");
+    }
+
+    #[test]
+    fn each_part_has_its_content_security_policy() {
+        assert_eq!(content_security_policy("/console"), CONSOLE_CSP);
+        assert_eq!(content_security_policy("/console/assets/index-1.js"), CONSOLE_CSP);
+        assert_eq!(content_security_policy("/consoles"), API_CSP);
+        assert_eq!(content_security_policy("/api/docs/index.html"), DOCS_CSP);
+        assert_eq!(content_security_policy("/api/v1/foundation/auth/login"), API_CSP);
+        assert!(!CONSOLE_CSP.contains("unsafe"), "no inline code in the console");
     }
 }

@@ -1,0 +1,445 @@
+// End-to-end test of the console in headless Chromium against a running Socle server:
+//   node e2e/console.mjs http://127.0.0.1:8080
+// Signs up (a refused password first, its error shown next to the field), signs out and in,
+// creates an organization and a project, defines a collection (a refused rule first), creates
+// and deploys an app, adds a record (refused values first) and finds it in the records
+// browser with a filter, sort and pages (records added through the API appear live), edits
+// and deletes, uploads a file, adds an end user and picks it as a relation; checks that an
+// expired access token is refreshed, that organizations switch, that the skip link comes
+// first and that a dead session leads to sign-in. Fails on any console error (CSP
+// violations included) and on any WCAG 2.1 A/AA violation axe-core finds on a screen.
+// Screenshots of each screen go to $SCREENSHOTS_DIR (default ../target/console-screenshots).
+// The server must not require email activation (SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false).
+
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const base = process.argv[2] ?? process.env.SOCLE_URL;
+if (!base) {
+  console.error('usage: node e2e/console.mjs <server base URL>');
+  process.exit(2);
+}
+const here = fileURLToPath(new URL('.', import.meta.url));
+const axeScript = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const shots = resolve(process.env.SCREENSHOTS_DIR ?? join(here, '../../target/console-screenshots'));
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+const page = await context.newPage();
+page.setDefaultTimeout(30_000);
+
+const problems = [];
+page.on('console', (message) => {
+  if (message.type() !== 'error' && message.type() !== 'warning') return;
+  // Chromium logs every 4xx answer of fetch; the refusals this test provokes are expected.
+  const url = message.location().url ?? '';
+  const refusal = /status of 4\d\d/.test(message.text()) && /\/(api|apps)\//.test(url);
+  if (!refusal) problems.push(`console ${message.type()}: ${message.text()} (${url})`);
+});
+page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+page.on('response', (response) => {
+  // Expected refusals are 4xx of the API; a 5xx or a failed asset is a bug.
+  if (response.status() >= 500) problems.push(`${response.status()} from ${response.url()}`);
+});
+
+let step = 0;
+async function shot(name) {
+  step += 1;
+  const file = join(shots, `${String(step).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  console.log(`screenshot ${file}`);
+}
+
+function check(condition, what) {
+  if (!condition) throw new Error(`check failed: ${what}`);
+}
+
+async function expectText(locator, text, what) {
+  await locator.filter({ hasText: text }).first().waitFor({ state: 'visible' }).catch(async () => {
+    throw new Error(`${what}: expected ${JSON.stringify(text)}, got ${JSON.stringify(await locator.allInnerTexts())}`);
+  });
+}
+
+// A 1×1 PNG for the file upload.
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+const email = `builder-${Date.now()}@example.com`;
+const password = 'Correct-Horse-42';
+
+try {
+  // Signed out, any screen leads to sign-in.
+  await page.goto(`${base}/console/projects`);
+  await page.waitForURL('**/console/signin');
+  await page.getByRole('heading', { name: 'Sign in to Socle' }).waitFor();
+  await shot('signin');
+
+  // Sign up: the server's password rule is shown next to the password field.
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  await page.getByLabel('First name').fill('Ada');
+  await page.getByLabel('Last name').fill('Lovelace');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('short');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expectText(page.locator('#signup-password-error'), '12 characters', 'the password error');
+  check((await page.getByLabel('Password').getAttribute('aria-invalid')) === 'true', 'the password input is marked invalid');
+  await shot('signup-errors');
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL('**/console/organizations');
+
+  // Sign out, and in again.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL('**/console/signin');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('Wrong-password-1');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').waitFor();
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL('**/console/projects');
+  await page.getByText('Projects belong to an organization').waitFor();
+
+  // An organization.
+  await page.getByRole('link', { name: 'Organizations' }).click();
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await expectText(page.locator('#org-name-error'), 'must not be empty', 'the organization name error');
+  await page.getByLabel('Name').fill('Acme Labs');
+  await page.getByLabel('Description').fill('Where the apps are made');
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await page.waitForURL('**/console/projects');
+  check((await page.getByLabel('Organization').inputValue()) !== '', 'the new organization is chosen');
+
+  // A project.
+  await page.getByLabel('Name').fill('Book shop');
+  await page.getByLabel('Description').fill('Books and their readers');
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await page.waitForURL(/\/console\/projects\/[^/]+$/);
+  await page.getByRole('heading', { name: 'Book shop' }).waitFor();
+  const projectUrl = page.url();
+  await page.getByRole('link', { name: 'Projects', exact: true }).first().click();
+  await page.getByRole('link', { name: 'Book shop' }).waitFor();
+  await shot('projects');
+  await page.getByRole('link', { name: 'Organizations' }).click();
+  await page.getByRole('cell', { name: /^Acme Labs/ }).waitFor();
+  await shot('organizations');
+  await page.getByRole('link', { name: 'Projects', exact: true }).first().click();
+  await page.getByRole('link', { name: 'Book shop' }).click();
+
+  // A collection: a refused rule first, its error next to the rule.
+  await page.getByRole('link', { name: 'New collection' }).click();
+  await page.getByLabel('Name', { exact: true }).first().fill('books');
+  const fields = page.locator('fieldset.field-row');
+  await fields.nth(0).getByLabel('Name').fill('title');
+  await fields.nth(0).getByLabel('Required').check();
+  await page.getByLabel('New field of type').selectOption('number');
+  await page.getByRole('button', { name: 'Add field' }).click();
+  await fields.nth(1).getByLabel('Name').fill('price');
+  await page.getByLabel('New field of type').selectOption('bool');
+  await page.getByRole('button', { name: 'Add field' }).click();
+  await fields.nth(2).getByLabel('Name').fill('in_stock');
+  await page.getByLabel('New field of type').selectOption('select');
+  await page.getByRole('button', { name: 'Add field' }).click();
+  await fields.nth(3).getByLabel('Name').fill('genre');
+  await page.getByLabel('New field of type').selectOption('relation');
+  await page.getByRole('button', { name: 'Add field' }).click();
+  await fields.nth(4).getByLabel('Name').fill('reader');
+  await fields.nth(4).getByLabel('Related collection').fill('users');
+  await page.getByLabel('New field of type').selectOption('file');
+  await page.getByRole('button', { name: 'Add field' }).click();
+  await fields.nth(5).getByLabel('Name').fill('cover');
+  await fields.nth(5).getByLabel(/^Accepted types/).fill('image/png');
+  for (const rule of ['List', 'View', 'Update']) {
+    await page.getByRole('group', { name: `${rule} rule` }).getByLabel('Everyone').check();
+  }
+  await page.getByRole('group', { name: 'Create rule' }).getByLabel('Expression').check();
+  await page.getByLabel('Create rule expression').fill('title = ');
+  await page.getByRole('button', { name: 'Create collection' }).click();
+  // The select without values, then the broken rule, each next to its input.
+  await expectText(fields.nth(3).locator('.error-text'), 'values', 'the select values error');
+  check((await fields.nth(3).getByLabel('Values (comma-separated)').getAttribute('aria-invalid')) === 'true', 'the values input is marked invalid');
+  await shot('collection-errors');
+  await fields.nth(3).getByLabel('Values (comma-separated)').fill('novel, essay, poetry');
+  await page.getByRole('button', { name: 'Create collection' }).click();
+  await expectText(page.locator('#rule-createRule-error'), 'end of expression', 'the rule error');
+  check((await fields.nth(3).locator('.error-text').count()) === 0, 'the fixed field has no error left');
+  await page.getByRole('group', { name: 'Create rule' }).getByLabel('Everyone').check();
+  await page.getByRole('button', { name: 'Create collection' }).click();
+  await page.waitForURL('**/collections/books');
+  await page.getByText('Collection “books” saved').waitFor();
+  await shot('collection');
+  // Edit it: one more field, saved in place.
+  await page.getByLabel('New field of type').selectOption('text');
+  await page.getByRole('button', { name: 'Add field' }).click();
+  await fields.nth(6).getByLabel('Name').fill('isbn');
+  await page.getByRole('button', { name: 'Save collection' }).click();
+  await page.getByText('Collection “books” saved').waitFor();
+  check((await fields.count()) === 7, 'the saved collection has its seven fields');
+
+  // A collection deleted, after confirming.
+  await page.getByRole('link', { name: 'Book shop' }).click();
+  await page.getByRole('link', { name: 'New collection' }).click();
+  await page.getByLabel('Name', { exact: true }).first().fill('scratch');
+  await fields.nth(0).getByLabel('Name').fill('note');
+  await page.getByRole('button', { name: 'Create collection' }).click();
+  await page.getByText('Collection “scratch” saved').waitFor();
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.getByRole('button', { name: 'Delete collection' }).click();
+  await page.waitForURL(/\/console\/projects\/[^/]+$/);
+  await page.getByRole('link', { name: 'scratch' }).waitFor({ state: 'detached' });
+
+  // An app of the project, deployed.
+  await page.getByRole('link', { name: 'books' }).waitFor();
+  await shot('collections');
+  await page.getByRole('link', { name: 'Apps' }).click();
+  await page.getByLabel('Name').fill('Book shop');
+  check((await page.getByLabel('Slug').inputValue()) === 'book-shop', 'the slug is suggested from the name');
+  const slug = `shop-${Date.now().toString(36)}`;
+  await page.getByLabel('Slug').fill(slug);
+  await page.getByRole('button', { name: 'Create app' }).click();
+  await page.getByRole('heading', { name: 'Book shop', level: 3 }).waitFor();
+  const appsUrl = page.url();
+  await page.getByRole('button', { name: 'Deploy Book shop' }).click();
+  await page.getByText(/Deployment 1 is live/).waitFor();
+  await page.getByText('Deployments (1)').click();
+  await shot('apps');
+
+  // The records browser: refused values first, then a record, found with a filter.
+  await page.getByRole('link', { name: 'Browse records of Book shop' }).click();
+  await page.getByRole('navigation', { name: 'Collections' }).getByRole('link', { name: 'books' }).click();
+  await page.waitForURL('**/records/books');
+  const recordsUrl = page.url();
+  await page.getByRole('button', { name: 'New record' }).click();
+  await page.getByLabel(/^price/).fill('not a number');
+  await page.getByRole('button', { name: 'Create record' }).click();
+  await expectText(page.locator('#record-price-error'), 'Enter a number', 'the local number error');
+  await page.getByLabel(/^price/).fill('12.5');
+  await page.getByRole('button', { name: 'Create record' }).click();
+  await expectText(page.locator('#record-title-error'), 'required', 'the server required error');
+  await shot('record-errors');
+  await page.getByLabel(/^title/).fill('Middlemarch');
+  await page.getByLabel('in_stock').check();
+  await page.getByLabel(/^genre/).selectOption('novel');
+  await page.getByLabel(/^cover/).setInputFiles({ name: 'cover.png', mimeType: 'image/png', buffer: PNG });
+  await page.getByRole('button', { name: 'Create record' }).click();
+  await page.getByText(/Record \w+ saved/).waitFor();
+  await page.getByRole('cell', { name: 'Middlemarch' }).waitFor();
+  await page.getByRole('cell', { name: /^cover_\w+\.png$/ }).waitFor();
+  await page.getByRole('button', { name: 'New record' }).click();
+  await page.getByLabel(/^title/).fill('Leaves of Grass');
+  await page.getByLabel(/^price/).fill('3');
+  await page.getByRole('button', { name: 'Create record' }).click();
+  await page.getByRole('cell', { name: 'Leaves of Grass' }).waitFor();
+  await page.getByLabel('Filter').fill('price > 10');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.getByText(/· 1 record$/).waitFor();
+  check((await page.getByRole('cell', { name: 'Leaves of Grass' }).count()) === 0, 'the filter leaves out the cheap book');
+  // Edit it.
+  await page.getByRole('button', { name: /^Edit record/ }).first().click();
+  await page.getByLabel(/^title/).fill('Middlemarch, a study');
+  await page.getByRole('button', { name: 'Save record' }).click();
+  await page.getByRole('cell', { name: 'Middlemarch, a study' }).waitFor();
+  await page.getByLabel('Filter').fill('');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.getByRole('cell', { name: 'Leaves of Grass' }).waitFor();
+  await shot('records');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('records-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+
+  // Delete one, after confirming.
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.getByRole('row', { name: /Leaves of Grass/ }).getByRole('button', { name: /^Delete/ }).click();
+  await page.getByText(/Record \w+ deleted/).waitFor();
+  await page.getByRole('cell', { name: 'Leaves of Grass' }).waitFor({ state: 'detached' });
+
+  // An end user of the app, in its auth collection: the confirmation must match.
+  await page.getByRole('navigation', { name: 'Collections' }).getByRole('link', { name: 'users' }).click();
+  await page.waitForURL('**/records/users');
+  await page.getByRole('button', { name: 'New record' }).click();
+  await page.getByLabel(/^email \(required\)/).fill('reader@example.com');
+  await page.getByLabel(/^password \(required\)/).fill('reader-secret-1');
+  await page.getByLabel('password again').fill('something else');
+  await page.getByRole('button', { name: 'Create record' }).click();
+  await expectText(page.locator('#record-passwordConfirm-error'), "don't match", 'the confirmation error');
+  await page.getByLabel('password again').fill('reader-secret-1');
+  await page.getByRole('button', { name: 'Create record' }).click();
+  await page.getByRole('cell', { name: 'reader@example.com' }).waitFor();
+  await shot('users');
+
+  // Pages: eleven more books through the app's API, shown live (no reload), ten a page.
+  await page.getByRole('navigation', { name: 'Collections' }).getByRole('link', { name: 'books' }).click();
+  await page.getByText('Page 1 of 1 · 1 record').waitFor();
+  await page.evaluate(
+    async ([key, path]) => {
+      const { access } = JSON.parse(localStorage.getItem(key) ?? '{}');
+      for (let i = 1; i <= 11; i += 1) {
+        const response = await fetch(path, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${access}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ title: `Volume ${i}`, price: i }),
+        });
+        if (!response.ok) throw new Error(`creating a book: ${response.status}`);
+      }
+    },
+    ['socle.console.tokens', `/apps/${slug}/api/collections/books/records`],
+  );
+  await page.getByText('Page 1 of 1 · 12 records').waitFor();
+  await page.getByLabel('Per page').selectOption('10');
+  await page.getByText('Page 1 of 2 · 12 records').waitFor();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByText('Page 2 of 2 · 12 records').waitFor();
+  check((await page.locator('tbody tr').count()) === 2, 'the second page has the last two books');
+  await page.getByLabel('Sort').selectOption('price');
+  await page.getByText('Page 1 of 2 · 12 records').waitFor();
+  await page.getByRole('cell', { name: 'Volume 1', exact: true }).waitFor();
+  check(
+    (await page.locator('tbody tr').first().textContent())?.includes('Volume 1'),
+    'sorted by price, the cheapest book comes first',
+  );
+  await page.getByLabel('Per page').selectOption('20');
+  await page.getByText('Page 1 of 1 · 12 records').waitFor();
+
+  // A relation is chosen among the related records.
+  await page.getByRole('navigation', { name: 'Collections' }).getByRole('link', { name: 'books' }).click();
+  await page.waitForURL('**/records/books');
+  await page.getByRole('row', { name: /Middlemarch/ }).getByRole('button', { name: /^Edit/ }).click();
+  const readerPicker = page.locator('select#record-reader');
+  const readerId = await readerPicker.locator('option', { hasText: 'reader@example.com' }).getAttribute('value');
+  check(readerId, 'the end user is offered as a reader');
+  await readerPicker.selectOption(readerId);
+  await shot('relation-picker');
+  check(
+    (await page.evaluate(() => document.documentElement.scrollWidth)) <= 1280,
+    'nothing is wider than the 1280 px window',
+  );
+  await page.getByRole('button', { name: 'Save record' }).click();
+  await page.getByRole('row', { name: /Middlemarch/ }).getByRole('cell', { name: readerId }).waitFor();
+
+  // A bad filter is the server's message, not a crash.
+  await page.getByLabel('Filter').fill('price >');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.getByRole('alert').filter({ hasText: /filter/i }).waitFor();
+  await expectText(page.locator('#records-filter-error'), 'end of expression', 'the filter error under the filter');
+  await page.locator('#records-filter[aria-invalid="true"]').waitFor();
+  await shot('filter-error');
+
+  // An expired access token is refreshed without the builder noticing; a dead session
+  // leads to sign-in.
+  const tokensKey = 'socle.console.tokens';
+  await page.evaluate((key) => {
+    const tokens = JSON.parse(localStorage.getItem(key) ?? '{}');
+    localStorage.setItem(key, JSON.stringify({ ...tokens, access: 'expired.access.token' }));
+  }, tokensKey);
+  await page.goto(`${base}/console/projects`);
+  await page.getByRole('link', { name: 'Book shop' }).waitFor();
+  check(
+    (await page.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? '{}').access)) !== 'expired.access.token',
+    'the access token was refreshed',
+  );
+
+  // A second organization, and switching between them.
+  await page.getByRole('link', { name: 'Organizations' }).click();
+  await page.getByLabel('Name').fill('Side project');
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await page.waitForURL('**/console/projects');
+  await page.getByRole('heading', { name: 'Projects of Side project' }).waitFor();
+  await page.getByText('No project yet.').waitFor();
+  await page.getByLabel('Organization').selectOption({ label: 'Acme Labs' });
+  await page.getByRole('heading', { name: 'Projects of Acme Labs' }).waitFor();
+  await page.getByRole('link', { name: 'Book shop' }).waitFor();
+
+  // Dropping a field that holds data: the deploy is refused until forced.
+  await page.getByRole('link', { name: 'Book shop' }).click();
+  await page.getByRole('link', { name: 'books' }).click();
+  await page.getByRole('button', { name: 'Remove field genre' }).click();
+  await page.getByRole('button', { name: 'Save collection' }).click();
+  await page.getByText('Collection “books” saved').waitFor();
+  await page.getByRole('link', { name: 'Book shop' }).click();
+  await page.getByRole('link', { name: 'Apps' }).click();
+  await page.getByRole('button', { name: 'Deploy Book shop' }).click();
+  await page.getByRole('button', { name: 'Deploy anyway, losing that data' }).waitFor();
+  await shot('deploy-refused');
+  await page.getByRole('button', { name: 'Deploy anyway, losing that data' }).click();
+  await page.getByText(/Deployment 2 is live/).waitFor();
+
+  // Accessibility: axe-core's WCAG 2 A/AA rules (contrast, labels, names, landmarks) on
+  // every screen, in both themes. axe is injected as a script, so this context bypasses the
+  // CSP (the main context above keeps it and fails on any violation).
+  const tokens = await page.evaluate((key) => localStorage.getItem(key), tokensKey);
+  const screens = [
+    '/console/signin',
+    '/console/signup',
+    '/console/projects',
+    '/console/organizations',
+    projectUrl,
+    `${projectUrl}/collections/books`,
+    `${projectUrl}/collections/new`,
+    appsUrl,
+    recordsUrl,
+  ];
+  const findings = [];
+  let audited = 0;
+  for (const colorScheme of ['light', 'dark']) {
+    const audit = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme, bypassCSP: true });
+    const auditPage = await audit.newPage();
+    auditPage.setDefaultTimeout(30_000);
+    for (const screen of screens) {
+      const url = screen.startsWith('http') ? screen : `${base}${screen}`;
+      const signedIn = !/\/(signin|signup)$/.test(url);
+      await auditPage.goto(`${base}/console/signin`);
+      await auditPage.evaluate(
+        ([key, value]) => (value ? localStorage.setItem(key, value) : localStorage.removeItem(key)),
+        [tokensKey, signedIn ? tokens : null],
+      );
+      await auditPage.goto(url);
+      await auditPage.locator('h1').first().waitFor();
+      await auditPage.getByRole('status').filter({ hasText: 'Loading' }).waitFor({ state: 'detached' });
+      await auditPage.addScriptTag({ path: axeScript });
+      const violations = await auditPage.evaluate(async () => {
+        // eslint-disable-next-line no-undef
+        const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+        return {
+          passed: result.passes.length,
+          failed: result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`),
+        };
+      });
+      check(violations.passed > 10, `axe ran on ${url}`);
+      audited += 1;
+      for (const violation of violations.failed) findings.push(`${colorScheme} ${new URL(url).pathname}: ${violation}`);
+    }
+    await audit.close();
+  }
+  check(findings.length === 0, `no accessibility violations:\n${findings.join('\n')}`);
+  console.log(`axe: ${audited} screens without WCAG 2.1 A/AA violations`);
+
+  // Keyboard: the skip link is the first stop and leads to the content.
+  await page.goto(`${base}/console/projects`);
+  await page.keyboard.press('Tab');
+  check((await page.evaluate(() => document.activeElement?.textContent)) === 'Skip to content', 'the skip link comes first');
+
+  await page.evaluate((key) => {
+    localStorage.setItem(key, JSON.stringify({ access: 'expired.access.token', refresh: 'revoked' }));
+  }, tokensKey);
+  await page.goto(`${base}/console/projects`);
+  await page.waitForURL('**/console/signin');
+
+  check(problems.length === 0, `no console errors:\n${problems.join('\n')}`);
+  console.log('all console checks passed');
+} catch (error) {
+  await shot('failure').catch(() => {});
+  console.error(error instanceof Error ? error.message : error);
+  if (problems.length) console.error(`console problems:\n${problems.join('\n')}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

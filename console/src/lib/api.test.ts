@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import { Api, ApiError, errorFrom, memoryStore, queryString, recordPayload } from './api';
+
+type Call = { url: string; method: string; headers: Record<string, string>; body: unknown };
+
+/** A fetch that answers from a list of [status, body] and records the calls. */
+function fakeFetch(answers: Array<[number, unknown]>) {
+  const calls: Call[] = [];
+  const fetcher = async (input: RequestInfo | URL, init?: RequestInit) => {
+    calls.push({
+      url: String(input),
+      method: init?.method ?? 'GET',
+      headers: (init?.headers ?? {}) as Record<string, string>,
+      body: init?.body ? JSON.parse(String(init.body)) : undefined,
+    });
+    const [status, body] = answers.shift() ?? [500, { detail: 'no answer left' }];
+    return new Response(body === null ? null : JSON.stringify(body), { status });
+  };
+  return { calls, fetcher: fetcher as typeof fetch };
+}
+
+const tokens = (access: string, refresh: string) => ({
+  access_token: access,
+  refresh_token: refresh,
+  token_type: 'Bearer',
+  expires_in: 900,
+  user: { id: 'u', email: 'a@b.c', first_name: 'A', last_name: 'B', role: 'user', status: 'active' },
+});
+
+describe('errorFrom', () => {
+  it('reads an RFC 9457 problem with field errors', () => {
+    const error = errorFrom(422, {
+      type: 'about:blank',
+      status: 422,
+      detail: 'the request has invalid fields',
+      errors: [
+        { field: 'password', code: 'weak_password', message: 'too short' },
+        { field: 'password', code: 'weak_password', message: 'needs a digit' },
+        { field: 'fields.1.values', code: 'required', message: 'needs values' },
+      ],
+      request_id: 'r1',
+    });
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error.status).toBe(422);
+    expect(error.message).toBe('the request has invalid fields');
+    expect(error.fields).toEqual({ password: ['too short', 'needs a digit'], 'fields.1.values': ['needs values'] });
+    expect(error.requestId).toBe('r1');
+  });
+
+  it("reads PocketBase's error shape", () => {
+    const error = errorFrom(400, {
+      code: 400,
+      message: 'Failed to create record.',
+      data: { title: { code: 'validation_required', message: 'Missing required value.' } },
+    });
+    expect(error.message).toBe('Failed to create record.');
+    expect(error.fields).toEqual({ title: ['Missing required value.'] });
+  });
+
+  it('has a sentence for bodies that are not problems', () => {
+    expect(errorFrom(502, 'Bad gateway').message).toBe('The server answered 502.');
+  });
+});
+
+describe('queryString', () => {
+  it('leaves out empty values and encodes the rest', () => {
+    expect(queryString({ filter: "title ~ 'a&b'", sort: '', page: 2, x: undefined })).toBe(
+      '?filter=title+%7E+%27a%26b%27&page=2',
+    );
+    expect(queryString({})).toBe('');
+  });
+});
+
+describe('Api', () => {
+  it('keeps the tokens of a sign-in and sends the access token', async () => {
+    const store = memoryStore();
+    const { calls, fetcher } = fakeFetch([
+      [200, tokens('a1', 'r1')],
+      [200, { items: [], page: 1, per_page: 100, total_items: 0, total_pages: 0 }],
+    ]);
+    const api = new Api(store, fetcher);
+    await api.login('a@b.c', 'pw');
+    expect(store.load()).toEqual({ access: 'a1', refresh: 'r1' });
+    expect(calls[0]?.headers.authorization).toBeUndefined();
+    await api.organizations();
+    expect(calls[1]?.headers.authorization).toBe('Bearer a1');
+    expect(calls[1]?.url).toBe('/api/v1/foundation/organizations?per_page=100');
+  });
+
+  it('refreshes once on 401 and repeats the call with the new token', async () => {
+    const store = memoryStore({ access: 'old', refresh: 'r1' });
+    const { calls, fetcher } = fakeFetch([
+      [401, { status: 401, detail: 'the access token has expired' }],
+      [200, tokens('new', 'r2')],
+      [200, { id: 'p1' }],
+    ]);
+    const api = new Api(store, fetcher);
+    const project = await api.project('p1');
+    expect(project).toEqual({ id: 'p1' });
+    expect(calls.map((c) => c.url)).toEqual([
+      '/api/v1/studio/projects/p1',
+      '/api/v1/foundation/auth/refresh',
+      '/api/v1/studio/projects/p1',
+    ]);
+    expect(calls[1]?.body).toEqual({ refresh_token: 'r1' });
+    expect(calls[2]?.headers.authorization).toBe('Bearer new');
+    expect(store.load()).toEqual({ access: 'new', refresh: 'r2' });
+  });
+
+  it('shares one refresh between concurrent calls', async () => {
+    const store = memoryStore({ access: 'old', refresh: 'r1' });
+    const { calls, fetcher } = fakeFetch([
+      [401, { detail: 'expired' }],
+      [401, { detail: 'expired' }],
+      [200, tokens('new', 'r2')],
+      [200, []],
+      [200, []],
+    ]);
+    const api = new Api(store, fetcher);
+    await Promise.all([api.collections('p'), api.apps('o')]);
+    expect(calls.filter((c) => c.url.endsWith('/auth/refresh'))).toHaveLength(1);
+  });
+
+  it('ends the session when the refresh is refused', async () => {
+    const store = memoryStore({ access: 'old', refresh: 'reused' });
+    const { fetcher } = fakeFetch([
+      [401, { detail: 'expired' }],
+      [401, { detail: 'the refresh token was revoked' }],
+    ]);
+    const api = new Api(store, fetcher);
+    const seen: boolean[] = [];
+    api.onSessionChange((signedIn) => seen.push(signedIn));
+    await expect(api.organizations()).rejects.toMatchObject({ status: 401 });
+    expect(store.load()).toBeNull();
+    expect(seen).toEqual([false]);
+  });
+
+  it('does not refresh for a refused sign-in', async () => {
+    const store = memoryStore();
+    const { calls, fetcher } = fakeFetch([[401, { detail: 'invalid email or password' }]]);
+    const api = new Api(store, fetcher);
+    await expect(api.login('a@b.c', 'bad')).rejects.toThrow('invalid email or password');
+    expect(calls).toHaveLength(1);
+  });
+
+  it('uploads files as multipart with the values in @jsonPayload', async () => {
+    const seen: Array<BodyInit | null | undefined> = [];
+    const fetcher = (async (_input: RequestInfo | URL, init?: RequestInit) => {
+      seen.push(init?.body);
+      return new Response(JSON.stringify({ id: 'r1' }), { status: 200 });
+    }) as typeof fetch;
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    const cover = new File(['png bytes'], 'cover.png', { type: 'image/png' });
+    await api.createRecord('shop', 'books', { title: 'A' }, { cover: [cover], empty: [] });
+    const form = seen[0];
+    expect(form).toBeInstanceOf(FormData);
+    expect((form as FormData).get('@jsonPayload')).toBe('{"title":"A"}');
+    expect(((form as FormData).get('cover') as File).name).toBe('cover.png');
+    expect((form as FormData).has('empty')).toBe(false);
+    await api.updateRecord('shop', 'books', 'r1', { title: 'B' });
+    expect(seen[1]).toBe('{"title":"B"}');
+    expect(recordPayload({ a: 1 }, {})).toEqual({ body: { a: 1 } });
+  });
+
+  it("addresses an app's records in the PocketBase dialect", async () => {
+    const { calls, fetcher } = fakeFetch([[200, { items: [] }], [204, null]]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    await api.records('shop', 'posts', { page: 2, perPage: 20, filter: 'n > 1', sort: '-created' });
+    expect(calls[0]?.url).toBe('/apps/shop/api/collections/posts/records?page=2&perPage=20&filter=n+%3E+1&sort=-created');
+    await api.deleteRecord('shop', 'posts', 'abc');
+    expect(calls[1]).toMatchObject({ method: 'DELETE', url: '/apps/shop/api/collections/posts/records/abc' });
+  });
+});

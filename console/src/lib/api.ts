@@ -1,0 +1,387 @@
+// The one typed client of the console: the platform API (`/api/v1`, RFC 9457 problems) and
+// an app's records API (`/apps/{slug}/api`, PocketBase's error shape). Both kinds of error
+// become an `ApiError` whose `fields` maps a field name to its messages.
+
+import type {
+  App,
+  Collection,
+  Deployment,
+  NewApp,
+  NewCollection,
+  NewProject,
+  Organization,
+  Page,
+  Project,
+  RecordList,
+  RecordModel,
+  RegisterRequest,
+  RegisterResponse,
+  TokenResponse,
+} from './types';
+
+export type FieldErrors = Record<string, string[]>;
+
+/** A failed call: its status, a sentence for people, and the messages per input field. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly fields: FieldErrors;
+  readonly requestId: string | undefined;
+
+  constructor(status: number, detail: string, fields: FieldErrors = {}, requestId?: string) {
+    super(detail);
+    this.name = 'ApiError';
+    this.status = status;
+    this.fields = fields;
+    this.requestId = requestId;
+  }
+}
+
+/** The tokens of a signed-in builder, as the console keeps them. */
+export interface Tokens {
+  access: string;
+  refresh: string;
+}
+
+/** Where the tokens live (localStorage in the browser, memory in tests). */
+export interface TokenStore {
+  load(): Tokens | null;
+  save(tokens: Tokens | null): void;
+}
+
+export function memoryStore(initial: Tokens | null = null): TokenStore {
+  let tokens = initial;
+  return {
+    load: () => tokens,
+    save: (next) => {
+      tokens = next;
+    },
+  };
+}
+
+export function localStore(key = 'socle.console.tokens'): TokenStore {
+  return {
+    load() {
+      try {
+        const raw = localStorage.getItem(key);
+        const parsed: unknown = raw ? JSON.parse(raw) : null;
+        if (parsed && typeof parsed === 'object' && 'access' in parsed && 'refresh' in parsed) {
+          const { access, refresh } = parsed as Record<string, unknown>;
+          if (typeof access === 'string' && typeof refresh === 'string') return { access, refresh };
+        }
+      } catch {
+        // A corrupt entry is the same as none.
+      }
+      return null;
+    },
+    save(tokens) {
+      if (tokens) localStorage.setItem(key, JSON.stringify(tokens));
+      else localStorage.removeItem(key);
+    },
+  };
+}
+
+type Query = Record<string, string | number | boolean | undefined | null>;
+
+interface RequestOptions {
+  query?: Query;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Sent as multipart/form-data instead (file uploads). */
+  form?: FormData;
+  /** Send without the access token (sign-in, sign-up, refresh). */
+  anonymous?: boolean;
+}
+
+const PLATFORM = '/api/v1';
+
+/** `?a=1&b=x` from the defined values of `query` ('' when none). */
+export function queryString(query: Query | undefined): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === '') continue;
+    params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An `ApiError` from an error body: an RFC 9457 problem, or PocketBase's `{message, data}`. */
+export function errorFrom(status: number, body: unknown): ApiError {
+  if (!isObject(body)) {
+    return new ApiError(status, `The server answered ${status}.`);
+  }
+  const fields: FieldErrors = {};
+  const add = (field: string, message: string) => {
+    (fields[field] ??= []).push(message);
+  };
+  if (Array.isArray(body.errors)) {
+    for (const item of body.errors) {
+      if (isObject(item) && typeof item.field === 'string' && typeof item.message === 'string') {
+        add(item.field, item.message);
+      }
+    }
+  }
+  if (isObject(body.data)) {
+    for (const [field, value] of Object.entries(body.data)) {
+      if (isObject(value) && typeof value.message === 'string') add(field, value.message);
+    }
+  }
+  const detail =
+    typeof body.detail === 'string'
+      ? body.detail
+      : typeof body.message === 'string'
+        ? body.message
+        : `The server answered ${status}.`;
+  const requestId = typeof body.request_id === 'string' ? body.request_id : undefined;
+  return new ApiError(status, detail, fields, requestId);
+}
+
+/** Files chosen for a record's file fields, by field name. */
+export type FileInputs = Record<string, File[]>;
+
+/** JSON when no file is sent, else multipart: the values in `@jsonPayload`, each file in a part. */
+export function recordPayload(values: Record<string, unknown>, files: FileInputs): { body?: unknown; form?: FormData } {
+  const chosen = Object.entries(files).filter(([, list]) => list.length > 0);
+  if (chosen.length === 0) return { body: values };
+  const form = new FormData();
+  form.append('@jsonPayload', JSON.stringify(values));
+  for (const [field, list] of chosen) {
+    for (const file of list) form.append(field, file, file.name);
+  }
+  return { form };
+}
+
+export class Api {
+  private refreshing: Promise<boolean> | null = null;
+  private readonly listeners = new Set<(signedIn: boolean) => void>();
+
+  constructor(
+    private readonly store: TokenStore,
+    private readonly fetcher: typeof fetch = (...args) => fetch(...args),
+    private readonly origin = '',
+  ) {}
+
+  get signedIn(): boolean {
+    return this.store.load() !== null;
+  }
+
+  /** Called with `false` when the session ends (sign-out, or a refresh that failed). */
+  onSessionChange(listener: (signedIn: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private setTokens(tokens: Tokens | null) {
+    this.store.save(tokens);
+    for (const listener of this.listeners) listener(tokens !== null);
+  }
+
+  /** One call; on 401 with a refresh token, refresh once and try again. */
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const first = await this.send(method, path, options);
+    if (first.status === 401 && !options.anonymous && this.store.load()) {
+      if (await this.refresh()) {
+        return this.read<T>(await this.send(method, path, options));
+      }
+    }
+    return this.read<T>(first);
+  }
+
+  private send(method: string, path: string, options: RequestOptions): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const tokens = this.store.load();
+    if (tokens && !options.anonymous) headers.authorization = `Bearer ${tokens.access}`;
+    let body: BodyInit | undefined;
+    if (options.form) {
+      // The browser writes the multipart boundary into the content type.
+      body = options.form;
+    } else if (options.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.body);
+    }
+    return this.fetcher(`${this.origin}${path}${queryString(options.query)}`, { method, headers, body });
+  }
+
+  private async read<T>(response: Response): Promise<T> {
+    const text = await response.text();
+    let body: unknown = null;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text;
+      }
+    }
+    if (!response.ok) throw errorFrom(response.status, body);
+    return body as T;
+  }
+
+  /** Trade the refresh token for new tokens; concurrent callers share one exchange. */
+  refresh(): Promise<boolean> {
+    this.refreshing ??= (async () => {
+      const tokens = this.store.load();
+      if (!tokens) return false;
+      try {
+        const answer = await this.read<TokenResponse>(
+          await this.send('POST', `${PLATFORM}/foundation/auth/refresh`, {
+            anonymous: true,
+            body: { refresh_token: tokens.refresh },
+          }),
+        );
+        this.setTokens({ access: answer.access_token, refresh: answer.refresh_token });
+        return true;
+      } catch {
+        this.setTokens(null);
+        return false;
+      }
+    })().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  // --- Accounts -------------------------------------------------------------------------
+
+  register(input: RegisterRequest): Promise<RegisterResponse> {
+    return this.request('POST', `${PLATFORM}/foundation/auth/register`, { body: input, anonymous: true });
+  }
+
+  async login(email: string, password: string): Promise<TokenResponse> {
+    const answer = await this.request<TokenResponse>('POST', `${PLATFORM}/foundation/auth/login`, {
+      body: { email, password },
+      anonymous: true,
+    });
+    this.setTokens({ access: answer.access_token, refresh: answer.refresh_token });
+    return answer;
+  }
+
+  async logout(): Promise<void> {
+    try {
+      if (this.signedIn) await this.request('POST', `${PLATFORM}/foundation/auth/logout`);
+    } catch {
+      // Signing out locally is what matters.
+    } finally {
+      this.setTokens(null);
+    }
+  }
+
+  // --- Organizations ----------------------------------------------------------------------
+
+  organizations(): Promise<Page<Organization>> {
+    return this.request('GET', `${PLATFORM}/foundation/organizations`, { query: { per_page: 100 } });
+  }
+
+  createOrganization(input: { name: string; description?: string }): Promise<Organization> {
+    return this.request('POST', `${PLATFORM}/foundation/organizations`, { body: input });
+  }
+
+  // --- Projects ---------------------------------------------------------------------------
+
+  projects(organizationId: string, search?: string): Promise<Page<Project>> {
+    return this.request('GET', `${PLATFORM}/studio/projects`, {
+      query: { organization_id: organizationId, search, per_page: 100 },
+    });
+  }
+
+  project(id: string): Promise<Project> {
+    return this.request('GET', `${PLATFORM}/studio/projects/${encodeURIComponent(id)}`);
+  }
+
+  createProject(input: NewProject): Promise<Project> {
+    return this.request('POST', `${PLATFORM}/studio/projects`, { body: input });
+  }
+
+  // --- Collections ------------------------------------------------------------------------
+
+  private collectionsPath(projectId: string): string {
+    return `${PLATFORM}/studio/projects/${encodeURIComponent(projectId)}/collections`;
+  }
+
+  collections(projectId: string): Promise<Collection[]> {
+    return this.request('GET', this.collectionsPath(projectId));
+  }
+
+  collection(projectId: string, name: string): Promise<Collection> {
+    return this.request('GET', `${this.collectionsPath(projectId)}/${encodeURIComponent(name)}`);
+  }
+
+  createCollection(projectId: string, input: NewCollection): Promise<Collection> {
+    return this.request('POST', this.collectionsPath(projectId), { body: input });
+  }
+
+  updateCollection(projectId: string, name: string, input: NewCollection): Promise<Collection> {
+    return this.request('PATCH', `${this.collectionsPath(projectId)}/${encodeURIComponent(name)}`, { body: input });
+  }
+
+  deleteCollection(projectId: string, name: string): Promise<void> {
+    return this.request('DELETE', `${this.collectionsPath(projectId)}/${encodeURIComponent(name)}`);
+  }
+
+  // --- Apps -------------------------------------------------------------------------------
+
+  apps(organizationId: string): Promise<App[]> {
+    return this.request('GET', `${PLATFORM}/runtime/apps`, { query: { organization_id: organizationId } });
+  }
+
+  app(id: string): Promise<App> {
+    return this.request('GET', `${PLATFORM}/runtime/apps/${encodeURIComponent(id)}`);
+  }
+
+  createApp(input: NewApp): Promise<App> {
+    return this.request('POST', `${PLATFORM}/runtime/apps`, { body: input });
+  }
+
+  deploy(appId: string, force = false): Promise<Deployment> {
+    return this.request('POST', `${PLATFORM}/runtime/apps/${encodeURIComponent(appId)}/deploy`, { body: { force } });
+  }
+
+  deployments(appId: string): Promise<Deployment[]> {
+    return this.request('GET', `${PLATFORM}/runtime/apps/${encodeURIComponent(appId)}/deployments`);
+  }
+
+  // --- Records of an app (PocketBase dialect) -----------------------------------------------
+
+  private recordsPath(slug: string, collection: string): string {
+    return `/apps/${encodeURIComponent(slug)}/api/collections/${encodeURIComponent(collection)}/records`;
+  }
+
+  records(
+    slug: string,
+    collection: string,
+    options: { page?: number; perPage?: number; filter?: string; sort?: string } = {},
+  ): Promise<RecordList> {
+    return this.request('GET', this.recordsPath(slug, collection), { query: options });
+  }
+
+  /** With files, the values go as PocketBase's SDK sends them: `@jsonPayload` and a part per file. */
+  createRecord(slug: string, collection: string, values: Record<string, unknown>, files: FileInputs = {}): Promise<RecordModel> {
+    return this.request('POST', this.recordsPath(slug, collection), recordPayload(values, files));
+  }
+
+  updateRecord(
+    slug: string,
+    collection: string,
+    id: string,
+    values: Record<string, unknown>,
+    files: FileInputs = {},
+  ): Promise<RecordModel> {
+    const path = `${this.recordsPath(slug, collection)}/${encodeURIComponent(id)}`;
+    return this.request('PATCH', path, recordPayload(values, files));
+  }
+
+  /** Set the topics of an app's realtime client (`collection/*`, `collection/ID`). */
+  subscribe(slug: string, clientId: string, topics: string[]): Promise<void> {
+    return this.request('POST', `/apps/${encodeURIComponent(slug)}/api/realtime`, {
+      body: { clientId, subscriptions: topics },
+    });
+  }
+
+  deleteRecord(slug: string, collection: string, id: string): Promise<void> {
+    return this.request('DELETE', `${this.recordsPath(slug, collection)}/${encodeURIComponent(id)}`);
+  }
+}

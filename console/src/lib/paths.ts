@@ -1,0 +1,52 @@
+// Console paths: matching a path against the route table, and hrefs under /console.
+
+export const BASE = '/console';
+
+export interface Match {
+  name: string;
+  params: Record<string, string>;
+}
+
+export interface RouteDef {
+  name: string;
+  /** `/projects/:id`: segments starting with `:` are parameters. */
+  pattern: string;
+}
+
+/** The route `path` (relative to BASE, starting with `/`) matches, or null. */
+export function matchRoute(routes: readonly RouteDef[], path: string): Match | null {
+  const segments = path.split('/').filter(Boolean);
+  for (const route of routes) {
+    const parts = route.pattern.split('/').filter(Boolean);
+    if (parts.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    for (const [i, part] of parts.entries()) {
+      const segment = segments[i] ?? '';
+      if (part.startsWith(':')) {
+        try {
+          params[part.slice(1)] = decodeURIComponent(segment);
+        } catch {
+          ok = false;
+        }
+      } else if (part !== segment) {
+        ok = false;
+      }
+      if (!ok) break;
+    }
+    if (ok) return { name: route.name, params };
+  }
+  return null;
+}
+
+/** The console-relative path of a location's pathname (`/console/x` → `/x`). */
+export function consolePath(pathname: string): string {
+  if (pathname === BASE) return '/';
+  if (pathname.startsWith(`${BASE}/`)) return pathname.slice(BASE.length) || '/';
+  return '/';
+}
+
+/** An href under the console for a console-relative path. */
+export function href(path: string): string {
+  return `${BASE}${path === '/' ? '' : path}`;
+}

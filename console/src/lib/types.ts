@@ -1,0 +1,145 @@
+// The shapes of the API's answers the console reads (see /api/openapi.json).
+
+export interface Page<T> {
+  items: T[];
+  page: number;
+  per_page: number;
+  total_items: number;
+  total_pages: number;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  role: string;
+  status: string;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  refresh_token: string;
+  token_type: string;
+  expires_in: number;
+  user: User;
+}
+
+export interface RegisterRequest {
+  email: string;
+  password: string;
+  first_name: string;
+  last_name: string;
+}
+
+export interface RegisterResponse {
+  email: string;
+  /** `active`, or `pending_activation` (an email was sent). */
+  status: string;
+}
+
+export type OrgRole = 'MEMBER' | 'ADMIN' | 'OWNER';
+
+export interface Organization {
+  id: string;
+  name: string;
+  description: string;
+  created_at: string;
+  my_role?: OrgRole | null;
+}
+
+export type ProjectStatus = 'planned' | 'in_progress' | 'completed';
+
+export interface Project {
+  id: string;
+  organization_id: string;
+  name: string;
+  description: string;
+  status: ProjectStatus;
+  favorite: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface NewProject {
+  organization_id: string;
+  name: string;
+  description?: string;
+}
+
+export const FIELD_TYPES = ['text', 'number', 'bool', 'email', 'url', 'date', 'select', 'relation', 'file', 'json'] as const;
+export type EditableFieldType = (typeof FIELD_TYPES)[number];
+
+/** A field as the API returns it (PocketBase's collection JSON; other options are kept). */
+export interface CollectionField {
+  id?: string;
+  name: string;
+  type: string;
+  required?: boolean;
+  system?: boolean;
+  hidden?: boolean;
+  values?: string[] | null;
+  maxSelect?: number | null;
+  collectionId?: string | null;
+  mimeTypes?: string[] | null;
+  maxSize?: number | null;
+  primaryKey?: boolean;
+  [option: string]: unknown;
+}
+
+export const RULES = ['listRule', 'viewRule', 'createRule', 'updateRule', 'deleteRule'] as const;
+export type RuleName = (typeof RULES)[number];
+
+export type Rules = Record<RuleName, string | null>;
+
+export interface Collection extends Partial<Rules> {
+  id: string;
+  name: string;
+  type: 'base' | 'auth' | 'view';
+  system: boolean;
+  fields: CollectionField[];
+}
+
+export interface NewCollection extends Partial<Rules> {
+  name: string;
+  type?: 'base' | 'auth';
+  fields: CollectionField[];
+}
+
+export interface App {
+  id: string;
+  organization_id: string;
+  project_id: string;
+  slug: string;
+  name: string;
+  current_deployment?: number | null;
+  created_at: string;
+}
+
+export interface NewApp {
+  project_id: string;
+  slug: string;
+  name: string;
+}
+
+export interface Deployment {
+  number: number;
+  source: string;
+  operations: string[];
+  created_at: string;
+}
+
+export interface RecordModel {
+  id: string;
+  collectionId: string;
+  collectionName: string;
+  [field: string]: unknown;
+}
+
+export interface RecordList {
+  page: number;
+  perPage: number;
+  totalItems: number;
+  totalPages: number;
+  items: RecordModel[];
+}

@@ -1,0 +1,110 @@
+//! The web console (`/console`): served by the binary from its embedded build, its screens
+//! falling back to the application's index, hashed assets cached for good, a strict CSP;
+//! and the console itself driven end to end in headless Chromium (`console/e2e`).
+//! `scripts/test` installs Chromium and the console's packages (`console/package-lock.json`);
+//! a missing Node.js, Chromium or package fails the test.
+
+use crate::on_both_databases;
+use crate::support::{Backend, TestApp, run_on_workers};
+
+on_both_databases!(the_console_is_served_with_its_own_headers);
+
+const CONSOLE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; object-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'";
+
+/// The first `/console/assets/...` path in `html` that ends with `extension`.
+fn asset_in(html: &str, extension: &str) -> String {
+    html.split('"')
+        .find(|part| part.starts_with("/console/assets/") && part.ends_with(extension))
+        .unwrap_or_else(|| panic!("index.html links no {extension} asset: {html}"))
+        .to_string()
+}
+
+async fn the_console_is_served_with_its_own_headers(app: TestApp) {
+    // The console and any of its screens answer the application's index.
+    let mut index = String::new();
+    for path in ["/console", "/console/", "/console/projects/x", "/console/apps/a/records/posts?page=2"] {
+        let page = app.get(path, None).await.expect(200);
+        assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"), "{path}");
+        assert_eq!(page.header("cache-control"), Some("no-cache"), "{path}");
+        assert_eq!(page.header("content-security-policy"), Some(CONSOLE_CSP), "{path}");
+        assert_eq!(page.header("x-frame-options"), Some("DENY"));
+        let html = page.body.as_str().expect("an HTML body").to_string();
+        assert!(html.contains("<div id=\"app\"></div>"), "{path}: {html}");
+        // No inline script: every script is a file of the console.
+        assert!(
+            !html.contains("<script>") && html.contains("<script type=\"module\" crossorigin src=\"/console/assets/")
+        );
+        index = html;
+    }
+
+    // Hashed assets: their type, cached for a year, the console's CSP.
+    for (extension, content_type) in [(".js", "text/javascript; charset=utf-8"), (".css", "text/css; charset=utf-8")] {
+        let path = asset_in(&index, extension);
+        let asset = app.get(&path, None).await.expect(200);
+        assert_eq!(asset.header("content-type"), Some(content_type), "{path}");
+        assert_eq!(asset.header("cache-control"), Some("public, max-age=31536000, immutable"), "{path}");
+        assert_eq!(asset.header("content-security-policy"), Some(CONSOLE_CSP));
+        assert_eq!(asset.header("x-content-type-options"), Some("nosniff"));
+    }
+    let icon = app.get("/console/favicon.svg", None).await.expect(200);
+    assert_eq!(icon.header("content-type"), Some("image/svg+xml; charset=utf-8"));
+    assert_eq!(icon.header("cache-control"), Some("no-cache"), "a file without a hash is revalidated");
+
+    // A file that is not there is a 404 problem, not the index.
+    for path in ["/console/assets/index-missing.js", "/console/assets/x", "/console/robots.txt"] {
+        let missing = app.get(path, None).await.expect(404);
+        assert_eq!(missing.header("content-type"), Some("application/problem+json"), "{path}");
+        assert_eq!(missing.body["status"], 404);
+    }
+
+    // Outside /console the API's policy is unchanged, and the console is not API.
+    let api = app.get("/healthz", None).await;
+    assert_eq!(
+        api.header("content-security-policy"),
+        Some("default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+    );
+    app.get("/consoles", None).await.expect(404);
+    let spec = app.get("/api/openapi.json", None).await.expect(200).body;
+    assert!(spec["paths"].as_object().expect("paths").keys().all(|path| !path.starts_with("/console")));
+}
+
+/// The console in a real browser against the real server: sign-up (a refused password
+/// first), sign-out and sign-in, an organization, a project, a collection with a field of
+/// each kind (a refused definition and a refused rule first), an app created and deployed,
+/// records created (refused values first, a file uploaded), filtered, edited and deleted,
+/// an end user; an expired access token refreshed, organizations switched, a dead session
+/// sent to sign-in; no console error or CSP violation; no WCAG 2.1 A/AA violation found by
+/// axe-core on any screen, light or dark. Screenshots of each screen are saved to `target/console-screenshots/`.
+/// On SQLite only: the console sees the same API on both databases, which the other
+/// scenarios check, and a browser run costs seconds.
+#[test]
+fn the_console_works_in_a_browser() {
+    run_on_workers(async {
+        let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+            config
+                .update_section("security", |s: &mut foundation::settings::SecurityConfig| {
+                    s.require_email_activation = false;
+                })
+                .expect("security settings");
+        })
+        .await;
+        let console = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../console");
+        assert!(
+            console.join("node_modules/playwright-core").exists(),
+            "the console's packages are not installed: run `npm ci --prefix console` (scripts/test does)"
+        );
+        let screenshots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/console-screenshots");
+        let output = tokio::process::Command::new("node")
+            .arg("e2e/console.mjs")
+            .arg(&app.base)
+            .current_dir(&console)
+            .env("SCREENSHOTS_DIR", &screenshots)
+            .output()
+            .await
+            .expect("node runs (install Node.js 20 or later)");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "the console's browser test failed:\n{stdout}\n{stderr}");
+        assert!(stdout.contains("all console checks passed"), "{stdout}");
+    });
+}

@@ -19,10 +19,20 @@ const BUFFER: usize = 64;
 /// Open connections by user: (connection number, its queue).
 type Connections = HashMap<String, Vec<(u64, mpsc::Sender<String>)>>;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Hub {
     inner: Arc<Mutex<Connections>>,
     next: Arc<std::sync::atomic::AtomicU64>,
+    /// Whether this process hears every process's notifications (on PostgreSQL: its LISTEN
+    /// is in place). A connection is greeted only then, so that a notification stored after
+    /// the greeting cannot miss it.
+    listening: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub { inner: Arc::default(), next: Arc::default(), listening: Arc::new(tokio::sync::watch::Sender::new(false)) }
+    }
 }
 
 /// A connection's registration; dropping it unregisters.
@@ -56,6 +66,13 @@ impl Hub {
         }
         metrics::gauge!("socle_notification_connections").increment(1.0);
         Subscription { hub: self.clone(), user_id: user_id.to_string(), id, receiver: rx }
+    }
+
+    /// Wait (at most `patience`) until live delivery reaches this process; false if it
+    /// does not by then.
+    pub async fn wait_listening(&self, patience: Duration) -> bool {
+        let mut listening = self.listening.subscribe();
+        matches!(tokio::time::timeout(patience, listening.wait_for(|on| *on)).await, Ok(Ok(_)))
     }
 
     pub fn connections(&self) -> usize {
@@ -97,8 +114,13 @@ impl Hub {
 
     /// On PostgreSQL, relay every process's notifications to this process's connections.
     pub async fn listen(self, db: Db, mut stop: tokio::sync::watch::Receiver<bool>) {
-        let Db::Postgres(pool) = &db else { return };
+        let Db::Postgres(pool) = &db else {
+            // One process: notifications are handed over in-process after commit.
+            self.listening.send_replace(true);
+            return;
+        };
         loop {
+            self.listening.send_replace(false);
             let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {
                 Ok(l) => l,
                 Err(e) => {
@@ -114,6 +136,7 @@ impl Hub {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
+            self.listening.send_replace(true);
             loop {
                 tokio::select! {
                     n = listener.recv() => match n {

@@ -152,6 +152,11 @@ async fn live(
     let Principal::User(user) = principal else {
         return Err(Error::Forbidden("notifications belong to people, not API keys".into()));
     };
+    // Greeted only once live delivery is in place (a process just started may still be
+    // setting up its LISTEN): after the hello, no notification is missed.
+    if !s.live.wait_listening(Duration::from_secs(10)).await {
+        return Err(Error::Unavailable("live notifications are not available yet; retry shortly".into()));
+    }
     let unread = super::unread_count(&s.db, &user.user_id).await?;
     let subscription = s.live.subscribe(&user.user_id);
     let stopping = s.runtime.stopping.clone();

@@ -1524,3 +1524,42 @@ async fn multiple_relations_are_written_read_and_cleaned_up(app: TestApp) {
     wanted.sort();
     assert_eq!(deletions, wanted);
 }
+
+on_both_databases!(records_deleted_by_a_cascade_lose_their_files);
+
+/// A photo belongs to an album (cascading relation) and has an image: deleting the album
+/// deletes the photo and, once that commits, its stored file.
+async fn records_deleted_by_a_cascade_lose_their_files(app: TestApp) {
+    let owner = app.signup("albums@runtime.example").await;
+    let org = app.organization(&owner, "Albums").await;
+    let id = project(&app, &owner, &org, "Albums").await;
+    let base = format!("/api/v1/studio/projects/{id}/collections");
+    let open = json!({"listRule": "", "viewRule": "", "createRule": "", "updateRule": "", "deleteRule": ""});
+    let mut albums = json!({"name": "albums", "fields": [{"name": "name", "type": "text"}]});
+    albums.as_object_mut().expect("object").extend(open.as_object().expect("rules").clone());
+    let albums_id = app.post(&base, Some(&owner.access), albums).await.expect(201).body["id"]
+        .as_str()
+        .expect("albums id")
+        .to_string();
+    let mut photos = json!({"name": "photos", "fields": [
+        {"name": "album", "type": "relation", "collectionId": albums_id, "maxSelect": 1, "cascadeDelete": true},
+        {"name": "image", "type": "file", "maxSelect": 1, "mimeTypes": ["image/png"]}]});
+    photos.as_object_mut().expect("object").extend(open.as_object().expect("rules").clone());
+    app.post(&base, Some(&owner.access), photos).await.expect(201);
+    create_and_deploy(&app, &owner, &id, "albums").await;
+    let api = "/apps/albums/api/collections";
+    let album = app.post(&format!("{api}/albums/records"), None, json!({"name": "Summer"})).await.expect(200);
+    let album_id = album.body["id"].as_str().expect("album id").to_string();
+    let form = reqwest::multipart::Form::new()
+        .text("album", album_id.clone())
+        .part("image", reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("beach.png"));
+    let req = app.client.post(app.url(&format!("{api}/photos/records"))).multipart(form);
+    let photo = TestApp::read(req.send().await.expect("upload")).await.expect(200);
+    let photo_id = photo.body["id"].as_str().expect("photo id").to_string();
+    assert_eq!(stored_files(&app).len(), 1);
+    app.delete(&format!("{api}/albums/records/{album_id}"), None).await.expect(204);
+    app.get(&format!("{api}/photos/records/{photo_id}"), None).await.expect(404);
+    crate::eventually!("the cascaded photo's file to leave the store", {
+        async { stored_files(&app).is_empty().then_some(()) }.await
+    });
+}

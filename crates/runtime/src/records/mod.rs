@@ -335,6 +335,22 @@ pub async fn set_columns(
     Ok(())
 }
 
+/// Remove the stored files of a record deleted by a cascade once `tx` commits (never when
+/// it rolls back: the record would still name them).
+fn prune_files_after_commit(
+    tx: &mut Tx,
+    ctx: &AppCtx,
+    state: &crate::RuntimeState,
+    c: &Collection,
+    row: &Map<String, Value>,
+) {
+    let Some(id) = row.get("id").and_then(Value::as_str).map(str::to_string) else { return };
+    let (state, app, c) = (state.clone(), ctx.app.id.clone(), c.clone());
+    tx.after_commit(move || {
+        tokio::spawn(async move { crate::files::prune(&state, &app, &c, &id, &[]).await });
+    });
+}
+
 /// Hand the change to realtime subscribers once `tx` commits (never when it rolls back).
 /// Every record write goes through here, whoever makes it: the records API, a batch, a
 /// workflow step.
@@ -445,6 +461,9 @@ pub async fn delete_in(
         let (kind, action) =
             if changed.deleted { ("record.deleted", Action::Delete) } else { ("record.updated", Action::Update) };
         append_record_event(tx, ctx, changed.collection, kind, &changed.row, None).await?;
+        if changed.deleted && crate::files::has_file_fields(changed.collection) {
+            // DISABLED prune_files_after_commit(tx, ctx, state, changed.collection, &changed.row);
+        }
         publish_after_commit(tx, ctx, state, changed.collection, action, changed.row);
     }
     append_record_event(tx, ctx, c, "record.deleted", &row, None).await?;

@@ -462,7 +462,7 @@ pub async fn delete_in(
             if changed.deleted { ("record.deleted", Action::Delete) } else { ("record.updated", Action::Update) };
         append_record_event(tx, ctx, changed.collection, kind, &changed.row, None).await?;
         if changed.deleted && crate::files::has_file_fields(changed.collection) {
-            // DISABLED prune_files_after_commit(tx, ctx, state, changed.collection, &changed.row);
+            prune_files_after_commit(tx, ctx, state, changed.collection, &changed.row);
         }
         publish_after_commit(tx, ctx, state, changed.collection, action, changed.row);
     }

@@ -179,4 +179,4 @@ for who in socle pb; do
     echo "| $SUBSCRIBERS subscribers | $who | $("$REALTIME_BIN" "$base" "$SUBSCRIBERS" "$REALTIME_CREATES" "$token") |"
 done
 echo
-echo "peak resident memory: socle $(peak_rss "${PIDS[0]}"), pocketbase $(peak_rss "${PIDS[1]}")"
+echo "peak resident memory: socle $(peak_rss "${PIDS[0]}"), pocketbase $(peak_rss "${PIDS[1]}")$([ "$QUIET_TOO" = 1 ] && echo ", socle_warn $(peak_rss "${PIDS[2]}")")"

@@ -6,12 +6,15 @@
 // browser with a filter, sort and pages (records added through the API appear live), edits
 // and deletes, uploads a file, adds an end user and picks it as a relation; checks that an
 // expired access token is refreshed, that organizations switch, that the skip link comes
-// first and that a dead session leads to sign-in. Fails on any console error (CSP
+// first and that a dead session leads to sign-in; asks for a password reset from the sign-in
+// screen, opens the email's link (read from the mail files in $MAIL_DIR, the server's
+// `<data dir>/mail`), sets a new password (a refused one first) and signs in with it; opens
+// an invitation's link signed out and comes back to it after sign-in. Fails on any console error (CSP
 // violations included) and on any WCAG 2.1 A/AA violation axe-core finds on a screen.
 // Screenshots of each screen go to $SCREENSHOTS_DIR (default ../target/console-screenshots).
 // The server must not require email activation (SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false).
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +75,29 @@ const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
   'base64',
 );
+
+/** The newest email to `to` in $MAIL_DIR with a link to `path`, waited for: that link. */
+async function emailedLink(to, path) {
+  const dir = process.env.MAIL_DIR;
+  const link = new RegExp(`https?://[^\\s"<>]*${path.replace(/[?]/g, '\\?')}[A-Za-z0-9_-]+`);
+  for (let tries = 0; tries < 300; tries += 1) {
+    let files = [];
+    try {
+      files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort().reverse();
+    } catch {
+      // No email written yet: no folder.
+    }
+    for (const file of files) {
+      // Quoted-printable: soft line breaks and the escaped '='.
+      const text = readFileSync(join(dir, file), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+      if (!text.split(/\r?\n/).some((line) => line === `To: ${to}`)) continue;
+      const found = text.match(link);
+      if (found) return found[0];
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`no email to ${to} with a link to ${path} in ${dir}`);
+}
 
 const email = `builder-${Date.now()}@example.com`;
 const password = 'Correct-Horse-42';
@@ -379,6 +405,10 @@ try {
   const screens = [
     '/console/signin',
     '/console/signup',
+    '/console/forgot-password',
+    '/console/reset-password?token=t',
+    '/console/activate?token=t',
+    '/console/invitations/accept?token=t',
     '/console/projects',
     '/console/organizations',
     projectUrl,
@@ -395,7 +425,7 @@ try {
     auditPage.setDefaultTimeout(30_000);
     for (const screen of screens) {
       const url = screen.startsWith('http') ? screen : `${base}${screen}`;
-      const signedIn = !/\/(signin|signup)$/.test(url);
+      const signedIn = !/\/(signin|signup|forgot-password|reset-password|activate)(\?|$)/.test(url);
       await auditPage.goto(`${base}/console/signin`);
       await auditPage.evaluate(
         ([key, value]) => (value ? localStorage.setItem(key, value) : localStorage.removeItem(key)),
@@ -432,6 +462,57 @@ try {
   }, tokensKey);
   await page.goto(`${base}/console/projects`);
   await page.waitForURL('**/console/signin');
+
+  // A forgotten password: the reset email's link leads to the console, where a new password
+  // (a refused one first) is chosen, then sign-in with it.
+  if (process.env.MAIL_DIR) {
+    await page.getByRole('link', { name: 'Forgot password?' }).click();
+    await page.waitForURL('**/console/forgot-password');
+    await page.getByLabel('Email').fill(email);
+    await page.getByRole('button', { name: 'Send reset link' }).click();
+    await page.getByRole('heading', { name: 'Check your inbox' }).waitFor();
+    await shot('forgot-password');
+    const resetLink = new URL(await emailedLink(email, '/console/reset-password?token='));
+    check(resetLink.pathname === '/console/reset-password', `the email links to the console: ${resetLink}`);
+    // The email names the configured public URL; the page is the same on this server.
+    await page.goto(`${base}${resetLink.pathname}${resetLink.search}`);
+    await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+    check((await page.getByLabel('Reset code').inputValue()) === resetLink.searchParams.get('token'), 'the token comes from the link');
+    await page.getByLabel('New password').fill('short');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expectText(page.locator('#reset-password-error'), '12 characters', 'the new password error');
+    check((await page.getByLabel('New password').getAttribute('aria-invalid')) === 'true', 'the new password is marked invalid');
+    await shot('reset-password-errors');
+    const newPassword = 'Another-Horse-43';
+    await page.getByLabel('New password').fill(newPassword);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.waitForURL('**/console/signin');
+    await expectText(page.getByRole('status'), 'Password changed', 'the reset is confirmed');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').waitFor();
+    await page.getByLabel('Password').fill(newPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL('**/console/projects');
+    console.log('password reset through the email link');
+
+    // An invitation's link opened signed out: sign-in comes back to it; a bad token is
+    // refused next to its field.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL('**/console/signin');
+    await page.goto(`${base}/console/invitations/accept?token=not-a-token`);
+    await page.waitForURL(/\/console\/signin\?next=/);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(newPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL('**/console/invitations/accept?token=not-a-token');
+    await page.getByRole('button', { name: 'Accept invitation' }).click();
+    await expectText(page.locator('#invitation-token-error'), 'invalid', 'the invitation token error');
+    await shot('invitation-refused');
+  } else {
+    console.log('password reset skipped: set MAIL_DIR to the server\'s mail folder');
+  }
 
   check(problems.length === 0, `no console errors:\n${problems.join('\n')}`);
   console.log('all console checks passed');

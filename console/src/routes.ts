@@ -5,6 +5,10 @@ export const ROUTES = [
   { name: 'home', pattern: '/' },
   { name: 'signin', pattern: '/signin' },
   { name: 'signup', pattern: '/signup' },
+  { name: 'activate', pattern: '/activate' },
+  { name: 'forgotPassword', pattern: '/forgot-password' },
+  { name: 'resetPassword', pattern: '/reset-password' },
+  { name: 'acceptInvitation', pattern: '/invitations/accept' },
   { name: 'organizations', pattern: '/organizations' },
   { name: 'projects', pattern: '/projects' },
   { name: 'project', pattern: '/projects/:id' },
@@ -15,5 +19,8 @@ export const ROUTES = [
   { name: 'recordsOf', pattern: '/apps/:appId/records/:collection' },
 ] as const satisfies readonly RouteDef[];
 
-/** Screens open without signing in. */
-export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['signin', 'signup']);
+/** Screens open without signing in (the emails' links lead to some of them). */
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['signin', 'signup', 'activate', 'forgotPassword', 'resetPassword']);
+
+/** Public screens a signed-in builder has no use for: they lead on to the console. */
+export const GUEST_ROUTES: ReadonlySet<string> = new Set(['signin', 'signup']);

@@ -42,7 +42,7 @@ async fn register_activate_login_and_profile(app: TestApp) {
 
     let mail = app.wait_for_email("ada@example.com", "Activate").await;
     assert!(mail.text.contains("text/html") && mail.text.contains("text/plain"), "HTML and text parts");
-    assert!(mail.text.contains("http://socle.test/activate?token="));
+    assert!(mail.text.contains("http://socle.test/console/activate?token="));
     let token = mail.token();
     let activated = app.post(&format!("{AUTH}/activate"), None, json!({"token": token})).await.expect(200);
     assert_eq!(activated.body["status"], "active");
@@ -195,7 +195,7 @@ async fn password_reset_flow(app: TestApp) {
         .expect(202);
     assert_eq!(known.body, unknown.body, "no user enumeration");
     let mail = app.wait_for_email("grace@example.com", "Reset").await;
-    assert!(mail.text.contains("http://socle.test/reset-password?token="));
+    assert!(mail.text.contains("http://socle.test/console/reset-password?token="));
     let token = mail.token();
     // The token is stored hashed, never in clear.
     let stored: Vec<(String,)> = app

@@ -22,7 +22,17 @@ fn asset_in(html: &str, extension: &str) -> String {
 async fn the_console_is_served_with_its_own_headers(app: TestApp) {
     // The console and any of its screens answer the application's index.
     let mut index = String::new();
-    for path in ["/console", "/console/", "/console/projects/x", "/console/apps/a/records/posts?page=2"] {
+    // The emails' links (crates/foundation/src/emails.rs) lead to screens of the console.
+    for path in [
+        "/console",
+        "/console/",
+        "/console/projects/x",
+        "/console/apps/a/records/posts?page=2",
+        "/console/activate?token=t",
+        "/console/forgot-password",
+        "/console/reset-password?token=t",
+        "/console/invitations/accept?token=t",
+    ] {
         let page = app.get(path, None).await.expect(200);
         assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"), "{path}");
         assert_eq!(page.header("cache-control"), Some("no-cache"), "{path}");
@@ -73,7 +83,9 @@ async fn the_console_is_served_with_its_own_headers(app: TestApp) {
 /// each kind (a refused definition and a refused rule first), an app created and deployed,
 /// records created (refused values first, a file uploaded), filtered, edited and deleted,
 /// an end user; an expired access token refreshed, organizations switched, a dead session
-/// sent to sign-in; no console error or CSP violation; no WCAG 2.1 A/AA violation found by
+/// sent to sign-in; a password reset asked for on the sign-in screen, its email's link
+/// opened (the script reads the server's mail folder) and the new password used; an
+/// invitation's link opened signed out coming back after sign-in; no console error or CSP violation; no WCAG 2.1 A/AA violation found by
 /// axe-core on any screen, light or dark. Screenshots of each screen are saved to `target/console-screenshots/`.
 /// On SQLite only: the console sees the same API on both databases, which the other
 /// scenarios check, and a browser run costs seconds.
@@ -99,12 +111,14 @@ fn the_console_works_in_a_browser() {
             .arg(&app.base)
             .current_dir(&console)
             .env("SCREENSHOTS_DIR", &screenshots)
+            .env("MAIL_DIR", app.data_dir.join("mail"))
             .output()
             .await
             .expect("node runs (install Node.js 20 or later)");
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "the console's browser test failed:\n{stdout}\n{stderr}");
+        assert!(stdout.contains("password reset through the email link"), "{stdout}");
         assert!(stdout.contains("all console checks passed"), "{stdout}");
     });
 }

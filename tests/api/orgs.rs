@@ -127,6 +127,11 @@ async fn invitations_by_login_and_by_registration(app: TestApp) {
     let mail = app.wait_for_email("guest@example.com", "invited").await;
     assert!(mail.text.contains("Guild"));
     let token = mail.token();
+    assert!(
+        mail.text.contains(&format!("http://socle.test/console/invitations/accept?token={token}")),
+        "{}",
+        mail.text
+    );
 
     // Someone else signed in cannot use it.
     let intruder = app.signup("intruder@example.com").await;

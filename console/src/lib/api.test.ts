@@ -87,6 +87,29 @@ describe('Api', () => {
     expect(calls[1]?.url).toBe('/api/v1/foundation/organizations?per_page=100');
   });
 
+  it('calls the emails\' endpoints: anonymous ones without a token, the invitation with it', async () => {
+    const store = memoryStore({ access: 'a1', refresh: 'r1' });
+    const { calls, fetcher } = fakeFetch([
+      [422, { status: 422, detail: 'invalid request', errors: [{ field: 'token', message: 'the link is invalid or has expired' }] }],
+      [202, { message: 'on its way' }],
+      [200, { message: 'password changed' }],
+      [200, { organization_id: 'o1' }],
+    ]);
+    const api = new Api(store, fetcher);
+    const refused = await api.activate('t0').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect((refused as ApiError).fields).toEqual({ token: ['the link is invalid or has expired'] });
+    await api.requestPasswordReset('a@b.c');
+    await api.resetPassword('t1', 'New-Password-12');
+    expect(await api.acceptInvitation('t2')).toEqual({ organization_id: 'o1' });
+    expect(calls.map((c) => [c.method, c.url, c.body, c.headers.authorization])).toEqual([
+      ['POST', '/api/v1/foundation/auth/activate', { token: 't0' }, undefined],
+      ['POST', '/api/v1/foundation/auth/request-password-reset', { email: 'a@b.c' }, undefined],
+      ['POST', '/api/v1/foundation/auth/reset-password', { token: 't1', password: 'New-Password-12' }, undefined],
+      ['POST', '/api/v1/foundation/organizations/invitations/accept', { token: 't2' }, 'Bearer a1'],
+    ]);
+  });
+
   it('refreshes once on 401 and repeats the call with the new token', async () => {
     const store = memoryStore({ access: 'old', refresh: 'r1' });
     const { calls, fetcher } = fakeFetch([

@@ -260,6 +260,21 @@ export class Api {
     return answer;
   }
 
+  /** Activate an account with the token of its activation email. */
+  activate(token: string): Promise<unknown> {
+    return this.request('POST', `${PLATFORM}/foundation/auth/activate`, { body: { token }, anonymous: true });
+  }
+
+  /** Ask for a password-reset email; the answer does not say whether the account exists. */
+  requestPasswordReset(email: string): Promise<{ message: string }> {
+    return this.request('POST', `${PLATFORM}/foundation/auth/request-password-reset`, { body: { email }, anonymous: true });
+  }
+
+  /** Choose a new password with the token of the reset email. */
+  resetPassword(token: string, password: string): Promise<{ message: string }> {
+    return this.request('POST', `${PLATFORM}/foundation/auth/reset-password`, { body: { token, password }, anonymous: true });
+  }
+
   async logout(): Promise<void> {
     try {
       if (this.signedIn) await this.request('POST', `${PLATFORM}/foundation/auth/logout`);
@@ -278,6 +293,11 @@ export class Api {
 
   createOrganization(input: { name: string; description?: string }): Promise<Organization> {
     return this.request('POST', `${PLATFORM}/foundation/organizations`, { body: input });
+  }
+
+  /** Accept an invitation (signed in with the invited address); answers the organization. */
+  acceptInvitation(token: string): Promise<{ organization_id: string }> {
+    return this.request('POST', `${PLATFORM}/foundation/organizations/invitations/accept`, { body: { token } });
   }
 
   // --- Projects ---------------------------------------------------------------------------

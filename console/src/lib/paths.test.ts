@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { consolePath, matchRoute } from './paths';
+import { consolePath, matchRoute, nextPath, queryParam, signInReturningTo } from './paths';
 import { ROUTES } from '../routes';
 
 describe('the router', () => {
@@ -12,6 +12,8 @@ describe('the router', () => {
     });
     expect(matchRoute(ROUTES, '/apps/a1/records/posts')).toEqual({ name: 'recordsOf', params: { appId: 'a1', collection: 'posts' } });
     expect(matchRoute(ROUTES, '/')).toEqual({ name: 'home', params: {} });
+    expect(matchRoute(ROUTES, '/reset-password')).toEqual({ name: 'resetPassword', params: {} });
+    expect(matchRoute(ROUTES, '/invitations/accept')).toEqual({ name: 'acceptInvitation', params: {} });
     expect(matchRoute(ROUTES, '/nothing/here')).toBeNull();
     expect(matchRoute(ROUTES, '/projects/%E0%A4%A')).toBeNull();
   });
@@ -21,5 +23,17 @@ describe('the router', () => {
     expect(consolePath('/console/')).toBe('/');
     expect(consolePath('/console/projects/x')).toBe('/projects/x');
     expect(consolePath('/elsewhere')).toBe('/');
+  });
+
+  it('reads tokens and where sign-in leads back to', () => {
+    expect(queryParam('?token=a%2Bb&x=1', 'token')).toBe('a+b');
+    expect(queryParam('', 'token')).toBe('');
+    const back = signInReturningTo('/invitations/accept?token=t1');
+    expect(back).toBe('/signin?next=%2Finvitations%2Faccept%3Ftoken%3Dt1');
+    expect(nextPath(back.slice('/signin'.length), '/projects')).toBe('/invitations/accept?token=t1');
+    expect(nextPath('', '/projects')).toBe('/projects');
+    for (const outside of ['https://evil.test/', '//evil.test/x', '/\\evil.test', 'javascript:alert(1)']) {
+      expect(nextPath(`?next=${encodeURIComponent(outside)}`, '/projects')).toBe('/projects');
+    }
   });
 });

@@ -50,3 +50,20 @@ export function consolePath(pathname: string): string {
 export function href(path: string): string {
   return `${BASE}${path === '/' ? '' : path}`;
 }
+
+/** A parameter of a query string (`?token=…`), or '' when absent. */
+export function queryParam(search: string, name: string): string {
+  return new URLSearchParams(search).get(name) ?? '';
+}
+
+/** The sign-in screen that comes back to `path` (console-relative, with its query) once signed in. */
+export function signInReturningTo(path: string): string {
+  return `/signin?next=${encodeURIComponent(path)}`;
+}
+
+/** Where sign-in leads: the `next` parameter when it is a console path, else `fallback`. */
+export function nextPath(search: string, fallback: string): string {
+  const next = queryParam(search, 'next');
+  // Only a path of this console: no other origin (`//host`, `/\host`), no scheme.
+  return next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : fallback;
+}

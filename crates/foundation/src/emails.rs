@@ -1,12 +1,18 @@
 //! The transactional emails Foundation sends, rendered from the editable email templates
 //! (`kernel::templates`: shipped defaults, overridden by administrators) and queued in the
-//! caller's transaction. Links are built from the configured public URL.
+//! caller's transaction. Links are built from the configured public URL and lead to the
+//! web console's screens (`/console/activate`, `/console/reset-password`, ...).
 
 use kernel::{Result, Tx};
 use serde_json::json;
 
+/// A console screen's address under the public URL.
+fn console_url(base: &str, path: &str) -> String {
+    format!("{}/console/{}", base.trim_end_matches('/'), path)
+}
+
 fn link(base: &str, path: &str, token: &str) -> String {
-    format!("{}/{}?token={}", base.trim_end_matches('/'), path, token)
+    format!("{}?token={}", console_url(base, path), token)
 }
 
 async fn send(tx: &mut Tx, key: &str, to: &str, vars: serde_json::Value) -> Result<()> {
@@ -20,7 +26,7 @@ pub async fn activation(tx: &mut Tx, public_url: &str, to: &str, first_name: &st
 }
 
 pub async fn already_registered(tx: &mut Tx, public_url: &str, to: &str) -> Result<()> {
-    let url = format!("{}/forgot-password", public_url.trim_end_matches('/'));
+    let url = console_url(public_url, "forgot-password");
     send(tx, "already_registered", to, json!({"url": url})).await
 }
 
@@ -46,4 +52,19 @@ pub async fn invitation(
         json!({"organization": org_name, "inviter": inviter, "role": role, "url": url, "token": token}),
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_lead_to_the_console() {
+        assert_eq!(link("https://x.test/", "activate", "t1"), "https://x.test/console/activate?token=t1");
+        assert_eq!(
+            link("https://x.test", "invitations/accept", "t2"),
+            "https://x.test/console/invitations/accept?token=t2"
+        );
+        assert_eq!(console_url("https://x.test", "forgot-password"), "https://x.test/console/forgot-password");
+    }
 }

@@ -116,6 +116,10 @@ pub struct Hub {
     pub(crate) fanouts: OrderedTasks,
     /// NOTIFYs to the other processes (PostgreSQL), in commit order per app.
     notifies: OrderedTasks,
+    /// Whether events reach this process's subscribers: on PostgreSQL every event, this
+    /// process's own included, arrives through its LISTEN, so a client is greeted only once
+    /// that is in place (an event written after the greeting cannot miss it).
+    listening: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for Hub {
@@ -126,11 +130,18 @@ impl Default for Hub {
             epoch: kernel::ids::random_token(9),
             fanouts: OrderedTasks::default(),
             notifies: OrderedTasks::default(),
+            listening: tokio::sync::watch::Sender::new(false),
         }
     }
 }
 
 impl Hub {
+    /// Wait (at most `patience`) until events reach this process's subscribers.
+    pub async fn wait_listening(&self, patience: Duration) -> bool {
+        let mut listening = self.listening.subscribe();
+        matches!(tokio::time::timeout(patience, listening.wait_for(|on| *on)).await, Ok(Ok(_)))
+    }
+
     /// Number this event in its app's stream (if the app keeps one) and remember it.
     fn record(&self, app_id: &str, collection_id: &str, action: Action, row: &Map<String, Value>) -> Option<u64> {
         let mut streams = self.streams.lock().ok()?;
@@ -190,6 +201,7 @@ impl Drop for Disconnect {
 }
 
 async fn connect(State(state): State<RuntimeState>, App(ctx): App, _headers: HeaderMap) -> PbResult<Response> {
+    require_listening(&state).await?;
     let id = kernel::ids::random_token(30);
     let (sender, receiver) = mpsc::channel(CLIENT_BUFFER);
     let client = Arc::new(Client {
@@ -395,6 +407,16 @@ async fn set_subscriptions(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Refuse (503) a realtime client this process could not yet deliver events to: it has
+/// just started and its PostgreSQL LISTEN is not in place within a few seconds.
+pub(crate) async fn require_listening(state: &RuntimeState) -> PbResult<()> {
+    if state.realtime.wait_listening(Duration::from_secs(10)).await {
+        Ok(())
+    } else {
+        Err(PbError::new(StatusCode::SERVICE_UNAVAILABLE, "Realtime is not available yet; retry shortly."))
+    }
+}
+
 /// PostgreSQL's NOTIFY payload limit is 8000 bytes; larger rows are re-read by id.
 const MAX_NOTIFY_ROW: usize = 7000;
 pub const CHANNEL: &str = "socle_realtime";
@@ -426,8 +448,13 @@ pub fn publish(state: &RuntimeState, app_id: &str, collection: &Collection, acti
 
 /// Deliver the notifications of every process to this process's subscribers, until `stop`.
 pub async fn listen(state: RuntimeState, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let kernel::Db::Postgres(pool) = &state.db else { return };
+    let kernel::Db::Postgres(pool) = &state.db else {
+        // One process: events are dispatched in-process after commit.
+        state.realtime.listening.send_replace(true);
+        return;
+    };
     loop {
+        state.realtime.listening.send_replace(false);
         let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {
             Ok(l) => l,
             Err(e) => {
@@ -444,6 +471,7 @@ pub async fn listen(state: RuntimeState, mut stop: tokio::sync::watch::Receiver<
         }
         // From here on, events written through other processes reach this one's subscribers.
         tracing::info!(channel = CHANNEL, "realtime listener is ready");
+        state.realtime.listening.send_replace(true);
         loop {
             tokio::select! {
                 n = listener.recv() => match n {

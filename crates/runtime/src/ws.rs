@@ -61,6 +61,7 @@ async fn upgrade(
         headers.insert(header::AUTHORIZATION, v);
     }
     let ctx = Arc::new(resolve(&state, &slug, principal.0.as_ref(), &headers).await?);
+    crate::realtime::require_listening(&state).await?;
     if let Ok(mut streams) = state.realtime.streams.lock() {
         streams.entry(ctx.app.id.clone()).or_insert_with(AppStream::default);
     }

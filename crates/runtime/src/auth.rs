@@ -2,9 +2,7 @@
 //! `auth-with-password`, `auth-refresh`, `auth-methods`. Tokens are valid for their app
 //! only.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use collections::model::{Collection, CollectionType};
@@ -13,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::RuntimeState;
 use crate::context::{AppCtx, Requester};
-use crate::extract::{App, json_body};
+use crate::extract::{App, JsonObject};
 use crate::pb::{PbError, PbResult};
 
 pub fn routes() -> Router<RuntimeState> {
@@ -54,11 +52,9 @@ async fn token_response(
 async fn auth_with_password(
     State(state): State<RuntimeState>,
     App(ctx): App,
-    headers: HeaderMap,
     Path((_, collection)): Path<(String, String)>,
-    body: Bytes,
+    JsonObject(body): JsonObject,
 ) -> PbResult<Json<Value>> {
-    let body = json_body(&headers, &body)?;
     let c = auth_collection(&ctx, &collection)?.clone();
     let identity = body.get("identity").and_then(Value::as_str).unwrap_or_default().trim().to_string();
     let password = body.get("password").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -109,11 +105,7 @@ async fn auth_refresh(
     }
 }
 
-async fn auth_methods(
-    State(_state): State<RuntimeState>,
-    App(ctx): App,
-    Path((_, collection)): Path<(String, String)>,
-) -> PbResult<Json<Value>> {
+async fn auth_methods(App(ctx): App, Path((_, collection)): Path<(String, String)>) -> PbResult<Json<Value>> {
     auth_collection(&ctx, &collection)?;
     Ok(Json(json!({
         "password": {"enabled": true, "identityFields": ["email"]},

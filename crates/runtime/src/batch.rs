@@ -9,7 +9,7 @@
 //! before the transaction and removed again when it does not commit.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use crate::RuntimeState;
 use crate::context::AppCtx;
-use crate::extract::{App, json_body};
+use crate::extract::{App, read_json_object};
 use crate::files::{self, Upload};
 use crate::pb::{PbError, PbResult};
 use crate::realtime::Action;
@@ -96,14 +96,7 @@ fn bad_part(name: &str, code: &str, message: impl Into<String>) -> PbError {
 async fn read_batch(headers: &HeaderMap, request: Request) -> PbResult<(Map<String, Value>, Vec<Vec<FilePart>>)> {
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !ct.starts_with("multipart/form-data") {
-        let bytes = Bytes::from_request(request, &()).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                PbError::new(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.")
-            } else {
-                PbError::bad_request(format!("Could not read the request body: {e}"))
-            }
-        })?;
-        return Ok((json_body(headers, &bytes)?, Vec::new()));
+        return Ok((read_json_object(request).await?, Vec::new()));
     }
     let form = files::read_multipart(request).await?;
     if let Some(name) = form.values.keys().find(|k| k.starts_with("requests.")) {

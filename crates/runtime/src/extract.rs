@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, RawPathParams, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use kernel::principal::Principal;
 use serde_json::{Map, Value};
 
@@ -64,21 +64,27 @@ pub struct JsonObject(pub Map<String, Value>);
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = PbError;
 
-    async fn from_request(request: Request, state: &S) -> PbResult<Self> {
-        let headers = request.headers().clone();
-        let bytes = Bytes::from_request(request, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                PbError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.")
-            } else {
-                PbError::bad_request(format!("Could not read the request body: {e}"))
-            }
-        })?;
-        Ok(JsonObject(json_body(&headers, &bytes)?))
+    async fn from_request(request: Request, _: &S) -> PbResult<Self> {
+        Ok(JsonObject(read_json_object(request).await?))
     }
 }
 
+/// The request's body as a JSON object (see [`json_body`]), read within the body limit (a
+/// larger body is a 413).
+pub async fn read_json_object(request: Request) -> PbResult<Map<String, Value>> {
+    let headers = request.headers().clone();
+    let bytes = Bytes::from_request(request, &()).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            PbError::new(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.")
+        } else {
+            PbError::bad_request(format!("Could not read the request body: {e}"))
+        }
+    })?;
+    json_body(&headers, &bytes)
+}
+
 /// The JSON object of a create or update body.
-pub fn json_body(headers: &HeaderMap, body: &Bytes) -> PbResult<Map<String, Value>> {
+fn json_body(headers: &HeaderMap, body: &Bytes) -> PbResult<Map<String, Value>> {
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if ct.starts_with("multipart/form-data") {
         return Err(PbError::bad_request("multipart/form-data is not accepted here; send JSON."));

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -383,7 +383,6 @@ async fn requester_of(state: &RuntimeState, ctx: &AppCtx, token: &str) -> Option
 async fn serve(
     State(state): State<RuntimeState>,
     App(mut ctx): App,
-    _headers: HeaderMap,
     Path((_, collection, record, filename)): Path<(String, String, String, String)>,
     Query(q): Query<ServeQuery>,
 ) -> PbResult<Response> {

@@ -23,7 +23,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use collections::model::{Collection, CollectionType};
@@ -33,7 +33,7 @@ use tokio::sync::mpsc;
 
 use crate::RuntimeState;
 use crate::context::AppCtx;
-use crate::extract::{App, json_body};
+use crate::extract::{App, JsonObject};
 use crate::ordered::OrderedTasks;
 use crate::pb::{PbError, PbResult};
 
@@ -200,7 +200,7 @@ impl Drop for Disconnect {
     }
 }
 
-async fn connect(State(state): State<RuntimeState>, App(ctx): App, _headers: HeaderMap) -> PbResult<Response> {
+async fn connect(State(state): State<RuntimeState>, App(ctx): App) -> PbResult<Response> {
     require_listening(&state).await?;
     let id = kernel::ids::random_token(30);
     let (sender, receiver) = mpsc::channel(CLIENT_BUFFER);
@@ -355,10 +355,8 @@ fn percent_decode(s: &str) -> String {
 async fn set_subscriptions(
     State(state): State<RuntimeState>,
     App(ctx): App,
-    headers: HeaderMap,
-    body: Bytes,
+    JsonObject(body): JsonObject,
 ) -> PbResult<Response> {
-    let body = json_body(&headers, &body)?;
     let client_id = body.get("clientId").and_then(Value::as_str).unwrap_or_default();
     let client = state.realtime.get(client_id).filter(|c| c.app_id == ctx.app.id).ok_or_else(PbError::not_found)?;
     let keys: Vec<String> = match body.get("subscriptions") {

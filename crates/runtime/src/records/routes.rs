@@ -1,6 +1,5 @@
 //! `/apps/{slug}/api/collections/{collection}/records[/{id}]` and `/apps/{slug}/api/health`.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::{DEFAULT_PER_PAGE, ListQuery, MAX_PER_PAGE, RequestData};
 use crate::RuntimeState;
 use crate::context::AppCtx;
-use crate::extract::{App, PbQuery, json_body};
+use crate::extract::{App, PbQuery, read_json_object};
 use crate::pb::{PbError, PbResult};
 
 pub fn routes() -> Router<RuntimeState> {
@@ -112,15 +111,7 @@ async fn read_body(
         let uploads = crate::files::check_uploads(c, form.files)?;
         return Ok((form.values, uploads));
     }
-    // Reading through the extractor keeps the body limit.
-    let bytes = <Bytes as axum::extract::FromRequest<()>>::from_request(request, &()).await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            PbError::new(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.")
-        } else {
-            PbError::bad_request(format!("Could not read the request body: {e}"))
-        }
-    })?;
-    Ok((json_body(headers, &bytes)?, Vec::new()))
+    Ok((read_json_object(request).await?, Vec::new()))
 }
 
 /// One record as answered: `expand` and `fields` applied.

@@ -16,6 +16,7 @@ pub mod inline_writer;
 pub mod jobs;
 pub mod json;
 pub mod keys;
+pub mod listen;
 pub mod mail;
 pub mod migrate;
 pub mod module;

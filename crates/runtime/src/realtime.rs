@@ -119,7 +119,7 @@ pub struct Hub {
     /// Whether events reach this process's subscribers: on PostgreSQL every event, this
     /// process's own included, arrives through its LISTEN, so a client is greeted only once
     /// that is in place (an event written after the greeting cannot miss it).
-    listening: tokio::sync::watch::Sender<bool>,
+    listening: kernel::listen::Readiness,
 }
 
 impl Default for Hub {
@@ -130,18 +130,12 @@ impl Default for Hub {
             epoch: kernel::ids::random_token(9),
             fanouts: OrderedTasks::default(),
             notifies: OrderedTasks::default(),
-            listening: tokio::sync::watch::Sender::new(false),
+            listening: kernel::listen::Readiness::default(),
         }
     }
 }
 
 impl Hub {
-    /// Wait (at most `patience`) until events reach this process's subscribers.
-    pub async fn wait_listening(&self, patience: Duration) -> bool {
-        let mut listening = self.listening.subscribe();
-        matches!(tokio::time::timeout(patience, listening.wait_for(|on| *on)).await, Ok(Ok(_)))
-    }
-
     /// Number this event in its app's stream (if the app keeps one) and remember it.
     fn record(&self, app_id: &str, collection_id: &str, action: Action, row: &Map<String, Value>) -> Option<u64> {
         let mut streams = self.streams.lock().ok()?;
@@ -408,7 +402,7 @@ async fn set_subscriptions(
 /// Refuse (503) a realtime client this process could not yet deliver events to: it has
 /// just started and its PostgreSQL LISTEN is not in place within a few seconds.
 pub(crate) async fn require_listening(state: &RuntimeState) -> PbResult<()> {
-    if state.realtime.wait_listening(Duration::from_secs(10)).await {
+    if state.realtime.listening.wait(Duration::from_secs(10)).await {
         Ok(())
     } else {
         Err(PbError::new(StatusCode::SERVICE_UNAVAILABLE, "Realtime is not available yet; retry shortly."))
@@ -444,45 +438,14 @@ pub fn publish(state: &RuntimeState, app_id: &str, collection: &Collection, acti
     );
 }
 
-/// Deliver the notifications of every process to this process's subscribers, until `stop`.
-pub async fn listen(state: RuntimeState, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let kernel::Db::Postgres(pool) = &state.db else {
-        // One process: events are dispatched in-process after commit.
-        state.realtime.listening.send_replace(true);
-        return;
-    };
-    loop {
-        state.realtime.listening.send_replace(false);
-        let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %e, "realtime listener cannot connect; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(2)) => continue,
-                    _ = stop.changed() => return,
-                }
-            }
-        };
-        if let Err(e) = listener.listen(CHANNEL).await {
-            tracing::warn!(error = %e, "realtime LISTEN failed; retrying");
-            continue;
-        }
-        // From here on, events written through other processes reach this one's subscribers.
-        tracing::info!(channel = CHANNEL, "realtime listener is ready");
-        state.realtime.listening.send_replace(true);
-        loop {
-            tokio::select! {
-                n = listener.recv() => match n {
-                    Ok(n) => deliver(&state, n.payload()).await,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "realtime listener lost its connection; reconnecting");
-                        break;
-                    }
-                },
-                _ = stop.changed() => return,
-            }
-        }
-    }
+/// Deliver the events of every process to this process's subscribers, until `stop`.
+pub async fn listen(state: RuntimeState, stop: tokio::sync::watch::Receiver<bool>) {
+    let ready = state.realtime.listening.clone();
+    kernel::listen::listen(&state.db, CHANNEL, "realtime", &ready, stop, |payload| {
+        let state = state.clone();
+        async move { deliver(&state, &payload).await }
+    })
+    .await;
 }
 
 async fn deliver(state: &RuntimeState, payload: &str) {

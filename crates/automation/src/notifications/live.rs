@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use kernel::{Db, Result, Tx, args};
 use tokio::sync::mpsc;
@@ -19,20 +18,14 @@ const BUFFER: usize = 64;
 /// Open connections by user: (connection number, its queue).
 type Connections = HashMap<String, Vec<(u64, mpsc::Sender<String>)>>;
 
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Hub {
     inner: Arc<Mutex<Connections>>,
     next: Arc<std::sync::atomic::AtomicU64>,
     /// Whether this process hears every process's notifications (on PostgreSQL: its LISTEN
     /// is in place). A connection is greeted only then, so that a notification stored after
     /// the greeting cannot miss it.
-    listening: Arc<tokio::sync::watch::Sender<bool>>,
-}
-
-impl Default for Hub {
-    fn default() -> Self {
-        Hub { inner: Arc::default(), next: Arc::default(), listening: Arc::new(tokio::sync::watch::Sender::new(false)) }
-    }
+    pub(crate) listening: kernel::listen::Readiness,
 }
 
 /// A connection's registration; dropping it unregisters.
@@ -66,13 +59,6 @@ impl Hub {
         }
         metrics::gauge!("socle_notification_connections").increment(1.0);
         Subscription { hub: self.clone(), user_id: user_id.to_string(), id, receiver: rx }
-    }
-
-    /// Wait (at most `patience`) until live delivery reaches this process; false if it
-    /// does not by then.
-    pub async fn wait_listening(&self, patience: Duration) -> bool {
-        let mut listening = self.listening.subscribe();
-        matches!(tokio::time::timeout(patience, listening.wait_for(|on| *on)).await, Ok(Ok(_)))
     }
 
     pub fn connections(&self) -> usize {
@@ -113,43 +99,13 @@ impl Hub {
     }
 
     /// On PostgreSQL, relay every process's notifications to this process's connections.
-    pub async fn listen(self, db: Db, mut stop: tokio::sync::watch::Receiver<bool>) {
-        let Db::Postgres(pool) = &db else {
-            // One process: notifications are handed over in-process after commit.
-            self.listening.send_replace(true);
-            return;
-        };
-        loop {
-            self.listening.send_replace(false);
-            let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!(error = %e, "notification listener cannot connect; retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(2)) => continue,
-                        _ = stop.changed() => return,
-                    }
-                }
-            };
-            if let Err(e) = listener.listen(CHANNEL).await {
-                tracing::warn!(error = %e, "notification LISTEN failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-            self.listening.send_replace(true);
-            loop {
-                tokio::select! {
-                    n = listener.recv() => match n {
-                        Ok(n) => self.relay(&db, n.payload()).await,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "notification listener lost its connection; reconnecting");
-                            break;
-                        }
-                    },
-                    _ = stop.changed() => return,
-                }
-            }
-        }
+    pub async fn listen(self, db: Db, stop: tokio::sync::watch::Receiver<bool>) {
+        let ready = self.listening.clone();
+        kernel::listen::listen(&db, CHANNEL, "notification", &ready, stop, |payload| {
+            let (hub, db) = (self.clone(), db.clone());
+            async move { hub.relay(&db, &payload).await }
+        })
+        .await;
     }
 
     async fn relay(&self, db: &Db, payload: &str) {

@@ -154,7 +154,7 @@ async fn live(
     };
     // Greeted only once live delivery is in place (a process just started may still be
     // setting up its LISTEN): after the hello, no notification is missed.
-    if !s.live.wait_listening(Duration::from_secs(10)).await {
+    if !s.live.listening.wait(Duration::from_secs(10)).await {
         return Err(Error::Unavailable("live notifications are not available yet; retry shortly".into()));
     }
     let unread = super::unread_count(&s.db, &user.user_id).await?;

@@ -8,6 +8,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod automation;
+mod collab;
 mod conformance;
 mod console;
 mod db_paths;

@@ -103,6 +103,7 @@ pub struct TestApp {
     schema: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
+    config: Config,
 }
 
 #[derive(Debug)]
@@ -205,6 +206,7 @@ impl TestApp {
         }
         tweak(&mut config);
         let database_url = config.database_url.clone();
+        let kept = config.clone();
         let app = server::Application::build_with(config, extra).await.expect("build the application");
         let addr = app.local_addr().expect("local addr");
         let db = app.db().clone();
@@ -228,7 +230,33 @@ impl TestApp {
             schema,
             shutdown: Some(tx),
             server: Some(server),
+            config: kept,
         }
+    }
+
+    /// Stop the server and start it again on the same database and data folder (a new
+    /// port), as an operator's restart would.
+    pub async fn restart(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        let app = server::Application::build_with(self.config.clone(), &[]).await.expect("rebuild the application");
+        let addr = app.local_addr().expect("local addr");
+        self.db = app.db().clone();
+        self.foundation = app.service::<foundation::FoundationState>().expect("foundation");
+        let (tx, rx) = oneshot::channel::<()>();
+        self.server = Some(tokio::spawn(async move {
+            let _ = app
+                .run_until(async {
+                    let _ = rx.await;
+                })
+                .await;
+        }));
+        self.shutdown = Some(tx);
+        self.base = format!("http://{addr}");
     }
 
     pub fn url(&self, path: &str) -> String {

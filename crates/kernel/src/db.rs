@@ -62,6 +62,8 @@ pub enum Arg {
     Bool(Option<bool>),
     Json(Option<Value>),
     Time(Option<OffsetDateTime>),
+    /// Binary data (`BLOB` / `BYTEA`).
+    Bytes(Option<Vec<u8>>),
 }
 
 macro_rules! arg_from {
@@ -92,6 +94,7 @@ arg_from!(f64, F64, |v| v);
 arg_from!(bool, Bool, |v| v);
 arg_from!(Value, Json, |v| v);
 arg_from!(OffsetDateTime, Time, |v| v);
+arg_from!(Vec<u8>, Bytes, |v| v);
 
 impl From<&Value> for Arg {
     fn from(v: &Value) -> Self {
@@ -142,6 +145,7 @@ fn sqlite_args(args: Vec<Arg>) -> Result<sqlx::sqlite::SqliteArguments> {
             Arg::Bool(v) => out.add(v),
             Arg::Json(v) => out.add(v.map(|j| j.to_string())),
             Arg::Time(v) => out.add(v.map(crate::time::to_sqlite_text)),
+            Arg::Bytes(v) => out.add(v),
         };
         added.map_err(|e| Error::internal(format!("binding a parameter: {e}")))?;
     }
@@ -159,6 +163,7 @@ fn pg_args(args: Vec<Arg>) -> Result<sqlx::postgres::PgArguments> {
             Arg::Bool(v) => out.add(v),
             Arg::Json(v) => out.add(v.map(sqlx::types::Json)),
             Arg::Time(v) => out.add(v),
+            Arg::Bytes(v) => out.add(v),
         };
         added.map_err(|e| Error::internal(format!("binding a parameter: {e}")))?;
     }

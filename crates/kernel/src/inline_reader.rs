@@ -196,9 +196,14 @@ impl ToSql for Bound<'_> {
             Arg::Bool(Some(b)) => ToSqlOutput::from(i64::from(*b)),
             Arg::Json(Some(v)) => ToSqlOutput::Owned(SqlValue::Text(v.to_string())),
             Arg::Time(Some(t)) => ToSqlOutput::Owned(SqlValue::Text(crate::time::to_sqlite_text(*t))),
-            Arg::Text(None) | Arg::I64(None) | Arg::F64(None) | Arg::Bool(None) | Arg::Json(None) | Arg::Time(None) => {
-                ToSqlOutput::from(Null)
-            }
+            Arg::Bytes(Some(b)) => ToSqlOutput::Owned(SqlValue::Blob(b.clone())),
+            Arg::Text(None)
+            | Arg::I64(None)
+            | Arg::F64(None)
+            | Arg::Bool(None)
+            | Arg::Json(None)
+            | Arg::Time(None)
+            | Arg::Bytes(None) => ToSqlOutput::from(Null),
         })
     }
 }

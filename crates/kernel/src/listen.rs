@@ -48,10 +48,20 @@ pub async fn listen<F, Fut>(
     F: FnMut(String) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let Db::Postgres(pool) = db else {
+    let Db::Postgres(shared) = db else {
         ready.set(true);
         return;
     };
+    // A listener keeps its connection for as long as it runs: it gets one of its own (same
+    // settings as the shared pool's), so that each module listening does not take one of the
+    // connections requests need.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_lazy_with((*shared.connect_options()).clone());
+    let pool = &pool;
     loop {
         ready.set(false);
         let connected = async {

@@ -45,6 +45,7 @@ pub const MODULES: &[&ModuleDef] = &[
     &studio::MODULE,
     &runtime::MODULE,
     &automation::MODULE,
+    &collab::MODULE,
     &console::MODULE,
 ];
 

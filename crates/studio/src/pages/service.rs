@@ -314,6 +314,7 @@ pub async fn update(
         check_document(db, &p, doc).await?;
     }
     let expected = expected.or(input.version);
+    let writes_document = input.document.is_some();
     let mut tx = db.begin().await?;
     let current = fetch(&mut tx, project_id, page_id).await?;
     if let Some(v) = expected
@@ -361,6 +362,9 @@ pub async fn update(
     }
     let page = fetch(&mut tx, project_id, page_id).await?;
     keep_version(&mut tx, &page, principal.actor_id()).await?;
+    if writes_document {
+        announce_document(&mut tx, &p.organization_id, &page, principal.actor_id()).await?;
+    }
     foundation::audit::record(
         &mut tx,
         ctx,
@@ -491,6 +495,7 @@ pub async fn restore(
     .await?;
     let page = fetch(&mut tx, project_id, page_id).await?;
     keep_version(&mut tx, &page, principal.actor_id()).await?;
+    announce_document(&mut tx, &p.organization_id, &page, principal.actor_id()).await?;
     foundation::audit::record(
         &mut tx,
         ctx,
@@ -554,4 +559,76 @@ pub async fn history(db: &Db, page_id: &str) -> Result<Vec<PageVersionDetail>> {
         args![page_id],
     )
     .await
+}
+
+/// Where a page lives, for the modules that edit it live (Collab).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PageLocation {
+    pub page_id: String,
+    pub project_id: String,
+    pub organization_id: String,
+    pub document: Json<Value>,
+    pub updated_at: OffsetDateTime,
+}
+
+/// The page and its project's organization; `None` when either is gone (or in the trash).
+pub async fn locate(db: &Db, page_id: &str) -> Result<Option<PageLocation>> {
+    db.fetch_optional(
+        "SELECT pg.id AS page_id, pg.project_id, p.organization_id, pg.document, pg.updated_at
+           FROM studio_pages pg JOIN studio_projects p ON p.id = pg.project_id
+          WHERE pg.id = $1 AND p.deleted_at IS NULL",
+        args![page_id],
+    )
+    .await
+}
+
+/// Store the document a live editing session made, in the caller's transaction. The
+/// version does not move: versions are taken at save points ([`save_live_version`]).
+pub async fn write_live_document(tx: &mut Tx, page_id: &str, doc: &Value, author: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE studio_pages SET document = $2, updated_at = $3, updated_by = $4 WHERE id = $1",
+        args![page_id, doc, kernel::time::now(), author],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A save point of live editing: the current document becomes a new version.
+pub async fn save_live_version(db: &Db, page_id: &str, author: &str) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let n = tx
+        .execute(
+            "UPDATE studio_pages SET version = version + 1, updated_at = $2, updated_by = $3 WHERE id = $1",
+            args![page_id, kernel::time::now(), author],
+        )
+        .await?;
+    if n == 0 {
+        return Ok(());
+    }
+    let page: Page = tx
+        .fetch_one(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM studio_pages WHERE id = $1")), args![page_id])
+        .await?;
+    keep_version(&mut tx, &page, author).await?;
+    tx.commit().await
+}
+
+/// The event a REST write of a page's document appends, so that live editors see it.
+pub const PAGE_DOCUMENT_WRITTEN: &str = "page.document_written";
+
+async fn announce_document(tx: &mut Tx, organization_id: &str, page: &Page, author: &str) -> Result<()> {
+    kernel::outbox::append(
+        tx,
+        kernel::outbox::NewEvent::new(
+            PAGE_DOCUMENT_WRITTEN,
+            Some(organization_id),
+            serde_json::json!({
+                "page_id": page.id,
+                "project_id": page.project_id,
+                "document": page.document.0,
+                "author_id": author,
+            }),
+        ),
+    )
+    .await?;
+    Ok(())
 }

@@ -185,3 +185,15 @@ pub async fn open(db: &Db, token: &str) -> Result<SharedProject> {
         .collect();
     Ok(SharedProject { name, description, pages })
 }
+
+/// The project a live share token opens, if it still does (read-only live viewers).
+pub async fn project_of_token(db: &Db, token: &str) -> Result<Option<String>> {
+    db.fetch_optional(
+        "SELECT l.project_id FROM studio_share_links l JOIN studio_projects p ON p.id = l.project_id
+          WHERE l.token_hash = $1 AND l.revoked_at IS NULL AND (l.expires_at IS NULL OR l.expires_at > $2)
+            AND p.deleted_at IS NULL",
+        args![kernel::ids::sha256_hex(token), kernel::time::now()],
+    )
+    .await
+    .map(|row: Option<(String,)>| row.map(|(id,)| id))
+}

@@ -1,0 +1,174 @@
+//! One editor's WebSocket: the Yjs sync and awareness protocol (one message per binary
+//! frame, as the JavaScript client reads only the first message of a frame).
+//!
+//! On connect the server sends its sync step 1 and the room's awareness; it answers the
+//! client's sync step 1 with a sync step 2; updates (and a sync step 2's content) go to the
+//! room's task; awareness updates are relayed to everyone. A read-only connection's updates
+//! are dropped. The connection's access is checked again every `recheck_secs`: a removed
+//! member or a revoked link is closed with 4403.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use tokio::sync::{broadcast, watch};
+use yrs::encoding::read::Cursor;
+use yrs::sync::{Message, MessageReader, SyncMessage};
+use yrs::updates::decoder::DecoderV1;
+
+use crate::CollabState;
+use crate::access::{self, Credential, Grant, PageRef};
+use crate::room::{Command, Conn, NEXT_CONN, Room};
+
+/// Join the room of `page` (loading it when needed) and register the connection.
+async fn join(
+    state: &CollabState,
+    page: &PageRef,
+    grant: &Grant,
+) -> kernel::Result<(Arc<Room>, u64, watch::Receiver<Option<(u16, String)>>)> {
+    let mut rooms = state.rooms.lock().await;
+    let room = match rooms.get(&page.page_id).filter(|r| !r.is_closed()) {
+        Some(room) => room.clone(),
+        None => {
+            let room = crate::room::open(state, page).await?;
+            rooms.insert(page.page_id.clone(), room.clone());
+            room
+        }
+    };
+    let id = NEXT_CONN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (kick, kicked) = watch::channel(None);
+    if let Ok(mut conns) = room.conns.lock() {
+        conns.insert(
+            id,
+            Conn { actor_id: grant.actor_id.clone(), read_only: grant.read_only, client_ids: Default::default(), kick },
+        );
+    }
+    Ok((room, id, kicked))
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let _ = socket.send(WsMessage::Close(Some(CloseFrame { code, reason: reason.to_string().into() }))).await;
+}
+
+pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Credential, mut socket: WebSocket) {
+    let (room, conn, mut kicked) = match join(&state, &page, &grant).await {
+        Ok(joined) => joined,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not open a collab room");
+            close(&mut socket, 1011, "the page could not be opened").await;
+            return;
+        }
+    };
+    metrics::gauge!("socle_collab_connections").increment(1.0);
+    let session =
+        if grant.read_only { None } else { crate::replays::open(&state.db, &page, &grant.actor_id, "live").await.ok() };
+    let mut relay = room.out.subscribe();
+    let (hello, presence) = room.greeting();
+    let mut open = socket.send(WsMessage::Binary(hello.into())).await.is_ok();
+    if let Some(p) = presence {
+        open = open && socket.send(WsMessage::Binary(p.into())).await.is_ok();
+    }
+    let mut recheck = tokio::time::interval(Duration::from_secs(state.settings.recheck_secs.max(1)));
+    recheck.tick().await;
+    while open {
+        tokio::select! {
+            incoming = socket.recv() => match incoming {
+                Some(Ok(WsMessage::Binary(bytes))) => {
+                    match handle(&state, &room, conn, &grant, session.as_deref(), &bytes).await {
+                        Ok(replies) => {
+                            for reply in replies {
+                                if socket.send(WsMessage::Binary(reply.into())).await.is_err() {
+                                    open = false;
+                                    break;
+                                }
+                            }
+                        }
+                        Err(reason) => {
+                            close(&mut socket, 4400, reason).await;
+                            open = false;
+                        }
+                    }
+                }
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => open = false,
+                Some(Ok(_)) => {}
+            },
+            frame = relay.recv() => match frame {
+                Ok(frame) => {
+                    if frame.skip != Some(conn) && socket.send(WsMessage::Binary(frame.bytes.clone().into())).await.is_err() {
+                        open = false;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // Fell behind: send the whole document (the client keeps what it has).
+                    open = socket.send(WsMessage::Binary(room.full_update().into())).await.is_ok();
+                }
+                Err(broadcast::error::RecvError::Closed) => open = false,
+            },
+            _ = kicked.changed() => {
+                let reason = kicked.borrow().clone();
+                if let Some((code, reason)) = reason {
+                    close(&mut socket, code, &reason).await;
+                }
+                open = false;
+            }
+            _ = recheck.tick() => {
+                if let Err(e) = access::authorize(&state.foundation, &page, &credential).await {
+                    let code = if matches!(e, kernel::Error::Unauthorized(_)) { 4401 } else { 4403 };
+                    close(&mut socket, code, "access to this page was revoked").await;
+                    open = false;
+                }
+            }
+        }
+    }
+    let ids = room.left(conn);
+    room.forget_clients(&ids);
+    if let Some(session) = session {
+        let _ = crate::replays::close(&state.db, &session).await;
+    }
+    metrics::gauge!("socle_collab_connections").decrement(1.0);
+}
+
+/// Handle one frame (which may hold several messages); what to answer this connection.
+async fn handle(
+    state: &CollabState,
+    room: &Room,
+    conn: u64,
+    grant: &Grant,
+    session: Option<&str>,
+    bytes: &[u8],
+) -> Result<Vec<Vec<u8>>, &'static str> {
+    let mut replies = Vec::new();
+    let mut edits = Vec::new();
+    let mut awareness = Vec::new();
+    {
+        let mut decoder = DecoderV1::new(Cursor::new(bytes));
+        for message in MessageReader::new(&mut decoder) {
+            match message.map_err(|_| "the message could not be read")? {
+                Message::Sync(SyncMessage::SyncStep1(sv)) => replies.push(room.diff(&sv)),
+                Message::Sync(SyncMessage::SyncStep2(update)) | Message::Sync(SyncMessage::Update(update)) => {
+                    if !grant.read_only && !crate::store::is_empty_update(&update) {
+                        edits.push(update);
+                    }
+                }
+                Message::Awareness(update) => awareness.push(update),
+                Message::AwarenessQuery => replies.extend(room.presence_frame()),
+                Message::Auth(_) | Message::Custom(..) => {}
+            }
+        }
+    }
+    if let Some(session) = session {
+        for data in edits {
+            let command = Command::Edit { conn, session: session.to_string(), author: grant.actor_id.clone(), data };
+            if room.inbox.send(command).await.is_err() {
+                return Err("the room closed");
+            }
+        }
+    }
+    for update in awareness {
+        let encoded = yrs::updates::encoder::Encode::encode_v1(&update);
+        if room.awareness_update(Some(conn), &grant.actor_id, update).is_some() {
+            crate::fanout::announce_awareness(state, &room.page.page_id, &grant.actor_id, &encoded).await;
+        }
+    }
+    Ok(replies)
+}

@@ -1,0 +1,189 @@
+//! Collab: real-time collaborative editing of Studio pages over the Yjs protocol.
+//!
+//! Each page is a room (`/api/v1/collab/pages/{page_id}`, WebSocket) holding the page's
+//! live Y.Doc ([`mapping`] documents how the page JSON maps to Yjs types). Every accepted
+//! change is validated against the page schema ([`validation`]), logged with its author and
+//! time ([`store`]) before it is relayed, and written back to the Studio page, so a REST
+//! read sees it; Studio versions are taken at save points (the last editor leaves, the
+//! room unloads). REST writes of a page reach the room through the outbox. Editing
+//! sessions can be replayed ([`replays`]), the page read as it was at any kept time and
+//! restored ([`service`]). With several processes on PostgreSQL, changes and presence fan
+//! out through `pg_notify` ([`fanout`]).
+
+pub mod access;
+mod connection;
+pub mod fanout;
+pub mod mapping;
+pub mod replays;
+pub mod room;
+mod routes;
+pub mod service;
+pub mod settings;
+pub mod store;
+pub mod validation;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use foundation::FoundationState;
+use kernel::outbox::{Event, Listener, ListenerFuture};
+use kernel::{Config, Db, Deps, Module, Tx};
+use tokio::sync::Mutex;
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(Clone)]
+pub struct CollabState(Arc<CollabInner>);
+
+pub struct CollabInner {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub settings: settings::CollabConfig,
+    pub foundation: FoundationState,
+    /// This process's open rooms, by page id.
+    pub rooms: Mutex<HashMap<String, Arc<room::Room>>>,
+    /// Names this process in the fan-out, so it ignores its own announcements.
+    pub process_id: String,
+    /// Whether this process hears other processes' changes (PostgreSQL: LISTEN in place).
+    pub listening: kernel::listen::Readiness,
+}
+
+impl std::ops::Deref for CollabState {
+    type Target = CollabInner;
+
+    fn deref(&self) -> &CollabInner {
+        &self.0
+    }
+}
+
+impl axum::extract::FromRef<CollabState> for FoundationState {
+    fn from_ref(s: &CollabState) -> FoundationState {
+        s.foundation.clone()
+    }
+}
+
+impl CollabState {
+    pub fn new(db: Db, config: Arc<Config>, settings: settings::CollabConfig, foundation: FoundationState) -> Self {
+        CollabState(Arc::new(CollabInner {
+            db,
+            config,
+            settings,
+            foundation,
+            rooms: Mutex::new(HashMap::new()),
+            process_id: kernel::ids::random_token(16),
+            listening: kernel::listen::Readiness::default(),
+        }))
+    }
+}
+
+/// Collab's front door: the rooms and their REST companions under `/api/v1/collab`, the
+/// admin's replays, the fan-out listener, the history retention, and the reaction to REST
+/// writes of pages.
+pub const MODULE: kernel::module::ModuleDef = kernel::module::ModuleDef { name: "collab", migrations, build: module };
+
+fn module(deps: &mut Deps) -> anyhow::Result<Module> {
+    let state = CollabState::new(
+        deps.db.clone(),
+        deps.config.clone(),
+        deps.section(settings::SECTION)?,
+        deps.get::<FoundationState>()?,
+    );
+    deps.provide(state.clone());
+    describe_metrics();
+    let (fanout, retention) = (state.clone(), state.clone());
+    let mut module = Module::new("collab")
+        .api(router(state.clone()))
+        .task(kernel::module::Task::always("collab fan-out", move |stop| async move {
+            let ready = fanout.listening.clone();
+            let db = fanout.db.clone();
+            kernel::listen::listen(&db, fanout::CHANNEL, "collab", &ready, stop, |payload| {
+                let state = fanout.clone();
+                async move { fanout::receive(&state, &payload).await }
+            })
+            .await;
+        }))
+        .task(kernel::module::Task::in_role("collab history retention", "scheduler", move |stop| {
+            keep_history(retention, stop)
+        }));
+    module.listeners = vec![Arc::new(RestWrites(state))];
+    Ok(module)
+}
+
+pub fn router(state: CollabState) -> OpenApiRouter {
+    OpenApiRouter::new().nest("/collab", routes::routes()).nest("/admin", routes::admin_routes()).with_state(state)
+}
+
+/// Once an hour, fold editing history older than `history_days` into each page's base.
+async fn keep_history(state: CollabState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.changed() => return,
+        }
+        if state.settings.history_days <= 0 {
+            continue;
+        }
+        let before = kernel::time::now() - time::Duration::days(state.settings.history_days);
+        match store::pages_with_history_before(&state.db, before).await {
+            Ok(pages) => {
+                for page in pages {
+                    if let Err(e) = store::fold_history(&state.db, &page, before).await {
+                        tracing::warn!(error = %e, page_id = %page, "could not fold old collab history");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not list collab history to fold"),
+        }
+    }
+}
+
+/// A page's document written through Studio's REST API reaches its live room (and from
+/// there its editors, on every process).
+struct RestWrites(CollabState);
+
+impl Listener for RestWrites {
+    fn name(&self) -> &'static str {
+        "collab.rest_writes"
+    }
+
+    fn on_event<'a>(&'a self, event: &'a Event, _tx: &'a mut Tx) -> ListenerFuture<'a> {
+        Box::pin(async move {
+            if event.kind != studio::pages::service::PAGE_DOCUMENT_WRITTEN {
+                return Ok(());
+            }
+            let p = &event.payload;
+            let (Some(page_id), Some(author)) = (p["page_id"].as_str(), p["author_id"].as_str()) else { return Ok(()) };
+            let (state, page_id, author, document) =
+                (self.0.clone(), page_id.to_string(), author.to_string(), p["document"].clone());
+            // The room's own transaction must not wait for this one (SQLite has one writer):
+            // apply it once the event is marked delivered. A crash in between is caught up
+            // when the room next loads (the page row is newer than its log).
+            tokio::spawn(async move {
+                let Ok(page) = access::page(&state.foundation, &page_id).await else { return };
+                if let Err(e) = service::write_document(&state, &page, document, &author, "rest").await {
+                    tracing::warn!(error = %e, page_id, "could not apply a REST write to the live page");
+                }
+            });
+            Ok(())
+        })
+    }
+}
+
+pub fn migrations() -> Vec<kernel::migrate::Migration> {
+    vec![kernel::migrate::Migration {
+        module: "collab",
+        version: 1,
+        name: "collab",
+        script: include_str!("../migrations/0001_collab.sql"),
+    }]
+}
+
+pub fn describe_metrics() {
+    metrics::describe_gauge!("socle_collab_rooms", "Collab rooms open in this process.");
+    metrics::describe_gauge!("socle_collab_connections", "Open collab WebSocket connections.");
+    metrics::describe_counter!("socle_collab_updates_total", "Live editing updates accepted.");
+    metrics::describe_counter!(
+        "socle_collab_repairs_total",
+        "Batches of live edits repaired because they made a page invalid."
+    );
+}

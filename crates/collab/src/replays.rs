@@ -1,0 +1,212 @@
+//! Editing sessions ("replays"): who edited a page, when, how many changes, and the changes
+//! themselves with their times and authors, so a client can play the editing back.
+
+use std::io::Write;
+
+use base64::Engine;
+use kernel::pagination::{Page, PageRequest};
+use kernel::{Db, Error, Result, args};
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::access::PageRef;
+
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Replay {
+    pub id: String,
+    pub page_id: String,
+    pub project_id: String,
+    pub organization_id: String,
+    pub user_id: String,
+    /// `live` (an editor's connection), `rest` (a REST write), `restore`, `seed`.
+    pub kind: String,
+    pub changes: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_change_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub ended_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct ReplayUpdate {
+    pub id: i64,
+    pub author_id: String,
+    /// `edit`, `repair`, `rest`, `restore`, `seed`.
+    pub kind: String,
+    /// The Yjs update (v1 encoding), base64: apply them in order to play the session back.
+    pub update: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplayDetail {
+    #[serde(flatten)]
+    pub replay: Replay,
+    pub updates: Vec<ReplayUpdate>,
+}
+
+const COLUMNS: &str =
+    "id, page_id, project_id, organization_id, user_id, kind, changes, started_at, last_change_at, ended_at";
+
+/// Open a session of `kind` for `user_id` on the page; its id.
+pub async fn open(db: &Db, page: &PageRef, user_id: &str, kind: &str) -> Result<String> {
+    let id = kernel::ids::new_id();
+    db.execute(
+        "INSERT INTO collab_sessions (id, page_id, project_id, organization_id, user_id, kind, changes, started_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
+        args![&id, &page.page_id, &page.project_id, &page.organization_id, user_id, kind, kernel::time::now()],
+    )
+    .await?;
+    Ok(id)
+}
+
+pub async fn close(db: &Db, session_id: &str) -> Result<()> {
+    db.execute("UPDATE collab_sessions SET ended_at = $2 WHERE id = $1", args![session_id, kernel::time::now()])
+        .await?;
+    Ok(())
+}
+
+pub async fn list(db: &Db, page_id: &str, req: PageRequest) -> Result<Page<Replay>> {
+    let total = db.count("SELECT COUNT(*) FROM collab_sessions WHERE page_id = $1", args![page_id]).await?;
+    let items = db
+        .fetch_all(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM collab_sessions WHERE page_id = $1 ORDER BY started_at DESC, id LIMIT $2 OFFSET $3"
+            )),
+            args![page_id, req.limit(), req.offset()],
+        )
+        .await?;
+    Ok(Page::new(items, req, total))
+}
+
+/// Every organization's sessions, newest first (the platform admin's view).
+pub async fn list_all(db: &Db, organization_id: Option<&str>, req: PageRequest) -> Result<Page<Replay>> {
+    let total = db
+        .count(
+            "SELECT COUNT(*) FROM collab_sessions WHERE ($1 IS NULL OR organization_id = $1)",
+            args![organization_id],
+        )
+        .await?;
+    let items = db
+        .fetch_all(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM collab_sessions WHERE ($1 IS NULL OR organization_id = $1)
+                  ORDER BY started_at DESC, id LIMIT $2 OFFSET $3"
+            )),
+            args![organization_id, req.limit(), req.offset()],
+        )
+        .await?;
+    Ok(Page::new(items, req, total))
+}
+
+pub async fn get(db: &Db, replay_id: &str) -> Result<Replay> {
+    db.fetch_optional(
+        sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM collab_sessions WHERE id = $1")),
+        args![replay_id],
+    )
+    .await?
+    .ok_or_else(|| Error::not_found("replay"))
+}
+
+#[derive(sqlx::FromRow)]
+struct UpdateRow {
+    id: i64,
+    author_id: String,
+    kind: String,
+    data: Vec<u8>,
+    created_at: OffsetDateTime,
+}
+
+fn encode(rows: Vec<UpdateRow>) -> Vec<ReplayUpdate> {
+    rows.into_iter()
+        .map(|r| ReplayUpdate {
+            id: r.id,
+            author_id: r.author_id,
+            kind: r.kind,
+            update: base64::engine::general_purpose::STANDARD.encode(&r.data),
+            created_at: r.created_at,
+        })
+        .collect()
+}
+
+/// A session and its updates, in order.
+pub async fn detail(db: &Db, page_id: &str, replay_id: &str) -> Result<ReplayDetail> {
+    let replay = get(db, replay_id).await?;
+    if replay.page_id != page_id {
+        return Err(Error::not_found("replay"));
+    }
+    let rows: Vec<UpdateRow> = db
+        .fetch_all(
+            "SELECT id, author_id, kind, data, created_at FROM collab_updates WHERE session_id = $1 ORDER BY id",
+            args![replay_id],
+        )
+        .await?;
+    Ok(ReplayDetail { replay, updates: encode(rows) })
+}
+
+/// The page's whole kept history (sessions and updates) as gzip-compressed JSON.
+pub async fn export_history(db: &Db, page: &PageRef) -> Result<Vec<u8>> {
+    let sessions: Vec<Replay> = db
+        .fetch_all(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM collab_sessions WHERE page_id = $1 ORDER BY started_at, id"
+            )),
+            args![&page.page_id],
+        )
+        .await?;
+    let rows: Vec<UpdateRow> = db
+        .fetch_all(
+            "SELECT id, author_id, kind, data, created_at FROM collab_updates WHERE page_id = $1 ORDER BY id",
+            args![&page.page_id],
+        )
+        .await?;
+    let base: Option<(i64, Vec<u8>)> = db
+        .fetch_optional(
+            "SELECT upto_id, state FROM collab_snapshots WHERE page_id = $1 AND kind = 'base'",
+            args![&page.page_id],
+        )
+        .await?;
+    let doc = serde_json::json!({
+        "format": "socle.collab.history/1",
+        "page_id": page.page_id,
+        "project_id": page.project_id,
+        "exported_at": kernel::time::rfc3339(kernel::time::now()),
+        "base": base.map(|(upto, state)| serde_json::json!({
+            "upto_id": upto,
+            "state": base64::engine::general_purpose::STANDARD.encode(state),
+        })),
+        "sessions": sessions,
+        "updates": encode(rows),
+    });
+    let bytes = serde_json::to_vec(&doc).map_err(Error::internal)?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&bytes).map_err(Error::internal)?;
+    gz.finish().map_err(Error::internal)
+}
+
+/// Delete a replay. Its changes are part of the page, so they are not undone: the history
+/// up to the end of this session is folded into the page's base (time travel and replays
+/// then start after it) and the sessions left without changes go.
+pub async fn delete(db: &Db, replay_id: &str) -> Result<Replay> {
+    let replay = get(db, replay_id).await?;
+    let last: Option<(OffsetDateTime,)> = db
+        .fetch_optional(
+            "SELECT created_at FROM collab_updates WHERE session_id = $1 ORDER BY id DESC LIMIT 1",
+            args![replay_id],
+        )
+        .await?;
+    if let Some((t,)) = last {
+        crate::store::fold_history(db, &replay.page_id, t + time::Duration::microseconds(1)).await?;
+    }
+    db.execute("DELETE FROM collab_updates WHERE session_id = $1", args![replay_id]).await?;
+    db.execute("DELETE FROM collab_sessions WHERE id = $1", args![replay_id]).await?;
+    Ok(replay)
+}

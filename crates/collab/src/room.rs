@@ -1,0 +1,564 @@
+//! A room: the live Y.Doc of one page, the connections editing it, and the one task that
+//! changes it. Edits go through the room's task in arrival order: it applies a batch,
+//! checks the page is still valid (repairing what is not), logs the batch in one
+//! transaction, and only then relays it. Reads (a client's sync step 1, awareness) take
+//! the document's lock briefly and never across an `.await`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::Value;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
+use yrs::updates::encoder::Encode;
+use yrs::{ReadTxn, StateVector, Transact};
+
+use crate::access::PageRef;
+use crate::store::{self, NewUpdate};
+use crate::{CollabState, mapping, validation};
+
+/// Frames a slow connection may fall behind before it is resynchronised.
+const RELAY_BUFFER: usize = 1024;
+/// Edits the room's task takes in one batch (one transaction).
+const BATCH: usize = 256;
+
+/// A frame for the room's connections; `skip` is the connection it came from.
+pub struct Frame {
+    pub skip: Option<u64>,
+    pub bytes: Vec<u8>,
+}
+
+/// What the room's task is asked to do.
+pub enum Command {
+    /// A live editor's update.
+    Edit { conn: u64, session: String, author: String, data: Vec<u8> },
+    /// Make the document hold `document` (a REST write, a restore), as one logged change.
+    Write { document: Value, author: String, kind: &'static str, reply: oneshot::Sender<kernel::Result<()>> },
+    /// Another process logged updates: apply them (inline, or read from the log).
+    Remote { data: Option<Vec<u8>>, id: i64 },
+    /// A connection left.
+    Left,
+}
+
+/// A connection in the room.
+pub struct Conn {
+    pub actor_id: String,
+    pub read_only: bool,
+    /// The awareness client ids this connection announced.
+    pub client_ids: HashSet<u64>,
+    /// Closes the connection with a WebSocket close code and reason.
+    pub kick: watch::Sender<Option<(u16, String)>>,
+}
+
+pub struct Room {
+    pub page: PageRef,
+    pub awareness: Mutex<Awareness>,
+    pub inbox: mpsc::Sender<Command>,
+    pub out: broadcast::Sender<Arc<Frame>>,
+    pub conns: Mutex<HashMap<u64, Conn>>,
+    /// Awareness client id → the actor behind it (this process's connections and others').
+    pub owners: Mutex<HashMap<u64, String>>,
+    /// The last log row this room's document holds.
+    pub last_id: AtomicI64,
+    closed: AtomicBool,
+    last_left: Mutex<Instant>,
+}
+
+pub fn sync_frame(msg: SyncMessage) -> Vec<u8> {
+    Message::Sync(msg).encode_v1()
+}
+
+pub fn awareness_frame(update: AwarenessUpdate) -> Vec<u8> {
+    Message::Awareness(update).encode_v1()
+}
+
+impl Room {
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// The document's state vector and, when anyone is present, the awareness states: what
+    /// a joining client is greeted with.
+    pub fn greeting(&self) -> (Vec<u8>, Option<Vec<u8>>) {
+        let Ok(aw) = self.awareness.lock() else { return (Vec::new(), None) };
+        let sv = aw.doc().transact().state_vector();
+        let presence = aw.update().ok().filter(|u| !u.clients.is_empty()).map(awareness_frame);
+        (sync_frame(SyncMessage::SyncStep1(sv)), presence)
+    }
+
+    /// What `sv` lacks of the document (the answer to a client's sync step 1).
+    pub fn diff(&self, sv: &StateVector) -> Vec<u8> {
+        let Ok(aw) = self.awareness.lock() else { return Vec::new() };
+        let update = aw.doc().transact().encode_diff_v1(sv);
+        sync_frame(SyncMessage::SyncStep2(update))
+    }
+
+    /// The whole document as one update message (for a connection that fell behind).
+    pub fn full_update(&self) -> Vec<u8> {
+        self.diff(&StateVector::default())
+    }
+
+    pub fn presence_frame(&self) -> Option<Vec<u8>> {
+        let aw = self.awareness.lock().ok()?;
+        aw.update().ok().map(awareness_frame)
+    }
+
+    pub fn document(&self) -> Value {
+        self.awareness.lock().map(|aw| mapping::to_json(aw.doc())).unwrap_or(Value::Null)
+    }
+
+    /// Apply an awareness update from connection `conn` (or another process when `conn` is
+    /// `None`) and relay it to every connection, its sender included (a client alone in the
+    /// room hears its own heartbeat, which keeps it from reconnecting).
+    pub fn awareness_update(&self, conn: Option<u64>, actor: &str, update: AwarenessUpdate) -> Option<Vec<u8>> {
+        let ids: Vec<u64> = update.clients.keys().map(|c| c.get()).collect();
+        if let Some(conn) = conn
+            && let Ok(mut conns) = self.conns.lock()
+            && let Some(c) = conns.get_mut(&conn)
+        {
+            c.client_ids.extend(ids.iter().copied());
+        }
+        if let Ok(mut owners) = self.owners.lock() {
+            for id in &ids {
+                owners.insert(*id, actor.to_string());
+            }
+        }
+        let frame = awareness_frame(update.clone());
+        if let Ok(mut aw) = self.awareness.lock()
+            && aw.apply_update(update).is_err()
+        {
+            return None;
+        }
+        let _ = self.out.send(Arc::new(Frame { skip: None, bytes: frame.clone() }));
+        Some(frame)
+    }
+
+    /// Remove awareness `ids` (a connection left, or went quiet) and tell the room.
+    pub fn forget_clients(&self, ids: &[u64]) -> Option<Vec<u8>> {
+        if ids.is_empty() {
+            return None;
+        }
+        let frame = {
+            let mut aw = self.awareness.lock().ok()?;
+            let mut removed = Vec::new();
+            for id in ids {
+                let client = yrs::block::ClientID::new(*id);
+                if aw.meta(client).is_some() {
+                    aw.remove_state(client);
+                    removed.push(client);
+                }
+            }
+            if removed.is_empty() {
+                return None;
+            }
+            awareness_frame(aw.update_with_clients(removed).ok()?)
+        };
+        if let Ok(mut owners) = self.owners.lock() {
+            for id in ids {
+                owners.remove(id);
+            }
+        }
+        let _ = self.out.send(Arc::new(Frame { skip: None, bytes: frame.clone() }));
+        Some(frame)
+    }
+
+    /// Close every connection of `actor` (access revoked) with `code`.
+    pub fn kick_actor(&self, actor: &str, code: u16, reason: &str) {
+        if let Ok(conns) = self.conns.lock() {
+            for c in conns.values().filter(|c| c.actor_id == actor) {
+                let _ = c.kick.send(Some((code, reason.to_string())));
+            }
+        }
+    }
+
+    fn kick_all(&self, code: u16, reason: &str) {
+        if let Ok(conns) = self.conns.lock() {
+            for c in conns.values() {
+                let _ = c.kick.send(Some((code, reason.to_string())));
+            }
+        }
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.conns.lock().map(|c| c.len()).unwrap_or(0)
+    }
+}
+
+/// The room's task state.
+struct Worker {
+    state: CollabState,
+    room: Arc<Room>,
+    /// The last document that passed validation: what a repair goes back to.
+    last_valid: Value,
+    /// Who changed the page since its last save point (a Studio version).
+    unsaved_by: Option<String>,
+    rows_since_checkpoint: usize,
+}
+
+/// Load the page's room from its log (seeding it from the page JSON the first time) and
+/// start its task.
+pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Room>> {
+    let db = &state.db;
+    let loaded = store::load(db, &page.page_id).await?;
+    let studio_page =
+        studio::pages::service::locate(db, &page.page_id).await?.ok_or_else(|| kernel::Error::not_found("page"))?;
+    let doc = loaded.doc;
+    let mut last_id = loaded.last_id;
+    let mut seed = None;
+    if last_id == 0 && loaded.last_at.is_none() {
+        // Never edited live: the page JSON becomes the first logged change.
+        seed = Some(("seed", mapping::write_json(&doc, &studio_page.document.0)));
+    } else if loaded.last_at.is_some_and(|t| studio_page.updated_at > t)
+        && mapping::to_json(&doc) != studio_page.document.0
+    {
+        // The page was written (an import, a write whose event this process missed) after
+        // the last logged change: the page row wins, as one more change.
+        seed = Some(("rest", mapping::write_json(&doc, &studio_page.document.0)));
+    }
+    if let Some((kind, data)) = seed
+        && !data.is_empty()
+    {
+        let session = crate::replays::open(db, page, "system", kind).await?;
+        let mut tx = db.begin().await?;
+        let ids = store::append(
+            &mut tx,
+            &page.page_id,
+            &[NewUpdate { session_id: session.clone(), author_id: "system".into(), kind, data }],
+            kernel::time::now(),
+        )
+        .await?;
+        tx.commit().await?;
+        crate::replays::close(db, &session).await?;
+        last_id = ids.last().copied().unwrap_or(last_id);
+    }
+    let last_valid = {
+        let json = mapping::to_json(&doc);
+        if validation::check(&json).is_ok() { json } else { studio_page.document.0.clone() }
+    };
+    let (inbox, commands) = mpsc::channel(BATCH * 4);
+    let (out, _) = broadcast::channel(RELAY_BUFFER);
+    let room = Arc::new(Room {
+        page: page.clone(),
+        awareness: Mutex::new(Awareness::new(doc)),
+        inbox,
+        out,
+        conns: Mutex::new(HashMap::new()),
+        owners: Mutex::new(HashMap::new()),
+        last_id: AtomicI64::new(last_id),
+        closed: AtomicBool::new(false),
+        last_left: Mutex::new(Instant::now()),
+    });
+    let worker = Worker {
+        state: state.clone(),
+        room: room.clone(),
+        last_valid,
+        unsaved_by: None,
+        rows_since_checkpoint: loaded.rows_after_checkpoint,
+    };
+    tokio::spawn(worker.run(commands));
+    metrics::gauge!("socle_collab_rooms").increment(1.0);
+    Ok(room)
+}
+
+/// Connection numbers, unique in the process.
+pub static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+impl Worker {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                first = commands.recv() => {
+                    let Some(first) = first else { break };
+                    let mut batch = vec![first];
+                    while batch.len() < BATCH {
+                        match commands.try_recv() {
+                            Ok(c) => batch.push(c),
+                            Err(_) => break,
+                        }
+                    }
+                    if let Err(e) = self.handle(batch).await {
+                        tracing::error!(error = %e, page_id = %self.room.page.page_id, "collab room failed; its editors reconnect");
+                        self.shut(1011, "the room failed; reconnecting").await;
+                        break;
+                    }
+                }
+                _ = tick.tick() => {
+                    self.expire_awareness();
+                    if self.idle_long_enough().await {
+                        break;
+                    }
+                }
+            }
+        }
+        metrics::gauge!("socle_collab_rooms").decrement(1.0);
+    }
+
+    async fn handle(&mut self, batch: Vec<Command>) -> kernel::Result<()> {
+        let mut edits = Vec::new();
+        for command in batch {
+            match command {
+                Command::Edit { conn, session, author, data } => {
+                    edits.push((conn, NewUpdate { session_id: session, author_id: author, kind: "edit", data }))
+                }
+                Command::Write { document, author, kind, reply } => {
+                    // Edits queued before the write go first.
+                    self.apply_edits(std::mem::take(&mut edits)).await?;
+                    let result = self.write(document, author, kind).await;
+                    let failed = result.is_err();
+                    let _ = reply.send(result);
+                    if failed {
+                        return Err(kernel::Error::Unavailable("a write failed".into()));
+                    }
+                }
+                Command::Remote { data, id } => {
+                    self.apply_edits(std::mem::take(&mut edits)).await?;
+                    self.apply_remote(data, id).await?;
+                }
+                Command::Left => {
+                    self.apply_edits(std::mem::take(&mut edits)).await?;
+                    if self.room.connection_count() == 0 {
+                        self.save_point().await;
+                    }
+                }
+            }
+        }
+        self.apply_edits(edits).await
+    }
+
+    /// Apply live edits, repair the page if they made it invalid, log them, then relay.
+    async fn apply_edits(&mut self, edits: Vec<(u64, NewUpdate)>) -> kernel::Result<()> {
+        if edits.is_empty() {
+            return Ok(());
+        }
+        let mut accepted: Vec<(u64, NewUpdate)> = Vec::with_capacity(edits.len());
+        let (json, repair) = {
+            let aw = self.room.awareness.lock().map_err(|_| kernel::Error::internal("room lock poisoned"))?;
+            let doc = aw.doc();
+            for (conn, update) in edits {
+                if store::apply(doc, &update.data) {
+                    accepted.push((conn, update));
+                } else if let Ok(conns) = self.room.conns.lock()
+                    && let Some(c) = conns.get(&conn)
+                {
+                    let _ = c.kick.send(Some((4400, "an update could not be read".into())));
+                }
+            }
+            let json = mapping::to_json(doc);
+            match validation::check(&json) {
+                Ok(()) => (json, None),
+                Err(errors) => {
+                    let fixed = validation::repair(&json, &self.last_valid, &errors);
+                    let mut update = mapping::write_json(doc, &fixed);
+                    let mut json = mapping::to_json(doc);
+                    if validation::check(&json).is_err() {
+                        let again = mapping::write_json(doc, &self.last_valid);
+                        update = yrs::merge_updates_v1([update.as_slice(), again.as_slice()]).unwrap_or(again);
+                        json = mapping::to_json(doc);
+                    }
+                    metrics::counter!("socle_collab_repairs_total").increment(1);
+                    (json, Some(update))
+                }
+            }
+        };
+        if accepted.is_empty() {
+            return Ok(());
+        }
+        let author = accepted.last().map(|(_, u)| u.author_id.clone()).unwrap_or_default();
+        let mut rows: Vec<NewUpdate> = accepted.iter().map(|(_, u)| u.clone()).collect();
+        if let Some(data) = &repair {
+            let session = accepted.last().map(|(_, u)| u.session_id.clone()).unwrap_or_default();
+            rows.push(NewUpdate { session_id: session, author_id: author.clone(), kind: "repair", data: data.clone() });
+        }
+        self.persist(&rows, &json, &author).await?;
+        metrics::counter!("socle_collab_updates_total").increment(accepted.len() as u64);
+        match repair {
+            None => {
+                for (conn, u) in &accepted {
+                    let _ = self.room.out.send(Arc::new(Frame {
+                        skip: Some(*conn),
+                        bytes: sync_frame(SyncMessage::Update(u.data.clone())),
+                    }));
+                }
+            }
+            Some(_) => {
+                // Everyone, the authors included, receives the edits and their repair as one
+                // update: nobody ever holds the invalid state.
+                let merged = yrs::merge_updates_v1(rows.iter().map(|u| u.data.as_slice()))
+                    .map_err(|e| kernel::Error::internal(format!("merging updates: {e}")))?;
+                let _ =
+                    self.room.out.send(Arc::new(Frame { skip: None, bytes: sync_frame(SyncMessage::Update(merged)) }));
+            }
+        }
+        self.last_valid = json;
+        self.unsaved_by = Some(author);
+        Ok(())
+    }
+
+    /// Log `rows` and store the page JSON in one transaction; on PostgreSQL the other
+    /// processes hear of it when it commits.
+    async fn persist(&mut self, rows: &[NewUpdate], json: &Value, author: &str) -> kernel::Result<()> {
+        let db = &self.state.db;
+        let page_id = &self.room.page.page_id;
+        let mut tx = db.begin().await?;
+        let ids = store::append(&mut tx, page_id, rows, kernel::time::now()).await?;
+        studio::pages::service::write_live_document(&mut tx, page_id, json, author).await?;
+        let last = ids.last().copied().unwrap_or(0);
+        if db.kind() == kernel::DbKind::Postgres {
+            let merged = if rows.len() == 1 {
+                rows[0].data.clone()
+            } else {
+                yrs::merge_updates_v1(rows.iter().map(|u| u.data.as_slice())).unwrap_or_default()
+            };
+            crate::fanout::announce_update(&mut tx, &self.state.process_id, page_id, last, &merged).await?;
+        }
+        tx.commit().await?;
+        self.room.last_id.fetch_max(last, Ordering::AcqRel);
+        self.rows_since_checkpoint += rows.len();
+        if self.rows_since_checkpoint >= self.state.settings.checkpoint_every {
+            self.checkpoint().await;
+        }
+        Ok(())
+    }
+
+    async fn write(&mut self, document: Value, author: String, kind: &'static str) -> kernel::Result<()> {
+        let (update, json) = {
+            let aw = self.room.awareness.lock().map_err(|_| kernel::Error::internal("room lock poisoned"))?;
+            let update = mapping::write_json(aw.doc(), &document);
+            (update, mapping::to_json(aw.doc()))
+        };
+        if store::is_empty_update(&update) {
+            return Ok(());
+        }
+        let session = crate::replays::open(&self.state.db, &self.room.page, &author, kind).await?;
+        let row = NewUpdate { session_id: session.clone(), author_id: author.clone(), kind, data: update.clone() };
+        self.persist(std::slice::from_ref(&row), &json, &author).await?;
+        crate::replays::close(&self.state.db, &session).await?;
+        let _ = self.room.out.send(Arc::new(Frame { skip: None, bytes: sync_frame(SyncMessage::Update(update)) }));
+        if validation::check(&json).is_ok() {
+            self.last_valid = json;
+        }
+        self.unsaved_by = Some(author);
+        Ok(())
+    }
+
+    async fn apply_remote(&mut self, data: Option<Vec<u8>>, id: i64) -> kernel::Result<()> {
+        let updates = match data {
+            Some(d) => vec![(id, d)],
+            None => {
+                store::updates_after(&self.state.db, &self.room.page.page_id, self.room.last_id.load(Ordering::Acquire))
+                    .await?
+            }
+        };
+        for (id, data) in updates {
+            let applied = self.room.awareness.lock().map(|aw| store::apply(aw.doc(), &data)).unwrap_or(false);
+            if applied {
+                let _ =
+                    self.room.out.send(Arc::new(Frame { skip: None, bytes: sync_frame(SyncMessage::Update(data)) }));
+            }
+            self.room.last_id.fetch_max(id, Ordering::AcqRel);
+        }
+        let json = self.room.document();
+        if validation::check(&json).is_ok() {
+            self.last_valid = json;
+        }
+        Ok(())
+    }
+
+    /// Save the whole state so that the next load reads it instead of the log.
+    async fn checkpoint(&mut self) {
+        let upto = self.room.last_id.load(Ordering::Acquire);
+        let state = match self.room.awareness.lock() {
+            Ok(aw) => aw.doc().transact().encode_state_as_update_v1(&StateVector::default()),
+            Err(_) => return,
+        };
+        match store::checkpoint(&self.state.db, &self.room.page.page_id, state, upto).await {
+            Ok(()) => self.rows_since_checkpoint = 0,
+            Err(e) => tracing::warn!(error = %e, "could not checkpoint a collab room"),
+        }
+    }
+
+    /// The end of a stretch of editing: the page's current document becomes a Studio version.
+    async fn save_point(&mut self) {
+        let Some(author) = self.unsaved_by.take() else { return };
+        if let Err(e) =
+            studio::pages::service::save_live_version(&self.state.db, &self.room.page.page_id, &author).await
+        {
+            tracing::warn!(error = %e, "could not save a version of a live page");
+            self.unsaved_by = Some(author);
+        }
+    }
+
+    /// Awareness states not renewed within the timeout are removed (clients renew theirs
+    /// every 15 s).
+    fn expire_awareness(&self) {
+        let timeout = Duration::from_secs(self.state.settings.awareness_timeout_secs);
+        let now = yrs::sync::time::Clock::now(&yrs::sync::time::SystemClock);
+        let stale: Vec<u64> = match self.room.awareness.lock() {
+            Ok(aw) => aw
+                .iter()
+                .filter(|(_, s)| s.data.is_some() && now.saturating_sub(s.last_updated) > timeout.as_millis() as u64)
+                .map(|(id, _)| id.get())
+                .collect(),
+            Err(_) => return,
+        };
+        self.room.forget_clients(&stale);
+    }
+
+    /// With nobody connected for `unload_after_secs`, checkpoint and leave memory. Returns
+    /// whether the room is gone.
+    async fn idle_long_enough(&mut self) -> bool {
+        let idle = self.room.last_left.lock().map(|t| t.elapsed()).unwrap_or_default();
+        if idle < Duration::from_secs(self.state.settings.unload_after_secs) || self.room.connection_count() > 0 {
+            return false;
+        }
+        {
+            let mut rooms = self.state.rooms.lock().await;
+            if self.room.connection_count() > 0 {
+                return false;
+            }
+            self.room.closed.store(true, Ordering::Release);
+            rooms.remove(&self.room.page.page_id);
+        }
+        self.save_point().await;
+        if self.rows_since_checkpoint > 0 {
+            self.checkpoint().await;
+        }
+        true
+    }
+
+    async fn shut(&mut self, code: u16, reason: &str) {
+        {
+            let mut rooms = self.state.rooms.lock().await;
+            self.room.closed.store(true, Ordering::Release);
+            rooms.remove(&self.room.page.page_id);
+        }
+        self.room.kick_all(code, reason);
+    }
+}
+
+impl Room {
+    /// Record that a connection left; the room's task saves a version when it was the last.
+    pub fn left(&self, conn: u64) -> Vec<u64> {
+        let ids = self
+            .conns
+            .lock()
+            .ok()
+            .and_then(|mut conns| conns.remove(&conn))
+            .map(|c| c.client_ids.into_iter().collect())
+            .unwrap_or_default();
+        if let Ok(mut t) = self.last_left.lock() {
+            *t = Instant::now();
+        }
+        let _ = self.inbox.try_send(Command::Left);
+        ids
+    }
+}
+
+/// A base64 payload helper for the fan-out.
+pub fn b64(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(data)
+}

@@ -1,0 +1,270 @@
+//! The update log of each page and its snapshots: append, load, checkpoint, time travel,
+//! and folding old history into the base.
+
+use kernel::{Db, Error, Result, Tx, args};
+use time::OffsetDateTime;
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+
+use crate::mapping;
+
+/// One change to log.
+#[derive(Debug, Clone)]
+pub struct NewUpdate {
+    pub session_id: String,
+    pub author_id: String,
+    pub kind: &'static str,
+    pub data: Vec<u8>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    data: Vec<u8>,
+}
+
+/// A page's Y.Doc as the log holds it.
+pub struct Loaded {
+    pub doc: Doc,
+    /// The last log row applied (0: none).
+    pub last_id: i64,
+    /// When the last row was written.
+    pub last_at: Option<OffsetDateTime>,
+    /// Rows read after the checkpoint (loading cost; a checkpoint is due when large).
+    pub rows_after_checkpoint: usize,
+}
+
+/// Apply `data` (a v1 update) to `doc`; a row that does not decode is skipped with a warning
+/// (it was accepted once, so this means corruption, and the rest of the page still loads).
+pub fn apply(doc: &Doc, data: &[u8]) -> bool {
+    match Update::decode_v1(data) {
+        Ok(update) => doc.transact_mut().apply_update(update).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Whether a v1 update changes nothing.
+pub fn is_empty_update(data: &[u8]) -> bool {
+    Update::decode_v1(data).map(|u| u.is_empty()).unwrap_or(true)
+}
+
+/// Append updates to `page_id`'s log; their ids in order.
+pub async fn append(tx: &mut Tx, page_id: &str, updates: &[NewUpdate], now: OffsetDateTime) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(updates.len());
+    for u in updates {
+        let id: i64 = tx
+            .scalar(
+                "INSERT INTO collab_updates (page_id, session_id, author_id, kind, data, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                args![page_id, &u.session_id, &u.author_id, u.kind, u.data.clone(), now],
+            )
+            .await?;
+        ids.push(id);
+    }
+    let mut sessions: Vec<(&str, i64)> = Vec::new();
+    for u in updates {
+        match sessions.iter_mut().find(|(s, _)| *s == u.session_id) {
+            Some((_, n)) => *n += 1,
+            None => sessions.push((&u.session_id, 1)),
+        }
+    }
+    for (session, n) in sessions {
+        tx.execute(
+            "UPDATE collab_sessions SET changes = changes + $2, last_change_at = $3 WHERE id = $1",
+            args![session, n, now],
+        )
+        .await?;
+    }
+    Ok(ids)
+}
+
+async fn snapshot(db: &Db, page_id: &str, kind: &str) -> Result<Option<(i64, Vec<u8>)>> {
+    db.fetch_optional(
+        "SELECT upto_id, state FROM collab_snapshots WHERE page_id = $1 AND kind = $2",
+        args![page_id, kind],
+    )
+    .await
+}
+
+async fn rows_after(db: &Db, page_id: &str, after: i64, until: Option<OffsetDateTime>) -> Result<Vec<Row>> {
+    match until {
+        None => {
+            db.fetch_all(
+                "SELECT id, data FROM collab_updates WHERE page_id = $1 AND id > $2 ORDER BY id",
+                args![page_id, after],
+            )
+            .await
+        }
+        Some(t) => {
+            db.fetch_all(
+                "SELECT id, data FROM collab_updates WHERE page_id = $1 AND id > $2 AND created_at <= $3 ORDER BY id",
+                args![page_id, after, t],
+            )
+            .await
+        }
+    }
+}
+
+/// The page's document: its checkpoint (or base) and every row after it.
+pub async fn load(db: &Db, page_id: &str) -> Result<Loaded> {
+    let start = match snapshot(db, page_id, "checkpoint").await? {
+        Some(s) => Some(s),
+        None => snapshot(db, page_id, "base").await?,
+    };
+    let doc = mapping::new_doc();
+    let mut last_id = 0;
+    if let Some((upto, state)) = start {
+        apply(&doc, &state);
+        last_id = upto;
+    }
+    let rows = rows_after(db, page_id, last_id, None).await?;
+    let rows_after_checkpoint = rows.len();
+    {
+        let mut txn = doc.transact_mut();
+        for row in &rows {
+            if let Ok(update) = Update::decode_v1(&row.data) {
+                if txn.apply_update(update).is_err() {
+                    tracing::warn!(page_id, row = row.id, "a logged collab update does not apply");
+                }
+            } else {
+                tracing::warn!(page_id, row = row.id, "a logged collab update does not decode");
+            }
+        }
+    }
+    if let Some(row) = rows.last() {
+        last_id = row.id;
+    }
+    let last_at: Option<(OffsetDateTime,)> = db
+        .fetch_optional(
+            "SELECT created_at FROM collab_updates WHERE page_id = $1 ORDER BY id DESC LIMIT 1",
+            args![page_id],
+        )
+        .await?;
+    Ok(Loaded { doc, last_id, last_at: last_at.map(|(t,)| t), rows_after_checkpoint })
+}
+
+/// The rows after `after` (a process catching up on another's changes).
+pub async fn updates_after(db: &Db, page_id: &str, after: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+    Ok(rows_after(db, page_id, after, None).await?.into_iter().map(|r| (r.id, r.data)).collect())
+}
+
+/// Save the whole state up to row `upto_id` as the page's checkpoint.
+pub async fn checkpoint(db: &Db, page_id: &str, state: Vec<u8>, upto_id: i64) -> Result<()> {
+    upsert_snapshot(db, page_id, "checkpoint", upto_id, state).await
+}
+
+async fn upsert_snapshot(db: &Db, page_id: &str, kind: &str, upto_id: i64, state: Vec<u8>) -> Result<()> {
+    db.execute(
+        "INSERT INTO collab_snapshots (page_id, kind, upto_id, state, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (page_id, kind) DO UPDATE SET upto_id = excluded.upto_id, state = excluded.state, created_at = excluded.created_at",
+        args![page_id, kind, upto_id, state, kernel::time::now()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The page's document as it was at `at`: the base and the rows written until then. A time
+/// before the kept history (the page's first live change, or the fold of older history)
+/// is refused.
+pub async fn document_at(db: &Db, page_id: &str, at: OffsetDateTime) -> Result<serde_json::Value> {
+    let base = snapshot(db, page_id, "base").await?;
+    let after = base.as_ref().map_or(0, |(upto, _)| *upto);
+    let oldest: Option<(OffsetDateTime,)> = db
+        .fetch_optional(
+            "SELECT created_at FROM collab_updates WHERE page_id = $1 AND id > $2 ORDER BY id LIMIT 1",
+            args![page_id, after],
+        )
+        .await?;
+    let kept_from = match (&base, oldest) {
+        // The base holds everything before the oldest kept row.
+        (Some(_), Some((t,))) => Some(t),
+        (Some(_), None) => None,
+        (None, Some((t,))) => Some(t),
+        (None, None) => {
+            return Err(Error::field("time", "no_history", "this page has no live editing history yet"));
+        }
+    };
+    if let Some(from) = kept_from
+        && at < from
+        && base.is_none()
+    {
+        return Err(Error::field(
+            "time",
+            "before_history",
+            format!("the history of this page starts at {}", kernel::time::rfc3339(from)),
+        ));
+    }
+    if base.is_some()
+        && let Some(from) = kept_from
+        && at < from
+    {
+        // Only the folded state is known before the oldest kept row.
+        let folded_at: Option<(OffsetDateTime,)> = db
+            .fetch_optional(
+                "SELECT created_at FROM collab_snapshots WHERE page_id = $1 AND kind = 'base'",
+                args![page_id],
+            )
+            .await?;
+        return Err(Error::field(
+            "time",
+            "compacted",
+            format!(
+                "history before {} was compacted{}",
+                kernel::time::rfc3339(from),
+                folded_at.map(|(t,)| format!(" on {}", kernel::time::rfc3339(t))).unwrap_or_default()
+            ),
+        ));
+    }
+    let doc = mapping::new_doc();
+    if let Some((_, state)) = &base {
+        apply(&doc, state);
+    }
+    for row in rows_after(db, page_id, after, Some(at)).await? {
+        apply(&doc, &row.data);
+    }
+    Ok(mapping::to_json(&doc))
+}
+
+/// Fold the rows of `page_id` written before `before` into its base: time travel and
+/// replays then start there. Returns how many rows were folded.
+pub async fn fold_history(db: &Db, page_id: &str, before: OffsetDateTime) -> Result<u64> {
+    let last: Option<(i64,)> = db
+        .fetch_optional(
+            "SELECT id FROM collab_updates WHERE page_id = $1 AND created_at < $2 ORDER BY id DESC LIMIT 1",
+            args![page_id, before],
+        )
+        .await?;
+    let Some((upto,)) = last else { return Ok(0) };
+    let doc = mapping::new_doc();
+    let mut after = 0;
+    if let Some((base_upto, state)) = snapshot(db, page_id, "base").await? {
+        apply(&doc, &state);
+        after = base_upto;
+    }
+    for row in db
+        .fetch_all::<Row>(
+            "SELECT id, data FROM collab_updates WHERE page_id = $1 AND id > $2 AND id <= $3 ORDER BY id",
+            args![page_id, after, upto],
+        )
+        .await?
+    {
+        apply(&doc, &row.data);
+    }
+    let state = doc.transact().encode_state_as_update_v1(&StateVector::default());
+    upsert_snapshot(db, page_id, "base", upto, state).await?;
+    let folded = db.execute("DELETE FROM collab_updates WHERE page_id = $1 AND id <= $2", args![page_id, upto]).await?;
+    db.execute(
+        "DELETE FROM collab_sessions WHERE page_id = $1 AND NOT EXISTS (SELECT 1 FROM collab_updates u WHERE u.session_id = collab_sessions.id)
+            AND ended_at IS NOT NULL",
+        args![page_id],
+    )
+    .await?;
+    Ok(folded)
+}
+
+/// Pages with rows older than `before` (retention).
+pub async fn pages_with_history_before(db: &Db, before: OffsetDateTime) -> Result<Vec<String>> {
+    let rows: Vec<(String,)> =
+        db.fetch_all("SELECT DISTINCT page_id FROM collab_updates WHERE created_at < $1", args![before]).await?;
+    Ok(rows.into_iter().map(|(p,)| p).collect())
+}

@@ -1,0 +1,519 @@
+//! Collab: live page editing over the Yjs protocol — convergence, access, repair of invalid
+//! edits, REST writes reaching editors, persistence across a restart, replay, time travel
+//! and restore, two processes on one PostgreSQL, and the official npm clients.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use yrs::sync::{Message, MessageReader, SyncMessage};
+use yrs::updates::decoder::{Decode, DecoderV1};
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, Map, Out, ReadTxn, Text, Transact, TransactionMut, Update, WriteTxn};
+
+use crate::support::{Backend, PATIENCE, Session, TestApp};
+use crate::{on_both_backends, on_both_databases};
+
+on_both_databases!(
+    editors_converge_and_rest_reads_and_writes_follow,
+    invalid_edits_are_repaired_for_everyone,
+    history_can_be_replayed_travelled_and_restored
+);
+on_both_backends!(access_is_checked_at_connect_and_while_connected, a_page_survives_a_restart);
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A minimal Yjs client: a Y.Doc kept in sync over the room's WebSocket.
+struct YClient {
+    ws: Ws,
+    doc: Doc,
+    /// The close code, once the server closed the connection.
+    closed: Option<u16>,
+}
+
+fn frame(msg: Message) -> WsMessage {
+    WsMessage::Binary(msg.encode_v1().into())
+}
+
+impl YClient {
+    async fn connect(app: &TestApp, page_id: &str, query: &str) -> Result<YClient, u16> {
+        let url = format!("{}/api/v1/collab/pages/{page_id}?{query}", app.base.replace("http://", "ws://"));
+        let (mut ws, _) = match tokio_tungstenite::connect_async(url).await {
+            Ok(ok) => ok,
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => return Err(response.status().as_u16()),
+            Err(e) => panic!("connect: {e}"),
+        };
+        let doc = collab::mapping::new_doc();
+        let sv = doc.transact().state_vector();
+        ws.send(frame(Message::Sync(SyncMessage::SyncStep1(sv)))).await.expect("send step 1");
+        Ok(YClient { ws, doc, closed: None })
+    }
+
+    async fn editor(app: &TestApp, page_id: &str, who: &Session) -> YClient {
+        YClient::connect(app, page_id, &format!("token={}", who.access)).await.expect("an editor connects")
+    }
+
+    fn json(&self) -> Value {
+        collab::mapping::to_json(&self.doc)
+    }
+
+    /// Read one frame and apply it; false once the connection is closed.
+    async fn pump_once(&mut self, wait: Duration) -> bool {
+        let next = match tokio::time::timeout(wait, self.ws.next()).await {
+            Err(_) => return true,
+            Ok(next) => next,
+        };
+        match next {
+            Some(Ok(WsMessage::Binary(bytes))) => {
+                let mut decoder = DecoderV1::from(bytes.as_ref());
+                let mut replies = Vec::new();
+                for msg in MessageReader::new(&mut decoder) {
+                    match msg.expect("a Yjs message") {
+                        Message::Sync(SyncMessage::SyncStep1(sv)) => {
+                            let diff = self.doc.transact().encode_diff_v1(&sv);
+                            replies.push(Message::Sync(SyncMessage::SyncStep2(diff)));
+                        }
+                        Message::Sync(SyncMessage::SyncStep2(u)) | Message::Sync(SyncMessage::Update(u)) => {
+                            self.doc
+                                .transact_mut()
+                                .apply_update(Update::decode_v1(&u).expect("update"))
+                                .expect("apply");
+                        }
+                        _ => {}
+                    }
+                }
+                for r in replies {
+                    let _ = self.ws.send(frame(r)).await;
+                }
+                true
+            }
+            Some(Ok(WsMessage::Close(close))) => {
+                self.closed = Some(close.map(|c| u16::from(c.code)).unwrap_or(1005));
+                false
+            }
+            Some(Ok(_)) => true,
+            None | Some(Err(_)) => {
+                self.closed.get_or_insert(1006);
+                false
+            }
+        }
+    }
+
+    /// Pump until `check` holds on the document (panics after the patience).
+    async fn until(&mut self, what: &str, check: impl Fn(&Value) -> bool) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !check(&self.json()) {
+            assert!(tokio::time::Instant::now() < deadline, "waited for {what}; the document is {}", self.json());
+            assert!(
+                self.pump_once(Duration::from_millis(100)).await,
+                "closed ({:?}) while waiting for {what}",
+                self.closed
+            );
+        }
+    }
+
+    /// Read what arrives for `wait`.
+    async fn settle(&mut self, wait: Duration) {
+        let deadline = tokio::time::Instant::now() + wait;
+        while tokio::time::Instant::now() < deadline && self.pump_once(Duration::from_millis(50)).await {}
+    }
+
+    /// Pump until the server closes the connection; its close code.
+    async fn closed_with(&mut self) -> u16 {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while self.pump_once(Duration::from_millis(100)).await {
+            assert!(tokio::time::Instant::now() < deadline, "the connection stayed open");
+        }
+        self.closed.unwrap_or(1006)
+    }
+
+    /// Make a local change and send it as an update.
+    async fn edit(&mut self, change: impl FnOnce(&mut TransactionMut)) {
+        let update = {
+            let mut txn = self.doc.transact_mut();
+            change(&mut txn);
+            txn.encode_update_v1()
+        };
+        self.ws.send(frame(Message::Sync(SyncMessage::Update(update)))).await.expect("send update");
+    }
+}
+
+/// The Y.Text of the first child's `text` prop.
+fn heading_text(txn: &mut TransactionMut) -> yrs::TextRef {
+    let root = txn.get_or_insert_map("page");
+    let Some(Out::YArray(children)) = root.get(txn, "children") else { panic!("children") };
+    let Some(Out::YMap(node)) = yrs::Array::get(&children, txn, 0) else { panic!("first child") };
+    let Some(Out::YMap(props)) = node.get(txn, "props") else { panic!("props") };
+    let Some(Out::YText(text)) = props.get(txn, "text") else { panic!("text is a Y.Text") };
+    text
+}
+
+fn heading_props(txn: &mut TransactionMut) -> yrs::MapRef {
+    let root = txn.get_or_insert_map("page");
+    let Some(Out::YArray(children)) = root.get(txn, "children") else { panic!("children") };
+    let Some(Out::YMap(node)) = yrs::Array::get(&children, txn, 0) else { panic!("first child") };
+    let Some(Out::YMap(props)) = node.get(txn, "props") else { panic!("props") };
+    props
+}
+
+fn first_text(doc: &Value) -> String {
+    doc["children"][0]["props"]["text"].as_str().unwrap_or_default().to_string()
+}
+
+/// An owner, their organization, a project and a page with one heading.
+async fn page_setup(app: &TestApp, email: &str) -> (Session, String, String, String) {
+    let owner = app.signup(email).await;
+    let org = app.organization(&owner, "Collab Org").await;
+    let project = crate::studio_projects::project(app, &owner, &org, "Site").await;
+    let page = app
+        .post(
+            &format!("/api/v1/studio/projects/{project}/pages"),
+            Some(&owner.access),
+            json!({"name": "Home", "document": {"type": "page", "props": {}, "children": [
+                {"type": "heading", "props": {"text": "Hello", "level": 1}}]}}),
+        )
+        .await
+        .expect(201);
+    let page_id = page.body["id"].as_str().expect("page id").to_string();
+    (owner, org, project, page_id)
+}
+
+async fn editors_converge_and_rest_reads_and_writes_follow(app: TestApp) {
+    let (owner, org, project, page_id) = page_setup(&app, "conv@collab.example").await;
+    let member = app.signup("member@collab.example").await;
+    app.add_member(&org, &owner, &member, "MEMBER").await;
+    let mut a = YClient::editor(&app, &page_id, &owner).await;
+    a.until("the page's JSON", |d| first_text(d) == "Hello").await;
+    let mut b = YClient::editor(&app, &page_id, &member).await;
+    b.until("the page's JSON", |d| first_text(d) == "Hello").await;
+
+    // Concurrent edits of one text and of the root's props.
+    a.edit(|txn| heading_text(txn).push(txn, " world")).await;
+    b.edit(|txn| heading_text(txn).insert(txn, 0, "Oh, ")).await;
+    b.edit(|txn| {
+        let root = txn.get_or_insert_map("page");
+        let Some(Out::YMap(props)) = root.get(txn, "props") else { panic!("props") };
+        props.insert(txn, "title", yrs::TextPrelim::new("T"));
+    })
+    .await;
+    a.until("both edits", |d| first_text(d) == "Oh, Hello world" && d["props"]["title"] == "T").await;
+    b.until("both edits", |d| first_text(d) == "Oh, Hello world").await;
+    assert_eq!(a.json(), b.json());
+
+    // A late joiner receives everything.
+    let mut c = YClient::editor(&app, &page_id, &member).await;
+    c.until("the whole state", |d| *d == a.json()).await;
+
+    // The Studio page follows the live document.
+    let rest = format!("/api/v1/studio/projects/{project}/pages/{page_id}");
+    let read = app.get(&rest, Some(&owner.access)).await.expect(200);
+    assert_eq!(read.body["document"], a.json());
+
+    // A REST write reaches the editors as an update; the text they typed in keeps its identity.
+    let mut doc = read.body["document"].clone();
+    doc["children"][0]["props"]["text"] = json!("From REST");
+    doc["children"].as_array_mut().expect("children").push(json!({"type": "text", "props": {"text": "added"}}));
+    app.patch(&rest, Some(&member.access), json!({"document": doc})).await.expect(200);
+    a.until("the REST write", |d| first_text(d) == "From REST" && d["children"][1]["props"]["text"] == "added").await;
+    b.until("the REST write", |d| first_text(d) == "From REST").await;
+    a.edit(|txn| heading_text(txn).push(txn, "!")).await;
+    b.until("an edit after the REST write", |d| first_text(d) == "From REST!").await;
+
+    // The presence endpoint lists who announced themselves.
+    let awareness = {
+        let mut aw = yrs::sync::Awareness::new(collab::mapping::new_doc());
+        aw.set_local_state(json!({"user": {"name": "Ann", "color": "#ff0000"}})).expect("state");
+        aw.update().expect("awareness update")
+    };
+    a.ws.send(frame(Message::Awareness(awareness))).await.expect("awareness");
+    let presence = crate::eventually!("Ann's presence", {
+        let p = app.get(&format!("/api/v1/collab/pages/{page_id}/presence"), Some(&member.access)).await.expect(200);
+        p.body["items"].as_array().filter(|items| items.iter().any(|i| i["state"]["user"]["name"] == "Ann")).cloned()
+    });
+    assert!(presence.iter().any(|i| i["user_id"].as_str().is_some()), "{presence:?}");
+    drop(a);
+    crate::eventually!("Ann leaving", {
+        let p = app.get(&format!("/api/v1/collab/pages/{page_id}/presence"), Some(&member.access)).await.expect(200);
+        p.body["items"].as_array().filter(|items| items.iter().all(|i| i["state"]["user"]["name"] != "Ann")).map(|_| ())
+    });
+}
+
+async fn invalid_edits_are_repaired_for_everyone(app: TestApp) {
+    let (owner, _org, project, page_id) = page_setup(&app, "repair@collab.example").await;
+    let mut a = YClient::editor(&app, &page_id, &owner).await;
+    a.until("the page", |d| first_text(d) == "Hello").await;
+    let mut b = YClient::editor(&app, &page_id, &owner).await;
+    b.until("the page", |d| first_text(d) == "Hello").await;
+    a.edit(|txn| {
+        heading_text(txn).push(txn, "!");
+        heading_props(txn).insert(txn, "level", 99);
+    })
+    .await;
+    // A's own document comes back to a valid level, keeping the valid part of the edit.
+    a.until("the repair", |d| d["children"][0]["props"]["level"] == 1 && first_text(d) == "Hello!").await;
+    b.until("the edit", |d| first_text(d) == "Hello!").await;
+    assert_eq!(b.json()["children"][0]["props"]["level"], 1, "B never holds the invalid level");
+    let rest = format!("/api/v1/studio/projects/{project}/pages/{page_id}");
+    let read = app.get(&rest, Some(&owner.access)).await.expect(200);
+    assert_eq!(read.body["document"]["children"][0]["props"]["level"], 1);
+    // A node of an unknown type is removed.
+    a.edit(|txn| {
+        let root = txn.get_or_insert_map("page");
+        let Some(Out::YArray(children)) = root.get(txn, "children") else { panic!() };
+        yrs::Array::push_back(&children, txn, yrs::MapPrelim::from_iter([("type", yrs::In::from("marquee"))]));
+    })
+    .await;
+    a.settle(Duration::from_millis(500)).await;
+    a.until("the unknown node to go", |d| d["children"].as_array().is_some_and(|c| c.len() == 1)).await;
+    assert!(
+        studio::pages::document::validate(&a.json(), "/document").is_ok(),
+        "the editor's document is valid again: {}",
+        a.json()
+    );
+}
+
+async fn access_is_checked_at_connect_and_while_connected(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.update_section("collab", |s: &mut collab::settings::CollabConfig| s.recheck_secs = 1)
+            .expect("collab settings");
+    })
+    .await;
+    let (owner, org, project, page_id) = page_setup(&app, "access@collab.example").await;
+    assert_eq!(YClient::connect(&app, &page_id, "").await.err(), Some(401), "no token");
+    assert_eq!(YClient::connect(&app, &page_id, "token=nonsense").await.err(), Some(401), "bad token");
+    let stranger = app.signup("stranger@collab.example").await;
+    assert_eq!(
+        YClient::connect(&app, &page_id, &format!("token={}", stranger.access)).await.err(),
+        Some(404),
+        "another organization's page"
+    );
+    assert_eq!(
+        YClient::connect(&app, "no-such-page", &format!("token={}", owner.access)).await.err(),
+        Some(404),
+        "an unknown page"
+    );
+    // The REST companions check the same.
+    app.get(&format!("/api/v1/collab/pages/{page_id}/presence"), None).await.expect(401);
+    app.get(&format!("/api/v1/collab/pages/{page_id}/presence"), Some(&stranger.access)).await.expect(404);
+    app.get(&format!("/api/v1/collab/pages/{page_id}/replays"), Some(&stranger.access)).await.expect(404);
+    app.get(&format!("/api/v1/collab/pages/{page_id}/at?time=yesterday"), Some(&owner.access))
+        .await
+        .expect_field_error(422, "time");
+
+    // A share link views, read-only: its edits are neither applied nor relayed.
+    let link = app
+        .post(&format!("/api/v1/studio/projects/{project}/share-links"), Some(&owner.access), json!({}))
+        .await
+        .expect(201);
+    let share = link.body["token"].as_str().expect("token").to_string();
+    let mut viewer = YClient::connect(&app, &page_id, &format!("share={share}")).await.expect("a viewer connects");
+    viewer.until("the page", |d| first_text(d) == "Hello").await;
+    let mut editor = YClient::editor(&app, &page_id, &owner).await;
+    editor.until("the page", |d| first_text(d) == "Hello").await;
+    viewer.edit(|txn| heading_text(txn).push(txn, " (viewer)")).await;
+    editor.edit(|txn| heading_text(txn).push(txn, " (editor)")).await;
+    viewer.until("the editor's edit", |d| first_text(d).contains("(editor)")).await;
+    editor.settle(Duration::from_millis(300)).await;
+    assert_eq!(first_text(&editor.json()), "Hello (editor)", "the viewer's edit is not relayed");
+    let rest = app.get(&format!("/api/v1/studio/projects/{project}/pages/{page_id}"), Some(&owner.access)).await;
+    assert_eq!(first_text(&rest.body["document"]), "Hello (editor)", "nor applied");
+
+    // Revoking the link closes the viewer; removing a member closes theirs.
+    let link_id = link.body["id"].as_str().expect("link id");
+    app.delete(&format!("/api/v1/studio/projects/{project}/share-links/{link_id}"), Some(&owner.access))
+        .await
+        .expect(204);
+    assert_eq!(viewer.closed_with().await, 4403);
+    let member = app.signup("leaver@collab.example").await;
+    app.add_member(&org, &owner, &member, "MEMBER").await;
+    let mut leaving = YClient::editor(&app, &page_id, &member).await;
+    leaving.until("the page", |d| first_text(d).starts_with("Hello")).await;
+    app.delete(&format!("/api/v1/foundation/organizations/{org}/members/{}", member.user_id), Some(&owner.access))
+        .await
+        .expect(204);
+    assert_eq!(leaving.closed_with().await, 4403);
+}
+
+async fn history_can_be_replayed_travelled_and_restored(app: TestApp) {
+    let (owner, _org, project, page_id) = page_setup(&app, "history@collab.example").await;
+    let mut a = YClient::editor(&app, &page_id, &owner).await;
+    a.until("the page", |d| first_text(d) == "Hello").await;
+    a.edit(|txn| heading_text(txn).push(txn, " one")).await;
+    a.until("edit one", |d| first_text(d) == "Hello one").await;
+    a.settle(Duration::from_millis(200)).await;
+    let between = kernel::time::rfc3339(kernel::time::now());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    a.edit(|txn| heading_text(txn).push(txn, " two")).await;
+    a.until("edit two", |d| first_text(d) == "Hello one two").await;
+    let base = format!("/api/v1/collab/pages/{page_id}");
+    let replays = crate::eventually!("the live session's two changes", {
+        let r = app.get(&format!("{base}/replays"), Some(&owner.access)).await.expect(200);
+        r.body["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|s| s["kind"] == "live" && s["changes"] == 2).cloned())
+    });
+    let replay_id = replays["id"].as_str().expect("replay id");
+    let detail = app.get(&format!("{base}/replays/{replay_id}"), Some(&owner.access)).await.expect(200);
+    let updates = detail.body["updates"].as_array().expect("updates");
+    assert_eq!(updates.len(), 2);
+    // Playing the session back onto the page before it gives the page after it.
+    let before = app
+        .get(
+            &format!("{base}/at?time={}", kernel::time::rfc3339(kernel::time::now() - time::Duration::hours(1))),
+            Some(&owner.access),
+        )
+        .await;
+    assert_eq!(before.status, 422, "before the page existed there is no history: {:?}", before.body);
+    let at = app.get(&format!("{base}/at?time={between}"), Some(&owner.access)).await.expect(200);
+    assert_eq!(first_text(&at.body["document"]), "Hello one");
+    let replayed = collab::mapping::new_doc();
+    let seed = app.get(&format!("{base}/replays"), Some(&owner.access)).await.expect(200);
+    let seed_id =
+        seed.body["items"].as_array().and_then(|i| i.iter().find(|s| s["kind"] == "seed")).expect("seed session")["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+    let seed_updates = app.get(&format!("{base}/replays/{seed_id}"), Some(&owner.access)).await.expect(200);
+    use base64::Engine;
+    for u in seed_updates.body["updates"].as_array().expect("seed updates").iter().chain(updates) {
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(u["update"].as_str().expect("b64")).expect("base64");
+        replayed.transact_mut().apply_update(Update::decode_v1(&bytes).expect("update")).expect("apply");
+    }
+    assert_eq!(first_text(&collab::mapping::to_json(&replayed)), "Hello one two");
+
+    // Restore to the time between the edits: a new change, seen by the editor, audited.
+    let restored =
+        app.post(&format!("{base}/restore"), Some(&owner.access), json!({"time": between})).await.expect(200);
+    assert_eq!(first_text(&restored.body), "Hello one");
+    a.until("the restore", |d| first_text(d) == "Hello one").await;
+    assert!(app.audit_actions().await.iter().any(|a| a == "PAGE_LIVE_RESTORED"));
+    app.post(&format!("{base}/restore"), Some(&owner.access), json!({})).await.expect_field_error(422, "time");
+    // …or to a Studio version (version 1: the page as created).
+    app.post(&format!("{base}/restore"), Some(&owner.access), json!({"version": 1})).await.expect(200);
+    a.until("version 1", |d| first_text(d) == "Hello").await;
+
+    // The whole history exports as gzip JSON.
+    let export =
+        app.client.get(app.url(&format!("{base}/history"))).bearer_auth(&owner.access).send().await.expect("export");
+    assert_eq!(export.status(), 200);
+    let gz = export.bytes().await.expect("body");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).expect("gzip");
+    let history: Value = serde_json::from_str(&text).expect("json");
+    assert!(history["updates"].as_array().is_some_and(|u| u.len() >= 4), "{history}");
+
+    // Leaving is a save point: the live document becomes a Studio version.
+    drop(a);
+    let pages = format!("/api/v1/studio/projects/{project}/pages/{page_id}/versions");
+    crate::eventually!("a version from the live session", {
+        let v = app.get(&pages, Some(&owner.access)).await.expect(200);
+        (v.body.as_array().map_or(0, |v| v.len()) >= 2).then_some(())
+    });
+    let latest = app.get(&format!("{pages}/2"), Some(&owner.access)).await.expect(200);
+    assert_eq!(first_text(&latest.body["document"]), "Hello", "the version holds the live document");
+
+    // Admins list and delete replays; others may not.
+    app.get("/api/v1/admin/collab/replays", Some(&owner.access)).await.expect(403);
+    let admin = app.admin("root@collab.example").await;
+    let all = app.get("/api/v1/admin/collab/replays", Some(&admin.access)).await.expect(200);
+    assert!(all.body["items"].as_array().is_some_and(|i| i.iter().any(|s| s["id"] == replay_id)));
+    app.delete(&format!("/api/v1/admin/collab/replays/{replay_id}"), Some(&admin.access)).await.expect(204);
+    app.get(&format!("{base}/replays/{replay_id}"), Some(&owner.access)).await.expect(404);
+    let now = app.get(&format!("/api/v1/studio/projects/{project}/pages/{page_id}"), Some(&owner.access)).await;
+    assert_eq!(first_text(&now.body["document"]), "Hello", "deleting a replay does not change the page");
+}
+
+async fn a_page_survives_a_restart(backend: Backend) {
+    let mut app = TestApp::spawn_with(backend, |c| {
+        c.update_section("collab", |s: &mut collab::settings::CollabConfig| s.checkpoint_every = 3).expect("settings");
+    })
+    .await;
+    let (owner, _org, _project, page_id) = page_setup(&app, "restart@collab.example").await;
+    let mut a = YClient::editor(&app, &page_id, &owner).await;
+    a.until("the page", |d| first_text(d) == "Hello").await;
+    for word in ["a", "b", "c", "d", "e"] {
+        a.edit(|txn| heading_text(txn).push(txn, word)).await;
+    }
+    a.until("five edits", |d| first_text(d) == "Helloabcde").await;
+    a.settle(Duration::from_millis(200)).await;
+    drop(a);
+    app.restart().await;
+    let owner = app.login(&owner.email, crate::support::PASSWORD).await;
+    let mut b = YClient::editor(&app, &page_id, &owner).await;
+    b.until("the state from before the restart", |d| first_text(d) == "Helloabcde").await;
+    let checkpoints: i64 = app
+        .db
+        .scalar(
+            "SELECT COUNT(*) FROM collab_snapshots WHERE page_id = $1 AND kind = 'checkpoint'",
+            kernel::args![&page_id],
+        )
+        .await
+        .expect("count");
+    assert_eq!(checkpoints, 1, "the log was checkpointed");
+}
+
+/// Two `socle serve` processes on one PostgreSQL: editors of one page on each converge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editors_on_two_processes_converge() {
+    const SECRET: &str = "a-shared-secret-of-at-least-32-characters";
+    let a = TestApp::spawn_with(Backend::Postgres, |c| c.jwt_secret = Some(SECRET.into())).await;
+    let url = a.database_url.clone().expect("postgres url");
+    let b = TestApp::spawn_with(Backend::Postgres, |c| {
+        c.database_url = Some(url.clone());
+        c.jwt_secret = Some(SECRET.into());
+        c.role = "api".into();
+    })
+    .await;
+    let (owner, _org, _project, page_id) = page_setup(&a, "two@collab.example").await;
+    let mut on_a = YClient::editor(&a, &page_id, &owner).await;
+    on_a.until("the page", |d| first_text(d) == "Hello").await;
+    let mut on_b = YClient::editor(&b, &page_id, &owner).await;
+    on_b.until("the page", |d| first_text(d) == "Hello").await;
+    on_a.edit(|txn| heading_text(txn).push(txn, " from A")).await;
+    on_b.until("A's edit", |d| first_text(d) == "Hello from A").await;
+    on_b.edit(|txn| heading_text(txn).insert(txn, 0, "B: ")).await;
+    on_a.until("B's edit", |d| first_text(d) == "B: Hello from A").await;
+}
+
+/// The official npm `yjs` + `y-websocket` clients against a running Socle (tests/collab).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_yjs_clients_interoperate() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (owner, org, project, page_id) = page_setup(&app, "npm@collab.example").await;
+    let member = app.signup("npm-member@collab.example").await;
+    app.add_member(&org, &owner, &member, "MEMBER").await;
+    let link = app
+        .post(&format!("/api/v1/studio/projects/{project}/share-links"), Some(&owner.access), json!({}))
+        .await
+        .expect(201);
+    let stranger = app.signup("npm-stranger@collab.example").await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("collab");
+    assert!(
+        dir.join("node_modules/y-websocket").exists(),
+        "the Yjs clients are not installed: run `npm ci --prefix tests/collab` (scripts/test does)"
+    );
+    let config = json!({
+        "ws_base": format!("{}/api/v1/collab/pages", app.base.replace("http://", "ws://")),
+        "http_base": app.base,
+        "project_id": project,
+        "page_id": page_id,
+        "tokens": [owner.access, member.access],
+        "share_token": link.body["token"],
+        "foreign_token": stranger.access,
+    });
+    let output = tokio::process::Command::new("node")
+        .arg("interop.mjs")
+        .current_dir(&dir)
+        .env("COLLAB_CONFIG", config.to_string())
+        .output()
+        .await
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the Yjs interop run failed:\n{stdout}\n{stderr}");
+    let results: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(results.len() >= 8, "every scenario ran: {stdout}");
+    assert!(results.iter().all(|r| r["ok"] == true), "{stdout}");
+}

@@ -56,7 +56,8 @@ start_reference() { # [node options]
 }
 start_socle() { # the same data directory every time
     mkdir -p "$WORK/socle"
-    RUST_LOG=warn SOCLE_DATA_DIR="$WORK/socle" SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false \
+    # Socle as users run it: default logs (an access line per request, here per connection).
+    SOCLE_DATA_DIR="$WORK/socle" SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false \
     SOCLE_RATE_LIMIT__GLOBAL_PER_MINUTE=1000000000 SOCLE_RATE_LIMIT__REGISTER_PER_HOUR=1000 \
     SOCLE_ACCESS_TOKEN_TTL_SECS=86400 \
         "$SOCLE_BIN" serve --bind 127.0.0.1:$SOCLE_PORT >>"$WORK/socle.log" 2>&1 &
@@ -155,3 +156,15 @@ for who in $SERVERS; do
     echo "$who: idle RSS ${IDLE[$who]} KiB, peak RSS $(kib VmHWM "$pid") KiB"
 done
 echo "every run: $RESULTS"
+
+# Loading a page whose log holds LOAD_UPDATES updates, before and after its checkpoint.
+LOAD_UPDATES=${LOAD_UPDATES:-10000}
+LOAD_BIN=${LOAD_BIN:-$(dirname "$SOCLE_BIN")/examples/collab_load}
+if [ -x "$LOAD_BIN" ]; then
+    echo
+    echo "load time of a page with $LOAD_UPDATES updates in its log (median of 5 loads):"
+    "$LOAD_BIN" sqlite "$LOAD_UPDATES"
+    [ -n "${SOCLE_TEST_POSTGRES_URL:-}" ] && "$LOAD_BIN" "$SOCLE_TEST_POSTGRES_URL" "$LOAD_UPDATES"
+else
+    echo "(no $LOAD_BIN: cargo build --release -p socle-tests --example collab_load for the load times)"
+fi

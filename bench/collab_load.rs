@@ -31,6 +31,17 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let url = args.get(1).map(String::as_str).unwrap_or("sqlite");
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    // On PostgreSQL the bench works in a schema of its own, dropped at the end.
+    let schema = format!("socle_bench_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let url = if url == "sqlite" {
+        url.to_string()
+    } else {
+        let admin = sqlx::PgPool::connect(url).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await?;
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}options[search_path]={schema}")
+    };
+    let url = url.as_str();
     let db = server::open_database(&config(url)).await?;
     let page_id = format!("bench-{}", kernel::ids::new_id());
     // One editor typing: each character is one update in the log.
@@ -84,6 +95,12 @@ async fn main() -> anyhow::Result<()> {
         anyhow::ensure!(collab::mapping::to_json(&loaded.doc) == expected, "the checkpointed document differs");
     }
     let text_len = expected["children"][0]["props"]["text"].as_str().map_or(0, str::len);
+    if url != "sqlite" {
+        db.close().await;
+        let base = url.split("options[search_path]").next().unwrap_or(url).trim_end_matches(['?', '&']);
+        let admin = sqlx::PgPool::connect(base).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&admin).await?;
+    }
     println!(
         "{}",
         serde_json::json!({

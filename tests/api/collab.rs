@@ -205,10 +205,14 @@ async fn editors_converge_and_rest_reads_and_writes_follow(app: TestApp) {
     let mut c = YClient::editor(&app, &page_id, &member).await;
     c.until("the whole state", |d| *d == a.json()).await;
 
-    // The Studio page follows the live document.
+    // The Studio page follows the live document (stored at most every half second while
+    // edits stream in).
     let rest = format!("/api/v1/studio/projects/{project}/pages/{page_id}");
-    let read = app.get(&rest, Some(&owner.access)).await.expect(200);
-    assert_eq!(read.body["document"], a.json());
+    let live = a.json();
+    let read = crate::eventually!("the Studio page to hold the live document", {
+        let read = app.get(&rest, Some(&owner.access)).await.expect(200);
+        (read.body["document"] == live).then_some(read)
+    });
 
     // A REST write reaches the editors as an update; the text they typed in keeps its identity.
     let mut doc = read.body["document"].clone();
@@ -333,6 +337,9 @@ async fn access_is_checked_at_connect_and_while_connected(backend: Backend) {
         .await
         .expect(204);
     assert_eq!(leaving.closed_with().await, 4403);
+    // Deleting the page closes its room's editors too.
+    app.delete(&format!("/api/v1/studio/projects/{project}/pages/{page_id}"), Some(&owner.access)).await.expect(204);
+    assert_eq!(editor.closed_with().await, 4403);
 }
 
 async fn history_can_be_replayed_travelled_and_restored(app: TestApp) {

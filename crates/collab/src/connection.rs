@@ -60,8 +60,22 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
         }
     };
     metrics::gauge!("socle_collab_connections").increment(1.0);
-    let session =
-        if grant.read_only { None } else { crate::replays::open(&state.db, &page, &grant.actor_id, "live").await.ok() };
+    let session = if grant.read_only {
+        None
+    } else {
+        match crate::replays::open(&state.db, &page, &grant.actor_id, "live").await {
+            Ok(session) => Some(session),
+            Err(e) => {
+                // Without a session its edits could not be logged: better closed than ignored
+                // (the client reconnects).
+                tracing::warn!(error = %e, "could not open a collab session");
+                room.left(conn);
+                close(&mut socket, 1011, "the editing session could not be opened").await;
+                metrics::gauge!("socle_collab_connections").decrement(1.0);
+                return;
+            }
+        }
+    };
     let mut relay = room.out.subscribe();
     let (hello, presence) = room.greeting();
     let mut open = socket.send(WsMessage::Binary(hello.into())).await.is_ok();
@@ -112,10 +126,22 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
                 open = false;
             }
             _ = recheck.tick() => {
-                if let Err(e) = access::authorize(&state.foundation, &page, &credential).await {
-                    let code = if matches!(e, kernel::Error::Unauthorized(_)) { 4401 } else { 4403 };
-                    close(&mut socket, code, "access to this page was revoked").await;
-                    open = false;
+                let still = match access::page(&state.foundation, &page.page_id).await {
+                    Ok(_) => access::authorize(&state.foundation, &page, &credential).await.map(|_| ()),
+                    Err(e) => Err(e),
+                };
+                match still {
+                    Ok(()) => {}
+                    Err(kernel::Error::Unauthorized(_)) => {
+                        close(&mut socket, 4401, "the token is no longer valid").await;
+                        open = false;
+                    }
+                    Err(kernel::Error::NotFound(_) | kernel::Error::Forbidden(_)) => {
+                        close(&mut socket, 4403, "access to this page was revoked, or the page is gone").await;
+                        open = false;
+                    }
+                    // A database hiccup is not a revocation: check again at the next tick.
+                    Err(_) => {}
                 }
             }
         }
@@ -159,7 +185,7 @@ async fn handle(
     if let Some(session) = session {
         for data in edits {
             let command = Command::Edit { conn, session: session.to_string(), author: grant.actor_id.clone(), data };
-            if room.inbox.send(command).await.is_err() {
+            if room.inbox.send(Box::new(command)).await.is_err() {
                 return Err("the room closed");
             }
         }

@@ -64,7 +64,7 @@ pub async fn receive(state: &CollabState, payload: &str) {
     let data = a.d.and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok());
     match a.t.as_str() {
         "u" => {
-            let _ = room.inbox.send(Command::Remote { data, id: a.id }).await;
+            let _ = room.inbox.send(Box::new(Command::Remote { data, id: a.id })).await;
         }
         "a" => {
             if let Some(update) = data.and_then(|d| AwarenessUpdate::decode_v1(&d).ok()) {

@@ -53,8 +53,11 @@ pub struct ReplayDetail {
     pub updates: Vec<ReplayUpdate>,
 }
 
-const COLUMNS: &str =
-    "id, page_id, project_id, organization_id, user_id, kind, changes, started_at, last_change_at, ended_at";
+/// A session's changes are counted from the log when read, so that logging a batch is one
+/// statement.
+const COLUMNS: &str = "id, page_id, project_id, organization_id, user_id, kind,
+    (SELECT COUNT(*) FROM collab_updates u WHERE u.session_id = collab_sessions.id) AS changes, started_at,
+    (SELECT MAX(u.created_at) FROM collab_updates u WHERE u.session_id = collab_sessions.id) AS last_change_at, ended_at";
 
 /// Open a session of `kind` for `user_id` on the page; its id.
 pub async fn open(db: &Db, page: &PageRef, user_id: &str, kind: &str) -> Result<String> {
@@ -69,8 +72,14 @@ pub async fn open(db: &Db, page: &PageRef, user_id: &str, kind: &str) -> Result<
 }
 
 pub async fn close(db: &Db, session_id: &str) -> Result<()> {
-    db.execute("UPDATE collab_sessions SET ended_at = $2 WHERE id = $1", args![session_id, kernel::time::now()])
-        .await?;
+    db.execute(
+        "UPDATE collab_sessions SET ended_at = $2,
+                changes = (SELECT COUNT(*) FROM collab_updates u WHERE u.session_id = $1),
+                last_change_at = (SELECT MAX(u.created_at) FROM collab_updates u WHERE u.session_id = $1)
+          WHERE id = $1",
+        args![session_id, kernel::time::now()],
+    )
+    .await?;
     Ok(())
 }
 

@@ -20,8 +20,9 @@ use crate::access::PageRef;
 use crate::store::{self, NewUpdate};
 use crate::{CollabState, mapping, validation};
 
-/// Frames a slow connection may fall behind before it is resynchronised.
-const RELAY_BUFFER: usize = 1024;
+/// Frames a slow connection may fall behind before it is resynchronised (with the whole
+/// document). The buffer is allocated with the room, so it is kept small.
+const RELAY_BUFFER: usize = 64;
 /// Edits the room's task takes in one batch (one transaction).
 const BATCH: usize = 256;
 
@@ -56,7 +57,8 @@ pub struct Conn {
 pub struct Room {
     pub page: PageRef,
     pub awareness: Mutex<Awareness>,
-    pub inbox: mpsc::Sender<Command>,
+    /// Boxed: a channel allocates room for its first block of messages with the room.
+    pub inbox: mpsc::Sender<Box<Command>>,
     pub out: broadcast::Sender<Arc<Frame>>,
     pub conns: Mutex<HashMap<u64, Conn>>,
     /// Awareness client id → the actor behind it (this process's connections and others').
@@ -114,13 +116,23 @@ impl Room {
     /// `None`) and relay it to every connection, its sender included (a client alone in the
     /// room hears its own heartbeat, which keeps it from reconnecting).
     pub fn awareness_update(&self, conn: Option<u64>, actor: &str, update: AwarenessUpdate) -> Option<Vec<u8>> {
-        let ids: Vec<u64> = update.clients.keys().map(|c| c.get()).collect();
+        let mut update = update;
         if let Some(conn) = conn
             && let Ok(mut conns) = self.conns.lock()
-            && let Some(c) = conns.get_mut(&conn)
         {
-            c.client_ids.extend(ids.iter().copied());
+            // A connection speaks only for its own clients: states of client ids another
+            // connection announced are dropped (no one can remove or impersonate others).
+            let taken: HashSet<u64> =
+                conns.iter().filter(|(id, _)| **id != conn).flat_map(|(_, c)| c.client_ids.iter().copied()).collect();
+            update.clients.retain(|client, _| !taken.contains(&client.get()));
+            if let Some(c) = conns.get_mut(&conn) {
+                c.client_ids.extend(update.clients.keys().map(|c| c.get()));
+            }
         }
+        if update.clients.is_empty() {
+            return None;
+        }
+        let ids: Vec<u64> = update.clients.keys().map(|c| c.get()).collect();
         if let Ok(mut owners) = self.owners.lock() {
             for id in &ids {
                 owners.insert(*id, actor.to_string());
@@ -196,7 +208,14 @@ struct Worker {
     /// Who changed the page since its last save point (a Studio version).
     unsaved_by: Option<String>,
     rows_since_checkpoint: usize,
+    /// When the page JSON was last stored, and the JSON waiting to be.
+    document_written: Instant,
+    document_pending: Option<(Value, String)>,
 }
+
+/// While edits stream in, the page JSON is stored at most this often (the log, which is
+/// the truth, takes every batch).
+const DOCUMENT_EVERY: Duration = Duration::from_millis(500);
 
 /// Load the page's room from its log (seeding it from the page JSON the first time) and
 /// start its task.
@@ -223,7 +242,7 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
     {
         let session = crate::replays::open(db, page, "system", kind).await?;
         let mut tx = db.begin().await?;
-        let ids = store::append(
+        let id = store::append(
             &mut tx,
             &page.page_id,
             &[NewUpdate { session_id: session.clone(), author_id: "system".into(), kind, data }],
@@ -232,7 +251,7 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
         .await?;
         tx.commit().await?;
         crate::replays::close(db, &session).await?;
-        last_id = ids.last().copied().unwrap_or(last_id);
+        last_id = id.max(last_id);
     }
     let last_valid = {
         let json = mapping::to_json(&doc);
@@ -257,6 +276,8 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
         last_valid,
         unsaved_by: None,
         rows_since_checkpoint: loaded.rows_after_checkpoint,
+        document_written: Instant::now().checked_sub(DOCUMENT_EVERY).unwrap_or_else(Instant::now),
+        document_pending: None,
     };
     tokio::spawn(worker.run(commands));
     metrics::gauge!("socle_collab_rooms").increment(1.0);
@@ -267,16 +288,16 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
 pub static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
 impl Worker {
-    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    async fn run(mut self, mut commands: mpsc::Receiver<Box<Command>>) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
                 first = commands.recv() => {
                     let Some(first) = first else { break };
-                    let mut batch = vec![first];
+                    let mut batch = vec![*first];
                     while batch.len() < BATCH {
                         match commands.try_recv() {
-                            Ok(c) => batch.push(c),
+                            Ok(c) => batch.push(*c),
                             Err(_) => break,
                         }
                     }
@@ -287,6 +308,9 @@ impl Worker {
                     }
                 }
                 _ = tick.tick() => {
+                    if self.document_written.elapsed() >= DOCUMENT_EVERY {
+                        self.flush_document().await;
+                    }
                     self.expire_awareness();
                     if self.idle_long_enough().await {
                         break;
@@ -398,15 +422,19 @@ impl Worker {
         Ok(())
     }
 
-    /// Log `rows` and store the page JSON in one transaction; on PostgreSQL the other
-    /// processes hear of it when it commits.
+    /// Log `rows` in one transaction (on PostgreSQL the other processes hear of it when it
+    /// commits) and store the page JSON with them — at most every [`DOCUMENT_EVERY`] while
+    /// edits stream in (the pending JSON is written by the next batch, the room's tick or
+    /// its save point), at once for any other kind of change.
     async fn persist(&mut self, rows: &[NewUpdate], json: &Value, author: &str) -> kernel::Result<()> {
         let db = &self.state.db;
         let page_id = &self.room.page.page_id;
+        let now_due = rows.iter().any(|r| r.kind != "edit") || self.document_written.elapsed() >= DOCUMENT_EVERY;
         let mut tx = db.begin().await?;
-        let ids = store::append(&mut tx, page_id, rows, kernel::time::now()).await?;
-        studio::pages::service::write_live_document(&mut tx, page_id, json, author).await?;
-        let last = ids.last().copied().unwrap_or(0);
+        let last = store::append(&mut tx, page_id, rows, kernel::time::now()).await?;
+        if now_due {
+            studio::pages::service::write_live_document(&mut tx, page_id, json, author).await?;
+        }
         if db.kind() == kernel::DbKind::Postgres {
             let merged = if rows.len() == 1 {
                 rows[0].data.clone()
@@ -416,12 +444,35 @@ impl Worker {
             crate::fanout::announce_update(&mut tx, &self.state.process_id, page_id, last, &merged).await?;
         }
         tx.commit().await?;
+        if now_due {
+            self.document_written = Instant::now();
+            self.document_pending = None;
+        } else {
+            self.document_pending = Some((json.clone(), author.to_string()));
+        }
         self.room.last_id.fetch_max(last, Ordering::AcqRel);
         self.rows_since_checkpoint += rows.len();
         if self.rows_since_checkpoint >= self.state.settings.checkpoint_every {
             self.checkpoint().await;
         }
         Ok(())
+    }
+
+    /// Write the page JSON the last batches left pending.
+    async fn flush_document(&mut self) {
+        let Some((json, author)) = self.document_pending.take() else { return };
+        let written = async {
+            let mut tx = self.state.db.begin().await?;
+            studio::pages::service::write_live_document(&mut tx, &self.room.page.page_id, &json, &author).await?;
+            tx.commit().await
+        };
+        match written.await {
+            Ok(()) => self.document_written = Instant::now(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not store a live page's document");
+                self.document_pending = Some((json, author));
+            }
+        }
     }
 
     async fn write(&mut self, document: Value, author: String, kind: &'static str) -> kernel::Result<()> {
@@ -483,6 +534,7 @@ impl Worker {
 
     /// The end of a stretch of editing: the page's current document becomes a Studio version.
     async fn save_point(&mut self) {
+        self.flush_document().await;
         let Some(author) = self.unsaved_by.take() else { return };
         if let Err(e) =
             studio::pages::service::save_live_version(&self.state.db, &self.room.page.page_id, &author).await
@@ -531,6 +583,7 @@ impl Worker {
     }
 
     async fn shut(&mut self, code: u16, reason: &str) {
+        self.flush_document().await;
         {
             let mut rooms = self.state.rooms.lock().await;
             self.room.closed.store(true, Ordering::Release);
@@ -553,7 +606,7 @@ impl Room {
         if let Ok(mut t) = self.last_left.lock() {
             *t = Instant::now();
         }
-        let _ = self.inbox.try_send(Command::Left);
+        let _ = self.inbox.try_send(Box::new(Command::Left));
         ids
     }
 }

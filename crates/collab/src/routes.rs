@@ -86,6 +86,10 @@ async fn connect(
     let state = s.clone();
     Ok(ws
         .max_message_size(s.settings.max_message_bytes)
+        .max_frame_size(s.settings.max_message_bytes)
+        // Yjs messages are small: modest buffers keep an idle connection cheap.
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
         .on_upgrade(move |socket| crate::connection::run(state, page, grant, credential, socket)))
 }
 

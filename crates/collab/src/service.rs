@@ -103,7 +103,7 @@ pub async fn write_document(
         let room = room_of(state, page).await?;
         let (reply, answer) = oneshot::channel();
         let command = Command::Write { document: document.clone(), author: author.to_string(), kind, reply };
-        if room.inbox.send(command).await.is_err() {
+        if room.inbox.send(Box::new(command)).await.is_err() {
             continue;
         }
         if let Ok(result) = answer.await {

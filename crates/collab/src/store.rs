@@ -48,34 +48,25 @@ pub fn is_empty_update(data: &[u8]) -> bool {
     Update::decode_v1(data).map(|u| u.is_empty()).unwrap_or(true)
 }
 
-/// Append updates to `page_id`'s log; their ids in order.
-pub async fn append(tx: &mut Tx, page_id: &str, updates: &[NewUpdate], now: OffsetDateTime) -> Result<Vec<i64>> {
-    let mut ids = Vec::with_capacity(updates.len());
-    for u in updates {
-        let id: i64 = tx
-            .scalar(
-                "INSERT INTO collab_updates (page_id, session_id, author_id, kind, data, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                args![page_id, &u.session_id, &u.author_id, u.kind, u.data.clone(), now],
-            )
-            .await?;
-        ids.push(id);
+/// Append updates to `page_id`'s log in one statement; the id of the last one.
+pub async fn append(tx: &mut Tx, page_id: &str, updates: &[NewUpdate], now: OffsetDateTime) -> Result<i64> {
+    if updates.is_empty() {
+        return Ok(0);
     }
-    let mut sessions: Vec<(&str, i64)> = Vec::new();
-    for u in updates {
-        match sessions.iter_mut().find(|(s, _)| *s == u.session_id) {
-            Some((_, n)) => *n += 1,
-            None => sessions.push((&u.session_id, 1)),
+    let mut sql =
+        String::from("INSERT INTO collab_updates (page_id, session_id, author_id, kind, data, created_at) VALUES ");
+    let mut values = Vec::with_capacity(updates.len() * 6);
+    for (i, u) in updates.iter().enumerate() {
+        let n = i * 6;
+        if i > 0 {
+            sql.push_str(", ");
         }
+        sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5, n + 6));
+        values.extend(args![page_id, &u.session_id, &u.author_id, u.kind, u.data.clone(), now]);
     }
-    for (session, n) in sessions {
-        tx.execute(
-            "UPDATE collab_sessions SET changes = changes + $2, last_change_at = $3 WHERE id = $1",
-            args![session, n, now],
-        )
-        .await?;
-    }
-    Ok(ids)
+    sql.push_str(" RETURNING id");
+    let ids: Vec<(i64,)> = tx.fetch_all(sqlx::AssertSqlSafe(sql), values).await?;
+    Ok(ids.into_iter().map(|(id,)| id).max().unwrap_or(0))
 }
 
 async fn snapshot(db: &Db, page_id: &str, kind: &str) -> Result<Option<(i64, Vec<u8>)>> {

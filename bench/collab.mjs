@@ -156,6 +156,8 @@ async function settledRss () {
 const percentile = (sorted, p) => sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : null
 const round = (x, digits = 2) => x === null ? null : Number(x.toFixed(digits))
 
+const MAX_TEXT = Number(opt['max-text'] ?? 2000)
+
 async function edit () {
   const n = Number(opt.editors)
   const window = Number(opt.window)
@@ -201,7 +203,13 @@ async function edit () {
     e.sent.set(clock, { t: performance.now(), remaining: n - 1, measured: measuring })
     e.inflight++
     if (measuring) edits++
-    e.edit(() => text.insert(text.length, String.fromCharCode(97 + (clock % 26))))
+    // Typing at the end while the start is trimmed keeps the text at most MAX_TEXT long, so
+    // the page stays valid (Socle refuses a text prop over 10,000 characters) however long
+    // the run is.
+    e.edit(() => {
+      text.insert(text.length, String.fromCharCode(97 + (clock % 26)))
+      if (text.length > MAX_TEXT) text.delete(0, text.length - MAX_TEXT)
+    })
   }
   const pump = e => {
     while (sending && e.inflight < window) type(e)

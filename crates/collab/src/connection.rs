@@ -51,7 +51,9 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
 }
 
 pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Credential, mut socket: WebSocket) {
-    let (room, conn, mut kicked) = match join(&state, &page, &grant).await {
+    // The database calls are boxed: awaited inline they would make every open connection's
+    // task as large as the largest of them for as long as it lives.
+    let (room, conn, mut kicked) = match Box::pin(join(&state, &page, &grant)).await {
         Ok(joined) => joined,
         Err(e) => {
             tracing::warn!(error = %e, "could not open a collab room");
@@ -63,7 +65,7 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
     let session = if grant.read_only {
         None
     } else {
-        match crate::replays::open(&state.db, &page, &grant.actor_id, "live").await {
+        match Box::pin(crate::replays::open(&state.db, &page, &grant.actor_id, "live")).await {
             Ok(session) => Some(session),
             Err(e) => {
                 // Without a session its edits could not be logged: better closed than ignored
@@ -88,7 +90,7 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
         tokio::select! {
             incoming = socket.recv() => match incoming {
                 Some(Ok(WsMessage::Binary(bytes))) => {
-                    match handle(&state, &room, conn, &grant, session.as_deref(), &bytes).await {
+                    match Box::pin(handle(&state, &room, conn, &grant, session.as_deref(), &bytes)).await {
                         Ok(replies) => {
                             for reply in replies {
                                 if socket.send(WsMessage::Binary(reply.into())).await.is_err() {
@@ -126,10 +128,11 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
                 open = false;
             }
             _ = recheck.tick() => {
-                let still = match access::page(&state.foundation, &page.page_id).await {
-                    Ok(_) => access::authorize(&state.foundation, &page, &credential).await.map(|_| ()),
-                    Err(e) => Err(e),
-                };
+                let still = Box::pin(async {
+                    access::page(&state.foundation, &page.page_id).await?;
+                    access::authorize(&state.foundation, &page, &credential).await.map(|_| ())
+                })
+                .await;
                 match still {
                     Ok(()) => {}
                     Err(kernel::Error::Unauthorized(_)) => {
@@ -149,7 +152,7 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
     let ids = room.left(conn);
     room.forget_clients(&ids);
     if let Some(session) = session {
-        let _ = crate::replays::close(&state.db, &session).await;
+        let _ = Box::pin(crate::replays::close(&state.db, &session)).await;
     }
     metrics::gauge!("socle_collab_connections").decrement(1.0);
 }

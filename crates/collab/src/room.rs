@@ -301,18 +301,20 @@ impl Worker {
                             Err(_) => break,
                         }
                     }
-                    if let Err(e) = self.handle(batch).await {
+                    if let Err(e) = Box::pin(self.handle(batch)).await {
                         tracing::error!(error = %e, page_id = %self.room.page.page_id, "collab room failed; its editors reconnect");
-                        self.shut(1011, "the room failed; reconnecting").await;
+                        Box::pin(self.shut(1011, "the room failed; reconnecting")).await;
                         break;
                     }
                 }
                 _ = tick.tick() => {
-                    if self.document_written.elapsed() >= DOCUMENT_EVERY {
-                        self.flush_document().await;
+                    if self.document_written.elapsed() >= DOCUMENT_EVERY && self.document_pending.is_some() {
+                        // Boxed, like every database call of this loop: the room's task stays
+                        // small while it waits.
+                        Box::pin(self.flush_document()).await;
                     }
                     self.expire_awareness();
-                    if self.idle_long_enough().await {
+                    if Box::pin(self.idle_long_enough()).await {
                         break;
                     }
                 }

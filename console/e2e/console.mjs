@@ -255,7 +255,7 @@ try {
   await page.waitForURL('**/pages');
   await page.getByText('No page yet.').waitFor();
   const pagesUrl = page.url();
-  await page.getByLabel('Name').fill('Landing');
+  await page.getByLabel('Name', { exact: true }).fill('Landing');
   await page.getByRole('button', { name: 'Create page' }).click();
   await page.waitForURL(/\/pages\/[^/]+$/);
   await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
@@ -266,7 +266,7 @@ try {
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.getByRole('link', { name: 'Home', exact: true }).waitFor();
   // A second page, deleted after confirming.
-  await page.getByLabel('Name').fill('Scratch');
+  await page.getByLabel('Name', { exact: true }).fill('Scratch');
   await page.getByRole('button', { name: 'Create page' }).click();
   await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
   await page.getByRole('link', { name: 'Book shop' }).click();
@@ -345,6 +345,32 @@ try {
   await text.waitFor({ state: 'detached' });
   await otherOrder(['heading']);
   await shot('page-editor-after');
+
+  // Containers: a section added by a click, a button clicked into it (the selected container),
+  // an image after the button (the selected component), a text dragged into it from the
+  // palette; a grid after it, a card clicked into the grid; all seen in the other session.
+  const palette = page.locator('.palette');
+  await palette.getByRole('button', { name: 'Section', exact: true }).click();
+  const section = canvas.locator('.node[data-kind="section"]');
+  await section.waitFor();
+  await palette.getByRole('button', { name: 'Button', exact: true }).click();
+  await palette.getByRole('button', { name: 'Image', exact: true }).click();
+  await section.locator('.node[data-kind="image"]').waitFor();
+  await drag(page, palette.locator('li[data-kind="text"]'), section.locator(':scope > .children'));
+  await section.locator('.node[data-kind="text"]').waitFor();
+  await palette.getByRole('button', { name: 'Grid', exact: true }).click();
+  await palette.getByRole('button', { name: 'Card', exact: true }).click();
+  await canvas.locator('.node[data-kind="grid"] .node[data-kind="card"]').waitFor();
+  const otherSection = otherCanvas.locator('.node[data-kind="section"]');
+  await otherSection.locator('.node[data-kind="grid"] .node[data-kind="card"]').waitFor();
+  check(
+    (await otherSection.locator(':scope > .children > .node').count()) === 4,
+    'the section holds the button, the image, the text and the grid in the other session',
+  );
+  await shot('page-editor-containers');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('page-editor-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
   await second.close();
   // Everything was written back to the page: the REST API returns the live document.
   const saved = await page.evaluate(
@@ -359,8 +385,12 @@ try {
     ['socle.console.tokens', editorUrl],
   );
   check(
-    saved?.children?.length === 1 && saved.children[0].props?.text === 'Welcome to the shop' && saved.children[0].props?.level === 1,
-    `the page document holds the heading: ${JSON.stringify(saved)}`,
+    saved?.children?.length === 2 &&
+      saved.children[0].props?.text === 'Welcome to the shop' &&
+      saved.children[0].props?.level === 1 &&
+      saved.children[1].type === 'section' &&
+      saved.children[1].children?.length === 4,
+    `the page document holds the heading and the section: ${JSON.stringify(saved)}`,
   );
   await page.goto(projectUrl);
 

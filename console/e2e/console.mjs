@@ -2,7 +2,9 @@
 //   node e2e/console.mjs http://127.0.0.1:8080
 // Signs up (a refused password first, its error shown next to the field), signs out and in,
 // creates an organization and a project, defines a collection (a refused rule first), creates
-// and deploys an app, adds a record (refused values first) and finds it in the records
+// and renames a page and edits it live in two sessions (a heading dragged from the palette in
+// one appears in the other, its text typed in the props panel, presence avatars and selections,
+// reordering by drag, undo and redo, delete with the keyboard), creates and deploys an app, adds a record (refused values first) and finds it in the records
 // browser with a filter, sort and pages (records added through the API appear live), edits
 // and deletes, uploads a file, adds an end user and picks it as a relation; checks that an
 // expired access token is refreshed, that organizations switch, that the skip link comes
@@ -39,25 +41,47 @@ const page = await context.newPage();
 page.setDefaultTimeout(30_000);
 
 const problems = [];
-page.on('console', (message) => {
-  if (message.type() !== 'error' && message.type() !== 'warning') return;
-  // Chromium logs every 4xx answer of fetch; the refusals this test provokes are expected.
-  const url = message.location().url ?? '';
-  const refusal = /status of 4\d\d/.test(message.text()) && /\/(api|apps)\//.test(url);
-  if (!refusal) problems.push(`console ${message.type()}: ${message.text()} (${url})`);
-});
-page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-page.on('response', (response) => {
-  // Expected refusals are 4xx of the API; a 5xx or a failed asset is a bug.
-  if (response.status() >= 500) problems.push(`${response.status()} from ${response.url()}`);
-});
+/** Collect the console errors and warnings, page errors and 5xx answers of a page. */
+function watch(target) {
+  target.on('console', (message) => {
+    if (message.type() !== 'error' && message.type() !== 'warning') return;
+    // Chromium logs every 4xx answer of fetch; the refusals this test provokes are expected.
+    const url = message.location().url ?? '';
+    const refusal = /status of 4\d\d/.test(message.text()) && /\/(api|apps)\//.test(url);
+    if (!refusal) problems.push(`console ${message.type()}: ${message.text()} (${url})`);
+  });
+  target.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  target.on('response', (response) => {
+    // Expected refusals are 4xx of the API; a 5xx or a failed asset is a bug.
+    if (response.status() >= 500) problems.push(`${response.status()} from ${response.url()}`);
+  });
+}
+watch(page);
 
 let step = 0;
-async function shot(name) {
+async function shot(name, target = page) {
   step += 1;
   const file = join(shots, `${String(step).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await target.screenshot({ path: file, fullPage: true });
   console.log(`screenshot ${file}`);
+}
+
+/** Drag with the mouse, in steps, from the middle of `source` to the middle of `destination`. */
+async function drag(target, source, destination) {
+  const from = await source.boundingBox();
+  check(from, 'the dragged element is on screen');
+  await target.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await target.mouse.down();
+  await target.mouse.move(from.x + from.width / 2 + 12, from.y + from.height / 2 + 12, { steps: 4 });
+  const to = await destination.boundingBox();
+  check(to, 'the drop target is on screen');
+  const x = to.x + to.width / 2;
+  const y = to.y + to.height / 2;
+  await target.mouse.move(x, y, { steps: 20 });
+  await target.waitForTimeout(200);
+  await target.mouse.move(x, y + 1, { steps: 2 });
+  await target.waitForTimeout(200);
+  await target.mouse.up();
 }
 
 function check(condition, what) {
@@ -222,6 +246,153 @@ try {
   await page.getByRole('button', { name: 'Delete collection' }).click();
   await page.waitForURL(/\/console\/projects\/[^/]+$/);
   await page.getByRole('link', { name: 'scratch' }).waitFor({ state: 'detached' });
+
+  // Pages: one created and renamed, then edited live in two sessions of the same builder
+  // (another browser context, signed in on its own): a heading dragged from the palette onto
+  // the canvas in one appears in the other, its text edited in the props panel too; each sees
+  // the other's avatar and selection; reorder by dragging, undo, delete with the keyboard.
+  await page.getByRole('link', { name: 'Pages', exact: true }).click();
+  await page.waitForURL('**/pages');
+  await page.getByText('No page yet.').waitFor();
+  const pagesUrl = page.url();
+  await page.getByLabel('Name', { exact: true }).fill('Landing');
+  await page.getByRole('button', { name: 'Create page' }).click();
+  await page.waitForURL(/\/pages\/[^/]+$/);
+  await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+  await page.getByRole('link', { name: 'Book shop' }).click();
+  await page.getByRole('link', { name: 'Landing' }).waitFor();
+  await page.getByRole('button', { name: 'Rename Landing' }).click();
+  await page.getByLabel('New name of Landing').fill('Home');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByRole('link', { name: 'Home', exact: true }).waitFor();
+  // A second page, deleted after confirming.
+  await page.getByLabel('Name', { exact: true }).fill('Scratch');
+  await page.getByRole('button', { name: 'Create page' }).click();
+  await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+  await page.getByRole('link', { name: 'Book shop' }).click();
+  await page.getByRole('link', { name: 'Scratch' }).waitFor();
+  await shot('pages');
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.getByRole('button', { name: 'Delete Scratch' }).click();
+  await page.getByRole('link', { name: 'Scratch' }).waitFor({ state: 'detached' });
+  await page.getByRole('link', { name: 'Home', exact: true }).click();
+  const editorUrl = page.url();
+  const canvas = page.getByRole('region', { name: 'Canvas' });
+  await canvas.waitFor();
+  await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+
+  const second = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+  const other = await second.newPage();
+  other.setDefaultTimeout(30_000);
+  watch(other);
+  await other.goto(`${base}/console/signin`);
+  await other.getByLabel('Email').fill(email);
+  await other.getByLabel('Password').fill(password);
+  await other.getByRole('button', { name: 'Sign in' }).click();
+  await other.waitForURL('**/console/projects');
+  await other.goto(editorUrl);
+  const otherCanvas = other.getByRole('region', { name: 'Canvas' });
+  await otherCanvas.waitFor();
+  // Presence: each sees the other's avatar.
+  await page.getByRole('list', { name: 'Also editing' }).getByText('Ada Lovelace').waitFor();
+  await other.getByRole('list', { name: 'Also editing' }).getByText('Ada Lovelace').waitFor();
+
+  // A heading dragged from the palette onto the empty page, seen in the other session.
+  await drag(page, page.locator('.palette li[data-kind="heading"]'), canvas.locator('.frame > .children'));
+  const heading = canvas.locator('.node[data-kind="heading"]');
+  await heading.waitFor();
+  const otherHeading = otherCanvas.locator('.node[data-kind="heading"]');
+  await otherHeading.waitFor();
+  // Dropped, it is selected: its props are in the panel; the text is typed live.
+  await page.getByLabel('Text (required)').fill('Welcome to the shop');
+  await expectText(otherHeading, 'Welcome to the shop', 'the heading typed in the other session');
+  await page.getByLabel('Level').fill('1');
+  await page.getByLabel('Level').press('Tab');
+  await otherHeading.locator('h1').waitFor();
+  // The other session outlines the heading in the color of who selected it.
+  await otherCanvas.locator('.node.peer[data-kind="heading"][data-peer="Ada Lovelace"]').waitFor();
+
+  // A text added from the other session's palette by a click (at the end of the page).
+  await other.locator('.palette').getByRole('button', { name: 'Text', exact: true }).click();
+  const text = canvas.locator('.node[data-kind="text"]');
+  await text.waitFor();
+  await other.getByLabel('Text (required)').fill('Books for every reader');
+  await expectText(text, 'Books for every reader', 'the text typed in the other session');
+  await shot('page-editor');
+  await shot('page-editor-other-session', other);
+
+  // Reordered by dragging: the text above the heading, for both.
+  await drag(page, text, heading);
+  const order = (target) => target.locator('.frame > .children > .node').evaluateAll((nodes) => nodes.map((n) => n.dataset.kind));
+  const otherOrder = async (expected) => {
+    for (let tries = 0; tries < 100 && JSON.stringify(await order(other)) !== JSON.stringify(expected); tries += 1) {
+      await other.waitForTimeout(100);
+    }
+    check(JSON.stringify(await order(other)) === JSON.stringify(expected), `the other session sees ${expected}: ${await order(other)}`);
+  };
+  await otherOrder(['text', 'heading']);
+  // Undo (Ctrl+Z) puts it back; redo (Ctrl+Shift+Z) moves it again; undo once more.
+  await page.getByRole('heading', { name: 'Home', level: 1 }).click();
+  await page.keyboard.press('Control+z');
+  await otherOrder(['heading', 'text']);
+  await page.keyboard.press('Control+Shift+z');
+  await otherOrder(['text', 'heading']);
+  await page.keyboard.press('Control+z');
+  await otherOrder(['heading', 'text']);
+  // Selected in the layers, the text is deleted with the Delete key, for both.
+  await other.getByRole('navigation', { name: 'Layers' }).getByRole('button', { name: /^Text/ }).click();
+  await other.keyboard.press('Delete');
+  await text.waitFor({ state: 'detached' });
+  await otherOrder(['heading']);
+  await shot('page-editor-after');
+
+  // Containers: a section added by a click, a button clicked into it (the selected container),
+  // an image after the button (the selected component), a text dragged into it from the
+  // palette; a grid after it, a card clicked into the grid; all seen in the other session.
+  const palette = page.locator('.palette');
+  await palette.getByRole('button', { name: 'Section', exact: true }).click();
+  const section = canvas.locator('.node[data-kind="section"]');
+  await section.waitFor();
+  await palette.getByRole('button', { name: 'Button', exact: true }).click();
+  await palette.getByRole('button', { name: 'Image', exact: true }).click();
+  await section.locator('.node[data-kind="image"]').waitFor();
+  await drag(page, palette.locator('li[data-kind="text"]'), section.locator(':scope > .children'));
+  await section.locator('.node[data-kind="text"]').waitFor();
+  await palette.getByRole('button', { name: 'Grid', exact: true }).click();
+  await palette.getByRole('button', { name: 'Card', exact: true }).click();
+  await canvas.locator('.node[data-kind="grid"] .node[data-kind="card"]').waitFor();
+  const otherSection = otherCanvas.locator('.node[data-kind="section"]');
+  await otherSection.locator('.node[data-kind="grid"] .node[data-kind="card"]').waitFor();
+  check(
+    (await otherSection.locator(':scope > .children > .node').count()) === 4,
+    'the section holds the button, the image, the text and the grid in the other session',
+  );
+  await shot('page-editor-containers');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('page-editor-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+  await second.close();
+  // Everything was written back to the page: the REST API returns the live document.
+  const saved = await page.evaluate(
+    async ([key, url]) => {
+      const { access } = JSON.parse(localStorage.getItem(key) ?? '{}');
+      const [, , , projectId, , pageId] = new URL(url).pathname.split('/');
+      const response = await fetch(`/api/v1/studio/projects/${projectId}/pages/${pageId}`, {
+        headers: { authorization: `Bearer ${access}` },
+      });
+      return (await response.json()).document;
+    },
+    ['socle.console.tokens', editorUrl],
+  );
+  check(
+    saved?.children?.length === 2 &&
+      saved.children[0].props?.text === 'Welcome to the shop' &&
+      saved.children[0].props?.level === 1 &&
+      saved.children[1].type === 'section' &&
+      saved.children[1].children?.length === 4,
+    `the page document holds the heading and the section: ${JSON.stringify(saved)}`,
+  );
+  await page.goto(projectUrl);
 
   // An app of the project, deployed.
   await page.getByRole('link', { name: 'books' }).waitFor();
@@ -412,6 +583,8 @@ try {
     '/console/projects',
     '/console/organizations',
     projectUrl,
+    pagesUrl,
+    editorUrl,
     `${projectUrl}/collections/books`,
     `${projectUrl}/collections/new`,
     appsUrl,

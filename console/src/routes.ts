@@ -13,6 +13,8 @@ export const ROUTES = [
   { name: 'projects', pattern: '/projects' },
   { name: 'project', pattern: '/projects/:id' },
   { name: 'projectApps', pattern: '/projects/:id/apps' },
+  { name: 'projectPages', pattern: '/projects/:id/pages' },
+  { name: 'pageEditor', pattern: '/projects/:id/pages/:pageId' },
   { name: 'collectionNew', pattern: '/projects/:id/collections/new' },
   { name: 'collection', pattern: '/projects/:id/collections/:name' },
   { name: 'records', pattern: '/apps/:appId/records' },

@@ -27,6 +27,7 @@ async fn the_console_is_served_with_its_own_headers(app: TestApp) {
         "/console",
         "/console/",
         "/console/projects/x",
+        "/console/projects/x/pages/y",
         "/console/apps/a/records/posts?page=2",
         "/console/activate?token=t",
         "/console/forgot-password",
@@ -80,7 +81,11 @@ async fn the_console_is_served_with_its_own_headers(app: TestApp) {
 
 /// The console in a real browser against the real server: sign-up (a refused password
 /// first), sign-out and sign-in, an organization, a project, a collection with a field of
-/// each kind (a refused definition and a refused rule first), an app created and deployed,
+/// each kind (a refused definition and a refused rule first), a page created, renamed and
+/// edited live in two browser contexts (a heading dragged from the palette in one seen in the
+/// other, its text typed in the props panel, presence avatars and selection outlines,
+/// reordering by drag, undo and redo, delete by keyboard; the page's JSON then read through
+/// the API), an app created and deployed,
 /// records created (refused values first, a file uploaded), filtered, edited and deleted,
 /// an end user; an expired access token refreshed, organizations switched, a dead session
 /// sent to sign-in; a password reset asked for on the sign-in screen, its email's link

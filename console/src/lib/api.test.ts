@@ -193,4 +193,22 @@ describe('Api', () => {
     await api.deleteRecord('shop', 'posts', 'abc');
     expect(calls[1]).toMatchObject({ method: 'DELETE', url: '/apps/shop/api/collections/posts/records/abc' });
   });
+
+  it("manages a project's pages and reads the page schema without a token", async () => {
+    const { calls, fetcher } = fakeFetch([[200, []], [201, { id: 'p1' }], [200, { id: 'p1' }], [204, null], [200, { $defs: {} }]]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    expect(api.accessToken()).toBe('a');
+    await api.pages('pr 1');
+    expect(calls[0]).toMatchObject({ method: 'GET', url: '/api/v1/studio/projects/pr%201/pages' });
+    await api.createPage('pr1', { name: 'Home' });
+    expect(calls[1]).toMatchObject({ method: 'POST', url: '/api/v1/studio/projects/pr1/pages', body: { name: 'Home' } });
+    await api.updatePage('pr1', 'p1', { name: 'Start' });
+    expect(calls[2]).toMatchObject({ method: 'PATCH', url: '/api/v1/studio/projects/pr1/pages/p1', body: { name: 'Start' } });
+    await api.deletePage('pr1', 'p1');
+    expect(calls[3]).toMatchObject({ method: 'DELETE', url: '/api/v1/studio/projects/pr1/pages/p1' });
+    await api.pageSchema();
+    expect(calls[4]?.url).toBe('/api/v1/studio/schema/page.json');
+    expect(calls[4]?.headers.authorization).toBeUndefined();
+    expect(new Api(memoryStore()).accessToken()).toBeNull();
+  });
 });

@@ -11,12 +11,15 @@ import type {
   NewProject,
   Organization,
   Page,
+  PageInput,
   Project,
   RecordList,
   RecordModel,
   RegisterRequest,
   RegisterResponse,
+  StudioPage,
   TokenResponse,
+  User,
 } from './types';
 
 export type FieldErrors = Record<string, string[]>;
@@ -170,6 +173,11 @@ export class Api {
     return this.store.load() !== null;
   }
 
+  /** The current access token (for the collaboration WebSocket, which takes it as a parameter). */
+  accessToken(): string | null {
+    return this.store.load()?.access ?? null;
+  }
+
   /** Called with `false` when the session ends (sign-out, or a refresh that failed). */
   onSessionChange(listener: (signedIn: boolean) => void): () => void {
     this.listeners.add(listener);
@@ -285,6 +293,11 @@ export class Api {
     }
   }
 
+  /** The signed-in builder's profile. */
+  me(): Promise<User> {
+    return this.request('GET', `${PLATFORM}/foundation/users/me`);
+  }
+
   // --- Organizations ----------------------------------------------------------------------
 
   organizations(): Promise<Page<Organization>> {
@@ -340,6 +353,37 @@ export class Api {
 
   deleteCollection(projectId: string, name: string): Promise<void> {
     return this.request('DELETE', `${this.collectionsPath(projectId)}/${encodeURIComponent(name)}`);
+  }
+
+  // --- Pages -------------------------------------------------------------------------------
+
+  private pagesPath(projectId: string): string {
+    return `${PLATFORM}/studio/projects/${encodeURIComponent(projectId)}/pages`;
+  }
+
+  pages(projectId: string): Promise<StudioPage[]> {
+    return this.request('GET', this.pagesPath(projectId));
+  }
+
+  page(projectId: string, pageId: string): Promise<StudioPage> {
+    return this.request('GET', `${this.pagesPath(projectId)}/${encodeURIComponent(pageId)}`);
+  }
+
+  createPage(projectId: string, input: PageInput): Promise<StudioPage> {
+    return this.request('POST', this.pagesPath(projectId), { body: input });
+  }
+
+  updatePage(projectId: string, pageId: string, input: PageInput): Promise<StudioPage> {
+    return this.request('PATCH', `${this.pagesPath(projectId)}/${encodeURIComponent(pageId)}`, { body: input });
+  }
+
+  deletePage(projectId: string, pageId: string): Promise<void> {
+    return this.request('DELETE', `${this.pagesPath(projectId)}/${encodeURIComponent(pageId)}`);
+  }
+
+  /** The JSON Schema of page documents: the component types and their props. */
+  pageSchema(): Promise<unknown> {
+    return this.request('GET', `${PLATFORM}/studio/schema/page.json`, { anonymous: true });
   }
 
   // --- Apps -------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ describe('the router', () => {
       params: { id: 'p1', name: 'my posts' },
     });
     expect(matchRoute(ROUTES, '/apps/a1/records/posts')).toEqual({ name: 'recordsOf', params: { appId: 'a1', collection: 'posts' } });
+    expect(matchRoute(ROUTES, '/projects/p1/pages')).toEqual({ name: 'projectPages', params: { id: 'p1' } });
+    expect(matchRoute(ROUTES, '/projects/p1/pages/pg1')).toEqual({ name: 'pageEditor', params: { id: 'p1', pageId: 'pg1' } });
     expect(matchRoute(ROUTES, '/')).toEqual({ name: 'home', params: {} });
     expect(matchRoute(ROUTES, '/reset-password')).toEqual({ name: 'resetPassword', params: {} });
     expect(matchRoute(ROUTES, '/invitations/accept')).toEqual({ name: 'acceptInvitation', params: {} });

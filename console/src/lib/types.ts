@@ -143,3 +143,24 @@ export interface RecordList {
   totalPages: number;
   items: RecordModel[];
 }
+
+/** A page of a Studio project; its `document` is the component tree (see the page schema). */
+export interface StudioPage {
+  id: string;
+  project_id: string;
+  name: string;
+  slug: string;
+  position: number;
+  seo_title: string;
+  seo_description: string;
+  document: Record<string, unknown>;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface PageInput {
+  name?: string;
+  slug?: string;
+}

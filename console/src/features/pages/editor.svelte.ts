@@ -1,0 +1,152 @@
+// The state of one open page editor: the Y.Doc joined to the page's room, the tree the views
+// render (re-read after every change, local or remote), the selection, the other editors, and
+// undo/redo of this editor's own edits.
+
+import * as Y from 'yjs';
+import type { WebsocketProvider } from 'y-websocket';
+import { colorFor, joinPage, peersOf, type Peer } from '../../lib/collab';
+import type { ComponentKind } from '../../lib/pageSchema';
+import { template } from '../../lib/pageSchema';
+import { api } from '../../lib/session.svelte';
+import {
+  insertNode,
+  moveNode,
+  newId,
+  nodeAt,
+  pathOf,
+  removeNode,
+  rootOf,
+  undoManager,
+  view,
+  type ViewNode,
+  type YNode,
+} from '../../lib/yjsPage';
+
+export type Status = 'connecting' | 'connected' | 'disconnected';
+
+export class Editor {
+  readonly doc = new Y.Doc();
+  readonly root: YNode = rootOf(this.doc);
+  readonly kinds: ComponentKind[];
+  private readonly provider: WebsocketProvider;
+  private readonly undo: Y.UndoManager;
+
+  tree = $state.raw<ViewNode>(view(this.root));
+  selected = $state.raw<YNode | null>(null);
+  selectedPath = $state.raw<number[] | null>(null);
+  peers = $state.raw<Peer[]>([]);
+  status = $state<Status>('connecting');
+  synced = $state(false);
+  /** Synced with the room once: the tree is the page's. */
+  ready = $state(false);
+  canUndo = $state(false);
+  canRedo = $state(false);
+
+  constructor(pageId: string, kinds: ComponentKind[], userName: string) {
+    this.kinds = kinds;
+    this.undo = undoManager(this.root);
+    this.root.observeDeep(() => this.refresh());
+    const stacks = () => {
+      this.canUndo = this.undo.undoStack.length > 0;
+      this.canRedo = this.undo.redoStack.length > 0;
+    };
+    this.undo.on('stack-item-added', stacks);
+    this.undo.on('stack-item-popped', stacks);
+    this.undo.on('stack-cleared', stacks);
+
+    this.provider = joinPage(api, pageId, this.doc);
+    this.provider.on('status', ({ status }) => (this.status = status));
+    this.provider.on('sync', (synced) => {
+      this.synced = synced;
+      if (synced) this.ready = true;
+      this.refresh();
+    });
+    const awareness = this.provider.awareness;
+    awareness.setLocalStateField('user', { name: userName, color: colorFor(this.doc.clientID) });
+    awareness.setLocalStateField('selection', null);
+    awareness.on('change', () => {
+      this.peers = peersOf(awareness.getStates() as Map<number, Record<string, unknown>>, this.doc.clientID);
+    });
+  }
+
+  destroy() {
+    this.undo.destroy();
+    this.provider.awareness.setLocalState(null);
+    this.provider.destroy();
+    this.doc.destroy();
+  }
+
+  /** Re-read the tree; a selected node that is gone (deleted, moved by someone) is unselected. */
+  private refresh() {
+    this.tree = view(this.root);
+    if (this.selected) this.select(pathOf(this.selected, this.root) ? this.selected : null);
+  }
+
+  kind(type: string): ComponentKind | undefined {
+    return this.kinds.find((k) => k.name === type);
+  }
+
+  select(node: YNode | null) {
+    const path = node ? pathOf(node, this.root) : null;
+    this.selected = path ? node : null;
+    if (JSON.stringify(path) !== JSON.stringify(this.selectedPath)) {
+      this.selectedPath = path;
+      this.provider.awareness.setLocalStateField('selection', path);
+    }
+  }
+
+  /** The other editors who selected the node at `path`. */
+  peersAt(path: number[]): Peer[] {
+    const key = JSON.stringify(path);
+    return this.peers.filter((p) => p.selection && JSON.stringify(p.selection) === key);
+  }
+
+  /** Add a component of `kind` under `parent` at `index` (default: at the end), and select it. */
+  insert(kindName: string, parent: YNode, index = Number.MAX_SAFE_INTEGER) {
+    const kind = this.kind(kindName);
+    if (!kind) return;
+    this.structural(() => this.select(insertNode(parent, index, template(kind, newId()))));
+  }
+
+  /** Add a component where a click on the palette puts it: in the selected container, else after the selection. */
+  add(kindName: string) {
+    const target = this.selected;
+    if (!target || target === this.root) return this.insert(kindName, this.root);
+    if (this.kind(String(target.get('type')))?.container) return this.insert(kindName, target);
+    const path = pathOf(target, this.root);
+    const parent = path ? nodeAt(this.root, path.slice(0, -1)) : null;
+    if (parent && path) this.insert(kindName, parent, (path[path.length - 1] ?? 0) + 1);
+    else this.insert(kindName, this.root);
+  }
+
+  move(from: YNode, oldIndex: number, to: YNode, newIndex: number) {
+    const node = nodeAt(from, [oldIndex]);
+    if (!node) return;
+    const moved = this.structural(() => moveNode(node, to, newIndex));
+    if (moved) this.select(moved);
+  }
+
+  /** Delete the selected node (never the page itself). */
+  removeSelected() {
+    const node = this.selected;
+    if (!node || node === this.root) return;
+    this.select(null);
+    this.structural(() => removeNode(node));
+  }
+
+  /** An insert, move or delete is an undo step of its own (typing merges while it goes on). */
+  private structural<T>(edit: () => T): T {
+    this.undo.stopCapturing();
+    const result = edit();
+    this.undo.stopCapturing();
+    return result;
+  }
+
+  undoEdit() {
+    this.undo.undo();
+  }
+
+  redoEdit() {
+    this.undo.redo();
+  }
+}

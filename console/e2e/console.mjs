@@ -372,24 +372,33 @@ try {
   await shot('page-editor-dark');
   await page.emulateMedia({ colorScheme: 'light' });
   await second.close();
-  // Everything was written back to the page: the REST API returns the live document.
-  const saved = await page.evaluate(
-    async ([key, url]) => {
-      const { access } = JSON.parse(localStorage.getItem(key) ?? '{}');
-      const [, , , projectId, , pageId] = new URL(url).pathname.split('/');
-      const response = await fetch(`/api/v1/studio/projects/${projectId}/pages/${pageId}`, {
-        headers: { authorization: `Bearer ${access}` },
-      });
-      return (await response.json()).document;
-    },
-    ['socle.console.tokens', editorUrl],
-  );
+  // Everything was written back to the page: the REST API returns the live document (which
+  // the server stores at most every half second while edits stream in).
+  const readSaved = () =>
+    page.evaluate(
+      async ([key, url]) => {
+        const { access } = JSON.parse(localStorage.getItem(key) ?? '{}');
+        const [, , , projectId, , pageId] = new URL(url).pathname.split('/');
+        const response = await fetch(`/api/v1/studio/projects/${projectId}/pages/${pageId}`, {
+          headers: { authorization: `Bearer ${access}` },
+        });
+        return (await response.json()).document;
+      },
+      ['socle.console.tokens', editorUrl],
+    );
+  const complete = (doc) =>
+    doc?.children?.length === 2 &&
+    doc.children[0].props?.text === 'Welcome to the shop' &&
+    doc.children[0].props?.level === 1 &&
+    doc.children[1].type === 'section' &&
+    doc.children[1].children?.length === 4;
+  let saved = await readSaved();
+  for (let i = 0; i < 40 && !complete(saved); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    saved = await readSaved();
+  }
   check(
-    saved?.children?.length === 2 &&
-      saved.children[0].props?.text === 'Welcome to the shop' &&
-      saved.children[0].props?.level === 1 &&
-      saved.children[1].type === 'section' &&
-      saved.children[1].children?.length === 4,
+    complete(saved),
     `the page document holds the heading and the section: ${JSON.stringify(saved)}`,
   );
   await page.goto(projectUrl);

@@ -26,23 +26,21 @@ async fn join(
     page: &PageRef,
     grant: &Grant,
 ) -> kernel::Result<(Arc<Room>, u64, watch::Receiver<Option<(u16, String)>>)> {
-    let mut rooms = state.rooms.lock().await;
-    let room = match rooms.get(&page.page_id).filter(|r| !r.is_closed()) {
-        Some(room) => room.clone(),
-        None => {
-            let room = crate::room::open(state, page).await?;
-            rooms.insert(page.page_id.clone(), room.clone());
-            room
+    let (room, (id, kicked)) = crate::service::room_with(state, page, |room| {
+        let id = NEXT_CONN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (kick, kicked) = watch::channel(None);
+        if let Ok(mut conns) = room.conns.lock() {
+            let conn = Conn {
+                actor_id: grant.actor_id.clone(),
+                read_only: grant.read_only,
+                client_ids: Default::default(),
+                kick,
+            };
+            conns.insert(id, conn);
         }
-    };
-    let id = NEXT_CONN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let (kick, kicked) = watch::channel(None);
-    if let Ok(mut conns) = room.conns.lock() {
-        conns.insert(
-            id,
-            Conn { actor_id: grant.actor_id.clone(), read_only: grant.read_only, client_ids: Default::default(), kick },
-        );
-    }
+        (id, kicked)
+    })
+    .await?;
     Ok((room, id, kicked))
 }
 

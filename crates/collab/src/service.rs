@@ -59,13 +59,28 @@ pub async fn page_for(state: &CollabState, principal: &Principal, page_id: &str)
 
 /// The room of `page`, opening it when this process has none.
 pub async fn room_of(state: &CollabState, page: &PageRef) -> Result<std::sync::Arc<Room>> {
+    room_with(state, page, |_| ()).await.map(|(room, ())| room)
+}
+
+/// The room of `page` (opened when this process has none) and what `enter` does with it
+/// while the room list is locked: a room cannot be unloaded between being found and
+/// `enter` registering a connection in it.
+pub async fn room_with<T>(
+    state: &CollabState,
+    page: &PageRef,
+    enter: impl FnOnce(&std::sync::Arc<Room>) -> T,
+) -> Result<(std::sync::Arc<Room>, T)> {
     let mut rooms = state.rooms.lock().await;
-    if let Some(room) = rooms.get(&page.page_id).filter(|r| !r.is_closed()) {
-        return Ok(room.clone());
-    }
-    let room = crate::room::open(state, page).await?;
-    rooms.insert(page.page_id.clone(), room.clone());
-    Ok(room)
+    let room = match rooms.get(&page.page_id).filter(|r| !r.is_closed()) {
+        Some(room) => room.clone(),
+        None => {
+            let room = crate::room::open(state, page).await?;
+            rooms.insert(page.page_id.clone(), room.clone());
+            room
+        }
+    };
+    let entered = enter(&room);
+    Ok((room, entered))
 }
 
 pub async fn presence(state: &CollabState, principal: &Principal, page_id: &str) -> Result<Presence> {

@@ -340,6 +340,14 @@ async fn access_is_checked_at_connect_and_while_connected(backend: Backend) {
     // Deleting the page closes its room's editors too.
     app.delete(&format!("/api/v1/studio/projects/{project}/pages/{page_id}"), Some(&owner.access)).await.expect(204);
     assert_eq!(editor.closed_with().await, 4403);
+    crate::eventually!("the deleted page's live history to go", {
+        let left: i64 = app
+            .db
+            .scalar("SELECT COUNT(*) FROM collab_updates WHERE page_id = $1", kernel::args![&page_id])
+            .await
+            .expect("count");
+        (left == 0).then_some(())
+    });
 }
 
 async fn history_can_be_replayed_travelled_and_restored(app: TestApp) {

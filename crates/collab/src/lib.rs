@@ -138,7 +138,7 @@ async fn keep_history(state: CollabState, mut stop: tokio::sync::watch::Receiver
 }
 
 /// A page's document written through Studio's REST API reaches its live room (and from
-/// there its editors, on every process).
+/// there its editors, on every process); a deleted page's live history goes with it.
 struct RestWrites(CollabState);
 
 impl Listener for RestWrites {
@@ -146,8 +146,20 @@ impl Listener for RestWrites {
         "collab.rest_writes"
     }
 
-    fn on_event<'a>(&'a self, event: &'a Event, _tx: &'a mut Tx) -> ListenerFuture<'a> {
+    fn on_event<'a>(&'a self, event: &'a Event, tx: &'a mut Tx) -> ListenerFuture<'a> {
         Box::pin(async move {
+            if event.kind == studio::pages::service::PAGE_DELETED_EVENT {
+                // The page is gone: so is its live history (in this transaction), and its
+                // room in this process.
+                if let Some(page_id) = event.payload["page_id"].as_str() {
+                    store::forget_page(tx, page_id).await?;
+                    let room = self.0.rooms.lock().await.remove(page_id);
+                    if let Some(room) = room {
+                        room.close(4403, "the page was deleted");
+                    }
+                }
+                return Ok(());
+            }
             if event.kind != studio::pages::service::PAGE_DOCUMENT_WRITTEN {
                 return Ok(());
             }

@@ -186,6 +186,12 @@ impl Room {
         }
     }
 
+    /// Close the room: its connections are closed with `code` and its task stops writing.
+    pub fn close(&self, code: u16, reason: &str) {
+        self.closed.store(true, Ordering::Release);
+        self.kick_all(code, reason);
+    }
+
     fn kick_all(&self, code: u16, reason: &str) {
         if let Ok(conns) = self.conns.lock() {
             for c in conns.values() {
@@ -294,6 +300,10 @@ impl Worker {
             tokio::select! {
                 first = commands.recv() => {
                     let Some(first) = first else { break };
+                    if self.room.is_closed() {
+                        // Closed from outside (its page was deleted): nothing more is written.
+                        break;
+                    }
                     let mut batch = vec![*first];
                     while batch.len() < BATCH {
                         match commands.try_recv() {

@@ -259,3 +259,11 @@ pub async fn pages_with_history_before(db: &Db, before: OffsetDateTime) -> Resul
         db.fetch_all("SELECT DISTINCT page_id FROM collab_updates WHERE created_at < $1", args![before]).await?;
     Ok(rows.into_iter().map(|(p,)| p).collect())
 }
+
+/// Drop everything kept of a page's live editing (the page was deleted).
+pub async fn forget_page(tx: &mut Tx, page_id: &str) -> Result<()> {
+    tx.execute("DELETE FROM collab_updates WHERE page_id = $1", args![page_id]).await?;
+    tx.execute("DELETE FROM collab_snapshots WHERE page_id = $1", args![page_id]).await?;
+    tx.execute("DELETE FROM collab_sessions WHERE page_id = $1", args![page_id]).await?;
+    Ok(())
+}

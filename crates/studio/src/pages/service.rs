@@ -394,6 +394,15 @@ pub async fn delete(
     let page = fetch(&mut tx, project_id, page_id).await?;
     tx.execute("DELETE FROM studio_page_versions WHERE page_id = $1", args![page_id]).await?;
     tx.execute("DELETE FROM studio_pages WHERE id = $1", args![page_id]).await?;
+    kernel::outbox::append(
+        &mut tx,
+        kernel::outbox::NewEvent::new(
+            PAGE_DELETED_EVENT,
+            Some(&p.organization_id),
+            serde_json::json!({"page_id": page_id, "project_id": project_id}),
+        ),
+    )
+    .await?;
     tx.execute(
         "UPDATE studio_pages SET position = position - 1 WHERE project_id = $1 AND position > $2",
         args![project_id, page.position],
@@ -611,6 +620,9 @@ pub async fn save_live_version(db: &Db, page_id: &str, author: &str) -> Result<(
     keep_version(&mut tx, &page, author).await?;
     tx.commit().await
 }
+
+/// The event a page's deletion appends (live editing drops the page's history).
+pub const PAGE_DELETED_EVENT: &str = "page.deleted";
 
 /// The event a REST write of a page's document appends, so that live editors see it.
 pub const PAGE_DOCUMENT_WRITTEN: &str = "page.document_written";

@@ -46,6 +46,16 @@ pub struct CollabInner {
     pub process_id: String,
     /// Whether this process hears other processes' changes (PostgreSQL: LISTEN in place).
     pub listening: kernel::listen::Readiness,
+    /// REST writes to apply to live rooms, in the order their events were dispatched.
+    rest_writes: tokio::sync::mpsc::UnboundedSender<RestWrite>,
+    rest_queue: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<RestWrite>>>,
+}
+
+/// A page document written through Studio, on its way to the page's room.
+struct RestWrite {
+    page_id: String,
+    author: String,
+    document: serde_json::Value,
 }
 
 impl std::ops::Deref for CollabState {
@@ -64,6 +74,7 @@ impl axum::extract::FromRef<CollabState> for FoundationState {
 
 impl CollabState {
     pub fn new(db: Db, config: Arc<Config>, settings: settings::CollabConfig, foundation: FoundationState) -> Self {
+        let (rest_writes, queue) = tokio::sync::mpsc::unbounded_channel();
         CollabState(Arc::new(CollabInner {
             db,
             config,
@@ -72,6 +83,8 @@ impl CollabState {
             rooms: Mutex::new(HashMap::new()),
             process_id: kernel::ids::random_token(16),
             listening: kernel::listen::Readiness::default(),
+            rest_writes,
+            rest_queue: std::sync::Mutex::new(Some(queue)),
         }))
     }
 }
@@ -90,7 +103,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     );
     deps.provide(state.clone());
     describe_metrics();
-    let (fanout, retention) = (state.clone(), state.clone());
+    let (fanout, retention, writer) = (state.clone(), state.clone(), state.clone());
     let mut module = Module::new("collab")
         .api(router(state.clone()))
         .task(kernel::module::Task::always("collab fan-out", move |stop| async move {
@@ -102,6 +115,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
             })
             .await;
         }))
+        .task(kernel::module::Task::always("collab REST writes", move |stop| apply_rest_writes(writer, stop)))
         .task(kernel::module::Task::in_role("collab history retention", "scheduler", move |stop| {
             keep_history(retention, stop)
         }));
@@ -137,6 +151,22 @@ async fn keep_history(state: CollabState, mut stop: tokio::sync::watch::Receiver
     }
 }
 
+/// Apply REST writes to their rooms one at a time, in the order they were dispatched (two
+/// quick writes of one page land in their order).
+async fn apply_rest_writes(state: CollabState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let Some(mut queue) = state.rest_queue.lock().ok().and_then(|mut q| q.take()) else { return };
+    loop {
+        let write = tokio::select! {
+            w = queue.recv() => match w { Some(w) => w, None => return },
+            _ = stop.changed() => return,
+        };
+        let Ok(page) = access::page(&state.foundation, &write.page_id).await else { continue };
+        if let Err(e) = service::write_document(&state, &page, write.document, &write.author, "rest").await {
+            tracing::warn!(error = %e, page_id = %write.page_id, "could not apply a REST write to the live page");
+        }
+    }
+}
+
 /// A page's document written through Studio's REST API reaches its live room (and from
 /// there its editors, on every process); a deleted page's live history goes with it.
 struct RestWrites(CollabState);
@@ -165,16 +195,14 @@ impl Listener for RestWrites {
             }
             let p = &event.payload;
             let (Some(page_id), Some(author)) = (p["page_id"].as_str(), p["author_id"].as_str()) else { return Ok(()) };
-            let (state, page_id, author, document) =
-                (self.0.clone(), page_id.to_string(), author.to_string(), p["document"].clone());
             // The room's own transaction must not wait for this one (SQLite has one writer):
-            // apply it once the event is marked delivered. A crash in between is caught up
-            // when the room next loads (the page row is newer than its log).
-            tokio::spawn(async move {
-                let Ok(page) = access::page(&state.foundation, &page_id).await else { return };
-                if let Err(e) = service::write_document(&state, &page, document, &author, "rest").await {
-                    tracing::warn!(error = %e, page_id, "could not apply a REST write to the live page");
-                }
+            // the write is queued, applied once the event is marked delivered, in order. A
+            // crash in between is caught up when the room next loads (the page row is newer
+            // than its log).
+            let _ = self.0.rest_writes.send(RestWrite {
+                page_id: page_id.to_string(),
+                author: author.to_string(),
+                document: p["document"].clone(),
             });
             Ok(())
         })

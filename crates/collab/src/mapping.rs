@@ -219,6 +219,73 @@ pub fn write_json(doc: &Doc, page: &Value) -> Vec<u8> {
     txn.encode_update_v1()
 }
 
+/// The client id of seed updates. Every process seeds a page the same way, byte for byte
+/// (this client id, keys in sorted order), so two processes that seed one page at once
+/// write the same items, which Yjs takes as one.
+pub const SEED_CLIENT: u64 = 1;
+
+/// The update that seeds an empty Y.Doc with `page` (a page never edited live).
+pub fn seed_update(page: &Value) -> Vec<u8> {
+    let doc = Doc::with_options(yrs::Options {
+        client_id: yrs::block::ClientID::new(SEED_CLIENT),
+        offset_kind: yrs::OffsetKind::Utf16,
+        ..yrs::Options::default()
+    });
+    let mut txn = doc.transact_mut();
+    let root = txn.get_or_insert_map(ROOT);
+    if let Some(obj) = page.as_object() {
+        fill_map(&mut txn, &root, obj, Place::Node);
+    }
+    txn.encode_update_v1()
+}
+
+fn sorted(obj: &JsonMap<String, Value>) -> Vec<(&String, &Value)> {
+    let mut entries: Vec<_> = obj.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries
+}
+
+fn fill_map(txn: &mut TransactionMut, map: &MapRef, obj: &JsonMap<String, Value>, place: Place) {
+    for (key, value) in sorted(obj) {
+        let inner = child_place(place, key);
+        match value {
+            Value::Object(o) => {
+                let child = map.insert(txn, key.as_str(), MapPrelim::default());
+                fill_map(txn, &child, o, inner);
+            }
+            Value::Array(items) => {
+                let child = map.insert(txn, key.as_str(), ArrayPrelim::default());
+                fill_array(txn, &child, items, item_place(inner));
+            }
+            Value::String(text) if place == Place::Props => {
+                map.insert(txn, key.as_str(), TextPrelim::new(text.as_str()));
+            }
+            other => {
+                map.insert(txn, key.as_str(), json_to_any(other));
+            }
+        }
+    }
+}
+
+fn fill_array(txn: &mut TransactionMut, array: &ArrayRef, items: &[Value], place: Place) {
+    for (i, value) in items.iter().enumerate() {
+        let at = i as u32;
+        match value {
+            Value::Object(o) => {
+                let child = array.insert(txn, at, MapPrelim::default());
+                fill_map(txn, &child, o, place);
+            }
+            Value::Array(inner) => {
+                let child = array.insert(txn, at, ArrayPrelim::default());
+                fill_array(txn, &child, inner, Place::Plain);
+            }
+            other => {
+                array.insert(txn, at, json_to_any(other));
+            }
+        }
+    }
+}
+
 /// A Y.Doc built from a page JSON (the seed of a page never edited live).
 pub fn doc_from_json(page: &Value) -> Doc {
     let doc = new_doc();
@@ -262,6 +329,17 @@ mod tests {
         assert!(matches!(props.get(&txn, "text"), Some(Out::YText(_))), "a prop string is a Y.Text");
         assert!(matches!(heading.get(&txn, "type"), Some(Out::Any(Any::String(_)))), "type stays a plain string");
         assert!(matches!(props.get(&txn, "level"), Some(Out::Any(Any::Number(_)))));
+    }
+
+    #[test]
+    fn two_seeds_of_one_page_are_one() {
+        let (a, b) = (seed_update(&sample()), seed_update(&sample()));
+        assert_eq!(a, b, "byte for byte");
+        let doc = new_doc();
+        for u in [&a, &b] {
+            doc.transact_mut().apply_update(Update::decode_v1(u).expect("decodes")).expect("applies");
+        }
+        assert_eq!(to_json(&doc), sample(), "applied twice, the page is there once");
     }
 
     #[test]

@@ -234,8 +234,11 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
     let mut last_id = loaded.last_id;
     let mut seed = None;
     if last_id == 0 && loaded.last_at.is_none() {
-        // Never edited live: the page JSON becomes the first logged change.
-        seed = Some(("seed", mapping::write_json(&doc, &studio_page.document.0)));
+        // Never edited live: the page JSON becomes the first logged change, the same bytes
+        // in every process (see `mapping::seed_update`).
+        let data = mapping::seed_update(&studio_page.document.0);
+        store::apply(&doc, &data);
+        seed = Some(("seed", data));
     } else if loaded.last_at.is_some_and(|t| studio_page.updated_at > t)
         && mapping::to_json(&doc) != studio_page.document.0
     {
@@ -400,15 +403,22 @@ impl Worker {
                 }
             }
         };
-        if accepted.is_empty() {
+        if accepted.is_empty() && repair.is_none() {
             return Ok(());
         }
         let author = accepted.last().map(|(_, u)| u.author_id.clone()).unwrap_or_default();
         let mut rows: Vec<NewUpdate> = accepted.iter().map(|(_, u)| u.clone()).collect();
         if let Some(data) = &repair {
-            let session = accepted.last().map(|(_, u)| u.session_id.clone()).unwrap_or_default();
-            rows.push(NewUpdate { session_id: session, author_id: author.clone(), kind: "repair", data: data.clone() });
+            // A repair with no accepted edit (the page was already invalid) is the system's.
+            let (session, by) = match accepted.last() {
+                Some((_, u)) => (u.session_id.clone(), author.clone()),
+                None => {
+                    (crate::replays::open(&self.state.db, &self.room.page, "system", "repair").await?, "system".into())
+                }
+            };
+            rows.push(NewUpdate { session_id: session, author_id: by, kind: "repair", data: data.clone() });
         }
+        let author = if author.is_empty() { "system".to_string() } else { author };
         self.persist(&rows, &json, &author).await?;
         metrics::counter!("socle_collab_updates_total").increment(accepted.len() as u64);
         match repair {

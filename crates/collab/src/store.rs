@@ -98,9 +98,11 @@ async fn rows_after(db: &Db, page_id: &str, after: i64, until: Option<OffsetDate
 
 /// The page's document: its checkpoint (or base) and every row after it.
 pub async fn load(db: &Db, page_id: &str) -> Result<Loaded> {
-    let start = match snapshot(db, page_id, "checkpoint").await? {
-        Some(s) => Some(s),
-        None => snapshot(db, page_id, "base").await?,
+    // Whichever snapshot goes further: a fold of old history can move the base past an
+    // older checkpoint (whose later rows it deleted).
+    let start = match (snapshot(db, page_id, "checkpoint").await?, snapshot(db, page_id, "base").await?) {
+        (Some(c), Some(b)) => Some(if c.0 >= b.0 { c } else { b }),
+        (c, b) => c.or(b),
     };
     let doc = mapping::new_doc();
     let mut last_id = 0;
@@ -244,6 +246,12 @@ pub async fn fold_history(db: &Db, page_id: &str, before: OffsetDateTime) -> Res
     let state = doc.transact().encode_state_as_update_v1(&StateVector::default());
     upsert_snapshot(db, page_id, "base", upto, state).await?;
     let folded = db.execute("DELETE FROM collab_updates WHERE page_id = $1 AND id <= $2", args![page_id, upto]).await?;
+    // A checkpoint older than the new base no longer has the rows after it.
+    db.execute(
+        "DELETE FROM collab_snapshots WHERE page_id = $1 AND kind = 'checkpoint' AND upto_id < $2",
+        args![page_id, upto],
+    )
+    .await?;
     db.execute(
         "DELETE FROM collab_sessions WHERE page_id = $1 AND NOT EXISTS (SELECT 1 FROM collab_updates u WHERE u.session_id = collab_sessions.id)
             AND ended_at IS NOT NULL",

@@ -148,7 +148,10 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
         }
     }
     let ids = room.left(conn);
-    room.forget_clients(&ids);
+    if let Some(left) = room.forget_clients(&ids) {
+        // Other processes drop this connection's presence now, not after its timeout.
+        Box::pin(crate::fanout::announce_awareness(&state, &room.page.page_id, &grant.actor_id, &left)).await;
+    }
     if let Some(session) = session {
         let _ = Box::pin(crate::replays::close(&state.db, &session)).await;
     }

@@ -25,6 +25,11 @@ use crate::{CollabState, mapping, validation};
 const RELAY_BUFFER: usize = 64;
 /// Edits the room's task takes in one batch (one transaction).
 const BATCH: usize = 256;
+/// Awareness client ids one connection may speak for (a client has one; a few tabs sharing
+/// a connection is the most a real client does).
+const MAX_CLIENTS_PER_CONNECTION: usize = 4;
+/// The largest awareness state relayed (bytes of JSON).
+const MAX_AWARENESS_STATE: usize = 8 * 1024;
 
 /// A frame for the room's connections; `skip` is the connection it came from.
 pub struct Frame {
@@ -117,14 +122,28 @@ impl Room {
     /// room hears its own heartbeat, which keeps it from reconnecting).
     pub fn awareness_update(&self, conn: Option<u64>, actor: &str, update: AwarenessUpdate) -> Option<Vec<u8>> {
         let mut update = update;
+        // No state larger than a presence needs travels (it is relayed to everyone).
+        update.clients.retain(|_, entry| entry.json.len() <= MAX_AWARENESS_STATE);
         if let Some(conn) = conn
             && let Ok(mut conns) = self.conns.lock()
         {
-            // A connection speaks only for its own clients: states of client ids another
-            // connection announced are dropped (no one can remove or impersonate others).
-            let taken: HashSet<u64> =
-                conns.iter().filter(|(id, _)| **id != conn).flat_map(|(_, c)| c.client_ids.iter().copied()).collect();
-            update.clients.retain(|client, _| !taken.contains(&client.get()));
+            // A connection speaks only for its own clients, and for a few: states of client ids
+            // another connection (of this process or another) announced are dropped, so no one
+            // can remove or impersonate others, nor flood the room with made-up clients.
+            let known: HashSet<u64> = self.owners.lock().map(|o| o.keys().copied().collect()).unwrap_or_default();
+            let mine: HashSet<u64> = conns.get(&conn).map(|c| c.client_ids.clone()).unwrap_or_default();
+            let mut room_for = MAX_CLIENTS_PER_CONNECTION.saturating_sub(mine.len());
+            update.clients.retain(|client, _| {
+                let id = client.get();
+                if mine.contains(&id) {
+                    return true;
+                }
+                if known.contains(&id) || room_for == 0 {
+                    return false;
+                }
+                room_for -= 1;
+                true
+            });
             if let Some(c) = conns.get_mut(&conn) {
                 c.client_ids.extend(update.clients.keys().map(|c| c.get()));
             }
@@ -132,10 +151,14 @@ impl Room {
         if update.clients.is_empty() {
             return None;
         }
-        let ids: Vec<u64> = update.clients.keys().map(|c| c.get()).collect();
         if let Ok(mut owners) = self.owners.lock() {
-            for id in &ids {
-                owners.insert(*id, actor.to_string());
+            for (client, entry) in &update.clients {
+                // A null state is a client leaving: its id is free again.
+                if &*entry.json == "null" {
+                    owners.remove(&client.get());
+                } else {
+                    owners.insert(client.get(), actor.to_string());
+                }
             }
         }
         let frame = awareness_frame(update.clone());
@@ -149,11 +172,12 @@ impl Room {
     }
 
     /// Remove awareness `ids` (a connection left, or went quiet) and tell the room.
+    /// Returns the awareness update (v1), for other processes.
     pub fn forget_clients(&self, ids: &[u64]) -> Option<Vec<u8>> {
         if ids.is_empty() {
             return None;
         }
-        let frame = {
+        let update = {
             let mut aw = self.awareness.lock().ok()?;
             let mut removed = Vec::new();
             for id in ids {
@@ -166,15 +190,17 @@ impl Room {
             if removed.is_empty() {
                 return None;
             }
-            awareness_frame(aw.update_with_clients(removed).ok()?)
+            aw.update_with_clients(removed).ok()?
         };
+        let encoded = update.encode_v1();
+        let frame = awareness_frame(update);
         if let Ok(mut owners) = self.owners.lock() {
             for id in ids {
                 owners.remove(id);
             }
         }
-        let _ = self.out.send(Arc::new(Frame { skip: None, bytes: frame.clone() }));
-        Some(frame)
+        let _ = self.out.send(Arc::new(Frame { skip: None, bytes: frame }));
+        Some(encoded)
     }
 
     /// Close every connection of `actor` (access revoked) with `code`.

@@ -24,18 +24,12 @@ use crate::room::{Command, Conn, NEXT_CONN, Room};
 async fn join(
     state: &CollabState,
     page: &PageRef,
-    grant: &Grant,
 ) -> kernel::Result<(Arc<Room>, u64, watch::Receiver<Option<(u16, String)>>)> {
     let (room, (id, kicked)) = crate::service::room_with(state, page, |room| {
         let id = NEXT_CONN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (kick, kicked) = watch::channel(None);
         if let Ok(mut conns) = room.conns.lock() {
-            let conn = Conn {
-                actor_id: grant.actor_id.clone(),
-                read_only: grant.read_only,
-                client_ids: Default::default(),
-                kick,
-            };
+            let conn = Conn { client_ids: Default::default(), kick };
             conns.insert(id, conn);
         }
         (id, kicked)
@@ -51,7 +45,7 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
 pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Credential, mut socket: WebSocket) {
     // The database calls are boxed: awaited inline they would make every open connection's
     // task as large as the largest of them for as long as it lives.
-    let (room, conn, mut kicked) = match Box::pin(join(&state, &page, &grant)).await {
+    let (room, conn, mut kicked) = match Box::pin(join(&state, &page)).await {
         Ok(joined) => joined,
         Err(e) => {
             tracing::warn!(error = %e, "could not open a collab room");

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use foundation::FoundationState;
 use kernel::outbox::{Event, Listener, ListenerFuture};
-use kernel::{Config, Db, Deps, Module, Tx};
+use kernel::{Db, Deps, Module, Tx};
 use tokio::sync::Mutex;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -37,7 +37,6 @@ pub struct CollabState(Arc<CollabInner>);
 
 pub struct CollabInner {
     pub db: Db,
-    pub config: Arc<Config>,
     pub settings: settings::CollabConfig,
     pub foundation: FoundationState,
     /// This process's open rooms, by page id.
@@ -73,11 +72,10 @@ impl axum::extract::FromRef<CollabState> for FoundationState {
 }
 
 impl CollabState {
-    pub fn new(db: Db, config: Arc<Config>, settings: settings::CollabConfig, foundation: FoundationState) -> Self {
+    pub fn new(db: Db, settings: settings::CollabConfig, foundation: FoundationState) -> Self {
         let (rest_writes, queue) = tokio::sync::mpsc::unbounded_channel();
         CollabState(Arc::new(CollabInner {
             db,
-            config,
             settings,
             foundation,
             rooms: Mutex::new(HashMap::new()),
@@ -95,12 +93,7 @@ impl CollabState {
 pub const MODULE: kernel::module::ModuleDef = kernel::module::ModuleDef { name: "collab", migrations, build: module };
 
 fn module(deps: &mut Deps) -> anyhow::Result<Module> {
-    let state = CollabState::new(
-        deps.db.clone(),
-        deps.config.clone(),
-        deps.section(settings::SECTION)?,
-        deps.get::<FoundationState>()?,
-    );
+    let state = CollabState::new(deps.db.clone(), deps.section(settings::SECTION)?, deps.get::<FoundationState>()?);
     deps.provide(state.clone());
     describe_metrics();
     let (fanout, retention, writer) = (state.clone(), state.clone(), state.clone());

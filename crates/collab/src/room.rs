@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use serde_json::Value;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
@@ -51,8 +50,6 @@ pub enum Command {
 
 /// A connection in the room.
 pub struct Conn {
-    pub actor_id: String,
-    pub read_only: bool,
     /// The awareness client ids this connection announced.
     pub client_ids: HashSet<u64>,
     /// Closes the connection with a WebSocket close code and reason.
@@ -201,15 +198,6 @@ impl Room {
         }
         let _ = self.out.send(Arc::new(Frame { skip: None, bytes: frame }));
         Some(encoded)
-    }
-
-    /// Close every connection of `actor` (access revoked) with `code`.
-    pub fn kick_actor(&self, actor: &str, code: u16, reason: &str) {
-        if let Ok(conns) = self.conns.lock() {
-            for c in conns.values().filter(|c| c.actor_id == actor) {
-                let _ = c.kick.send(Some((code, reason.to_string())));
-            }
-        }
     }
 
     /// Close the room: its connections are closed with `code` and its task stops writing.
@@ -657,9 +645,4 @@ impl Room {
         let _ = self.inbox.try_send(Box::new(Command::Left));
         ids
     }
-}
-
-/// A base64 payload helper for the fan-out.
-pub fn b64(data: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(data)
 }

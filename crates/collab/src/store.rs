@@ -179,34 +179,13 @@ pub async fn document_at(db: &Db, page_id: &str, at: OffsetDateTime) -> Result<s
     };
     if let Some(from) = kept_from
         && at < from
-        && base.is_none()
     {
-        return Err(Error::field(
-            "time",
-            "before_history",
-            format!("the history of this page starts at {}", kernel::time::rfc3339(from)),
-        ));
-    }
-    if base.is_some()
-        && let Some(from) = kept_from
-        && at < from
-    {
-        // Only the folded state is known before the oldest kept row.
-        let folded_at: Option<(OffsetDateTime,)> = db
-            .fetch_optional(
-                "SELECT created_at FROM collab_snapshots WHERE page_id = $1 AND kind = 'base'",
-                args![page_id],
-            )
-            .await?;
-        return Err(Error::field(
-            "time",
-            "compacted",
-            format!(
-                "history before {} was compacted{}",
-                kernel::time::rfc3339(from),
-                folded_at.map(|(t,)| format!(" on {}", kernel::time::rfc3339(t))).unwrap_or_default()
-            ),
-        ));
+        let starts = kernel::time::rfc3339(from);
+        return Err(match base {
+            None => Error::field("time", "before_history", format!("the history of this page starts at {starts}")),
+            // Only the folded state is known before the oldest kept row.
+            Some(_) => Error::field("time", "compacted", format!("history before {starts} was compacted")),
+        });
     }
     let doc = mapping::new_doc();
     if let Some((_, state)) = &base {

@@ -5,6 +5,7 @@ mod support;
 
 mod admin;
 mod api_keys;
+mod app_factors;
 mod audit;
 mod auth;
 mod automation;
@@ -22,6 +23,7 @@ mod hold;
 mod http_stub;
 mod jobs;
 mod mail;
+mod mfa;
 mod orgs;
 mod platform;
 mod record_ids;

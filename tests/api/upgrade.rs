@@ -161,7 +161,11 @@ async fn a_database_of_the_per_engine_scripts_upgrades_to_the_same_schema_and_se
     let kept: Vec<_> = after.iter().filter(|r| before.iter().any(|b| (&b.0, b.1) == (&r.0, r.1))).cloned().collect();
     assert_eq!(kept, before);
     let added: Vec<(String, i64)> = after.iter().filter(|r| !before.contains(r)).map(|r| (r.0.clone(), r.1)).collect();
-    assert_eq!(added, vec![("collab".to_string(), 1)], "the steps written after the fixture");
+    assert_eq!(
+        added,
+        vec![("collab".to_string(), 1), ("foundation".to_string(), 2), ("runtime".to_string(), 2)],
+        "the steps written after the fixture"
+    );
     assert_eq!(kernel::migrate::run(&app.db, &server::migrations()).await.expect("migrate"), 0);
     // And its schema is the one the portable scripts give a new database.
     let fresh = TestApp::spawn(backend).await;

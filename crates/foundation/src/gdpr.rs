@@ -145,6 +145,7 @@ pub async fn erase(db: &Db, ctx: &RequestContext, by: &Principal, user_id: &str)
     tx.execute("UPDATE user_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL", args![user_id, now])
         .await?;
     tx.execute("DELETE FROM memberships WHERE user_id = $1", args![user_id]).await?;
+    crate::mfa::service::forget(&mut tx, user_id).await?;
     tx.execute(
         "UPDATE audit_log SET actor_email = $2 WHERE actor_id = $1 OR actor_email = $3",
         args![user_id, &anonymous, &user.email],

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod authn;
 pub mod emails;
 pub mod gdpr;
+pub mod mfa;
 pub mod orgs;
 pub mod passwords;
 pub mod sessions;
@@ -74,8 +75,11 @@ impl MetricsCollector for ActiveSessions {
 /// Every Foundation route, mounted by the server under `/api/v1`.
 pub fn router(state: FoundationState) -> OpenApiRouter {
     OpenApiRouter::new()
-        .nest("/foundation/auth", accounts::auth_routes())
-        .nest("/foundation/users", accounts::user_routes().merge(sessions::routes()).merge(gdpr::routes()))
+        .nest("/foundation/auth", accounts::auth_routes().merge(mfa::routes::auth_routes()))
+        .nest(
+            "/foundation/users",
+            accounts::user_routes().merge(sessions::routes()).merge(gdpr::routes()).merge(mfa::routes::user_routes()),
+        )
         .nest("/foundation/api-keys", api_keys::routes())
         .nest("/foundation/organizations", orgs::routes())
         .nest("/admin", admin::routes().merge(audit::admin_routes()))
@@ -83,12 +87,20 @@ pub fn router(state: FoundationState) -> OpenApiRouter {
 }
 
 pub fn migrations() -> Vec<kernel::migrate::Migration> {
-    vec![kernel::migrate::Migration {
-        module: "foundation",
-        version: 1,
-        name: "accounts_orgs_audit",
-        script: include_str!("../migrations/0001_foundation.sql"),
-    }]
+    vec![
+        kernel::migrate::Migration {
+            module: "foundation",
+            version: 1,
+            name: "accounts_orgs_audit",
+            script: include_str!("../migrations/0001_foundation.sql"),
+        },
+        kernel::migrate::Migration {
+            module: "foundation",
+            version: 2,
+            name: "second_factors",
+            script: include_str!("../migrations/0002_second_factors.sql"),
+        },
+    ]
 }
 
 /// The `# HELP` of the metrics Foundation records. Call once the metrics recorder is

@@ -33,6 +33,8 @@ pub struct FoundationInner {
     pub mailer: Mailer,
     pub jwt: JwtKeys,
     pub passwords: PasswordHasher,
+    /// Seals TOTP secrets at rest.
+    pub totp_seal: crate::mfa::SecretSeal,
     pub limits: AuthLimits,
     /// Sessions found live by recent requests, by session id (see [`kernel::recent`]).
     pub recent_sessions: RecentReads<String, UserPrincipal>,
@@ -80,6 +82,7 @@ impl FoundationState {
             jwt: JwtKeys::new(&keys.jwt, config.access_token_ttl_secs)
                 .with_previous(keys.jwt_previous.iter().map(Vec::as_slice)),
             passwords: PasswordHasher::new(&password_hash),
+            totp_seal: crate::mfa::SecretSeal::new(keys),
             security,
             limits: AuthLimits::from_config(&config),
             recent_sessions: RecentReads::default(),

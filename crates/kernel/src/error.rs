@@ -54,6 +54,10 @@ pub enum Error {
     TooManyRequests { retry_after_secs: u64, detail: String },
     #[error("{0}")]
     Unavailable(String),
+    /// The first factor was right; a second one is needed. Answered as a 401 whose problem
+    /// carries the challenge (`mfa_token`, the `methods` it accepts, its lifetime).
+    #[error("a second factor is required to sign in")]
+    MfaRequired(MfaChallenge),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -84,6 +88,7 @@ impl Error {
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::MfaRequired(_) => StatusCode::UNAUTHORIZED,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -103,6 +108,20 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+/// What a sign-in that needs a second factor answers (inside its 401 problem): present
+/// `mfa_token` with a code to `POST /api/v1/foundation/auth/mfa`.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct MfaChallenge {
+    pub mfa_token: String,
+    /// `totp` (a code from the authenticator app) and `recovery_code`.
+    pub methods: Vec<String>,
+    /// Seconds the challenge stays valid.
+    pub expires_in: i64,
+}
+
+/// The problem type of [`Error::MfaRequired`].
+pub const MFA_REQUIRED_TYPE: &str = "https://socle.dev/problems/mfa-required";
+
 /// The RFC 9457 body.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -118,6 +137,11 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The challenge of a sign-in that needs a second factor (`type` is then
+    /// `https://socle.dev/problems/mfa-required`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub mfa: Option<MfaChallenge>,
 }
 
 impl IntoResponse for Error {
@@ -136,6 +160,20 @@ impl IntoResponse for Error {
             Error::Validation(errors) => errors.clone(),
             _ => Vec::new(),
         };
+        if let Error::MfaRequired(challenge) = self {
+            return problem_with(
+                Problem {
+                    kind: MFA_REQUIRED_TYPE.into(),
+                    title: status.canonical_reason().unwrap_or("Error").to_string(),
+                    status: status.as_u16(),
+                    detail,
+                    errors,
+                    request_id: current_request_id(),
+                    mfa: Some(challenge),
+                },
+                None,
+            );
+        }
         problem_response(
             status,
             detail,
@@ -162,7 +200,13 @@ pub fn problem_response(
         detail,
         errors,
         request_id: current_request_id(),
+        mfa: None,
     };
+    problem_with(problem, retry_after_secs)
+}
+
+fn problem_with(problem: Problem, retry_after_secs: Option<u64>) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();

@@ -80,6 +80,18 @@ pub fn defaults() -> Vec<DefaultTemplate> {
             text: "Hello {{ first_name }},\n\nWe received a request to reset your password. The link is valid for one hour and works once. If you did not ask for it, ignore this email: your password stays the same.\n\n{{ url }}\n\nReset token: {{ token }}\n".into(),
         },
         DefaultTemplate {
+            key: "sign_in_code",
+            description: "A one-time code to sign in without a password.",
+            variables: vec!["first_name", "code", "minutes"],
+            subject: "Your Socle sign-in code: {{ code }}".into(),
+            html: page(
+                "Your sign-in code",
+                "Hello {{ first_name }}, your code to sign in to Socle is</p><p style=\"margin:0 0 16px;font-size:24px;letter-spacing:4px\"><strong>{{ code }}</strong></p><p style=\"margin:0 0 16px\">It is valid for {{ minutes }} minutes and works once. If you did not ask for it, ignore this email.",
+                None,
+            ),
+            text: "Hello {{ first_name }}, your code to sign in to Socle is {{ code }}.\n\nIt is valid for {{ minutes }} minutes and works once. If you did not ask for it, ignore this email.\n\nSign-in code: {{ code }}\n".into(),
+        },
+        DefaultTemplate {
             key: "invite",
             description: "Sent when a member invites someone to an organization.",
             variables: vec!["organization", "inviter", "role", "url", "token"],

@@ -2,7 +2,9 @@
 //! `auth-with-password`, `auth-refresh`, `auth-methods`. Tokens are valid for their app
 //! only.
 
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use collections::model::{Collection, CollectionType};
@@ -10,6 +12,7 @@ use kernel::args;
 use serde_json::{Value, json};
 
 use crate::RuntimeState;
+use crate::auth_factors::AuthOptions;
 use crate::context::{AppCtx, Requester};
 use crate::extract::{App, JsonObject};
 use crate::pb::{PbError, PbResult};
@@ -49,13 +52,43 @@ async fn token_response(
     Ok(Json(json!({"token": token, "record": crate::records::present(&owner, c, record)})))
 }
 
+/// The `mfaId` of a second factor, from the query or the body (PocketBase reads both).
+pub(crate) fn mfa_id_of(query: &HashMap<String, String>, body: &serde_json::Map<String, Value>) -> Option<String> {
+    query
+        .get("mfaId")
+        .cloned()
+        .filter(|m| !m.is_empty())
+        .or_else(|| body.get("mfaId").and_then(Value::as_str).map(String::from))
+}
+
+/// A factor `method` proved who `record` is: the tokens, unless the collection wants a
+/// second factor first (then the 401 with `mfaId`).
+pub(crate) async fn authenticated(
+    state: &RuntimeState,
+    ctx: &AppCtx,
+    c: &Collection,
+    record: serde_json::Map<String, Value>,
+    method: &str,
+    mfa_id: Option<&str>,
+) -> PbResult<Json<Value>> {
+    crate::auth_factors::check_mfa(state, ctx, c, &record, method, mfa_id).await?;
+    token_response(state, ctx, c, record).await
+}
+
 async fn auth_with_password(
     State(state): State<RuntimeState>,
     App(ctx): App,
     Path((_, collection)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
     JsonObject(body): JsonObject,
 ) -> PbResult<Json<Value>> {
     let c = auth_collection(&ctx, &collection)?.clone();
+    if !AuthOptions::of(&c).password_enabled {
+        return Err(PbError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "The collection is not configured to allow password authentication.",
+        ));
+    }
     let identity = body.get("identity").and_then(Value::as_str).unwrap_or_default().trim().to_string();
     let password = body.get("password").and_then(Value::as_str).unwrap_or_default().to_string();
     let mut missing = serde_json::Map::new();
@@ -81,7 +114,7 @@ async fn auth_with_password(
     };
     let stored = record.get("password").and_then(Value::as_str).unwrap_or_default();
     if state.password_matches(&password, stored).await {
-        token_response(&state, &ctx, &c, record).await
+        authenticated(&state, &ctx, &c, record, "password", mfa_id_of(&query, &body).as_deref()).await
     } else {
         Err(failed())
     }
@@ -106,15 +139,20 @@ async fn auth_refresh(
 }
 
 async fn auth_methods(App(ctx): App, Path((_, collection)): Path<(String, String)>) -> PbResult<Json<Value>> {
-    auth_collection(&ctx, &collection)?;
-    Ok(Json(json!({
-        "password": {"enabled": true, "identityFields": ["email"]},
+    let options = AuthOptions::of(auth_collection(&ctx, &collection)?);
+    Ok(Json(auth_methods_body(&options)))
+}
+
+/// PocketBase's current shape, with the pre-0.23 keys older SDKs read.
+fn auth_methods_body(o: &AuthOptions) -> Value {
+    let identity_fields = if o.password_enabled { o.identity_fields.clone() } else { Vec::new() };
+    json!({
+        "password": {"enabled": o.password_enabled, "identityFields": identity_fields},
         "oauth2": {"enabled": false, "providers": []},
-        "mfa": {"enabled": false, "duration": 0},
-        "otp": {"enabled": false, "duration": 0},
-        // The pre-0.23 shape, for older SDKs.
-        "usernamePassword": false,
-        "emailPassword": true,
+        "mfa": {"enabled": o.mfa_enabled, "duration": if o.mfa_enabled { o.mfa_duration } else { 0 }},
+        "otp": {"enabled": o.otp_enabled, "duration": if o.otp_enabled { o.otp_duration } else { 0 }},
+        "usernamePassword": o.password_enabled && identity_fields.iter().any(|f| f == "username"),
+        "emailPassword": o.password_enabled && identity_fields.iter().any(|f| f == "email"),
         "authProviders": []
-    })))
+    })
 }

@@ -113,7 +113,7 @@ async fn find(ctx: &AppCtx, c: &Collection, cond: &str, value: &str) -> PbResult
 }
 
 /// The email address in `field` of the body, or the 400 that names the field.
-fn email_in(body: &Map<String, Value>, field: &str, failure: &str) -> PbResult<String> {
+pub(crate) fn email_in(body: &Map<String, Value>, field: &str, failure: &str) -> PbResult<String> {
     let email = text(body, field);
     if !kernel::validate::is_valid_email(&email) {
         return Err(PbError::field(failure, field, "validation_is_email", "Must be a valid email address."));
@@ -122,7 +122,7 @@ fn email_in(body: &Map<String, Value>, field: &str, failure: &str) -> PbResult<S
 }
 
 /// The auth record with this email (compared without case).
-async fn find_by_email(ctx: &AppCtx, c: &Collection, email: &str) -> PbResult<Option<Map<String, Value>>> {
+pub(crate) async fn find_by_email(ctx: &AppCtx, c: &Collection, email: &str) -> PbResult<Option<Map<String, Value>>> {
     find(ctx, c, "lower(r.\"email\") = lower($1)", email).await
 }
 
@@ -153,7 +153,7 @@ async fn send(
 
 /// Write `values` over the flow's `record` through the records' one write path, so that
 /// the change reaches the outbox (workflows, webhooks) and realtime like any update.
-async fn update(
+pub(crate) async fn update(
     state: &RuntimeState,
     ctx: &AppCtx,
     c: &Collection,

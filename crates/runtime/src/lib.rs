@@ -7,6 +7,7 @@
 
 pub mod apps;
 pub mod auth;
+pub mod auth_factors;
 pub mod auth_flows;
 pub mod batch;
 pub mod context;
@@ -194,6 +195,7 @@ pub fn router(state: RuntimeState) -> OpenApiRouter {
 pub fn app_router(state: RuntimeState) -> axum::Router {
     records::routes()
         .merge(auth::routes())
+        .merge(auth_factors::routes())
         .merge(realtime::routes())
         .merge(batch::routes())
         .merge(auth_flows::routes())
@@ -205,10 +207,18 @@ pub fn app_router(state: RuntimeState) -> axum::Router {
 }
 
 pub fn migrations() -> Vec<kernel::migrate::Migration> {
-    vec![kernel::migrate::Migration {
-        module: "runtime",
-        version: 1,
-        name: "apps_deployments",
-        script: include_str!("../migrations/0001_runtime.sql"),
-    }]
+    vec![
+        kernel::migrate::Migration {
+            module: "runtime",
+            version: 1,
+            name: "apps_deployments",
+            script: include_str!("../migrations/0001_runtime.sql"),
+        },
+        kernel::migrate::Migration {
+            module: "runtime",
+            version: 2,
+            name: "otps_mfas",
+            script: include_str!("../migrations/0002_otps_mfas.sql"),
+        },
+    ]
 }

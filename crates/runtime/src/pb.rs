@@ -11,13 +11,23 @@ pub struct PbError {
     pub status: StatusCode,
     pub message: String,
     pub data: Map<String, Value>,
+    /// Keys next to `status`, `message` and `data` (the `mfaId` of an MFA challenge).
+    pub extra: Map<String, Value>,
 }
 
 pub type PbResult<T> = Result<T, PbError>;
 
 impl PbError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        PbError { status, message: message.into(), data: Map::new() }
+        PbError { status, message: message.into(), data: Map::new(), extra: Map::new() }
+    }
+
+    /// PocketBase's answer to a first factor when the collection wants a second one: a 401
+    /// whose body carries `mfaId` (the SDKs read `err.response.mfaId`).
+    pub fn mfa_required(mfa_id: &str) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "Please complete the multi-factor authentication.");
+        e.extra.insert("mfaId".into(), Value::String(mfa_id.to_string()));
+        e
     }
 
     pub fn not_found() -> Self {
@@ -40,7 +50,7 @@ impl PbError {
     }
 
     pub fn with_fields(message: &str, fields: Map<String, Value>) -> Self {
-        PbError { status: StatusCode::BAD_REQUEST, message: message.into(), data: fields }
+        PbError { status: StatusCode::BAD_REQUEST, message: message.into(), data: fields, extra: Map::new() }
     }
 }
 
@@ -65,6 +75,9 @@ impl From<kernel::Error> for PbError {
             E::TooManyRequests { detail, .. } => PbError::new(StatusCode::TOO_MANY_REQUESTS, detail),
             E::Locked(m) => PbError::bad_request(m),
             E::Unavailable(m) => PbError::new(StatusCode::SERVICE_UNAVAILABLE, m),
+            E::MfaRequired(_) => {
+                PbError::new(StatusCode::UNAUTHORIZED, "Please complete the multi-factor authentication.")
+            }
             E::Internal(err) => {
                 tracing::error!(error = %err, "runtime request failed");
                 PbError::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong while processing your request.")
@@ -75,7 +88,10 @@ impl From<kernel::Error> for PbError {
 
 impl IntoResponse for PbError {
     fn into_response(self) -> Response {
-        let body = json!({"status": self.status.as_u16(), "code": self.status.as_u16(), "message": self.message, "data": self.data});
+        let mut body = json!({"status": self.status.as_u16(), "code": self.status.as_u16(), "message": self.message, "data": self.data});
+        if let Value::Object(top) = &mut body {
+            top.extend(self.extra);
+        }
         (self.status, Json(body)).into_response()
     }
 }

@@ -253,6 +253,16 @@ pub async fn login(
         let upgraded = state.passwords.hash(password).await?;
         tx.execute("UPDATE users SET password_hash = $2 WHERE id = $1", args![&user.id, upgraded]).await?;
     }
+    if crate::mfa::service::totp_enabled(&mut tx, &user.id).await? {
+        // The password was right: the per-account failure window starts over, and the
+        // sign-in waits for its second factor.
+        tx.execute("UPDATE users SET failed_login_count = 0 WHERE id = $1", args![&user.id]).await?;
+        let challenge = crate::mfa::service::challenge(&mut tx, ctx, &user, "password").await?;
+        tx.commit().await?;
+        limits.login_failures_by_account.clear(&email);
+        metrics::counter!("socle_logins_total", "outcome" => "mfa_required").increment(1);
+        return Err(challenge);
+    }
     tx.execute("UPDATE users SET failed_login_count = 0, last_login_at = $2 WHERE id = $1", args![&user.id, now])
         .await?;
     let response = open_session(state, &mut tx, ctx, &user).await?;
@@ -414,7 +424,8 @@ pub async fn logout(state: &FoundationState, ctx: &RequestContext, me: &UserPrin
     tx.commit().await
 }
 
-fn rate_limit_reset(state: &FoundationState, ctx: &RequestContext, email: &str) -> Result<()> {
+/// The budget of emails a client may have sent to an address (password resets, sign-in codes).
+pub(crate) fn rate_limit_reset(state: &FoundationState, ctx: &RequestContext, email: &str) -> Result<()> {
     let ip_key = ctx.ip.clone().unwrap_or_default();
     let limits = &state.limits;
     if let Some(wait) =

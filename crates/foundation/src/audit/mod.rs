@@ -47,6 +47,14 @@ pub mod actions {
     pub const ORG_INVITATION_REVOKED: &str = "ORG_INVITATION_REVOKED";
     pub const API_KEY_CREATED: &str = "API_KEY_CREATED";
     pub const API_KEY_REVOKED: &str = "API_KEY_REVOKED";
+    pub const MFA_ENROLMENT_STARTED: &str = "MFA_ENROLMENT_STARTED";
+    pub const MFA_ENABLED: &str = "MFA_ENABLED";
+    pub const MFA_DISABLED: &str = "MFA_DISABLED";
+    pub const MFA_CHALLENGE_ISSUED: &str = "MFA_CHALLENGE_ISSUED";
+    pub const MFA_CHALLENGE_FAILED: &str = "MFA_CHALLENGE_FAILED";
+    pub const MFA_RECOVERY_CODE_USED: &str = "MFA_RECOVERY_CODE_USED";
+    pub const MFA_RECOVERY_CODES_REGENERATED: &str = "MFA_RECOVERY_CODES_REGENERATED";
+    pub const SIGN_IN_CODE_REQUESTED: &str = "SIGN_IN_CODE_REQUESTED";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

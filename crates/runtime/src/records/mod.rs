@@ -161,7 +161,7 @@ fn id_under_rule(
 }
 
 /// One record the requester may see under `rule` (404 otherwise).
-async fn find_with_rule(
+pub(crate) async fn find_with_rule(
     ctx: &AppCtx,
     c: &Collection,
     id: &str,

@@ -11,11 +11,13 @@
 // first and that a dead session leads to sign-in; asks for a password reset from the sign-in
 // screen, opens the email's link (read from the mail files in $MAIL_DIR, the server's
 // `<data dir>/mail`), sets a new password (a refused one first) and signs in with it; opens
-// an invitation's link signed out and comes back to it after sign-in. Fails on any console error (CSP
+// an invitation's link signed out and comes back to it after sign-in; sets up two-step
+// sign-in on the Security screen and signs in with a recovery code, then by emailed code. Fails on any console error (CSP
 // violations included) and on any WCAG 2.1 A/AA violation axe-core finds on a screen.
 // Screenshots of each screen go to $SCREENSHOTS_DIR (default ../target/console-screenshots).
 // The server must not require email activation (SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false).
 
+import { createHmac } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -121,6 +123,40 @@ async function emailedLink(to, path) {
     await new Promise((done) => setTimeout(done, 100));
   }
   throw new Error(`no email to ${to} with a link to ${path} in ${dir}`);
+}
+
+/** The newest email to `to` whose text matches `pattern`, waited for: the first group. */
+async function emailed(to, pattern, after = 0) {
+  const dir = process.env.MAIL_DIR;
+  for (let tries = 0; tries < 300; tries += 1) {
+    let files = [];
+    try {
+      files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
+    } catch {
+      // No email written yet: no folder.
+    }
+    const found = files
+      .map((file) => readFileSync(join(dir, file), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '='))
+      .filter((text) => text.split(/\r?\n/).some((line) => line === `To: ${to}`))
+      .map((text) => text.match(pattern)?.[1])
+      .filter(Boolean);
+    if (found.length > after) return found[found.length - 1];
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`no email to ${to} matching ${pattern} in ${dir}`);
+}
+
+/** The authenticator code of a base32 `secret` now (RFC 6238: HMAC-SHA1, 30 s, 6 digits). */
+function totp(secret) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
 const email = `builder-${Date.now()}@example.com`;
@@ -591,6 +627,8 @@ try {
     '/console/invitations/accept?token=t',
     '/console/projects',
     '/console/organizations',
+    '/console/account/security',
+    '/console/signin?with=code',
     projectUrl,
     pagesUrl,
     editorUrl,
@@ -692,6 +730,61 @@ try {
     await page.getByRole('button', { name: 'Accept invitation' }).click();
     await expectText(page.locator('#invitation-token-error'), 'invalid', 'the invitation token error');
     await shot('invitation-refused');
+
+    // Two-step sign-in: an authenticator app set up on the Security screen (its code computed
+    // here from the secret shown), a wrong code refused first; the recovery codes shown once;
+    // then signing in asks for a code, and a recovery code answers it. Then a sign-in by
+    // emailed code, which asks for the second factor too.
+    await page.goto(`${base}/console/account/security`);
+    await page.locator('#totp-setup-start').click();
+    await page.locator('#totp-qr').waitFor();
+    const secret = (await page.locator('#totp-secret').innerText()).replace(/\s+/g, '');
+    check(/^[A-Z2-7]{32}$/.test(secret), `a base32 secret is shown: ${secret}`);
+    await shot('security-totp-setup');
+    await page.locator('#totp-confirm-code').fill(totp(secret) === '000000' ? '111111' : '000000');
+    await page.locator('#totp-confirm-submit').click();
+    await page.locator('#totp-confirm-code[aria-invalid="true"]').waitFor();
+    await page.locator('#totp-confirm-code').fill(totp(secret));
+    await page.locator('#totp-confirm-submit').click();
+    await page.locator('#recovery-codes').waitFor();
+    const recovery = (await page.locator('#recovery-codes').innerText()).match(/[a-z0-9]{5}-[a-z0-9]{5}/g) ?? [];
+    check(recovery.length === 10, `ten recovery codes are shown: ${recovery}`);
+    await shot('security-recovery-codes');
+    await page.locator('#recovery-codes-done').click();
+    await expectText(page.locator('#mfa-status'), 'On', 'two-step sign-in is on');
+    await shot('security-on');
+    await page.goto(`${base}/console/projects`);
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.waitForURL('**/console/signin');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(newPassword);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.locator('#signin-mfa-code').waitFor();
+    await shot('signin-mfa-step');
+    await page.locator('#signin-mfa-code').fill(recovery[0]);
+    await page.locator('#signin-mfa-submit').click();
+    await page.waitForURL('**/console/projects');
+    console.log('two-step sign-in with a recovery code');
+
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.waitForURL('**/console/signin');
+    await page.locator('#signin-with-code').click();
+    await page.locator('#signin-code-email').fill(email);
+    await page.locator('#signin-code-send').click();
+    await page.locator('#signin-email-code').waitFor();
+    const code = await emailed(email, /Sign-in code: (\d{6})/);
+    await page.locator('#signin-email-code').fill(code);
+    await shot('signin-email-code');
+    await page.locator('#signin-email-code-submit').click();
+    await page.locator('#signin-mfa-code').waitFor();
+    // The recovery code already used is refused; another one answers.
+    await page.locator('#signin-mfa-code').fill(recovery[0]);
+    await page.locator('#signin-mfa-submit').click();
+    await page.getByRole('alert').waitFor();
+    await page.locator('#signin-mfa-code').fill(recovery[1]);
+    await page.locator('#signin-mfa-submit').click();
+    await page.waitForURL('**/console/projects');
+    console.log('sign-in by emailed code, then the second factor');
   } else {
     console.log('password reset skipped: set MAIL_DIR to the server\'s mail folder');
   }

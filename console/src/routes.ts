@@ -10,6 +10,7 @@ export const ROUTES = [
   { name: 'resetPassword', pattern: '/reset-password' },
   { name: 'acceptInvitation', pattern: '/invitations/accept' },
   { name: 'organizations', pattern: '/organizations' },
+  { name: 'accountSecurity', pattern: '/account/security' },
   { name: 'projects', pattern: '/projects' },
   { name: 'project', pattern: '/projects/:id' },
   { name: 'projectApps', pattern: '/projects/:id/apps' },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Api, ApiError, errorFrom, memoryStore, queryString, recordPayload } from './api';
+import { Api, ApiError, MFA_REQUIRED, MfaRequiredError, errorFrom, memoryStore, queryString, recordPayload } from './api';
 
 type Call = { url: string; method: string; headers: Record<string, string>; body: unknown };
 
@@ -55,6 +55,31 @@ describe('errorFrom', () => {
     });
     expect(error.message).toBe('Failed to create record.');
     expect(error.fields).toEqual({ title: ['Missing required value.'] });
+  });
+
+  it('reads the challenge of an mfa-required problem', () => {
+    const error = errorFrom(401, {
+      type: MFA_REQUIRED,
+      title: 'Unauthorized',
+      status: 401,
+      detail: 'a second factor is required to sign in',
+      mfa_token: 'challenge-1',
+      methods: ['totp', 'recovery_code'],
+      expires_in: 300,
+    });
+    expect(error).toBeInstanceOf(MfaRequiredError);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error.status).toBe(401);
+    expect(error.message).toBe('a second factor is required to sign in');
+    expect((error as MfaRequiredError).challenge).toEqual({
+      mfa_token: 'challenge-1',
+      methods: ['totp', 'recovery_code'],
+      expires_in: 300,
+    });
+    // A plain 401 carries no challenge.
+    expect(errorFrom(401, { type: 'about:blank', status: 401, detail: 'invalid email or password' })).not.toBeInstanceOf(
+      MfaRequiredError,
+    );
   });
 
   it('has a sentence for bodies that are not problems', () => {
@@ -164,6 +189,81 @@ describe('Api', () => {
     const api = new Api(store, fetcher);
     await expect(api.login('a@b.c', 'bad')).rejects.toThrow('invalid email or password');
     expect(calls).toHaveLength(1);
+  });
+
+  it('finishes a sign-in that needs a second factor and keeps its tokens', async () => {
+    const store = memoryStore();
+    const { calls, fetcher } = fakeFetch([
+      [401, { type: MFA_REQUIRED, status: 401, detail: 'a second factor is required', mfa_token: 'm1', methods: ['totp'], expires_in: 300 }],
+      [200, tokens('a2', 'r2')],
+    ]);
+    const api = new Api(store, fetcher);
+    const seen: boolean[] = [];
+    api.onSessionChange((signedIn) => seen.push(signedIn));
+    const refused = await api.login('a@b.c', 'pw').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(MfaRequiredError);
+    expect(store.load()).toBeNull();
+    const answer = await api.completeMfa((refused as MfaRequiredError).challenge.mfa_token, '123456');
+    expect(answer.user.email).toBe('a@b.c');
+    expect(store.load()).toEqual({ access: 'a2', refresh: 'r2' });
+    expect(seen).toEqual([true]);
+    expect(calls.map((c) => [c.method, c.url, c.body, c.headers.authorization])).toEqual([
+      ['POST', '/api/v1/foundation/auth/login', { email: 'a@b.c', password: 'pw' }, undefined],
+      ['POST', '/api/v1/foundation/auth/mfa', { mfa_token: 'm1', code: '123456' }, undefined],
+    ]);
+  });
+
+  it('signs in with an emailed code', async () => {
+    const store = memoryStore();
+    const { calls, fetcher } = fakeFetch([
+      [202, { otp_id: 'o1' }],
+      [401, { type: 'about:blank', status: 401, detail: 'the code is wrong or has expired' }],
+      [200, tokens('a3', 'r3')],
+    ]);
+    const api = new Api(store, fetcher);
+    const { otp_id } = await api.requestSignInCode('a@b.c');
+    await expect(api.verifySignInCode(otp_id, '000000')).rejects.toMatchObject({ status: 401 });
+    await api.verifySignInCode(otp_id, '424242');
+    expect(store.load()).toEqual({ access: 'a3', refresh: 'r3' });
+    expect(calls.map((c) => [c.url, c.body, c.headers.authorization])).toEqual([
+      ['/api/v1/foundation/auth/sign-in-code', { email: 'a@b.c' }, undefined],
+      ['/api/v1/foundation/auth/sign-in-code/verify', { otp_id: 'o1', code: '000000' }, undefined],
+      ['/api/v1/foundation/auth/sign-in-code/verify', { otp_id: 'o1', code: '424242' }, undefined],
+    ]);
+  });
+
+  it("calls the account's security endpoints with the token", async () => {
+    const { calls, fetcher } = fakeFetch([
+      [200, { totp_enabled: false, totp_pending: false, recovery_codes_left: 0 }],
+      [201, { secret: 'S', otpauth_uri: 'otpauth://totp/x', qr_svg: '<svg/>' }],
+      [200, { recovery_codes: ['a'] }],
+      [200, { recovery_codes: ['b'] }],
+      [204, null],
+      [200, []],
+      [204, null],
+      [200, { revoked: 2 }],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    await api.mfaStatus();
+    await api.startTotp();
+    expect(await api.confirmTotp('123456')).toEqual({ recovery_codes: ['a'] });
+    await api.regenerateRecoveryCodes('654321');
+    await api.disableTotp('pw', 'abcde-fghjk');
+    await api.sessions();
+    await api.revokeSession('s 1');
+    expect(await api.revokeOtherSessions()).toEqual({ revoked: 2 });
+    const me = '/api/v1/foundation/users/me';
+    expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      ['GET', `${me}/mfa`, undefined],
+      ['POST', `${me}/mfa/totp`, {}],
+      ['POST', `${me}/mfa/totp/confirm`, { code: '123456' }],
+      ['POST', `${me}/mfa/recovery-codes`, { code: '654321' }],
+      ['POST', `${me}/mfa/totp/disable`, { password: 'pw', code: 'abcde-fghjk' }],
+      ['GET', `${me}/sessions`, undefined],
+      ['DELETE', `${me}/sessions/s%201`, undefined],
+      ['POST', `${me}/sessions/revoke-others`, undefined],
+    ]);
+    expect(calls.every((c) => c.headers.authorization === 'Bearer a')).toBe(true);
   });
 
   it('uploads files as multipart with the values in @jsonPayload', async () => {

@@ -6,6 +6,8 @@ import type {
   App,
   Collection,
   Deployment,
+  MfaChallenge,
+  MfaStatus,
   NewApp,
   NewCollection,
   NewProject,
@@ -15,10 +17,14 @@ import type {
   Project,
   RecordList,
   RecordModel,
+  RecoveryCodes,
   RegisterRequest,
   RegisterResponse,
+  SessionView,
+  SignInCodeSent,
   StudioPage,
   TokenResponse,
+  TotpEnrolment,
   User,
 } from './types';
 
@@ -36,6 +42,20 @@ export class ApiError extends Error {
     this.status = status;
     this.fields = fields;
     this.requestId = requestId;
+  }
+}
+
+/** The problem type of a sign-in whose password (or emailed code) was right but needs a second factor. */
+export const MFA_REQUIRED = 'https://socle.dev/problems/mfa-required';
+
+/** A sign-in that needs a second factor: send `challenge.mfa_token` with a code to finish it. */
+export class MfaRequiredError extends ApiError {
+  readonly challenge: MfaChallenge;
+
+  constructor(status: number, detail: string, challenge: MfaChallenge, requestId?: string) {
+    super(status, detail, {}, requestId);
+    this.name = 'MfaRequiredError';
+    this.challenge = challenge;
   }
 }
 
@@ -141,6 +161,11 @@ export function errorFrom(status: number, body: unknown): ApiError {
         ? body.message
         : `The server answered ${status}.`;
   const requestId = typeof body.request_id === 'string' ? body.request_id : undefined;
+  if (body.type === MFA_REQUIRED && typeof body.mfa_token === 'string') {
+    const methods = Array.isArray(body.methods) ? body.methods.filter((m): m is string => typeof m === 'string') : [];
+    const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : 0;
+    return new MfaRequiredError(status, detail, { mfa_token: body.mfa_token, methods, expires_in: expiresIn }, requestId);
+  }
   return new ApiError(status, detail, fields, requestId);
 }
 
@@ -187,6 +212,12 @@ export class Api {
   private setTokens(tokens: Tokens | null) {
     this.store.save(tokens);
     for (const listener of this.listeners) listener(tokens !== null);
+  }
+
+  /** Keep the tokens of a sign-in (password, second factor or emailed code) or a refresh. */
+  private startSession(answer: TokenResponse): TokenResponse {
+    this.setTokens({ access: answer.access_token, refresh: answer.refresh_token });
+    return answer;
   }
 
   /** One call; on 401 with a refresh token, refresh once and try again. */
@@ -241,7 +272,7 @@ export class Api {
             body: { refresh_token: tokens.refresh },
           }),
         );
-        this.setTokens({ access: answer.access_token, refresh: answer.refresh_token });
+        this.startSession(answer);
         return true;
       } catch {
         this.setTokens(null);
@@ -259,13 +290,36 @@ export class Api {
     return this.request('POST', `${PLATFORM}/foundation/auth/register`, { body: input, anonymous: true });
   }
 
+  /** Sign in with a password; throws `MfaRequiredError` when the account has a second factor. */
   async login(email: string, password: string): Promise<TokenResponse> {
     const answer = await this.request<TokenResponse>('POST', `${PLATFORM}/foundation/auth/login`, {
       body: { email, password },
       anonymous: true,
     });
-    this.setTokens({ access: answer.access_token, refresh: answer.refresh_token });
-    return answer;
+    return this.startSession(answer);
+  }
+
+  /** Finish a sign-in that needed a second factor: an authenticator or recovery code. */
+  async completeMfa(mfaToken: string, code: string): Promise<TokenResponse> {
+    const answer = await this.request<TokenResponse>('POST', `${PLATFORM}/foundation/auth/mfa`, {
+      body: { mfa_token: mfaToken, code },
+      anonymous: true,
+    });
+    return this.startSession(answer);
+  }
+
+  /** Email a one-time sign-in code; the answer does not say whether the account exists. */
+  requestSignInCode(email: string): Promise<SignInCodeSent> {
+    return this.request('POST', `${PLATFORM}/foundation/auth/sign-in-code`, { body: { email }, anonymous: true });
+  }
+
+  /** Sign in with the emailed code; throws `MfaRequiredError` when the account has a second factor. */
+  async verifySignInCode(otpId: string, code: string): Promise<TokenResponse> {
+    const answer = await this.request<TokenResponse>('POST', `${PLATFORM}/foundation/auth/sign-in-code/verify`, {
+      body: { otp_id: otpId, code },
+      anonymous: true,
+    });
+    return this.startSession(answer);
   }
 
   /** Activate an account with the token of its activation email. */
@@ -296,6 +350,50 @@ export class Api {
   /** The signed-in builder's profile. */
   me(): Promise<User> {
     return this.request('GET', `${PLATFORM}/foundation/users/me`);
+  }
+
+  // --- Account security --------------------------------------------------------------------
+
+  private mfaPath(rest = ''): string {
+    return `${PLATFORM}/foundation/users/me/mfa${rest}`;
+  }
+
+  mfaStatus(): Promise<MfaStatus> {
+    return this.request('GET', this.mfaPath());
+  }
+
+  /** Start (or restart) enrolling an authenticator app. */
+  startTotp(): Promise<TotpEnrolment> {
+    return this.request('POST', this.mfaPath('/totp'), { body: {} });
+  }
+
+  /** Confirm the enrolment with a first code; answers the recovery codes, shown once. */
+  confirmTotp(code: string): Promise<RecoveryCodes> {
+    return this.request('POST', this.mfaPath('/totp/confirm'), { body: { code } });
+  }
+
+  disableTotp(password: string, code: string): Promise<void> {
+    return this.request('POST', this.mfaPath('/totp/disable'), { body: { password, code } });
+  }
+
+  /** New recovery codes (the old ones stop working). */
+  regenerateRecoveryCodes(code: string): Promise<RecoveryCodes> {
+    return this.request('POST', this.mfaPath('/recovery-codes'), { body: { code } });
+  }
+
+  /** The builder's open sessions, the current one marked. */
+  sessions(): Promise<SessionView[]> {
+    return this.request('GET', `${PLATFORM}/foundation/users/me/sessions`);
+  }
+
+  /** Sign out one session (another device). */
+  revokeSession(id: string): Promise<void> {
+    return this.request('DELETE', `${PLATFORM}/foundation/users/me/sessions/${encodeURIComponent(id)}`);
+  }
+
+  /** Sign out every session but the current one. */
+  revokeOtherSessions(): Promise<{ revoked: number }> {
+    return this.request('POST', `${PLATFORM}/foundation/users/me/sessions/revoke-others`);
   }
 
   // --- Organizations ----------------------------------------------------------------------

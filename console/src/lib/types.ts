@@ -25,6 +25,54 @@ export interface TokenResponse {
   user: User;
 }
 
+/** The challenge of a sign-in that needs a second factor (inside its 401 `mfa-required` problem). */
+export interface MfaChallenge {
+  mfa_token: string;
+  /** `totp` (a code from the authenticator app) and `recovery_code`. */
+  methods: string[];
+  /** Seconds the challenge stays valid. */
+  expires_in: number;
+}
+
+/** What asking for an emailed sign-in code answers (the same whether or not the account exists). */
+export interface SignInCodeSent {
+  otp_id: string;
+}
+
+/** The signed-in builder's second factors. */
+export interface MfaStatus {
+  totp_enabled: boolean;
+  /** An enrolment was started and not yet confirmed by a first code. */
+  totp_pending: boolean;
+  recovery_codes_left: number;
+}
+
+/** A started enrolment: what the authenticator app needs. */
+export interface TotpEnrolment {
+  /** The shared secret in base32, for typing in by hand. */
+  secret: string;
+  otpauth_uri: string;
+  /** The QR code of `otpauth_uri`, an SVG document. */
+  qr_svg: string;
+}
+
+/** Shown once: the server keeps only their hashes. */
+export interface RecoveryCodes {
+  recovery_codes: string[];
+}
+
+/** One open session (a sign-in) of the builder. */
+export interface SessionView {
+  id: string;
+  user_agent: string | null;
+  ip: string | null;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  /** Whether this is the session of the request. */
+  current: boolean;
+}
+
 export interface RegisterRequest {
   email: string;
   password: string;

@@ -167,6 +167,21 @@ async fn otp_and_mfa_refuse_bad_input_and_other_apps(app: TestApp) {
     configure_users(&app, &owner, &project_id, &app_id, json!({"otp": {"enabled": true}})).await;
     let base = "/apps/badotp/api/collections/users";
     end_user(&app, "badotp", "fay@badotp.example").await;
+    // Options of the wrong type are refused, naming the key, not silently ignored.
+    let users = format!("/api/v1/studio/projects/{project_id}/collections/users");
+    for (options, field) in [
+        (json!({"otp": {"enabled": "yes"}}), "otp.enabled"),
+        (json!({"otp": {"enabled": true, "length": 2}}), "otp.length"),
+        (json!({"otp": "on"}), "otp"),
+        (json!({"mfa": {"enabled": true, "duration": -5}}), "mfa.duration"),
+        (json!({"mfa": {"enabled": true, "rule": "nope = 1"}}), "mfa.rule"),
+        (json!({"passwordAuth": {"identityFields": ["shoe_size"]}}), "passwordAuth.identityFields.0"),
+    ] {
+        let r = app.patch(&users, Some(&owner.access), options.clone()).await.expect(422);
+        let fields: Vec<&str> =
+            r.body["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
+        assert!(fields.iter().any(|f| f.ends_with(field)), "{options}: {field} in {fields:?}");
+    }
     let r = app.post(&format!("{base}/request-otp"), None, json!({"email": "not-an-email"})).await.expect(400);
     assert_eq!(r.body["data"]["email"]["code"], "validation_is_email");
     let r = app.post(&format!("{base}/auth-with-otp"), None, json!({})).await.expect(400);

@@ -271,8 +271,70 @@ pub fn parse_view_query(sql: &str) -> Result<ViewQuery, String> {
     })
 }
 
+/// The sign-in options PocketBase keeps on an auth collection (`otp`, `mfa`,
+/// `passwordAuth`): objects of the right types, so that a typo is a 422 naming the key
+/// rather than a setting silently ignored. `mfa.rule` is checked with the other rules.
+fn validate_auth_options(c: &Collection, errors: &mut Vec<FieldError>) {
+    const YEAR: i64 = 365 * 24 * 3600;
+    for (section, ints) in
+        [("otp", &[("duration", 1, YEAR), ("length", 4, 32)][..]), ("mfa", &[("duration", 1, YEAR)][..])]
+    {
+        let Some(value) = c.options.get(section) else { continue };
+        let Some(obj) = value.as_object() else {
+            err(errors, section, "invalid_type", format!("{section} must be an object"));
+            continue;
+        };
+        if obj.get("enabled").is_some_and(|v| !v.is_boolean()) {
+            err(errors, format!("{section}.enabled"), "invalid_type", "enabled must be true or false");
+        }
+        for (key, lo, hi) in ints {
+            match obj.get(*key) {
+                None | Some(Value::Null) => {}
+                Some(v) if v.as_i64().is_some_and(|n| (*lo..=*hi).contains(&n)) => {}
+                Some(_) => err(
+                    errors,
+                    format!("{section}.{key}"),
+                    "out_of_range",
+                    format!("{key} must be a whole number from {lo} to {hi}"),
+                ),
+            }
+        }
+        if section == "mfa" && obj.get("rule").is_some_and(|v| !v.is_string() && !v.is_null()) {
+            err(errors, "mfa.rule", "invalid_type", "rule must be a string");
+        }
+    }
+    if let Some(value) = c.options.get("passwordAuth") {
+        let Some(obj) = value.as_object() else {
+            err(errors, "passwordAuth", "invalid_type", "passwordAuth must be an object");
+            return;
+        };
+        if obj.get("enabled").is_some_and(|v| !v.is_boolean()) {
+            err(errors, "passwordAuth.enabled", "invalid_type", "enabled must be true or false");
+        }
+        match obj.get("identityFields") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(names)) => {
+                for (i, name) in names.iter().enumerate() {
+                    if name.as_str().is_none_or(|n| c.field(n).is_none()) {
+                        err(
+                            errors,
+                            format!("passwordAuth.identityFields.{i}"),
+                            "unknown_field",
+                            format!("{name} is not a field of this collection"),
+                        );
+                    }
+                }
+            }
+            Some(_) => err(errors, "passwordAuth.identityFields", "invalid_type", "identityFields must be a list"),
+        }
+    }
+}
+
 /// Check one collection on its own: names, options, limits.
 pub fn validate_collection(c: &Collection, errors: &mut Vec<FieldError>) {
+    if c.kind == CollectionType::Auth {
+        validate_auth_options(c, errors);
+    }
     if c.name.is_empty() {
         err(errors, "name", "required", "name is required");
     } else if !is_name(&c.name) || c.name.starts_with('_') {

@@ -150,6 +150,14 @@ pub fn validate_all(collections: &mut [Collection], focus: Option<&str>) -> Resu
                 errors.push(prefix(c, FieldError { field: key.into(), ..e }));
             }
         }
+        // The MFA rule of an auth collection narrows who needs a second factor.
+        if let Some(rule) = c.options.get("mfa").and_then(|m| m.get("rule")).and_then(|r| r.as_str())
+            && !rule.trim().is_empty()
+        {
+            for e in check_rule(rule, me, &schema) {
+                errors.push(prefix(c, FieldError { field: "mfa.rule".into(), ..e }));
+            }
+        }
         if let Some(view) = c.view_query.as_deref().and_then(|q| parse_view_query(q).ok())
             && let (Some(filter), Some(source)) = (view.filter.as_deref(), schema.checked(&view.source))
         {

@@ -12,7 +12,9 @@
 // screen, opens the email's link (read from the mail files in $MAIL_DIR, the server's
 // `<data dir>/mail`), sets a new password (a refused one first) and signs in with it; opens
 // an invitation's link signed out and comes back to it after sign-in; sets up two-step
-// sign-in on the Security screen and signs in with a recovery code, then by emailed code. Fails on any console error (CSP
+// sign-in on the Security screen and signs in with a recovery code, then by emailed code;
+// invites a member (a refused address first) and revokes the invitation, creates an API key
+// (its secret shown once) and revokes it. Fails on any console error (CSP
 // violations included) and on any WCAG 2.1 A/AA violation axe-core finds on a screen.
 // Screenshots of each screen go to $SCREENSHOTS_DIR (default ../target/console-screenshots).
 // The server must not require email activation (SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false).
@@ -785,6 +787,36 @@ try {
     await page.locator('#signin-mfa-submit').click();
     await page.waitForURL('**/console/projects');
     console.log('sign-in by emailed code, then the second factor');
+
+    // The organization's members (an invitation sent, then revoked) and API keys (the
+    // secret shown once, then the key revoked).
+    await page.getByRole('link', { name: 'Organizations' }).click();
+    await page.locator('[id^="org-members-"]').first().click();
+    await page.locator('#members').waitFor();
+    await page.locator('#invite-email').fill('not an email');
+    await page.locator('#invite-submit').click();
+    await page.locator('#invite-email[aria-invalid="true"]').waitFor();
+    await page.locator('#invite-email').fill('colleague@example.com');
+    await page.locator('#invite-submit').click();
+    await expectText(page.locator('#invitations'), 'colleague@example.com', 'the pending invitation');
+    await shot('members');
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.locator('[id^="invitation-revoke-"]').first().click();
+    await page.locator('#invitations-none').waitFor();
+    await page.locator('#org-tab-api-keys').click();
+    await page.locator('#api-key-name').fill('CI deploys');
+    await page.locator('#api-key-create').click();
+    const secretKey = await page.locator('#api-key-secret').inputValue();
+    check(secretKey.length > 20, 'the new key is shown once');
+    await shot('api-key-created');
+    await page.locator('#api-key-secret-done').click();
+    check((await page.locator('#api-key-secret').count()) === 0, 'the key is not shown again');
+    await expectText(page.locator('#api-keys'), 'CI deploys', 'the key is listed');
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.locator('[id^="api-key-revoke-"]').first().click();
+    await expectText(page.locator('#api-keys'), 'Revoked', 'the key is revoked');
+    await shot('api-keys');
+    console.log('members, invitations and API keys');
   } else {
     console.log('password reset skipped: set MAIL_DIR to the server\'s mail folder');
   }

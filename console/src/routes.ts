@@ -10,6 +10,8 @@ export const ROUTES = [
   { name: 'resetPassword', pattern: '/reset-password' },
   { name: 'acceptInvitation', pattern: '/invitations/accept' },
   { name: 'organizations', pattern: '/organizations' },
+  { name: 'orgMembers', pattern: '/organizations/:orgId/members' },
+  { name: 'orgApiKeys', pattern: '/organizations/:orgId/api-keys' },
   { name: 'accountSecurity', pattern: '/account/security' },
   { name: 'projects', pattern: '/projects' },
   { name: 'project', pattern: '/projects/:id' },

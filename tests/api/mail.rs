@@ -76,7 +76,11 @@ async fn smtp_server(accept: bool) -> (u16, Arc<Mutex<Vec<Received>>>) {
     (port, inbox)
 }
 
-on_both_backends!(emails_are_delivered_over_smtp, refused_emails_stay_queued_with_backoff);
+on_both_backends!(
+    emails_are_delivered_over_smtp,
+    refused_emails_stay_queued_with_backoff,
+    sign_in_codes_arrive_over_smtp_and_sign_in
+);
 
 async fn emails_are_delivered_over_smtp(backend: Backend) {
     let (port, inbox) = smtp_server(true).await;
@@ -150,4 +154,31 @@ async fn refused_emails_stay_queued_with_backoff(backend: Backend) {
         "first backoff 10 s + up to 20 %, got {wait}"
     );
     assert!(inbox.lock().map(|i| i.is_empty()).unwrap_or(false));
+}
+
+/// A passwordless sign-in whose code is read from what the SMTP server received.
+async fn sign_in_codes_arrive_over_smtp_and_sign_in(backend: Backend) {
+    let (port, inbox) = smtp_server(true).await;
+    let app = TestApp::spawn_with(backend, |c| c.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+    let admin = app.admin("otp-smtp@example.com").await;
+    let sent = app
+        .post("/api/v1/foundation/auth/sign-in-code", None, json!({"email": "otp-smtp@example.com"}))
+        .await
+        .expect(202);
+    let otp_id = sent.body["otp_id"].as_str().expect("otp_id").to_string();
+    let mail = eventually!("the SMTP server to receive the sign-in code", {
+        inbox.lock().ok().and_then(|i| i.iter().find(|m| m.data.contains("sign-in code")).cloned())
+    });
+    assert_eq!(mail.to, vec!["<otp-smtp@example.com>".to_string()]);
+    // The server collected the lines without their CRLF; the parser expects them.
+    let text = crate::support::parse_email(&mail.data.replace('\n', "\r\n")).text;
+    let code = text
+        .lines()
+        .find_map(|l| l.split_once("Sign-in code: ").map(|(_, c)| c.trim().to_string()))
+        .unwrap_or_else(|| panic!("no code in {text}"));
+    let signed_in = app
+        .post("/api/v1/foundation/auth/sign-in-code/verify", None, json!({"otp_id": otp_id, "code": code}))
+        .await
+        .expect(200);
+    assert_eq!(signed_in.body["user"]["id"], serde_json::Value::String(admin.user_id.clone()));
 }

@@ -500,7 +500,7 @@ pub struct Session {
     pub email: String,
 }
 
-fn parse_email(raw: &str) -> Email {
+pub fn parse_email(raw: &str) -> Email {
     let header =
         |name: &str| raw.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string()).unwrap_or_default();
     // Undo quoted-printable soft line breaks and the escapes that matter for tokens and URLs.

@@ -266,6 +266,68 @@ describe('Api', () => {
     expect(calls.every((c) => c.headers.authorization === 'Bearer a')).toBe(true);
   });
 
+  it("manages an organization's members and invitations", async () => {
+    const { calls, fetcher } = fakeFetch([
+      [200, { items: [], page: 1, per_page: 200, total_items: 0, total_pages: 0 }],
+      [204, null],
+      [204, null],
+      [204, null],
+      [200, []],
+      [201, { id: 'i1', email: 'b@c.d', role: 'ADMIN' }],
+      [204, null],
+      [409, { status: 409, detail: 'this person is already a member' }],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    await api.members('o 1');
+    await api.changeMemberRole('o1', 'u 2', 'ADMIN');
+    await api.removeMember('o1', 'u2');
+    await api.leaveOrganization('o1');
+    await api.invitations('o1');
+    expect(await api.invite('o1', { email: 'b@c.d', role: 'ADMIN' })).toMatchObject({ id: 'i1' });
+    await api.revokeInvitation('o1', 'i/1');
+    const refused = await api.invite('o1', { email: 'a@b.c' }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect((refused as ApiError).status).toBe(409);
+    const orgs = '/api/v1/foundation/organizations';
+    expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      ['GET', `${orgs}/o%201/members?per_page=200`, undefined],
+      ['PATCH', `${orgs}/o1/members/u%202`, { role: 'ADMIN' }],
+      ['DELETE', `${orgs}/o1/members/u2`, undefined],
+      ['POST', `${orgs}/o1/leave`, undefined],
+      ['GET', `${orgs}/o1/invitations`, undefined],
+      ['POST', `${orgs}/o1/invitations`, { email: 'b@c.d', role: 'ADMIN' }],
+      ['DELETE', `${orgs}/o1/invitations/i%2F1`, undefined],
+      ['POST', `${orgs}/o1/invitations`, { email: 'a@b.c' }],
+    ]);
+    expect(calls.every((c) => c.headers.authorization === 'Bearer a')).toBe(true);
+  });
+
+  it("manages an organization's API keys", async () => {
+    const { calls, fetcher } = fakeFetch([
+      [200, []],
+      [201, { id: 'k1', name: 'CI', prefix: 'sk_abc', role: 'MEMBER', secret: 'sk_abc_secret' }],
+      [422, { status: 422, detail: 'invalid request', errors: [{ field: 'expires_at', message: 'expires_at must be in the future' }] }],
+      [204, null],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    await api.apiKeys('o 1');
+    const created = await api.createApiKey({ organization_id: 'o1', name: 'CI', role: 'MEMBER' });
+    expect(created.secret).toBe('sk_abc_secret');
+    const refused = await api
+      .createApiKey({ organization_id: 'o1', name: 'Old', expires_at: '2000-01-01T00:00:00.000Z' })
+      .catch((e: unknown) => e);
+    expect((refused as ApiError).fields).toEqual({ expires_at: ['expires_at must be in the future'] });
+    await api.revokeApiKey('k 1');
+    const keys = '/api/v1/foundation/api-keys';
+    expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      ['GET', `${keys}?organization_id=o+1`, undefined],
+      ['POST', keys, { organization_id: 'o1', name: 'CI', role: 'MEMBER' }],
+      ['POST', keys, { organization_id: 'o1', name: 'Old', expires_at: '2000-01-01T00:00:00.000Z' }],
+      ['DELETE', `${keys}/k%201`, undefined],
+    ]);
+    expect(calls.every((c) => c.headers.authorization === 'Bearer a')).toBe(true);
+  });
+
   it('uploads files as multipart with the values in @jsonPayload', async () => {
     const seen: Array<BodyInit | null | undefined> = [];
     const fetcher = (async (_input: RequestInfo | URL, init?: RequestInit) => {

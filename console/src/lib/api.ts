@@ -3,15 +3,22 @@
 // become an `ApiError` whose `fields` maps a field name to its messages.
 
 import type {
+  ApiKey,
   App,
   Collection,
+  CreatedApiKey,
   Deployment,
+  Invitation,
+  Member,
   MfaChallenge,
   MfaStatus,
+  NewApiKey,
   NewApp,
   NewCollection,
+  NewInvitation,
   NewProject,
   Organization,
+  OrgRole,
   Page,
   PageInput,
   Project,
@@ -406,9 +413,64 @@ export class Api {
     return this.request('POST', `${PLATFORM}/foundation/organizations`, { body: input });
   }
 
+  private organizationPath(id: string, rest = ''): string {
+    return `${PLATFORM}/foundation/organizations/${encodeURIComponent(id)}${rest}`;
+  }
+
+  /** The organization's members (up to the API's largest page). */
+  members(organizationId: string): Promise<Page<Member>> {
+    return this.request('GET', this.organizationPath(organizationId, '/members'), { query: { per_page: 200 } });
+  }
+
+  /** OWNER or ADMIN; granting or taking away OWNER takes an OWNER. */
+  changeMemberRole(organizationId: string, userId: string, role: OrgRole): Promise<void> {
+    return this.request('PATCH', this.organizationPath(organizationId, `/members/${encodeURIComponent(userId)}`), {
+      body: { role },
+    });
+  }
+
+  removeMember(organizationId: string, userId: string): Promise<void> {
+    return this.request('DELETE', this.organizationPath(organizationId, `/members/${encodeURIComponent(userId)}`));
+  }
+
+  /** Leave the organization (its last OWNER cannot). */
+  leaveOrganization(organizationId: string): Promise<void> {
+    return this.request('POST', this.organizationPath(organizationId, '/leave'));
+  }
+
+  /** Pending invitations (OWNER or ADMIN). */
+  invitations(organizationId: string): Promise<Invitation[]> {
+    return this.request('GET', this.organizationPath(organizationId, '/invitations'));
+  }
+
+  /** Email an invitation; it replaces any pending one for the same address. */
+  invite(organizationId: string, input: NewInvitation): Promise<Invitation> {
+    return this.request('POST', this.organizationPath(organizationId, '/invitations'), { body: input });
+  }
+
+  revokeInvitation(organizationId: string, invitationId: string): Promise<void> {
+    return this.request('DELETE', this.organizationPath(organizationId, `/invitations/${encodeURIComponent(invitationId)}`));
+  }
+
   /** Accept an invitation (signed in with the invited address); answers the organization. */
   acceptInvitation(token: string): Promise<{ organization_id: string }> {
     return this.request('POST', `${PLATFORM}/foundation/organizations/invitations/accept`, { body: { token } });
+  }
+
+  // --- API keys ---------------------------------------------------------------------------
+
+  /** The organization's keys, revoked ones included, without secrets (OWNER or ADMIN). */
+  apiKeys(organizationId: string): Promise<ApiKey[]> {
+    return this.request('GET', `${PLATFORM}/foundation/api-keys`, { query: { organization_id: organizationId } });
+  }
+
+  /** Create a key; its secret is in this answer only. */
+  createApiKey(input: NewApiKey): Promise<CreatedApiKey> {
+    return this.request('POST', `${PLATFORM}/foundation/api-keys`, { body: input });
+  }
+
+  revokeApiKey(id: string): Promise<void> {
+    return this.request('DELETE', `${PLATFORM}/foundation/api-keys/${encodeURIComponent(id)}`);
   }
 
   // --- Projects ---------------------------------------------------------------------------

@@ -96,6 +96,62 @@ export interface Organization {
   my_role?: OrgRole | null;
 }
 
+/** A member of an organization, with the person's name and address. */
+export interface Member {
+  user_id: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  role: OrgRole;
+  joined_at: string;
+}
+
+/** A pending invitation to join an organization (its emailed token is never returned). */
+export interface Invitation {
+  id: string;
+  organization_id: string;
+  email: string;
+  role: OrgRole;
+  invited_by: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface NewInvitation {
+  email: string;
+  /** Default MEMBER; only an OWNER may invite another OWNER (the console offers MEMBER and ADMIN). */
+  role?: OrgRole;
+}
+
+/** A machine credential of an organization; its secret is only in the creation's answer. */
+export interface ApiKey {
+  id: string;
+  organization_id: string;
+  name: string;
+  /** The first characters of the key, to recognize it. */
+  prefix: string;
+  role: OrgRole;
+  created_by: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface NewApiKey {
+  organization_id: string;
+  name: string;
+  /** At most the creator's own role (default MEMBER). */
+  role?: OrgRole;
+  /** RFC 3339, in the future; none: the key does not expire. */
+  expires_at?: string;
+}
+
+/** A created key: shown once, the server keeps only its hash. */
+export interface CreatedApiKey extends ApiKey {
+  secret: string;
+}
+
 export type ProjectStatus = 'planned' | 'in_progress' | 'completed';
 
 export interface Project {

@@ -137,11 +137,15 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
-    /// The challenge of a sign-in that needs a second factor (`type` is then
-    /// `https://socle.dev/problems/mfa-required`).
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    #[schema(required = false)]
-    pub mfa: Option<MfaChallenge>,
+}
+
+/// The problem of [`Error::MfaRequired`]: the problem's members and the challenge's.
+#[derive(Serialize)]
+struct MfaProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(flatten)]
+    challenge: MfaChallenge,
 }
 
 impl IntoResponse for Error {
@@ -161,16 +165,17 @@ impl IntoResponse for Error {
             _ => Vec::new(),
         };
         if let Error::MfaRequired(challenge) = self {
-            return problem_with(
-                Problem {
-                    kind: MFA_REQUIRED_TYPE.into(),
-                    title: status.canonical_reason().unwrap_or("Error").to_string(),
-                    status: status.as_u16(),
-                    detail,
-                    errors,
-                    request_id: current_request_id(),
-                    mfa: Some(challenge),
-                },
+            let problem = Problem {
+                kind: MFA_REQUIRED_TYPE.into(),
+                title: status.canonical_reason().unwrap_or("Error").to_string(),
+                status: status.as_u16(),
+                detail,
+                errors,
+                request_id: current_request_id(),
+            };
+            return problem_body(
+                status,
+                serde_json::to_vec(&MfaProblem { problem, challenge }).unwrap_or_default(),
                 None,
             );
         }
@@ -200,14 +205,11 @@ pub fn problem_response(
         detail,
         errors,
         request_id: current_request_id(),
-        mfa: None,
     };
-    problem_with(problem, retry_after_secs)
+    problem_body(status, serde_json::to_vec(&problem).unwrap_or_default(), retry_after_secs)
 }
 
-fn problem_with(problem: Problem, retry_after_secs: Option<u64>) -> Response {
-    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = serde_json::to_vec(&problem).unwrap_or_default();
+fn problem_body(status: StatusCode, body: Vec<u8>, retry_after_secs: Option<u64>) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));

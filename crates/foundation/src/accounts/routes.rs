@@ -92,10 +92,13 @@ struct LoginBody {
     password: String,
 }
 
-/// Sign in with email and password; returns an access token and a refresh token.
+/// Sign in with email and password; returns an access token and a refresh token. With a
+/// second factor on, answers a 401 problem of type `https://socle.dev/problems/mfa-required`
+/// whose `mfa_token` (with `methods` and `expires_in`) goes to `POST /auth/mfa` with a code.
 #[utoipa::path(post, path = "/login", tag = "auth",
     request_body = LoginBody,
-    responses((status = 200, body = TokenResponse), (status = 401, description = "invalid credentials"),
+    responses((status = 200, body = TokenResponse),
+      (status = 401, description = "invalid credentials, or a second factor is required (mfa-required problem)"),
       (status = 403, description = "not activated or deactivated"), (status = 423, description = "locked"),
       (status = 422), (status = 429)))]
 async fn login(

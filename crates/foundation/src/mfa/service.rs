@@ -61,6 +61,21 @@ async fn totp_row(ex: &mut Tx, user_id: &str) -> Result<Option<TotpRow>> {
     ex.fetch_optional("SELECT secret, confirmed_at, last_step FROM user_totp WHERE user_id = $1", args![user_id]).await
 }
 
+/// Audit what the holder of an account did with it (`who` is its id and email; it is also
+/// the target).
+pub(super) async fn audit_own(
+    tx: &mut Tx,
+    ctx: &RequestContext,
+    (id, email): (&str, &str),
+    action: &'static str,
+    severity: Severity,
+    target_type: &'static str,
+    description: impl Into<String>,
+) -> Result<()> {
+    let entry = AuditEntry::new(action, severity, target_type).by_user(id, email).target(id).describe(description);
+    audit::record(tx, ctx, entry).await
+}
+
 /// Whether `user_id` signs in with a second factor.
 pub async fn totp_enabled(tx: &mut Tx, user_id: &str) -> Result<bool> {
     Ok(totp_row(tx, user_id).await?.is_some_and(|r| r.confirmed_at.is_some()))
@@ -93,13 +108,14 @@ pub async fn start_totp(state: &FoundationState, ctx: &RequestContext, me: &User
         args![&me.user_id, state.totp_seal.seal(&me.user_id, &secret)?, kernel::time::now()],
     )
     .await?;
-    audit::record(
+    audit_own(
         &mut tx,
         ctx,
-        AuditEntry::new(actions::MFA_ENROLMENT_STARTED, Severity::Low, "user")
-            .by_user(&me.user_id, &me.email)
-            .target(&me.user_id)
-            .describe("started enrolling an authenticator app"),
+        (&me.user_id, &me.email),
+        actions::MFA_ENROLMENT_STARTED,
+        Severity::Low,
+        "user",
+        "started enrolling an authenticator app",
     )
     .await?;
     tx.commit().await?;
@@ -140,13 +156,14 @@ pub async fn confirm_totp(
     )
     .await?;
     let codes = replace_recovery_codes(&mut tx, &me.user_id).await?;
-    audit::record(
+    audit_own(
         &mut tx,
         ctx,
-        AuditEntry::new(actions::MFA_ENABLED, Severity::Medium, "user")
-            .by_user(&me.user_id, &me.email)
-            .target(&me.user_id)
-            .describe("enabled two-factor sign-in with an authenticator app"),
+        (&me.user_id, &me.email),
+        actions::MFA_ENABLED,
+        Severity::Medium,
+        "user",
+        "enabled two-factor sign-in with an authenticator app",
     )
     .await?;
     tx.commit().await?;
@@ -306,13 +323,14 @@ pub async fn regenerate_recovery_codes(
     }
     reauthenticate(state, &mut tx, me, None, code).await?;
     let codes = replace_recovery_codes(&mut tx, &me.user_id).await?;
-    audit::record(
+    audit_own(
         &mut tx,
         ctx,
-        AuditEntry::new(actions::MFA_RECOVERY_CODES_REGENERATED, Severity::Medium, "user")
-            .by_user(&me.user_id, &me.email)
-            .target(&me.user_id)
-            .describe("generated new recovery codes"),
+        (&me.user_id, &me.email),
+        actions::MFA_RECOVERY_CODES_REGENERATED,
+        Severity::Medium,
+        "user",
+        "generated new recovery codes",
     )
     .await?;
     tx.commit().await?;
@@ -330,13 +348,14 @@ pub async fn challenge(tx: &mut Tx, ctx: &RequestContext, user: &UserRow, first_
         args![sha256_hex(&token), &user.id, first_factor, now, now + time::Duration::seconds(CHALLENGE_TTL_SECS)],
     )
     .await?;
-    audit::record(
+    audit_own(
         tx,
         ctx,
-        AuditEntry::new(actions::MFA_CHALLENGE_ISSUED, Severity::Low, "auth")
-            .by_user(&user.id, &user.email)
-            .target(&user.id)
-            .describe(format!("{first_factor} accepted; waiting for the second factor")),
+        (&user.id, &user.email),
+        actions::MFA_CHALLENGE_ISSUED,
+        Severity::Low,
+        "auth",
+        format!("{first_factor} accepted; waiting for the second factor"),
     )
     .await?;
     Ok(Error::MfaRequired(MfaChallenge {
@@ -389,13 +408,14 @@ pub async fn complete_challenge(
     }
     let Some(factor) = spend_code(state, &mut tx, &user.id, code).await? else {
         tx.execute("UPDATE mfa_challenges SET attempts = attempts + 1 WHERE token_hash = $1", args![&hash]).await?;
-        audit::record(
+        audit_own(
             &mut tx,
             ctx,
-            AuditEntry::new(actions::MFA_CHALLENGE_FAILED, Severity::Medium, "auth")
-                .by_user(&user.id, &user.email)
-                .target(&user.id)
-                .describe("a wrong second-factor code"),
+            (&user.id, &user.email),
+            actions::MFA_CHALLENGE_FAILED,
+            Severity::Medium,
+            "auth",
+            "a wrong second-factor code",
         )
         .await?;
         tx.commit().await?;
@@ -415,25 +435,19 @@ pub async fn complete_challenge(
         .await?;
     let response = open_session(state, &mut tx, ctx, &user).await?;
     if factor == SecondFactor::RecoveryCode {
-        audit::record(
+        audit_own(
             &mut tx,
             ctx,
-            AuditEntry::new(actions::MFA_RECOVERY_CODE_USED, Severity::High, "user")
-                .by_user(&user.id, &user.email)
-                .target(&user.id)
-                .describe("signed in with a recovery code"),
+            (&user.id, &user.email),
+            actions::MFA_RECOVERY_CODE_USED,
+            Severity::High,
+            "user",
+            "signed in with a recovery code",
         )
         .await?;
     }
-    audit::record(
-        &mut tx,
-        ctx,
-        AuditEntry::new(actions::LOGIN_SUCCESS, Severity::Low, "auth")
-            .by_user(&user.id, &user.email)
-            .target(&user.id)
-            .describe(format!("signed in with {} and {}", challenge.first_factor, factor.as_str())),
-    )
-    .await?;
+    let how = format!("signed in with {} and {}", challenge.first_factor, factor.as_str());
+    audit_own(&mut tx, ctx, (&user.id, &user.email), actions::LOGIN_SUCCESS, Severity::Low, "auth", how).await?;
     tx.commit().await?;
     state.limits.login_failures_by_account.clear(&mfa_key(&user.id));
     metrics::counter!("socle_logins_total", "outcome" => "success").increment(1);

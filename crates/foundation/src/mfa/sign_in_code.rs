@@ -10,6 +10,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+use super::service::audit_own;
 use crate::accounts::service::{TokenResponse, open_session, rate_limit_reset};
 use crate::accounts::{UserStatus, find_by_email, find_by_id};
 use crate::audit::{self, AuditEntry, Severity, actions};
@@ -97,13 +98,14 @@ pub async fn sign_in(state: &FoundationState, ctx: &RequestContext, otp_id: &str
     let user = find_by_id(&mut tx, &row.user_id).await?.ok_or_else(invalid)?;
     if !kernel::ids::constant_time_eq(code_hash(otp_id, code).as_bytes(), row.code_hash.as_bytes()) {
         tx.execute("UPDATE sign_in_codes SET attempts = attempts + 1 WHERE id = $1", args![otp_id]).await?;
-        audit::record(
+        audit_own(
             &mut tx,
             ctx,
-            AuditEntry::new(actions::LOGIN_FAILED, Severity::Medium, "auth")
-                .by_user(&user.id, &user.email)
-                .target(&user.id)
-                .describe("a wrong emailed sign-in code"),
+            (&user.id, &user.email),
+            actions::LOGIN_FAILED,
+            Severity::Medium,
+            "auth",
+            "a wrong emailed sign-in code",
         )
         .await?;
         tx.commit().await?;
@@ -130,13 +132,14 @@ pub async fn sign_in(state: &FoundationState, ctx: &RequestContext, otp_id: &str
     }
     tx.execute("UPDATE users SET last_login_at = $2 WHERE id = $1", args![&user.id, now]).await?;
     let response = open_session(state, &mut tx, ctx, &user).await?;
-    audit::record(
+    audit_own(
         &mut tx,
         ctx,
-        AuditEntry::new(actions::LOGIN_SUCCESS, Severity::Low, "auth")
-            .by_user(&user.id, &user.email)
-            .target(&user.id)
-            .describe("signed in with an emailed code"),
+        (&user.id, &user.email),
+        actions::LOGIN_SUCCESS,
+        Severity::Low,
+        "auth",
+        "signed in with an emailed code",
     )
     .await?;
     tx.commit().await?;

@@ -24,6 +24,7 @@ mod http_stub;
 mod jobs;
 mod mail;
 mod mfa;
+mod oidc;
 mod orgs;
 mod platform;
 mod record_ids;

@@ -18,7 +18,7 @@ on_both_databases!(
 );
 
 /// The TOTP code of `secret` at now + `offset_secs`, by pyotp.
-fn pyotp_code(secret: &str, offset_secs: i64) -> String {
+pub fn pyotp_code(secret: &str, offset_secs: i64) -> String {
     let out = std::process::Command::new("python3")
         .args([
             "-c",

@@ -259,6 +259,12 @@ impl TestApp {
         self.base = format!("http://{addr}");
     }
 
+    /// Change the configuration and restart on the same database, as an operator would.
+    pub async fn reconfigure(&mut self, tweak: impl FnOnce(&mut Config)) {
+        tweak(&mut self.config);
+        self.restart().await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -163,7 +163,12 @@ async fn a_database_of_the_per_engine_scripts_upgrades_to_the_same_schema_and_se
     let added: Vec<(String, i64)> = after.iter().filter(|r| !before.contains(r)).map(|r| (r.0.clone(), r.1)).collect();
     assert_eq!(
         added,
-        vec![("collab".to_string(), 1), ("foundation".to_string(), 2), ("runtime".to_string(), 2)],
+        vec![
+            ("collab".to_string(), 1),
+            ("foundation".to_string(), 2),
+            ("foundation".to_string(), 3),
+            ("runtime".to_string(), 2)
+        ],
         "the steps written after the fixture"
     );
     assert_eq!(kernel::migrate::run(&app.db, &server::migrations()).await.expect("migrate"), 0);

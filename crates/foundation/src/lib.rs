@@ -14,6 +14,7 @@ pub mod authn;
 pub mod emails;
 pub mod gdpr;
 pub mod mfa;
+pub mod oauth;
 pub mod orgs;
 pub mod passwords;
 pub mod sessions;
@@ -75,10 +76,17 @@ impl MetricsCollector for ActiveSessions {
 /// Every Foundation route, mounted by the server under `/api/v1`.
 pub fn router(state: FoundationState) -> OpenApiRouter {
     OpenApiRouter::new()
-        .nest("/foundation/auth", accounts::auth_routes().merge(mfa::routes::auth_routes()))
+        .nest(
+            "/foundation/auth",
+            accounts::auth_routes().merge(mfa::routes::auth_routes()).merge(oauth::routes::auth_routes()),
+        )
         .nest(
             "/foundation/users",
-            accounts::user_routes().merge(sessions::routes()).merge(gdpr::routes()).merge(mfa::routes::user_routes()),
+            accounts::user_routes()
+                .merge(sessions::routes())
+                .merge(gdpr::routes())
+                .merge(mfa::routes::user_routes())
+                .merge(oauth::routes::user_routes()),
         )
         .nest("/foundation/api-keys", api_keys::routes())
         .nest("/foundation/organizations", orgs::routes())
@@ -99,6 +107,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             version: 2,
             name: "second_factors",
             script: include_str!("../migrations/0002_second_factors.sql"),
+        },
+        kernel::migrate::Migration {
+            module: "foundation",
+            version: 3,
+            name: "oauth_identities",
+            script: include_str!("../migrations/0003_oauth_identities.sql"),
         },
     ]
 }

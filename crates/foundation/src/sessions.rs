@@ -197,6 +197,7 @@ pub async fn purge_expired(db: &Db) -> Result<u64> {
     let tokens = tx.execute("DELETE FROM user_tokens WHERE expires_at < $1", args![horizon]).await?;
     let challenges = tx.execute("DELETE FROM mfa_challenges WHERE expires_at < $1", args![horizon]).await?;
     let codes = tx.execute("DELETE FROM sign_in_codes WHERE expires_at < $1", args![horizon]).await?;
+    let states = tx.execute("DELETE FROM oauth_states WHERE expires_at < $1", args![horizon]).await?;
     tx.commit().await?;
-    Ok(sessions + tokens + challenges + codes)
+    Ok(sessions + tokens + challenges + codes + states)
 }

@@ -35,6 +35,10 @@ pub struct FoundationInner {
     pub passwords: PasswordHasher,
     /// Seals TOTP secrets at rest.
     pub totp_seal: crate::mfa::SecretSeal,
+    /// The `[oauth]` section: the providers builders sign in with.
+    pub oauth: crate::oauth::settings::OAuthConfig,
+    /// For the operator's providers (trusted: any address).
+    pub oauth_http: crate::oauth::client::OAuthHttp,
     pub limits: AuthLimits,
     /// Sessions found live by recent requests, by session id (see [`kernel::recent`]).
     pub recent_sessions: RecentReads<String, UserPrincipal>,
@@ -78,11 +82,14 @@ impl FoundationState {
     pub fn new(db: Db, config: Arc<Config>, mailer: Mailer, keys: &kernel::Keys) -> anyhow::Result<Self> {
         let security = config.section(settings::SECURITY)?;
         let password_hash: PasswordHashConfig = config.section(settings::PASSWORD_HASH)?;
+        let oauth: crate::oauth::settings::OAuthConfig = config.section(crate::oauth::settings::OAUTH)?;
         Ok(Self(Arc::new(FoundationInner {
             jwt: JwtKeys::new(&keys.jwt, config.access_token_ttl_secs)
                 .with_previous(keys.jwt_previous.iter().map(Vec::as_slice)),
             passwords: PasswordHasher::new(&password_hash),
             totp_seal: crate::mfa::SecretSeal::new(keys),
+            oauth,
+            oauth_http: crate::oauth::client::OAuthHttp::new(true)?,
             security,
             limits: AuthLimits::from_config(&config),
             recent_sessions: RecentReads::default(),

@@ -55,6 +55,8 @@ pub mod actions {
     pub const MFA_RECOVERY_CODE_USED: &str = "MFA_RECOVERY_CODE_USED";
     pub const MFA_RECOVERY_CODES_REGENERATED: &str = "MFA_RECOVERY_CODES_REGENERATED";
     pub const SIGN_IN_CODE_REQUESTED: &str = "SIGN_IN_CODE_REQUESTED";
+    pub const OAUTH_IDENTITY_LINKED: &str = "OAUTH_IDENTITY_LINKED";
+    pub const OAUTH_IDENTITY_UNLINKED: &str = "OAUTH_IDENTITY_UNLINKED";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -454,12 +454,13 @@ pub async fn complete_challenge(
     Ok(response)
 }
 
-/// Forget a user's second factors (erasure).
+/// Forget a user's second factors and linked identities (erasure).
 pub async fn forget(tx: &mut Tx, user_id: &str) -> Result<()> {
     tx.execute("DELETE FROM user_totp WHERE user_id = $1", args![user_id]).await?;
     tx.execute("DELETE FROM recovery_codes WHERE user_id = $1", args![user_id]).await?;
     tx.execute("DELETE FROM mfa_challenges WHERE user_id = $1", args![user_id]).await?;
     tx.execute("DELETE FROM sign_in_codes WHERE user_id = $1", args![user_id]).await?;
+    tx.execute("DELETE FROM user_identities WHERE user_id = $1", args![user_id]).await?;
     Ok(())
 }
 

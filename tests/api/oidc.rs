@@ -1,0 +1,244 @@
+//! OAuth2 / OpenID Connect sign-in against a real OpenID Provider run by the test: panva's
+//! certified `oidc-provider` (npm, `tests/oidc`, installed by `scripts/test`) on 127.0.0.1,
+//! through the whole code + PKCE flow. The provider's helper route plays the browser (login
+//! and consent forms). Refusals the provider cannot be made to produce (another audience, an
+//! expired token, a bad signature) are unit tests of `foundation::oauth::client` with real
+//! RSA signatures.
+
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::on_both_databases;
+use crate::support::{PASSWORD, TestApp};
+
+on_both_databases!(builders_sign_in_with_an_openid_provider, oauth_endpoints_refuse_bad_callers_and_bad_input);
+
+const CLIENT_ID: &str = "socle-console";
+const CLIENT_SECRET: &str = "a-long-client-secret-for-tests";
+const CALLBACK: &str = "http://socle.test/console/oauth2/callback";
+
+/// A running provider; stopped when dropped.
+pub struct OidcProvider {
+    pub issuer: String,
+    _child: tokio::process::Child,
+}
+
+impl OidcProvider {
+    /// Start it with `clients` (JSON: client_id, client_secret, redirect_uris).
+    pub async fn start(clients: Value) -> Self {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("oidc");
+        assert!(
+            dir.join("node_modules/oidc-provider").exists(),
+            "oidc-provider is not installed: run `npm ci --prefix tests/oidc` (scripts/test does)"
+        );
+        let mut child = tokio::process::Command::new("node")
+            .arg("provider.mjs")
+            .current_dir(&dir)
+            .env("OIDC_CLIENTS", clients.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let issuer = tokio::time::timeout(crate::support::PATIENCE, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(issuer) = line.strip_prefix("issuer ") {
+                    return issuer.to_string();
+                }
+            }
+            panic!("the provider stopped before listening")
+        })
+        .await
+        .expect("the provider to listen");
+        OidcProvider { issuer, _child: child }
+    }
+
+    /// Play the browser from `authorization_url` as `login`: the redirect with code and state.
+    pub async fn sign_in(&self, authorization_url: &str, login: &str) -> reqwest::Url {
+        let answer: Value = reqwest::Client::new()
+            .get(format!("{}/test/sign-in", self.issuer))
+            .query(&[("url", authorization_url), ("login", login)])
+            .send()
+            .await
+            .expect("the provider answers")
+            .json()
+            .await
+            .expect("json");
+        reqwest::Url::parse(answer["location"].as_str().expect("a location")).expect("a URL")
+    }
+}
+
+pub fn param(url: &reqwest::Url, key: &str) -> String {
+    url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.to_string()).unwrap_or_default()
+}
+
+async fn app_with_provider(mut app: TestApp, issuer: &str) -> TestApp {
+    app.reconfigure(|config| {
+        config
+            .update_section(foundation::oauth::settings::OAUTH, |o: &mut foundation::oauth::settings::OAuthConfig| {
+                o.providers.push(foundation::oauth::settings::ProviderSettings {
+                    name: "local".into(),
+                    display_name: "Local IdP".into(),
+                    client_id: CLIENT_ID.into(),
+                    client_secret: CLIENT_SECRET.into(),
+                    issuer: Some(issuer.into()),
+                    ..Default::default()
+                })
+            })
+            .expect("oauth settings");
+    })
+    .await;
+    app
+}
+
+async fn provider() -> OidcProvider {
+    OidcProvider::start(json!([{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [CALLBACK]}]))
+        .await
+}
+
+const OAUTH: &str = "/api/v1/foundation/auth/oauth2";
+
+/// Start, sign in at the provider as `login`: (code, state).
+async fn code_for(app: &TestApp, idp: &OidcProvider, login: &str) -> (String, String) {
+    let started = app.post(&format!("{OAUTH}/local/start"), None, json!({})).await.expect(200);
+    let url = started.body["authorization_url"].as_str().expect("url").to_string();
+    let parsed = reqwest::Url::parse(&url).expect("url");
+    assert_eq!(param(&parsed, "code_challenge_method"), "S256");
+    assert_eq!(param(&parsed, "redirect_uri"), CALLBACK);
+    assert!(!param(&parsed, "nonce").is_empty());
+    let back = idp.sign_in(&url, login).await;
+    assert_eq!(format!("{}://{}{}", back.scheme(), back.host_str().unwrap_or_default(), back.path()), CALLBACK);
+    assert_eq!(param(&back, "state"), started.body["state"].as_str().expect("state"));
+    (param(&back, "code"), param(&back, "state"))
+}
+
+async fn builders_sign_in_with_an_openid_provider(app: TestApp) {
+    let idp = provider().await;
+    let app = app_with_provider(app, &idp.issuer).await;
+    let providers = app.get(&format!("{OAUTH}/providers"), None).await.expect(200);
+    assert_eq!(providers.body, json!([{"name": "local", "display_name": "Local IdP"}]));
+
+    // A first sign-in creates the account, active, its address confirmed by the provider.
+    let (code, state) = code_for(&app, &idp, "ada@oidc.example").await;
+    let signed_in =
+        app.post(&format!("{OAUTH}/local/callback"), None, json!({"code": code, "state": state})).await.expect(200);
+    assert_eq!(signed_in.body["user"]["email"], "ada@oidc.example");
+    assert_eq!(signed_in.body["user"]["email_verified"], true);
+    let ada_id = signed_in.body["user"]["id"].as_str().expect("id").to_string();
+    let access = signed_in.body["access_token"].as_str().expect("token").to_string();
+    let identities = app.get("/api/v1/foundation/users/me/identities", Some(&access)).await.expect(200);
+    assert_eq!(identities.body[0]["provider"], "local");
+    assert_eq!(identities.body[0]["email"], "ada@oidc.example");
+
+    // The same state and code again: refused (the state is spent).
+    app.post(&format!("{OAUTH}/local/callback"), None, json!({"code": code, "state": state})).await.expect(401);
+    // The spent code with a fresh state: the provider refuses it (used, and another PKCE pair).
+    let fresh = app.post(&format!("{OAUTH}/local/start"), None, json!({})).await.expect(200);
+    let fresh_state = fresh.body["state"].as_str().expect("state");
+    app.post(&format!("{OAUTH}/local/callback"), None, json!({"code": code, "state": fresh_state})).await.expect(401);
+    // An unknown state.
+    app.post(&format!("{OAUTH}/local/callback"), None, json!({"code": "x", "state": "not-a-state"})).await.expect(401);
+
+    // The next sign-in finds the linked account.
+    let (code, state) = code_for(&app, &idp, "ada@oidc.example").await;
+    let again =
+        app.post(&format!("{OAUTH}/local/callback"), None, json!({"code": code, "state": state})).await.expect(200);
+    assert_eq!(again.body["user"]["id"], Value::String(ada_id.clone()));
+
+    // An account that signed up with a password is linked by its (provider-verified) address.
+    let bob = app.signup("bob@oidc.example").await;
+    let (code, state) = code_for(&app, &idp, "bob@oidc.example").await;
+    let linked =
+        app.post(&format!("{OAUTH}/local/callback"), None, json!({"code": code, "state": state})).await.expect(200);
+    assert_eq!(linked.body["user"]["id"], Value::String(bob.user_id.clone()));
+
+    // An address the provider does not vouch for neither creates nor links an account.
+    let (code, state) = code_for(&app, &idp, "eve-unverified@oidc.example").await;
+    app.post(&format!("{OAUTH}/local/callback"), None, json!({"code": code, "state": state})).await.expect(401);
+    let eve: i64 = app
+        .db
+        .scalar("SELECT COUNT(*) FROM users WHERE email = 'eve-unverified@oidc.example'", vec![])
+        .await
+        .expect("count");
+    assert_eq!(eve, 0);
+
+    // With TOTP on, the provider is a first factor only.
+    let enrolment = app.post("/api/v1/foundation/users/me/mfa/totp", Some(&access), json!({})).await.expect(201);
+    let secret = enrolment.body["secret"].as_str().expect("secret").to_string();
+    app.post(
+        "/api/v1/foundation/users/me/mfa/totp/confirm",
+        Some(&access),
+        json!({"code": crate::mfa::pyotp_code(&secret, 0)}),
+    )
+    .await
+    .expect(200);
+    let (code, state) = code_for(&app, &idp, "ada@oidc.example").await;
+    let challenge =
+        app.post(&format!("{OAUTH}/local/callback"), None, json!({"code": code, "state": state})).await.expect(401);
+    let token = challenge.body["mfa_token"].as_str().expect("mfa challenge");
+    app.post(
+        "/api/v1/foundation/auth/mfa",
+        None,
+        json!({"mfa_token": token, "code": crate::mfa::pyotp_code(&secret, 30)}),
+    )
+    .await
+    .expect(200);
+
+    // Unlinking: not the only way in (Ada has no password); fine for Bob (he has one).
+    app.delete("/api/v1/foundation/users/me/identities/local", Some(&access)).await.expect(409);
+    app.delete("/api/v1/foundation/users/me/identities/local", Some(&bob.access)).await.expect(204);
+    app.delete("/api/v1/foundation/users/me/identities/local", Some(&bob.access)).await.expect(404);
+    app.login("bob@oidc.example", PASSWORD).await;
+    // Ada's account has no password that could match.
+    app.post("/api/v1/foundation/auth/login", None, json!({"email": "ada@oidc.example", "password": "!no-password"}))
+        .await
+        .expect(401);
+
+    let actions = app.audit_actions().await;
+    for expected in ["USER_CREATED", "OAUTH_IDENTITY_LINKED", "OAUTH_IDENTITY_UNLINKED", "LOGIN_SUCCESS"] {
+        assert!(actions.iter().any(|a| a == expected), "{expected} in {actions:?}");
+    }
+}
+
+async fn oauth_endpoints_refuse_bad_callers_and_bad_input(app: TestApp) {
+    // No provider configured: an empty list, and 404 for any name.
+    assert_eq!(app.get(&format!("{OAUTH}/providers"), None).await.expect(200).body, json!([]));
+    app.post(&format!("{OAUTH}/nope/start"), None, json!({})).await.expect(404);
+    app.post(&format!("{OAUTH}/nope/callback"), None, json!({"code": "c", "state": "s"})).await.expect(404);
+    // Malformed.
+    app.post(&format!("{OAUTH}/nope/callback"), None, json!({"code": "", "state": "s"}))
+        .await
+        .expect_field_error(422, "code");
+    app.post(&format!("{OAUTH}/nope/callback"), None, json!({"code": "c"})).await.expect(422);
+    app.post(&format!("{OAUTH}/nope/start"), None, json!("text")).await.expect(422);
+    // Identities are an account's own.
+    app.get("/api/v1/foundation/users/me/identities", None).await.expect(401);
+    app.delete("/api/v1/foundation/users/me/identities/local", None).await.expect(401);
+    let owner = app.signup("owner@oidc-bad.example").await;
+    let org = app.organization(&owner, "Keys").await;
+    let key = app
+        .post(
+            "/api/v1/foundation/api-keys",
+            Some(&owner.access),
+            json!({"organization_id": org, "name": "ci", "role": "ADMIN"}),
+        )
+        .await
+        .expect(201);
+    let key = key.body["secret"].as_str().expect("secret").to_string();
+    app.get("/api/v1/foundation/users/me/identities", Some(&key)).await.expect(403);
+    assert_eq!(
+        app.get("/api/v1/foundation/users/me/identities", Some(&owner.access)).await.expect(200).body,
+        json!([])
+    );
+    // A redirect to another site is refused.
+    let idp = provider().await;
+    let app = app_with_provider(app, &idp.issuer).await;
+    app.post(&format!("{OAUTH}/local/start"), None, json!({"redirect_uri": "https://evil.example/cb"}))
+        .await
+        .expect_field_error(422, "redirect_uri");
+}

@@ -19,7 +19,7 @@ on_both_databases!(
 const PASSWORD: &str = "secret-pass-123";
 
 /// Turn the `users` collection's options on and deploy again.
-async fn configure_users(app: &TestApp, owner: &Session, project_id: &str, app_id: &str, options: Value) {
+pub async fn configure_users(app: &TestApp, owner: &Session, project_id: &str, app_id: &str, options: Value) {
     app.patch(&format!("/api/v1/studio/projects/{project_id}/collections/users"), Some(&owner.access), options)
         .await
         .expect(200);

@@ -13,7 +13,12 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use crate::on_both_databases;
 use crate::support::{PASSWORD, TestApp};
 
-on_both_databases!(builders_sign_in_with_an_openid_provider, oauth_endpoints_refuse_bad_callers_and_bad_input);
+on_both_databases!(
+    builders_sign_in_with_an_openid_provider,
+    oauth_endpoints_refuse_bad_callers_and_bad_input,
+    app_end_users_sign_in_with_oauth2,
+    app_oauth2_refuses_bad_input_and_private_endpoints,
+);
 
 const CLIENT_ID: &str = "socle-console";
 const CLIENT_SECRET: &str = "a-long-client-secret-for-tests";
@@ -241,4 +246,201 @@ async fn oauth_endpoints_refuse_bad_callers_and_bad_input(app: TestApp) {
     app.post(&format!("{OAUTH}/local/start"), None, json!({"redirect_uri": "https://evil.example/cb"}))
         .await
         .expect_field_error(422, "redirect_uri");
+}
+
+const APP_CLIENT: &str = "socle-app";
+const APP_REDIRECT: &str = "http://app.test/oauth2-redirect";
+
+/// The `users` collection's `oauth2` option naming the local provider as PocketBase's
+/// generic OIDC provider (its endpoints, its key set and issuer for the ID token).
+fn app_oauth2(issuer: &str) -> Value {
+    json!({"oauth2": {"enabled": true, "providers": [{
+        "name": "oidc", "displayName": "Local IdP", "clientId": APP_CLIENT, "clientSecret": CLIENT_SECRET,
+        "authURL": format!("{issuer}/auth"), "tokenURL": format!("{issuer}/token"), "userInfoURL": format!("{issuer}/me"),
+        "extra": {"jwksURL": format!("{issuer}/jwks"), "issuers": [issuer]}
+    }]}})
+}
+
+async fn app_provider() -> OidcProvider {
+    OidcProvider::start(json!([
+        {"client_id": APP_CLIENT, "client_secret": CLIENT_SECRET, "redirect_uris": [APP_REDIRECT]}
+    ]))
+    .await
+}
+
+/// From `auth-methods`, sign in at the provider as `login`: (code, codeVerifier).
+async fn app_code(app: &TestApp, idp: &OidcProvider, slug: &str, login: &str) -> (String, String) {
+    let methods = app.get(&format!("/apps/{slug}/api/collections/users/auth-methods"), None).await.expect(200);
+    let provider = &methods.body["oauth2"]["providers"][0];
+    let auth_url = provider["authURL"].as_str().expect("authURL");
+    assert!(auth_url.ends_with("redirect_uri="), "{auth_url}");
+    let url = format!(
+        "{auth_url}{}",
+        foundation::oauth::client::form_encode(&[("x", APP_REDIRECT)]).trim_start_matches("x=")
+    );
+    let back = idp.sign_in(&url, login).await;
+    assert_eq!(param(&back, "state"), provider["state"].as_str().expect("state"));
+    (param(&back, "code"), provider["codeVerifier"].as_str().expect("verifier").to_string())
+}
+
+async fn app_end_users_sign_in_with_oauth2(mut app: TestApp) {
+    let idp = app_provider().await;
+    // The provider is on 127.0.0.1: the operator allows private addresses for app providers.
+    app.reconfigure(|c| {
+        c.update_section(foundation::oauth::settings::OAUTH, |o: &mut foundation::oauth::settings::OAuthConfig| {
+            o.allow_private_network = true
+        })
+        .expect("oauth settings")
+    })
+    .await;
+    let (owner, project_id, app_id) = crate::runtime::blog(&app, "owner@oauthapp.example", "oauthapp").await;
+    let (_, yan_id) = crate::runtime::end_user(&app, "oauthapp", "yan@apps.example").await;
+    crate::app_factors::configure_users(&app, &owner, &project_id, &app_id, app_oauth2(&idp.issuer)).await;
+    let base = "/apps/oauthapp/api/collections/users";
+    let methods = app.get(&format!("{base}/auth-methods"), None).await.expect(200);
+    assert_eq!(methods.body["oauth2"]["enabled"], true);
+    let listed = &methods.body["oauth2"]["providers"][0];
+    assert_eq!((listed["name"].as_str(), listed["displayName"].as_str()), (Some("oidc"), Some("Local IdP")));
+    assert_eq!(listed["codeChallengeMethod"], "S256");
+    assert_eq!(methods.body["authProviders"][0]["name"], "oidc");
+
+    // A first sign-in creates the record, verified by the provider, with the create data.
+    let (code, verifier) = app_code(&app, &idp, "oauthapp", "zoe@apps.example").await;
+    let body = json!({"provider": "oidc", "code": code, "codeVerifier": verifier, "redirectURL": APP_REDIRECT,
+        "createData": {"name": "Zoe Z"}});
+    let first = app.post(&format!("{base}/auth-with-oauth2"), None, body.clone()).await.expect(200);
+    assert_eq!(first.body["meta"]["isNew"], true);
+    assert_eq!(first.body["meta"]["email"], "zoe@apps.example");
+    assert_eq!(first.body["record"]["email"], "zoe@apps.example");
+    assert_eq!(first.body["record"]["verified"], true);
+    assert_eq!(first.body["record"]["name"], "Zoe Z");
+    let zoe_id = first.body["record"]["id"].as_str().expect("id").to_string();
+    let token = first.body["token"].as_str().expect("token");
+    app.post(&format!("{base}/auth-refresh"), Some(token), json!({})).await.expect(200);
+    // The code again: refused by the provider.
+    app.post(&format!("{base}/auth-with-oauth2"), None, body).await.expect(400);
+    // The next sign-in finds the linked record.
+    let (code, verifier) = app_code(&app, &idp, "oauthapp", "zoe@apps.example").await;
+    let again = app
+        .post(
+            &format!("{base}/auth-with-oauth2"),
+            None,
+            json!({"provider": "oidc", "code": code, "codeVerifier": verifier, "redirectURL": APP_REDIRECT}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (again.body["meta"]["isNew"].as_bool(), again.body["record"]["id"].as_str()),
+        (Some(false), Some(zoe_id.as_str()))
+    );
+    // A record that signed up with a password is linked by its verified address.
+    let (code, verifier) = app_code(&app, &idp, "oauthapp", "yan@apps.example").await;
+    let yan = app
+        .post(
+            &format!("{base}/auth-with-oauth2"),
+            None,
+            json!({"provider": "oidc", "code": code, "codeVerifier": verifier, "redirectURL": APP_REDIRECT}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(yan.body["record"]["id"], Value::String(yan_id));
+    // A wrong PKCE verifier is refused by the provider.
+    let (code, _) = app_code(&app, &idp, "oauthapp", "zoe@apps.example").await;
+    app.post(
+        &format!("{base}/auth-with-oauth2"),
+        None,
+        json!({"provider": "oidc", "code": code, "codeVerifier": "x".repeat(43), "redirectURL": APP_REDIRECT}),
+    )
+    .await
+    .expect(400);
+
+    // The official SDK: listAuthMethods, then authWithOAuth2Code.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk");
+    let output = tokio::process::Command::new("node")
+        .arg("oauth2.mjs")
+        .current_dir(&dir)
+        .env("SOCLE_APP_URL", app.url("/apps/oauthapp"))
+        .env("SOCLE_IDP_URL", &idp.issuer)
+        .env("SOCLE_REDIRECT_URL", APP_REDIRECT)
+        .output()
+        .await
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "the SDK run failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("all OAuth2 checks passed"), "{stdout}");
+
+    // With MFA on, the provider is one factor.
+    crate::app_factors::configure_users(
+        &app,
+        &owner,
+        &project_id,
+        &app_id,
+        json!({"mfa": {"enabled": true}, "otp": {"enabled": true}}),
+    )
+    .await;
+    let (code, verifier) = app_code(&app, &idp, "oauthapp", "zoe@apps.example").await;
+    let mfa = app
+        .post(
+            &format!("{base}/auth-with-oauth2"),
+            None,
+            json!({"provider": "oidc", "code": code, "codeVerifier": verifier, "redirectURL": APP_REDIRECT}),
+        )
+        .await
+        .expect(401);
+    assert!(mfa.body["mfaId"].is_string());
+}
+
+async fn app_oauth2_refuses_bad_input_and_private_endpoints(app: TestApp) {
+    // Default configuration: a builder's provider on a private address is not called.
+    let idp = app_provider().await;
+    let (owner, project_id, app_id) = crate::runtime::blog(&app, "owner@oauthbad.example", "oauthbad").await;
+    let base = "/apps/oauthbad/api/collections/users";
+    let off =
+        app.post(&format!("{base}/auth-with-oauth2"), None, json!({"provider": "oidc", "code": "c"})).await.expect(403);
+    assert_eq!(off.body["message"], "The collection is not configured to allow OAuth2 authentication.");
+    crate::app_factors::configure_users(&app, &owner, &project_id, &app_id, app_oauth2(&idp.issuer)).await;
+    let r = app.post(&format!("{base}/auth-with-oauth2"), None, json!({})).await.expect(400);
+    for field in ["provider", "code", "redirectURL"] {
+        assert_eq!(r.body["data"][field]["code"], "validation_required", "{field}: {}", r.body);
+    }
+    let r = app
+        .post(
+            &format!("{base}/auth-with-oauth2"),
+            None,
+            json!({"provider": "nope", "code": "c", "redirectURL": APP_REDIRECT, "createData": "x"}),
+        )
+        .await
+        .expect(400);
+    assert_eq!(r.body["data"]["provider"]["code"], "validation_invalid_provider");
+    assert_eq!(r.body["data"]["createData"]["code"], "validation_invalid_type");
+    app.post(&format!("{base}/auth-with-oauth2"), None, json!("text")).await.expect(400);
+    let (code, verifier) = app_code(&app, &idp, "oauthbad", "mia@apps.example").await;
+    let refused = app
+        .post(
+            &format!("{base}/auth-with-oauth2"),
+            None,
+            json!({"provider": "oidc", "code": code, "codeVerifier": verifier, "redirectURL": APP_REDIRECT}),
+        )
+        .await
+        .expect(400);
+    assert_eq!(refused.body["message"], "Failed to fetch OAuth2 token.");
+    let mia: Vec<(String,)> = app.db.fetch_all("SELECT id FROM runtime_external_auths", vec![]).await.expect("rows");
+    assert!(mia.is_empty(), "nothing was linked");
+    // Not an auth collection.
+    app.post("/apps/oauthbad/api/collections/posts/auth-with-oauth2", None, json!({})).await.expect(404);
+    // A provider without its client id, or with a URL that is not one, is refused at the Studio.
+    let users = format!("/api/v1/studio/projects/{project_id}/collections/users");
+    for (options, field) in [
+        (json!({"oauth2": {"enabled": true, "providers": [{"name": "x"}]}}), "oauth2.providers.0.clientId"),
+        (
+            json!({"oauth2": {"enabled": true, "providers": [{"name": "x", "clientId": "c", "tokenURL": "file:///etc"}]}}),
+            "oauth2.providers.0.tokenURL",
+        ),
+        (json!({"oauth2": {"enabled": "yes"}}), "oauth2.enabled"),
+    ] {
+        let r = app.patch(&users, Some(&owner.access), options.clone()).await.expect(422);
+        let fields: Vec<&str> =
+            r.body["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
+        assert!(fields.iter().any(|f| f.ends_with(field)), "{options}: {field} in {fields:?}");
+    }
 }

@@ -303,6 +303,47 @@ fn validate_auth_options(c: &Collection, errors: &mut Vec<FieldError>) {
             err(errors, "mfa.rule", "invalid_type", "rule must be a string");
         }
     }
+    if let Some(value) = c.options.get("oauth2") {
+        let Some(obj) = value.as_object() else {
+            err(errors, "oauth2", "invalid_type", "oauth2 must be an object");
+            return;
+        };
+        if obj.get("enabled").is_some_and(|v| !v.is_boolean()) {
+            err(errors, "oauth2.enabled", "invalid_type", "enabled must be true or false");
+        }
+        match obj.get("providers") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(list)) => {
+                for (i, p) in list.iter().enumerate() {
+                    for key in ["name", "clientId"] {
+                        if !p.get(key).and_then(Value::as_str).is_some_and(|s| !s.is_empty() && s.len() <= 255) {
+                            err(
+                                errors,
+                                format!("oauth2.providers.{i}.{key}"),
+                                "required",
+                                format!("{key} is required"),
+                            );
+                        }
+                    }
+                    for key in ["authURL", "tokenURL", "userInfoURL"] {
+                        if let Some(url) = p.get(key).filter(|v| !v.is_null())
+                            && !url
+                                .as_str()
+                                .is_some_and(|u| u.is_empty() || u.starts_with("https://") || u.starts_with("http://"))
+                        {
+                            err(
+                                errors,
+                                format!("oauth2.providers.{i}.{key}"),
+                                "invalid_format",
+                                format!("{key} must be an http(s) URL"),
+                            );
+                        }
+                    }
+                }
+            }
+            Some(_) => err(errors, "oauth2.providers", "invalid_type", "providers must be a list"),
+        }
+    }
     if let Some(value) = c.options.get("passwordAuth") {
         let Some(obj) = value.as_object() else {
             err(errors, "passwordAuth", "invalid_type", "passwordAuth must be an object");

@@ -139,20 +139,24 @@ async fn auth_refresh(
 }
 
 async fn auth_methods(App(ctx): App, Path((_, collection)): Path<(String, String)>) -> PbResult<Json<Value>> {
-    let options = AuthOptions::of(auth_collection(&ctx, &collection)?);
-    Ok(Json(auth_methods_body(&options)))
+    let c = auth_collection(&ctx, &collection)?;
+    let providers: Option<Vec<Value>> =
+        crate::auth_oauth2::providers(c).map(|list| list.iter().map(crate::auth_oauth2::provider_info).collect());
+    Ok(Json(auth_methods_body(&AuthOptions::of(c), providers)))
 }
 
 /// PocketBase's current shape, with the pre-0.23 keys older SDKs read.
-fn auth_methods_body(o: &AuthOptions) -> Value {
+fn auth_methods_body(o: &AuthOptions, oauth2: Option<Vec<Value>>) -> Value {
     let identity_fields = if o.password_enabled { o.identity_fields.clone() } else { Vec::new() };
+    // The legacy list carries no logo; otherwise the same entries.
+    let legacy: Vec<Value> = oauth2.clone().unwrap_or_default();
     json!({
         "password": {"enabled": o.password_enabled, "identityFields": identity_fields},
-        "oauth2": {"enabled": false, "providers": []},
+        "oauth2": {"enabled": oauth2.is_some(), "providers": oauth2.unwrap_or_default()},
         "mfa": {"enabled": o.mfa_enabled, "duration": if o.mfa_enabled { o.mfa_duration } else { 0 }},
         "otp": {"enabled": o.otp_enabled, "duration": if o.otp_enabled { o.otp_duration } else { 0 }},
         "usernamePassword": o.password_enabled && identity_fields.iter().any(|f| f == "username"),
         "emailPassword": o.password_enabled && identity_fields.iter().any(|f| f == "email"),
-        "authProviders": []
+        "authProviders": legacy
     })
 }

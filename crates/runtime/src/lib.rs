@@ -9,6 +9,7 @@ pub mod apps;
 pub mod auth;
 pub mod auth_factors;
 pub mod auth_flows;
+pub mod auth_oauth2;
 pub mod batch;
 pub mod context;
 pub mod extract;
@@ -196,6 +197,7 @@ pub fn app_router(state: RuntimeState) -> axum::Router {
     records::routes()
         .merge(auth::routes())
         .merge(auth_factors::routes())
+        .merge(auth_oauth2::routes())
         .merge(realtime::routes())
         .merge(batch::routes())
         .merge(auth_flows::routes())
@@ -219,6 +221,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             version: 2,
             name: "otps_mfas",
             script: include_str!("../migrations/0002_otps_mfas.sql"),
+        },
+        kernel::migrate::Migration {
+            module: "runtime",
+            version: 3,
+            name: "external_auths",
+            script: include_str!("../migrations/0003_external_auths.sql"),
         },
     ]
 }

@@ -18,6 +18,7 @@ on_both_databases!(
     oauth_endpoints_refuse_bad_callers_and_bad_input,
     app_end_users_sign_in_with_oauth2,
     app_oauth2_refuses_bad_input_and_private_endpoints,
+    the_sdks_all_in_one_oauth2_flow_goes_through_realtime,
 );
 
 const CLIENT_ID: &str = "socle-console";
@@ -443,4 +444,37 @@ async fn app_oauth2_refuses_bad_input_and_private_endpoints(app: TestApp) {
             r.body["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
         assert!(fields.iter().any(|f| f.ends_with(field)), "{options}: {field} in {fields:?}");
     }
+}
+
+async fn the_sdks_all_in_one_oauth2_flow_goes_through_realtime(mut app: TestApp) {
+    app.reconfigure(|c| {
+        c.update_section(foundation::oauth::settings::OAUTH, |o: &mut foundation::oauth::settings::OAuthConfig| {
+            o.allow_private_network = true
+        })
+        .expect("oauth settings")
+    })
+    .await;
+    let (owner, project_id, app_id) = crate::runtime::blog(&app, "owner@popup.example", "popup").await;
+    // The SDK's redirect URL is the app's own /api/oauth2-redirect.
+    let redirect = app.url("/apps/popup/api/oauth2-redirect");
+    let idp = OidcProvider::start(json!([
+        {"client_id": APP_CLIENT, "client_secret": CLIENT_SECRET, "redirect_uris": [redirect]}
+    ]))
+    .await;
+    crate::app_factors::configure_users(&app, &owner, &project_id, &app_id, app_oauth2(&idp.issuer)).await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk");
+    let output = tokio::process::Command::new("node")
+        .arg("oauth2-popup.mjs")
+        .current_dir(&dir)
+        .env("SOCLE_APP_URL", app.url("/apps/popup"))
+        .env("SOCLE_IDP_URL", &idp.issuer)
+        .output()
+        .await
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "the SDK run failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("all popup OAuth2 checks passed"), "{stdout}");
+    // A redirect without a code (the person refused at the provider) says so.
+    let refused = app.get("/apps/popup/api/oauth2-redirect?state=x&error=access_denied", None).await;
+    assert_eq!(refused.status, 400);
 }

@@ -13,8 +13,9 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::routing::post;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use collections::model::Collection;
 use foundation::oauth::client::{
@@ -31,7 +32,54 @@ use crate::extract::{App, JsonObject};
 use crate::pb::{PbError, PbResult};
 
 pub fn routes() -> Router<RuntimeState> {
-    Router::new().route("/apps/{slug}/api/collections/{collection}/auth-with-oauth2", post(auth_with_oauth2))
+    Router::new()
+        .route("/apps/{slug}/api/collections/{collection}/auth-with-oauth2", post(auth_with_oauth2))
+        .route("/apps/{slug}/api/oauth2-redirect", get(oauth2_redirect_query).post(oauth2_redirect_form))
+}
+
+/// What the provider sent back to `/api/oauth2-redirect`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct OAuth2Redirect {
+    state: String,
+    code: String,
+    error: String,
+}
+
+async fn oauth2_redirect_query(
+    State(state): State<RuntimeState>,
+    App(ctx): App,
+    Query(redirect): Query<OAuth2Redirect>,
+) -> Response {
+    oauth2_redirect(&state, &ctx.app.id, redirect)
+}
+
+/// Providers answering with `response_mode=form_post` (Apple) post the same fields.
+async fn oauth2_redirect_form(
+    State(state): State<RuntimeState>,
+    App(ctx): App,
+    axum::extract::Form(redirect): axum::extract::Form<OAuth2Redirect>,
+) -> Response {
+    oauth2_redirect(&state, &ctx.app.id, redirect)
+}
+
+/// The end of PocketBase's all-in-one flow (`authWithOAuth2({provider})`): the SDK, waiting
+/// on the realtime `@oauth2` topic, gets the code; the browser window gets a page saying so.
+fn oauth2_redirect(state: &RuntimeState, app_id: &str, redirect: OAuth2Redirect) -> Response {
+    let ok = !redirect.state.is_empty() && !redirect.code.is_empty() && redirect.error.is_empty();
+    let payload = json!({"state": redirect.state, "code": redirect.code, "error": redirect.error});
+    crate::realtime::pass_oauth2_redirect(state, app_id, payload);
+    let (status, text) = if ok {
+        (StatusCode::OK, "Sign-in complete. You can close this window and go back to the application.")
+    } else {
+        (StatusCode::BAD_REQUEST, "The sign-in did not complete. Close this window and try again.")
+    };
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in</title></head><body><p>{text}</p></body></html>"
+    );
+    let mut response = (status, html).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    response
 }
 
 /// One provider of the collection's `oauth2.providers`.

@@ -86,6 +86,8 @@ pub(crate) struct Client {
     pub(crate) app_id: String,
     pub(crate) sink: Sink,
     pub(crate) subscriptions: RwLock<(Vec<Subscription>, Option<Arc<AppCtx>>)>,
+    /// Subscribed to `@oauth2`: waits for an OAuth2 redirect whose `state` is its id.
+    pub(crate) oauth2: std::sync::atomic::AtomicBool,
 }
 
 /// Recent events of an app, numbered, so that a WebSocket client can resume after a short
@@ -202,6 +204,7 @@ async fn connect(State(state): State<RuntimeState>, App(ctx): App) -> PbResult<R
         app_id: ctx.app.id.clone(),
         sink: Sink::Sse(sender),
         subscriptions: RwLock::new((Vec::new(), None)),
+        oauth2: std::sync::atomic::AtomicBool::new(false),
     });
     state.realtime.add(&id, client);
     let hello = sse_frame(Some(&id), "PB_CONNECT", &json!({"clientId": id}).to_string());
@@ -373,6 +376,9 @@ async fn set_subscriptions(
             "Too many topics.",
         ));
     }
+    // `@oauth2` is not a collection topic: the SDK's all-in-one OAuth2 flow waits on it.
+    let (oauth2, keys): (Vec<String>, Vec<String>) = keys.into_iter().partition(|k| k == OAUTH2_TOPIC);
+    client.oauth2.store(!oauth2.is_empty(), std::sync::atomic::Ordering::Relaxed);
     let mut subs = Vec::new();
     for key in keys {
         let sub = parse_subscription(&key).map_err(|m| {
@@ -448,8 +454,56 @@ pub async fn listen(state: RuntimeState, stop: tokio::sync::watch::Receiver<bool
     .await;
 }
 
+/// The topic of OAuth2 redirects (PocketBase's all-in-one `authWithOAuth2` flow).
+pub const OAUTH2_TOPIC: &str = "@oauth2";
+
+/// Pass what a provider sent back to `/api/oauth2-redirect` (`state`, `code`, `error`) to
+/// the realtime client whose id is its `state`, on whichever process holds it.
+pub(crate) fn pass_oauth2_redirect(state: &RuntimeState, app_id: &str, redirect: Value) {
+    let message = json!({"app": app_id, "oauth2": redirect});
+    match &state.db {
+        kernel::Db::Postgres(pool) => {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                if let Err(e) =
+                    sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(message.to_string()).execute(&pool).await
+                {
+                    tracing::warn!(error = %e, "could not pass on an OAuth2 redirect");
+                }
+            });
+        }
+        _ => deliver_oauth2(state, &message),
+    }
+}
+
+/// Send an OAuth2 redirect to its client, if it is connected to this process and waits for one.
+fn deliver_oauth2(state: &RuntimeState, message: &Value) {
+    let app_id = message["app"].as_str().unwrap_or_default();
+    let redirect = &message["oauth2"];
+    let Some(client) = state.realtime.get(redirect["state"].as_str().unwrap_or_default()) else { return };
+    if client.app_id != app_id || !client.oauth2.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let data = json!({"state": redirect["state"], "code": redirect["code"], "error": redirect["error"]}).to_string();
+    match &client.sink {
+        Sink::Sse(sender) => {
+            let _ = sender.try_send(sse_frame(None, OAUTH2_TOPIC, &data));
+        }
+        Sink::Ws(sender) => {
+            let _ = sender.try_send(
+                json!({"type": "oauth2", "state": redirect["state"], "code": redirect["code"], "error": redirect["error"]})
+                    .to_string(),
+            );
+        }
+    }
+}
+
 async fn deliver(state: &RuntimeState, payload: &str) {
     let Ok(event) = serde_json::from_str::<Value>(payload) else { return };
+    if event.get("oauth2").is_some() {
+        deliver_oauth2(state, &event);
+        return;
+    }
     let app_id = event["app"].as_str().unwrap_or_default();
     if state.realtime.of_app(app_id).is_empty() && !state.realtime.keeps_stream(app_id) {
         return;

@@ -79,6 +79,7 @@ async fn run(state: RuntimeState, ctx: Arc<AppCtx>, mut socket: WebSocket) {
         app_id: ctx.app.id.clone(),
         sink: Sink::Ws(tx.clone()),
         subscriptions: RwLock::new((Vec::new(), Some(ctx.clone()))),
+        oauth2: std::sync::atomic::AtomicBool::new(false),
     });
     state.realtime.add(&id, client.clone());
     let hello = json!({"type": "hello", "clientId": id, "epoch": state.realtime.epoch, "seq": current_seq(&state, &ctx.app.id), "heartbeat": HEARTBEAT_SECS});

@@ -14,7 +14,8 @@
 // an invitation's link signed out and comes back to it after sign-in; sets up two-step
 // sign-in on the Security screen and signs in with a recovery code, then by emailed code;
 // invites a member (a refused address first) and revokes the invitation, creates an API key
-// (its secret shown once) and revokes it. Fails on any console error (CSP
+// (its secret shown once) and revokes it; signs in through an OpenID provider (its login and
+// consent pages; $OIDC_PUBLIC_URL is the server's public URL, mapped to this server). Fails on any console error (CSP
 // violations included) and on any WCAG 2.1 A/AA violation axe-core finds on a screen.
 // Screenshots of each screen go to $SCREENSHOTS_DIR (default ../target/console-screenshots).
 // The server must not require email activation (SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false).
@@ -817,6 +818,31 @@ try {
     await expectText(page.locator('#api-keys'), 'Revoked', 'the key is revoked');
     await shot('api-keys');
     console.log('members, invitations and API keys');
+
+    // Sign-in with an OpenID provider: its own login and consent pages, then back to the
+    // console (the provider redirects to the public URL, mapped here to this server).
+    if (process.env.OIDC_PUBLIC_URL) {
+      const publicUrl = process.env.OIDC_PUBLIC_URL;
+      await page.route(`${publicUrl}/**`, (route) =>
+        route.fulfill({ status: 302, headers: { location: route.request().url().replace(publicUrl, base) } }),
+      );
+      // The provider's development pages import a web font; nothing leaves this machine.
+      await page.route('https://fonts.googleapis.com/**', (route) => route.fulfill({ status: 200, contentType: 'text/css', body: '' }));
+      await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+      await page.waitForURL('**/console/signin');
+      await shot('signin-providers');
+      await page.locator('#oauth-local').click();
+      await page.locator('input[name="login"]').fill('oidc-builder@example.com');
+      await page.locator('input[name="password"]').fill('anything');
+      await page.locator('button[type="submit"]').click();
+      // Consent.
+      await page.locator('button[type="submit"]').click();
+      await page.waitForURL('**/console/projects');
+      await page.goto(`${base}/console/account/security`);
+      await expectText(page.locator('#identities'), 'oidc-builder@example.com', 'the linked identity');
+      await shot('security-identities');
+      console.log('signed in with the OpenID provider');
+    }
   } else {
     console.log('password reset skipped: set MAIL_DIR to the server\'s mail folder');
   }

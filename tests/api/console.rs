@@ -33,6 +33,8 @@ async fn the_console_is_served_with_its_own_headers(app: TestApp) {
         "/console/forgot-password",
         "/console/reset-password?token=t",
         "/console/invitations/accept?token=t",
+        "/console/oauth2/callback?code=c&state=s",
+        "/console/account/security",
     ] {
         let page = app.get(path, None).await.expect(200);
         assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"), "{path}");
@@ -90,19 +92,43 @@ async fn the_console_is_served_with_its_own_headers(app: TestApp) {
 /// an end user; an expired access token refreshed, organizations switched, a dead session
 /// sent to sign-in; a password reset asked for on the sign-in screen, its email's link
 /// opened (the script reads the server's mail folder) and the new password used; an
-/// invitation's link opened signed out coming back after sign-in; no console error or CSP violation; no WCAG 2.1 A/AA violation found by
+/// invitation's link opened signed out coming back after sign-in; two-step sign-in set up and
+/// used; members, invitations and API keys; a sign-in through a real OpenID Provider (its own
+/// login and consent pages) and the linked identity shown; no console error or CSP violation; no WCAG 2.1 A/AA violation found by
 /// axe-core on any screen, light or dark. Screenshots of each screen are saved to `target/console-screenshots/`.
 /// On SQLite only: the console sees the same API on both databases, which the other
 /// scenarios check, and a browser run costs seconds.
 #[test]
 fn the_console_works_in_a_browser() {
     run_on_workers(async {
+        // A real OpenID Provider to sign in with; it sends the browser back to the public URL
+        // (http://socle.test), which the browser test maps to this server.
+        let idp = crate::oidc::OidcProvider::start(serde_json::json!([{
+            "client_id": "socle-console", "client_secret": "console-client-secret",
+            "redirect_uris": ["http://socle.test/console/oauth2/callback"]
+        }]))
+        .await;
         let app = TestApp::spawn_with(Backend::Sqlite, |config| {
             config
                 .update_section("security", |s: &mut foundation::settings::SecurityConfig| {
                     s.require_email_activation = false;
                 })
                 .expect("security settings");
+            config
+                .update_section(
+                    foundation::oauth::settings::OAUTH,
+                    |o: &mut foundation::oauth::settings::OAuthConfig| {
+                        o.providers.push(foundation::oauth::settings::ProviderSettings {
+                            name: "local".into(),
+                            display_name: "Local IdP".into(),
+                            client_id: "socle-console".into(),
+                            client_secret: "console-client-secret".into(),
+                            issuer: Some(idp.issuer.clone()),
+                            ..Default::default()
+                        })
+                    },
+                )
+                .expect("oauth settings");
         })
         .await;
         let console = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../console");
@@ -117,6 +143,7 @@ fn the_console_works_in_a_browser() {
             .current_dir(&console)
             .env("SCREENSHOTS_DIR", &screenshots)
             .env("MAIL_DIR", app.data_dir.join("mail"))
+            .env("OIDC_PUBLIC_URL", "http://socle.test")
             .output()
             .await
             .expect("node runs (install Node.js 20 or later)");
@@ -124,6 +151,7 @@ fn the_console_works_in_a_browser() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "the console's browser test failed:\n{stdout}\n{stderr}");
         assert!(stdout.contains("password reset through the email link"), "{stdout}");
+        assert!(stdout.contains("signed in with the OpenID provider"), "{stdout}");
         assert!(stdout.contains("all console checks passed"), "{stdout}");
     });
 }

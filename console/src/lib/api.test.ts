@@ -232,6 +232,60 @@ describe('Api', () => {
     ]);
   });
 
+  it('signs in with an OAuth2 provider', async () => {
+    const store = memoryStore();
+    const { calls, fetcher } = fakeFetch([
+      [200, [{ name: 'github', display_name: 'GitHub' }]],
+      [200, { authorization_url: 'https://github.com/login/oauth/authorize?state=s1', state: 's1' }],
+      [401, { type: MFA_REQUIRED, status: 401, detail: 'a second factor is required', mfa_token: 'm1', methods: ['totp'], expires_in: 300 }],
+      [403, { type: 'about:blank', status: 403, detail: 'the account is disabled' }],
+      [200, tokens('a4', 'r4')],
+    ]);
+    const api = new Api(store, fetcher);
+    const seen: boolean[] = [];
+    api.onSessionChange((signedIn) => seen.push(signedIn));
+    expect(await api.oauthProviders()).toEqual([{ name: 'github', display_name: 'GitHub' }]);
+    expect((await api.startOAuth('github')).state).toBe('s1');
+    const challenged = await api.finishOAuth('github', 'c1', 's1').catch((e: unknown) => e);
+    expect(challenged).toBeInstanceOf(MfaRequiredError);
+    expect((challenged as MfaRequiredError).challenge.mfa_token).toBe('m1');
+    await expect(api.finishOAuth('github', 'c2', 's2')).rejects.toMatchObject({ status: 403 });
+    expect(store.load()).toBeNull();
+    const answer = await api.finishOAuth('git hub', 'c3', 's3');
+    expect(answer.access_token).toBe('a4');
+    expect(store.load()).toEqual({ access: 'a4', refresh: 'r4' });
+    expect(seen).toEqual([true]);
+    const oauth = '/api/v1/foundation/auth/oauth2';
+    expect(calls.map((c) => [c.method, c.url, c.body, c.headers.authorization])).toEqual([
+      ['GET', `${oauth}/providers`, undefined, undefined],
+      ['POST', `${oauth}/github/start`, {}, undefined],
+      ['POST', `${oauth}/github/callback`, { code: 'c1', state: 's1' }, undefined],
+      ['POST', `${oauth}/github/callback`, { code: 'c2', state: 's2' }, undefined],
+      ['POST', `${oauth}/git%20hub/callback`, { code: 'c3', state: 's3' }, undefined],
+    ]);
+  });
+
+  it("lists and unlinks the account's sign-in providers", async () => {
+    const { calls, fetcher } = fakeFetch([
+      [200, [{ provider: 'github', email: 'a@b.c', created_at: '2024-01-01T00:00:00Z' }]],
+      [409, { type: 'about:blank', status: 409, detail: 'this provider is the only way to sign in to the account' }],
+      [204, null],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    expect(await api.identities()).toEqual([{ provider: 'github', email: 'a@b.c', created_at: '2024-01-01T00:00:00Z' }]);
+    const refused = await api.unlinkIdentity('github').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect((refused as ApiError).status).toBe(409);
+    await api.unlinkIdentity('git/hub');
+    const me = '/api/v1/foundation/users/me';
+    expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      ['GET', `${me}/identities`, undefined],
+      ['DELETE', `${me}/identities/github`, undefined],
+      ['DELETE', `${me}/identities/git%2Fhub`, undefined],
+    ]);
+    expect(calls.every((c) => c.headers.authorization === 'Bearer a')).toBe(true);
+  });
+
   it("calls the account's security endpoints with the token", async () => {
     const { calls, fetcher } = fakeFetch([
       [200, { totp_enabled: false, totp_pending: false, recovery_codes_left: 0 }],

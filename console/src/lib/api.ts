@@ -9,6 +9,7 @@ import type {
   CreatedApiKey,
   Deployment,
   Invitation,
+  LinkedIdentity,
   Member,
   MfaChallenge,
   MfaStatus,
@@ -17,6 +18,8 @@ import type {
   NewCollection,
   NewInvitation,
   NewProject,
+  OAuthProvider,
+  OAuthStart,
   Organization,
   OrgRole,
   Page,
@@ -329,6 +332,31 @@ export class Api {
     return this.startSession(answer);
   }
 
+  // --- OAuth2 sign-in ----------------------------------------------------------------------
+
+  private oauthPath(rest = ''): string {
+    return `${PLATFORM}/foundation/auth/oauth2${rest}`;
+  }
+
+  /** The providers one can sign in with (none when the server has none configured). */
+  oauthProviders(): Promise<OAuthProvider[]> {
+    return this.request('GET', this.oauthPath('/providers'), { anonymous: true });
+  }
+
+  /** Start signing in with a provider; the browser then goes to `authorization_url`. */
+  startOAuth(provider: string): Promise<OAuthStart> {
+    return this.request('POST', this.oauthPath(`/${encodeURIComponent(provider)}/start`), { body: {}, anonymous: true });
+  }
+
+  /** Finish it with what the provider sent back; throws `MfaRequiredError` when the account has a second factor. */
+  async finishOAuth(provider: string, code: string, state: string): Promise<TokenResponse> {
+    const answer = await this.request<TokenResponse>('POST', this.oauthPath(`/${encodeURIComponent(provider)}/callback`), {
+      body: { code, state },
+      anonymous: true,
+    });
+    return this.startSession(answer);
+  }
+
   /** Activate an account with the token of its activation email. */
   activate(token: string): Promise<unknown> {
     return this.request('POST', `${PLATFORM}/foundation/auth/activate`, { body: { token }, anonymous: true });
@@ -401,6 +429,16 @@ export class Api {
   /** Sign out every session but the current one. */
   revokeOtherSessions(): Promise<{ revoked: number }> {
     return this.request('POST', `${PLATFORM}/foundation/users/me/sessions/revoke-others`);
+  }
+
+  /** The provider accounts linked to the builder's account. */
+  identities(): Promise<LinkedIdentity[]> {
+    return this.request('GET', `${PLATFORM}/foundation/users/me/identities`);
+  }
+
+  /** Unlink a provider; refused (409) when it is the only way left to sign in. */
+  unlinkIdentity(provider: string): Promise<void> {
+    return this.request('DELETE', `${PLATFORM}/foundation/users/me/identities/${encodeURIComponent(provider)}`);
   }
 
   // --- Organizations ----------------------------------------------------------------------

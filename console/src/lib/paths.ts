@@ -63,7 +63,11 @@ export function signInReturningTo(path: string): string {
 
 /** Where sign-in leads: the `next` parameter when it is a console path, else `fallback`. */
 export function nextPath(search: string, fallback: string): string {
-  const next = queryParam(search, 'next');
+  return consoleNext(queryParam(search, 'next'), fallback);
+}
+
+/** `next` when it is a console path, else `fallback`. */
+export function consoleNext(next: string, fallback: string): string {
   // Only a path of this console: no other origin (`//host`, `/\host`), no scheme.
   return next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : fallback;
 }

@@ -73,6 +73,25 @@ export interface SessionView {
   current: boolean;
 }
 
+/** A third-party sign-in provider configured on the server (GitHub, Google…). */
+export interface OAuthProvider {
+  name: string;
+  display_name: string;
+}
+
+/** A started OAuth2 sign-in: where to send the browser, and the state it comes back with. */
+export interface OAuthStart {
+  authorization_url: string;
+  state: string;
+}
+
+/** A provider account linked to the builder's account. */
+export interface LinkedIdentity {
+  provider: string;
+  email: string;
+  created_at: string;
+}
+
 export interface RegisterRequest {
   email: string;
   password: string;

@@ -80,6 +80,22 @@ async fn otp_sign_in_then_mfa_with_two_different_factors(app: TestApp) {
         app.post(&format!("{base}/request-otp"), None, json!({"email": "nobody@factors.example"})).await.expect(200);
     assert!(ghost.body["otpId"].is_string());
 
+    // PocketBase's e-mail template of the collection, with its placeholders.
+    configure_users(
+        &app,
+        &owner,
+        &project_id,
+        &app_id,
+        json!({"otp": {"enabled": true, "duration": 120, "length": 6,
+            "emailTemplate": {"subject": "Code for {APP_NAME}", "body": "<p>Use <strong>{OTP}</strong> ({OTP_ID}) at {APP_URL}</p>"}}}),
+    )
+    .await;
+    let sent =
+        app.post(&format!("{base}/request-otp"), None, json!({"email": "eve@factors.example"})).await.expect(200);
+    let templated_id = sent.body["otpId"].as_str().expect("otpId").to_string();
+    let mail = app.wait_for_email("eve@factors.example", "Code for factors").await;
+    assert!(mail.text.contains(&format!("({templated_id}) at http://socle.test/apps/factors")), "{}", mail.text);
+
     // MFA: the password is a first factor only; the OTP completes it.
     configure_users(
         &app,

@@ -345,6 +345,17 @@ async fn app_end_users_sign_in_with_oauth2(mut app: TestApp) {
         .await
         .expect(200);
     assert_eq!(yan.body["record"]["id"], Value::String(yan_id));
+    // Without create data, the provider's name goes to the `name` field.
+    let (code, verifier) = app_code(&app, &idp, "oauthapp", "lee@apps.example").await;
+    let lee = app
+        .post(
+            &format!("{base}/auth-with-oauth2"),
+            None,
+            json!({"provider": "oidc", "code": code, "codeVerifier": verifier, "redirectURL": APP_REDIRECT}),
+        )
+        .await
+        .expect(200);
+    assert_eq!((lee.body["record"]["name"].as_str(), lee.body["meta"]["isNew"].as_bool()), (Some("lee"), Some(true)));
     // A wrong PKCE verifier is refused by the provider.
     let (code, _) = app_code(&app, &idp, "oauthapp", "zoe@apps.example").await;
     app.post(

@@ -37,6 +37,9 @@ pub struct AuthOptions {
     /// Seconds an OTP stays valid.
     pub otp_duration: i64,
     pub otp_length: usize,
+    /// `otp.emailTemplate {subject, body}`, PocketBase's placeholders (`{OTP}`, `{OTP_ID}`,
+    /// `{APP_NAME}`, `{APP_URL}`); the body is HTML.
+    pub otp_template: Option<(String, String)>,
     pub mfa_enabled: bool,
     /// Seconds between the first and the second factor.
     pub mfa_duration: i64,
@@ -62,6 +65,11 @@ impl AuthOptions {
             otp_enabled: flag(&otp, "enabled", false),
             otp_duration: int(&otp, "duration", 180),
             otp_length: int(&otp, "length", 8).clamp(4, 32) as usize,
+            otp_template: otp.get("emailTemplate").and_then(|t| {
+                let part =
+                    |k: &str| t.get(k).and_then(Value::as_str).filter(|s| !s.trim().is_empty()).map(String::from);
+                Some((part("subject")?, part("body")?))
+            }),
             mfa_enabled: flag(&mfa, "enabled", false),
             mfa_duration: int(&mfa, "duration", 1800),
             mfa_rule: mfa.get("rule").and_then(Value::as_str).unwrap_or_default().to_string(),
@@ -93,6 +101,31 @@ fn digits(length: usize) -> String {
 
 fn text(m: &Map<String, Value>, k: &str) -> String {
     m.get(k).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+/// The text of an HTML body: tags dropped, paragraphs and breaks as new lines.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    let mut tag = String::new();
+    for ch in html.chars() {
+        match (in_tag, ch) {
+            (false, '<') => {
+                in_tag = true;
+                tag.clear();
+            }
+            (true, '>') => {
+                in_tag = false;
+                let name = tag.trim_start_matches('/').split_whitespace().next().unwrap_or_default().to_lowercase();
+                if matches!(name.as_str(), "p" | "br" | "div" | "li" | "tr") {
+                    out.push('\n');
+                }
+            }
+            (true, c) => tag.push(c),
+            (false, c) => out.push(c),
+        }
+    }
+    out.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'")
 }
 
 fn otp_disabled() -> PbError {
@@ -146,16 +179,34 @@ async fn request_otp(
         args![&otp_id, &ctx.app.id, &c.id, &record_id, otp_hash(&otp_id, &code), &to, now()],
     )
     .await?;
-    let minutes = (options.otp_duration + 59) / 60;
-    let lines = vec![
-        format!("Your one-time password is {code}."),
-        format!("It is valid for {minutes} minutes and works once. If you did not ask for it, ignore this email."),
-    ];
-    let email = OutgoingEmail {
-        to,
-        subject: format!("Your {slug} sign-in code"),
-        html: html_layout("Your sign-in code", &lines, None),
-        text: format!("{}\n\nOTP: {code}\n", lines.join("\n\n")),
+    let email = match &options.otp_template {
+        Some((subject, body)) => {
+            let app_url = format!("{}/apps/{slug}", state.foundation.config.public_url.trim_end_matches('/'));
+            let fill = |t: &str, escape: bool| {
+                let esc = |v: &str| if escape { kernel::mail::html_escape(v) } else { v.to_string() };
+                t.replace("{OTP}", &code)
+                    .replace("{OTP_ID}", &otp_id)
+                    .replace("{APP_NAME}", &esc(&slug))
+                    .replace("{APP_URL}", &esc(&app_url))
+            };
+            let html = fill(body, true);
+            OutgoingEmail { to, subject: fill(subject, false), text: strip_tags(&html), html }
+        }
+        None => {
+            let minutes = (options.otp_duration + 59) / 60;
+            let lines = vec![
+                format!("Your one-time password is {code}."),
+                format!(
+                    "It is valid for {minutes} minutes and works once. If you did not ask for it, ignore this email."
+                ),
+            ];
+            OutgoingEmail {
+                to,
+                subject: format!("Your {slug} sign-in code"),
+                html: html_layout("Your sign-in code", &lines, None),
+                text: format!("{}\n\nOTP: {code}\n", lines.join("\n\n")),
+            }
+        }
     };
     kernel::mail::enqueue(&mut tx, &email).await?;
     tx.commit().await?;
@@ -336,6 +387,7 @@ mod tests {
         assert_eq!(o.mfa_rule, "verified = true");
         assert_eq!(o.identity_fields, vec!["email", "username"]);
         assert_eq!(digits(6).len(), 6);
+        assert_eq!(strip_tags("<p>Code: <strong>12</strong></p><p>a &amp; b</p>"), "\nCode: 12\n\na & b\n");
         assert!(digits(8).bytes().all(|b| b.is_ascii_digit()));
     }
 }

@@ -303,6 +303,40 @@ async fn auth_with_oauth2(
     Ok(Json(answer))
 }
 
+/// PocketBase's `oauth2.mappedFields` (`id`, `name`, `username`, `avatarURL`): the provider's
+/// values written into those fields of a new record, unless `createData` gives them. Without
+/// a mapping, `name` goes to a `name` field (PocketBase's default `users` collection). An
+/// avatar goes in as its URL (into a text or URL field; a file field is left empty).
+fn map_fields(c: &Collection, identity: &ExternalIdentity, data: &mut Map<String, Value>) {
+    let mapped = c.options.get("oauth2").and_then(|o| o.get("mappedFields")).cloned();
+    let target = |key: &str, default: Option<&str>| -> Option<String> {
+        let field = match &mapped {
+            Some(m) => m.get(key).and_then(Value::as_str).filter(|f| !f.is_empty()).map(String::from),
+            None => default.map(String::from),
+        }?;
+        let kind = c.field(&field)?.kind;
+        (kind != collections::model::FieldKind::File).then_some(field)
+    };
+    let username = identity
+        .raw
+        .get("preferred_username")
+        .or_else(|| identity.raw.get("login"))
+        .and_then(Value::as_str)
+        .map(String::from);
+    for (key, default, value) in [
+        ("id", None, Some(identity.subject.clone())),
+        ("name", Some("name"), identity.name.clone()),
+        ("username", None, username),
+        ("avatarURL", None, identity.avatar_url.clone()),
+    ] {
+        if let (Some(field), Some(value)) = (target(key, default), value)
+            && !data.contains_key(&field)
+        {
+            data.insert(field, Value::String(value.chars().take(255).collect()));
+        }
+    }
+}
+
 /// The record of this external identity: linked before, or with the provider-verified
 /// e-mail (then linked), or created from `create_data` (under the collection's create rule).
 async fn find_or_create(
@@ -341,12 +375,7 @@ async fn find_or_create(
             if let Some(email) = &identity.email {
                 create_data.insert("email".into(), Value::String(email.clone()));
             }
-            if c.field("name").is_some()
-                && !create_data.contains_key("name")
-                && let Some(name) = &identity.name
-            {
-                create_data.insert("name".into(), Value::String(name.chars().take(100).collect()));
-            }
+            map_fields(c, identity, &mut create_data);
             let password = kernel::ids::random_token(24);
             create_data.insert("password".into(), Value::String(password.clone()));
             create_data.insert("passwordConfirm".into(), Value::String(password));

@@ -163,6 +163,23 @@ async fn builders_sign_in_with_an_openid_provider(app: TestApp) {
         app.post(&format!("{OAUTH}/local/callback"), None, json!({"code": code, "state": state})).await.expect(200);
     assert_eq!(linked.body["user"]["id"], Value::String(bob.user_id.clone()));
 
+    // Someone registered an address they do not own and never confirmed it: the owner's
+    // provider sign-in claims the account, and the squatter's password stops working.
+    app.post(
+        "/api/v1/foundation/auth/register",
+        None,
+        json!({"email": "cat@oidc.example", "password": PASSWORD, "first_name": "Squat", "last_name": "Ter"}),
+    )
+    .await
+    .expect(202);
+    let (code, state) = code_for(&app, &idp, "cat@oidc.example").await;
+    let cat =
+        app.post(&format!("{OAUTH}/local/callback"), None, json!({"code": code, "state": state})).await.expect(200);
+    assert_eq!(cat.body["user"]["status"], "active");
+    app.post("/api/v1/foundation/auth/login", None, json!({"email": "cat@oidc.example", "password": PASSWORD}))
+        .await
+        .expect(401);
+
     // An address the provider does not vouch for neither creates nor links an account.
     let (code, state) = code_for(&app, &idp, "eve-unverified@oidc.example").await;
     app.post(&format!("{OAUTH}/local/callback"), None, json!({"code": code, "state": state})).await.expect(401);
@@ -345,6 +362,16 @@ async fn app_end_users_sign_in_with_oauth2(mut app: TestApp) {
         .await
         .expect(200);
     assert_eq!(yan.body["record"]["id"], Value::String(yan_id));
+    // Yan had never confirmed the address: the provider's proof resets the password someone
+    // may have set in Yan's name, and verifies the record.
+    assert_eq!(yan.body["record"]["verified"], true);
+    app.post(
+        &format!("{base}/auth-with-password"),
+        None,
+        json!({"identity": "yan@apps.example", "password": "secret-pass-123"}),
+    )
+    .await
+    .expect(400);
     // Without create data, the provider's name goes to the `name` field.
     let (code, verifier) = app_code(&app, &idp, "oauthapp", "lee@apps.example").await;
     let lee = app

@@ -53,6 +53,9 @@ pub struct AuthLimits {
     pub reset_requests_by_ip: AttemptWindow,
     pub reset_requests_by_account: AttemptWindow,
     pub registrations_by_ip: AttemptWindow,
+    /// Wrong second-factor codes per account (kept apart from the login window, whose keys
+    /// are whatever a client sends as an address).
+    pub mfa_failures_by_account: AttemptWindow,
 }
 
 impl AuthLimits {
@@ -65,6 +68,7 @@ impl AuthLimits {
             reset_requests_by_ip: AttemptWindow::new(rl.password_reset_per_hour, hour),
             reset_requests_by_account: AttemptWindow::new(rl.password_reset_per_hour, hour),
             registrations_by_ip: AttemptWindow::new(rl.register_per_hour, hour),
+            mfa_failures_by_account: AttemptWindow::new(rl.login_failures_per_hour, hour),
         }
     }
 
@@ -74,6 +78,7 @@ impl AuthLimits {
         self.reset_requests_by_ip.retain_recent();
         self.reset_requests_by_account.retain_recent();
         self.registrations_by_ip.retain_recent();
+        self.mfa_failures_by_account.retain_recent();
     }
 }
 

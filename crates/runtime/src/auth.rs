@@ -100,13 +100,19 @@ async fn auth_with_password(
     if !missing.is_empty() {
         return Err(PbError::with_fields("Failed to authenticate.", missing));
     }
-    let rows = collections::rows::read_rows(
-        &state.db,
-        ctx.ns(),
-        &c,
-        Some(("lower(r.\"email\") = lower($1)".into(), args![&identity])),
-    )
-    .await?;
+    // The identity is looked up in every identity field (`passwordAuth.identityFields`):
+    // the e-mail without case, the others exactly. Field names were checked to be names.
+    let condition: Vec<String> = AuthOptions::of(&c)
+        .identity_fields
+        .iter()
+        .filter(|f| c.field(f).is_some())
+        .map(|f| if f == "email" { "lower(r.\"email\") = lower($1)".to_string() } else { format!("r.\"{f}\" = $1") })
+        .collect();
+    if condition.is_empty() {
+        return Err(PbError::bad_request("Failed to authenticate."));
+    }
+    let rows =
+        collections::rows::read_rows(&state.db, ctx.ns(), &c, Some((condition.join(" OR "), args![&identity]))).await?;
     let failed = || PbError::bad_request("Failed to authenticate.");
     let Some(record) = rows.into_iter().next() else {
         state.foundation.passwords.verify_dummy(&password).await;

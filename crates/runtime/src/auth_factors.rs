@@ -250,14 +250,27 @@ async fn auth_with_otp(
     if created_at + time::Duration::seconds(options.otp_duration) <= now() {
         return Err(invalid());
     }
-    if attempts >= OTP_ATTEMPTS {
-        return Err(PbError::new(
+    let too_many = || {
+        PbError::new(
             axum::http::StatusCode::TOO_MANY_REQUESTS,
             "Too many attempts, please try again later with a new OTP.",
-        ));
+        )
+    };
+    if attempts >= OTP_ATTEMPTS {
+        return Err(too_many());
+    }
+    // Counted before the comparison, by a statement that checks the count: concurrent
+    // guesses cannot all pass (READ COMMITTED on PostgreSQL).
+    let counted = tx
+        .execute(
+            "UPDATE runtime_otps SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2",
+            args![&otp_id, OTP_ATTEMPTS],
+        )
+        .await?;
+    if counted != 1 {
+        return Err(too_many());
     }
     if !kernel::ids::constant_time_eq(otp_hash(&otp_id, &code).as_bytes(), hash.as_bytes()) {
-        tx.execute("UPDATE runtime_otps SET attempts = attempts + 1 WHERE id = $1", args![&otp_id]).await?;
         tx.commit().await?;
         return Err(invalid());
     }

@@ -355,17 +355,43 @@ async fn find_or_create(
             args![&ctx.app.id, &c.id, provider, &identity.subject],
         )
         .await?;
-    if let Some((record_id,)) = linked
-        && let Ok(record) = crate::records::load(ctx, c, &record_id).await
-    {
-        return Ok((record, false));
+    if let Some((record_id,)) = linked {
+        match crate::records::load(ctx, c, &record_id).await {
+            Ok(record) => return Ok((record, false)),
+            // The record was deleted: the link goes with it, and the identity signs in anew.
+            Err(PbError { status: StatusCode::NOT_FOUND, .. }) => {
+                state
+                    .db
+                    .execute(
+                        "DELETE FROM runtime_external_auths WHERE app_id = $1 AND collection_id = $2 AND record_id = $3",
+                        args![&ctx.app.id, &c.id, &record_id],
+                    )
+                    .await?;
+            }
+            Err(e) => return Err(e),
+        }
     }
     let by_email = match identity.email.as_deref() {
         Some(email) => find_by_email(ctx, c, email).await?,
         None => None,
     };
     let (record, is_new) = match by_email {
-        Some(record) if identity.email_verified => (record, false),
+        Some(record) if identity.email_verified && record.get("verified") == Some(&Value::Bool(true)) => {
+            (record, false)
+        }
+        // Never confirmed: maybe someone else's squat. The provider proves the address, so
+        // the record is its owner's: a new random password (and token key, ending sessions),
+        // verified (PocketBase does the same).
+        Some(record) if identity.email_verified => {
+            let hash = state.foundation.passwords.hash(&kernel::ids::random_token(24)).await?;
+            let values = [
+                ("password", Value::String(hash)),
+                ("tokenKey", Value::String(kernel::ids::random_token(36))),
+                ("verified", Value::Bool(true)),
+            ];
+            crate::auth_flows::update(state, ctx, c, record.clone(), &values).await?;
+            (crate::records::load(ctx, c, record.get("id").and_then(Value::as_str).unwrap_or_default()).await?, false)
+        }
         Some(_) => {
             return Err(failed(
                 "An account with this email already exists; the provider did not confirm the address, so it is not linked.",

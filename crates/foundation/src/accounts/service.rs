@@ -206,6 +206,12 @@ pub async fn login(
     // hold the writer.
     let user = super::find_by_email(&state.db, &email).await?;
     let verdict = match &user {
+        // An account made by a sign-in provider has no password: it costs the same time as
+        // an unknown address, and no failure is held against it (nothing could match).
+        Some(u) if u.password_hash.starts_with('!') => {
+            state.passwords.verify_dummy(password).await;
+            Verdict::Invalid
+        }
         Some(u) if matches!(u.status(), UserStatus::Active | UserStatus::Pending | UserStatus::Deactivated) => {
             state.passwords.verify(password, &u.password_hash).await?
         }
@@ -221,7 +227,8 @@ pub async fn login(
         (user, Verdict::Invalid) => {
             limits.login_failures_by_ip.record(&ip_key);
             limits.login_failures_by_account.record(&email);
-            record_failed_login(state, &mut tx, ctx, &email, user.as_ref()).await?;
+            let counted = user.as_ref().filter(|u| !u.password_hash.starts_with('!'));
+            record_failed_login(state, &mut tx, ctx, &email, counted).await?;
             tx.commit().await?;
             metrics::counter!("socle_logins_total", "outcome" => "failure").increment(1);
             return Err(Error::Unauthorized("invalid email or password".into()));

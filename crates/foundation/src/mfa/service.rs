@@ -249,7 +249,7 @@ async fn reauthenticate(
     password: Option<&str>,
     code: &str,
 ) -> Result<SecondFactor> {
-    if let Some(wait) = state.limits.login_failures_by_account.blocked_for(&mfa_key(&me.user_id)) {
+    if let Some(wait) = state.limits.mfa_failures_by_account.blocked_for(&mfa_key(&me.user_id)) {
         return Err(Error::TooManyRequests { retry_after_secs: wait, detail: "too many wrong codes".into() });
     }
     if let Some(password) = password {
@@ -261,7 +261,7 @@ async fn reauthenticate(
     match spend_code(state, tx, &me.user_id, code).await? {
         Some(factor) => Ok(factor),
         None => {
-            state.limits.login_failures_by_account.record(&mfa_key(&me.user_id));
+            state.limits.mfa_failures_by_account.record(&mfa_key(&me.user_id));
             Err(Error::field(
                 "code",
                 "incorrect",
@@ -272,7 +272,7 @@ async fn reauthenticate(
 }
 
 fn mfa_key(user_id: &str) -> String {
-    format!("mfa:{user_id}")
+    user_id.to_string()
 }
 
 /// Turn TOTP off (password and a code required); the recovery codes go with it.
@@ -399,7 +399,18 @@ pub async fn complete_challenge(
     if challenge.used_at.is_some() || challenge.expires_at <= now || challenge.attempts >= CHALLENGE_ATTEMPTS {
         return Err(expired());
     }
-    if let Some(wait) = state.limits.login_failures_by_account.blocked_for(&mfa_key(&challenge.user_id)) {
+    // The attempt is counted before the code is compared, in a statement that checks the
+    // count: concurrent guesses cannot all pass the check (READ COMMITTED on PostgreSQL).
+    let counted = tx
+        .execute(
+            "UPDATE mfa_challenges SET attempts = attempts + 1 WHERE token_hash = $1 AND attempts < $2 AND used_at IS NULL",
+            args![&hash, CHALLENGE_ATTEMPTS],
+        )
+        .await?;
+    if counted != 1 {
+        return Err(expired());
+    }
+    if let Some(wait) = state.limits.mfa_failures_by_account.blocked_for(&mfa_key(&challenge.user_id)) {
         return Err(Error::TooManyRequests { retry_after_secs: wait, detail: "too many wrong codes".into() });
     }
     let user = find_by_id(&mut tx, &challenge.user_id).await?.ok_or_else(expired)?;
@@ -407,7 +418,6 @@ pub async fn complete_challenge(
         return Err(expired());
     }
     let Some(factor) = spend_code(state, &mut tx, &user.id, code).await? else {
-        tx.execute("UPDATE mfa_challenges SET attempts = attempts + 1 WHERE token_hash = $1", args![&hash]).await?;
         audit_own(
             &mut tx,
             ctx,
@@ -419,7 +429,7 @@ pub async fn complete_challenge(
         )
         .await?;
         tx.commit().await?;
-        state.limits.login_failures_by_account.record(&mfa_key(&user.id));
+        state.limits.mfa_failures_by_account.record(&mfa_key(&user.id));
         return Err(Error::Unauthorized(
             "the code is not a current authenticator code or an unused recovery code".into(),
         ));
@@ -449,16 +459,22 @@ pub async fn complete_challenge(
     let how = format!("signed in with {} and {}", challenge.first_factor, factor.as_str());
     audit_own(&mut tx, ctx, (&user.id, &user.email), actions::LOGIN_SUCCESS, Severity::Low, "auth", how).await?;
     tx.commit().await?;
-    state.limits.login_failures_by_account.clear(&mfa_key(&user.id));
+    state.limits.mfa_failures_by_account.clear(&mfa_key(&user.id));
     metrics::counter!("socle_logins_total", "outcome" => "success").increment(1);
     Ok(response)
 }
 
-/// Forget a user's second factors and linked identities (erasure).
-pub async fn forget(tx: &mut Tx, user_id: &str) -> Result<()> {
+/// Drop a user's authenticator, recovery codes and pending challenges.
+pub async fn forget_factors(tx: &mut Tx, user_id: &str) -> Result<()> {
     tx.execute("DELETE FROM user_totp WHERE user_id = $1", args![user_id]).await?;
     tx.execute("DELETE FROM recovery_codes WHERE user_id = $1", args![user_id]).await?;
     tx.execute("DELETE FROM mfa_challenges WHERE user_id = $1", args![user_id]).await?;
+    Ok(())
+}
+
+/// Forget a user's second factors and linked identities (erasure).
+pub async fn forget(tx: &mut Tx, user_id: &str) -> Result<()> {
+    forget_factors(tx, user_id).await?;
     tx.execute("DELETE FROM sign_in_codes WHERE user_id = $1", args![user_id]).await?;
     tx.execute("DELETE FROM user_identities WHERE user_id = $1", args![user_id]).await?;
     Ok(())

@@ -96,8 +96,17 @@ pub async fn sign_in(state: &FoundationState, ctx: &RequestContext, otp_id: &str
         return Err(invalid());
     }
     let user = find_by_id(&mut tx, &row.user_id).await?.ok_or_else(invalid)?;
+    // Counted before the comparison, by a statement that checks the count (see the MFA challenge).
+    let counted = tx
+        .execute(
+            "UPDATE sign_in_codes SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2 AND used_at IS NULL",
+            args![otp_id, ATTEMPTS],
+        )
+        .await?;
+    if counted != 1 {
+        return Err(invalid());
+    }
     if !kernel::ids::constant_time_eq(code_hash(otp_id, code).as_bytes(), row.code_hash.as_bytes()) {
-        tx.execute("UPDATE sign_in_codes SET attempts = attempts + 1 WHERE id = $1", args![otp_id]).await?;
         audit_own(
             &mut tx,
             ctx,

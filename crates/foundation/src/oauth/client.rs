@@ -66,8 +66,26 @@ pub struct OAuthHttp {
     allow_private: bool,
 }
 
+/// Logged in full; the caller is told only that the provider failed (no hosts, no
+/// addresses, no transport errors).
 fn provider_error(what: impl std::fmt::Display) -> Error {
-    Error::Unavailable(format!("the sign-in provider could not be reached or answered badly: {what}"))
+    tracing::warn!(detail = %what, "an OAuth2 provider could not be reached or answered badly");
+    Error::Unavailable("the sign-in provider could not be reached or answered badly; try again later".into())
+}
+
+/// The most a provider's answer may weigh.
+const MAX_ANSWER: usize = 1024 * 1024;
+
+/// Read a body, refusing one over [`MAX_ANSWER`].
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(provider_error)? {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Err(provider_error("an answer over 1 MiB"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn refused(what: impl std::fmt::Display) -> Error {
@@ -257,7 +275,7 @@ impl OAuthHttp {
         }
         let response = request.send().await.map_err(provider_error)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(provider_error)?;
+        let body = read_capped(response).await?;
         if !status.is_success() {
             return Err(provider_error(format!("{status} from the provider")));
         }
@@ -309,7 +327,7 @@ impl OAuthHttp {
             .await
             .map_err(provider_error)?;
         let status = response.status();
-        let answer: TokenAnswer = serde_json::from_slice(&response.bytes().await.map_err(provider_error)?)
+        let answer: TokenAnswer = serde_json::from_slice(&read_capped(response).await?)
             .map_err(|e| provider_error(format!("the token answer is not JSON: {e}")))?;
         if let Some(error) = answer.error {
             let detail = answer.error_description.unwrap_or_default();

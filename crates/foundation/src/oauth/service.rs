@@ -60,8 +60,13 @@ fn redirect_uri(state: &FoundationState, asked: Option<&str>) -> Result<String> 
     let base = state.config.public_url.trim_end_matches('/');
     match asked.filter(|a| !a.is_empty()) {
         None => Ok(format!("{base}/console/oauth2/callback")),
-        Some(uri) if uri.starts_with(&format!("{base}/")) && uri.len() <= 2000 => Ok(uri.to_string()),
-        Some(_) => Err(Error::field("redirect_uri", "invalid_value", format!("redirect_uri must be a page of {base}"))),
+        // Only the console's pages: an app's pages (`/apps/...`) are builders' content.
+        Some(uri) if uri.starts_with(&format!("{base}/console/")) && uri.len() <= 2000 && !uri.contains("..") => {
+            Ok(uri.to_string())
+        }
+        Some(_) => {
+            Err(Error::field("redirect_uri", "invalid_value", format!("redirect_uri must be a page of {base}/console")))
+        }
     }
 }
 
@@ -164,6 +169,9 @@ pub async fn callback(
                 ))
             })?;
             let user = match find_by_email(&mut tx, &email).await? {
+                Some(existing) if existing.email_verified_at.is_none() => {
+                    claim_unverified(&mut tx, ctx, &existing, name).await?
+                }
                 Some(existing) => existing,
                 None => create_account(&mut tx, ctx, &email, identity.name.as_deref(), name).await?,
             };
@@ -222,6 +230,33 @@ pub async fn callback(
     tx.commit().await?;
     metrics::counter!("socle_logins_total", "outcome" => "success").increment(1);
     Ok(response)
+}
+
+/// An account registered with this address but never confirmed may be someone else's
+/// squat: the provider proves the address, so the account becomes its owner's. Whatever the
+/// registrant set goes (password, second factor, sessions), as PocketBase does for records.
+async fn claim_unverified(tx: &mut Tx, ctx: &RequestContext, user: &UserRow, provider: &str) -> Result<UserRow> {
+    let now = kernel::time::now();
+    tx.execute(
+        "UPDATE users SET password_hash = $2, email_verified_at = $3, status = CASE WHEN status = 'pending' THEN 'active' ELSE status END,
+           failed_login_count = 0, locked_at = NULL, updated_at = $3 WHERE id = $1",
+        args![&user.id, NO_PASSWORD, now],
+    )
+    .await?;
+    crate::sessions::revoke_all_for_user(tx, &user.id, None, "address_claimed").await?;
+    crate::mfa::service::forget_factors(tx, &user.id).await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEntry::new(actions::OAUTH_IDENTITY_LINKED, Severity::High, "user")
+            .by_email(&user.email)
+            .target(&user.id)
+            .describe(format!(
+                "an unconfirmed account was claimed through {provider}: its password, second factor and sessions were reset"
+            )),
+    )
+    .await?;
+    find_by_id(&mut *tx, &user.id).await?.ok_or_else(|| Error::internal("the account vanished"))
 }
 
 async fn create_account(

@@ -463,6 +463,18 @@ async fn app_oauth2_refuses_bad_input_and_private_endpoints(app: TestApp) {
         .await
         .expect(400);
     assert_eq!(refused.body["message"], "Failed to fetch OAuth2 token.");
+    // Nor through a name that resolves to one (checked when the connection resolves it).
+    let by_name = idp.issuer.replace("127.0.0.1", "localhost");
+    crate::app_factors::configure_users(&app, &owner, &project_id, &app_id, app_oauth2(&by_name)).await;
+    let refused = app
+        .post(
+            &format!("{base}/auth-with-oauth2"),
+            None,
+            json!({"provider": "oidc", "code": "any", "codeVerifier": "v".repeat(43), "redirectURL": APP_REDIRECT}),
+        )
+        .await
+        .expect(400);
+    assert_eq!(refused.body["message"], "Failed to fetch OAuth2 token.");
     let mia: Vec<(String,)> = app.db.fetch_all("SELECT id FROM runtime_external_auths", vec![]).await.expect("rows");
     assert!(mia.is_empty(), "nothing was linked");
     // Not an auth collection.

@@ -255,6 +255,8 @@ async fn reauthenticate(
     if let Some(password) = password {
         let user = find_by_id(&mut *tx, &me.user_id).await?.ok_or_else(|| Error::not_found("user"))?;
         if state.passwords.verify(password, &user.password_hash).await? == Verdict::Invalid {
+            // A stolen session must not guess the password freely either.
+            state.limits.mfa_failures_by_account.record(&mfa_key(&me.user_id));
             return Err(Error::field("password", "incorrect", "the password is incorrect"));
         }
     }

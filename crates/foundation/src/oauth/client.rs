@@ -234,35 +234,47 @@ pub fn identity_from_claims(subject: Option<String>, claims: Value) -> Result<Ex
     })
 }
 
+/// Resolves names to public addresses only. The connection uses what this returns, so a
+/// name cannot answer a public address to a check and a private one to the connection.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let public: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                return Err(format!("{host} has no public address").into());
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 impl OAuthHttp {
     pub fn new(allow_private: bool) -> Result<Self> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
-            .user_agent("socle")
-            .build()
-            .map_err(Error::internal)?;
-        Ok(OAuthHttp { http, allow_private })
+            .user_agent("socle");
+        if !allow_private {
+            builder = builder.dns_resolver(PublicOnly);
+        }
+        Ok(OAuthHttp { http: builder.build().map_err(Error::internal)?, allow_private })
     }
 
-    /// Refuse an endpoint on a loopback or private address unless allowed.
+    /// An http(s) URL, and (unless private addresses are allowed) not an address literal
+    /// that is private: names are filtered when they are resolved ([`PublicOnly`]).
     async fn check(&self, url: &str) -> Result<reqwest::Url> {
         let parsed = reqwest::Url::parse(url).map_err(|e| provider_error(format!("{url} is not a URL: {e}")))?;
         if !matches!(parsed.scheme(), "https" | "http") {
             return Err(provider_error(format!("{url} is not an http(s) URL")));
         }
-        if self.allow_private {
-            return Ok(parsed);
-        }
-        let host = parsed.host_str().unwrap_or_default().to_string();
-        let port = parsed.port_or_known_default().unwrap_or(443);
-        let addrs = tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|e| provider_error(format!("{host} does not resolve: {e}")))?;
-        for addr in addrs {
-            if !is_public(addr.ip()) {
-                return Err(provider_error(format!("{host} is a private or local address")));
-            }
+        let host = parsed.host_str().unwrap_or_default();
+        let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+        if !self.allow_private && literal.is_some_and(|ip| !is_public(ip)) {
+            return Err(provider_error(format!("{url} is a private or local address")));
         }
         Ok(parsed)
     }
@@ -398,22 +410,36 @@ impl OAuthHttp {
 fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
             !(v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
                 || v4.is_unspecified()
                 || v4.is_broadcast()
                 || v4.is_multicast()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+                || a == 0
+                || a >= 240
+                || (a == 100 && (b & 0xc0) == 64)
+                || (a == 198 && (b & 0xfe) == 18))
         }
         IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
+            let s = v6.segments();
+            // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4 address.
+            let embedded = if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+                Some(std::net::Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8))
+            } else if s[0] == 0x2002 {
+                Some(std::net::Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8))
+            } else {
+                v6.to_ipv4_mapped()
+            };
+            if let Some(v4) = embedded {
+                return is_public(IpAddr::V4(v4));
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| !is_public(IpAddr::V4(v4))))
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80)
         }
     }
 }
@@ -510,6 +536,19 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn names_resolving_to_private_addresses_are_refused_at_connection() {
+        use reqwest::dns::Resolve;
+        use std::str::FromStr;
+        let name = reqwest::dns::Name::from_str("localhost").expect("name");
+        assert!(PublicOnly.resolve(name).await.is_err(), "localhost");
+        // And a request through such a name never leaves: the client uses this resolver.
+        let http = OAuthHttp::new(false).expect("client");
+        let refused = http.get_json("http://localhost:9/.well-known/openid-configuration", None).await;
+        assert!(matches!(refused, Err(Error::Unavailable(_))));
+        assert!(http.get_json("http://127.0.0.1:9/x", None).await.is_err(), "a private literal");
+    }
+
     #[test]
     fn only_public_addresses_pass() {
         for private in [
@@ -524,7 +563,7 @@ mod tests {
         ] {
             assert!(!is_public(private.parse().expect("ip")), "{private}");
         }
-        for public in ["8.8.8.8", "2606:4700::1111"] {
+        for public in ["8.8.8.8", "2606:4700::1111", "64:ff9b::808:808"] {
             assert!(is_public(public.parse().expect("ip")), "{public}");
         }
     }

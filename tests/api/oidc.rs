@@ -372,6 +372,23 @@ async fn app_end_users_sign_in_with_oauth2(mut app: TestApp) {
     )
     .await
     .expect(400);
+    // The links, through PocketBase's `_externalAuths` collection: each record sees its own.
+    let links = "/apps/oauthapp/api/collections/_externalAuths/records";
+    let zoe_token = again.body["token"].as_str().expect("token").to_string();
+    let mine = app.get(links, Some(&zoe_token)).await.expect(200);
+    assert_eq!(mine.body["totalItems"], 1, "{}", mine.body);
+    let link = &mine.body["items"][0];
+    assert_eq!((link["provider"].as_str(), link["recordRef"].as_str()), (Some("oidc"), Some(zoe_id.as_str())));
+    let link_id = link["id"].as_str().expect("id").to_string();
+    app.get(&format!("{links}/{link_id}"), Some(&zoe_token)).await.expect(200);
+    assert_eq!(app.get(links, None).await.expect(200).body["totalItems"], 0, "a guest sees none");
+    let yan_token = yan.body["token"].as_str().expect("token").to_string();
+    app.get(&format!("{links}/{link_id}"), Some(&yan_token)).await.expect(404);
+    app.delete(&format!("{links}/{link_id}"), Some(&yan_token)).await.expect(404);
+    app.delete(&format!("{links}/{link_id}"), None).await.expect(404);
+    app.delete(&format!("{links}/{link_id}"), Some(&zoe_token)).await.expect(204);
+    assert_eq!(app.get(links, Some(&zoe_token)).await.expect(200).body["totalItems"], 0);
+
     // Without create data, the provider's name goes to the `name` field.
     let (code, verifier) = app_code(&app, &idp, "oauthapp", "lee@apps.example").await;
     let lee = app

@@ -12,6 +12,7 @@ pub mod auth_flows;
 pub mod auth_oauth2;
 pub mod batch;
 pub mod context;
+pub mod external_auths;
 pub mod extract;
 pub mod files;
 pub mod openapi;

@@ -57,13 +57,19 @@ async fn health(State(state): State<RuntimeState>, Path(slug): Path<String>) -> 
 }
 
 async fn list_records(
+    State(state): State<RuntimeState>,
     PbQuery(q): PbQuery,
     App(ctx): App,
     Path((_, collection)): Path<(String, String)>,
-) -> PbResult<Json<super::ListResult>> {
-    let c = ctx.collection(&collection)?;
+) -> PbResult<Response> {
     let number =
         |k: &str, default: i64| text(&q, k).and_then(|v| v.parse::<i64>().ok()).filter(|n| *n > 0).unwrap_or(default);
+    if collection == crate::external_auths::COLLECTION {
+        let (page, per_page) =
+            (number("page", 1).min(1_000_000), number("perPage", DEFAULT_PER_PAGE).min(MAX_PER_PAGE));
+        return Ok(Json(crate::external_auths::list(&state, &ctx, page, per_page).await?).into_response());
+    }
+    let c = ctx.collection(&collection)?;
     let query = ListQuery {
         page: number("page", 1).min(1_000_000),
         per_page: number("perPage", DEFAULT_PER_PAGE).min(MAX_PER_PAGE),
@@ -78,14 +84,18 @@ async fn list_records(
         finish(&ctx, c, &q, items).await?;
     }
     // `fields` applies to the records; the envelope stays whole.
-    Ok(Json(result))
+    Ok(Json(result).into_response())
 }
 
 async fn view_record(
+    State(state): State<RuntimeState>,
     PbQuery(q): PbQuery,
     App(ctx): App,
     Path((_, collection, id)): Path<(String, String, String)>,
 ) -> PbResult<Response> {
+    if collection == crate::external_auths::COLLECTION {
+        return Ok(Json(crate::external_auths::view(&state, &ctx, &id).await?).into_response());
+    }
     let c = ctx.collection(&collection)?;
     let query_value = Value::Object(q.clone());
     let data = RequestData { body: &Value::Null, query: &query_value };
@@ -161,6 +171,10 @@ async fn delete_record(
     App(ctx): App,
     Path((_, collection, id)): Path<(String, String, String)>,
 ) -> PbResult<Response> {
+    if collection == crate::external_auths::COLLECTION {
+        crate::external_auths::delete(&state, &ctx, &id).await?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
     let c = ctx.collection(&collection)?;
     super::uploads::delete_with_files(&ctx, &state, c, &id, &Value::Object(q)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -843,6 +843,37 @@ try {
       await shot('security-identities');
       console.log('signed in with the OpenID provider');
     }
+
+    // The back-office, as a platform administrator: statistics with a chart, the users
+    // (one found by search), the audit log filtered by severity, the jobs, the emails.
+    if (process.env.ADMIN_EMAIL) {
+      await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+      await page.waitForURL('**/console/signin');
+      await page.getByLabel('Email').fill(process.env.ADMIN_EMAIL);
+      await page.getByLabel('Password').fill(process.env.ADMIN_PASSWORD);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.waitForURL('**/console/projects');
+      await page.locator('#nav-admin').click();
+      await page.locator('#admin-stat-users').waitFor();
+      await page.locator('#admin-signups-chart').waitFor();
+      await shot('admin-dashboard');
+      await page.locator('#admin-tab-users').click();
+      await page.locator('#admin-users-search').fill(email);
+      await page.locator('#admin-users-apply').click();
+      await expectText(page.locator('#admin-users'), email, 'the builder is found');
+      await shot('admin-users');
+      await page.locator('#admin-tab-audit').click();
+      await page.locator('#admin-audit-severity').selectOption('HIGH');
+      await page.locator('#admin-audit-apply').click();
+      await expectText(page.locator('#admin-audit'), 'HIGH', 'high-severity entries');
+      await shot('admin-audit');
+      await page.locator('#admin-tab-jobs').click();
+      await page.locator('#admin-queues').waitFor();
+      await page.locator('#admin-tab-emails').click();
+      await page.locator('#admin-templates').waitFor();
+      await shot('admin-emails');
+      console.log('the admin back-office');
+    }
   } else {
     console.log('password reset skipped: set MAIL_DIR to the server\'s mail folder');
   }

@@ -21,6 +21,11 @@ export const ROUTES = [
   { name: 'pageEditor', pattern: '/projects/:id/pages/:pageId' },
   { name: 'collectionNew', pattern: '/projects/:id/collections/new' },
   { name: 'collection', pattern: '/projects/:id/collections/:name' },
+  { name: 'admin', pattern: '/admin' },
+  { name: 'adminUsers', pattern: '/admin/users' },
+  { name: 'adminAudit', pattern: '/admin/audit' },
+  { name: 'adminJobs', pattern: '/admin/jobs' },
+  { name: 'adminEmails', pattern: '/admin/emails' },
   { name: 'records', pattern: '/apps/:appId/records' },
   { name: 'recordsOf', pattern: '/apps/:appId/records/:collection' },
 ] as const satisfies readonly RouteDef[];

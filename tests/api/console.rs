@@ -131,6 +131,8 @@ fn the_console_works_in_a_browser() {
                 .expect("oauth settings");
         })
         .await;
+        // A platform administrator for the back-office screens.
+        app.admin("root@console.example").await;
         let console = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../console");
         assert!(
             console.join("node_modules/playwright-core").exists(),
@@ -144,6 +146,8 @@ fn the_console_works_in_a_browser() {
             .env("SCREENSHOTS_DIR", &screenshots)
             .env("MAIL_DIR", app.data_dir.join("mail"))
             .env("OIDC_PUBLIC_URL", "http://socle.test")
+            .env("ADMIN_EMAIL", "root@console.example")
+            .env("ADMIN_PASSWORD", crate::support::PASSWORD)
             .output()
             .await
             .expect("node runs (install Node.js 20 or later)");
@@ -152,6 +156,7 @@ fn the_console_works_in_a_browser() {
         assert!(output.status.success(), "the console's browser test failed:\n{stdout}\n{stderr}");
         assert!(stdout.contains("password reset through the email link"), "{stdout}");
         assert!(stdout.contains("signed in with the OpenID provider"), "{stdout}");
+        assert!(stdout.contains("the admin back-office"), "{stdout}");
         assert!(stdout.contains("all console checks passed"), "{stdout}");
     });
 }

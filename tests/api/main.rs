@@ -26,6 +26,7 @@ mod mail;
 mod mfa;
 mod oidc;
 mod orgs;
+mod payments;
 mod platform;
 mod record_ids;
 mod runtime;

@@ -428,3 +428,143 @@ describe('Api', () => {
     expect(new Api(memoryStore()).accessToken()).toBeNull();
   });
 });
+
+describe('Api: platform administration', () => {
+  const admin = '/api/v1/admin';
+
+  it('lists, reads, edits and deletes accounts, and changes their role and status', async () => {
+    const page = { items: [], page: 2, per_page: 25, total_items: 0, total_pages: 0 };
+    const { calls, fetcher } = fakeFetch([
+      [200, page],
+      [200, page],
+      [200, { total: 3, by_role: {}, by_status: {}, active_last_7_days: 1, signups_last_30_days: [] }],
+      [200, { id: 'u 1' }],
+      [422, { status: 422, detail: 'invalid request', errors: [{ field: 'email', message: 'another account uses this email' }] }],
+      [200, { id: 'u 1', role: 'premium' }],
+      [200, { id: 'u 1', status: 'deactivated' }],
+      [403, { status: 403, detail: 'administrators cannot delete their own account here; use DELETE /users/me' }],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    await api.adminUsers({ search: 'ann & co', role: 'premium', status: '' }, { page: 2, per_page: 25 });
+    await api.adminUsers();
+    expect((await api.adminUserStats()).total).toBe(3);
+    await api.adminUser('u 1');
+    const refused = await api.adminUpdateUser('u 1', { email: 'b@c.d' }).catch((e: unknown) => e);
+    expect((refused as ApiError).fields).toEqual({ email: ['another account uses this email'] });
+    expect((await api.adminSetUserRole('u 1', 'premium')).role).toBe('premium');
+    expect((await api.adminSetUserStatus('u 1', 'deactivated')).status).toBe('deactivated');
+    const forbidden = await api.adminDeleteUser('me').catch((e: unknown) => e);
+    expect((forbidden as ApiError).status).toBe(403);
+    expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      ['GET', `${admin}/users?search=ann+%26+co&role=premium&page=2&per_page=25`, undefined],
+      ['GET', `${admin}/users`, undefined],
+      ['GET', `${admin}/users/stats`, undefined],
+      ['GET', `${admin}/users/u%201`, undefined],
+      ['PATCH', `${admin}/users/u%201`, { email: 'b@c.d' }],
+      ['PUT', `${admin}/users/u%201/role`, { role: 'premium' }],
+      ['PUT', `${admin}/users/u%201/status`, { status: 'deactivated' }],
+      ['DELETE', `${admin}/users/me`, undefined],
+    ]);
+    expect(calls.every((c) => c.headers.authorization === 'Bearer a')).toBe(true);
+  });
+
+  it('reads the audit log and its statistics with filters', async () => {
+    const { calls, fetcher } = fakeFetch([
+      [200, { items: [], page: 1, per_page: 50, total_items: 0, total_pages: 0 }],
+      [200, { total: 0, last_24h: 0, by_severity: { LOW: 0, MEDIUM: 0, HIGH: 0, CRITICAL: 0 }, by_action: {} }],
+      [403, { status: 403, detail: 'administrator role required' }],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    const filter = {
+      severity: 'HIGH' as const,
+      action: 'LOGIN_FAILED',
+      actor_id: 'u1',
+      from: '2026-01-01T00:00:00.000Z',
+      to: '2026-02-01T00:00:00.000Z',
+    };
+    await api.auditLog(filter, { page: 1, per_page: 50 });
+    await api.auditStats();
+    const refused = await api.auditStats({ severity: '' }).catch((e: unknown) => e);
+    expect((refused as ApiError).status).toBe(403);
+    expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      [
+        'GET',
+        `${admin}/audit?severity=HIGH&action=LOGIN_FAILED&actor_id=u1&from=2026-01-01T00%3A00%3A00.000Z&to=2026-02-01T00%3A00%3A00.000Z&page=1&per_page=50`,
+        undefined,
+      ],
+      ['GET', `${admin}/audit/stats`, undefined],
+      ['GET', `${admin}/audit/stats`, undefined],
+    ]);
+  });
+
+  it('exports the audit log as CSV text with the token', async () => {
+    const csv = 'id,created_at,action\r\na1,2026-01-01T00:00:00Z,LOGIN_SUCCESS\r\n';
+    const seen: Array<{ url: string; headers: Record<string, string> }> = [];
+    const fetcher = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      seen.push({ url: String(input), headers: (init?.headers ?? {}) as Record<string, string> });
+      return new Response(csv, { status: 200, headers: { 'content-type': 'text/csv; charset=utf-8' } });
+    }) as typeof fetch;
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    expect(await api.auditExportCsv({ severity: 'LOW', action: '' })).toBe(csv);
+    expect(seen[0]?.url).toBe(`${admin}/audit/export?severity=LOW&format=csv`);
+    expect(seen[0]?.headers.authorization).toBe('Bearer a');
+  });
+
+  it('steers the job queue', async () => {
+    const { calls, fetcher } = fakeFetch([
+      [200, [{ queue: 'default', counts: { queued: 1 } }]],
+      [200, { items: [], page: 3, per_page: 20, total_items: 0, total_pages: 0 }],
+      [200, { job: { id: 'j 1' }, payload: {}, result: null, timeout_secs: 60, idempotency_key: null, attempt_log: [] }],
+      [200, { job: { id: 'j 1', status: 'queued' } }],
+      [409, { status: 409, detail: 'a succeeded job cannot be discarded' }],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    expect(await api.jobQueues()).toEqual([{ queue: 'default', counts: { queued: 1 } }]);
+    await api.jobs({ state: 'dead', queue: 'mail', kind: '' }, { page: 3 });
+    await api.job('j 1');
+    await api.retryJob('j 1');
+    const refused = await api.discardJob('j 1').catch((e: unknown) => e);
+    expect((refused as ApiError).status).toBe(409);
+    expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      ['GET', `${admin}/jobs/queues`, undefined],
+      ['GET', `${admin}/jobs?state=dead&queue=mail&page=3`, undefined],
+      ['GET', `${admin}/jobs/j%201`, undefined],
+      ['POST', `${admin}/jobs/j%201/retry`, undefined],
+      ['POST', `${admin}/jobs/j%201/discard`, undefined],
+    ]);
+  });
+
+  it('lists emails and edits, resets and previews the email templates', async () => {
+    const template = { key: 'auth.reset', description: '', variables: ['link'], subject: 'S', html: '<p>H</p>', text: 'T', customized: true, updated_at: null };
+    const { calls, fetcher } = fakeFetch([
+      [200, { items: [], page: 1, per_page: 20, total_items: 0, total_pages: 0 }],
+      [200, { items: [], page: 2, per_page: 20, total_items: 0, total_pages: 0 }],
+      [200, [template]],
+      [200, template],
+      [200, template],
+      [200, { ...template, customized: false }],
+      [200, { subject: 'S', html: '<p>H</p>', text: 'T' }],
+      [200, { subject: 'S', html: '<p>H</p>', text: 'T' }],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    await api.emails();
+    await api.emails('failed', { page: 2 });
+    await api.emailTemplates();
+    await api.emailTemplate('auth.reset');
+    await api.saveEmailTemplate('auth.reset', { subject: 'S', html: '<p>H</p>', text: 'T' });
+    expect((await api.resetEmailTemplate('auth.reset')).customized).toBe(false);
+    expect((await api.previewEmailTemplate('auth.reset')).text).toBe('T');
+    await api.previewEmailTemplate('a/b', { link: 'https://x' });
+    const templates = `${admin}/email-templates`;
+    expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      ['GET', `${admin}/emails`, undefined],
+      ['GET', `${admin}/emails?status=failed&page=2`, undefined],
+      ['GET', templates, undefined],
+      ['GET', `${templates}/auth.reset`, undefined],
+      ['PUT', `${templates}/auth.reset`, { subject: 'S', html: '<p>H</p>', text: 'T' }],
+      ['DELETE', `${templates}/auth.reset`, undefined],
+      ['POST', `${templates}/auth.reset/preview`, {}],
+      ['POST', `${templates}/a%2Fb/preview`, { variables: { link: 'https://x' } }],
+    ]);
+  });
+});

@@ -3,12 +3,23 @@
 // become an `ApiError` whose `fields` maps a field name to its messages.
 
 import type {
+  AdminUser,
+  AdminUserUpdate,
   ApiKey,
   App,
+  AuditFilter,
+  AuditRecord,
+  AuditStats,
   Collection,
   CreatedApiKey,
   Deployment,
+  EmailStatus,
+  EmailTemplate,
+  EmailView,
   Invitation,
+  JobDetail,
+  JobFilter,
+  JobSummary,
   LinkedIdentity,
   Member,
   MfaChallenge,
@@ -24,18 +35,25 @@ import type {
   OrgRole,
   Page,
   PageInput,
+  PlatformRole,
   Project,
+  QueueCounts,
   RecordList,
   RecordModel,
   RecoveryCodes,
   RegisterRequest,
   RegisterResponse,
+  RenderedEmail,
   SessionView,
+  SettableStatus,
   SignInCodeSent,
   StudioPage,
+  TemplateInput,
   TokenResponse,
   TotpEnrolment,
   User,
+  UserFilter,
+  UserStats,
 } from './types';
 
 export type FieldErrors = Record<string, string[]>;
@@ -177,6 +195,12 @@ export function errorFrom(status: number, body: unknown): ApiError {
     return new MfaRequiredError(status, detail, { mfa_token: body.mfa_token, methods, expires_in: expiresIn }, requestId);
   }
   return new ApiError(status, detail, fields, requestId);
+}
+
+/** Which page of a list, and how long (the API's default is 20, at most 200). */
+export interface Paging {
+  page?: number;
+  per_page?: number;
 }
 
 /** Files chosen for a record's file fields, by field name. */
@@ -509,6 +533,116 @@ export class Api {
 
   revokeApiKey(id: string): Promise<void> {
     return this.request('DELETE', `${PLATFORM}/foundation/api-keys/${encodeURIComponent(id)}`);
+  }
+
+  // --- Platform administration (role `admin`; others get 403) -------------------------------
+
+  private adminPath(rest: string): string {
+    return `${PLATFORM}/admin${rest}`;
+  }
+
+  private adminUserPath(id: string, rest = ''): string {
+    return this.adminPath(`/users/${encodeURIComponent(id)}${rest}`);
+  }
+
+  /** Accounts, newest first; without a status filter, the deleted ones are left out. */
+  adminUsers(filter: UserFilter = {}, paging: Paging = {}): Promise<Page<AdminUser>> {
+    return this.request('GET', this.adminPath('/users'), { query: { ...filter, ...paging } });
+  }
+
+  adminUserStats(): Promise<UserStats> {
+    return this.request('GET', this.adminPath('/users/stats'));
+  }
+
+  adminUser(id: string): Promise<AdminUser> {
+    return this.request('GET', this.adminUserPath(id));
+  }
+
+  adminUpdateUser(id: string, update: AdminUserUpdate): Promise<AdminUser> {
+    return this.request('PATCH', this.adminUserPath(id), { body: update });
+  }
+
+  /** Erase (anonymize) an account; not one's own. */
+  adminDeleteUser(id: string): Promise<void> {
+    return this.request('DELETE', this.adminUserPath(id));
+  }
+
+  adminSetUserRole(id: string, role: PlatformRole): Promise<AdminUser> {
+    return this.request('PUT', this.adminUserPath(id, '/role'), { body: { role } });
+  }
+
+  /** Deactivating signs the account out everywhere; activating also unlocks it. */
+  adminSetUserStatus(id: string, status: SettableStatus): Promise<AdminUser> {
+    return this.request('PUT', this.adminUserPath(id, '/status'), { body: { status } });
+  }
+
+  /** The audit log, newest first. */
+  auditLog(filter: AuditFilter = {}, paging: Paging = {}): Promise<Page<AuditRecord>> {
+    return this.request('GET', this.adminPath('/audit'), { query: { ...filter, ...paging } });
+  }
+
+  auditStats(filter: AuditFilter = {}): Promise<AuditStats> {
+    return this.request('GET', this.adminPath('/audit/stats'), { query: { ...filter } });
+  }
+
+  /** The filtered entries as CSV (at most 100,000 rows); the export is itself audited. */
+  async auditExportCsv(filter: AuditFilter = {}): Promise<string> {
+    const body = await this.request<unknown>('GET', this.adminPath('/audit/export'), { query: { ...filter, format: 'csv' } });
+    return typeof body === 'string' ? body : JSON.stringify(body);
+  }
+
+  jobQueues(): Promise<QueueCounts[]> {
+    return this.request('GET', this.adminPath('/jobs/queues'));
+  }
+
+  /** Jobs, newest first. */
+  jobs(filter: JobFilter = {}, paging: Paging = {}): Promise<Page<JobSummary>> {
+    return this.request('GET', this.adminPath('/jobs'), { query: { ...filter, ...paging } });
+  }
+
+  job(id: string): Promise<JobDetail> {
+    return this.request('GET', this.adminPath(`/jobs/${encodeURIComponent(id)}`));
+  }
+
+  /** Run a failed, dead or discarded job again (409 otherwise). */
+  retryJob(id: string): Promise<JobDetail> {
+    return this.request('POST', this.adminPath(`/jobs/${encodeURIComponent(id)}/retry`));
+  }
+
+  /** Give up on a job that has not succeeded (409 otherwise). */
+  discardJob(id: string): Promise<JobDetail> {
+    return this.request('POST', this.adminPath(`/jobs/${encodeURIComponent(id)}/discard`));
+  }
+
+  emails(status: EmailStatus | '' = '', paging: Paging = {}): Promise<Page<EmailView>> {
+    return this.request('GET', this.adminPath('/emails'), { query: { status, ...paging } });
+  }
+
+  private templatePath(key: string, rest = ''): string {
+    return this.adminPath(`/email-templates/${encodeURIComponent(key)}${rest}`);
+  }
+
+  emailTemplates(): Promise<EmailTemplate[]> {
+    return this.request('GET', this.adminPath('/email-templates'));
+  }
+
+  emailTemplate(key: string): Promise<EmailTemplate> {
+    return this.request('GET', this.templatePath(key));
+  }
+
+  /** Replace a template; refused (422) when it does not compile or render. */
+  saveEmailTemplate(key: string, input: TemplateInput): Promise<EmailTemplate> {
+    return this.request('PUT', this.templatePath(key), { body: input });
+  }
+
+  /** Restore the shipped template. */
+  resetEmailTemplate(key: string): Promise<EmailTemplate> {
+    return this.request('DELETE', this.templatePath(key));
+  }
+
+  /** Render the saved template with the given values (sample ones when none). */
+  previewEmailTemplate(key: string, variables?: Record<string, unknown>): Promise<RenderedEmail> {
+    return this.request('POST', this.templatePath(key, '/preview'), { body: variables ? { variables } : {} });
   }
 
   // --- Projects ---------------------------------------------------------------------------

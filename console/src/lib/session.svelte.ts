@@ -1,7 +1,7 @@
 // The signed-in builder's session and the chosen organization, as reactive state.
 
 import { Api, localStore } from './api';
-import type { Organization } from './types';
+import type { Organization, User } from './types';
 
 export const api = new Api(localStore());
 
@@ -11,11 +11,16 @@ class Session {
   signedIn = $state(api.signedIn);
   organizations = $state<Organization[]>([]);
   organizationId = $state<string | null>(localStorage.getItem(ORG_KEY));
+  /** The signed-in builder's profile (its platform `role` shows the Admin area), once loaded. */
+  user = $state<User | null>(null);
 
   constructor() {
     api.onSessionChange((signedIn) => {
       this.signedIn = signedIn;
-      if (!signedIn) this.organizations = [];
+      if (!signedIn) {
+        this.organizations = [];
+        this.user = null;
+      }
     });
   }
 
@@ -28,6 +33,16 @@ class Session {
     const page = await api.organizations();
     this.organizations = page.items;
     if (!this.organization) this.choose(page.items[0]?.id ?? null);
+  }
+
+  /** Load the builder's profile. */
+  async loadUser(): Promise<void> {
+    this.user = await api.me();
+  }
+
+  /** Whether the builder is a platform administrator (as of the last profile loaded). */
+  get isAdmin(): boolean {
+    return this.user?.role === 'admin';
   }
 
   choose(id: string | null) {

@@ -287,3 +287,179 @@ export interface PageInput {
   name?: string;
   slug?: string;
 }
+
+// --- Platform administration (/api/v1/admin) ------------------------------------------------
+
+export type PlatformRole = 'user' | 'premium' | 'admin';
+export type UserStatus = 'pending' | 'active' | 'deactivated' | 'deleted';
+/** The statuses an administrator can set. */
+export type SettableStatus = 'active' | 'deactivated';
+
+/** An account as administrators see it. */
+export interface AdminUser extends User {
+  role: PlatformRole;
+  status: UserStatus;
+  email_verified: boolean;
+  /** Locked after too many failed sign-ins; a password reset (or activation) unlocks it. */
+  locked: boolean;
+  last_login_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UserFilter {
+  /** Matches the email, first or last name (case-insensitive). */
+  search?: string;
+  role?: PlatformRole | '';
+  /** None: every account but the deleted ones. */
+  status?: UserStatus | '';
+}
+
+export interface AdminUserUpdate {
+  first_name?: string;
+  last_name?: string;
+  email?: string;
+}
+
+export interface DayCount {
+  /** `YYYY-MM-DD` (UTC). */
+  day: string;
+  count: number;
+}
+
+export interface UserStats {
+  /** Accounts not deleted. */
+  total: number;
+  by_role: Record<string, number>;
+  by_status: Record<string, number>;
+  active_last_7_days: number;
+  /** Sign-ups per day over the last 30 days, oldest first, days without any included. */
+  signups_last_30_days: DayCount[];
+}
+
+export type Severity = 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
+
+export interface AuditFilter {
+  /** An exact action, e.g. `LOGIN_FAILED`. */
+  action?: string;
+  severity?: Severity | '';
+  actor_id?: string;
+  target_type?: string;
+  target_id?: string;
+  organization_id?: string;
+  /** RFC 3339: entries at or after. */
+  from?: string;
+  /** RFC 3339: entries strictly before. */
+  to?: string;
+}
+
+export interface AuditRecord {
+  id: string;
+  created_at: string;
+  action: string;
+  severity: Severity;
+  actor_id: string | null;
+  actor_email: string | null;
+  organization_id: string | null;
+  target_type: string;
+  target_id: string | null;
+  description: string;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  metadata: unknown;
+}
+
+export interface AuditStats {
+  total: number;
+  last_24h: number;
+  /** Every severity, zero included. */
+  by_severity: Record<Severity, number>;
+  by_action: Record<string, number>;
+}
+
+export const JOB_STATES = ['queued', 'running', 'failed', 'succeeded', 'dead', 'discarded'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export interface QueueCounts {
+  queue: string;
+  /** Jobs by state, every state present. */
+  counts: Record<string, number>;
+}
+
+export interface JobFilter {
+  state?: JobState | '';
+  queue?: string;
+  kind?: string;
+}
+
+export interface JobSummary {
+  id: string;
+  kind: string;
+  queue: string;
+  status: JobState;
+  priority: number;
+  run_at: string;
+  attempts: number;
+  max_attempts: number;
+  last_error: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export interface JobAttempt {
+  attempt: number;
+  worker: string;
+  started_at: string;
+  finished_at: string | null;
+  outcome: string;
+  error: string | null;
+  duration_ms: number | null;
+}
+
+export interface JobDetail {
+  job: JobSummary;
+  payload: unknown;
+  result: unknown;
+  timeout_secs: number;
+  idempotency_key: string | null;
+  attempt_log: JobAttempt[];
+}
+
+export type EmailStatus = 'sent' | 'pending' | 'failed';
+
+/** An email (an `email.send` job). */
+export interface EmailView {
+  job_id: string;
+  to: string;
+  subject: string;
+  status: EmailStatus;
+  attempts: number;
+  last_error: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export interface EmailTemplate {
+  key: string;
+  description: string;
+  variables: string[];
+  subject: string;
+  html: string;
+  text: string;
+  /** Changed by an administrator (deleting it restores the shipped one). */
+  customized: boolean;
+  updated_at: string | null;
+}
+
+export interface TemplateInput {
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export interface RenderedEmail {
+  subject: string;
+  html: string;
+  text: string;
+}

@@ -46,6 +46,7 @@ pub const MODULES: &[&ModuleDef] = &[
     &runtime::MODULE,
     &automation::MODULE,
     &collab::MODULE,
+    &commerce::MODULE,
     &console::MODULE,
 ];
 

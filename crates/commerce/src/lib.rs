@@ -1,0 +1,78 @@
+//! Commerce: payments through one provider interface (a built-in sandbox that runs every
+//! flow locally, and Stripe Checkout), provider webhooks verified and applied exactly once,
+//! refunds. Plans, subscriptions, quotas, invoices and the marketplace are not built yet.
+
+pub mod payments;
+pub mod sandbox;
+pub mod settings;
+pub mod stripe;
+pub mod webhooks;
+
+use std::sync::Arc;
+
+use kernel::{Db, Deps, Module};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// What Commerce's handlers and jobs need; cheap to clone.
+#[derive(Clone)]
+pub struct CommerceState(Arc<CommerceInner>);
+
+pub struct CommerceInner {
+    pub db: Db,
+    pub settings: settings::CommerceConfig,
+    pub stripe: settings::StripeConfig,
+    pub public_url: String,
+    /// Calls to providers: no redirects, short timeouts.
+    pub http: reqwest::Client,
+}
+
+impl std::ops::Deref for CommerceState {
+    type Target = CommerceInner;
+
+    fn deref(&self) -> &CommerceInner {
+        &self.0
+    }
+}
+
+pub const MODULE: kernel::module::ModuleDef = kernel::module::ModuleDef { name: "commerce", migrations, build: module };
+
+fn module(deps: &mut Deps) -> anyhow::Result<Module> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(15))
+        .build()?;
+    let state = CommerceState(Arc::new(CommerceInner {
+        db: deps.db.clone(),
+        settings: deps.section(settings::COMMERCE)?,
+        stripe: deps.section(settings::STRIPE)?,
+        public_url: deps.config.public_url.clone(),
+        http,
+    }));
+    deps.provide(state.clone());
+    let (webhooks, sandbox) = (state.clone(), state.clone());
+    Ok(Module::new("commerce").api(router(state)).jobs(move |registry| {
+        registry.register(webhooks::PROCESS_JOB, webhooks::ProcessEvent(webhooks));
+        registry.register(sandbox::SETTLE_JOB, sandbox::SettleLater(sandbox));
+    }))
+}
+
+/// `/api/v1/payments`.
+pub fn router(state: CommerceState) -> OpenApiRouter {
+    let payments = OpenApiRouter::new()
+        .routes(routes!(payments::routes::create_checkout))
+        .routes(routes!(payments::routes::list_payments))
+        .routes(routes!(payments::routes::get_payment))
+        .routes(routes!(payments::routes::refund_payment))
+        .routes(routes!(webhooks::receive_webhook))
+        .routes(routes!(sandbox::checkout_page, sandbox::submit_card));
+    OpenApiRouter::new().nest("/payments", payments).with_state(state)
+}
+
+pub fn migrations() -> Vec<kernel::migrate::Migration> {
+    vec![kernel::migrate::Migration {
+        module: "commerce",
+        version: 1,
+        name: "payments",
+        script: include_str!("../migrations/0001_payments.sql"),
+    }]
+}

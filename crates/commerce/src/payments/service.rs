@@ -1,0 +1,291 @@
+//! The payment rules, over a database handle.
+
+use kernel::context::RequestContext;
+use kernel::outbox::{NewEvent, append};
+use kernel::pagination::{Page, PageRequest};
+use kernel::principal::Principal;
+use kernel::validate::Validator;
+use kernel::{Error, OrgRole, Result, Tx, args};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::{COLUMNS, Outcome, Payment};
+use crate::CommerceState;
+use foundation::audit::{self, AuditEntry, Severity};
+use foundation::orgs::require_org_role;
+
+/// The most one payment may be (a million in major units).
+pub const MAX_AMOUNT: i64 = 100_000_000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Purpose {
+    pub kind: String,
+    pub id: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CheckoutRequest {
+    pub organization_id: String,
+    /// In minor units, 1 to 100 000 000.
+    pub amount: i64,
+    /// ISO 4217 (`EUR`, `USD`, `XOF`…).
+    pub currency: String,
+    pub description: String,
+    pub purpose: Option<Purpose>,
+    /// Where the buyer goes after paying (`?payment_id=…&status=…` is added).
+    pub success_url: String,
+    /// Where the buyer goes after giving up or a decline.
+    pub cancel_url: String,
+    /// `sandbox` (default) or `stripe` (when configured).
+    pub provider: Option<String>,
+}
+
+fn url_ok(u: &str) -> bool {
+    (u.starts_with("https://") || u.starts_with("http://")) && u.len() <= 2000 && !u.contains(char::is_whitespace)
+}
+
+fn validate(req: &CheckoutRequest, stripe: bool) -> Result<String> {
+    let mut v = Validator::new();
+    if !(1..=MAX_AMOUNT).contains(&req.amount) {
+        v.add("amount", "out_of_range", format!("amount is in minor units, from 1 to {MAX_AMOUNT}"));
+    }
+    if !(req.currency.len() == 3 && req.currency.bytes().all(|b| b.is_ascii_uppercase())) {
+        v.add("currency", "invalid_format", "currency is an ISO 4217 code in capitals, like EUR");
+    }
+    v.text("description", &req.description, 500);
+    for (field, value) in [("success_url", &req.success_url), ("cancel_url", &req.cancel_url)] {
+        if !url_ok(value) {
+            v.add(field, "invalid_format", format!("{field} must be an absolute http(s) URL"));
+        }
+    }
+    if let Some(p) = &req.purpose {
+        v.text("purpose.kind", &p.kind, 64);
+        v.text("purpose.id", &p.id, 128);
+    }
+    let provider = req.provider.clone().unwrap_or_else(|| "sandbox".into());
+    match provider.as_str() {
+        "sandbox" => {}
+        "stripe" if stripe => {}
+        "stripe" => v.add("provider", "not_configured", "Stripe is not configured on this server (stripe.secret_key)"),
+        _ => v.add("provider", "invalid_value", "provider is sandbox or stripe"),
+    }
+    v.finish()?;
+    Ok(provider)
+}
+
+/// Start a payment: the row, pending, and where to send the buyer.
+pub async fn create_checkout(
+    state: &CommerceState,
+    ctx: &RequestContext,
+    principal: &Principal,
+    req: CheckoutRequest,
+) -> Result<(Payment, String)> {
+    let provider = validate(&req, state.stripe.enabled())?;
+    require_org_role(&state.db, principal, &req.organization_id, OrgRole::Admin).await?;
+    let id = kernel::ids::new_id();
+    let now = kernel::time::now();
+    let (kind, purpose_id) = req.purpose.as_ref().map(|p| (p.kind.clone(), p.id.clone())).unzip();
+    // Stripe's session is made first: no row for a payment Stripe never heard of.
+    let (provider_ref, checkout_url) = if provider == "stripe" {
+        let session = crate::stripe::create_checkout_session(state, &id, &req).await?;
+        (Some(session.id), session.url)
+    } else {
+        (None, format!("{}/api/v1/payments/sandbox/checkout/{id}", state.public_url.trim_end_matches('/')))
+    };
+    let mut tx = state.db.begin().await?;
+    tx.execute(
+        "INSERT INTO payments (id, organization_id, provider, provider_ref, status, amount, amount_refunded, currency,
+           description, purpose_kind, purpose_id, success_url, cancel_url, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'pending', $5, 0, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+        args![
+            &id,
+            &req.organization_id,
+            &provider,
+            provider_ref,
+            req.amount,
+            &req.currency,
+            req.description.trim(),
+            kind,
+            purpose_id,
+            &req.success_url,
+            &req.cancel_url,
+            principal.actor_id(),
+            now
+        ],
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new("PAYMENT_STARTED", Severity::Low, "payment")
+            .by(principal)
+            .org(&req.organization_id)
+            .target(&id)
+            .describe(format!("checkout of {} {} with {provider}", req.amount, req.currency)),
+    )
+    .await?;
+    let payment = find(&mut tx, &id).await?.ok_or_else(|| Error::internal("the new payment vanished"))?;
+    tx.commit().await?;
+    Ok((payment, checkout_url))
+}
+
+pub async fn find(tx: &mut Tx, id: &str) -> Result<Option<Payment>> {
+    tx.fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM payments WHERE id = $1")), args![id]).await
+}
+
+/// One payment, for an OWNER or ADMIN of its organization (404 otherwise).
+pub async fn get(state: &CommerceState, principal: &Principal, id: &str) -> Result<Payment> {
+    let payment: Payment = state
+        .db
+        .fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM payments WHERE id = $1")), args![id])
+        .await?
+        .ok_or_else(|| Error::not_found("payment"))?;
+    require_org_role(&state.db, principal, &payment.organization_id, OrgRole::Admin)
+        .await
+        .map_err(|e| if matches!(e, Error::Forbidden(_)) { e } else { Error::not_found("payment") })?;
+    Ok(payment)
+}
+
+pub async fn list(
+    state: &CommerceState,
+    principal: &Principal,
+    organization_id: &str,
+    status: Option<&str>,
+    page: PageRequest,
+) -> Result<Page<Payment>> {
+    require_org_role(&state.db, principal, organization_id, OrgRole::Admin).await?;
+    let status = status.unwrap_or_default();
+    let total: i64 = state
+        .db
+        .scalar(
+            "SELECT COUNT(*) FROM payments WHERE organization_id = $1 AND ($2 = '' OR status = $2)",
+            args![organization_id, status],
+        )
+        .await?;
+    let items: Vec<Payment> = state
+        .db
+        .fetch_all(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM payments WHERE organization_id = $1 AND ($2 = '' OR status = $2)
+                 ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"
+            )),
+            args![organization_id, status, page.limit(), page.offset()],
+        )
+        .await?;
+    Ok(Page::new(items, page, total))
+}
+
+/// A pending payment ends: its status, and the event that announces it. A payment that
+/// already ended is left as it is (`false`).
+pub async fn settle(tx: &mut Tx, id: &str, outcome: &Outcome) -> Result<bool> {
+    let now = kernel::time::now();
+    let (status, reason, paid_at) = match outcome {
+        Outcome::Succeeded => ("succeeded", None, Some(now)),
+        Outcome::Failed(why) => ("failed", Some(why.clone()), None),
+        Outcome::Canceled => ("canceled", None, None),
+    };
+    let changed = tx
+        .execute(
+            "UPDATE payments SET status = $2, failure_reason = $3, paid_at = $4, updated_at = $5
+             WHERE id = $1 AND status = 'pending'",
+            args![id, status, reason, paid_at, now],
+        )
+        .await?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    let payment = find(tx, id).await?.ok_or_else(|| Error::not_found("payment"))?;
+    append(
+        tx,
+        NewEvent::new(
+            &format!("payment.{status}"),
+            Some(&payment.organization_id),
+            json!({
+                "payment_id": payment.id, "amount": payment.amount, "currency": payment.currency,
+                "provider": payment.provider, "purpose": {"kind": payment.purpose_kind, "id": payment.purpose_id},
+                "failure_reason": payment.failure_reason,
+            }),
+        ),
+    )
+    .await?;
+    Ok(true)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct RefundRequest {
+    /// In minor units; the rest of the payment when absent.
+    pub amount: Option<i64>,
+    pub reason: String,
+}
+
+/// Refund a succeeded payment, in full or in part (several partial refunds add up).
+pub async fn refund(
+    state: &CommerceState,
+    ctx: &RequestContext,
+    principal: &Principal,
+    id: &str,
+    req: RefundRequest,
+) -> Result<Payment> {
+    let mut v = Validator::new();
+    v.max_len("reason", &req.reason, 500);
+    v.finish()?;
+    let payment = get(state, principal, id).await?;
+    if payment.provider != "sandbox" {
+        return Err(Error::Conflict(
+            "refunds of Stripe payments are not built yet: refund it in the Stripe dashboard".into(),
+        ));
+    }
+    if !matches!(payment.status.as_str(), "succeeded" | "partially_refunded") {
+        return Err(Error::Conflict(format!("a {} payment cannot be refunded", payment.status)));
+    }
+    let left = payment.amount - payment.amount_refunded;
+    let amount = req.amount.unwrap_or(left);
+    if !(1..=left).contains(&amount) {
+        return Err(Error::field("amount", "out_of_range", format!("the refund must be between 1 and {left}")));
+    }
+    let now = kernel::time::now();
+    let mut tx = state.db.begin().await?;
+    // Conditional on what was read: two refunds racing cannot exceed the payment.
+    let changed = tx
+        .execute(
+            "UPDATE payments SET amount_refunded = amount_refunded + $2,
+               status = CASE WHEN amount_refunded + $2 = amount THEN 'refunded' ELSE 'partially_refunded' END,
+               updated_at = $3
+             WHERE id = $1 AND amount_refunded = $4",
+            args![id, amount, now, payment.amount_refunded],
+        )
+        .await?;
+    if changed != 1 {
+        return Err(Error::Conflict("the payment changed meanwhile; read it again".into()));
+    }
+    let refund_id = kernel::ids::new_id();
+    tx.execute(
+        "INSERT INTO payment_refunds (id, payment_id, amount, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        args![&refund_id, id, amount, req.reason.trim(), principal.actor_id(), now],
+    )
+    .await?;
+    append(
+        &mut tx,
+        NewEvent::new(
+            "payment.refunded",
+            Some(&payment.organization_id),
+            json!({"payment_id": id, "refund_id": refund_id, "amount": amount, "currency": payment.currency}),
+        ),
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new("PAYMENT_REFUNDED", Severity::Medium, "payment")
+            .by(principal)
+            .org(&payment.organization_id)
+            .target(id)
+            .describe(format!("refunded {amount} {}", payment.currency)),
+    )
+    .await?;
+    let updated = find(&mut tx, id).await?.ok_or_else(|| Error::not_found("payment"))?;
+    tx.commit().await?;
+    Ok(updated)
+}

@@ -1,0 +1,40 @@
+//! `[commerce]` and `[stripe]` in `socle.toml` (`SOCLE_COMMERCE__*`, `SOCLE_STRIPE__*`).
+
+use serde::{Deserialize, Serialize};
+
+pub const COMMERCE: &str = "commerce";
+pub const STRIPE: &str = "stripe";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CommerceConfig {
+    /// How long a sandbox payment made with the "pending" test card waits before it settles.
+    pub sandbox_settle_secs: i64,
+}
+
+impl Default for CommerceConfig {
+    fn default() -> Self {
+        CommerceConfig { sandbox_settle_secs: 30 }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StripeConfig {
+    /// `sk_live_…` / `sk_test_…`: Stripe is offered as a provider once set.
+    pub secret_key: String,
+    /// `whsec_…`: signs the webhooks Stripe sends to `/api/v1/payments/webhooks/stripe`.
+    pub webhook_secret: String,
+    /// Where Stripe's API is (tests point it at a local server).
+    pub api_base: String,
+}
+
+impl StripeConfig {
+    pub fn api_base(&self) -> &str {
+        if self.api_base.is_empty() { "https://api.stripe.com" } else { self.api_base.trim_end_matches('/') }
+    }
+
+    pub fn enabled(&self) -> bool {
+        !self.secret_key.is_empty()
+    }
+}

@@ -1,0 +1,327 @@
+//! Payments: the sandbox provider end to end (hosted page → paid, declined, pending then
+//! settled, canceled; refunds; the `payment.*` events), Stripe Checkout sessions created
+//! against a local server speaking Stripe's API (the request asserted field by field), and
+//! Stripe webhooks signed by an independent implementation (Python's `hmac`): valid,
+//! tampered, wrong secret, stale, the same event twice at once (one effect).
+
+use serde_json::{Value, json};
+
+use crate::on_both_databases;
+use crate::support::{Session, TestApp};
+
+on_both_databases!(
+    the_sandbox_takes_payments_end_to_end,
+    payment_endpoints_refuse_bad_callers_and_bad_input,
+    stripe_checkout_and_webhooks_settle_payments_once,
+);
+
+const PAYMENTS: &str = "/api/v1/payments";
+
+fn checkout_body(org: &str, amount: i64) -> Value {
+    json!({"organization_id": org, "amount": amount, "currency": "EUR", "description": "Pro plan, one month",
+        "purpose": {"kind": "plan", "id": "pro"},
+        "success_url": "https://shop.test/ok", "cancel_url": "https://shop.test/ko?from=checkout"})
+}
+
+async fn checkout(app: &TestApp, who: &Session, org: &str, amount: i64) -> String {
+    let r = app.post(&format!("{PAYMENTS}/checkout"), Some(&who.access), checkout_body(org, amount)).await.expect(201);
+    let id = r.body["payment"]["id"].as_str().expect("id").to_string();
+    assert_eq!(r.body["payment"]["status"], "pending");
+    assert_eq!(r.body["checkout_url"], format!("http://socle.test/api/v1/payments/sandbox/checkout/{id}"));
+    id
+}
+
+/// Submit the sandbox page's form as a browser would, without following the redirect:
+/// (status, Location).
+async fn pay(app: &TestApp, id: &str, card: &str, action: &str) -> (u16, String) {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let r = client
+        .post(app.url(&format!("{PAYMENTS}/sandbox/checkout/{id}")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("card_number={}&action={action}", card.replace(' ', "+")))
+        .send()
+        .await
+        .expect("the page answers");
+    let location = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    (r.status().as_u16(), location)
+}
+
+async fn events(app: &TestApp, kind: &str) -> Vec<Value> {
+    let rows: Vec<(String,)> = app
+        .db
+        .fetch_all("SELECT CAST(payload AS TEXT) FROM outbox WHERE kind = $1 ORDER BY seq", kernel::args![kind])
+        .await
+        .expect("outbox");
+    rows.into_iter().map(|(p,)| serde_json::from_str(&p).expect("json")).collect()
+}
+
+async fn the_sandbox_takes_payments_end_to_end(mut app: TestApp) {
+    app.reconfigure(|c| {
+        c.update_section("commerce", |s: &mut commerce::settings::CommerceConfig| s.sandbox_settle_secs = 0)
+            .expect("commerce settings")
+    })
+    .await;
+    let owner = app.signup("owner@pay.example").await;
+    let org = app.organization(&owner, "Shop").await;
+
+    // Paid.
+    let paid = checkout(&app, &owner, &org, 1999).await;
+    let page = app.get(&format!("{PAYMENTS}/sandbox/checkout/{paid}"), None).await.expect(200);
+    let html = page.body.as_str().expect("html").to_string();
+    assert!(html.contains("19.99 EUR") && html.contains("Pro plan, one month"), "{html}");
+    assert_eq!(
+        pay(&app, &paid, "4242 4242 4242 4242", "pay").await,
+        (303, format!("https://shop.test/ok?payment_id={paid}&status=succeeded"))
+    );
+    let p = app.get(&format!("{PAYMENTS}/{paid}"), Some(&owner.access)).await.expect(200);
+    assert_eq!((p.body["status"].as_str(), p.body["amount"].as_i64()), (Some("succeeded"), Some(1999)));
+    assert!(p.body["paid_at"].is_string());
+    // Once ended, the page says so and takes no second payment.
+    assert_eq!(pay(&app, &paid, "4242424242424242", "pay").await.0, 409);
+    let announced = events(&app, "payment.succeeded").await;
+    assert_eq!(announced.len(), 1);
+    assert_eq!(announced[0]["payment_id"], Value::String(paid.clone()));
+    assert_eq!(announced[0]["purpose"], json!({"kind": "plan", "id": "pro"}));
+
+    // Refunds, in part then the rest; not beyond.
+    let r = app
+        .post(&format!("{PAYMENTS}/{paid}/refund"), Some(&owner.access), json!({"amount": 500, "reason": "late"}))
+        .await
+        .expect(200);
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["amount_refunded"].as_i64()),
+        (Some("partially_refunded"), Some(500))
+    );
+    app.post(&format!("{PAYMENTS}/{paid}/refund"), Some(&owner.access), json!({"amount": 1500}))
+        .await
+        .expect_field_error(422, "amount");
+    let r = app.post(&format!("{PAYMENTS}/{paid}/refund"), Some(&owner.access), json!({})).await.expect(200);
+    assert_eq!((r.body["status"].as_str(), r.body["amount_refunded"].as_i64()), (Some("refunded"), Some(1999)));
+    app.post(&format!("{PAYMENTS}/{paid}/refund"), Some(&owner.access), json!({})).await.expect(409);
+    assert_eq!(events(&app, "payment.refunded").await.len(), 2);
+
+    // Declined: back to the cancel page, failed.
+    let declined = checkout(&app, &owner, &org, 500).await;
+    assert_eq!(
+        pay(&app, &declined, "4000000000000002", "pay").await,
+        (303, format!("https://shop.test/ko?from=checkout&payment_id={declined}&status=failed"))
+    );
+    let d = app.get(&format!("{PAYMENTS}/{declined}"), Some(&owner.access)).await.expect(200);
+    assert_eq!((d.body["status"].as_str(), d.body["failure_reason"].as_str()), (Some("failed"), Some("card_declined")));
+    app.post(&format!("{PAYMENTS}/{declined}/refund"), Some(&owner.access), json!({})).await.expect(409);
+
+    // Not a test card: the page again, nothing changes.
+    let other = checkout(&app, &owner, &org, 700).await;
+    assert_eq!(pay(&app, &other, "1234 5678", "pay").await.0, 422);
+    // Pending, settled later by the queue.
+    assert_eq!(
+        pay(&app, &other, "4000 0000 0000 3220", "pay").await.1,
+        format!("https://shop.test/ok?payment_id={other}&status=pending")
+    );
+    app.settled().await;
+    assert_eq!(
+        app.get(&format!("{PAYMENTS}/{other}"), Some(&owner.access)).await.expect(200).body["status"],
+        "succeeded"
+    );
+
+    // Canceled on the page.
+    let canceled = checkout(&app, &owner, &org, 300).await;
+    assert_eq!(
+        pay(&app, &canceled, "", "cancel").await.1,
+        format!("https://shop.test/ko?from=checkout&payment_id={canceled}&status=canceled")
+    );
+
+    let all = app.get(&format!("{PAYMENTS}?organization_id={org}"), Some(&owner.access)).await.expect(200);
+    assert_eq!(all.body["total_items"], 4);
+    let failed =
+        app.get(&format!("{PAYMENTS}?organization_id={org}&status=failed"), Some(&owner.access)).await.expect(200);
+    assert_eq!(failed.body["items"][0]["id"], Value::String(declined));
+    let actions = app.audit_actions().await;
+    assert!(
+        actions.iter().any(|a| a == "PAYMENT_STARTED") && actions.iter().any(|a| a == "PAYMENT_REFUNDED"),
+        "{actions:?}"
+    );
+}
+
+async fn payment_endpoints_refuse_bad_callers_and_bad_input(app: TestApp) {
+    let owner = app.signup("owner@paybad.example").await;
+    let org = app.organization(&owner, "Shop").await;
+    let member = app.signup("member@paybad.example").await;
+    app.add_member(&org, &owner, &member, "MEMBER").await;
+    let stranger = app.signup("stranger@paybad.example").await;
+    let id = checkout(&app, &owner, &org, 1000).await;
+
+    // Unauthenticated.
+    app.post(&format!("{PAYMENTS}/checkout"), None, checkout_body(&org, 100)).await.expect(401);
+    app.get(&format!("{PAYMENTS}?organization_id={org}"), None).await.expect(401);
+    app.get(&format!("{PAYMENTS}/{id}"), None).await.expect(401);
+    app.post(&format!("{PAYMENTS}/{id}/refund"), None, json!({})).await.expect(401);
+    // Another organization's owner: as if it did not exist.
+    app.get(&format!("{PAYMENTS}/{id}"), Some(&stranger.access)).await.expect(404);
+    app.post(&format!("{PAYMENTS}/{id}/refund"), Some(&stranger.access), json!({})).await.expect(404);
+    app.get(&format!("{PAYMENTS}?organization_id={org}"), Some(&stranger.access)).await.expect(404);
+    app.post(&format!("{PAYMENTS}/checkout"), Some(&stranger.access), checkout_body(&org, 100)).await.expect(404);
+    // A MEMBER where OWNER or ADMIN is needed.
+    app.post(&format!("{PAYMENTS}/checkout"), Some(&member.access), checkout_body(&org, 100)).await.expect(403);
+    app.get(&format!("{PAYMENTS}?organization_id={org}"), Some(&member.access)).await.expect(403);
+    app.get(&format!("{PAYMENTS}/{id}"), Some(&member.access)).await.expect(403);
+    // Malformed: each field named.
+    for (change, field) in [
+        (json!({"amount": 0}), "amount"),
+        (json!({"amount": 1_000_000_000_i64}), "amount"),
+        (json!({"currency": "eur"}), "currency"),
+        (json!({"description": ""}), "description"),
+        (json!({"success_url": "javascript:alert(1)"}), "success_url"),
+        (json!({"cancel_url": "/relative"}), "cancel_url"),
+        (json!({"provider": "stripe"}), "provider"),
+        (json!({"provider": "bitcoin"}), "provider"),
+    ] {
+        let mut body = checkout_body(&org, 100);
+        if let (Value::Object(b), Value::Object(c)) = (&mut body, change) {
+            b.extend(c);
+        }
+        app.post(&format!("{PAYMENTS}/checkout"), Some(&owner.access), body).await.expect_field_error(422, field);
+    }
+    app.post(&format!("{PAYMENTS}/checkout"), Some(&owner.access), json!({"amount": "ten"})).await.expect(422);
+    app.get(&format!("{PAYMENTS}?organization_id={org}&per_page=0"), Some(&owner.access))
+        .await
+        .expect_field_error(422, "per_page");
+    app.get(&format!("{PAYMENTS}/nope"), Some(&owner.access)).await.expect(404);
+    app.get(&format!("{PAYMENTS}/sandbox/checkout/nope"), None).await.expect(404);
+    // Webhooks of a provider that is not configured, or unknown.
+    app.post(&format!("{PAYMENTS}/webhooks/stripe"), None, json!({"id": "evt"})).await.expect(503);
+    app.post(&format!("{PAYMENTS}/webhooks/nope"), None, json!({})).await.expect(404);
+}
+
+/// `t=…,v1=…` for `body`, computed by Python's hmac (not by the code under test).
+fn stripe_signature(secret: &str, t: i64, body: &str) -> String {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import hmac, hashlib, sys; print(hmac.new(sys.argv[1].encode(), (sys.argv[2] + '.' + sys.argv[3]).encode(), hashlib.sha256).hexdigest())",
+            secret,
+            &t.to_string(),
+            body,
+        ])
+        .output()
+        .expect("python3 runs");
+    format!("t={t},v1={}", String::from_utf8_lossy(&out.stdout).trim())
+}
+
+async fn deliver(app: &TestApp, signature: Option<&str>, body: &str) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(app.url(&format!("{PAYMENTS}/webhooks/stripe")))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(s) = signature {
+        request = request.header("stripe-signature", s);
+    }
+    request.send().await.expect("the server answers")
+}
+
+fn completed(event_id: &str, payment_id: &str, amount: i64) -> String {
+    json!({"id": event_id, "object": "event", "type": "checkout.session.completed", "data": {"object": {
+        "id": "cs_test_1", "object": "checkout.session", "client_reference_id": payment_id,
+        "metadata": {"payment_id": payment_id}, "payment_status": "paid", "amount_total": amount, "currency": "eur"}}})
+    .to_string()
+}
+
+async fn stripe_checkout_and_webhooks_settle_payments_once(mut app: TestApp) {
+    let session = |id: &str| {
+        json!({"id": id, "object": "checkout.session", "url": format!("https://checkout.stripe.com/c/pay/{id}")})
+            .to_string()
+    };
+    let refusal = json!({"error": {"type": "invalid_request_error", "message": "No such price"}}).to_string();
+    let (stripe, hits) =
+        crate::http_stub::start(vec![(200, session("cs_test_a1")), (200, session("cs_test_a2"))], (400, refusal)).await;
+    let secret = "whsec_test_secret";
+    app.reconfigure(|c| {
+        c.update_section("stripe", |s: &mut commerce::settings::StripeConfig| {
+            s.secret_key = "sk_test_key".into();
+            s.webhook_secret = secret.into();
+            s.api_base = stripe.clone();
+        })
+        .expect("stripe settings")
+    })
+    .await;
+    let owner = app.signup("owner@stripe.example").await;
+    let org = app.organization(&owner, "Shop").await;
+    let mut body = checkout_body(&org, 2500);
+    body["provider"] = json!("stripe");
+    let created = app.post(&format!("{PAYMENTS}/checkout"), Some(&owner.access), body).await.expect(201);
+    assert_eq!(created.body["checkout_url"], "https://checkout.stripe.com/c/pay/cs_test_a1");
+    assert_eq!(created.body["payment"]["provider_ref"], "cs_test_a1");
+    let id = created.body["payment"]["id"].as_str().expect("id").to_string();
+    // The request Stripe received, field by field.
+    let hit = hits.lock().expect("hits").first().cloned().expect("a request to Stripe");
+    assert_eq!(hit.target, "/v1/checkout/sessions");
+    assert_eq!(hit.header("authorization"), Some("Bearer sk_test_key"));
+    assert_eq!(hit.header("idempotency-key"), Some(id.as_str()));
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(hit.body.as_bytes()).into_owned().collect();
+    for (key, value) in [
+        ("mode", "payment"),
+        ("client_reference_id", id.as_str()),
+        ("metadata[payment_id]", id.as_str()),
+        ("metadata[organization_id]", org.as_str()),
+        ("line_items[0][quantity]", "1"),
+        ("line_items[0][price_data][currency]", "eur"),
+        ("line_items[0][price_data][unit_amount]", "2500"),
+        ("line_items[0][price_data][product_data][name]", "Pro plan, one month"),
+    ] {
+        assert_eq!(form.get(key).map(String::as_str), Some(value), "{key} in {form:?}");
+    }
+    assert_eq!(form["success_url"], format!("https://shop.test/ok?payment_id={id}&status=succeeded"));
+
+    let now = kernel::time::now().unix_timestamp();
+    let event = completed("evt_1", &id, 2500);
+    // Refused, changing nothing: no signature, a tampered body, another secret, too old.
+    assert_eq!(deliver(&app, None, &event).await.status(), 400);
+    let tampered = completed("evt_1", &id, 1);
+    assert_eq!(deliver(&app, Some(&stripe_signature(secret, now, &event)), &tampered).await.status(), 400);
+    assert_eq!(deliver(&app, Some(&stripe_signature("whsec_other", now, &event)), &event).await.status(), 400);
+    assert_eq!(deliver(&app, Some(&stripe_signature(secret, now - 600, &event)), &event).await.status(), 400);
+    app.settled().await;
+    assert_eq!(app.get(&format!("{PAYMENTS}/{id}"), Some(&owner.access)).await.expect(200).body["status"], "pending");
+
+    // The same event twice at once: both acknowledged, one effect.
+    let signature = stripe_signature(secret, now, &event);
+    let (a, b) = tokio::join!(deliver(&app, Some(&signature), &event), deliver(&app, Some(&signature), &event));
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    let (a, b): (Value, Value) = (a.json().await.expect("json"), b.json().await.expect("json"));
+    let mut duplicates = [a["duplicate"].as_bool(), b["duplicate"].as_bool()];
+    duplicates.sort();
+    assert_eq!(duplicates, [Some(false), Some(true)]);
+    // And again later.
+    let again: Value =
+        deliver(&app, Some(&stripe_signature(secret, now, &event)), &event).await.json().await.expect("json");
+    assert_eq!(again["duplicate"], true);
+    app.settled().await;
+    let paid = app.get(&format!("{PAYMENTS}/{id}"), Some(&owner.access)).await.expect(200);
+    assert_eq!(paid.body["status"], "succeeded");
+    assert_eq!(events(&app, "payment.succeeded").await.len(), 1);
+    let deliveries: i64 =
+        app.db.scalar("SELECT COUNT(*) FROM payment_webhook_deliveries", vec![]).await.expect("count");
+    assert_eq!(deliveries, 7, "every delivery is recorded, refused ones included");
+
+    // What was paid must be what was asked.
+    let mut body = checkout_body(&org, 4000);
+    body["provider"] = json!("stripe");
+    let short = app.post(&format!("{PAYMENTS}/checkout"), Some(&owner.access), body).await.expect(201);
+    let short_id = short.body["payment"]["id"].as_str().expect("id").to_string();
+    let event = completed("evt_2", &short_id, 100);
+    assert_eq!(deliver(&app, Some(&stripe_signature(secret, now, &event)), &event).await.status(), 200);
+    app.settled().await;
+    let failed = app.get(&format!("{PAYMENTS}/{short_id}"), Some(&owner.access)).await.expect(200);
+    assert_eq!(failed.body["status"], "failed");
+    assert_eq!(failed.body["failure_reason"], "paid 100 where 4000 was due");
+    // Stripe refusing a checkout is a 503 that says why, and leaves no payment behind.
+    let mut body = checkout_body(&org, 100);
+    body["provider"] = json!("stripe");
+    let refused = app.post(&format!("{PAYMENTS}/checkout"), Some(&owner.access), body).await.expect(503);
+    assert!(refused.body["detail"].as_str().is_some_and(|d| d.contains("No such price")), "{}", refused.body);
+    let all = app.get(&format!("{PAYMENTS}?organization_id={org}"), Some(&owner.access)).await.expect(200);
+    assert_eq!(all.body["total_items"], 2);
+    // Refunds of Stripe payments say they are not built.
+    app.post(&format!("{PAYMENTS}/{id}/refund"), Some(&owner.access), json!({})).await.expect(409);
+}

@@ -2,7 +2,9 @@
 //! settled, canceled; refunds; the `payment.*` events), Stripe Checkout sessions created
 //! against a local server speaking Stripe's API (the request asserted field by field), and
 //! Stripe webhooks signed by an independent implementation (Python's `hmac`): valid,
-//! tampered, wrong secret, stale, the same event twice at once (one effect).
+//! tampered, wrong secret, stale, the same event twice at once (one effect); invoices and
+//! credit notes numbered without gaps under concurrent payments, their PDF read back by PyPI's
+//! `pypdf`, and emailed.
 
 use serde_json::{Value, json};
 
@@ -13,6 +15,7 @@ on_both_databases!(
     the_sandbox_takes_payments_end_to_end,
     payment_endpoints_refuse_bad_callers_and_bad_input,
     stripe_checkout_and_webhooks_settle_payments_once,
+    invoices_follow_payments_without_gaps,
 );
 
 const PAYMENTS: &str = "/api/v1/payments";
@@ -324,4 +327,119 @@ async fn stripe_checkout_and_webhooks_settle_payments_once(mut app: TestApp) {
     assert_eq!(all.body["total_items"], 2);
     // Refunds of Stripe payments say they are not built.
     app.post(&format!("{PAYMENTS}/{id}/refund"), Some(&owner.access), json!({})).await.expect(409);
+}
+
+/// The text of a PDF, read back by PyPI's `pypdf` (installed by `scripts/test`).
+fn pdf_text(bytes: &[u8]) -> String {
+    let path = std::env::temp_dir().join(format!("socle-invoice-{}.pdf", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, bytes).expect("write the pdf");
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import pypdf, sys; print(pypdf.PdfReader(sys.argv[1]).pages[0].extract_text())"])
+        .arg(&path)
+        .output()
+        .expect("python3 runs");
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success(), "pypdf could not read the PDF: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+async fn invoices_follow_payments_without_gaps(app: TestApp) {
+    let owner = app.signup("owner@invoice.example").await;
+    let org = app.organization(&owner, "Shop").await;
+    let year = kernel::time::now().year();
+    let first = checkout(&app, &owner, &org, 1999).await;
+    assert_eq!(pay(&app, &first, "4242424242424242", "pay").await.0, 303);
+    app.settled().await;
+    let list =
+        app.get(&format!("/api/v1/billing/invoices?organization_id={org}"), Some(&owner.access)).await.expect(200);
+    assert_eq!(list.body["total_items"], 1);
+    let invoice = &list.body["items"][0];
+    let number = format!("INV-{year}-000001");
+    assert_eq!(invoice["number"], Value::String(number.clone()));
+    assert_eq!(
+        (
+            invoice["subtotal"].as_i64(),
+            invoice["vat_amount"].as_i64(),
+            invoice["total"].as_i64(),
+            invoice["vat_rate_bp"].as_i64()
+        ),
+        (Some(1666), Some(333), Some(1999), Some(2000))
+    );
+    assert_eq!((invoice["status"].as_str(), invoice["pdf_ready"].as_bool()), (Some("paid"), Some(true)));
+    assert_eq!(invoice["buyer"]["email"], "owner@invoice.example");
+    let id = invoice["id"].as_str().expect("id").to_string();
+    // The PDF, read back.
+    let pdf = app
+        .client
+        .get(app.url(&format!("/api/v1/billing/invoices/{id}/pdf")))
+        .bearer_auth(&owner.access)
+        .send()
+        .await
+        .expect("pdf");
+    assert_eq!(pdf.status(), 200);
+    assert_eq!(pdf.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/pdf"));
+    let text = pdf_text(&pdf.bytes().await.expect("bytes"));
+    for expected in [number.as_str(), "19.99 EUR", "16.66 EUR", "3.33 EUR", "Pro plan, one month", "VAT 20.00 %"] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+    // And by email, with the editable template.
+    let mail = app.wait_for_email("owner@invoice.example", &format!("Invoice {number}")).await;
+    assert!(mail.text.contains(&format!("/api/v1/billing/invoices/{id}/pdf")), "{}", mail.text);
+
+    // A refund gives a credit note that names the invoice.
+    app.post(&format!("{PAYMENTS}/{first}/refund"), Some(&owner.access), json!({"amount": 600, "reason": "goodwill"}))
+        .await
+        .expect(200);
+    app.settled().await;
+    let list =
+        app.get(&format!("/api/v1/billing/invoices?organization_id={org}"), Some(&owner.access)).await.expect(200);
+    let credit = list.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["kind"] == "credit_note")
+        .cloned()
+        .expect("a credit note");
+    assert_eq!(credit["number"], format!("CN-{year}-000001"));
+    assert_eq!((credit["total"].as_i64(), credit["refers_to"].as_str()), (Some(-600), Some(number.as_str())));
+
+    // Eight payments at once: eight invoices, numbered 2 to 9, no gap, no repeat.
+    let mut ids = Vec::new();
+    for _ in 0..8 {
+        ids.push(checkout(&app, &owner, &org, 1000).await);
+    }
+    let paid = futures_util::future::join_all(ids.iter().map(|id| pay(&app, id, "4242424242424242", "pay"))).await;
+    assert!(paid.iter().all(|(status, _)| *status == 303), "{paid:?}");
+    app.settled().await;
+    let all = app
+        .get(&format!("/api/v1/billing/invoices?organization_id={org}&per_page=50"), Some(&owner.access))
+        .await
+        .expect(200);
+    let mut numbers: Vec<String> = all.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["kind"] == "invoice")
+        .map(|i| i["number"].as_str().expect("number").to_string())
+        .collect();
+    numbers.sort();
+    let expected: Vec<String> = (1..=9).map(|n| format!("INV-{year}-{n:06}")).collect();
+    assert_eq!(numbers, expected);
+
+    // Who may read them.
+    let member = app.signup("member@invoice.example").await;
+    app.add_member(&org, &owner, &member, "MEMBER").await;
+    let stranger = app.signup("stranger@invoice.example").await;
+    let admin = app.admin("root@invoice.example").await;
+    app.get(&format!("/api/v1/billing/invoices?organization_id={org}"), None).await.expect(401);
+    app.get(&format!("/api/v1/billing/invoices?organization_id={org}"), Some(&member.access)).await.expect(403);
+    app.get(&format!("/api/v1/billing/invoices?organization_id={org}"), Some(&stranger.access)).await.expect(404);
+    app.get(&format!("/api/v1/billing/invoices/{id}"), Some(&member.access)).await.expect(403);
+    app.get(&format!("/api/v1/billing/invoices/{id}"), Some(&stranger.access)).await.expect(404);
+    app.get(&format!("/api/v1/billing/invoices/{id}/pdf"), Some(&stranger.access)).await.expect(404);
+    app.get(&format!("/api/v1/billing/invoices/{id}"), Some(&admin.access)).await.expect(200);
+    app.get("/api/v1/billing/invoices/nope", Some(&owner.access)).await.expect(404);
+    app.get(&format!("/api/v1/billing/invoices?organization_id={org}&page=0"), Some(&owner.access))
+        .await
+        .expect_field_error(422, "page");
 }

@@ -1,7 +1,9 @@
 //! Commerce: payments through one provider interface (a built-in sandbox that runs every
 //! flow locally, and Stripe Checkout), provider webhooks verified and applied exactly once,
-//! refunds. Plans, subscriptions, quotas, invoices and the marketplace are not built yet.
+//! refunds, invoices and credit notes with their PDF. Plans, subscriptions, quotas and the
+//! marketplace are not built yet.
 
+pub mod invoices;
 pub mod payments;
 pub mod sandbox;
 pub mod settings;
@@ -49,11 +51,14 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
         http,
     }));
     deps.provide(state.clone());
-    let (webhooks, sandbox) = (state.clone(), state.clone());
-    Ok(Module::new("commerce").api(router(state)).jobs(move |registry| {
-        registry.register(webhooks::PROCESS_JOB, webhooks::ProcessEvent(webhooks));
-        registry.register(sandbox::SETTLE_JOB, sandbox::SettleLater(sandbox));
-    }))
+    let (webhooks, sandbox, pdfs) = (state.clone(), state.clone(), state.clone());
+    Ok(Module::new("commerce").api(router(state.clone())).listener(Arc::new(invoices::service::Invoicing(state))).jobs(
+        move |registry| {
+            registry.register(webhooks::PROCESS_JOB, webhooks::ProcessEvent(webhooks));
+            registry.register(sandbox::SETTLE_JOB, sandbox::SettleLater(sandbox));
+            registry.register(invoices::service::PDF_JOB, invoices::service::MakePdf(pdfs));
+        },
+    ))
 }
 
 /// `/api/v1/payments`.
@@ -65,14 +70,26 @@ pub fn router(state: CommerceState) -> OpenApiRouter {
         .routes(routes!(payments::routes::refund_payment))
         .routes(routes!(webhooks::receive_webhook))
         .routes(routes!(sandbox::checkout_page, sandbox::submit_card));
-    OpenApiRouter::new().nest("/payments", payments).with_state(state)
+    let invoices = OpenApiRouter::new()
+        .routes(routes!(invoices::routes::list_invoices))
+        .routes(routes!(invoices::routes::get_invoice))
+        .routes(routes!(invoices::routes::invoice_pdf));
+    OpenApiRouter::new().nest("/payments", payments).nest("/billing/invoices", invoices).with_state(state)
 }
 
 pub fn migrations() -> Vec<kernel::migrate::Migration> {
-    vec![kernel::migrate::Migration {
-        module: "commerce",
-        version: 1,
-        name: "payments",
-        script: include_str!("../migrations/0001_payments.sql"),
-    }]
+    vec![
+        kernel::migrate::Migration {
+            module: "commerce",
+            version: 1,
+            name: "payments",
+            script: include_str!("../migrations/0001_payments.sql"),
+        },
+        kernel::migrate::Migration {
+            module: "commerce",
+            version: 2,
+            name: "invoices",
+            script: include_str!("../migrations/0002_invoices.sql"),
+        },
+    ]
 }

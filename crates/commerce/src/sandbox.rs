@@ -28,7 +28,7 @@ fn esc(s: &str) -> String {
 }
 
 fn page(status: StatusCode, p: &Payment, message: Option<&str>) -> Response {
-    let amount = format!("{}.{:02} {}", p.amount / 100, p.amount % 100, esc(&p.currency));
+    let amount = esc(&crate::invoices::service::format_amount(p.amount, &p.currency));
     let body = if p.status == "pending" {
         format!(
             "<form method=\"post\"><p><label for=\"card_number\">Card number</label><br>\

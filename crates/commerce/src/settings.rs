@@ -10,11 +10,23 @@ pub const STRIPE: &str = "stripe";
 pub struct CommerceConfig {
     /// How long a sandbox payment made with the "pending" test card waits before it settles.
     pub sandbox_settle_secs: i64,
+    /// The VAT rate invoices apply, in basis points (2000 = 20 %); prices include it.
+    pub vat_rate_bp: i64,
+    /// The seller on invoices.
+    pub seller_name: String,
+    pub seller_address: String,
+    pub seller_vat_id: String,
 }
 
 impl Default for CommerceConfig {
     fn default() -> Self {
-        CommerceConfig { sandbox_settle_secs: 30 }
+        CommerceConfig {
+            sandbox_settle_secs: 30,
+            vat_rate_bp: 2000,
+            seller_name: "Socle".into(),
+            seller_address: String::new(),
+            seller_vat_id: String::new(),
+        }
     }
 }
 

@@ -1,0 +1,265 @@
+//! Issuing invoices and credit notes, their PDF, and reading them.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use kernel::jobs::{Job, JobContext, JobFuture, JobHandler, NewJob};
+use kernel::outbox::{Event, Listener, ListenerFuture};
+use kernel::pagination::{Page, PageRequest};
+use kernel::principal::Principal;
+use kernel::{Error, OrgRole, Result, Tx, args};
+use serde_json::{Value, json};
+
+use super::pdf::{Line, page};
+use super::{COLUMNS, Invoice, InvoiceRow, split_vat};
+use crate::CommerceState;
+use crate::payments::Payment;
+use crate::payments::service::find;
+use foundation::orgs::require_org_role;
+
+pub const PDF_JOB: &str = "commerce.invoice.pdf";
+
+/// Amounts as people read them: `19.99 EUR`, `5000 XOF` (currencies without minor units).
+pub fn format_amount(minor: i64, currency: &str) -> String {
+    let zero_decimal = ["JPY", "KRW", "XOF", "XAF", "CLP", "VND", "ISK", "UGX"].contains(&currency);
+    if zero_decimal {
+        return format!("{minor} {currency}");
+    }
+    let sign = if minor < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02} {currency}", minor.unsigned_abs() / 100, minor.unsigned_abs() % 100)
+}
+
+/// The next number of `prefix` in `year`, in the caller's transaction: the counter row is
+/// locked until it commits, so numbers follow each other without gaps or repeats.
+async fn next_number(tx: &mut Tx, prefix: &str, year: i32) -> Result<String> {
+    let key = format!("{prefix}-{year}");
+    let (n,): (i64,) = tx
+        .fetch_one(
+            "INSERT INTO invoice_counters (counter, last) VALUES ($1, 1)
+             ON CONFLICT (counter) DO UPDATE SET last = invoice_counters.last + 1 RETURNING last",
+            args![&key],
+        )
+        .await?;
+    Ok(format!("{key}-{n:06}"))
+}
+
+async fn issue(
+    state: &CommerceState,
+    tx: &mut Tx,
+    event_id: &str,
+    payment: &Payment,
+    kind: &str,
+    total: i64,
+    refers_to: Option<String>,
+) -> Result<()> {
+    let done: i64 = tx.scalar("SELECT COUNT(*) FROM invoices WHERE event_id = $1", args![event_id]).await?;
+    if done > 0 {
+        return Ok(());
+    }
+    let now = kernel::time::now();
+    let prefix = if kind == "invoice" { "INV" } else { "CN" };
+    let number = next_number(tx, prefix, now.year()).await?;
+    let rate = state.settings.vat_rate_bp;
+    let (subtotal, vat) = split_vat(total, rate);
+    let buyer_user = foundation::accounts::find_by_id(&mut *tx, &payment.created_by).await?;
+    let buyer = json!({
+        "organization_id": payment.organization_id,
+        "name": buyer_user.as_ref().map(|u| format!("{} {}", u.first_name, u.last_name).trim().to_string()),
+        "email": buyer_user.as_ref().map(|u| u.email.clone()),
+    });
+    let seller = json!({"name": state.settings.seller_name, "address": state.settings.seller_address,
+        "vat_id": state.settings.seller_vat_id});
+    let lines =
+        json!([{"description": payment.description, "quantity": 1, "unit_amount": subtotal, "amount": subtotal}]);
+    let id = kernel::ids::new_id();
+    tx.execute(
+        "INSERT INTO invoices (id, organization_id, payment_id, event_id, number, kind, status, currency, subtotal,
+           vat_rate_bp, vat_amount, total, seller, buyer, lines, refers_to, issued_at, paid_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'paid', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        args![
+            &id,
+            &payment.organization_id,
+            &payment.id,
+            event_id,
+            &number,
+            kind,
+            &payment.currency,
+            subtotal,
+            rate,
+            vat,
+            total,
+            seller.to_string(),
+            buyer.to_string(),
+            lines.to_string(),
+            refers_to,
+            now,
+            payment.paid_at.unwrap_or(now)
+        ],
+    )
+    .await?;
+    kernel::jobs::enqueue(
+        tx,
+        NewJob::new(PDF_JOB, json!({"invoice_id": id})).idempotency_key(format!("invoice-pdf:{id}")),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Issues the invoice of every paid payment and the credit note of every refund, in the
+/// event's dispatch transaction.
+pub struct Invoicing(pub CommerceState);
+
+impl Listener for Invoicing {
+    fn name(&self) -> &'static str {
+        "commerce.invoicing"
+    }
+
+    fn on_event<'a>(&'a self, event: &'a Event, tx: &'a mut Tx) -> ListenerFuture<'a> {
+        Box::pin(async move {
+            let kind = match event.kind.as_str() {
+                "payment.succeeded" => "invoice",
+                "payment.refunded" => "credit_note",
+                _ => return Ok(()),
+            };
+            let Some(payment_id) = event.payload["payment_id"].as_str() else { return Ok(()) };
+            let Some(payment) = find(tx, payment_id).await? else { return Ok(()) };
+            if kind == "invoice" {
+                return issue(&self.0, tx, &event.id, &payment, kind, payment.amount, None).await;
+            }
+            let amount = event.payload["amount"].as_i64().unwrap_or(0);
+            let invoice: Option<(String,)> = tx
+                .fetch_optional(
+                    "SELECT number FROM invoices WHERE payment_id = $1 AND kind = 'invoice'",
+                    args![payment_id],
+                )
+                .await?;
+            issue(&self.0, tx, &event.id, &payment, kind, -amount, invoice.map(|(n,)| n)).await
+        })
+    }
+}
+
+async fn load(db: &kernel::Db, id: &str) -> Result<Option<InvoiceRow>> {
+    db.fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM invoices WHERE id = $1")), args![id]).await
+}
+
+/// The PDF of an invoice, as the job makes it.
+pub fn render(invoice: &Invoice) -> Vec<u8> {
+    let title = if invoice.kind == "invoice" { "Invoice" } else { "Credit note" };
+    let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let mut lines = vec![
+        Line::new(50.0, 780.0, 22.0, format!("{title} {}", invoice.number)).bold(),
+        Line::new(50.0, 755.0, 10.0, format!("Issued {}", invoice.issued_at.date())),
+        Line::new(50.0, 720.0, 10.0, "From").bold(),
+        Line::new(50.0, 705.0, 10.0, text(&invoice.seller, "name")),
+        Line::new(50.0, 692.0, 10.0, text(&invoice.seller, "address")),
+        Line::new(50.0, 679.0, 10.0, format!("VAT {}", text(&invoice.seller, "vat_id"))),
+        Line::new(320.0, 720.0, 10.0, "To").bold(),
+        Line::new(320.0, 705.0, 10.0, text(&invoice.buyer, "name")),
+        Line::new(320.0, 692.0, 10.0, text(&invoice.buyer, "email")),
+        Line::new(320.0, 679.0, 10.0, format!("Organization {}", text(&invoice.buyer, "organization_id"))),
+        Line::new(50.0, 630.0, 10.0, "Description").bold(),
+        Line::new(450.0, 630.0, 10.0, "Amount").bold(),
+    ];
+    if let Some(refers) = &invoice.refers_to {
+        lines.push(Line::new(50.0, 742.0, 10.0, format!("Corrects invoice {refers}")));
+    }
+    let mut y = 610.0;
+    for item in invoice.lines.as_array().into_iter().flatten() {
+        let amount = if invoice.kind == "invoice" { item["amount"].as_i64().unwrap_or(0) } else { invoice.subtotal };
+        lines.push(Line::new(
+            50.0,
+            y,
+            10.0,
+            item["description"].as_str().unwrap_or_default().chars().take(70).collect::<String>(),
+        ));
+        lines.push(Line::new(450.0, y, 10.0, format_amount(amount, &invoice.currency)));
+        y -= 16.0;
+    }
+    let rate = format!("{}.{:02} %", invoice.vat_rate_bp / 100, invoice.vat_rate_bp % 100);
+    for (label, amount, bold) in [
+        ("Subtotal".to_string(), invoice.subtotal, false),
+        (format!("VAT {rate}"), invoice.vat_amount, false),
+        ("Total".to_string(), invoice.total, true),
+    ] {
+        y -= 8.0;
+        let mut l = Line::new(320.0, y, 11.0, label);
+        let mut a = Line::new(450.0, y, 11.0, format_amount(amount, &invoice.currency));
+        if bold {
+            l = l.bold();
+            a = a.bold();
+        }
+        lines.push(l);
+        lines.push(a);
+    }
+    let paid = invoice.paid_at.map(|p| format!("Paid on {}.", p.date())).unwrap_or_default();
+    lines.push(Line::new(50.0, 80.0, 9.0, paid));
+    page(&lines, &[(50.0, 645.0, 545.0, 645.0), (320.0, y - 6.0, 545.0, y - 6.0)])
+}
+
+/// Makes the PDF, stores it with the invoice, and emails the buyer.
+pub struct MakePdf(pub CommerceState);
+
+impl JobHandler for MakePdf {
+    fn run<'a>(&'a self, job: &'a Job, ctx: &'a JobContext) -> JobFuture<'a> {
+        Box::pin(async move {
+            let id = job.payload["invoice_id"].as_str().unwrap_or_default().to_string();
+            let Some(row) = load(&self.0.db, &id).await? else {
+                return Err(kernel::jobs::JobError::Permanent("the invoice does not exist".into()));
+            };
+            let invoice = Invoice::from(row);
+            let pdf = render(&invoice);
+            let mut tx = self.0.db.begin().await?;
+            tx.execute("UPDATE invoices SET pdf = $2 WHERE id = $1", args![&id, STANDARD.encode(&pdf)]).await?;
+            if let Some(to) = invoice.buyer["email"].as_str() {
+                let url = format!("{}/api/v1/billing/invoices/{id}/pdf", self.0.public_url.trim_end_matches('/'));
+                let vars = json!({"number": invoice.number, "amount": invoice.total, "currency": invoice.currency,
+                    "issued_at": kernel::time::rfc3339(invoice.issued_at), "url": url});
+                let mail = kernel::templates::render_email(&mut tx, "invoice", to, &vars).await?;
+                kernel::mail::enqueue(&mut tx, &mail).await?;
+            }
+            ctx.complete_in(tx, Some(json!({"bytes": pdf.len()}))).await?;
+            Ok(None)
+        })
+    }
+}
+
+/// An organization's invoices and credit notes, newest first (OWNER or ADMIN).
+pub async fn list(
+    state: &CommerceState,
+    principal: &Principal,
+    organization_id: &str,
+    page: PageRequest,
+) -> Result<Page<Invoice>> {
+    require_org_role(&state.db, principal, organization_id, OrgRole::Admin).await?;
+    let total: i64 =
+        state.db.scalar("SELECT COUNT(*) FROM invoices WHERE organization_id = $1", args![organization_id]).await?;
+    let rows: Vec<InvoiceRow> = state
+        .db
+        .fetch_all(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM invoices WHERE organization_id = $1 ORDER BY issued_at DESC, number DESC LIMIT $2 OFFSET $3"
+            )),
+            args![organization_id, page.limit(), page.offset()],
+        )
+        .await?;
+    Ok(Page::new(rows.into_iter().map(Invoice::from).collect(), page, total))
+}
+
+/// One invoice: an OWNER or ADMIN of its organization, or a platform administrator.
+pub async fn get(state: &CommerceState, principal: &Principal, id: &str) -> Result<Invoice> {
+    let row = load(&state.db, id).await?.ok_or_else(|| Error::not_found("invoice"))?;
+    if principal.authorize(kernel::PlatformRole::Admin).is_err() {
+        require_org_role(&state.db, principal, &row.organization_id, OrgRole::Admin)
+            .await
+            .map_err(|e| if matches!(e, Error::Forbidden(_)) { e } else { Error::not_found("invoice") })?;
+    }
+    Ok(Invoice::from(row))
+}
+
+/// The PDF's bytes, once the queue has made it.
+pub async fn pdf(state: &CommerceState, principal: &Principal, id: &str) -> Result<(String, Vec<u8>)> {
+    let invoice = get(state, principal, id).await?;
+    let (encoded,): (Option<String>,) = state.db.fetch_one("SELECT pdf FROM invoices WHERE id = $1", args![id]).await?;
+    let encoded = encoded.ok_or_else(|| Error::Conflict("the PDF is being made; try again in a moment".into()))?;
+    let bytes = STANDARD.decode(encoded).map_err(Error::internal)?;
+    Ok((invoice.number, bytes))
+}

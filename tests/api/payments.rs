@@ -171,7 +171,9 @@ async fn payment_endpoints_refuse_bad_callers_and_bad_input(app: TestApp) {
     // Malformed: each field named.
     for (change, field) in [
         (json!({"amount": 0}), "amount"),
-        (json!({"amount": 1_000_000_000_i64}), "amount"),
+        (json!({"amount": 100_000_000_i64}), "amount"),
+        (json!({"success_url": "http://"}), "success_url"),
+        (json!({"cancel_url": "https://shop.test/\u{1}"}), "cancel_url"),
         (json!({"currency": "eur"}), "currency"),
         (json!({"description": ""}), "description"),
         (json!({"success_url": "javascript:alert(1)"}), "success_url"),
@@ -222,9 +224,9 @@ async fn deliver(app: &TestApp, signature: Option<&str>, body: &str) -> reqwest:
     request.send().await.expect("the server answers")
 }
 
-fn completed(event_id: &str, payment_id: &str, amount: i64) -> String {
+fn completed(event_id: &str, payment_id: &str, session: &str, amount: i64) -> String {
     json!({"id": event_id, "object": "event", "type": "checkout.session.completed", "data": {"object": {
-        "id": "cs_test_1", "object": "checkout.session", "client_reference_id": payment_id,
+        "id": session, "object": "checkout.session", "client_reference_id": payment_id,
         "metadata": {"payment_id": payment_id}, "payment_status": "paid", "amount_total": amount, "currency": "eur"}}})
     .to_string()
 }
@@ -277,10 +279,10 @@ async fn stripe_checkout_and_webhooks_settle_payments_once(mut app: TestApp) {
     assert_eq!(form["success_url"], format!("https://shop.test/ok?payment_id={id}&status=succeeded"));
 
     let now = kernel::time::now().unix_timestamp();
-    let event = completed("evt_1", &id, 2500);
+    let event = completed("evt_1", &id, "cs_test_a1", 2500);
     // Refused, changing nothing: no signature, a tampered body, another secret, too old.
     assert_eq!(deliver(&app, None, &event).await.status(), 400);
-    let tampered = completed("evt_1", &id, 1);
+    let tampered = completed("evt_1", &id, "cs_test_a1", 1);
     assert_eq!(deliver(&app, Some(&stripe_signature(secret, now, &event)), &tampered).await.status(), 400);
     assert_eq!(deliver(&app, Some(&stripe_signature("whsec_other", now, &event)), &event).await.status(), 400);
     assert_eq!(deliver(&app, Some(&stripe_signature(secret, now - 600, &event)), &event).await.status(), 400);
@@ -312,17 +314,36 @@ async fn stripe_checkout_and_webhooks_settle_payments_once(mut app: TestApp) {
     body["provider"] = json!("stripe");
     let short = app.post(&format!("{PAYMENTS}/checkout"), Some(&owner.access), body).await.expect(201);
     let short_id = short.body["payment"]["id"].as_str().expect("id").to_string();
-    let event = completed("evt_2", &short_id, 100);
+    // A session that is not this payment's (a payment link naming our id) changes nothing.
+    let foreign = completed("evt_3", &short_id, "cs_someone_else", 4000);
+    assert_eq!(deliver(&app, Some(&stripe_signature(secret, now, &foreign)), &foreign).await.status(), 200);
+    app.settled().await;
+    assert_eq!(
+        app.get(&format!("{PAYMENTS}/{short_id}"), Some(&owner.access)).await.expect(200).body["status"],
+        "pending"
+    );
+    // Money taken, but not what was asked: a person must look; nothing is granted.
+    let event = completed("evt_2", &short_id, "cs_test_a2", 100);
     assert_eq!(deliver(&app, Some(&stripe_signature(secret, now, &event)), &event).await.status(), 200);
     app.settled().await;
-    let failed = app.get(&format!("{PAYMENTS}/{short_id}"), Some(&owner.access)).await.expect(200);
-    assert_eq!(failed.body["status"], "failed");
-    assert_eq!(failed.body["failure_reason"], "paid 100 where 4000 was due");
-    // Stripe refusing a checkout is a 503 that says why, and leaves no payment behind.
+    let review = app.get(&format!("{PAYMENTS}/{short_id}"), Some(&owner.access)).await.expect(200);
+    assert_eq!(review.body["status"], "needs_review");
+    assert_eq!(review.body["failure_reason"], "paid 100 where 4000 was due");
+    assert_eq!(events(&app, "payment.succeeded").await.len(), 1);
+    // With Stripe configured, the sandbox is off: it would hand out free "paid" payments.
+    let mut body = checkout_body(&org, 100);
+    body["provider"] = json!("sandbox");
+    app.post(&format!("{PAYMENTS}/checkout"), Some(&owner.access), body).await.expect_field_error(422, "provider");
+    // Stripe refusing a checkout is a 422 that says why, and leaves no payment behind.
     let mut body = checkout_body(&org, 100);
     body["provider"] = json!("stripe");
-    let refused = app.post(&format!("{PAYMENTS}/checkout"), Some(&owner.access), body).await.expect(503);
-    assert!(refused.body["detail"].as_str().is_some_and(|d| d.contains("No such price")), "{}", refused.body);
+    let refused =
+        app.post(&format!("{PAYMENTS}/checkout"), Some(&owner.access), body).await.expect_field_error(422, "provider");
+    assert!(
+        refused.body["errors"][0]["message"].as_str().is_some_and(|d| d.contains("No such price")),
+        "{}",
+        refused.body
+    );
     let all = app.get(&format!("{PAYMENTS}?organization_id={org}"), Some(&owner.access)).await.expect(200);
     assert_eq!(all.body["total_items"], 2);
     // Refunds of Stripe payments say they are not built.
@@ -354,7 +375,8 @@ async fn invoices_follow_payments_without_gaps(app: TestApp) {
         app.get(&format!("/api/v1/billing/invoices?organization_id={org}"), Some(&owner.access)).await.expect(200);
     assert_eq!(list.body["total_items"], 1);
     let invoice = &list.body["items"][0];
-    let number = format!("INV-{year}-000001");
+    // Sandbox payments are tests: their own sequence, not the legal one.
+    let number = format!("TEST-INV-{year}-000001");
     assert_eq!(invoice["number"], Value::String(number.clone()));
     assert_eq!(
         (
@@ -400,7 +422,7 @@ async fn invoices_follow_payments_without_gaps(app: TestApp) {
         .find(|i| i["kind"] == "credit_note")
         .cloned()
         .expect("a credit note");
-    assert_eq!(credit["number"], format!("CN-{year}-000001"));
+    assert_eq!(credit["number"], format!("TEST-CN-{year}-000001"));
     assert_eq!((credit["total"].as_i64(), credit["refers_to"].as_str()), (Some(-600), Some(number.as_str())));
 
     // Eight payments at once: eight invoices, numbered 2 to 9, no gap, no repeat.
@@ -423,7 +445,7 @@ async fn invoices_follow_payments_without_gaps(app: TestApp) {
         .map(|i| i["number"].as_str().expect("number").to_string())
         .collect();
     numbers.sort();
-    let expected: Vec<String> = (1..=9).map(|n| format!("INV-{year}-{n:06}")).collect();
+    let expected: Vec<String> = (1..=9).map(|n| format!("TEST-INV-{year}-{n:06}")).collect();
     assert_eq!(numbers, expected);
 
     // Who may read them.

@@ -274,7 +274,9 @@ async fn failed_executions_resume_at_the_failed_step_and_can_be_cancelled(backen
     // Retry resumes at `call`: `first` does not run again (one record).
     let retried =
         app.post(&format!("/api/v1/automation/executions/{id}/retry"), Some(&builder.access), json!({})).await;
-    assert_eq!(retried.expect(202).body["status"], "queued");
+    // Queued, or already picked up by a worker by the time the answer is read.
+    let status = retried.expect(202).body["status"].as_str().unwrap_or_default().to_string();
+    assert!(matches!(status.as_str(), "queued" | "running"), "{status}");
     let done = finished(&app, &builder, &id).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(step_ids(&done), ["first:succeeded", "call:failed", "call:succeeded", "last:succeeded"]);

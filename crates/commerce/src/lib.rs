@@ -28,6 +28,12 @@ pub struct CommerceInner {
     pub http: reqwest::Client,
 }
 
+impl CommerceState {
+    pub fn sandbox_enabled(&self) -> bool {
+        self.settings.sandbox.unwrap_or(!self.stripe.enabled())
+    }
+}
+
 impl std::ops::Deref for CommerceState {
     type Target = CommerceInner;
 
@@ -43,9 +49,13 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
         .redirect(reqwest::redirect::Policy::none())
         .timeout(std::time::Duration::from_secs(15))
         .build()?;
+    let commerce: settings::CommerceConfig = deps.section(settings::COMMERCE)?;
+    if !(0..=10_000).contains(&commerce.vat_rate_bp) {
+        anyhow::bail!("commerce.vat_rate_bp is in basis points, from 0 to 10000 (2000 = 20 %)");
+    }
     let state = CommerceState(Arc::new(CommerceInner {
         db: deps.db.clone(),
-        settings: deps.section(settings::COMMERCE)?,
+        settings: commerce,
         stripe: deps.section(settings::STRIPE)?,
         public_url: deps.config.public_url.clone(),
         http,

@@ -15,7 +15,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::CommerceState;
-use crate::payments::service::{find, settle};
+use crate::payments::service::settle;
 use crate::payments::{Outcome, Payment};
 
 pub const SETTLE_JOB: &str = "commerce.sandbox.settle";
@@ -52,11 +52,16 @@ fn page(status: StatusCode, p: &Payment, message: Option<&str>) -> Response {
     response
 }
 
+/// A sandbox payment, read without a write transaction (the page is public).
 async fn sandbox_payment(state: &CommerceState, id: &str) -> Result<Payment> {
-    let mut tx = state.db.begin().await?;
-    let payment = find(&mut tx, id).await?.filter(|p| p.provider == "sandbox");
-    tx.commit().await?;
-    payment.ok_or_else(|| Error::not_found("payment"))
+    let payment: Option<Payment> = state
+        .db
+        .fetch_optional(
+            sqlx::AssertSqlSafe(format!("SELECT {} FROM payments WHERE id = $1", crate::payments::COLUMNS)),
+            kernel::args![id],
+        )
+        .await?;
+    payment.filter(|p| p.provider == "sandbox").ok_or_else(|| Error::not_found("payment"))
 }
 
 /// The hosted checkout page of a sandbox payment.
@@ -131,18 +136,20 @@ pub async fn submit_card(
     }
     let card: String = form.card_number.chars().filter(|c| c.is_ascii_digit()).collect();
     let mut tx = state.db.begin().await?;
+    let ended = |changed: bool, url: &str, status: &str| {
+        // Another submission ended it first: say so rather than send the buyer on wrongly.
+        if changed {
+            back(url, &id, status)
+        } else {
+            page(StatusCode::CONFLICT, &payment, Some("This payment is no longer open."))
+        }
+    };
     let response = match (form.action.as_str(), card.as_str()) {
-        ("cancel", _) => {
-            settle(&mut tx, &id, &Outcome::Canceled).await?;
-            back(&payment.cancel_url, &id, "canceled")
-        }
-        (_, CARD_PAID) => {
-            settle(&mut tx, &id, &Outcome::Succeeded).await?;
-            back(&payment.success_url, &id, "succeeded")
-        }
+        ("cancel", _) => ended(settle(&mut tx, &id, &Outcome::Canceled).await?, &payment.cancel_url, "canceled"),
+        (_, CARD_PAID) => ended(settle(&mut tx, &id, &Outcome::Succeeded).await?, &payment.success_url, "succeeded"),
         (_, CARD_DECLINED) => {
-            settle(&mut tx, &id, &Outcome::Failed("card_declined".into())).await?;
-            back(&payment.cancel_url, &id, "failed")
+            let changed = settle(&mut tx, &id, &Outcome::Failed("card_declined".into())).await?;
+            ended(changed, &payment.cancel_url, "failed")
         }
         (_, CARD_PENDING) => {
             let at = kernel::time::now() + time::Duration::seconds(state.settings.sandbox_settle_secs.max(0));

@@ -8,6 +8,9 @@ pub const STRIPE: &str = "stripe";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CommerceConfig {
+    /// Whether the sandbox provider takes payments: by default only while Stripe is not
+    /// configured (a server that sells for real does not hand out free "paid" payments).
+    pub sandbox: Option<bool>,
     /// How long a sandbox payment made with the "pending" test card waits before it settles.
     pub sandbox_settle_secs: i64,
     /// The VAT rate invoices apply, in basis points (2000 = 20 %); prices include it.
@@ -21,6 +24,7 @@ pub struct CommerceConfig {
 impl Default for CommerceConfig {
     fn default() -> Self {
         CommerceConfig {
+            sandbox: None,
             sandbox_settle_secs: 30,
             vat_rate_bp: 2000,
             seller_name: "Socle".into(),

@@ -49,7 +49,7 @@ pub fn verify_signature(header: Option<&str>, body: &[u8], secret: &str, now: i6
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - timestamp).abs() > TOLERANCE_SECS {
+    if now.abs_diff(timestamp) > TOLERANCE_SECS as u64 {
         return Err(SignatureError::Stale);
     }
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| SignatureError::Mismatch)?;
@@ -115,6 +115,11 @@ pub async fn create_checkout_session(
     if !status.is_success() {
         let message = answer["error"]["message"].as_str().unwrap_or("unknown error").to_string();
         tracing::warn!(%status, %message, "Stripe refused a checkout session");
+        // Stripe's 4xx are about the request (an amount under its minimum, a currency it
+        // does not take): the client's to fix, not to retry.
+        if status.is_client_error() {
+            return Err(Error::field("provider", "refused", format!("Stripe refused the checkout: {message}")));
+        }
         return Err(Error::Unavailable(format!("the payment provider refused the checkout: {message}")));
     }
     serde_json::from_value(answer).map_err(|e| Error::Unavailable(format!("the payment provider answered oddly: {e}")))

@@ -145,6 +145,14 @@ impl JobHandler for ProcessEvent {
                     match payment {
                         None => "unknown payment".to_string(),
                         Some(p) if p.provider != provider => "another provider's payment".to_string(),
+                        // The session must be the one made for this payment: anyone can put a
+                        // payment's id in a payment link's client_reference_id.
+                        Some(p)
+                            if event["data"]["object"]["object"] != "checkout.session"
+                                || p.provider_ref.as_deref() != event["data"]["object"]["id"].as_str() =>
+                        {
+                            "another checkout session".to_string()
+                        }
                         Some(p) => {
                             // What was paid must be what was asked.
                             let object = &event["data"]["object"];
@@ -152,10 +160,10 @@ impl JobHandler for ProcessEvent {
                             let currency = object["currency"].as_str().map(str::to_uppercase);
                             let outcome = match (&outcome, paid, currency) {
                                 (Outcome::Succeeded, Some(amount), _) if amount != p.amount => {
-                                    Outcome::Failed(format!("paid {amount} where {} was due", p.amount))
+                                    Outcome::NeedsReview(format!("paid {amount} where {} was due", p.amount))
                                 }
                                 (Outcome::Succeeded, _, Some(c)) if c != p.currency => {
-                                    Outcome::Failed(format!("paid in {c} where {} was due", p.currency))
+                                    Outcome::NeedsReview(format!("paid in {c} where {} was due", p.currency))
                                 }
                                 _ => outcome,
                             };

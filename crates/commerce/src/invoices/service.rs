@@ -56,7 +56,14 @@ async fn issue(
         return Ok(());
     }
     let now = kernel::time::now();
-    let prefix = if kind == "invoice" { "INV" } else { "CN" };
+    // Sandbox payments are tests: their documents have a sequence of their own, so the legal
+    // one holds real sales only.
+    let prefix = match (kind == "invoice", payment.provider == "sandbox") {
+        (true, false) => "INV",
+        (false, false) => "CN",
+        (true, true) => "TEST-INV",
+        (false, true) => "TEST-CN",
+    };
     let number = next_number(tx, prefix, now.year()).await?;
     let rate = state.settings.vat_rate_bp;
     let (subtotal, vat) = split_vat(total, rate);
@@ -250,7 +257,7 @@ pub async fn get(state: &CommerceState, principal: &Principal, id: &str) -> Resu
     if principal.authorize(kernel::PlatformRole::Admin).is_err() {
         require_org_role(&state.db, principal, &row.organization_id, OrgRole::Admin)
             .await
-            .map_err(|e| if matches!(e, Error::Forbidden(_)) { e } else { Error::not_found("invoice") })?;
+            .map_err(|e| if matches!(e, Error::NotFound(_)) { Error::not_found("invoice") } else { e })?;
     }
     Ok(Invoice::from(row))
 }

@@ -21,7 +21,7 @@ pub struct Payment {
     pub provider: String,
     /// The provider's id for it (Stripe's checkout session).
     pub provider_ref: Option<String>,
-    /// `pending`, `succeeded`, `failed`, `canceled`, `refunded`, `partially_refunded`.
+    /// `pending`, `succeeded`, `failed`, `canceled`, `needs_review`, `refunded`, `partially_refunded`.
     pub status: String,
     /// In minor units (cents).
     pub amount: i64,
@@ -53,4 +53,7 @@ pub enum Outcome {
     Succeeded,
     Failed(String),
     Canceled,
+    /// The provider took money, but not what was asked: a person must look (no goods are
+    /// granted, nothing is announced as failed).
+    NeedsReview(String),
 }

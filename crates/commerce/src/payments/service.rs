@@ -16,7 +16,7 @@ use foundation::audit::{self, AuditEntry, Severity};
 use foundation::orgs::require_org_role;
 
 /// The most one payment may be (a million in major units).
-pub const MAX_AMOUNT: i64 = 100_000_000;
+pub const MAX_AMOUNT: i64 = 99_999_999;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Purpose {
@@ -42,10 +42,13 @@ pub struct CheckoutRequest {
 }
 
 fn url_ok(u: &str) -> bool {
-    (u.starts_with("https://") || u.starts_with("http://")) && u.len() <= 2000 && !u.contains(char::is_whitespace)
+    u.len() <= 2000
+        && !u.chars().any(|c| c.is_whitespace() || c.is_control())
+        && url::Url::parse(u)
+            .is_ok_and(|p| matches!(p.scheme(), "https" | "http") && p.host_str().is_some_and(|h| !h.is_empty()))
 }
 
-fn validate(req: &CheckoutRequest, stripe: bool) -> Result<String> {
+fn validate(req: &CheckoutRequest, stripe: bool, sandbox: bool) -> Result<String> {
     let mut v = Validator::new();
     if !(1..=MAX_AMOUNT).contains(&req.amount) {
         v.add("amount", "out_of_range", format!("amount is in minor units, from 1 to {MAX_AMOUNT}"));
@@ -63,9 +66,12 @@ fn validate(req: &CheckoutRequest, stripe: bool) -> Result<String> {
         v.text("purpose.kind", &p.kind, 64);
         v.text("purpose.id", &p.id, 128);
     }
-    let provider = req.provider.clone().unwrap_or_else(|| "sandbox".into());
+    let provider = req.provider.clone().unwrap_or_else(|| if stripe { "stripe" } else { "sandbox" }.into());
     match provider.as_str() {
-        "sandbox" => {}
+        "sandbox" if sandbox => {}
+        "sandbox" => {
+            v.add("provider", "not_configured", "the sandbox provider is off on this server (commerce.sandbox)")
+        }
         "stripe" if stripe => {}
         "stripe" => v.add("provider", "not_configured", "Stripe is not configured on this server (stripe.secret_key)"),
         _ => v.add("provider", "invalid_value", "provider is sandbox or stripe"),
@@ -81,7 +87,7 @@ pub async fn create_checkout(
     principal: &Principal,
     req: CheckoutRequest,
 ) -> Result<(Payment, String)> {
-    let provider = validate(&req, state.stripe.enabled())?;
+    let provider = validate(&req, state.stripe.enabled(), state.sandbox_enabled())?;
     require_org_role(&state.db, principal, &req.organization_id, OrgRole::Admin).await?;
     let id = kernel::ids::new_id();
     let now = kernel::time::now();
@@ -143,7 +149,7 @@ pub async fn get(state: &CommerceState, principal: &Principal, id: &str) -> Resu
         .ok_or_else(|| Error::not_found("payment"))?;
     require_org_role(&state.db, principal, &payment.organization_id, OrgRole::Admin)
         .await
-        .map_err(|e| if matches!(e, Error::Forbidden(_)) { e } else { Error::not_found("payment") })?;
+        .map_err(|e| if matches!(e, Error::NotFound(_)) { Error::not_found("payment") } else { e })?;
     Ok(payment)
 }
 
@@ -184,6 +190,7 @@ pub async fn settle(tx: &mut Tx, id: &str, outcome: &Outcome) -> Result<bool> {
         Outcome::Succeeded => ("succeeded", None, Some(now)),
         Outcome::Failed(why) => ("failed", Some(why.clone()), None),
         Outcome::Canceled => ("canceled", None, None),
+        Outcome::NeedsReview(why) => ("needs_review", Some(why.clone()), Some(now)),
     };
     let changed = tx
         .execute(
@@ -203,7 +210,8 @@ pub async fn settle(tx: &mut Tx, id: &str, outcome: &Outcome) -> Result<bool> {
             Some(&payment.organization_id),
             json!({
                 "payment_id": payment.id, "amount": payment.amount, "currency": payment.currency,
-                "provider": payment.provider, "purpose": {"kind": payment.purpose_kind, "id": payment.purpose_id},
+                "provider": payment.provider, "test": payment.provider == "sandbox",
+                "purpose": {"kind": payment.purpose_kind, "id": payment.purpose_id},
                 "failure_reason": payment.failure_reason,
             }),
         ),
@@ -271,7 +279,8 @@ pub async fn refund(
         NewEvent::new(
             "payment.refunded",
             Some(&payment.organization_id),
-            json!({"payment_id": id, "refund_id": refund_id, "amount": amount, "currency": payment.currency}),
+            json!({"payment_id": id, "refund_id": refund_id, "amount": amount, "currency": payment.currency,
+                "test": payment.provider == "sandbox"}),
         ),
     )
     .await?;

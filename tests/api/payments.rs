@@ -424,6 +424,21 @@ async fn invoices_follow_payments_without_gaps(app: TestApp) {
         .expect("a credit note");
     assert_eq!(credit["number"], format!("TEST-CN-{year}-000001"));
     assert_eq!((credit["total"].as_i64(), credit["refers_to"].as_str()), (Some(-600), Some(number.as_str())));
+    assert_eq!((credit["subtotal"].as_i64(), credit["vat_amount"].as_i64()), (Some(-500), Some(-100)));
+    // The rest, refunded cent by cent at the end: the VAT credited adds up to the invoice's.
+    app.post(&format!("{PAYMENTS}/{first}/refund"), Some(&owner.access), json!({"amount": 1398})).await.expect(200);
+    app.post(&format!("{PAYMENTS}/{first}/refund"), Some(&owner.access), json!({"amount": 1})).await.expect(200);
+    app.settled().await;
+    let list =
+        app.get(&format!("/api/v1/billing/invoices?organization_id={org}"), Some(&owner.access)).await.expect(200);
+    let credited: i64 = list.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["kind"] == "credit_note")
+        .map(|i| i["vat_amount"].as_i64().unwrap_or_default())
+        .sum();
+    assert_eq!(credited, -333, "all the invoice's VAT, no more, no less");
 
     // Eight payments at once: eight invoices, numbered 2 to 9, no gap, no repeat.
     let mut ids = Vec::new();

@@ -65,8 +65,32 @@ async fn issue(
         (false, true) => "TEST-CN",
     };
     let number = next_number(tx, prefix, now.year()).await?;
-    let rate = state.settings.vat_rate_bp;
-    let (subtotal, vat) = split_vat(total, rate);
+    // A credit note reverses its invoice's VAT: the invoice's rate (not today's), and the
+    // note that completes the refund takes whatever VAT is left, so rounding cannot drift.
+    let invoiced: Option<(i64, i64, i64)> = if kind == "invoice" {
+        None
+    } else {
+        tx.fetch_optional(
+            "SELECT vat_rate_bp, vat_amount, total FROM invoices WHERE payment_id = $1 AND kind = 'invoice'",
+            args![&payment.id],
+        )
+        .await?
+    };
+    let rate = invoiced.map_or(state.settings.vat_rate_bp, |(rate, _, _)| rate);
+    let (mut subtotal, mut vat) = split_vat(total, rate);
+    if let Some((_, invoice_vat, invoice_total)) = invoiced {
+        let (credited_total, credited_vat): (i64, i64) = tx
+            .fetch_one(
+                "SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT), CAST(COALESCE(SUM(vat_amount), 0) AS BIGINT) FROM invoices
+                 WHERE payment_id = $1 AND kind = 'credit_note'",
+                args![&payment.id],
+            )
+            .await?;
+        if invoice_total + credited_total + total == 0 {
+            vat = -(invoice_vat + credited_vat);
+            subtotal = total - vat;
+        }
+    }
     let buyer_user = foundation::accounts::find_by_id(&mut *tx, &payment.created_by).await?;
     let buyer = json!({
         "organization_id": payment.organization_id,

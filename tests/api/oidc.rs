@@ -286,6 +286,11 @@ async fn app_provider() -> OidcProvider {
     .await
 }
 
+/// The body of `auth-with-oauth2` for the local provider.
+fn oauth2_body(code: &str, verifier: &str) -> Value {
+    json!({"provider": "oidc", "code": code, "codeVerifier": verifier, "redirectURL": APP_REDIRECT})
+}
+
 /// From `auth-methods`, sign in at the provider as `login`: (code, codeVerifier).
 async fn app_code(app: &TestApp, idp: &OidcProvider, slug: &str, login: &str) -> (String, String) {
     let methods = app.get(&format!("/apps/{slug}/api/collections/users/auth-methods"), None).await.expect(200);
@@ -339,28 +344,14 @@ async fn app_end_users_sign_in_with_oauth2(mut app: TestApp) {
     app.post(&format!("{base}/auth-with-oauth2"), None, body).await.expect(400);
     // The next sign-in finds the linked record.
     let (code, verifier) = app_code(&app, &idp, "oauthapp", "zoe@apps.example").await;
-    let again = app
-        .post(
-            &format!("{base}/auth-with-oauth2"),
-            None,
-            json!({"provider": "oidc", "code": code, "codeVerifier": verifier, "redirectURL": APP_REDIRECT}),
-        )
-        .await
-        .expect(200);
+    let again = app.post(&format!("{base}/auth-with-oauth2"), None, oauth2_body(&code, &verifier)).await.expect(200);
     assert_eq!(
         (again.body["meta"]["isNew"].as_bool(), again.body["record"]["id"].as_str()),
         (Some(false), Some(zoe_id.as_str()))
     );
     // A record that signed up with a password is linked by its verified address.
     let (code, verifier) = app_code(&app, &idp, "oauthapp", "yan@apps.example").await;
-    let yan = app
-        .post(
-            &format!("{base}/auth-with-oauth2"),
-            None,
-            json!({"provider": "oidc", "code": code, "codeVerifier": verifier, "redirectURL": APP_REDIRECT}),
-        )
-        .await
-        .expect(200);
+    let yan = app.post(&format!("{base}/auth-with-oauth2"), None, oauth2_body(&code, &verifier)).await.expect(200);
     assert_eq!(yan.body["record"]["id"], Value::String(yan_id));
     // Yan had never confirmed the address: the provider's proof resets the password someone
     // may have set in Yan's name, and verifies the record.
@@ -391,14 +382,7 @@ async fn app_end_users_sign_in_with_oauth2(mut app: TestApp) {
 
     // Without create data, the provider's name goes to the `name` field.
     let (code, verifier) = app_code(&app, &idp, "oauthapp", "lee@apps.example").await;
-    let lee = app
-        .post(
-            &format!("{base}/auth-with-oauth2"),
-            None,
-            json!({"provider": "oidc", "code": code, "codeVerifier": verifier, "redirectURL": APP_REDIRECT}),
-        )
-        .await
-        .expect(200);
+    let lee = app.post(&format!("{base}/auth-with-oauth2"), None, oauth2_body(&code, &verifier)).await.expect(200);
     assert_eq!((lee.body["record"]["name"].as_str(), lee.body["meta"]["isNew"].as_bool()), (Some("lee"), Some(true)));
     // A wrong PKCE verifier is refused by the provider.
     let (code, _) = app_code(&app, &idp, "oauthapp", "zoe@apps.example").await;
@@ -435,14 +419,7 @@ async fn app_end_users_sign_in_with_oauth2(mut app: TestApp) {
     )
     .await;
     let (code, verifier) = app_code(&app, &idp, "oauthapp", "zoe@apps.example").await;
-    let mfa = app
-        .post(
-            &format!("{base}/auth-with-oauth2"),
-            None,
-            json!({"provider": "oidc", "code": code, "codeVerifier": verifier, "redirectURL": APP_REDIRECT}),
-        )
-        .await
-        .expect(401);
+    let mfa = app.post(&format!("{base}/auth-with-oauth2"), None, oauth2_body(&code, &verifier)).await.expect(401);
     assert!(mfa.body["mfaId"].is_string());
 }
 
@@ -471,14 +448,7 @@ async fn app_oauth2_refuses_bad_input_and_private_endpoints(app: TestApp) {
     assert_eq!(r.body["data"]["createData"]["code"], "validation_invalid_type");
     app.post(&format!("{base}/auth-with-oauth2"), None, json!("text")).await.expect(400);
     let (code, verifier) = app_code(&app, &idp, "oauthbad", "mia@apps.example").await;
-    let refused = app
-        .post(
-            &format!("{base}/auth-with-oauth2"),
-            None,
-            json!({"provider": "oidc", "code": code, "codeVerifier": verifier, "redirectURL": APP_REDIRECT}),
-        )
-        .await
-        .expect(400);
+    let refused = app.post(&format!("{base}/auth-with-oauth2"), None, oauth2_body(&code, &verifier)).await.expect(400);
     assert_eq!(refused.body["message"], "Failed to fetch OAuth2 token.");
     // Nor through a name that resolves to one (checked when the connection resolves it).
     let by_name = idp.issuer.replace("127.0.0.1", "localhost");

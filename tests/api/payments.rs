@@ -406,7 +406,21 @@ async fn invoices_follow_payments_without_gaps(app: TestApp) {
     }
     // And by email, with the editable template.
     let mail = app.wait_for_email("owner@invoice.example", &format!("Invoice {number}")).await;
-    assert!(mail.text.contains(&format!("/api/v1/billing/invoices/{id}/pdf")), "{}", mail.text);
+    // Its link works without signing in, and only as signed.
+    let link = mail
+        .text
+        .split_whitespace()
+        .find(|w| w.contains(&format!("/api/v1/billing/invoices/{id}/pdf?expires=")))
+        .unwrap_or_else(|| panic!("a signed link in {}", mail.text))
+        .trim_start_matches("http://socle.test")
+        .to_string();
+    let by_link = app.client.get(app.url(&link)).send().await.expect("pdf");
+    assert_eq!(by_link.status(), 200);
+    assert_eq!(pdf_text(&by_link.bytes().await.expect("bytes")), text);
+    let flipped = if link.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{flipped}", &link[..link.len() - 1]);
+    app.get(&forged, None).await.expect(401);
+    app.get(&format!("/api/v1/billing/invoices/{id}/pdf"), None).await.expect(401);
 
     // A refund gives a credit note that names the invoice.
     app.post(&format!("{PAYMENTS}/{first}/refund"), Some(&owner.access), json!({"amount": 600, "reason": "goodwill"}))

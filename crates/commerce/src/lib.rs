@@ -26,6 +26,8 @@ pub struct CommerceInner {
     pub public_url: String,
     /// Calls to providers: no redirects, short timeouts.
     pub http: reqwest::Client,
+    /// Signs the download links of invoices sent by email (derived from the JWT secret).
+    pub link_key: Vec<u8>,
 }
 
 impl CommerceState {
@@ -59,6 +61,12 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
         stripe: deps.section(settings::STRIPE)?,
         public_url: deps.config.public_url.clone(),
         http,
+        link_key: {
+            use hmac::{Hmac, KeyInit, Mac};
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&deps.keys.jwt)?;
+            mac.update(b"socle invoice links v1");
+            mac.finalize().into_bytes().to_vec()
+        },
     }));
     deps.provide(state.clone());
     let (webhooks, sandbox, pdfs) = (state.clone(), state.clone(), state.clone());

@@ -46,17 +46,29 @@ pub async fn get_invoice(
     Ok(Json(service::get(&state, &principal, &id).await?))
 }
 
-/// The invoice as a PDF (A4); 409 while the queue is still making it.
-#[utoipa::path(get, path = "/{id}/pdf", tag = "billing", params(("id" = String, Path)),
+/// The signed link of an invoice email, instead of credentials.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PdfLink {
+    /// Unix time the link stops working.
+    pub expires: Option<i64>,
+    pub signature: Option<String>,
+}
+
+/// The invoice as a PDF (A4); 409 while the queue is still making it. Credentials, or the
+/// signed link the invoice email carries.
+#[utoipa::path(get, path = "/{id}/pdf", tag = "billing", params(("id" = String, Path), PdfLink),
     responses((status = 200, description = "the PDF", content_type = "application/pdf", body = Vec<u8>),
       (status = 401), (status = 403), (status = 404), (status = 409)),
     security(("bearer" = []), ("api_key" = [])))]
 pub async fn invoice_pdf(
     State(state): State<CommerceState>,
-    principal: Principal,
+    principal: Option<Principal>,
     Path(id): Path<String>,
+    Query(link): Query<PdfLink>,
 ) -> Result<Response> {
-    let (number, bytes) = service::pdf(&state, &principal, &id).await?;
+    let signed = link.expires.zip(link.signature.as_deref());
+    let (number, bytes) = service::pdf(&state, principal.as_ref(), &id, signed).await?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));

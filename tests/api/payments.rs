@@ -16,6 +16,7 @@ on_both_databases!(
     payment_endpoints_refuse_bad_callers_and_bad_input,
     stripe_checkout_and_webhooks_settle_payments_once,
     invoices_follow_payments_without_gaps,
+    plans_are_bought_prorated_and_cancelled,
 );
 
 const PAYMENTS: &str = "/api/v1/payments";
@@ -493,4 +494,105 @@ async fn invoices_follow_payments_without_gaps(app: TestApp) {
     app.get(&format!("/api/v1/billing/invoices?organization_id={org}&page=0"), Some(&owner.access))
         .await
         .expect_field_error(422, "page");
+}
+
+async fn plans_are_bought_prorated_and_cancelled(mut app: TestApp) {
+    app.reconfigure(|c| {
+        c.update_section("commerce", |s: &mut commerce::settings::CommerceConfig| s.sandbox_settle_secs = 0)
+            .expect("commerce settings")
+    })
+    .await;
+    let plans = app.get("/api/v1/billing/plans", None).await.expect(200);
+    let codes: Vec<&str> = plans.body.as_array().expect("plans").iter().filter_map(|p| p["code"].as_str()).collect();
+    assert_eq!(codes, ["FREE", "PRO", "BUSINESS", "ENTERPRISE"]);
+    assert_eq!(plans.body[1]["price_month"], 1900);
+    assert_eq!(plans.body[3]["limits"]["projects"], Value::Null, "no limit");
+
+    let owner = app.signup("owner@plans.example").await;
+    let org = app.organization(&owner, "Shop").await;
+    let me = format!("/api/v1/billing/me?organization_id={org}");
+    let free = app.get(&me, Some(&owner.access)).await.expect(200);
+    assert_eq!(
+        (free.body["plan"]["code"].as_str(), free.body["plan"]["limits"]["projects"].as_i64()),
+        (Some("FREE"), Some(3))
+    );
+
+    let subscribe = |plan: &str, period: &str| {
+        json!({"organization_id": org, "plan": plan, "period": period,
+            "success_url": "https://shop.test/ok", "cancel_url": "https://shop.test/ko"})
+    };
+    // PRO: a checkout; nothing changes until it is paid.
+    let pro = app.post("/api/v1/billing/subscribe", Some(&owner.access), subscribe("PRO", "month")).await.expect(200);
+    assert_eq!(pro.body["payment"]["amount"], 1900);
+    assert_eq!(pro.body["payment"]["purpose_id"], "PRO:month");
+    assert_eq!(app.get(&me, Some(&owner.access)).await.expect(200).body["plan"]["code"], "FREE");
+    let payment = pro.body["payment"]["id"].as_str().expect("id").to_string();
+    assert_eq!(pay(&app, &payment, "4242424242424242", "pay").await.0, 303);
+    app.settled().await;
+    let on_pro = app.get(&me, Some(&owner.access)).await.expect(200);
+    assert_eq!((on_pro.body["plan"]["code"].as_str(), on_pro.body["period"].as_str()), (Some("PRO"), Some("month")));
+    assert!(on_pro.body["current_period_end"].is_string());
+    app.post("/api/v1/billing/subscribe", Some(&owner.access), subscribe("PRO", "month")).await.expect(409);
+
+    // BUSINESS now: its price less the unused month of PRO.
+    let up =
+        app.post("/api/v1/billing/subscribe", Some(&owner.access), subscribe("BUSINESS", "month")).await.expect(200);
+    let amount = up.body["payment"]["amount"].as_i64().expect("amount");
+    assert!((6000..=6001).contains(&amount), "7900 less almost all of 1900: {amount}");
+    let payment = up.body["payment"]["id"].as_str().expect("id").to_string();
+    assert_eq!(pay(&app, &payment, "4242424242424242", "pay").await.0, 303);
+    app.settled().await;
+    assert_eq!(app.get(&me, Some(&owner.access)).await.expect(200).body["plan"]["code"], "BUSINESS");
+
+    // Cancelled: it runs to the end of its period.
+    let canceled =
+        app.post("/api/v1/billing/cancel", Some(&owner.access), json!({"organization_id": org})).await.expect(200);
+    assert_eq!(
+        (canceled.body["plan"]["code"].as_str(), canceled.body["cancel_at_period_end"].as_bool()),
+        (Some("BUSINESS"), Some(true))
+    );
+    app.post("/api/v1/billing/cancel", Some(&owner.access), json!({"organization_id": org})).await.expect(409);
+
+    // Administrators edit the plans.
+    let admin = app.admin("root@plans.example").await;
+    let edited = app
+        .put(
+            "/api/v1/admin/billing/plans/PRO",
+            Some(&admin.access),
+            json!({"price_month": 2500, "limits": {"projects": 25}}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (edited.body["price_month"].as_i64(), edited.body["limits"]["projects"].as_i64()),
+        (Some(2500), Some(25))
+    );
+    assert_eq!(edited.body["limits"]["apps"], 5, "other limits kept");
+    app.put("/api/v1/admin/billing/plans/PRO", Some(&admin.access), json!({"limits": {"shoe_size": 3}}))
+        .await
+        .expect_field_error(422, "limits.shoe_size");
+    app.put("/api/v1/admin/billing/plans/PRO", Some(&admin.access), json!({"price_year": -1}))
+        .await
+        .expect_field_error(422, "price_year");
+    app.put("/api/v1/admin/billing/plans/NOPE", Some(&admin.access), json!({})).await.expect(404);
+    app.put("/api/v1/admin/billing/plans/PRO", Some(&owner.access), json!({})).await.expect(403);
+    app.put("/api/v1/admin/billing/plans/PRO", None, json!({})).await.expect(401);
+
+    // Who may see and change an organization's plan; malformed requests.
+    let member = app.signup("member@plans.example").await;
+    app.add_member(&org, &owner, &member, "MEMBER").await;
+    let stranger = app.signup("stranger@plans.example").await;
+    app.get(&me, None).await.expect(401);
+    app.get(&me, Some(&member.access)).await.expect(403);
+    app.get(&me, Some(&stranger.access)).await.expect(404);
+    app.post("/api/v1/billing/subscribe", Some(&member.access), subscribe("PRO", "year")).await.expect(403);
+    app.post("/api/v1/billing/subscribe", Some(&stranger.access), subscribe("PRO", "year")).await.expect(404);
+    app.post("/api/v1/billing/subscribe", Some(&owner.access), subscribe("GOLD", "month"))
+        .await
+        .expect_field_error(422, "plan");
+    app.post("/api/v1/billing/subscribe", Some(&owner.access), subscribe("PRO", "week"))
+        .await
+        .expect_field_error(422, "period");
+    app.post("/api/v1/billing/cancel", Some(&member.access), json!({"organization_id": org})).await.expect(403);
+    app.get("/api/v1/billing/me", Some(&owner.access)).await.expect(422);
 }

@@ -1,8 +1,9 @@
 //! Commerce: payments through one provider interface (a built-in sandbox that runs every
 //! flow locally, and Stripe Checkout), provider webhooks verified and applied exactly once,
-//! refunds, invoices and credit notes with their PDF. Plans, subscriptions, quotas and the
-//! marketplace are not built yet.
+//! refunds, invoices and credit notes with their PDF, plans and subscriptions. Renewals,
+//! usage metering, quotas and the marketplace are not built yet.
 
+pub mod billing;
 pub mod invoices;
 pub mod payments;
 pub mod sandbox;
@@ -28,6 +29,14 @@ pub struct CommerceInner {
     pub http: reqwest::Client,
     /// Signs the download links of invoices sent by email (derived from the JWT secret).
     pub link_key: Vec<u8>,
+    /// For the admin extractor.
+    pub foundation: foundation::FoundationState,
+}
+
+impl axum::extract::FromRef<CommerceState> for foundation::FoundationState {
+    fn from_ref(state: &CommerceState) -> Self {
+        state.foundation.clone()
+    }
 }
 
 impl CommerceState {
@@ -67,16 +76,19 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
             mac.update(b"socle invoice links v1");
             mac.finalize().into_bytes().to_vec()
         },
+        foundation: deps.get::<foundation::FoundationState>()?,
     }));
     deps.provide(state.clone());
     let (webhooks, sandbox, pdfs) = (state.clone(), state.clone(), state.clone());
-    Ok(Module::new("commerce").api(router(state.clone())).listener(Arc::new(invoices::service::Invoicing(state))).jobs(
-        move |registry| {
+    Ok(Module::new("commerce")
+        .api(router(state.clone()))
+        .listener(Arc::new(invoices::service::Invoicing(state)))
+        .listener(Arc::new(billing::service::Activation))
+        .jobs(move |registry| {
             registry.register(webhooks::PROCESS_JOB, webhooks::ProcessEvent(webhooks));
             registry.register(sandbox::SETTLE_JOB, sandbox::SettleLater(sandbox));
             registry.register(invoices::service::PDF_JOB, invoices::service::MakePdf(pdfs));
-        },
-    ))
+        }))
 }
 
 /// `/api/v1/payments`.
@@ -92,7 +104,18 @@ pub fn router(state: CommerceState) -> OpenApiRouter {
         .routes(routes!(invoices::routes::list_invoices))
         .routes(routes!(invoices::routes::get_invoice))
         .routes(routes!(invoices::routes::invoice_pdf));
-    OpenApiRouter::new().nest("/payments", payments).nest("/billing/invoices", invoices).with_state(state)
+    let billing = OpenApiRouter::new()
+        .routes(routes!(billing::routes::list_plans))
+        .routes(routes!(billing::routes::billing_me))
+        .routes(routes!(billing::routes::subscribe))
+        .routes(routes!(billing::routes::cancel_plan));
+    let plans_admin = OpenApiRouter::new().routes(routes!(billing::routes::update_plan));
+    OpenApiRouter::new()
+        .nest("/payments", payments)
+        .nest("/billing/invoices", invoices)
+        .nest("/billing", billing)
+        .nest("/admin/billing/plans", plans_admin)
+        .with_state(state)
 }
 
 pub fn migrations() -> Vec<kernel::migrate::Migration> {
@@ -108,6 +131,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             version: 2,
             name: "invoices",
             script: include_str!("../migrations/0002_invoices.sql"),
+        },
+        kernel::migrate::Migration {
+            module: "commerce",
+            version: 3,
+            name: "plans",
+            script: include_str!("../migrations/0003_plans.sql"),
         },
     ]
 }

@@ -819,13 +819,41 @@ try {
     await shot('api-keys');
     console.log('members, invitations and API keys');
 
-    // Sign-in with an OpenID provider: its own login and consent pages, then back to the
-    // console (the provider redirects to the public URL, mapped here to this server).
-    if (process.env.OIDC_PUBLIC_URL) {
-      const publicUrl = process.env.OIDC_PUBLIC_URL;
+    // The server's public URL (in its emails and checkout links) is this server.
+    const publicUrl = process.env.OIDC_PUBLIC_URL;
+    if (publicUrl) {
       await page.route(`${publicUrl}/**`, (route) =>
         route.fulfill({ status: 302, headers: { location: route.request().url().replace(publicUrl, base) } }),
       );
+    }
+
+    // Billing: PRO bought through the sandbox's hosted page, then the plan, the payment and
+    // the invoice listed.
+    if (publicUrl) {
+      await page.locator('#org-tab-billing').click();
+      await page.locator('#billing-current').waitFor();
+      await shot('billing');
+      await page.locator('#billing-choose-PRO-month').click();
+      await page.locator('#card_number').fill('4242 4242 4242 4242');
+      await shot('sandbox-checkout');
+      await page.getByRole('button', { name: /^Pay / }).click();
+      await page.waitForURL(/\/billing\?paid=1/);
+      for (let tries = 0; tries < 50; tries += 1) {
+        if ((await page.locator('#billing-current').innerText()).includes('Pro')) break;
+        await new Promise((done) => setTimeout(done, 200));
+        await page.reload();
+        await page.locator('#billing-current').waitFor();
+      }
+      await expectText(page.locator('#billing-current'), 'Pro', 'the plan bought');
+      await expectText(page.locator('#billing-payments'), 'succeeded', 'the payment');
+      await page.locator('#billing-invoices').waitFor();
+      await shot('billing-pro');
+      console.log('a plan bought through the sandbox');
+    }
+
+    // Sign-in with an OpenID provider: its own login and consent pages, then back to the
+    // console (the provider redirects to the public URL, mapped here to this server).
+    if (publicUrl) {
       // The provider's development pages import a web font; nothing leaves this machine.
       await page.route('https://fonts.googleapis.com/**', (route) => route.fulfill({ status: 200, contentType: 'text/css', body: '' }));
       await page.getByRole('button', { name: 'Sign out', exact: true }).click();

@@ -13,6 +13,7 @@ export const ROUTES = [
   { name: 'organizations', pattern: '/organizations' },
   { name: 'orgMembers', pattern: '/organizations/:orgId/members' },
   { name: 'orgApiKeys', pattern: '/organizations/:orgId/api-keys' },
+  { name: 'orgBilling', pattern: '/organizations/:orgId/billing' },
   { name: 'accountSecurity', pattern: '/account/security' },
   { name: 'projects', pattern: '/projects' },
   { name: 'project', pattern: '/projects/:id' },

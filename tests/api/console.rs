@@ -157,6 +157,7 @@ fn the_console_works_in_a_browser() {
         assert!(stdout.contains("password reset through the email link"), "{stdout}");
         assert!(stdout.contains("signed in with the OpenID provider"), "{stdout}");
         assert!(stdout.contains("the admin back-office"), "{stdout}");
+        assert!(stdout.contains("a plan bought through the sandbox"), "{stdout}");
         assert!(stdout.contains("all console checks passed"), "{stdout}");
     });
 }

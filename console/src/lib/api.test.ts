@@ -382,6 +382,52 @@ describe('Api', () => {
     expect(calls.every((c) => c.headers.authorization === 'Bearer a')).toBe(true);
   });
 
+  it("manages an organization's billing", async () => {
+    const { calls, fetcher } = fakeFetch([
+      [200, []],
+      [200, { organization_id: 'o1', period: 'month' }],
+      [200, { subscription: {}, payment: null, checkout_url: 'https://pay.example/c' }],
+      [409, { status: 409, detail: 'already on this plan' }],
+      [200, { organization_id: 'o1', cancel_at_period_end: true }],
+      [200, { items: [], total_items: 0 }],
+      [200, { items: [], total_items: 0 }],
+      [200, { pdf: true }],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    await api.plans();
+    await api.billing('o 1');
+    const input = { organization_id: 'o1', plan: 'pro', period: 'year' as const, success_url: 'https://x/ok', cancel_url: 'https://x/no' };
+    const result = await api.subscribePlan(input);
+    expect(result.checkout_url).toBe('https://pay.example/c');
+    const refused = await api.subscribePlan(input).catch((e: unknown) => e);
+    expect((refused as ApiError).status).toBe(409);
+    await api.cancelPlan('o1');
+    await api.payments('o1');
+    await api.invoices('o1');
+    const pdf = await api.invoicePdf('i 1');
+    expect(pdf).toBeInstanceOf(Blob);
+    expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      ['GET', '/api/v1/billing/plans', undefined],
+      ['GET', '/api/v1/billing/me?organization_id=o+1', undefined],
+      ['POST', '/api/v1/billing/subscribe', input],
+      ['POST', '/api/v1/billing/subscribe', input],
+      ['POST', '/api/v1/billing/cancel', { organization_id: 'o1' }],
+      ['GET', '/api/v1/payments?organization_id=o1&per_page=20', undefined],
+      ['GET', '/api/v1/billing/invoices?organization_id=o1&per_page=20', undefined],
+      ['GET', '/api/v1/billing/invoices/i%201/pdf', undefined],
+    ]);
+    expect(calls[7]?.headers.accept).toBe('application/pdf');
+    expect(calls.every((c) => c.headers.authorization === 'Bearer a')).toBe(true);
+  });
+
+  it('reads the problem of a failed invoice PDF', async () => {
+    const { fetcher } = fakeFetch([[404, { status: 404, detail: 'invoice not found' }]]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    const error = await api.invoicePdf('i1').catch((e: unknown) => e);
+    expect((error as ApiError).status).toBe(404);
+    expect((error as ApiError).message).toBe('invoice not found');
+  });
+
   it('uploads files as multipart with the values in @jsonPayload', async () => {
     const seen: Array<BodyInit | null | undefined> = [];
     const fetcher = (async (_input: RequestInfo | URL, init?: RequestInit) => {

@@ -6,12 +6,14 @@ import type {
   AdminUser,
   AdminUserUpdate,
   ApiKey,
+  BillingOverview,
   App,
   AuditFilter,
   AuditRecord,
   AuditStats,
   Collection,
   CreatedApiKey,
+  Invoice,
   Deployment,
   EmailStatus,
   EmailTemplate,
@@ -25,6 +27,8 @@ import type {
   MfaChallenge,
   MfaStatus,
   NewApiKey,
+  Payment,
+  Plan,
   NewApp,
   NewCollection,
   NewInvitation,
@@ -48,6 +52,8 @@ import type {
   SettableStatus,
   SignInCodeSent,
   StudioPage,
+  Subscribe,
+  SubscribeResult,
   TemplateInput,
   TokenResponse,
   TotpEnrolment,
@@ -141,6 +147,8 @@ interface RequestOptions {
   form?: FormData;
   /** Send without the access token (sign-in, sign-up, refresh). */
   anonymous?: boolean;
+  /** The accepted type when not JSON (a PDF). */
+  accept?: string;
 }
 
 const PLATFORM = '/api/v1';
@@ -266,7 +274,7 @@ export class Api {
   }
 
   private send(method: string, path: string, options: RequestOptions): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: options.accept ?? 'application/json' };
     const tokens = this.store.load();
     if (tokens && !options.anonymous) headers.authorization = `Bearer ${tokens.access}`;
     let body: BodyInit | undefined;
@@ -533,6 +541,48 @@ export class Api {
 
   revokeApiKey(id: string): Promise<void> {
     return this.request('DELETE', `${PLATFORM}/foundation/api-keys/${encodeURIComponent(id)}`);
+  }
+
+  // --- Billing ------------------------------------------------------------------------------
+
+  /** The plans on offer. */
+  plans(): Promise<Plan[]> {
+    return this.request('GET', `${PLATFORM}/billing/plans`);
+  }
+
+  /** The organization's plan and period (OWNER or ADMIN). */
+  billing(organizationId: string): Promise<BillingOverview> {
+    return this.request('GET', `${PLATFORM}/billing/me`, { query: { organization_id: organizationId } });
+  }
+
+  /** Change plan; a paid one answers with the checkout to go to (409 when already on it). */
+  subscribePlan(input: Subscribe): Promise<SubscribeResult> {
+    return this.request('POST', `${PLATFORM}/billing/subscribe`, { body: input });
+  }
+
+  /** Stop the paid plan at the end of its period (409 when there is nothing to cancel). */
+  cancelPlan(organizationId: string): Promise<BillingOverview> {
+    return this.request('POST', `${PLATFORM}/billing/cancel`, { body: { organization_id: organizationId } });
+  }
+
+  payments(organizationId: string): Promise<Page<Payment>> {
+    return this.request('GET', `${PLATFORM}/payments`, { query: { organization_id: organizationId, per_page: 20 } });
+  }
+
+  invoices(organizationId: string): Promise<Page<Invoice>> {
+    return this.request('GET', `${PLATFORM}/billing/invoices`, { query: { organization_id: organizationId, per_page: 20 } });
+  }
+
+  /** An invoice's PDF, fetched with the access token (a problem on error). */
+  async invoicePdf(id: string): Promise<Blob> {
+    const path = `${PLATFORM}/billing/invoices/${encodeURIComponent(id)}/pdf`;
+    const options: RequestOptions = { accept: 'application/pdf' };
+    let response = await this.send('GET', path, options);
+    if (response.status === 401 && this.store.load() && (await this.refresh())) {
+      response = await this.send('GET', path, options);
+    }
+    if (!response.ok) return this.read<Blob>(response);
+    return response.blob();
   }
 
   // --- Platform administration (role `admin`; others get 403) -------------------------------

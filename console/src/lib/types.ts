@@ -288,6 +288,78 @@ export interface PageInput {
   slug?: string;
 }
 
+// --- Billing (/api/v1/billing, /api/v1/payments) ---------------------------------------------
+
+export type BillingPeriod = 'month' | 'year';
+
+/** A plan's quotas; `null` is unlimited. */
+export interface PlanLimits {
+  projects: number | null;
+  apps: number | null;
+  records: number | null;
+  storage_bytes: number | null;
+  api_calls_per_day: number | null;
+  ai_tokens_per_month: number | null;
+  exports_per_month: number | null;
+  members: number | null;
+}
+
+export interface Plan {
+  code: string;
+  name: string;
+  currency: string;
+  /** Prices in minor units (cents). */
+  price_month: number;
+  price_year: number;
+  limits: PlanLimits;
+}
+
+export interface BillingOverview {
+  organization_id: string;
+  plan: Plan;
+  period: BillingPeriod;
+  status: 'active' | 'canceled';
+  current_period_end: string | null;
+  cancel_at_period_end: boolean;
+}
+
+export interface Subscribe {
+  organization_id: string;
+  plan: string;
+  period: BillingPeriod;
+  success_url: string;
+  cancel_url: string;
+}
+
+export interface SubscribeResult {
+  subscription: unknown;
+  payment: Record<string, unknown> | null;
+  /** Where to pay, when the plan costs something. */
+  checkout_url: string | null;
+}
+
+export interface Payment {
+  id: string;
+  status: string;
+  /** In minor units. */
+  amount: number;
+  currency: string;
+  description: string;
+  created_at: string;
+  paid_at: string | null;
+}
+
+export interface Invoice {
+  id: string;
+  number: string;
+  kind: string;
+  /** In minor units. */
+  total: number;
+  currency: string;
+  issued_at: string;
+  pdf_ready: boolean;
+}
+
 // --- Platform administration (/api/v1/admin) ------------------------------------------------
 
 export type PlatformRole = 'user' | 'premium' | 'admin';

@@ -28,7 +28,7 @@ fn esc(s: &str) -> String {
 }
 
 fn page(status: StatusCode, p: &Payment, message: Option<&str>) -> Response {
-    let amount = esc(&crate::invoices::service::format_amount(p.amount, &p.currency));
+    let amount = esc(&kernel::templates::format_price(p.amount, &p.currency));
     let body = if p.status == "pending" {
         format!(
             "<form method=\"post\"><p><label for=\"card_number\">Card number</label><br>\
@@ -54,13 +54,7 @@ fn page(status: StatusCode, p: &Payment, message: Option<&str>) -> Response {
 
 /// A sandbox payment, read without a write transaction (the page is public).
 async fn sandbox_payment(state: &CommerceState, id: &str) -> Result<Payment> {
-    let payment: Option<Payment> = state
-        .db
-        .fetch_optional(
-            sqlx::AssertSqlSafe(format!("SELECT {} FROM payments WHERE id = $1", crate::payments::COLUMNS)),
-            kernel::args![id],
-        )
-        .await?;
+    let payment = crate::payments::service::find(&state.db, id).await?;
     payment.filter(|p| p.provider == "sandbox").ok_or_else(|| Error::not_found("payment"))
 }
 

@@ -361,7 +361,14 @@ fn date_filter(value: minijinja::Value, format: Option<String>) -> std::result::
 /// such as JPY and XOF have no cents).
 fn price_filter(value: minijinja::Value, currency: Option<String>) -> std::result::Result<String, minijinja::Error> {
     let Ok(minor) = i64::try_from(value.clone()) else { return Ok(value.to_string()) };
-    let currency = currency.unwrap_or_default().to_uppercase();
+    Ok(format_price(minor, &currency.unwrap_or_default()))
+}
+
+/// An amount in integer minor units as people read it: `19.99 EUR`, `5000 XOF` (currencies
+/// without minor units), `-6.00 EUR`; without a currency, the number alone. Emails (the
+/// `price` filter), invoices and checkout pages all print amounts with it.
+pub fn format_price(minor: i64, currency: &str) -> String {
+    let currency = currency.to_uppercase();
     let zero_decimal = ["JPY", "KRW", "XOF", "XAF", "CLP", "VND", "ISK", "UGX"].contains(&currency.as_str());
     let amount = if zero_decimal {
         minor.to_string()
@@ -369,7 +376,7 @@ fn price_filter(value: minijinja::Value, currency: Option<String>) -> std::resul
         let sign = if minor < 0 { "-" } else { "" };
         format!("{sign}{}.{:02}", minor.unsigned_abs() / 100, minor.unsigned_abs() % 100)
     };
-    Ok(if currency.is_empty() { amount } else { format!("{amount} {currency}") })
+    if currency.is_empty() { amount } else { format!("{amount} {currency}") }
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 
 use crate::RuntimeState;
 use crate::auth::auth_collection;
-use crate::auth_flows::{email_in, find_by_email};
+use crate::auth_flows::{email_in, find_by_email, text};
 use crate::context::{AppCtx, Requester};
 use crate::extract::{App, JsonObject};
 use crate::pb::{PbError, PbResult};
@@ -97,10 +97,6 @@ fn digits(length: usize) -> String {
     use rand::Rng;
     let mut rng = rand::rng();
     (0..length).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
-}
-
-fn text(m: &Map<String, Value>, k: &str) -> String {
-    m.get(k).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
 /// The text of an HTML body: tags dropped, paragraphs and breaks as new lines.

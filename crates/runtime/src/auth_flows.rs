@@ -77,7 +77,8 @@ fn sign(
     encode(&Header::new(Algorithm::HS256), &claims, &keys(state).0).map_err(|e| kernel::Error::internal(e).into())
 }
 
-fn text(m: &Map<String, Value>, k: &str) -> String {
+/// The text at `k` (empty when absent or not text).
+pub(crate) fn text(m: &Map<String, Value>, k: &str) -> String {
     m.get(k).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 

@@ -18,16 +18,6 @@ use foundation::orgs::require_org_role;
 
 pub const PDF_JOB: &str = "commerce.invoice.pdf";
 
-/// Amounts as people read them: `19.99 EUR`, `5000 XOF` (currencies without minor units).
-pub fn format_amount(minor: i64, currency: &str) -> String {
-    let zero_decimal = ["JPY", "KRW", "XOF", "XAF", "CLP", "VND", "ISK", "UGX"].contains(&currency);
-    if zero_decimal {
-        return format!("{minor} {currency}");
-    }
-    let sign = if minor < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02} {currency}", minor.unsigned_abs() / 100, minor.unsigned_abs() % 100)
-}
-
 /// The next number of `prefix` in `year`, in the caller's transaction: the counter row is
 /// locked until it commits, so numbers follow each other without gaps or repeats.
 async fn next_number(tx: &mut Tx, prefix: &str, year: i32) -> Result<String> {
@@ -152,7 +142,7 @@ impl Listener for Invoicing {
                 _ => return Ok(()),
             };
             let Some(payment_id) = event.payload["payment_id"].as_str() else { return Ok(()) };
-            let Some(payment) = find(tx, payment_id).await? else { return Ok(()) };
+            let Some(payment) = find(&mut *tx, payment_id).await? else { return Ok(()) };
             if kind == "invoice" {
                 return issue(&self.0, tx, &event.id, &payment, kind, payment.amount, None).await;
             }
@@ -202,7 +192,7 @@ pub fn render(invoice: &Invoice) -> Vec<u8> {
             10.0,
             item["description"].as_str().unwrap_or_default().chars().take(70).collect::<String>(),
         ));
-        lines.push(Line::new(450.0, y, 10.0, format_amount(amount, &invoice.currency)));
+        lines.push(Line::new(450.0, y, 10.0, kernel::templates::format_price(amount, &invoice.currency)));
         y -= 16.0;
     }
     let rate = format!("{}.{:02} %", invoice.vat_rate_bp / 100, invoice.vat_rate_bp % 100);
@@ -213,7 +203,7 @@ pub fn render(invoice: &Invoice) -> Vec<u8> {
     ] {
         y -= 8.0;
         let mut l = Line::new(320.0, y, 11.0, label);
-        let mut a = Line::new(450.0, y, 11.0, format_amount(amount, &invoice.currency));
+        let mut a = Line::new(450.0, y, 11.0, kernel::templates::format_price(amount, &invoice.currency));
         if bold {
             l = l.bold();
             a = a.bold();

@@ -1,6 +1,7 @@
 //! The payment rules, over a database handle.
 
 use kernel::context::RequestContext;
+use kernel::exec::Exec;
 use kernel::outbox::{NewEvent, append};
 use kernel::pagination::{Page, PageRequest};
 use kernel::principal::Principal;
@@ -136,17 +137,16 @@ pub async fn create_checkout(
     Ok((payment, checkout_url))
 }
 
-pub async fn find(tx: &mut Tx, id: &str) -> Result<Option<Payment>> {
-    tx.fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM payments WHERE id = $1")), args![id]).await
+/// The payment with this id, in the caller's transaction or on its own.
+pub async fn find(ex: impl Into<Exec<'_>>, id: &str) -> Result<Option<Payment>> {
+    ex.into()
+        .fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM payments WHERE id = $1")), args![id])
+        .await
 }
 
 /// One payment, for an OWNER or ADMIN of its organization (404 otherwise).
 pub async fn get(state: &CommerceState, principal: &Principal, id: &str) -> Result<Payment> {
-    let payment: Payment = state
-        .db
-        .fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM payments WHERE id = $1")), args![id])
-        .await?
-        .ok_or_else(|| Error::not_found("payment"))?;
+    let payment = find(&state.db, id).await?.ok_or_else(|| Error::not_found("payment"))?;
     require_org_role(&state.db, principal, &payment.organization_id, OrgRole::Admin)
         .await
         .map_err(|e| if matches!(e, Error::NotFound(_)) { Error::not_found("payment") } else { e })?;
@@ -202,7 +202,7 @@ pub async fn settle(tx: &mut Tx, id: &str, outcome: &Outcome) -> Result<bool> {
     if changed == 0 {
         return Ok(false);
     }
-    let payment = find(tx, id).await?.ok_or_else(|| Error::not_found("payment"))?;
+    let payment = find(&mut *tx, id).await?.ok_or_else(|| Error::not_found("payment"))?;
     append(
         tx,
         NewEvent::new(

@@ -28,6 +28,7 @@ mod oidc;
 mod orgs;
 mod payments;
 mod platform;
+mod quotas;
 mod record_ids;
 mod runtime;
 mod runtime_listing;

@@ -37,7 +37,7 @@ async fn checkout(app: &TestApp, who: &Session, org: &str, amount: i64) -> Strin
 
 /// Submit the sandbox page's form as a browser would, without following the redirect:
 /// (status, Location).
-async fn pay(app: &TestApp, id: &str, card: &str, action: &str) -> (u16, String) {
+pub async fn pay(app: &TestApp, id: &str, card: &str, action: &str) -> (u16, String) {
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     let r = client
         .post(app.url(&format!("{PAYMENTS}/sandbox/checkout/{id}")))

@@ -304,6 +304,7 @@ async fn openapi_documents_every_endpoint(app: TestApp) {
         ("post", "/api/v1/payments/sandbox/checkout/{id}"),
         ("get", "/api/v1/billing/plans"),
         ("get", "/api/v1/billing/me"),
+        ("get", "/api/v1/billing/usage"),
         ("post", "/api/v1/billing/subscribe"),
         ("post", "/api/v1/billing/cancel"),
         ("put", "/api/v1/admin/billing/plans/{code}"),

@@ -1,7 +1,8 @@
 //! Commerce: payments through one provider interface (a built-in sandbox that runs every
 //! flow locally, and Stripe Checkout), provider webhooks verified and applied exactly once,
-//! refunds, invoices and credit notes with their PDF, plans and subscriptions. Renewals,
-//! usage metering, quotas and the marketplace are not built yet.
+//! refunds, invoices and credit notes with their PDF, plans and subscriptions, and the
+//! plans' limits for the kernel's usage meter (whose counts are stored here per day).
+//! Renewals and the marketplace are not built yet.
 
 pub mod billing;
 pub mod invoices;
@@ -31,6 +32,8 @@ pub struct CommerceInner {
     pub link_key: Vec<u8>,
     /// For the admin extractor.
     pub foundation: foundation::FoundationState,
+    /// The meter whose limits come from the plans and whose counts are written here.
+    pub usage: kernel::Usage,
 }
 
 impl axum::extract::FromRef<CommerceState> for foundation::FoundationState {
@@ -77,13 +80,20 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
             mac.finalize().into_bytes().to_vec()
         },
         foundation: deps.get::<foundation::FoundationState>()?,
+        usage: deps.get::<kernel::Usage>()?,
     }));
+    state.usage.set_source(Arc::new(billing::usage::PlanQuotas(state.db.clone())));
+    let (flush_db, flush_usage) = (state.db.clone(), state.usage.clone());
+    let flush_every = std::time::Duration::from_secs(state.settings.usage_flush_secs.max(1));
     deps.provide(state.clone());
     let (webhooks, sandbox, pdfs) = (state.clone(), state.clone(), state.clone());
     Ok(Module::new("commerce")
         .api(router(state.clone()))
+        .listener(Arc::new(billing::service::Activation(state.usage.clone())))
         .listener(Arc::new(invoices::service::Invoicing(state)))
-        .listener(Arc::new(billing::service::Activation))
+        .task(kernel::module::Task::always("usage flush", move |stop| {
+            billing::usage::flush_loop(flush_db, flush_usage, flush_every, stop)
+        }))
         .jobs(move |registry| {
             registry.register(webhooks::PROCESS_JOB, webhooks::ProcessEvent(webhooks));
             registry.register(sandbox::SETTLE_JOB, sandbox::SettleLater(sandbox));
@@ -107,6 +117,7 @@ pub fn router(state: CommerceState) -> OpenApiRouter {
     let billing = OpenApiRouter::new()
         .routes(routes!(billing::routes::list_plans))
         .routes(routes!(billing::routes::billing_me))
+        .routes(routes!(billing::routes::usage_history))
         .routes(routes!(billing::routes::subscribe))
         .routes(routes!(billing::routes::cancel_plan));
     let plans_admin = OpenApiRouter::new().routes(routes!(billing::routes::update_plan));
@@ -137,6 +148,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             version: 3,
             name: "plans",
             script: include_str!("../migrations/0003_plans.sql"),
+        },
+        kernel::migrate::Migration {
+            module: "commerce",
+            version: 4,
+            name: "usage",
+            script: include_str!("../migrations/0004_usage.sql"),
         },
     ]
 }

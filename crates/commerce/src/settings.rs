@@ -19,6 +19,8 @@ pub struct CommerceConfig {
     pub seller_name: String,
     pub seller_address: String,
     pub seller_vat_id: String,
+    /// How often metered usage is written (seconds).
+    pub usage_flush_secs: u64,
 }
 
 impl Default for CommerceConfig {
@@ -30,6 +32,7 @@ impl Default for CommerceConfig {
             seller_name: "Socle".into(),
             seller_address: String::new(),
             seller_vat_id: String::new(),
+            usage_flush_secs: 10,
         }
     }
 }

@@ -37,7 +37,18 @@ pub const MODULE: kernel::module::ModuleDef =
     kernel::module::ModuleDef { name: "foundation", migrations, build: module };
 
 fn module(deps: &mut Deps) -> anyhow::Result<Module> {
-    let state = FoundationState::new(deps.db.clone(), deps.config.clone(), deps.mailer.clone(), &deps.keys)?;
+    let state = FoundationState::new(
+        deps.db.clone(),
+        deps.config.clone(),
+        deps.mailer.clone(),
+        &deps.keys,
+        deps.get::<kernel::Usage>()?,
+    )?;
+    state.usage.add_probe(Arc::new(kernel::usage::CountProbe {
+        db: deps.db.clone(),
+        metric: kernel::Metric::Members,
+        sql: "SELECT COUNT(*) FROM memberships WHERE organization_id = $1",
+    }));
     deps.provide(state.clone());
     deps.provide::<Arc<dyn Authenticator>>(Arc::new(CredentialsAuthenticator(state.clone())));
     describe_metrics();

@@ -44,6 +44,8 @@ pub struct FoundationInner {
     pub recent_sessions: RecentReads<String, UserPrincipal>,
     /// API keys found valid by recent requests, by the key's hash.
     pub recent_api_keys: RecentReads<String, ApiKeyPrincipal>,
+    /// The plans' quota on members.
+    pub usage: kernel::Usage,
 }
 
 /// Per-process counters behind the 429s of login, password reset and registration.
@@ -84,7 +86,13 @@ impl AuthLimits {
 
 impl FoundationState {
     /// Reads Foundation's own sections (`[security]`, `[password_hash]`) from `config`.
-    pub fn new(db: Db, config: Arc<Config>, mailer: Mailer, keys: &kernel::Keys) -> anyhow::Result<Self> {
+    pub fn new(
+        db: Db,
+        config: Arc<Config>,
+        mailer: Mailer,
+        keys: &kernel::Keys,
+        usage: kernel::Usage,
+    ) -> anyhow::Result<Self> {
         let security = config.section(settings::SECURITY)?;
         let password_hash: PasswordHashConfig = config.section(settings::PASSWORD_HASH)?;
         let oauth: crate::oauth::settings::OAuthConfig = config.section(crate::oauth::settings::OAUTH)?;
@@ -99,6 +107,7 @@ impl FoundationState {
             limits: AuthLimits::from_config(&config),
             recent_sessions: RecentReads::default(),
             recent_api_keys: RecentReads::default(),
+            usage,
             db,
             config,
             mailer,

@@ -58,6 +58,10 @@ pub enum Error {
     /// carries the challenge (`mfa_token`, the `methods` it accepts, its lifetime).
     #[error("a second factor is required to sign in")]
     MfaRequired(MfaChallenge),
+    /// A plan's limit would be exceeded: a 402 naming the limit, or a 429 for a rate (API
+    /// calls per day) with `Retry-After`.
+    #[error("the plan's limit {} is reached ({} of {})", .0.limit, .0.used, .0.max)]
+    QuotaExceeded(crate::usage::QuotaExceeded),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -89,6 +93,8 @@ impl Error {
             Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::MfaRequired(_) => StatusCode::UNAUTHORIZED,
+            Error::QuotaExceeded(q) if q.retry_after.is_some() => StatusCode::TOO_MANY_REQUESTS,
+            Error::QuotaExceeded(_) => StatusCode::PAYMENT_REQUIRED,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -122,6 +128,9 @@ pub struct MfaChallenge {
 /// The problem type of [`Error::MfaRequired`].
 pub const MFA_REQUIRED_TYPE: &str = "https://socle.dev/problems/mfa-required";
 
+/// The problem type of [`Error::QuotaExceeded`]; the problem carries `limit`, `used`, `max`.
+pub const QUOTA_EXCEEDED_TYPE: &str = "https://socle.dev/problems/quota-exceeded";
+
 /// The RFC 9457 body.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -137,6 +146,15 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+}
+
+/// The problem of [`Error::QuotaExceeded`].
+#[derive(Serialize)]
+struct QuotaProblem {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(flatten)]
+    quota: crate::usage::QuotaExceeded,
 }
 
 /// The problem of [`Error::MfaRequired`]: the problem's members and the challenge's.
@@ -177,6 +195,22 @@ impl IntoResponse for Error {
                 status,
                 serde_json::to_vec(&MfaProblem { problem, challenge }).unwrap_or_default(),
                 None,
+            );
+        }
+        if let Error::QuotaExceeded(quota) = self {
+            let retry_after = quota.retry_after;
+            let problem = Problem {
+                kind: QUOTA_EXCEEDED_TYPE.into(),
+                title: status.canonical_reason().unwrap_or("Error").to_string(),
+                status: status.as_u16(),
+                detail,
+                errors,
+                request_id: current_request_id(),
+            };
+            return problem_body(
+                status,
+                serde_json::to_vec(&QuotaProblem { problem, quota }).unwrap_or_default(),
+                retry_after,
             );
         }
         problem_response(

@@ -28,6 +28,7 @@ pub mod ratelimit;
 pub mod recent;
 pub mod templates;
 pub mod time;
+pub mod usage;
 pub mod validate;
 
 pub use config::Config;
@@ -38,6 +39,7 @@ pub use exec::Exec;
 pub use keys::Keys;
 pub use module::{Deps, Module};
 pub use principal::{OrgRole, PlatformRole, Principal};
+pub use usage::{Metric, Usage};
 
 /// The kernel's own tables: the job queue, the outbox (and who listens to it) and schedules
 /// (the first migration's mail queue is folded into the job queue by the second).

@@ -246,6 +246,8 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     crate::describe_metrics();
     metrics::describe_gauge!("socle_jobs", "Jobs in the queue, by state.");
     deps.collectors.add(Arc::new(JobCounts));
+    let usage: crate::usage::UsageConfig = deps.section("usage")?;
+    deps.provide(crate::usage::Usage::new(usage.metering, usage.enforce));
     let mailer = deps.mailer.clone();
     Ok(Module::new("kernel").jobs(move |registry| {
         registry.register(crate::mail::JOB_KIND, mailer);

@@ -109,7 +109,13 @@ pub async fn access(db: &Db, principal: &Principal, id: &str, min: OrgRole) -> R
     Ok(app)
 }
 
-pub async fn create(db: &Db, ctx: &RequestContext, principal: &Principal, input: NewApp) -> Result<App> {
+pub async fn create(
+    db: &Db,
+    usage: &kernel::Usage,
+    ctx: &RequestContext,
+    principal: &Principal,
+    input: NewApp,
+) -> Result<App> {
     let mut v = Validator::new();
     v.text("name", &input.name, 120);
     if !valid_slug(&input.slug) {
@@ -117,6 +123,10 @@ pub async fn create(db: &Db, ctx: &RequestContext, principal: &Principal, input:
     }
     v.finish()?;
     let project = studio::projects::access(db, principal, &input.project_id, OrgRole::Member).await?;
+    let apps = db
+        .count("SELECT COUNT(*) FROM runtime_apps WHERE organization_id = $1", args![&project.organization_id])
+        .await?;
+    usage.allow_count(&project.organization_id, kernel::Metric::Apps, apps, 1).await?;
     let id = kernel::ids::new_id();
     let ns = Namespace::for_app(db.kind(), &id);
     let now = kernel::time::now();
@@ -333,7 +343,7 @@ async fn list_apps(
 
 /// Create an app from a project; deploy it to serve `/apps/{slug}`.
 #[utoipa::path(post, path = "", tag = "runtime", request_body = NewApp,
-    responses((status = 201, body = App), (status = 401), (status = 404), (status = 422)),
+    responses((status = 201, body = App), (status = 401), (status = 402, description = "The plan allows no more (a quota-exceeded problem naming the limit)"), (status = 404), (status = 422)),
     security(("bearer" = []), ("api_key" = [])))]
 async fn create_app(
     State(s): State<RuntimeState>,
@@ -341,7 +351,7 @@ async fn create_app(
     principal: Principal,
     Json(input): Json<NewApp>,
 ) -> Result<(StatusCode, Json<App>)> {
-    let app = create(&s.db, &ctx, &principal, input).await?;
+    let app = create(&s.db, &s.usage, &ctx, &principal, input).await?;
     s.forget_slug(&app.slug);
     Ok((StatusCode::CREATED, Json(app)))
 }

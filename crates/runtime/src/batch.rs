@@ -243,7 +243,7 @@ async fn batch(
     }
     // Files first, outside the write transaction (which every write queues for).
     for (i, s) in steps.iter().enumerate().filter(|(_, s)| !s.uploads.is_empty()) {
-        if let Err(e) = files::write(&state, &ctx.app.id, &s.c, &s.record, &s.uploads).await {
+        if let Err(e) = files::write(&state, &ctx.app.organization_id, &ctx.app.id, &s.c, &s.record, &s.uploads).await {
             // `write` may have stored some of this step's files too.
             discard_all(&state, &ctx, &steps[..=i]).await;
             return Err(e);

@@ -161,6 +161,8 @@ pub async fn resolve(
     let db = &state.db;
     let (id, organization_id, deployment) = state.app_by_slug(slug).await?.ok_or_else(PbError::not_found)?;
     let deployment = deployment.ok_or_else(PbError::not_found)?;
+    // Every call to a deployed app counts against its organization's daily allowance.
+    state.usage.charge(&organization_id, kernel::Metric::ApiCallsPerDay, 1).await?;
     let schema = state.schema(&id, deployment).await?;
     let app = AppRef { id, organization_id, deployment };
     let mut requester = Requester::Guest;

@@ -247,7 +247,19 @@ fn key(app: &str, collection: &str, record: &str, name: &str) -> String {
     format!("{app}/{collection}/{record}/{name}")
 }
 
-pub async fn write(state: &RuntimeState, app: &str, c: &Collection, record: &str, uploads: &[Upload]) -> PbResult<()> {
+/// Store a record's new files, after charging their size to the organization's storage.
+pub async fn write(
+    state: &RuntimeState,
+    organization: &str,
+    app: &str,
+    c: &Collection,
+    record: &str,
+    uploads: &[Upload],
+) -> PbResult<()> {
+    let bytes: i64 = uploads.iter().map(|u| u.bytes.len() as i64).sum();
+    if bytes > 0 {
+        state.usage.charge(organization, kernel::Metric::StorageBytes, bytes).await?;
+    }
     for u in uploads {
         state.store.put(&key(app, &c.id, record, &u.name), &u.bytes).await.map_err(kernel::Error::from)?;
     }

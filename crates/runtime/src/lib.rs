@@ -22,6 +22,7 @@ pub mod realtime;
 pub mod records;
 pub mod storage;
 pub mod thumbs;
+pub mod usage;
 pub mod ws;
 
 use std::collections::HashMap;
@@ -55,6 +56,8 @@ pub struct RuntimeInner {
     /// True once the server is shutting down.
     pub stopping: tokio::sync::watch::Receiver<bool>,
     pub store: storage::Store,
+    /// Metering and the plans' quotas (API calls, records, stored bytes).
+    pub usage: kernel::Usage,
     /// Slug → (app id, organization, current deployment), kept one second: a deploy or a
     /// delete made through another process is seen within that second.
     slugs: RwLock<HashMap<String, (std::time::Instant, Option<AppRow>)>>,
@@ -81,6 +84,7 @@ impl RuntimeState {
         foundation: FoundationState,
         keys: &kernel::Keys,
         stopping: tokio::sync::watch::Receiver<bool>,
+        usage: kernel::Usage,
     ) -> Self {
         let flow_secret = |secret: &[u8]| [b"socle-app-flows:".as_slice(), secret].concat();
         let store = storage::Store::new(&foundation.config.data_dir, Some(&foundation.config.s3));
@@ -94,6 +98,7 @@ impl RuntimeState {
             realtime: realtime::Hub::default(),
             stopping,
             store,
+            usage,
             schemas: RwLock::new(HashMap::new()),
             slugs: RwLock::new(HashMap::new()),
         }))
@@ -178,7 +183,10 @@ impl RuntimeState {
 pub const MODULE: kernel::module::ModuleDef = kernel::module::ModuleDef { name: "runtime", migrations, build: module };
 
 fn module(deps: &mut Deps) -> anyhow::Result<Module> {
-    let state = RuntimeState::new(deps.db.clone(), deps.get::<FoundationState>()?, &deps.keys, deps.stopping.clone());
+    let usage = deps.get::<kernel::Usage>()?;
+    let state =
+        RuntimeState::new(deps.db.clone(), deps.get::<FoundationState>()?, &deps.keys, deps.stopping.clone(), usage);
+    state.usage.add_probe(Arc::new(usage::AppsProbe(state.clone())));
     deps.provide(state.clone());
     let listening = state.clone();
     Ok(Module::new("runtime")

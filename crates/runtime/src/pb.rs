@@ -75,6 +75,16 @@ impl From<kernel::Error> for PbError {
             E::TooManyRequests { detail, .. } => PbError::new(StatusCode::TOO_MANY_REQUESTS, detail),
             E::Locked(m) => PbError::bad_request(m),
             E::Unavailable(m) => PbError::new(StatusCode::SERVICE_UNAVAILABLE, m),
+            E::QuotaExceeded(q) => {
+                let status =
+                    if q.retry_after.is_some() { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::PAYMENT_REQUIRED };
+                let message = format!("The plan's limit {} is reached ({} of {}).", q.limit, q.used, q.max);
+                let mut error = PbError::new(status, message);
+                error.extra.insert("limit".into(), json!(q.limit));
+                error.extra.insert("used".into(), json!(q.used));
+                error.extra.insert("max".into(), json!(q.max));
+                error
+            }
             E::MfaRequired(_) => {
                 PbError::new(StatusCode::UNAUTHORIZED, "Please complete the multi-factor authentication.")
             }

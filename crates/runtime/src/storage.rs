@@ -91,6 +91,40 @@ impl Store {
         }
     }
 
+    /// Bytes stored under a prefix (an app's files, for its organization's storage quota).
+    /// On S3 the first 1000 keys are summed (one listing page): enough for a quota's
+    /// estimate between the deltas counted at upload.
+    pub async fn bytes_under(&self, prefix: &str) -> R<u64> {
+        match self {
+            Store::Local(root) => {
+                let mut total = 0;
+                let mut stack = vec![root.join(prefix)];
+                while let Some(dir) = stack.pop() {
+                    let Ok(mut entries) = tokio::fs::read_dir(&dir).await else { continue };
+                    while let Ok(Some(entry)) = entries.next_entry().await {
+                        match entry.metadata().await {
+                            Ok(m) if m.is_dir() => stack.push(entry.path()),
+                            Ok(m) => total += m.len(),
+                            Err(_) => {}
+                        }
+                    }
+                }
+                Ok(total)
+            }
+            Store::S3(s3) => {
+                let query = format!("list-type=2&prefix={}", uri_encode(prefix, true));
+                let body = s3.send(reqwest::Method::GET, "", &query, Vec::new()).await?.unwrap_or_default();
+                let text = String::from_utf8_lossy(&body);
+                Ok(text
+                    .split("<Size>")
+                    .skip(1)
+                    .filter_map(|s| s.split("</Size>").next())
+                    .filter_map(|n| n.trim().parse::<u64>().ok())
+                    .sum())
+            }
+        }
+    }
+
     pub async fn delete(&self, key: &str) -> R<()> {
         match self {
             Store::Local(root) => {

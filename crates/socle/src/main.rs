@@ -160,7 +160,13 @@ fn main() -> anyhow::Result<()> {
                 let db = server::open_database(&config).await?;
                 let mailer = kernel::mail::Mailer::from_config(&config)?;
                 let keys = server::secrets::load(&config)?;
-                let state = foundation::FoundationState::new(db.clone(), config, mailer, &keys)?;
+                let state = foundation::FoundationState::new(
+                    db.clone(),
+                    config,
+                    mailer,
+                    &keys,
+                    kernel::Usage::new(false, false),
+                )?;
                 let user =
                     foundation::accounts::service::create_superuser(&state, &email, &password).await.map_err(|e| {
                         match e {

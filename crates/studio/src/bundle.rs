@@ -207,12 +207,14 @@ fn remap_refs(doc: &mut Value, map: &[(String, String)]) {
 
 pub async fn import(
     db: &Db,
+    usage: &kernel::Usage,
     ctx: &RequestContext,
     principal: &Principal,
     organization_id: &str,
     bundle: Bundle,
 ) -> Result<Project> {
     foundation::orgs::require_org_role(db, principal, organization_id, OrgRole::Member).await?;
+    projects::check_project_quota(db, usage, organization_id).await?;
     // Validate everything before creating anything.
     let mut errors = Vec::new();
     if bundle.project.name.trim().is_empty() || bundle.project.name.chars().count() > 120 {

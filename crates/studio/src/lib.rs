@@ -24,6 +24,8 @@ pub struct StudioState(Arc<StudioInner>);
 
 pub struct StudioInner {
     pub db: Db,
+    /// The plans' quota on projects.
+    pub usage: kernel::Usage,
 }
 
 impl std::ops::Deref for StudioState {
@@ -35,8 +37,8 @@ impl std::ops::Deref for StudioState {
 }
 
 impl StudioState {
-    pub fn new(db: Db) -> Self {
-        Self(Arc::new(StudioInner { db }))
+    pub fn new(db: Db, usage: kernel::Usage) -> Self {
+        Self(Arc::new(StudioInner { db, usage }))
     }
 }
 
@@ -44,7 +46,12 @@ impl StudioState {
 pub const MODULE: kernel::module::ModuleDef = kernel::module::ModuleDef { name: "studio", migrations, build: module };
 
 fn module(deps: &mut Deps) -> anyhow::Result<Module> {
-    let state = StudioState::new(deps.db.clone());
+    let state = StudioState::new(deps.db.clone(), deps.get::<kernel::Usage>()?);
+    state.usage.add_probe(std::sync::Arc::new(kernel::usage::CountProbe {
+        db: deps.db.clone(),
+        metric: kernel::Metric::Projects,
+        sql: "SELECT COUNT(*) FROM studio_projects WHERE organization_id = $1 AND deleted_at IS NULL",
+    }));
     deps.provide(state.clone());
     Ok(Module::new("studio").api(router(state)))
 }

@@ -2,10 +2,12 @@
 //! limits (FREE, PRO, BUSINESS, ENTERPRISE; editable by platform administrators), an
 //! organization's plan bought through a payment (the `plan` purpose; an upgrade is prorated
 //! against what is left of the current period), cancelled at the end of its period, and
-//! `GET /billing/me`. Renewals, dunning, usage metering and quota enforcement are not built.
+//! `GET /billing/me` with usage against every limit and the next invoice; the plans' limits
+//! for the usage meter (`usage`). Renewals and dunning are not built.
 
 pub mod routes;
 pub mod service;
+pub mod usage;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -69,6 +71,34 @@ pub struct BillingOverview {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub current_period_end: Option<OffsetDateTime>,
     pub cancel_at_period_end: bool,
+    /// What the next renewal will charge, and when (none on FREE or once cancelled).
+    pub next_invoice: Option<NextInvoice>,
+    /// Usage against every limit (`GET /billing/me` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
+    pub usage: Vec<kernel::usage::MetricUsage>,
+}
+
+/// The renewal to come: its date and amount (prices include VAT).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NextInvoice {
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub date: OffsetDateTime,
+    pub amount: i64,
+    pub currency: String,
+    pub plan: String,
+    pub period: String,
+}
+
+/// One UTC day of an organization's metered usage.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UsageDay {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub api_calls: i64,
+    pub ai_tokens: i64,
+    pub exports: i64,
 }
 
 /// The seconds of a period.

@@ -1,4 +1,4 @@
-//! `/api/v1/billing/{plans,me,subscribe,cancel}` and `/api/v1/admin/billing/plans/{code}`.
+//! `/api/v1/billing/{plans,me,usage,subscribe,cancel}` and `/api/v1/admin/billing/plans/{code}`.
 
 use axum::extract::{Path, State};
 use kernel::Result;
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::service::{self, PlanUpdate, SubscribeRequest, Subscribed};
-use super::{BillingOverview, Plan};
+use super::{BillingOverview, Plan, UsageDay};
 use crate::CommerceState;
 
 /// The plans on sale, with their prices (minor units) and limits.
@@ -80,4 +80,30 @@ pub async fn cancel_plan(
     Json(body): Json<OrganizationQuery>,
 ) -> Result<Json<BillingOverview>> {
     Ok(Json(service::cancel(&state, &ctx, &principal, &body.organization_id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UsageQuery {
+    pub organization_id: String,
+    /// How many days back, today included (1 to 366; 30 by default).
+    pub days: Option<i64>,
+}
+
+/// The organization's metered usage per UTC day (API calls, AI tokens, exports), oldest
+/// first (OWNER or ADMIN).
+#[utoipa::path(get, path = "/usage", tag = "billing", params(UsageQuery),
+    responses((status = 200, body = Vec<UsageDay>), (status = 400), (status = 401), (status = 403), (status = 404),
+      (status = 422)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn usage_history(
+    State(state): State<CommerceState>,
+    principal: Principal,
+    Query(q): Query<UsageQuery>,
+) -> Result<Json<Vec<UsageDay>>> {
+    let days = q.days.unwrap_or(30);
+    if !(1..=366).contains(&days) {
+        return Err(kernel::Error::field("days", "out_of_range", "days is from 1 to 366"));
+    }
+    Ok(Json(super::usage::history(&state.db, &principal, &q.organization_id, days).await?))
 }

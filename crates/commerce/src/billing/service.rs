@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::{BillingOverview, Plan, PlanRow, period_secs, prorate};
+use super::{BillingOverview, NextInvoice, Plan, PlanRow, period_secs, prorate};
 use crate::CommerceState;
 use crate::payments::Payment;
 use crate::payments::service::{CheckoutRequest, Purpose, create_checkout};
@@ -112,6 +112,7 @@ pub async fn update_plan(
     )
     .await?;
     tx.commit().await?;
+    state.usage.forget_all();
     Ok(current)
 }
 
@@ -125,9 +126,8 @@ struct SubscriptionRow {
 }
 
 /// The organization's plan now (FREE when none, or once a period ended).
-async fn current(state: &CommerceState, organization_id: &str) -> Result<(BillingOverview, Option<i64>)> {
-    let row: Option<SubscriptionRow> = state
-        .db
+pub(crate) async fn current(db: &kernel::Db, organization_id: &str) -> Result<(BillingOverview, Option<i64>)> {
+    let row: Option<SubscriptionRow> = db
         .fetch_optional(
             "SELECT plan_code, period, status, current_period_end, cancel_at_period_end FROM billing_subscriptions
              WHERE organization_id = $1",
@@ -138,7 +138,7 @@ async fn current(state: &CommerceState, organization_id: &str) -> Result<(Billin
     let live = row.filter(|r| r.current_period_end.is_none_or(|end| end > now));
     let (code, period) =
         live.as_ref().map_or((FREE.to_string(), "month".to_string()), |r| (r.plan_code.clone(), r.period.clone()));
-    let plan = plan(&state.db, &code).await?.ok_or_else(|| Error::internal("a subscription names no plan"))?;
+    let plan = plan(db, &code).await?.ok_or_else(|| Error::internal("a subscription names no plan"))?;
     let remaining = live.as_ref().and_then(|r| r.current_period_end).map(|end| (end - now).whole_seconds());
     Ok((
         BillingOverview {
@@ -147,6 +147,18 @@ async fn current(state: &CommerceState, organization_id: &str) -> Result<(Billin
             status: live.as_ref().map_or("active".into(), |r| r.status.clone()),
             current_period_end: live.as_ref().and_then(|r| r.current_period_end),
             cancel_at_period_end: live.as_ref().is_some_and(|r| r.cancel_at_period_end),
+            next_invoice: live.as_ref().filter(|r| !r.cancel_at_period_end && plan.price(&r.period) > 0).and_then(
+                |r| {
+                    Some(NextInvoice {
+                        date: r.current_period_end?,
+                        amount: plan.price(&r.period),
+                        currency: plan.currency.clone(),
+                        plan: plan.code.clone(),
+                        period: r.period.clone(),
+                    })
+                },
+            ),
+            usage: Vec::new(),
             plan,
         },
         remaining,
@@ -156,7 +168,9 @@ async fn current(state: &CommerceState, organization_id: &str) -> Result<(Billin
 /// `GET /billing/me`: the plan, its period and limits (OWNER or ADMIN).
 pub async fn overview(state: &CommerceState, principal: &Principal, organization_id: &str) -> Result<BillingOverview> {
     require_org_role(&state.db, principal, organization_id, OrgRole::Admin).await?;
-    Ok(current(state, organization_id).await?.0)
+    let mut overview = current(&state.db, organization_id).await?.0;
+    overview.usage = state.usage.report(organization_id).await?;
+    Ok(overview)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -198,7 +212,7 @@ pub async fn subscribe(
     v.finish()?;
     let Some(target) = target else { return Err(Error::not_found("plan")) };
     require_org_role(&state.db, principal, &req.organization_id, OrgRole::Admin).await?;
-    let (now_on, remaining) = current(state, &req.organization_id).await?;
+    let (now_on, remaining) = current(&state.db, &req.organization_id).await?;
     if target.code == FREE {
         if now_on.plan.code != FREE {
             state
@@ -211,7 +225,7 @@ pub async fn subscribe(
                 .await?;
         }
         return Ok(Subscribed {
-            subscription: current(state, &req.organization_id).await?.0,
+            subscription: current(&state.db, &req.organization_id).await?.0,
             payment: None,
             checkout_url: None,
         });
@@ -236,7 +250,7 @@ pub async fn subscribe(
         .await?;
         tx.commit().await?;
         return Ok(Subscribed {
-            subscription: current(state, &req.organization_id).await?.0,
+            subscription: current(&state.db, &req.organization_id).await?.0,
             payment: None,
             checkout_url: None,
         });
@@ -310,11 +324,11 @@ pub async fn cancel(
     )
     .await?;
     tx.commit().await?;
-    Ok(current(state, organization_id).await?.0)
+    Ok(current(&state.db, organization_id).await?.0)
 }
 
 /// A paid `plan` payment puts the organization on its plan.
-pub struct Activation;
+pub struct Activation(pub kernel::Usage);
 
 impl Listener for Activation {
     fn name(&self) -> &'static str {
@@ -332,7 +346,11 @@ impl Listener for Activation {
             ) else {
                 return Ok(());
             };
-            activate(tx, org, code, period).await
+            activate(tx, org, code, period).await?;
+            // The new plan's limits apply at once in this process (others within a refresh).
+            let (usage, org) = (self.0.clone(), org.to_string());
+            tx.after_commit(move || usage.forget(&org));
+            Ok(())
         })
     }
 }

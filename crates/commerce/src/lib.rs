@@ -2,7 +2,7 @@
 //! flow locally, and Stripe Checkout), provider webhooks verified and applied exactly once,
 //! refunds, invoices and credit notes with their PDF, plans and subscriptions, and the
 //! plans' limits for the kernel's usage meter (whose counts are stored here per day).
-//! Renewals and the marketplace are not built yet.
+//! Renewals with a grace period (dunning) run in the scheduler. The marketplace is not built yet.
 
 pub mod billing;
 pub mod invoices;
@@ -85,6 +85,8 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     state.usage.set_source(Arc::new(billing::usage::PlanQuotas(state.db.clone())));
     let (flush_db, flush_usage) = (state.db.clone(), state.usage.clone());
     let flush_every = std::time::Duration::from_secs(state.settings.usage_flush_secs.max(1));
+    let (renewing, renew_every) =
+        (state.clone(), std::time::Duration::from_secs(state.settings.renewal_check_secs.max(1)));
     deps.provide(state.clone());
     let (webhooks, sandbox, pdfs) = (state.clone(), state.clone(), state.clone());
     Ok(Module::new("commerce")
@@ -93,6 +95,9 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
         .listener(Arc::new(invoices::service::Invoicing(state)))
         .task(kernel::module::Task::always("usage flush", move |stop| {
             billing::usage::flush_loop(flush_db, flush_usage, flush_every, stop)
+        }))
+        .task(kernel::module::Task::in_role("billing renewals", "scheduler", move |stop| {
+            billing::renewals::renewal_loop(renewing, renew_every, stop)
         }))
         .jobs(move |registry| {
             registry.register(webhooks::PROCESS_JOB, webhooks::ProcessEvent(webhooks));
@@ -121,11 +126,18 @@ pub fn router(state: CommerceState) -> OpenApiRouter {
         .routes(routes!(billing::routes::subscribe))
         .routes(routes!(billing::routes::cancel_plan));
     let plans_admin = OpenApiRouter::new().routes(routes!(billing::routes::update_plan));
+    let invoices_admin = OpenApiRouter::new()
+        .routes(routes!(invoices::routes::admin_list_invoices))
+        .routes(routes!(invoices::routes::admin_change_invoice_status))
+        .routes(routes!(invoices::routes::admin_resend_invoice));
+    let revenue_admin = OpenApiRouter::new().routes(routes!(invoices::routes::admin_revenue));
     OpenApiRouter::new()
         .nest("/payments", payments)
         .nest("/billing/invoices", invoices)
         .nest("/billing", billing)
         .nest("/admin/billing/plans", plans_admin)
+        .nest("/admin/billing/invoices", invoices_admin)
+        .nest("/admin/billing", revenue_admin)
         .with_state(state)
 }
 
@@ -154,6 +166,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             version: 4,
             name: "usage",
             script: include_str!("../migrations/0004_usage.sql"),
+        },
+        kernel::migrate::Migration {
+            module: "commerce",
+            version: 5,
+            name: "renewals",
+            script: include_str!("../migrations/0005_renewals.sql"),
         },
     ]
 }

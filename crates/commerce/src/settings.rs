@@ -21,6 +21,10 @@ pub struct CommerceConfig {
     pub seller_vat_id: String,
     /// How often metered usage is written (seconds).
     pub usage_flush_secs: u64,
+    /// Days a paid plan keeps its limits after its period ended while the renewal is unpaid.
+    pub grace_days: i64,
+    /// How often the scheduler looks for subscriptions to renew or end (seconds).
+    pub renewal_check_secs: u64,
 }
 
 impl Default for CommerceConfig {
@@ -33,6 +37,8 @@ impl Default for CommerceConfig {
             seller_address: String::new(),
             seller_vat_id: String::new(),
             usage_flush_secs: 10,
+            grace_days: 7,
+            renewal_check_secs: 60,
         }
     }
 }

@@ -132,6 +132,30 @@ pub fn defaults() -> Vec<DefaultTemplate> {
             text: "Your invoice {{ number }} of {{ issued_at | date }} for {{ amount | price(currency) }} is available.\n\n{{ url }}\n".into(),
         },
         DefaultTemplate {
+            key: "plan_renewal_due",
+            description: "A paid plan's period ended: pay its renewal before the grace period ends.",
+            variables: vec!["plan", "amount", "currency", "url", "grace_until"],
+            subject: "Renew your {{ plan }} plan".into(),
+            html: page(
+                "Renew your {{ plan }} plan",
+                "Your {{ plan }} plan's period has ended. Renew it for {{ amount | price(currency) }} before {{ grace_until | date }} to keep its limits.",
+                Some(("Renew the plan", "{{ url }}")),
+            ),
+            text: "Your {{ plan }} plan's period has ended. Renew it for {{ amount | price(currency) }} before {{ grace_until | date }} to keep its limits.\n\n{{ url }}\n".into(),
+        },
+        DefaultTemplate {
+            key: "plan_ended",
+            description: "A paid plan ended (cancelled, or its renewal was not paid): the organization is on FREE.",
+            variables: vec!["plan", "reason"],
+            subject: "Your {{ plan }} plan has ended".into(),
+            html: page(
+                "Your {{ plan }} plan has ended",
+                "{{ reason }} Your organization is now on the Free plan and its limits.",
+                None,
+            ),
+            text: "{{ reason }} Your organization is now on the Free plan and its limits.\n".into(),
+        },
+        DefaultTemplate {
             key: "export_ready",
             description: "An export has finished.",
             variables: vec!["project", "format", "url"],

@@ -13,13 +13,15 @@ pub struct PbError {
     pub data: Map<String, Value>,
     /// Keys next to `status`, `message` and `data` (the `mfaId` of an MFA challenge).
     pub extra: Map<String, Value>,
+    /// Sent as `Retry-After` (a daily quota refused until midnight UTC).
+    pub retry_after: Option<u64>,
 }
 
 pub type PbResult<T> = Result<T, PbError>;
 
 impl PbError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        PbError { status, message: message.into(), data: Map::new(), extra: Map::new() }
+        PbError { status, message: message.into(), data: Map::new(), extra: Map::new(), retry_after: None }
     }
 
     /// PocketBase's answer to a first factor when the collection wants a second one: a 401
@@ -50,7 +52,13 @@ impl PbError {
     }
 
     pub fn with_fields(message: &str, fields: Map<String, Value>) -> Self {
-        PbError { status: StatusCode::BAD_REQUEST, message: message.into(), data: fields, extra: Map::new() }
+        PbError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+            data: fields,
+            extra: Map::new(),
+            retry_after: None,
+        }
     }
 }
 
@@ -83,6 +91,7 @@ impl From<kernel::Error> for PbError {
                 error.extra.insert("limit".into(), json!(q.limit));
                 error.extra.insert("used".into(), json!(q.used));
                 error.extra.insert("max".into(), json!(q.max));
+                error.retry_after = q.retry_after;
                 error
             }
             E::MfaRequired(_) => {
@@ -102,6 +111,10 @@ impl IntoResponse for PbError {
         if let Value::Object(top) = &mut body {
             top.extend(self.extra);
         }
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        response
     }
 }

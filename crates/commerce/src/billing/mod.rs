@@ -5,6 +5,7 @@
 //! `GET /billing/me` with usage against every limit and the next invoice; the plans' limits
 //! for the usage meter (`usage`). Renewals and dunning are not built.
 
+pub mod renewals;
 pub mod routes;
 pub mod service;
 pub mod usage;
@@ -65,7 +66,8 @@ pub struct BillingOverview {
     pub plan: Plan,
     /// `month` or `year`; `month` for FREE.
     pub period: String,
-    /// `active` or `canceled` (at the end of the period).
+    /// `active`, `canceled` (at the end of the period) or `past_due` (the renewal is not
+    /// paid yet; the plan holds until `grace_until`).
     pub status: String,
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]

@@ -39,7 +39,7 @@ pub async fn plans(db: &kernel::Db) -> Result<Vec<Plan>> {
     Ok(rows.into_iter().map(Plan::from).collect())
 }
 
-async fn plan(db: &kernel::Db, code: &str) -> Result<Option<Plan>> {
+pub(crate) async fn plan(db: &kernel::Db, code: &str) -> Result<Option<Plan>> {
     Ok(plans(db).await?.into_iter().find(|p| p.code == code))
 }
 
@@ -123,19 +123,24 @@ struct SubscriptionRow {
     status: String,
     current_period_end: Option<OffsetDateTime>,
     cancel_at_period_end: bool,
+    grace_until: Option<OffsetDateTime>,
 }
 
 /// The organization's plan now (FREE when none, or once a period ended).
 pub(crate) async fn current(db: &kernel::Db, organization_id: &str) -> Result<(BillingOverview, Option<i64>)> {
     let row: Option<SubscriptionRow> = db
         .fetch_optional(
-            "SELECT plan_code, period, status, current_period_end, cancel_at_period_end FROM billing_subscriptions
-             WHERE organization_id = $1",
+            "SELECT plan_code, period, status, current_period_end, cancel_at_period_end, grace_until
+             FROM billing_subscriptions WHERE organization_id = $1",
             args![organization_id],
         )
         .await?;
     let now = kernel::time::now();
-    let live = row.filter(|r| r.current_period_end.is_none_or(|end| end > now));
+    // A renewal not paid yet keeps the plan until its grace period ends.
+    let live = row.filter(|r| {
+        r.current_period_end.is_none_or(|end| end > now)
+            || (r.status == "past_due" && r.grace_until.is_some_and(|until| until > now))
+    });
     let (code, period) =
         live.as_ref().map_or((FREE.to_string(), "month".to_string()), |r| (r.plan_code.clone(), r.period.clone()));
     let plan = plan(db, &code).await?.ok_or_else(|| Error::internal("a subscription names no plan"))?;
@@ -272,14 +277,25 @@ pub async fn subscribe(
 /// The organization is on `code` from now, for one `period`.
 async fn activate(tx: &mut Tx, organization_id: &str, code: &str, period: &str) -> Result<()> {
     let now = kernel::time::now();
-    let end = now + time::Duration::seconds(period_secs(period));
+    // A renewal paid late continues where the last period ended (the grace days were lent,
+    // not given); anything else starts now.
+    let renewed: Option<(Option<OffsetDateTime>,)> = tx
+        .fetch_optional(
+            "SELECT current_period_end FROM billing_subscriptions
+             WHERE organization_id = $1 AND status = 'past_due' AND plan_code = $2 AND period = $3",
+            args![organization_id, code, period],
+        )
+        .await?;
+    let start = renewed.and_then(|(end,)| end).unwrap_or(now);
+    let end = start + time::Duration::seconds(period_secs(period));
     tx.execute(
         "INSERT INTO billing_subscriptions (organization_id, plan_code, period, status, current_period_start,
            current_period_end, cancel_at_period_end, updated_at)
-         VALUES ($1, $2, $3, 'active', $4, $5, FALSE, $4)
+         VALUES ($1, $2, $3, 'active', $4, $5, FALSE, $6)
          ON CONFLICT (organization_id) DO UPDATE SET plan_code = $2, period = $3, status = 'active',
-           current_period_start = $4, current_period_end = $5, cancel_at_period_end = FALSE, updated_at = $4",
-        args![organization_id, code, period, now, end],
+           current_period_start = $4, current_period_end = $5, cancel_at_period_end = FALSE, updated_at = $6,
+           grace_until = NULL, renewal_payment_id = NULL",
+        args![organization_id, code, period, start, end, now],
     )
     .await?;
     append(

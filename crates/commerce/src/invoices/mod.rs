@@ -5,6 +5,7 @@
 //! job queue, stored with the invoice, and sent to the buyer with the editable `invoice`
 //! email template.
 
+pub mod admin;
 pub mod pdf;
 pub mod routes;
 pub mod service;

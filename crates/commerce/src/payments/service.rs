@@ -90,6 +90,17 @@ pub async fn create_checkout(
 ) -> Result<(Payment, String)> {
     let provider = validate(&req, state.stripe.enabled(), state.sandbox_enabled())?;
     require_org_role(&state.db, principal, &req.organization_id, OrgRole::Admin).await?;
+    open_checkout(state, ctx, Some(principal), provider, req).await
+}
+
+/// Open a checkout already authorized (`by` None: the platform itself, for a renewal).
+pub async fn open_checkout(
+    state: &CommerceState,
+    ctx: &RequestContext,
+    by: Option<&Principal>,
+    provider: String,
+    req: CheckoutRequest,
+) -> Result<(Payment, String)> {
     let id = kernel::ids::new_id();
     let now = kernel::time::now();
     let (kind, purpose_id) = req.purpose.as_ref().map(|p| (p.kind.clone(), p.id.clone())).unzip();
@@ -117,7 +128,7 @@ pub async fn create_checkout(
             purpose_id,
             &req.success_url,
             &req.cancel_url,
-            principal.actor_id(),
+            by.map_or(SYSTEM_ACTOR, Principal::actor_id),
             now
         ],
     )
@@ -125,8 +136,8 @@ pub async fn create_checkout(
     audit::record(
         &mut tx,
         ctx,
-        AuditEntry::new("PAYMENT_STARTED", Severity::Low, "payment")
-            .by(principal)
+        by.into_iter()
+            .fold(AuditEntry::new("PAYMENT_STARTED", Severity::Low, "payment"), AuditEntry::by)
             .org(&req.organization_id)
             .target(&id)
             .describe(format!("checkout of {} {} with {provider}", req.amount, req.currency)),
@@ -135,6 +146,20 @@ pub async fn create_checkout(
     let payment = find(&mut tx, &id).await?.ok_or_else(|| Error::internal("the new payment vanished"))?;
     tx.commit().await?;
     Ok((payment, checkout_url))
+}
+
+/// Who `created_by` names when the platform opened a checkout itself (renewals).
+pub const SYSTEM_ACTOR: &str = "system";
+
+/// Which provider takes a new payment: Stripe once configured, else the sandbox.
+pub fn default_provider(state: &CommerceState) -> Option<String> {
+    if state.stripe.enabled() {
+        Some("stripe".into())
+    } else if state.sandbox_enabled() {
+        Some("sandbox".into())
+    } else {
+        None
+    }
 }
 
 /// The payment with this id, in the caller's transaction or on its own.

@@ -29,6 +29,7 @@ mod oidc;
 mod orgs;
 mod payments;
 mod platform;
+mod providers;
 mod quotas;
 mod record_ids;
 mod renewals;

@@ -1,12 +1,15 @@
 //! Commerce: payments through one provider interface (a built-in sandbox that runs every
-//! flow locally, and Stripe Checkout), provider webhooks verified and applied exactly once,
+//! flow locally, Stripe Checkout, PayPal Orders v2, CinetPay), provider webhooks verified and applied exactly once,
 //! refunds, invoices and credit notes with their PDF, plans and subscriptions, and the
 //! plans' limits for the kernel's usage meter (whose counts are stored here per day).
 //! Renewals with a grace period (dunning) run in the scheduler. The marketplace is not built yet.
 
 pub mod billing;
+pub mod cinetpay;
 pub mod invoices;
 pub mod payments;
+pub mod paypal;
+pub mod returns;
 pub mod sandbox;
 pub mod settings;
 pub mod stripe;
@@ -25,6 +28,10 @@ pub struct CommerceInner {
     pub db: Db,
     pub settings: settings::CommerceConfig,
     pub stripe: settings::StripeConfig,
+    pub paypal: settings::PayPalConfig,
+    pub cinetpay: settings::CinetPayConfig,
+    /// PayPal's access token, reused until shortly before it expires.
+    pub paypal_token: paypal::TokenCache,
     pub public_url: String,
     /// Calls to providers: no redirects, short timeouts.
     pub http: reqwest::Client,
@@ -44,7 +51,12 @@ impl axum::extract::FromRef<CommerceState> for foundation::FoundationState {
 
 impl CommerceState {
     pub fn sandbox_enabled(&self) -> bool {
-        self.settings.sandbox.unwrap_or(!self.stripe.enabled())
+        self.settings.sandbox.unwrap_or(!self.real_provider_enabled())
+    }
+
+    /// Whether any provider that takes real money is configured.
+    pub fn real_provider_enabled(&self) -> bool {
+        self.stripe.enabled() || self.paypal.enabled() || self.cinetpay.enabled()
     }
 }
 
@@ -71,6 +83,9 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
         db: deps.db.clone(),
         settings: commerce,
         stripe: deps.section(settings::STRIPE)?,
+        paypal: deps.section(settings::PAYPAL)?,
+        cinetpay: deps.section(settings::CINETPAY)?,
+        paypal_token: tokio::sync::Mutex::new(None),
         public_url: deps.config.public_url.clone(),
         http,
         link_key: {
@@ -114,7 +129,10 @@ pub fn router(state: CommerceState) -> OpenApiRouter {
         .routes(routes!(payments::routes::get_payment))
         .routes(routes!(payments::routes::refund_payment))
         .routes(routes!(webhooks::receive_webhook))
-        .routes(routes!(sandbox::checkout_page, sandbox::submit_card));
+        .routes(routes!(sandbox::checkout_page, sandbox::submit_card))
+        .routes(routes!(returns::paypal_return))
+        .routes(routes!(returns::paypal_cancel))
+        .routes(routes!(returns::cinetpay_return, returns::cinetpay_return_post));
     let invoices = OpenApiRouter::new()
         .routes(routes!(invoices::routes::list_invoices))
         .routes(routes!(invoices::routes::get_invoice))
@@ -172,6 +190,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             version: 5,
             name: "renewals",
             script: include_str!("../migrations/0005_renewals.sql"),
+        },
+        kernel::migrate::Migration {
+            module: "commerce",
+            version: 6,
+            name: "provider_captures",
+            script: include_str!("../migrations/0006_provider_captures.sql"),
         },
     ]
 }

@@ -99,7 +99,7 @@ impl CardForm {
     }
 }
 
-fn back(url: &str, id: &str, status: &str) -> Response {
+pub(crate) fn back(url: &str, id: &str, status: &str) -> Response {
     let sep = if url.contains('?') { '&' } else { '?' };
     let location = format!("{url}{sep}payment_id={id}&status={status}");
     let mut response = StatusCode::SEE_OTHER.into_response();

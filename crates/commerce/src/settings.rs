@@ -63,3 +63,50 @@ impl StripeConfig {
         !self.secret_key.is_empty()
     }
 }
+
+pub const PAYPAL: &str = "paypal";
+pub const CINETPAY: &str = "cinetpay";
+
+/// `[paypal]`: Orders v2 with the REST app's client credentials.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PayPalConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    /// The id PayPal gave the webhook pointing at `/api/v1/payments/webhooks/paypal`: its
+    /// verification call needs it.
+    pub webhook_id: String,
+    /// `https://api-m.paypal.com` by default; `https://api-m.sandbox.paypal.com` for PayPal's
+    /// own sandbox (tests point it at a local server).
+    pub api_base: String,
+}
+
+impl PayPalConfig {
+    pub fn api_base(&self) -> &str {
+        if self.api_base.is_empty() { "https://api-m.paypal.com" } else { self.api_base.trim_end_matches('/') }
+    }
+
+    pub fn enabled(&self) -> bool {
+        !self.client_id.is_empty() && !self.client_secret.is_empty()
+    }
+}
+
+/// `[cinetpay]`: CinetPay's checkout (payment init, then status check).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CinetPayConfig {
+    pub apikey: String,
+    pub site_id: String,
+    /// `https://api-checkout.cinetpay.com` by default.
+    pub api_base: String,
+}
+
+impl CinetPayConfig {
+    pub fn api_base(&self) -> &str {
+        if self.api_base.is_empty() { "https://api-checkout.cinetpay.com" } else { self.api_base.trim_end_matches('/') }
+    }
+
+    pub fn enabled(&self) -> bool {
+        !self.apikey.is_empty() && !self.site_id.is_empty()
+    }
+}

@@ -20,6 +20,7 @@ pub mod listen;
 pub mod mail;
 pub mod migrate;
 pub mod module;
+pub mod money;
 pub mod outbox;
 pub mod pagination;
 pub mod principal;

@@ -393,13 +393,7 @@ fn price_filter(value: minijinja::Value, currency: Option<String>) -> std::resul
 /// `price` filter), invoices and checkout pages all print amounts with it.
 pub fn format_price(minor: i64, currency: &str) -> String {
     let currency = currency.to_uppercase();
-    let zero_decimal = ["JPY", "KRW", "XOF", "XAF", "CLP", "VND", "ISK", "UGX"].contains(&currency.as_str());
-    let amount = if zero_decimal {
-        minor.to_string()
-    } else {
-        let sign = if minor < 0 { "-" } else { "" };
-        format!("{sign}{}.{:02}", minor.unsigned_abs() / 100, minor.unsigned_abs() % 100)
-    };
+    let amount = crate::money::to_decimal(minor, &currency);
     if currency.is_empty() { amount } else { format!("{amount} {currency}") }
 }
 

@@ -38,7 +38,8 @@ pub struct CheckoutRequest {
     pub success_url: String,
     /// Where the buyer goes after giving up or a decline.
     pub cancel_url: String,
-    /// `sandbox` (default) or `stripe` (when configured).
+    /// `sandbox`, `stripe`, `paypal` or `cinetpay` (when configured); the first configured
+    /// of Stripe, PayPal, CinetPay by default, else the sandbox.
     pub provider: Option<String>,
 }
 
@@ -49,7 +50,7 @@ fn url_ok(u: &str) -> bool {
             .is_ok_and(|p| matches!(p.scheme(), "https" | "http") && p.host_str().is_some_and(|h| !h.is_empty()))
 }
 
-fn validate(req: &CheckoutRequest, stripe: bool, sandbox: bool) -> Result<String> {
+fn validate(req: &CheckoutRequest, state: &CommerceState) -> Result<String> {
     let mut v = Validator::new();
     if !(1..=MAX_AMOUNT).contains(&req.amount) {
         v.add("amount", "out_of_range", format!("amount is in minor units, from 1 to {MAX_AMOUNT}"));
@@ -67,15 +68,24 @@ fn validate(req: &CheckoutRequest, stripe: bool, sandbox: bool) -> Result<String
         v.text("purpose.kind", &p.kind, 64);
         v.text("purpose.id", &p.id, 128);
     }
-    let provider = req.provider.clone().unwrap_or_else(|| if stripe { "stripe" } else { "sandbox" }.into());
-    match provider.as_str() {
-        "sandbox" if sandbox => {}
-        "sandbox" => {
-            v.add("provider", "not_configured", "the sandbox provider is off on this server (commerce.sandbox)")
+    let provider = req.provider.clone().or_else(|| default_provider(state)).unwrap_or_else(|| "sandbox".into());
+    let configured = match provider.as_str() {
+        "sandbox" => state.sandbox_enabled(),
+        "stripe" => state.stripe.enabled(),
+        "paypal" => state.paypal.enabled(),
+        "cinetpay" => state.cinetpay.enabled(),
+        _ => {
+            v.add("provider", "invalid_value", "provider is sandbox, stripe, paypal or cinetpay");
+            true
         }
-        "stripe" if stripe => {}
-        "stripe" => v.add("provider", "not_configured", "Stripe is not configured on this server (stripe.secret_key)"),
-        _ => v.add("provider", "invalid_value", "provider is sandbox or stripe"),
+    };
+    if !configured {
+        v.add("provider", "not_configured", format!("{provider} is not configured on this server"));
+    }
+    if provider == "cinetpay"
+        && let Some(problem) = crate::cinetpay::amount_problem(req.amount, &req.currency)
+    {
+        v.add("amount", "not_accepted", problem);
     }
     v.finish()?;
     Ok(provider)
@@ -88,7 +98,7 @@ pub async fn create_checkout(
     principal: &Principal,
     req: CheckoutRequest,
 ) -> Result<(Payment, String)> {
-    let provider = validate(&req, state.stripe.enabled(), state.sandbox_enabled())?;
+    let provider = validate(&req, state)?;
     require_org_role(&state.db, principal, &req.organization_id, OrgRole::Admin).await?;
     open_checkout(state, ctx, Some(principal), provider, req).await
 }
@@ -105,11 +115,17 @@ pub async fn open_checkout(
     let now = kernel::time::now();
     let (kind, purpose_id) = req.purpose.as_ref().map(|p| (p.kind.clone(), p.id.clone())).unzip();
     // Stripe's session is made first: no row for a payment Stripe never heard of.
-    let (provider_ref, checkout_url) = if provider == "stripe" {
-        let session = crate::stripe::create_checkout_session(state, &id, &req).await?;
-        (Some(session.id), session.url)
-    } else {
-        (None, format!("{}/api/v1/payments/sandbox/checkout/{id}", state.public_url.trim_end_matches('/')))
+    let (provider_ref, checkout_url) = match provider.as_str() {
+        "stripe" => {
+            let session = crate::stripe::create_checkout_session(state, &id, &req).await?;
+            (Some(session.id), session.url)
+        }
+        "paypal" => {
+            let (order, approve) = crate::paypal::create_order(state, &id, &req).await?;
+            (Some(order), approve)
+        }
+        "cinetpay" => (Some(id.clone()), crate::cinetpay::init_payment(state, &id, &req).await?),
+        _ => (None, format!("{}/api/v1/payments/sandbox/checkout/{id}", state.public_url.trim_end_matches('/'))),
     };
     let mut tx = state.db.begin().await?;
     tx.execute(
@@ -151,10 +167,15 @@ pub async fn open_checkout(
 /// Who `created_by` names when the platform opened a checkout itself (renewals).
 pub const SYSTEM_ACTOR: &str = "system";
 
-/// Which provider takes a new payment: Stripe once configured, else the sandbox.
+/// Which provider takes a new payment: the first configured of Stripe, PayPal and CinetPay,
+/// else the sandbox.
 pub fn default_provider(state: &CommerceState) -> Option<String> {
     if state.stripe.enabled() {
         Some("stripe".into())
+    } else if state.paypal.enabled() {
+        Some("paypal".into())
+    } else if state.cinetpay.enabled() {
+        Some("cinetpay".into())
     } else if state.sandbox_enabled() {
         Some("sandbox".into())
     } else {
@@ -265,10 +286,18 @@ pub async fn refund(
     v.max_len("reason", &req.reason, 500);
     v.finish()?;
     let payment = get(state, principal, id).await?;
-    if payment.provider != "sandbox" {
-        return Err(Error::Conflict(
-            "refunds of Stripe payments are not built yet: refund it in the Stripe dashboard".into(),
-        ));
+    match payment.provider.as_str() {
+        "sandbox" | "paypal" => {}
+        "stripe" => {
+            return Err(Error::Conflict(
+                "refunds of Stripe payments are not built yet: refund it in the Stripe dashboard".into(),
+            ));
+        }
+        other => {
+            return Err(Error::Conflict(format!(
+                "{other} takes no refunds through its API: refund it in its back office"
+            )));
+        }
     }
     if !matches!(payment.status.as_str(), "succeeded" | "partially_refunded") {
         return Err(Error::Conflict(format!("a {} payment cannot be refunded", payment.status)));
@@ -320,6 +349,20 @@ pub async fn refund(
     )
     .await?;
     let updated = find(&mut tx, id).await?.ok_or_else(|| Error::not_found("payment"))?;
-    tx.commit().await?;
+    if payment.provider == "paypal" {
+        // Last, inside the transaction: a refused refund rolls everything back, and the
+        // refund id as PayPal-Request-Id makes a retry of this call harmless.
+        let (capture,): (Option<String>,) =
+            tx.fetch_one("SELECT provider_capture FROM payments WHERE id = $1", args![id]).await?;
+        let capture =
+            capture.ok_or_else(|| Error::Conflict("PayPal has not confirmed this payment's capture".into()))?;
+        crate::paypal::refund_capture(state, &capture, &refund_id, amount, &payment.currency, &req.reason).await?;
+    }
+    if let Err(e) = tx.commit().await {
+        if payment.provider == "paypal" {
+            tracing::error!(error = %e, payment = %id, refund = %refund_id, amount, "PayPal refunded but the refund was not recorded");
+        }
+        return Err(e);
+    }
     Ok(updated)
 }

@@ -847,6 +847,10 @@ try {
       await expectText(page.locator('#billing-current'), 'Pro', 'the plan bought');
       await expectText(page.locator('#billing-payments'), 'succeeded', 'the payment');
       await page.locator('#billing-invoices').waitFor();
+      await expectText(page.getByTestId('next-invoice'), 'Renews on', 'the next invoice');
+      await page.getByTestId('usage-projects').waitFor();
+      await expectText(page.getByTestId('usage-projects'), '20', "PRO's project limit");
+      await page.getByTestId('usage-api-calls-chart').waitFor();
       await shot('billing-pro');
       console.log('a plan bought through the sandbox');
     }
@@ -900,6 +904,22 @@ try {
       await page.locator('#admin-tab-emails').click();
       await page.locator('#admin-templates').waitFor();
       await shot('admin-emails');
+      if (publicUrl) {
+        // The PRO bought above: its invoice found by number, sent again; the revenue of the
+        // sandbox's test documents.
+        await page.locator('#admin-tab-invoices').click();
+        await page.getByTestId('admin-invoices-table').waitFor();
+        await expectText(page.getByTestId('admin-invoices-table'), 'TEST-INV-', 'the invoice of the plan');
+        await page.getByTestId('admin-invoices-table').getByTestId('invoice-resend').first().click();
+        await page.getByTestId('admin-invoices-notice').waitFor();
+        await shot('admin-invoices');
+        await page.locator('#admin-tab-revenue').click();
+        await page.getByTestId('revenue-test').check();
+        await page.getByTestId('revenue-table').waitFor();
+        await expectText(page.getByTestId('revenue-table'), 'PRO', 'revenue by plan');
+        await page.getByTestId('revenue-chart').waitFor();
+        await shot('admin-revenue');
+      }
       console.log('the admin back-office');
     }
   } else {

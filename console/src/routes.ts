@@ -27,6 +27,8 @@ export const ROUTES = [
   { name: 'adminAudit', pattern: '/admin/audit' },
   { name: 'adminJobs', pattern: '/admin/jobs' },
   { name: 'adminEmails', pattern: '/admin/emails' },
+  { name: 'adminInvoices', pattern: '/admin/invoices' },
+  { name: 'adminRevenue', pattern: '/admin/revenue' },
   { name: 'records', pattern: '/apps/:appId/records' },
   { name: 'recordsOf', pattern: '/apps/:appId/records/:collection' },
 ] as const satisfies readonly RouteDef[];

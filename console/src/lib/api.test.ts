@@ -428,6 +428,43 @@ describe('Api', () => {
     expect((error as ApiError).message).toBe('invoice not found');
   });
 
+  it("reads an organization's daily usage", async () => {
+    const { calls, fetcher } = fakeFetch([[200, [{ day: '2026-12-01', api_calls: 3, ai_tokens: 0, exports: 0 }]]]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    expect(await api.billingUsage('o 1')).toHaveLength(1);
+    expect(calls[0]?.url).toBe('/api/v1/billing/usage?organization_id=o+1&days=30');
+  });
+
+  it('administers invoices and reads the revenue', async () => {
+    const { calls, fetcher } = fakeFetch([
+      [200, { items: [], page: 2, per_page: 20, total_items: 0, total_pages: 0 }],
+      [200, { id: 'i1', status: 'paid' }],
+      [409, { status: 409, detail: 'a paid invoice cannot become void' }],
+      [202, null],
+      [200, []],
+      [200, 'month,currency\r\n'],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    await api.adminInvoices({ status: 'issued', kind: '', organization_id: 'o1', from: '2026-01-01', number: '' }, { page: 2, per_page: 20 });
+    expect((await api.adminSetInvoiceStatus('i 1', 'paid')).status).toBe('paid');
+    const refused = await api.adminSetInvoiceStatus('i1', 'void').catch((e: unknown) => e);
+    expect((refused as ApiError).status).toBe(409);
+    expect((refused as ApiError).message).toBe('a paid invoice cannot become void');
+    await api.adminResendInvoice('i1');
+    await api.revenue(6, true);
+    expect(await api.revenueCsv(12)).toBe('month,currency\r\n');
+    const base = '/api/v1/admin/billing';
+    expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      ['GET', `${base}/invoices?status=issued&organization_id=o1&from=2026-01-01&page=2&per_page=20`, undefined],
+      ['PUT', `${base}/invoices/i%201/status`, { status: 'paid' }],
+      ['PUT', `${base}/invoices/i1/status`, { status: 'void' }],
+      ['POST', `${base}/invoices/i1/resend`, {}],
+      ['GET', `${base}/revenue?months=6&test=true`, undefined],
+      ['GET', `${base}/revenue?months=12&test=false&format=csv`, undefined],
+    ]);
+    expect(calls[5]?.headers.accept).toBe('text/csv');
+  });
+
   it('uploads files as multipart with the values in @jsonPayload', async () => {
     const seen: Array<BodyInit | null | undefined> = [];
     const fetcher = (async (_input: RequestInfo | URL, init?: RequestInit) => {

@@ -3,6 +3,7 @@
 // become an `ApiError` whose `fields` maps a field name to its messages.
 
 import type {
+  AdminInvoiceFilter,
   AdminUser,
   AdminUserUpdate,
   ApiKey,
@@ -14,6 +15,7 @@ import type {
   Collection,
   CreatedApiKey,
   Invoice,
+  InvoiceStatus,
   Deployment,
   EmailStatus,
   EmailTemplate,
@@ -48,6 +50,7 @@ import type {
   RegisterRequest,
   RegisterResponse,
   RenderedEmail,
+  RevenueMonth,
   SessionView,
   SettableStatus,
   SignInCodeSent,
@@ -57,6 +60,7 @@ import type {
   TemplateInput,
   TokenResponse,
   TotpEnrolment,
+  UsageDay,
   User,
   UserFilter,
   UserStats,
@@ -555,6 +559,11 @@ export class Api {
     return this.request('GET', `${PLATFORM}/billing/me`, { query: { organization_id: organizationId } });
   }
 
+  /** The organization's metered usage per UTC day, oldest first, today included (OWNER or ADMIN). */
+  billingUsage(organizationId: string, days = 30): Promise<UsageDay[]> {
+    return this.request('GET', `${PLATFORM}/billing/usage`, { query: { organization_id: organizationId, days } });
+  }
+
   /** Change plan; a paid one answers with the checkout to go to (409 when already on it). */
   subscribePlan(input: Subscribe): Promise<SubscribeResult> {
     return this.request('POST', `${PLATFORM}/billing/subscribe`, { body: input });
@@ -624,6 +633,35 @@ export class Api {
   /** Deactivating signs the account out everywhere; activating also unlocks it. */
   adminSetUserStatus(id: string, status: SettableStatus): Promise<AdminUser> {
     return this.request('PUT', this.adminUserPath(id, '/status'), { body: { status } });
+  }
+
+  /** Every invoice and credit note, newest first. */
+  adminInvoices(filter: AdminInvoiceFilter = {}, paging: Paging = {}): Promise<Page<Invoice>> {
+    return this.request('GET', this.adminPath('/billing/invoices'), { query: { ...filter, ...paging } });
+  }
+
+  /** `issued → paid` or `issued → void` (409 otherwise: a paid invoice cannot be voided). */
+  adminSetInvoiceStatus(id: string, status: Exclude<InvoiceStatus, 'issued'>): Promise<Invoice> {
+    return this.request('PUT', this.adminPath(`/billing/invoices/${encodeURIComponent(id)}/status`), { body: { status } });
+  }
+
+  /** Email the invoice to its buyer again (202). */
+  async adminResendInvoice(id: string): Promise<void> {
+    await this.request('POST', this.adminPath(`/billing/invoices/${encodeURIComponent(id)}/resend`), { body: {} });
+  }
+
+  /** Revenue per month and currency, oldest first; `test`: the sandbox's documents instead of real sales. */
+  revenue(months: number, test = false): Promise<RevenueMonth[]> {
+    return this.request('GET', this.adminPath('/billing/revenue'), { query: { months, test } });
+  }
+
+  /** The same as CSV, a column per plan. */
+  async revenueCsv(months: number, test = false): Promise<string> {
+    const body = await this.request<unknown>('GET', this.adminPath('/billing/revenue'), {
+      query: { months, test, format: 'csv' },
+      accept: 'text/csv',
+    });
+    return typeof body === 'string' ? body : JSON.stringify(body);
   }
 
   /** The audit log, newest first. */

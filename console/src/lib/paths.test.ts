@@ -16,6 +16,8 @@ describe('the router', () => {
     expect(matchRoute(ROUTES, '/')).toEqual({ name: 'home', params: {} });
     expect(matchRoute(ROUTES, '/reset-password')).toEqual({ name: 'resetPassword', params: {} });
     expect(matchRoute(ROUTES, '/invitations/accept')).toEqual({ name: 'acceptInvitation', params: {} });
+    expect(matchRoute(ROUTES, '/admin/invoices')).toEqual({ name: 'adminInvoices', params: {} });
+    expect(matchRoute(ROUTES, '/admin/revenue')).toEqual({ name: 'adminRevenue', params: {} });
     expect(matchRoute(ROUTES, '/oauth2/callback')).toEqual({ name: 'oauthCallback', params: {} });
     expect(matchRoute(ROUTES, '/nothing/here')).toBeNull();
     expect(matchRoute(ROUTES, '/projects/%E0%A4%A')).toBeNull();

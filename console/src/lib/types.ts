@@ -314,13 +314,54 @@ export interface Plan {
   limits: PlanLimits;
 }
 
+/** `past_due`: the period ended and the renewal is not paid yet; the plan holds until its grace period ends. */
+export type BillingStatus = 'active' | 'canceled' | 'past_due';
+
+/** The renewal to come (prices include VAT). */
+export interface NextInvoice {
+  /** RFC 3339. */
+  date: string;
+  /** In minor units. */
+  amount: number;
+  currency: string;
+  plan: string;
+  period: BillingPeriod;
+}
+
+export type UsageMetric = keyof PlanLimits;
+
+/** What a limit counts over: the UTC day, the month, or what exists now. */
+export type UsageWindow = 'day' | 'month' | 'current';
+
+/** Usage against one of the plan's limits. */
+export interface MetricUsage {
+  metric: UsageMetric;
+  window: UsageWindow;
+  used: number;
+  /** `null`: unlimited. */
+  limit: number | null;
+}
+
+/** One UTC day of an organization's metered usage. */
+export interface UsageDay {
+  /** `YYYY-MM-DD`. */
+  day: string;
+  api_calls: number;
+  ai_tokens: number;
+  exports: number;
+}
+
 export interface BillingOverview {
   organization_id: string;
   plan: Plan;
   period: BillingPeriod;
-  status: 'active' | 'canceled';
+  status: BillingStatus;
   current_period_end: string | null;
   cancel_at_period_end: boolean;
+  /** None on FREE or once canceled. */
+  next_invoice: NextInvoice | null;
+  /** Usage against every limit (`GET /billing/me` only). */
+  usage?: MetricUsage[];
 }
 
 export interface Subscribe {
@@ -349,15 +390,66 @@ export interface Payment {
   paid_at: string | null;
 }
 
+export type InvoiceKind = 'invoice' | 'credit_note';
+export type InvoiceStatus = 'issued' | 'paid' | 'void';
+
+/** Who an invoice is made out to. */
+export interface InvoiceParty {
+  name?: string;
+  email?: string;
+  organization_id?: string;
+}
+
+/** An invoice or a credit note; amounts in minor units, a credit note's negative. */
 export interface Invoice {
   id: string;
+  organization_id: string;
+  payment_id: string;
   number: string;
-  kind: string;
-  /** In minor units. */
-  total: number;
+  kind: InvoiceKind;
+  status: InvoiceStatus;
   currency: string;
+  subtotal: number;
+  /** Basis points (2000 = 20 %). */
+  vat_rate_bp: number;
+  vat_amount: number;
+  total: number;
+  seller: Record<string, unknown> | null;
+  buyer: InvoiceParty | null;
+  lines: unknown;
+  /** The invoice a credit note corrects. */
+  refers_to: string | null;
   issued_at: string;
+  paid_at: string | null;
   pdf_ready: boolean;
+}
+
+/** The administrators' invoice filter ('' or absent: any). */
+export interface AdminInvoiceFilter {
+  organization_id?: string;
+  status?: InvoiceStatus | '';
+  kind?: InvoiceKind | '';
+  /** Issued on or after this day (`YYYY-MM-DD`, UTC). */
+  from?: string;
+  /** Issued on or before this day (`YYYY-MM-DD`, UTC). */
+  to?: string;
+  /** Part of the number. */
+  number?: string;
+}
+
+/** One month of revenue in one currency; amounts in minor units, VAT included. */
+export interface RevenueMonth {
+  /** `YYYY-MM`. */
+  month: string;
+  currency: string;
+  invoices: number;
+  invoiced: number;
+  /** Credit notes, negative. */
+  credited: number;
+  net: number;
+  vat: number;
+  /** Net by plan code (`other` for what is not a plan). */
+  by_plan: Record<string, number>;
 }
 
 // --- Platform administration (/api/v1/admin) ------------------------------------------------

@@ -24,6 +24,7 @@ describe('admin format helpers', () => {
 
   it('names the export after the day and ranks counts', () => {
     expect(exportFileName(new Date(2026, 0, 5, 13))).toBe('audit-2026-01-05.csv');
+    expect(exportFileName(new Date(2026, 11, 31), 'revenue')).toBe('revenue-2026-12-31.csv');
     expect(ranked({ B: 2, A: 2, C: 5, D: 1 }, 3)).toEqual([
       ['C', 5],
       ['A', 2],

@@ -3,8 +3,10 @@
 import { ApiError } from '../../lib/api';
 import type { AdminUser, Severity } from '../../lib/types';
 
+export { downloadText } from '../../lib/download';
+
 /** The sections of the Admin area. */
-export type AdminSection = 'dashboard' | 'users' | 'audit' | 'jobs' | 'emails';
+export type AdminSection = 'dashboard' | 'users' | 'audit' | 'jobs' | 'emails' | 'invoices' | 'revenue';
 
 /** A person's name, or their address when they gave none. */
 export function userName(user: Pick<AdminUser, 'first_name' | 'last_name' | 'email'>): string {
@@ -44,9 +46,9 @@ export function severityClass(severity: string): string {
 }
 
 /** The name of a downloaded export: `audit-2026-03-01.csv` (the local day). */
-export function exportFileName(now: Date): string {
+export function exportFileName(now: Date, prefix = 'audit'): string {
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `audit-${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}.csv`;
+  return `${prefix}-${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}.csv`;
 }
 
 /** Pretty JSON for a payload or a result ('' for none). */
@@ -59,18 +61,6 @@ export function ranked(counts: Record<string, number>, limit = Infinity): Array<
   return Object.entries(counts)
     .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
     .slice(0, limit);
-}
-
-/** A download of `text` under `name`: a Blob URL opened by a link, then let go. */
-export function downloadText(text: string, name: string, type = 'text/csv;charset=utf-8'): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 /** Whether a failed call was refused for want of the administrator role. */

@@ -1,6 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { bytes, isPaid, keyLimits, money } from './billing';
-import type { Plan } from '../../lib/types';
+import {
+  bytes,
+  isPaid,
+  keyLimits,
+  majorUnits,
+  metricLabel,
+  money,
+  nextInvoiceText,
+  pdfFileName,
+  usageAmount,
+  usageLevel,
+  usagePercent,
+  usageText,
+  windowLabel,
+} from './billing';
+import type { NextInvoice, Plan } from '../../lib/types';
 
 const plan = (over: Partial<Plan> = {}): Plan => ({
   code: 'pro',
@@ -45,5 +59,71 @@ describe('billing format', () => {
   it('tells a paid plan from a free one', () => {
     expect(isPaid(plan())).toBe(true);
     expect(isPaid(plan({ price_month: 0, price_year: 0 }))).toBe(false);
+  });
+});
+
+describe('usage against the limits', () => {
+  it('names metrics and windows', () => {
+    expect(metricLabel('api_calls_per_day')).toBe('API calls');
+    expect(metricLabel('storage_bytes')).toBe('Storage');
+    expect(metricLabel('something_new')).toBe('something_new');
+    expect(windowLabel('day')).toBe('today');
+    expect(windowLabel('month')).toBe('this month');
+    expect(windowLabel('current')).toBe('');
+  });
+
+  it('formats bytes for storage and groups other numbers', () => {
+    expect(usageAmount('storage_bytes', 1610612736)).toBe('1.5 GB');
+    expect(usageAmount('records', 12345, 'en-US')).toBe('12,345');
+  });
+
+  it('computes the share used, rounded down', () => {
+    expect(usagePercent(5, null)).toBeNull();
+    expect(usagePercent(0, 10)).toBe(0);
+    expect(usagePercent(899, 1000)).toBe(89);
+    expect(usagePercent(900, 1000)).toBe(90);
+    expect(usagePercent(15, 10)).toBe(150);
+    expect(usagePercent(0, 0)).toBe(100);
+    expect(usagePercent(-3, 10)).toBe(0);
+  });
+
+  it('tells how close to the limit a usage is', () => {
+    expect(usageLevel(1_000_000, null)).toBe('unlimited');
+    expect(usageLevel(0, 10)).toBe('ok');
+    expect(usageLevel(899, 1000)).toBe('ok');
+    expect(usageLevel(900, 1000)).toBe('near');
+    expect(usageLevel(9, 10)).toBe('near');
+    expect(usageLevel(10, 10)).toBe('at');
+    expect(usageLevel(0, 0)).toBe('at');
+    expect(usageLevel(11, 10)).toBe('over');
+  });
+
+  it('says used / limit with the window', () => {
+    expect(usageText({ metric: 'api_calls_per_day', window: 'day', used: 1234, limit: 10000 }, 'en-US')).toBe('1,234 / 10,000 today');
+    expect(usageText({ metric: 'exports_per_month', window: 'month', used: 2, limit: 5 }, 'en-US')).toBe('2 / 5 this month');
+    expect(usageText({ metric: 'storage_bytes', window: 'current', used: 1536, limit: 1073741824 })).toBe('1.5 KB / 1 GB');
+    expect(usageText({ metric: 'apps', window: 'current', used: 3, limit: null })).toBe('3 / unlimited');
+  });
+
+  it('says when the plan renews and for how much', () => {
+    const next: NextInvoice = { date: '2027-01-06T18:00:00Z', amount: 1900, currency: 'EUR', plan: 'PRO', period: 'month' };
+    const date = new Date(next.date).toLocaleDateString('en-US');
+    expect(nextInvoiceText(next, 'active', 'en-US')).toBe(`Renews on ${date} for €19.00`);
+    expect(nextInvoiceText(next, 'past_due', 'en-US')).toBe(`Renewal of €19.00 due since ${date}`);
+  });
+});
+
+describe('amounts and files', () => {
+  it('turns minor units into the main unit', () => {
+    expect(majorUnits(1999, 'EUR')).toBe(19.99);
+    expect(majorUnits(-1900, 'EUR')).toBe(-19);
+    expect(majorUnits(500, 'JPY')).toBe(500);
+    expect(majorUnits(1234, 'NOPE')).toBe(12.34);
+  });
+
+  it("names a PDF after the document's number", () => {
+    expect(pdfFileName({ id: 'i1', number: '2026-0004', kind: 'invoice' })).toBe('invoice-2026-0004.pdf');
+    expect(pdfFileName({ id: 'i1', number: 'TEST-2026/7', kind: 'credit_note' })).toBe('credit-note-TEST-2026_7.pdf');
+    expect(pdfFileName({ id: 'i1', number: '', kind: 'invoice' })).toBe('invoice-i1.pdf');
   });
 });

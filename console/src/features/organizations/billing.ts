@@ -1,6 +1,6 @@
-// Money and quotas of plans, for people.
+// Money, quotas of plans and usage against them, for people.
 
-import type { Plan, PlanLimits } from '../../lib/types';
+import type { BillingStatus, Invoice, MetricUsage, NextInvoice, Plan, PlanLimits, UsageMetric, UsageWindow } from '../../lib/types';
 
 /** `1999, 'EUR'` → `€19.99`: amounts come in minor units (cents). */
 export function money(minor: number, currency: string, locale?: string): string {
@@ -12,6 +12,17 @@ export function money(minor: number, currency: string, locale?: string): string 
   }
   const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
   return format.format(minor / 10 ** digits);
+}
+
+/** `1999, 'EUR'` → `19.99`, `500, 'JPY'` → `500`: minor units in the currency's main unit. */
+export function majorUnits(minor: number, currency: string): number {
+  let digits = 2;
+  try {
+    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    // An unknown currency: cents.
+  }
+  return minor / 10 ** digits;
 }
 
 /** `1073741824` → `1 GB` (binary units, as quotas are set). */
@@ -47,4 +58,67 @@ export function keyLimits(plan: Plan): Array<{ label: string; value: string }> {
 /** Whether the plan costs something. */
 export function isPaid(plan: Plan): boolean {
   return plan.price_month > 0 || plan.price_year > 0;
+}
+
+const METRICS: Record<UsageMetric, string> = {
+  projects: 'Projects',
+  apps: 'Apps',
+  records: 'Records',
+  storage_bytes: 'Storage',
+  api_calls_per_day: 'API calls',
+  ai_tokens_per_month: 'AI tokens',
+  exports_per_month: 'Exports',
+  members: 'Members',
+};
+
+/** `api_calls_per_day` → `API calls` (an unknown metric keeps its key). */
+export function metricLabel(metric: string): string {
+  return (METRICS as Record<string, string>)[metric] ?? metric;
+}
+
+/** What a usage counts over, for people: `today`, `this month`, or '' for what exists now. */
+export function windowLabel(window: UsageWindow | string): string {
+  return window === 'day' ? 'today' : window === 'month' ? 'this month' : '';
+}
+
+/** An amount of a metric: bytes for storage, a grouped number otherwise. */
+export function usageAmount(metric: string, value: number, locale?: string): string {
+  return metric === 'storage_bytes' ? bytes(value) : value.toLocaleString(locale);
+}
+
+/** The share of the limit used, in whole percent rounded down (null when unlimited; a zero limit is full). */
+export function usagePercent(used: number, limit: number | null): number | null {
+  if (limit === null) return null;
+  if (limit <= 0) return 100;
+  return Math.floor((Math.max(used, 0) * 100) / limit);
+}
+
+/** How close to its limit a usage is: `near` from 90 %, `at` the limit, `over` it. */
+export type UsageLevel = 'unlimited' | 'ok' | 'near' | 'at' | 'over';
+
+export function usageLevel(used: number, limit: number | null): UsageLevel {
+  if (limit === null) return 'unlimited';
+  if (used > limit) return 'over';
+  if (used >= limit) return 'at';
+  return used * 10 >= limit * 9 ? 'near' : 'ok';
+}
+
+/** `1,234 / 10,000 today`, `1.5 GB / 5 GB`, `3 / unlimited`. */
+export function usageText(usage: MetricUsage, locale?: string): string {
+  const limit = usage.limit === null ? 'unlimited' : usageAmount(usage.metric, usage.limit, locale);
+  const window = windowLabel(usage.window);
+  return `${usageAmount(usage.metric, usage.used, locale)} / ${limit}${window ? ` ${window}` : ''}`;
+}
+
+/** `Renews on 1/6/2027 for €19.00`; for an unpaid renewal, since when it is due. */
+export function nextInvoiceText(next: NextInvoice, status: BillingStatus, locale?: string): string {
+  const date = new Date(next.date).toLocaleDateString(locale);
+  const amount = money(next.amount, next.currency, locale);
+  return status === 'past_due' ? `Renewal of ${amount} due since ${date}` : `Renews on ${date} for ${amount}`;
+}
+
+/** `invoice-2026-0004.pdf` (the id when the number is missing). */
+export function pdfFileName(invoice: Pick<Invoice, 'id' | 'number' | 'kind'>): string {
+  const name = (invoice.number || invoice.id).replace(/[^\w.-]+/g, '_');
+  return `${invoice.kind === 'credit_note' ? 'credit-note' : 'invoice'}-${name}.pdf`;
 }

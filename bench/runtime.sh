@@ -155,6 +155,7 @@ for round in $(seq 1 "$ROUNDS"); do
     done
 done
 
+label() { if [ "$1" = socle_warn ]; then echo "socle_$SECOND"; else echo "$1"; fi; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo
 echo "| endpoint | server | req/s (median of $ROUNDS) | p50 | p99 | non-2xx |"
@@ -165,7 +166,7 @@ for what in list list_skip_total view create; do
         rps=$(for r in $(seq 1 "$ROUNDS"); do echo "${RESULTS[$who,$what,$r]}" | awk '{print $1}'; done | median)
         MEDIAN[$who,$what]=$rps
         last=${RESULTS[$who,$what,$ROUNDS]}
-        echo "| $what | $who | $rps | $(echo "$last" | awk '{print $2}') | $(echo "$last" | awk '{print $3}') | $(echo "$last" | awk '{print $4}') |"
+        echo "| $what | $(label "$who") | $rps | $(echo "$last" | awk '{print $2}') | $(echo "$last" | awk '{print $3}') | $(echo "$last" | awk '{print $4}') |"
     done
 done
 echo

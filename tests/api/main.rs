@@ -24,6 +24,7 @@ mod http_stub;
 mod invoice_admin;
 mod jobs;
 mod mail;
+mod marketplace;
 mod mfa;
 mod oidc;
 mod orgs;

@@ -228,7 +228,8 @@ async fn deliver(app: &TestApp, signature: Option<&str>, body: &str) -> reqwest:
 fn completed(event_id: &str, payment_id: &str, session: &str, amount: i64) -> String {
     json!({"id": event_id, "object": "event", "type": "checkout.session.completed", "data": {"object": {
         "id": session, "object": "checkout.session", "client_reference_id": payment_id,
-        "metadata": {"payment_id": payment_id}, "payment_status": "paid", "amount_total": amount, "currency": "eur"}}})
+        "metadata": {"payment_id": payment_id}, "payment_status": "paid", "amount_total": amount, "currency": "eur",
+        "payment_intent": format!("pi_{session}")}}})
     .to_string()
 }
 
@@ -238,8 +239,12 @@ async fn stripe_checkout_and_webhooks_settle_payments_once(mut app: TestApp) {
             .to_string()
     };
     let refusal = json!({"error": {"type": "invalid_request_error", "message": "No such price"}}).to_string();
-    let (stripe, hits) =
-        crate::http_stub::start(vec![(200, session("cs_test_a1")), (200, session("cs_test_a2"))], (400, refusal)).await;
+    let refunded = json!({"id": "re_1", "object": "refund", "status": "succeeded", "amount": 700}).to_string();
+    let (stripe, hits) = crate::http_stub::start(
+        vec![(200, session("cs_test_a1")), (200, session("cs_test_a2")), (400, refusal.clone()), (200, refunded)],
+        (400, refusal),
+    )
+    .await;
     let secret = "whsec_test_secret";
     app.reconfigure(|c| {
         c.update_section("stripe", |s: &mut commerce::settings::StripeConfig| {
@@ -347,8 +352,43 @@ async fn stripe_checkout_and_webhooks_settle_payments_once(mut app: TestApp) {
     );
     let all = app.get(&format!("{PAYMENTS}?organization_id={org}"), Some(&owner.access)).await.expect(200);
     assert_eq!(all.body["total_items"], 2);
-    // Refunds of Stripe payments say they are not built.
-    app.post(&format!("{PAYMENTS}/{id}/refund"), Some(&owner.access), json!({})).await.expect(409);
+    // A refund names the payment intent the webhook brought; the refund id is the
+    // idempotency key. Stripe refusing the next one rolls it back.
+    let r = app
+        .post(&format!("{PAYMENTS}/{id}/refund"), Some(&owner.access), json!({"amount": 700, "reason": "damaged"}))
+        .await
+        .expect(200);
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["amount_refunded"].as_i64()),
+        (Some("partially_refunded"), Some(700))
+    );
+    let refund = hits.lock().expect("hits").get(3).cloned().expect("the refund request");
+    assert_eq!(refund.target, "/v1/refunds");
+    assert_eq!(refund.header("authorization"), Some("Bearer sk_test_key"));
+    assert!(refund.header("idempotency-key").is_some_and(|k| !k.is_empty()));
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(refund.body.as_bytes()).into_owned().collect();
+    assert_eq!(
+        (form["payment_intent"].as_str(), form["amount"].as_str(), form["metadata[reason]"].as_str()),
+        ("pi_cs_test_a1", "700", "damaged")
+    );
+    app.post(&format!("{PAYMENTS}/{id}/refund"), Some(&owner.access), json!({"amount": 100})).await.expect(409);
+    let after = app.get(&format!("{PAYMENTS}/{id}"), Some(&owner.access)).await.expect(200);
+    assert_eq!(after.body["amount_refunded"], 700, "the refused refund changed nothing");
+
+    // Deliveries and processed events older than the retention period are purged.
+    let old = time::OffsetDateTime::now_utc() - time::Duration::days(100);
+    for table in ["payment_webhook_deliveries", "payment_webhook_events"] {
+        app.db
+            .execute(
+                sqlx::AssertSqlSafe(format!("UPDATE {table} SET received_at = $1 WHERE event_id = 'evt_2'")),
+                kernel::args![old],
+            )
+            .await
+            .expect("aged");
+    }
+    assert_eq!(commerce::webhooks::purge(&app.db, 90).await.expect("purge"), 2);
+    assert_eq!(commerce::webhooks::purge(&app.db, 90).await.expect("purge"), 0);
 }
 
 /// The text of a PDF, read back by PyPI's `pypdf` (installed by `scripts/test`).

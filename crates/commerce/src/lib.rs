@@ -2,11 +2,13 @@
 //! flow locally, Stripe Checkout, PayPal Orders v2, CinetPay), provider webhooks verified and applied exactly once,
 //! refunds, invoices and credit notes with their PDF, plans and subscriptions, and the
 //! plans' limits for the kernel's usage meter (whose counts are stored here per day).
-//! Renewals with a grace period (dunning) run in the scheduler. The marketplace is not built yet.
+//! Renewals with a grace period (dunning) run in the scheduler; the marketplace sells templates
+//! and components.
 
 pub mod billing;
 pub mod cinetpay;
 pub mod invoices;
+pub mod marketplace;
 pub mod payments;
 pub mod paypal;
 pub mod returns;
@@ -100,6 +102,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     state.usage.set_source(Arc::new(billing::usage::PlanQuotas(state.db.clone())));
     let (flush_db, flush_usage) = (state.db.clone(), state.usage.clone());
     let flush_every = std::time::Duration::from_secs(state.settings.usage_flush_secs.max(1));
+    let purging = state.clone();
     let (renewing, renew_every) =
         (state.clone(), std::time::Duration::from_secs(state.settings.renewal_check_secs.max(1)));
     deps.provide(state.clone());
@@ -107,12 +110,16 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     Ok(Module::new("commerce")
         .api(router(state.clone()))
         .listener(Arc::new(billing::service::Activation(state.usage.clone())))
+        .listener(Arc::new(marketplace::service::Sales))
         .listener(Arc::new(invoices::service::Invoicing(state)))
         .task(kernel::module::Task::always("usage flush", move |stop| {
             billing::usage::flush_loop(flush_db, flush_usage, flush_every, stop)
         }))
         .task(kernel::module::Task::in_role("billing renewals", "scheduler", move |stop| {
             billing::renewals::renewal_loop(renewing, renew_every, stop)
+        }))
+        .task(kernel::module::Task::in_role("payment webhook retention", "scheduler", move |stop| {
+            webhooks::purge_loop(purging, stop)
         }))
         .jobs(move |registry| {
             registry.register(webhooks::PROCESS_JOB, webhooks::ProcessEvent(webhooks));
@@ -149,6 +156,17 @@ pub fn router(state: CommerceState) -> OpenApiRouter {
         .routes(routes!(invoices::routes::admin_change_invoice_status))
         .routes(routes!(invoices::routes::admin_resend_invoice));
     let revenue_admin = OpenApiRouter::new().routes(routes!(invoices::routes::admin_revenue));
+    let marketplace = OpenApiRouter::new()
+        .routes(routes!(marketplace::routes::search_items, marketplace::routes::publish_item))
+        .routes(routes!(marketplace::routes::get_item))
+        .routes(routes!(marketplace::routes::purchase_item))
+        .routes(routes!(marketplace::routes::install_item))
+        .routes(routes!(marketplace::routes::list_reviews, marketplace::routes::add_review))
+        .routes(routes!(marketplace::routes::seller_overview));
+    let marketplace_admin = OpenApiRouter::new()
+        .routes(routes!(marketplace::routes::review_queue))
+        .routes(routes!(marketplace::routes::approve_item))
+        .routes(routes!(marketplace::routes::reject_item));
     OpenApiRouter::new()
         .nest("/payments", payments)
         .nest("/billing/invoices", invoices)
@@ -156,6 +174,8 @@ pub fn router(state: CommerceState) -> OpenApiRouter {
         .nest("/admin/billing/plans", plans_admin)
         .nest("/admin/billing/invoices", invoices_admin)
         .nest("/admin/billing", revenue_admin)
+        .nest("/marketplace", marketplace)
+        .nest("/admin/marketplace", marketplace_admin)
         .with_state(state)
 }
 
@@ -196,6 +216,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             version: 6,
             name: "provider_captures",
             script: include_str!("../migrations/0006_provider_captures.sql"),
+        },
+        kernel::migrate::Migration {
+            module: "commerce",
+            version: 7,
+            name: "marketplace",
+            script: include_str!("../migrations/0007_marketplace.sql"),
         },
     ]
 }

@@ -25,6 +25,10 @@ pub struct CommerceConfig {
     pub grace_days: i64,
     /// How often the scheduler looks for subscriptions to renew or end (seconds).
     pub renewal_check_secs: u64,
+    /// The platform's share of marketplace sales, in basis points (2000 = 20 %).
+    pub marketplace_commission_bp: i64,
+    /// Days webhook deliveries and processed events are kept.
+    pub webhook_retention_days: i64,
 }
 
 impl Default for CommerceConfig {
@@ -39,6 +43,8 @@ impl Default for CommerceConfig {
             usage_flush_secs: 10,
             grace_days: 7,
             renewal_check_secs: 60,
+            marketplace_commission_bp: 2000,
+            webhook_retention_days: 90,
         }
     }
 }

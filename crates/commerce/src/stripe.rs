@@ -125,6 +125,50 @@ pub async fn create_checkout_session(
     serde_json::from_value(answer).map_err(|e| Error::Unavailable(format!("the payment provider answered oddly: {e}")))
 }
 
+/// `POST /v1/refunds` of part or all of a payment intent; the refund id is the
+/// idempotency key, so a retried call refunds once.
+pub async fn refund(
+    state: &CommerceState,
+    payment_intent: &str,
+    refund_id: &str,
+    amount: i64,
+    reason: &str,
+) -> Result<()> {
+    let body = encode(&[
+        ("payment_intent", payment_intent.to_string()),
+        ("amount", amount.to_string()),
+        ("reason", "requested_by_customer".into()),
+        ("metadata[refund_id]", refund_id.to_string()),
+        ("metadata[reason]", reason.trim().chars().take(500).collect()),
+    ]);
+    let response = state
+        .http
+        .post(format!("{}/v1/refunds", state.stripe.api_base()))
+        .bearer_auth(&state.stripe.secret_key)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("idempotency-key", refund_id)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "Stripe could not be reached");
+            Error::Unavailable("the payment provider could not be reached; try again".into())
+        })?;
+    let status = response.status();
+    let answer: Value =
+        response.bytes().await.ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).unwrap_or(Value::Null);
+    if !status.is_success() || matches!(answer["status"].as_str(), Some("failed" | "canceled")) {
+        let message = answer["error"]["message"].as_str().or(answer["failure_reason"].as_str()).unwrap_or("refused");
+        tracing::warn!(%status, %message, "Stripe refused a refund");
+        return Err(if status.is_client_error() || status.is_success() {
+            Error::Conflict(format!("Stripe refused the refund: {message}"))
+        } else {
+            Error::Unavailable(format!("the payment provider refused the refund: {message}"))
+        });
+    }
+    Ok(())
+}
+
 /// What a Stripe event means for a payment: its id and how it ended, or `None` when the
 /// event concerns no payment of ours.
 pub fn interpret(event: &Value) -> Option<(String, Outcome)> {

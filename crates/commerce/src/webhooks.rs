@@ -189,6 +189,33 @@ async fn store_event(
     Ok(Json(Received { received: true, duplicate }))
 }
 
+/// Forget deliveries and processed events older than `days` (their effects stay: payments,
+/// invoices). Returns how many rows went.
+pub async fn purge(db: &kernel::Db, days: i64) -> Result<u64> {
+    let before = kernel::time::now() - time::Duration::days(days.max(1));
+    let deliveries = db.execute("DELETE FROM payment_webhook_deliveries WHERE received_at < $1", args![before]).await?;
+    let events = db
+        .execute(
+            "DELETE FROM payment_webhook_events WHERE received_at < $1 AND processed_at IS NOT NULL",
+            args![before],
+        )
+        .await?;
+    Ok(deliveries + events)
+}
+
+/// Purge every hour, in the scheduler.
+pub async fn purge_loop(state: CommerceState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = purge(&state.db, state.settings.webhook_retention_days).await {
+            tracing::warn!(error = %e, "could not purge old webhook deliveries");
+        }
+    }
+}
+
 /// Apply a stored event to its payment, once.
 pub struct ProcessEvent(pub CommerceState);
 
@@ -277,6 +304,14 @@ async fn apply_stripe(tx: &mut kernel::Tx, provider: &str, event: &Value) -> Res
         }
         _ => outcome,
     };
+    // The payment intent is what a refund names.
+    if let Some(intent) = object["payment_intent"].as_str() {
+        tx.execute(
+            "UPDATE payments SET provider_capture = $2 WHERE id = $1 AND provider_capture IS NULL",
+            args![&payment_id, intent],
+        )
+        .await?;
+    }
     let changed = crate::payments::service::settle(tx, &payment_id, &outcome).await?;
     Ok(if changed { format!("{outcome:?}") } else { "already settled".into() })
 }

@@ -287,12 +287,7 @@ pub async fn refund(
     v.finish()?;
     let payment = get(state, principal, id).await?;
     match payment.provider.as_str() {
-        "sandbox" | "paypal" => {}
-        "stripe" => {
-            return Err(Error::Conflict(
-                "refunds of Stripe payments are not built yet: refund it in the Stripe dashboard".into(),
-            ));
-        }
+        "sandbox" | "paypal" | "stripe" => {}
         other => {
             return Err(Error::Conflict(format!(
                 "{other} takes no refunds through its API: refund it in its back office"
@@ -349,18 +344,23 @@ pub async fn refund(
     )
     .await?;
     let updated = find(&mut tx, id).await?.ok_or_else(|| Error::not_found("payment"))?;
-    if payment.provider == "paypal" {
+    if payment.provider != "sandbox" {
         // Last, inside the transaction: a refused refund rolls everything back, and the
-        // refund id as PayPal-Request-Id makes a retry of this call harmless.
+        // refund id as the provider's idempotency key makes a retry of this call harmless.
         let (capture,): (Option<String>,) =
             tx.fetch_one("SELECT provider_capture FROM payments WHERE id = $1", args![id]).await?;
-        let capture =
-            capture.ok_or_else(|| Error::Conflict("PayPal has not confirmed this payment's capture".into()))?;
-        crate::paypal::refund_capture(state, &capture, &refund_id, amount, &payment.currency, &req.reason).await?;
+        let capture = capture.ok_or_else(|| {
+            Error::Conflict(format!("{} has not confirmed what it captured for this payment", payment.provider))
+        })?;
+        if payment.provider == "paypal" {
+            crate::paypal::refund_capture(state, &capture, &refund_id, amount, &payment.currency, &req.reason).await?;
+        } else {
+            crate::stripe::refund(state, &capture, &refund_id, amount, &req.reason).await?;
+        }
     }
     if let Err(e) = tx.commit().await {
-        if payment.provider == "paypal" {
-            tracing::error!(error = %e, payment = %id, refund = %refund_id, amount, "PayPal refunded but the refund was not recorded");
+        if payment.provider != "sandbox" {
+            tracing::error!(error = %e, payment = %id, refund = %refund_id, amount, "the provider refunded but the refund was not recorded");
         }
         return Err(e);
     }

@@ -23,8 +23,42 @@ impl Hit {
 
 pub type Hits = Arc<Mutex<Vec<Hit>>>;
 
+/// A scripted answer: a status, extra headers, and a body sent whole, or in chunks
+/// (`transfer-encoding: chunked`, a pause between them) when there are several.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub chunks: Vec<String>,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: impl Into<String>) -> Self {
+        Reply { status, headers: vec![("content-type".into(), "application/json".into())], chunks: vec![body.into()] }
+    }
+
+    /// A server-sent event stream, one chunk per event.
+    pub fn events(events: &[String]) -> Self {
+        Reply {
+            status: 200,
+            headers: vec![("content-type".into(), "text/event-stream".into())],
+            chunks: events.iter().map(|e| format!("{e}\n\n")).collect(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
 /// Start the server; returns its base URL (`http://127.0.0.1:PORT`) and the requests seen.
 pub async fn start(script: Vec<(u16, String)>, then: (u16, String)) -> (String, Hits) {
+    start_replies(script.into_iter().map(|(s, b)| Reply::json(s, b)).collect(), Reply::json(then.0, then.1)).await
+}
+
+/// The same with replies of any shape.
+pub async fn start_replies(script: Vec<Reply>, then: Reply) -> (String, Hits) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
     let hits: Hits = Arc::new(Mutex::new(Vec::new()));
@@ -71,12 +105,29 @@ pub async fn start(script: Vec<(u16, String)>, then: (u16, String)) -> (String, 
                 if let Ok(mut h) = store.lock() {
                     h.push(Hit { target, headers, body });
                 }
-                let (status, reply_body) = script.lock().ok().and_then(|mut s| s.next()).unwrap_or(then);
-                let reply = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply_body}",
-                    reply_body.len()
-                );
-                let _ = stream.write_all(reply.as_bytes()).await;
+                let reply = script.lock().ok().and_then(|mut s| s.next()).unwrap_or(then);
+                let mut head = format!("HTTP/1.1 {} X\r\nconnection: close\r\n", reply.status);
+                for (k, v) in &reply.headers {
+                    head.push_str(&format!("{k}: {v}\r\n"));
+                }
+                if let [whole] = reply.chunks.as_slice() {
+                    head.push_str(&format!("content-length: {}\r\n\r\n{whole}", whole.len()));
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    return;
+                }
+                head.push_str("transfer-encoding: chunked\r\n\r\n");
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                for chunk in &reply.chunks {
+                    let framed = format!("{:x}\r\n{chunk}\r\n", chunk.len());
+                    if stream.write_all(framed.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let _ = stream.flush().await;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                let _ = stream.write_all(b"0\r\n\r\n").await;
             });
         }
     });

@@ -6,6 +6,7 @@ mod support;
 mod admin;
 mod api_keys;
 mod app_factors;
+mod assistant;
 mod audit;
 mod auth;
 mod automation;

@@ -36,6 +36,8 @@ pub struct AutomationInner {
     pub live: notifications::live::Hub,
     pub http: http::Guard,
     pub secrets: workflows::secrets::SecretBox,
+    /// The platform's language model (the Assistant's provider), for `ai` steps.
+    pub ai: kernel::ai::Ai,
 }
 
 impl std::ops::Deref for AutomationState {
@@ -53,6 +55,18 @@ impl FromRef<AutomationState> for FoundationState {
 }
 
 impl AutomationState {
+    /// Use the platform's language model handle (its provider is installed later, by the
+    /// Assistant).
+    pub fn with_ai(self, ai: kernel::ai::Ai) -> Self {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) => {
+                inner.ai = ai;
+                AutomationState(Arc::new(inner))
+            }
+            Err(shared) => AutomationState(shared),
+        }
+    }
+
     /// `keys` encrypt workflow secrets (`keys.secrets`; the JWT secrets open older values).
     pub fn new(
         db: Db,
@@ -73,6 +87,7 @@ impl AutomationState {
             live: notifications::live::Hub::default(),
             http,
             secrets: workflows::secrets::SecretBox::new(keys),
+            ai: kernel::ai::Ai::default(),
         }))
     }
 }
@@ -91,7 +106,8 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
         deps.get::<FoundationState>()?,
         deps.get::<runtime::RuntimeState>()?,
         &deps.keys,
-    );
+    )
+    .with_ai(deps.get::<kernel::ai::Ai>()?);
     deps.provide(state.clone());
     describe_metrics();
     let scheduler_db = state.db.clone();

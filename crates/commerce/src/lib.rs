@@ -43,6 +43,8 @@ pub struct CommerceInner {
     pub foundation: foundation::FoundationState,
     /// The meter whose limits come from the plans and whose counts are written here.
     pub usage: kernel::Usage,
+    /// Moderates marketplace listings when the Assistant's provider is configured.
+    pub ai: kernel::ai::Ai,
 }
 
 impl axum::extract::FromRef<CommerceState> for foundation::FoundationState {
@@ -98,6 +100,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
         },
         foundation: deps.get::<foundation::FoundationState>()?,
         usage: deps.get::<kernel::Usage>()?,
+        ai: deps.get::<kernel::ai::Ai>()?,
     }));
     state.usage.set_source(Arc::new(billing::usage::PlanQuotas(state.db.clone())));
     let (flush_db, flush_usage) = (state.db.clone(), state.usage.clone());

@@ -248,6 +248,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     deps.collectors.add(Arc::new(JobCounts));
     let usage: crate::usage::UsageConfig = deps.section("usage")?;
     deps.provide(crate::usage::Usage::new(usage.metering, usage.enforce));
+    deps.provide(crate::ai::Ai::default());
     let mailer = deps.mailer.clone();
     Ok(Module::new("kernel").jobs(move |registry| {
         registry.register(crate::mail::JOB_KIND, mailer);

@@ -47,6 +47,7 @@ pub const MODULES: &[&ModuleDef] = &[
     &automation::MODULE,
     &collab::MODULE,
     &commerce::MODULE,
+    &assistant::MODULE,
     &console::MODULE,
 ];
 

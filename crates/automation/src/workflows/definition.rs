@@ -147,6 +147,18 @@ pub enum Action {
     Set {
         values: Map<String, Value>,
     },
+    /// Ask the platform's language model (`[assistant]`), paid from the workflow's
+    /// organization's AI tokens; with `output_schema` the answer is JSON following it.
+    Ai {
+        /// A template (`Summarize: {{ input.text }}`).
+        prompt: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        system: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output_schema: Option<Value>,
+    },
     Loop {
         /// A list, or a template giving one (`{{ steps.fetch.body.items }}`).
         over: Value,
@@ -187,6 +199,7 @@ impl Action {
             Action::Notification { .. } => "notification",
             Action::Delay { .. } => "delay",
             Action::Set { .. } => "set",
+            Action::Ai { .. } => "ai",
             Action::Loop { .. } => "loop",
         }
     }
@@ -533,6 +546,20 @@ fn check_action(v: &mut Validator, a: &Action, at: &str) {
             (None, Some(_)) => {}
             _ => v.add(&field("seconds"), "invalid", "a delay has either seconds or until"),
         },
+        Action::Ai { prompt, system, model, output_schema } => {
+            if prompt.trim().is_empty() || prompt.len() > 20_000 {
+                v.add(&field("prompt"), "required", "prompt is 1 to 20000 characters (a template)");
+            }
+            if system.as_ref().is_some_and(|s| s.len() > 20_000) {
+                v.add(&field("system"), "too_long", "system is at most 20000 characters");
+            }
+            if model.as_ref().is_some_and(|m| m.is_empty() || m.len() > 100) {
+                v.add(&field("model"), "invalid", "model is 1 to 100 characters");
+            }
+            if output_schema.as_ref().is_some_and(|s| !s.is_object()) {
+                v.add(&field("output_schema"), "invalid", "output_schema is a JSON Schema object");
+            }
+        }
         Action::Set { values } => {
             if values.is_empty() {
                 v.add(&field("values"), "required", "values names at least one variable");

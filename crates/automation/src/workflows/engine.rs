@@ -942,6 +942,42 @@ impl StepRunner {
                 p.run_at = Some(at);
                 Ok(p)
             }
+            Action::Ai { prompt, system, model, output_schema } => {
+                let prompt = render_text(prompt, scope, "prompt")?;
+                let system = match system {
+                    Some(s) => Some(render_text(s, scope, "system")?),
+                    None => None,
+                };
+                let execution = scope["execution"]["id"].as_str().unwrap_or_default();
+                let org: Option<(String,)> = self
+                    .0
+                    .db
+                    .fetch_optional(
+                        "SELECT w.organization_id FROM workflow_executions e JOIN workflows w ON w.id = e.workflow_id
+                         WHERE e.id = $1",
+                        args![execution],
+                    )
+                    .await
+                    .map_err(|e| StepError::retry(e.to_string()))?;
+                let organization_id = org.map(|(o,)| o).unwrap_or_default();
+                let input = json!({"prompt": prompt, "system": system, "model": model, "output_schema": output_schema});
+                let request = kernel::ai::CompletionRequest {
+                    organization_id,
+                    system,
+                    prompt,
+                    model: model.clone(),
+                    schema: output_schema.clone(),
+                };
+                let answer = self.0.ai.complete(request).await.map_err(|e| match e {
+                    // The provider may come back; a quota or a bad answer will not.
+                    kernel::Error::Unavailable(m) if self.0.ai.configured() => StepError::retry(m),
+                    kernel::Error::TooManyRequests { detail, .. } => StepError::retry(detail),
+                    other => StepError::permanent(other.to_string()),
+                })?;
+                let output =
+                    json!({"text": answer.text, "json": answer.json, "model": answer.model, "tokens": answer.tokens});
+                Ok(Prepared::new(input, output))
+            }
             Action::Set { values } => {
                 let rendered = match render(&Value::Object(values.clone()), scope, "values")? {
                     Value::Object(m) => m,

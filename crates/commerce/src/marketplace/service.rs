@@ -110,6 +110,9 @@ pub async fn publish(
 ) -> Result<Item> {
     validate_item(&input)?;
     require_org_role(&state.db, principal, &input.organization_id, OrgRole::Member).await?;
+    // What is published is moderated (when a provider is configured).
+    state.ai.check(&input.organization_id, "title", &input.title).await?;
+    state.ai.check(&input.organization_id, "description", &input.description).await?;
     let db = &state.db;
     let payload = if input.kind == "template" {
         let project_id = input.project_id.as_deref().unwrap_or_default();

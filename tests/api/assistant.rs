@@ -18,6 +18,7 @@ on_both_databases!(
     pages_are_generated_valid_and_repaired_when_not,
     moderation_and_quotas_refuse_before_the_model_is_asked,
     chat_streams_and_the_coach_and_workflows_use_the_model,
+    semantic_search_ranks_by_meaning_and_embeds_once,
 );
 
 fn answer(content: &Value, tokens: i64) -> Reply {
@@ -224,7 +225,7 @@ async fn moderation_and_quotas_refuse_before_the_model_is_asked(mut app: TestApp
             "categories": {"violence": true, "harassment": false, "hate": true}}]})
         .to_string(),
     );
-    let hits = with_provider(&mut app, vec![flagged.clone(), flagged, allowed()]).await;
+    let hits = with_provider(&mut app, vec![flagged.clone(), flagged.clone(), flagged, allowed()]).await;
     let (owner, org, project) = builder(&app, "moderated@assistant.example").await;
     let refused = app
         .post(
@@ -249,6 +250,19 @@ async fn moderation_and_quotas_refuse_before_the_model_is_asked(mut app: TestApp
     )
     .await
     .expect_field_error(422, "title");
+    // So is the text of pages a share link publishes.
+    app.post(
+        &format!("/api/v1/studio/projects/{project}/pages"),
+        Some(&owner.access),
+        json!({"name": "Home", "document": {"type": "page", "children": [{"type": "heading", "props": {"text": "Nasty words"}}]}}),
+    )
+    .await
+    .expect(201);
+    app.post(&format!("/api/v1/studio/projects/{project}/share-links"), Some(&owner.access), json!({}))
+        .await
+        .expect_field_error(422, "pages");
+    let moderated = hits_to(&hits, "/v1/moderations");
+    assert_eq!(body_of(&moderated[2])["input"], "Nasty words\n");
     assert!(hits_to(&hits, "/v1/chat/completions").is_empty(), "the model was never asked");
 
     // The AI token quota refuses before the call.
@@ -381,4 +395,88 @@ async fn chat_streams_and_the_coach_and_workflows_use_the_model(mut app: TestApp
     let me = app.get(&format!("/api/v1/billing/me?organization_id={org}"), Some(&owner.access)).await.expect(200).body;
     let ai = me["usage"].as_array().and_then(|u| u.iter().find(|m| m["metric"] == "ai_tokens_per_month")).cloned();
     assert_eq!(ai.map(|m| m["used"].clone()), Some(json!(212)));
+}
+
+fn embeddings(vectors: &[[f32; 2]], tokens: i64) -> Reply {
+    let data: Vec<Value> =
+        vectors.iter().enumerate().map(|(i, v)| json!({"object": "embedding", "index": i, "embedding": v})).collect();
+    Reply::json(
+        200,
+        json!({"object": "list", "data": data, "model": "text-embedding-3-small",
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+        .to_string(),
+    )
+}
+
+async fn semantic_search_ranks_by_meaning_and_embeds_once(mut app: TestApp) {
+    let (openai, hits) = crate::http_stub::start_replies(
+        vec![
+            // footer, hero (the library's order), then each query.
+            embeddings(&[[1.0, 0.0], [0.0, 1.0]], 8),
+            embeddings(&[[0.1, 0.9]], 2),
+            embeddings(&[[0.9, 0.1]], 2),
+        ],
+        Reply::json(500, "{}"),
+    )
+    .await;
+    // An Azure-style gateway: the key in `api-key`, an `api-version` on every call.
+    app.reconfigure(|c| {
+        c.update_section("assistant", |s: &mut assistant::settings::AssistantConfig| {
+            s.base_url = format!("{openai}/openai/deployments/socle");
+            s.api_key = "azure-key-1".into();
+            s.api_key_header = "api-key".into();
+            s.api_version = "2024-10-21".into();
+        })
+        .expect("assistant settings")
+    })
+    .await;
+    let (owner, org, _) = builder(&app, "search@assistant.example").await;
+    for (name, description) in
+        [("hero", "A big banner with a title and a call to action"), ("footer", "Links and legal notes at the bottom")]
+    {
+        app.post(
+            "/api/v1/studio/components",
+            Some(&owner.access),
+            json!({"organization_id": org, "name": name, "description": description,
+                "props_schema": {"type": "object"}, "document": {"type": "section"}}),
+        )
+        .await
+        .expect(201);
+    }
+    let search = |query: &str| json!({"organization_id": org, "query": query, "scope": "components"});
+    let first = app.post("/api/v1/assistant/search", Some(&owner.access), search("a banner")).await.expect(200).body;
+    assert_eq!(first[0]["title"], "hero");
+    assert!(first[0]["score"].as_f64().is_some_and(|s| s > 0.9), "{first}");
+    let path = "/openai/deployments/socle/embeddings?api-version=2024-10-21";
+    let calls = hits_to(&hits, path);
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].header("api-key"), Some("azure-key-1"));
+    assert_eq!(calls[0].header("authorization"), None);
+    let batch = body_of(&calls[0]);
+    assert_eq!(batch["model"], "text-embedding-3-small");
+    assert_eq!(
+        batch["input"],
+        json!(["footer\nLinks and legal notes at the bottom", "hero\nA big banner with a title and a call to action"])
+    );
+    assert_eq!(body_of(&calls[1])["input"], json!(["a banner"]));
+    // The candidates are embedded once: the next search embeds only its query.
+    let second = app.post("/api/v1/assistant/search", Some(&owner.access), search("the bottom")).await.expect(200).body;
+    assert_eq!(second[0]["title"], "footer");
+    assert_eq!(hits_to(&hits, path).len(), 3);
+    app.post(
+        "/api/v1/assistant/search",
+        Some(&owner.access),
+        json!({"organization_id": org, "query": "x", "scope": "files"}),
+    )
+    .await
+    .expect_field_error(422, "scope");
+    app.post(
+        "/api/v1/assistant/search",
+        Some(&owner.access),
+        json!({"organization_id": org, "query": "x", "scope": "marketplace", "limit": 0}),
+    )
+    .await
+    .expect_field_error(422, "limit");
+    let stranger = app.signup("stranger-search@assistant.example").await;
+    app.post("/api/v1/assistant/search", Some(&stranger.access), search("x")).await.expect(404);
 }

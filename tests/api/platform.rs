@@ -333,6 +333,7 @@ async fn openapi_documents_every_endpoint(app: TestApp) {
         ("post", "/api/v1/assistant/suggest"),
         ("post", "/api/v1/assistant/chat"),
         ("post", "/api/v1/assistant/coach"),
+        ("post", "/api/v1/assistant/search"),
         ("get", "/api/v1/billing/invoices"),
         ("get", "/api/v1/billing/invoices/{id}"),
         ("get", "/api/v1/billing/invoices/{id}/pdf"),

@@ -49,6 +49,7 @@ const NEEDS_AI_PROVIDER: &[(&str, &str)] = &[
     ("POST", "/api/v1/assistant/suggest"),
     ("POST", "/api/v1/assistant/chat"),
     ("POST", "/api/v1/assistant/coach"),
+    ("POST", "/api/v1/assistant/search"),
 ];
 
 /// What the administrator created before the run, for schemathesis to use.

@@ -164,6 +164,7 @@ async fn a_database_of_the_per_engine_scripts_upgrades_to_the_same_schema_and_se
     assert_eq!(
         added,
         vec![
+            ("assistant".to_string(), 1),
             ("collab".to_string(), 1),
             ("commerce".to_string(), 1),
             ("commerce".to_string(), 2),

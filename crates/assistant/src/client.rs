@@ -73,14 +73,13 @@ impl Client {
     async fn post(&self, path: &str, body: &Value) -> Result<reqwest::Response> {
         let mut attempt = 0;
         loop {
-            let sent = self
-                .http
-                .post(self.config.url(path))
-                .bearer_auth(&self.config.api_key)
-                .header("content-type", "application/json")
-                .body(body.to_string())
-                .send()
-                .await;
+            let request = self.http.post(self.config.url(path));
+            let request = if self.config.api_key_header.eq_ignore_ascii_case("authorization") {
+                request.bearer_auth(&self.config.api_key)
+            } else {
+                request.header(self.config.api_key_header.as_str(), self.config.api_key.as_str())
+            };
+            let sent = request.header("content-type", "application/json").body(body.to_string()).send().await;
             let retry_after = match sent {
                 Ok(r) if r.status().is_success() => return Ok(r),
                 Ok(r) if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS || r.status().is_server_error() => {

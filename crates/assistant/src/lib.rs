@@ -1,7 +1,8 @@
 //! The Assistant (`/api/v1/assistant`): pages, components and collections generated from a
 //! description and checked like any Studio write (invalid answers are repaired by sending
 //! the errors back), suggestions as JSON Patches, chat about a project streamed over SSE,
-//! and an onboarding coach answering from Socle's documentation. Any server speaking the
+//! an onboarding coach answering from Socle's documentation, and semantic search over the
+//! marketplace and components by embeddings. Any server speaking the
 //! OpenAI HTTP API serves it (`[assistant]`); prompts are moderated, and every call is
 //! metered in tokens against the organization's `ai_tokens_per_month`. It also installs the
 //! kernel's [`kernel::ai::Ai`] for workflows' `ai` steps and the marketplace's moderation.
@@ -11,6 +12,7 @@ pub mod client;
 pub mod generate;
 pub mod patch;
 pub mod routes;
+pub mod search;
 pub mod settings;
 
 use std::sync::Arc;
@@ -120,7 +122,16 @@ impl LanguageModel for AssistantState {
 }
 
 pub const MODULE: kernel::module::ModuleDef =
-    kernel::module::ModuleDef { name: "assistant", migrations: Vec::new, build: module };
+    kernel::module::ModuleDef { name: "assistant", migrations, build: module };
+
+pub fn migrations() -> Vec<kernel::migrate::Migration> {
+    vec![kernel::migrate::Migration {
+        module: "assistant",
+        version: 1,
+        name: "embeddings",
+        script: include_str!("../migrations/0001_embeddings.sql"),
+    }]
+}
 
 fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     let config: settings::AssistantConfig = deps.section(settings::ASSISTANT)?;

@@ -13,6 +13,7 @@ use crate::generate::{
     self, ComponentRequest, GeneratedCollection, GeneratedComponent, GeneratedPage, PageRequest, SuggestRequest,
     Suggestions,
 };
+use crate::search::{Hit, SearchRequest};
 
 pub fn router(state: AssistantState) -> OpenApiRouter {
     let routes = OpenApiRouter::new()
@@ -21,7 +22,8 @@ pub fn router(state: AssistantState) -> OpenApiRouter {
         .routes(routes!(generate_collection))
         .routes(routes!(suggest))
         .routes(routes!(chat_stream))
-        .routes(routes!(coach));
+        .routes(routes!(coach))
+        .routes(routes!(semantic_search));
     OpenApiRouter::new().nest("/assistant", routes).with_state(state)
 }
 
@@ -91,6 +93,20 @@ async fn chat_stream(
     Json(req): Json<ChatRequest>,
 ) -> Result<Response> {
     chat::chat(&state, &principal, req).await
+}
+
+/// Marketplace items or the organization's components ranked by how close their meaning is
+/// to the query (embeddings, cosine similarity).
+#[utoipa::path(post, path = "/search", tag = "assistant", request_body = SearchRequest,
+    responses((status = 200, body = Vec<Hit>), (status = 400), (status = 401), (status = 402), (status = 404),
+      (status = 415), (status = 422), (status = 429), (status = 503)),
+    security(("bearer" = []), ("api_key" = [])))]
+async fn semantic_search(
+    State(state): State<AssistantState>,
+    principal: Principal,
+    Json(req): Json<SearchRequest>,
+) -> Result<Json<Vec<Hit>>> {
+    Ok(Json(crate::search::search(&state, &principal, req).await?))
 }
 
 /// Questions about Socle, answered from its documentation, with the sections used.

@@ -12,6 +12,11 @@ pub struct AssistantConfig {
     /// Empty: no provider, every assistant endpoint answers 503.
     pub base_url: String,
     pub api_key: String,
+    /// The header the key goes in: `authorization` (`Bearer KEY`, the default) or, for
+    /// Azure-style gateways, `api-key`.
+    pub api_key_header: String,
+    /// Sent as `?api-version=` when set (Azure OpenAI wants it).
+    pub api_version: String,
     pub chat_model: String,
     pub embedding_model: String,
     /// Empty: prompts and published content are not moderated.
@@ -34,6 +39,8 @@ impl Default for AssistantConfig {
         AssistantConfig {
             base_url: String::new(),
             api_key: String::new(),
+            api_key_header: "authorization".into(),
+            api_version: String::new(),
             chat_model: "gpt-4o-mini".into(),
             embedding_model: "text-embedding-3-small".into(),
             moderation_model: "omni-moderation-latest".into(),
@@ -52,6 +59,13 @@ impl AssistantConfig {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url.trim_end_matches('/'))
+        let base = format!("{}{path}", self.base_url.trim_end_matches('/'));
+        if self.api_version.is_empty() {
+            base
+        } else {
+            let version: String =
+                self.api_version.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.').collect();
+            format!("{base}?api-version={version}")
+        }
     }
 }

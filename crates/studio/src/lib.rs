@@ -26,6 +26,8 @@ pub struct StudioInner {
     pub db: Db,
     /// The plans' quota on projects.
     pub usage: kernel::Usage,
+    /// Moderates the pages a share link publishes (when the Assistant's provider is set).
+    pub ai: kernel::ai::Ai,
 }
 
 impl std::ops::Deref for StudioState {
@@ -37,8 +39,8 @@ impl std::ops::Deref for StudioState {
 }
 
 impl StudioState {
-    pub fn new(db: Db, usage: kernel::Usage) -> Self {
-        Self(Arc::new(StudioInner { db, usage }))
+    pub fn new(db: Db, usage: kernel::Usage, ai: kernel::ai::Ai) -> Self {
+        Self(Arc::new(StudioInner { db, usage, ai }))
     }
 }
 
@@ -46,7 +48,7 @@ impl StudioState {
 pub const MODULE: kernel::module::ModuleDef = kernel::module::ModuleDef { name: "studio", migrations, build: module };
 
 fn module(deps: &mut Deps) -> anyhow::Result<Module> {
-    let state = StudioState::new(deps.db.clone(), deps.get::<kernel::Usage>()?);
+    let state = StudioState::new(deps.db.clone(), deps.get::<kernel::Usage>()?, deps.get::<kernel::ai::Ai>()?);
     state.usage.add_probe(std::sync::Arc::new(kernel::usage::CountProbe {
         db: deps.db.clone(),
         metric: kernel::Metric::Projects,

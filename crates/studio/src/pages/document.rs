@@ -181,6 +181,21 @@ pub fn empty_document() -> Value {
     json!({"type": "page", "props": {}, "children": []})
 }
 
+/// The text a document shows (every string prop, in tree order), for moderation.
+pub fn texts(doc: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![doc];
+    while let Some(node) = stack.pop() {
+        if let Some(props) = node.get("props").and_then(Value::as_object) {
+            out.extend(props.values().filter_map(Value::as_str).filter(|s| !s.trim().is_empty()).map(str::to_string));
+        }
+        if let Some(children) = node.get("children").and_then(Value::as_array) {
+            stack.extend(children.iter().rev());
+        }
+    }
+    out
+}
+
 /// Validate a whole document; `root` is the pointer prefix for errors (`/document`).
 pub fn validate(doc: &Value, root: &str) -> Result<References, Vec<FieldError>> {
     let mut errors = Vec::new();

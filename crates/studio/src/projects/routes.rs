@@ -202,7 +202,7 @@ async fn create_share_link(
     Path(id): Path<String>,
     Json(input): Json<NewShareLink>,
 ) -> Result<(StatusCode, Json<CreatedShareLink>)> {
-    Ok((StatusCode::CREATED, Json(share::create(&s.db, &ctx, &principal, &id, input).await?)))
+    Ok((StatusCode::CREATED, Json(share::create(&s.db, &s.ai, &ctx, &principal, &id, input).await?)))
 }
 
 /// Revoke a share link.

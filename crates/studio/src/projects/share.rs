@@ -69,12 +69,27 @@ const COLUMNS: &str = "id, project_id, token_prefix, created_by, created_at, exp
 
 pub async fn create(
     db: &Db,
+    ai: &kernel::ai::Ai,
     ctx: &RequestContext,
     principal: &Principal,
     project_id: &str,
     input: NewShareLink,
 ) -> Result<CreatedShareLink> {
     let p = access(db, principal, project_id, OrgRole::Member).await?;
+    if ai.configured() {
+        // A link publishes the pages: their text is moderated first.
+        let mut text = String::new();
+        for page in crate::pages::service::all_current(db, project_id).await? {
+            for t in crate::pages::document::texts(&page.document.0) {
+                if text.len() + t.len() > 20_000 {
+                    break;
+                }
+                text.push_str(&t);
+                text.push('\n');
+            }
+        }
+        ai.check(&p.organization_id, "pages", &text).await?;
+    }
     let expires_at = match input.expires_in_secs {
         None => None,
         Some(s) if (60..=MAX_TTL_SECS).contains(&s) => Some(kernel::time::now() + time::Duration::seconds(s)),

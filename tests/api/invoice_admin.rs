@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::on_both_databases;
 use crate::payments::pay;
-use crate::support::TestApp;
+use crate::support::{Session, TestApp};
 
 on_both_databases!(administrators_search_resend_and_total_invoices);
 
@@ -131,4 +131,98 @@ async fn administrators_search_resend_and_total_invoices(mut app: TestApp) {
     app.put(&status, Some(&owner.access), json!({"status": "void"})).await.expect(403);
     app.post(&format!("{ADMIN_INVOICES}/{invoice_id}/resend"), Some(&owner.access), json!({})).await.expect(403);
     app.post(&format!("{ADMIN_INVOICES}/{invoice_id}/resend"), None, json!({})).await.expect(401);
+}
+
+on_both_databases!(invoices_follow_the_buyers_country_and_reverse_charge);
+
+async fn invoices_follow_the_buyers_country_and_reverse_charge(mut app: TestApp) {
+    app.reconfigure(|c| {
+        c.update_section("commerce", |s: &mut commerce::settings::CommerceConfig| {
+            s.sandbox_settle_secs = 0;
+            s.vat_rates = [("FR".to_string(), 2000), ("DE".to_string(), 1900)].into_iter().collect();
+            s.seller_country = "FR".into();
+        })
+        .expect("commerce settings")
+    })
+    .await;
+    let owner = app.signup("owner@vat.example").await;
+    let org = app.organization(&owner, "Müller").await;
+    let profile = |vat_id: &str| {
+        json!({"organization_id": org, "name": "Müller GmbH", "address": "Unter den Linden 1, Berlin",
+            "country": "DE", "vat_id": vat_id, "email": "billing@mueller.example"})
+    };
+    let saved = app.put("/api/v1/billing/profile", Some(&owner.access), profile("")).await.expect(200).body;
+    assert_eq!(saved["country"], "DE");
+    let read =
+        app.get(&format!("/api/v1/billing/profile?organization_id={org}"), Some(&owner.access)).await.expect(200);
+    assert_eq!(read.body, saved);
+
+    let buy = |amount: i64| {
+        json!({"organization_id": org, "amount": amount, "currency": "EUR", "description": "Consulting",
+            "success_url": "https://shop.test/ok", "cancel_url": "https://shop.test/ko"})
+    };
+    // A German consumer: Germany's 19 %, the profile as buyer, the email to its address.
+    let first = app.post("/api/v1/payments/checkout", Some(&owner.access), buy(11_900)).await.expect(201);
+    let first = first.body["payment"]["id"].as_str().expect("id").to_string();
+    assert_eq!(pay(&app, &first, "4242424242424242", "pay").await.0, 303);
+    app.settled().await;
+    let invoice = invoice_of(&app, &owner, &org, &first).await;
+    assert_eq!((invoice["vat_rate_bp"].as_i64(), invoice["vat_amount"].as_i64()), (Some(1900), Some(1900)));
+    assert_eq!(
+        (invoice["buyer"]["name"].as_str(), invoice["buyer"]["country"].as_str()),
+        (Some("Müller GmbH"), Some("DE"))
+    );
+    app.wait_for_email("billing@mueller.example", "Invoice").await;
+
+    // A German business with its VAT number: reverse charge, said on the PDF and the credit note.
+    app.put("/api/v1/billing/profile", Some(&owner.access), profile("DE123456789")).await.expect(200);
+    let second = app.post("/api/v1/payments/checkout", Some(&owner.access), buy(10_000)).await.expect(201);
+    let second = second.body["payment"]["id"].as_str().expect("id").to_string();
+    assert_eq!(pay(&app, &second, "4242424242424242", "pay").await.0, 303);
+    app.settled().await;
+    let invoice = invoice_of(&app, &owner, &org, &second).await;
+    assert_eq!((invoice["vat_rate_bp"].as_i64(), invoice["vat_amount"].as_i64()), (Some(0), Some(0)));
+    assert!(
+        invoice["vat_mention"].as_str().is_some_and(|m| m.contains("reverse charged") && m.contains("DE123456789"))
+    );
+    let id = invoice["id"].as_str().expect("id");
+    let pdf =
+        app.client.get(app.url(&format!("/api/v1/billing/invoices/{id}/pdf"))).bearer_auth(&owner.access).send().await;
+    let text = crate::payments::pdf_text(&pdf.expect("pdf").bytes().await.expect("bytes"));
+    assert!(text.contains("reverse charged") && text.contains("DE123456789"), "{text}");
+    app.post(&format!("/api/v1/payments/{second}/refund"), Some(&owner.access), json!({"amount": 2500, "reason": "x"}))
+        .await
+        .expect(200);
+    app.settled().await;
+    let notes =
+        app.get(&format!("/api/v1/billing/invoices?organization_id={org}"), Some(&owner.access)).await.expect(200).body;
+    let note = notes["items"]
+        .as_array()
+        .and_then(|i| i.iter().find(|n| n["kind"] == "credit_note").cloned())
+        .expect("a credit note");
+    assert_eq!((note["vat_rate_bp"].as_i64(), note["vat_amount"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(note["vat_mention"], invoice["vat_mention"]);
+
+    // Bad input, and who may see or change the profile.
+    let mut bad = profile("");
+    bad["country"] = json!("Germany");
+    app.put("/api/v1/billing/profile", Some(&owner.access), bad).await.expect_field_error(422, "country");
+    app.put("/api/v1/billing/profile", Some(&owner.access), profile("DE-123")).await.expect_field_error(422, "vat_id");
+    let mut bad = profile("");
+    bad["email"] = json!("nope");
+    app.put("/api/v1/billing/profile", Some(&owner.access), bad).await.expect_field_error(422, "email");
+    let member = app.signup("member@vat.example").await;
+    app.add_member(&org, &owner, &member, "MEMBER").await;
+    let stranger = app.signup("stranger@vat.example").await;
+    app.put("/api/v1/billing/profile", Some(&member.access), profile("")).await.expect(403);
+    app.get(&format!("/api/v1/billing/profile?organization_id={org}"), Some(&stranger.access)).await.expect(404);
+    app.get(&format!("/api/v1/billing/profile?organization_id={org}"), None).await.expect(401);
+}
+
+async fn invoice_of(app: &TestApp, who: &Session, org: &str, payment: &str) -> Value {
+    let list = app.get(&format!("/api/v1/billing/invoices?organization_id={org}"), Some(&who.access)).await;
+    list.expect(200).body["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["payment_id"] == payment && i["kind"] == "invoice").cloned())
+        .expect("the payment's invoice")
 }

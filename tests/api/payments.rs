@@ -392,7 +392,7 @@ async fn stripe_checkout_and_webhooks_settle_payments_once(mut app: TestApp) {
 }
 
 /// The text of a PDF, read back by PyPI's `pypdf` (installed by `scripts/test`).
-fn pdf_text(bytes: &[u8]) -> String {
+pub(crate) fn pdf_text(bytes: &[u8]) -> String {
     let path = std::env::temp_dir().join(format!("socle-invoice-{}.pdf", uuid::Uuid::new_v4().simple()));
     std::fs::write(&path, bytes).expect("write the pdf");
     let out = std::process::Command::new("python3")

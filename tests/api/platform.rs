@@ -309,6 +309,8 @@ async fn openapi_documents_every_endpoint(app: TestApp) {
         ("get", "/api/v1/billing/plans"),
         ("get", "/api/v1/billing/me"),
         ("get", "/api/v1/billing/usage"),
+        ("get", "/api/v1/billing/profile"),
+        ("put", "/api/v1/billing/profile"),
         ("post", "/api/v1/billing/subscribe"),
         ("post", "/api/v1/billing/cancel"),
         ("put", "/api/v1/admin/billing/plans/{code}"),

@@ -151,6 +151,7 @@ pub fn router(state: CommerceState) -> OpenApiRouter {
         .routes(routes!(billing::routes::list_plans))
         .routes(routes!(billing::routes::billing_me))
         .routes(routes!(billing::routes::usage_history))
+        .routes(routes!(billing::routes::get_profile, billing::routes::put_profile))
         .routes(routes!(billing::routes::subscribe))
         .routes(routes!(billing::routes::cancel_plan));
     let plans_admin = OpenApiRouter::new().routes(routes!(billing::routes::update_plan));
@@ -225,6 +226,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             version: 7,
             name: "marketplace",
             script: include_str!("../migrations/0007_marketplace.sql"),
+        },
+        kernel::migrate::Migration {
+            module: "commerce",
+            version: 8,
+            name: "billing_profiles",
+            script: include_str!("../migrations/0008_billing_profiles.sql"),
         },
     ]
 }

@@ -15,6 +15,11 @@ pub struct CommerceConfig {
     pub sandbox_settle_secs: i64,
     /// The VAT rate invoices apply, in basis points (2000 = 20 %); prices include it.
     pub vat_rate_bp: i64,
+    /// Rates by the buyer's country (ISO 3166 alpha-2 → basis points), from its billing
+    /// profile; a business of another listed country with a VAT number is reverse charged.
+    pub vat_rates: std::collections::BTreeMap<String, i64>,
+    /// The seller's country (for the reverse charge).
+    pub seller_country: String,
     /// The seller on invoices.
     pub seller_name: String,
     pub seller_address: String,
@@ -37,6 +42,8 @@ impl Default for CommerceConfig {
             sandbox: None,
             sandbox_settle_secs: 30,
             vat_rate_bp: 2000,
+            vat_rates: std::collections::BTreeMap::new(),
+            seller_country: String::new(),
             seller_name: "Socle".into(),
             seller_address: String::new(),
             seller_vat_id: String::new(),

@@ -5,6 +5,7 @@
 //! `GET /billing/me` with usage against every limit and the next invoice; the plans' limits
 //! for the usage meter (`usage`). Renewals and dunning are not built.
 
+pub mod profile;
 pub mod renewals;
 pub mod routes;
 pub mod service;

@@ -8,6 +8,7 @@ use kernel::principal::Principal;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::profile::BillingProfile;
 use super::service::{self, PlanUpdate, SubscribeRequest, Subscribed};
 use super::{BillingOverview, Plan, UsageDay};
 use crate::CommerceState;
@@ -106,4 +107,30 @@ pub async fn usage_history(
         return Err(kernel::Error::field("days", "out_of_range", "days is from 1 to 366"));
     }
     Ok(Json(super::usage::history(&state.db, &principal, &q.organization_id, days).await?))
+}
+
+/// The organization's billing profile: the buyer on its invoices (OWNER or ADMIN).
+#[utoipa::path(get, path = "/profile", tag = "billing", params(OrganizationQuery),
+    responses((status = 200, body = BillingProfile), (status = 400), (status = 401), (status = 403), (status = 404),
+      (status = 422)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn get_profile(
+    State(state): State<CommerceState>,
+    principal: Principal,
+    Query(q): Query<OrganizationQuery>,
+) -> Result<Json<BillingProfile>> {
+    Ok(Json(super::profile::get(&state, &principal, &q.organization_id).await?))
+}
+
+/// Set the billing profile; the VAT of later invoices follows its country (OWNER or ADMIN).
+#[utoipa::path(put, path = "/profile", tag = "billing", request_body = BillingProfile,
+    responses((status = 200, body = BillingProfile), (status = 400), (status = 401), (status = 403), (status = 404),
+      (status = 415), (status = 422)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn put_profile(
+    State(state): State<CommerceState>,
+    principal: Principal,
+    Json(input): Json<BillingProfile>,
+) -> Result<Json<BillingProfile>> {
+    Ok(Json(super::profile::put(&state, &principal, input).await?))
 }

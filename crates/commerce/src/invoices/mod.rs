@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 pub const COLUMNS: &str = "id, organization_id, payment_id, number, kind, status, currency, subtotal, vat_rate_bp, \
-    vat_amount, total, seller, buyer, lines, refers_to, issued_at, paid_at, pdf IS NOT NULL AS pdf_ready";
+    vat_amount, total, seller, buyer, lines, refers_to, issued_at, paid_at, pdf IS NOT NULL AS pdf_ready, vat_mention";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InvoiceRow {
@@ -38,6 +38,7 @@ pub struct InvoiceRow {
     pub issued_at: OffsetDateTime,
     pub paid_at: Option<OffsetDateTime>,
     pub pdf_ready: bool,
+    pub vat_mention: Option<String>,
 }
 
 /// An invoice or credit note as the API shows it; amounts in minor units (a credit note's
@@ -74,6 +75,8 @@ pub struct Invoice {
     pub paid_at: Option<OffsetDateTime>,
     /// Whether the PDF is ready to download.
     pub pdf_ready: bool,
+    /// Why the VAT is what it is (`VAT reverse charged…`), printed on the document.
+    pub vat_mention: Option<String>,
 }
 
 impl From<InvoiceRow> for Invoice {
@@ -95,6 +98,7 @@ impl From<InvoiceRow> for Invoice {
             vat_amount: r.vat_amount,
             total: r.total,
             refers_to: r.refers_to,
+            vat_mention: r.vat_mention,
             issued_at: r.issued_at,
             paid_at: r.paid_at,
             pdf_ready: r.pdf_ready,

@@ -66,7 +66,14 @@ async fn issue(
         )
         .await?
     };
-    let rate = invoiced.map_or(state.settings.vat_rate_bp, |(rate, _, _)| rate);
+    let profile = crate::billing::profile::find(&mut *tx, &payment.organization_id).await?;
+    let rule = crate::billing::profile::vat_for(
+        profile.as_ref(),
+        &state.settings.vat_rates,
+        state.settings.vat_rate_bp,
+        &state.settings.seller_country,
+    );
+    let rate = invoiced.map_or(rule.rate_bp, |(rate, _, _)| rate);
     let (mut subtotal, mut vat) = split_vat(total, rate);
     if let Some((_, invoice_vat, invoice_total)) = invoiced {
         let (credited_total, credited_vat): (i64, i64) = tx
@@ -82,11 +89,35 @@ async fn issue(
         }
     }
     let buyer_user = foundation::accounts::find_by_id(&mut *tx, &payment.created_by).await?;
-    let buyer = json!({
+    let person = buyer_user.as_ref().map(|u| format!("{} {}", u.first_name, u.last_name).trim().to_string());
+    let mut buyer = json!({
         "organization_id": payment.organization_id,
-        "name": buyer_user.as_ref().map(|u| format!("{} {}", u.first_name, u.last_name).trim().to_string()),
+        "name": person,
         "email": buyer_user.as_ref().map(|u| u.email.clone()),
     });
+    if let Some(p) = &profile {
+        let or_keep = |value: &str, key: &str, buyer: &mut serde_json::Value| {
+            if !value.is_empty() {
+                buyer[key] = json!(value);
+            }
+        };
+        or_keep(&p.name, "name", &mut buyer);
+        or_keep(&p.email, "email", &mut buyer);
+        or_keep(&p.address, "address", &mut buyer);
+        or_keep(&p.country, "country", &mut buyer);
+        or_keep(&p.vat_id, "vat_id", &mut buyer);
+    }
+    // A credit note carries its invoice's mention.
+    let mention = if invoiced.is_some() {
+        tx.fetch_optional::<(Option<String>,)>(
+            "SELECT vat_mention FROM invoices WHERE payment_id = $1 AND kind = 'invoice'",
+            args![&payment.id],
+        )
+        .await?
+        .and_then(|(m,)| m)
+    } else {
+        rule.mention.clone()
+    };
     let seller = json!({"name": state.settings.seller_name, "address": state.settings.seller_address,
         "vat_id": state.settings.seller_vat_id});
     let lines =
@@ -94,8 +125,8 @@ async fn issue(
     let id = kernel::ids::new_id();
     tx.execute(
         "INSERT INTO invoices (id, organization_id, payment_id, event_id, number, kind, status, currency, subtotal,
-           vat_rate_bp, vat_amount, total, seller, buyer, lines, refers_to, issued_at, paid_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'paid', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+           vat_rate_bp, vat_amount, total, seller, buyer, lines, refers_to, issued_at, paid_at, vat_mention)
+         VALUES ($1, $2, $3, $4, $5, $6, 'paid', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         args![
             &id,
             &payment.organization_id,
@@ -113,7 +144,8 @@ async fn issue(
             lines.to_string(),
             refers_to,
             now,
-            payment.paid_at.unwrap_or(now)
+            payment.paid_at.unwrap_or(now),
+            mention
         ],
     )
     .await?;
@@ -175,8 +207,17 @@ pub fn render(invoice: &Invoice) -> Vec<u8> {
         Line::new(50.0, 679.0, 10.0, format!("VAT {}", text(&invoice.seller, "vat_id"))),
         Line::new(320.0, 720.0, 10.0, "To").bold(),
         Line::new(320.0, 705.0, 10.0, text(&invoice.buyer, "name")),
-        Line::new(320.0, 692.0, 10.0, text(&invoice.buyer, "email")),
-        Line::new(320.0, 679.0, 10.0, format!("Organization {}", text(&invoice.buyer, "organization_id"))),
+        Line::new(320.0, 692.0, 10.0, text(&invoice.buyer, "address")),
+        Line::new(320.0, 679.0, 10.0, text(&invoice.buyer, "email")),
+        Line::new(
+            320.0,
+            666.0,
+            10.0,
+            match text(&invoice.buyer, "vat_id") {
+                id if id.is_empty() => format!("Organization {}", text(&invoice.buyer, "organization_id")),
+                id => format!("VAT {id} ({})", text(&invoice.buyer, "country")),
+            },
+        ),
         Line::new(50.0, 630.0, 10.0, "Description").bold(),
         Line::new(450.0, 630.0, 10.0, "Amount").bold(),
     ];
@@ -213,6 +254,9 @@ pub fn render(invoice: &Invoice) -> Vec<u8> {
     }
     let paid = invoice.paid_at.map(|p| format!("Paid on {}.", p.date())).unwrap_or_default();
     lines.push(Line::new(50.0, 80.0, 9.0, paid));
+    if let Some(mention) = &invoice.vat_mention {
+        lines.push(Line::new(50.0, 95.0, 9.0, mention.clone()));
+    }
     page(&lines, &[(50.0, 645.0, 545.0, 645.0), (320.0, y - 6.0, 545.0, y - 6.0)])
 }
 

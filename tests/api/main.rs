@@ -10,6 +10,7 @@ mod assistant;
 mod audit;
 mod auth;
 mod automation;
+mod cards;
 mod collab;
 mod conformance;
 mod console;

@@ -200,7 +200,7 @@ async fn payment_endpoints_refuse_bad_callers_and_bad_input(app: TestApp) {
 }
 
 /// `t=…,v1=…` for `body`, computed by Python's hmac (not by the code under test).
-fn stripe_signature(secret: &str, t: i64, body: &str) -> String {
+pub(crate) fn stripe_signature(secret: &str, t: i64, body: &str) -> String {
     let out = std::process::Command::new("python3")
         .args([
             "-c",
@@ -214,7 +214,7 @@ fn stripe_signature(secret: &str, t: i64, body: &str) -> String {
     format!("t={t},v1={}", String::from_utf8_lossy(&out.stdout).trim())
 }
 
-async fn deliver(app: &TestApp, signature: Option<&str>, body: &str) -> reqwest::Response {
+pub(crate) async fn deliver(app: &TestApp, signature: Option<&str>, body: &str) -> reqwest::Response {
     let mut request = reqwest::Client::new()
         .post(app.url(&format!("{PAYMENTS}/webhooks/stripe")))
         .header("content-type", "application/json")

@@ -135,6 +135,10 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
 pub fn router(state: CommerceState) -> OpenApiRouter {
     let payments = OpenApiRouter::new()
         .routes(routes!(payments::routes::create_checkout))
+        .routes(routes!(payments::routes::setup_card))
+        .routes(routes!(payments::routes::list_cards))
+        .routes(routes!(payments::routes::default_card))
+        .routes(routes!(payments::routes::remove_card))
         .routes(routes!(payments::routes::list_payments))
         .routes(routes!(payments::routes::get_payment))
         .routes(routes!(payments::routes::refund_payment))
@@ -232,6 +236,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             version: 8,
             name: "billing_profiles",
             script: include_str!("../migrations/0008_billing_profiles.sql"),
+        },
+        kernel::migrate::Migration {
+            module: "commerce",
+            version: 9,
+            name: "billing_customers",
+            script: include_str!("../migrations/0009_billing_customers.sql"),
         },
     ]
 }

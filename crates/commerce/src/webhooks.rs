@@ -238,8 +238,14 @@ impl JobHandler for ProcessEvent {
                 return Ok(Some(json!({"skipped": "already processed"})));
             }
             let event: Value = serde_json::from_str(&payload).map_err(|e| JobError::Permanent(e.to_string()))?;
+            let object = &event["data"]["object"];
             let outcome = if provider == "paypal" {
                 apply_paypal(&mut tx, &event).await?
+            } else if event["type"].as_str().is_some_and(|t| t.starts_with("payment_intent.")) {
+                crate::payments::methods::apply_intent_event(&mut tx, &event).await?
+            } else if event["type"] == "checkout.session.completed" && object["mode"] == "setup" {
+                // A saved card: Stripe is asked which one (outside the transaction's work).
+                crate::payments::methods::setup_completed(&self.0, object).await?
             } else {
                 apply_stripe(&mut tx, &provider, &event).await?
             };

@@ -119,7 +119,7 @@ async fn bill_renewal(state: &CommerceState, org: &str) -> Result<()> {
         return Err(kernel::Error::Unavailable("no payment provider is configured".into()));
     };
     let back = format!("{}/", state.public_url.trim_end_matches('/'));
-    let request = CheckoutRequest {
+    let mut request = CheckoutRequest {
         organization_id: org.to_string(),
         amount: plan.price(&period),
         currency: plan.currency.clone(),
@@ -129,6 +129,37 @@ async fn bill_renewal(state: &CommerceState, org: &str) -> Result<()> {
         cancel_url: back,
         provider: Some(provider.clone()),
     };
+    // A saved default card on Stripe is charged off-session first; only if that needs the
+    // buyer (authentication, a decline) does a checkout link go out.
+    if provider == "stripe" && crate::payments::methods::customer_of(state, org).await?.is_some() {
+        let id = kernel::ids::new_id();
+        crate::payments::service::insert(state, &system_ctx(), None, &id, "stripe", None, &request).await?;
+        // Claimed before charging: the next pass does not charge again, and the payment's
+        // success (activation) clears it.
+        let claimed = state
+            .db
+            .execute(
+                "UPDATE billing_subscriptions SET renewal_payment_id = $2
+                 WHERE organization_id = $1 AND status = 'past_due' AND renewal_payment_id IS NULL",
+                args![org, &id],
+            )
+            .await?;
+        if claimed == 0 {
+            return Ok(());
+        }
+        if crate::payments::methods::charge_default(state, org, &id).await? {
+            return Ok(());
+        }
+        let mut tx = state.db.begin().await?;
+        settle(&mut tx, &id, &Outcome::Failed("the saved card needs the buyer".into())).await?;
+        tx.execute(
+            "UPDATE billing_subscriptions SET renewal_payment_id = NULL WHERE organization_id = $1 AND renewal_payment_id = $2",
+            args![org, &id],
+        )
+        .await?;
+        tx.commit().await?;
+        request.description = format!("{} plan, renewal ({period}): the saved card was refused", plan.name);
+    }
     let (payment, url) = open_checkout(state, &system_ctx(), None, provider, request).await?;
     let mut tx = state.db.begin().await?;
     tx.execute(

@@ -187,6 +187,9 @@ pub struct SubscribeRequest {
     pub period: String,
     pub success_url: String,
     pub cancel_url: String,
+    /// The payment provider (the default one when absent).
+    #[serde(default)]
+    pub provider: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -268,7 +271,7 @@ pub async fn subscribe(
         purpose: Some(Purpose { kind: "plan".into(), id: format!("{}:{}", target.code, req.period) }),
         success_url: req.success_url,
         cancel_url: req.cancel_url,
-        provider: None,
+        provider: req.provider,
     };
     let (payment, url) = create_checkout(state, ctx, principal, checkout).await?;
     Ok(Subscribed { subscription: now_on, payment: Some(payment), checkout_url: Some(url) })

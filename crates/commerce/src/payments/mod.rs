@@ -3,6 +3,7 @@
 //! (`payment.succeeded`, `payment.failed`, `payment.refunded`) for the modules that sell
 //! things (billing, marketplace) to react to.
 
+pub mod methods;
 pub mod routes;
 pub mod service;
 

@@ -1,4 +1,4 @@
-//! `/api/v1/payments`: checkout, list, one payment, refund.
+//! `/api/v1/payments`: checkout, list, one payment, refund, saved cards.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Payment;
+use super::methods::{self, SavedCard, SetupRequest, SetupStarted};
 use super::service::{self, CheckoutRequest, RefundRequest};
 use crate::CommerceState;
 
@@ -84,4 +85,69 @@ pub async fn refund_payment(
     Json(req): Json<RefundRequest>,
 ) -> Result<Json<Payment>> {
     Ok(Json(service::refund(&state, &ctx, &principal, &id, req).await?))
+}
+
+/// Save a card for the organization through Stripe's page (a Checkout Session in setup
+/// mode); the first saved card becomes the default (OWNER or ADMIN).
+#[utoipa::path(post, path = "/methods/setup", tag = "payments", request_body = SetupRequest,
+    responses((status = 200, body = SetupStarted), (status = 400), (status = 401), (status = 403), (status = 404),
+      (status = 409), (status = 415), (status = 422), (status = 503, description = "Stripe is not configured")),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn setup_card(
+    State(state): State<CommerceState>,
+    principal: Principal,
+    Json(req): Json<SetupRequest>,
+) -> Result<Json<SetupStarted>> {
+    Ok(Json(methods::setup(&state, &principal, req).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct CardOwner {
+    pub organization_id: String,
+}
+
+/// The organization's saved cards, the default one marked (OWNER or ADMIN).
+#[utoipa::path(get, path = "/methods", tag = "payments", params(CardOwner),
+    responses((status = 200, body = Vec<SavedCard>), (status = 400), (status = 401), (status = 403), (status = 404),
+      (status = 422), (status = 503)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn list_cards(
+    State(state): State<CommerceState>,
+    principal: Principal,
+    Query(q): Query<CardOwner>,
+) -> Result<Json<Vec<SavedCard>>> {
+    Ok(Json(methods::list(&state, &principal, &q.organization_id).await?))
+}
+
+/// Make a saved card the one renewals charge (OWNER or ADMIN).
+#[utoipa::path(post, path = "/methods/{id}/default", tag = "payments", params(("id" = String, Path)),
+    request_body = CardOwner,
+    responses((status = 200, body = Vec<SavedCard>), (status = 400), (status = 401), (status = 403), (status = 404),
+      (status = 409), (status = 415), (status = 422), (status = 503)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn default_card(
+    State(state): State<CommerceState>,
+    ctx: RequestContext,
+    principal: Principal,
+    Path(id): Path<String>,
+    Json(owner): Json<CardOwner>,
+) -> Result<Json<Vec<SavedCard>>> {
+    Ok(Json(methods::make_default(&state, &ctx, &principal, &owner.organization_id, &id).await?))
+}
+
+/// Remove a saved card (OWNER or ADMIN).
+#[utoipa::path(delete, path = "/methods/{id}", tag = "payments", params(("id" = String, Path), CardOwner),
+    responses((status = 204), (status = 400), (status = 401), (status = 403), (status = 404), (status = 409),
+      (status = 422), (status = 503)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn remove_card(
+    State(state): State<CommerceState>,
+    ctx: RequestContext,
+    principal: Principal,
+    Path(id): Path<String>,
+    Query(owner): Query<CardOwner>,
+) -> Result<StatusCode> {
+    methods::remove(&state, &ctx, &principal, &owner.organization_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

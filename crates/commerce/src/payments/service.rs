@@ -43,7 +43,7 @@ pub struct CheckoutRequest {
     pub provider: Option<String>,
 }
 
-fn url_ok(u: &str) -> bool {
+pub(crate) fn url_ok(u: &str) -> bool {
     u.len() <= 2000
         && !u.chars().any(|c| c.is_whitespace() || c.is_control())
         && url::Url::parse(u)
@@ -112,8 +112,6 @@ pub async fn open_checkout(
     req: CheckoutRequest,
 ) -> Result<(Payment, String)> {
     let id = kernel::ids::new_id();
-    let now = kernel::time::now();
-    let (kind, purpose_id) = req.purpose.as_ref().map(|p| (p.kind.clone(), p.id.clone())).unzip();
     // Stripe's session is made first: no row for a payment Stripe never heard of.
     let (provider_ref, checkout_url) = match provider.as_str() {
         "stripe" => {
@@ -127,15 +125,31 @@ pub async fn open_checkout(
         "cinetpay" => (Some(id.clone()), crate::cinetpay::init_payment(state, &id, &req).await?),
         _ => (None, format!("{}/api/v1/payments/sandbox/checkout/{id}", state.public_url.trim_end_matches('/'))),
     };
+    let payment = insert(state, ctx, by, &id, &provider, provider_ref, &req).await?;
+    Ok((payment, checkout_url))
+}
+
+/// Record a pending payment (its provider reference known, if any).
+pub async fn insert(
+    state: &CommerceState,
+    ctx: &RequestContext,
+    by: Option<&Principal>,
+    id: &str,
+    provider: &str,
+    provider_ref: Option<String>,
+    req: &CheckoutRequest,
+) -> Result<Payment> {
+    let now = kernel::time::now();
+    let (kind, purpose_id) = req.purpose.as_ref().map(|p| (p.kind.clone(), p.id.clone())).unzip();
     let mut tx = state.db.begin().await?;
     tx.execute(
         "INSERT INTO payments (id, organization_id, provider, provider_ref, status, amount, amount_refunded, currency,
            description, purpose_kind, purpose_id, success_url, cancel_url, created_by, created_at, updated_at)
          VALUES ($1, $2, $3, $4, 'pending', $5, 0, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
         args![
-            &id,
+            id,
             &req.organization_id,
-            &provider,
+            provider,
             provider_ref,
             req.amount,
             &req.currency,
@@ -155,13 +169,13 @@ pub async fn open_checkout(
         by.into_iter()
             .fold(AuditEntry::new("PAYMENT_STARTED", Severity::Low, "payment"), AuditEntry::by)
             .org(&req.organization_id)
-            .target(&id)
+            .target(id)
             .describe(format!("checkout of {} {} with {provider}", req.amount, req.currency)),
     )
     .await?;
-    let payment = find(&mut tx, &id).await?.ok_or_else(|| Error::internal("the new payment vanished"))?;
+    let payment = find(&mut tx, id).await?.ok_or_else(|| Error::internal("the new payment vanished"))?;
     tx.commit().await?;
-    Ok((payment, checkout_url))
+    Ok(payment)
 }
 
 /// Who `created_by` names when the platform opened a checkout itself (renewals).

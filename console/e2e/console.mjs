@@ -46,19 +46,24 @@ const page = await context.newPage();
 page.setDefaultTimeout(30_000);
 
 const problems = [];
+/** Endpoints that answer a documented 503 on a server without Stripe or an AI provider. */
+const NOT_CONFIGURED = /\/api\/v1\/(payments\/methods|assistant\/)/;
 /** Collect the console errors and warnings, page errors and 5xx answers of a page. */
 function watch(target) {
   target.on('console', (message) => {
     if (message.type() !== 'error' && message.type() !== 'warning') return;
     // Chromium logs every 4xx answer of fetch; the refusals this test provokes are expected.
     const url = message.location().url ?? '';
-    const refusal = /status of 4\d\d/.test(message.text()) && /\/(api|apps)\//.test(url);
+    const refusal =
+      (/status of 4\d\d/.test(message.text()) && /\/(api|apps)\//.test(url)) ||
+      (/status of 503/.test(message.text()) && NOT_CONFIGURED.test(url));
     if (!refusal) problems.push(`console ${message.type()}: ${message.text()} (${url})`);
   });
   target.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   target.on('response', (response) => {
     // Expected refusals are 4xx of the API; a 5xx or a failed asset is a bug.
-    if (response.status() >= 500) problems.push(`${response.status()} from ${response.url()}`);
+    const documented = response.status() === 503 && NOT_CONFIGURED.test(response.url());
+    if (response.status() >= 500 && !documented) problems.push(`${response.status()} from ${response.url()}`);
   });
 }
 watch(page);
@@ -855,6 +860,24 @@ try {
       console.log('a plan bought through the sandbox');
     }
 
+    // The marketplace: the Book shop published as a template, waiting for review.
+    await page.goto(`${base}/console/projects`);
+    await page.getByLabel('Organization').selectOption({ label: 'Acme Labs' });
+    await page.getByRole('heading', { name: 'Projects of Acme Labs' }).waitFor();
+    await page.goto(`${base}/console/marketplace/publish`);
+    await page.getByTestId('marketplace-publish-form').waitFor();
+    await page.locator('#publish-source').selectOption({ label: 'Book shop' });
+    await page.locator('#publish-title').fill('Book shop starter');
+    await page.locator('#publish-category').fill('e-commerce');
+    await page.locator('#publish-price').fill('0');
+    await page.locator('#publish-license').fill('MIT');
+    await page.locator('#publish-description').fill('A catalogue of books with genres and prices.');
+    await page.locator('#publish-submit').click();
+    await page.getByTestId('seller-items').waitFor();
+    await expectText(page.getByTestId('seller-items'), 'Book shop starter', 'the item waits for review');
+    await shot('marketplace-seller');
+    console.log('a template published to the marketplace');
+
     // Sign-in with an OpenID provider: its own login and consent pages, then back to the
     // console (the provider redirects to the public URL, mapped here to this server).
     if (publicUrl) {
@@ -919,6 +942,17 @@ try {
         await expectText(page.getByTestId('revenue-table'), 'PRO', 'revenue by plan');
         await page.getByTestId('revenue-chart').waitFor();
         await shot('admin-revenue');
+        // The template published above, approved, then listed for everyone.
+        await page.locator('#admin-tab-marketplace').click();
+        await page.getByTestId('admin-marketplace-queue').waitFor();
+        await expectText(page.getByTestId('admin-marketplace-queue'), 'Book shop starter', 'the item to review');
+        await shot('admin-marketplace');
+        await page.locator('[data-testid^="review-approve-"]').first().click();
+        await page.locator('#admin-marketplace-message').getByText(/approved/i).waitFor();
+        await page.goto(`${base}/console/marketplace`);
+        await page.getByTestId('marketplace-results').waitFor();
+        await expectText(page.getByTestId('marketplace-results'), 'Book shop starter', 'the approved item is listed');
+        await shot('marketplace');
       }
       console.log('the admin back-office');
     }

@@ -29,6 +29,12 @@ export const ROUTES = [
   { name: 'adminEmails', pattern: '/admin/emails' },
   { name: 'adminInvoices', pattern: '/admin/invoices' },
   { name: 'adminRevenue', pattern: '/admin/revenue' },
+  { name: 'adminMarketplace', pattern: '/admin/marketplace' },
+  // The fixed paths before the item's, which would match them too.
+  { name: 'marketplace', pattern: '/marketplace' },
+  { name: 'marketplacePublish', pattern: '/marketplace/publish' },
+  { name: 'marketplaceSeller', pattern: '/marketplace/seller' },
+  { name: 'marketplaceItem', pattern: '/marketplace/:itemId' },
   { name: 'records', pattern: '/apps/:appId/records' },
   { name: 'recordsOf', pattern: '/apps/:appId/records/:collection' },
 ] as const satisfies readonly RouteDef[];

@@ -21,17 +21,7 @@ async fn administrators_search_resend_and_total_invoices(mut app: TestApp) {
     let owner = app.signup("owner@revenue.example").await;
     let org = app.organization(&owner, "Revenue").await;
     // A plan bought, and a one-off payment partly refunded.
-    let pro = app
-        .post(
-            "/api/v1/billing/subscribe",
-            Some(&owner.access),
-            json!({"organization_id": org, "plan": "PRO", "period": "month",
-                "success_url": "https://shop.test/ok", "cancel_url": "https://shop.test/ko"}),
-        )
-        .await
-        .expect(200);
-    let pro_payment = pro.body["payment"]["id"].as_str().expect("id").to_string();
-    assert_eq!(pay(&app, &pro_payment, "4242424242424242", "pay").await.0, 303);
+    crate::payments::buy_plan(&app, &owner, &org, "PRO").await;
     let one_off = app
         .post(
             "/api/v1/payments/checkout",
@@ -186,6 +176,10 @@ async fn invoices_follow_the_buyers_country_and_reverse_charge(mut app: TestApp)
         invoice["vat_mention"].as_str().is_some_and(|m| m.contains("reverse charged") && m.contains("DE123456789"))
     );
     let id = invoice["id"].as_str().expect("id");
+    crate::eventually!("the invoice's PDF to be made", {
+        let r = app.get(&format!("/api/v1/billing/invoices/{id}"), Some(&owner.access)).await.expect(200);
+        (r.body["pdf_ready"] == true).then_some(())
+    });
     let pdf =
         app.client.get(app.url(&format!("/api/v1/billing/invoices/{id}/pdf"))).bearer_auth(&owner.access).send().await;
     let text = crate::payments::pdf_text(&pdf.expect("pdf").bytes().await.expect("bytes"));

@@ -636,3 +636,19 @@ async fn plans_are_bought_prorated_and_cancelled(mut app: TestApp) {
     app.post("/api/v1/billing/cancel", Some(&member.access), json!({"organization_id": org})).await.expect(403);
     app.get("/api/v1/billing/me", Some(&owner.access)).await.expect(422);
 }
+
+/// Buy `plan` for a month through the sandbox's page, and wait until it is active.
+pub(crate) async fn buy_plan(app: &TestApp, owner: &Session, org: &str, plan: &str) {
+    let bought = app
+        .post(
+            "/api/v1/billing/subscribe",
+            Some(&owner.access),
+            json!({"organization_id": org, "plan": plan, "period": "month",
+                "success_url": "https://shop.test/ok", "cancel_url": "https://shop.test/ko"}),
+        )
+        .await
+        .expect(200);
+    let payment = bought.body["payment"]["id"].as_str().expect("payment").to_string();
+    assert_eq!(pay(app, &payment, "4242424242424242", "pay").await.0, 303);
+    app.settled().await;
+}

@@ -164,18 +164,7 @@ async fn plan_limits_refuse_what_would_exceed_them(mut app: TestApp) {
     assert_eq!(days.as_array().map(Vec::len), Some(3));
 
     // PRO lifts the limits as soon as it is paid, and shows its renewal.
-    let subscribed = app
-        .post(
-            "/api/v1/billing/subscribe",
-            Some(&owner.access),
-            json!({"organization_id": org, "plan": "PRO", "period": "month",
-                "success_url": "https://shop.test/ok", "cancel_url": "https://shop.test/ko"}),
-        )
-        .await
-        .expect(200);
-    let payment = subscribed.body["payment"]["id"].as_str().expect("payment").to_string();
-    assert_eq!(crate::payments::pay(&app, &payment, "4242424242424242", "pay").await.0, 303);
-    app.settled().await;
+    crate::payments::buy_plan(&app, &owner, &org, "PRO").await;
     TestApp::read(post_record(&app, &owner, "quota-blog", "three").send().await.expect("send")).await.expect(200);
     let me = app.get(&format!("/api/v1/billing/me?organization_id={org}"), Some(&owner.access)).await.expect(200).body;
     assert_eq!((me["next_invoice"]["amount"].as_i64(), me["next_invoice"]["plan"].as_str()), (Some(1900), Some("PRO")));

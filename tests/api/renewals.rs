@@ -8,25 +8,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::on_both_databases;
-use crate::payments::pay;
+use crate::payments::{buy_plan, pay};
 use crate::support::{Session, TestApp};
 
 on_both_databases!(paid_plans_renew_and_lapse_to_free);
-
-async fn buy_pro(app: &TestApp, owner: &Session, org: &str) {
-    let pro = app
-        .post(
-            "/api/v1/billing/subscribe",
-            Some(&owner.access),
-            json!({"organization_id": org, "plan": "PRO", "period": "month",
-                "success_url": "https://shop.test/ok", "cancel_url": "https://shop.test/ko"}),
-        )
-        .await
-        .expect(200);
-    let payment = pro.body["payment"]["id"].as_str().expect("payment").to_string();
-    assert_eq!(pay(app, &payment, "4242424242424242", "pay").await.0, 303);
-    app.settled().await;
-}
 
 /// Pretend the current period ended at `end`.
 async fn end_period_at(app: &TestApp, org: &str, end: OffsetDateTime) {
@@ -67,7 +52,7 @@ async fn paid_plans_renew_and_lapse_to_free(mut app: TestApp) {
     .await;
     let owner = app.signup("owner@renewals.example").await;
     let org = app.organization(&owner, "Renewals").await;
-    buy_pro(&app, &owner, &org).await;
+    buy_plan(&app, &owner, &org, "PRO").await;
 
     // The month is over: a renewal is billed, and PRO holds during the grace period.
     let ended = OffsetDateTime::now_utc().replace_nanosecond(0).expect("whole seconds") - time::Duration::hours(1);
@@ -96,7 +81,7 @@ async fn paid_plans_renew_and_lapse_to_free(mut app: TestApp) {
     assert!(app.audit_actions().await.contains(&"PLAN_ENDED".to_string()));
 
     // Cancelled: it ends with its period.
-    buy_pro(&app, &owner, &org).await;
+    buy_plan(&app, &owner, &org, "PRO").await;
     assert_eq!(overview(&app, &owner, &org).await["plan"]["code"], "PRO");
     app.post("/api/v1/billing/cancel", Some(&owner.access), json!({"organization_id": org})).await.expect(200);
     end_period_at(&app, &org, OffsetDateTime::now_utc() - time::Duration::minutes(1)).await;

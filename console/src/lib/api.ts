@@ -8,6 +8,22 @@ import type {
   AdminUserUpdate,
   ApiKey,
   BillingOverview,
+  BillingProfile,
+  CardSetup,
+  GeneratedPage,
+  InstallRequest,
+  Installed,
+  MarketplaceItem,
+  MarketplaceReview,
+  MarketplaceSearch,
+  MarketplaceStatus,
+  NewMarketplaceItem,
+  NewMarketplaceReview,
+  PurchaseStart,
+  PurchaseStarted,
+  SavedCard,
+  SellerOverview,
+  StudioComponent,
   App,
   AuditFilter,
   AuditRecord,
@@ -594,6 +610,99 @@ export class Api {
     return response.blob();
   }
 
+  /** Who the organization's invoices are made out to (OWNER or ADMIN). */
+  billingProfile(organizationId: string): Promise<BillingProfile> {
+    return this.request('GET', `${PLATFORM}/billing/profile`, { query: { organization_id: organizationId } });
+  }
+
+  /** Save it (422 on a country that is not two capitals, a bad VAT id or email). */
+  saveBillingProfile(profile: BillingProfile): Promise<BillingProfile> {
+    return this.request('PUT', `${PLATFORM}/billing/profile`, { body: profile });
+  }
+
+  /** The organization's saved cards (503 when Stripe is not configured). */
+  savedCards(organizationId: string): Promise<SavedCard[]> {
+    return this.request('GET', `${PLATFORM}/payments/methods`, { query: { organization_id: organizationId } });
+  }
+
+  /** Start saving a card: the browser then goes to `checkout_url`. */
+  setupCard(input: CardSetup): Promise<{ checkout_url: string }> {
+    return this.request('POST', `${PLATFORM}/payments/methods/setup`, { body: input });
+  }
+
+  /** Make a card the default one; answers the cards. */
+  setDefaultCard(organizationId: string, id: string): Promise<SavedCard[]> {
+    return this.request('POST', `${PLATFORM}/payments/methods/${encodeURIComponent(id)}/default`, {
+      body: { organization_id: organizationId },
+    });
+  }
+
+  removeCard(organizationId: string, id: string): Promise<void> {
+    return this.request('DELETE', `${PLATFORM}/payments/methods/${encodeURIComponent(id)}`, {
+      query: { organization_id: organizationId },
+    });
+  }
+
+  // --- Marketplace --------------------------------------------------------------------------
+
+  private marketplacePath(rest = ''): string {
+    return `${PLATFORM}/marketplace${rest}`;
+  }
+
+  private marketplaceItemPath(id: string, rest = ''): string {
+    return this.marketplacePath(`/items/${encodeURIComponent(id)}${rest}`);
+  }
+
+  /** Approved items matching the search. */
+  marketplaceItems(search: MarketplaceSearch = {}, paging: Paging = {}): Promise<Page<MarketplaceItem>> {
+    return this.request('GET', this.marketplacePath('/items'), { query: { ...search, ...paging } });
+  }
+
+  marketplaceItem(id: string): Promise<MarketplaceItem> {
+    return this.request('GET', this.marketplaceItemPath(id));
+  }
+
+  /** Put an item on sale; it waits for an administrator's review (`pending`). */
+  publishMarketplaceItem(input: NewMarketplaceItem): Promise<MarketplaceItem> {
+    return this.request('POST', this.marketplacePath('/items'), { body: input });
+  }
+
+  /** Buy (or get, when free) an item for an organization; a paid one answers its checkout. */
+  purchaseMarketplaceItem(id: string, input: PurchaseStart): Promise<PurchaseStarted> {
+    return this.request('POST', this.marketplaceItemPath(id, '/purchase'), { body: input });
+  }
+
+  /** Copy an owned item into the organization: a new project (template) or component. */
+  installMarketplaceItem(id: string, input: InstallRequest): Promise<Installed> {
+    return this.request('POST', this.marketplaceItemPath(id, '/install'), { body: input });
+  }
+
+  marketplaceReviews(id: string, paging: Paging = {}): Promise<Page<MarketplaceReview>> {
+    return this.request('GET', this.marketplaceItemPath(id, '/reviews'), { query: { ...paging } });
+  }
+
+  /** Review an owned item (403 when not owned, 409 when already reviewed). */
+  reviewMarketplaceItem(id: string, input: NewMarketplaceReview): Promise<MarketplaceReview> {
+    return this.request('POST', this.marketplaceItemPath(id, '/reviews'), { body: input });
+  }
+
+  /** The organization's items, sales and balance as a seller. */
+  marketplaceSeller(organizationId: string): Promise<SellerOverview> {
+    return this.request('GET', this.marketplacePath('/seller'), { query: { organization_id: organizationId } });
+  }
+
+  /** The organization's reusable components (Studio). */
+  components(organizationId: string): Promise<StudioComponent[]> {
+    return this.request('GET', `${PLATFORM}/studio/components`, { query: { organization_id: organizationId } });
+  }
+
+  // --- Assistant ----------------------------------------------------------------------------
+
+  /** A page document from a prompt (503 when no AI provider is configured). */
+  generatePage(projectId: string, prompt: string): Promise<GeneratedPage> {
+    return this.request('POST', `${PLATFORM}/assistant/generate/page`, { body: { project_id: projectId, prompt } });
+  }
+
   // --- Platform administration (role `admin`; others get 403) -------------------------------
 
   private adminPath(rest: string): string {
@@ -731,6 +840,20 @@ export class Api {
   /** Render the saved template with the given values (sample ones when none). */
   previewEmailTemplate(key: string, variables?: Record<string, unknown>): Promise<RenderedEmail> {
     return this.request('POST', this.templatePath(key, '/preview'), { body: variables ? { variables } : {} });
+  }
+
+  /** The marketplace's items with a status, oldest first (the review queue: `pending`). */
+  adminMarketplaceItems(status: MarketplaceStatus): Promise<MarketplaceItem[]> {
+    return this.request('GET', this.adminPath('/marketplace/items'), { query: { status } });
+  }
+
+  adminApproveItem(id: string): Promise<MarketplaceItem> {
+    return this.request('POST', this.adminPath(`/marketplace/items/${encodeURIComponent(id)}/approve`), { body: {} });
+  }
+
+  /** Refuse an item; the reason (required) is shown to its seller. */
+  adminRejectItem(id: string, reason: string): Promise<MarketplaceItem> {
+    return this.request('POST', this.adminPath(`/marketplace/items/${encodeURIComponent(id)}/reject`), { body: { reason } });
   }
 
   // --- Projects ---------------------------------------------------------------------------

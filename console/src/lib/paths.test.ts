@@ -19,6 +19,11 @@ describe('the router', () => {
     expect(matchRoute(ROUTES, '/admin/invoices')).toEqual({ name: 'adminInvoices', params: {} });
     expect(matchRoute(ROUTES, '/admin/revenue')).toEqual({ name: 'adminRevenue', params: {} });
     expect(matchRoute(ROUTES, '/oauth2/callback')).toEqual({ name: 'oauthCallback', params: {} });
+    expect(matchRoute(ROUTES, '/admin/marketplace')).toEqual({ name: 'adminMarketplace', params: {} });
+    expect(matchRoute(ROUTES, '/marketplace')).toEqual({ name: 'marketplace', params: {} });
+    expect(matchRoute(ROUTES, '/marketplace/publish')).toEqual({ name: 'marketplacePublish', params: {} });
+    expect(matchRoute(ROUTES, '/marketplace/seller')).toEqual({ name: 'marketplaceSeller', params: {} });
+    expect(matchRoute(ROUTES, '/marketplace/it1')).toEqual({ name: 'marketplaceItem', params: { itemId: 'it1' } });
     expect(matchRoute(ROUTES, '/nothing/here')).toBeNull();
     expect(matchRoute(ROUTES, '/projects/%E0%A4%A')).toBeNull();
   });

@@ -627,3 +627,182 @@ export interface RenderedEmail {
   html: string;
   text: string;
 }
+
+// --- Billing profile and saved cards (/api/v1/billing/profile, /api/v1/payments/methods) ------
+
+/** Who the organization's invoices are made out to. */
+export interface BillingProfile {
+  organization_id: string;
+  name: string;
+  address: string;
+  /** ISO 3166-1 alpha-2, two capitals. */
+  country: string;
+  vat_id: string;
+  email: string;
+}
+
+/** A card saved on Stripe for the organization. */
+export interface SavedCard {
+  id: string;
+  brand: string;
+  last4: string;
+  exp_month: number;
+  exp_year: number;
+  default: boolean;
+}
+
+export interface CardSetup {
+  organization_id: string;
+  success_url: string;
+  cancel_url: string;
+}
+
+// --- Marketplace (/api/v1/marketplace, /api/v1/admin/marketplace) ------------------------------
+
+export const MARKETPLACE_KINDS = ['template', 'component'] as const;
+export type MarketplaceKind = (typeof MARKETPLACE_KINDS)[number];
+export const MARKETPLACE_STATUSES = ['pending', 'approved', 'rejected'] as const;
+export type MarketplaceStatus = (typeof MARKETPLACE_STATUSES)[number];
+export const MARKETPLACE_SORTS = ['newest', 'rating', 'popular', 'price_asc', 'price_desc'] as const;
+export type MarketplaceSort = (typeof MARKETPLACE_SORTS)[number];
+
+/** A template (a project) or a component on the marketplace; the price in minor units. */
+export interface MarketplaceItem {
+  id: string;
+  organization_id: string;
+  kind: MarketplaceKind;
+  title: string;
+  description: string;
+  category: string;
+  /** https URLs. */
+  screenshots: string[];
+  price: number;
+  currency: string;
+  license: string;
+  status: MarketplaceStatus;
+  rejection_reason: string | null;
+  /** The mean rating, 1 to 5 (null before the first review). */
+  rating: number | null;
+  rating_count: number;
+  sales: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The marketplace's search (absent or '': any). */
+export interface MarketplaceSearch {
+  q?: string;
+  category?: string;
+  kind?: MarketplaceKind;
+  free?: boolean;
+  min_rating?: number;
+  sort?: MarketplaceSort;
+}
+
+export interface MarketplaceReview {
+  user_id: string;
+  organization_id: string;
+  rating: number;
+  comment: string;
+  created_at: string;
+}
+
+export interface NewMarketplaceReview {
+  organization_id: string;
+  rating: number;
+  comment: string;
+}
+
+export interface MarketplacePurchase {
+  id: string;
+  item_id: string;
+  organization_id: string;
+  price: number;
+  currency: string;
+  payment_id: string | null;
+  status: string;
+  created_at: string;
+  completed_at: string | null;
+}
+
+export interface PurchaseStart {
+  organization_id: string;
+  success_url: string;
+  cancel_url: string;
+}
+
+export interface PurchaseStarted {
+  purchase: MarketplacePurchase;
+  /** Where to pay (none for a free item, whose purchase is complete). */
+  checkout_url: string | null;
+}
+
+export interface InstallRequest {
+  organization_id: string;
+  /** The new project's name (templates; default: the item's title). */
+  project_name?: string;
+}
+
+/** What an install created: a project (template) or a component. */
+export interface Installed {
+  kind: MarketplaceKind;
+  project_id: string | null;
+  component_id: string | null;
+}
+
+export interface NewMarketplaceItem {
+  organization_id: string;
+  kind: MarketplaceKind;
+  project_id?: string;
+  component_id?: string;
+  title: string;
+  description: string;
+  category: string;
+  screenshots: string[];
+  price: number;
+  currency: string;
+  license: string;
+}
+
+export interface SellerSale {
+  purchase_id: string;
+  item_id: string;
+  item_title: string;
+  buyer_organization_id: string;
+  price: number;
+  currency: string;
+  completed_at: string | null;
+}
+
+/** What the organization earned in one currency, minor units: gross, the platform's commission, net. */
+export interface SellerBalance {
+  currency: string;
+  gross: number;
+  commission: number;
+  net: number;
+}
+
+export interface SellerOverview {
+  items: MarketplaceItem[];
+  sales: SellerSale[];
+  balance: SellerBalance[];
+}
+
+/** A reusable component of an organization (Studio). */
+export interface StudioComponent {
+  id: string;
+  organization_id: string;
+  name: string;
+  description: string;
+  created_at: string;
+  updated_at: string;
+}
+
+// --- Assistant (/api/v1/assistant) -------------------------------------------------------------
+
+/** A page document generated from a prompt. */
+export interface GeneratedPage {
+  document: Record<string, unknown>;
+  attempts: number;
+  tokens: number;
+}

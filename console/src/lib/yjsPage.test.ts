@@ -10,6 +10,7 @@ import {
   nodeAt,
   pathOf,
   removeNode,
+  replaceDocument,
   rootOf,
   setName,
   setProp,
@@ -171,5 +172,17 @@ describe('the page as a Y.Doc', () => {
     expect(first.children.map((c) => c.key)).toEqual(second.children.map((c) => c.key));
     expect(first.children[1]?.children[0]?.path).toEqual([1, 0]);
     expect(first.children[0]).toMatchObject({ type: 'heading', props: { text: 'Hello', level: 2 }, name: '' });
+  });
+});
+
+describe('replacing the whole page', () => {
+  it('swaps the document in one undoable step', () => {
+    const { root } = pageDoc({ type: 'page', props: { title: 'Old' }, children: [heading] });
+    const undo = undoManager(root);
+    const next = { type: 'page', id: 'p', children: [{ type: 'text', id: 't', props: { text: 'New' } }] };
+    replaceDocument(root, next);
+    expect(toJson(root)).toEqual(next);
+    undo.undo();
+    expect(toJson(root)).toEqual({ type: 'page', props: { title: 'Old' }, children: [heading] });
   });
 });

@@ -165,6 +165,14 @@ export function removeNode(node: YNode): void {
   doc(node).transact(() => from.delete(indexOf(node), 1), LOCAL);
 }
 
+/** Replace the whole page under `root` with the page JSON `json`, as one undoable transaction. */
+export function replaceDocument(root: YNode, json: Record<string, unknown>): void {
+  doc(root).transact(() => {
+    for (const key of Array.from(root.keys())) root.delete(key);
+    fillNode(root, json);
+  }, LOCAL);
+}
+
 /** Edit `text` into `next` by replacing only what lies between the common prefix and suffix. */
 export function editText(text: Y.Text, next: string): void {
   const have = text.toString();

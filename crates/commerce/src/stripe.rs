@@ -74,6 +74,36 @@ fn encode(pairs: &[(&str, String)]) -> String {
     foundation::oauth::client::form_encode(&pairs.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>())
 }
 
+/// Call Stripe's API: a form `POST` (`form` given) or a `GET`, with an idempotency key when
+/// given; the status and the JSON answer (Null when it was none). Only the network failing
+/// is an error here: what Stripe answered is the caller's to read.
+pub(crate) async fn call(
+    state: &CommerceState,
+    path: &str,
+    form: Option<&[(&str, String)]>,
+    idempotency: Option<&str>,
+) -> Result<(reqwest::StatusCode, Value)> {
+    let url = format!("{}{path}", state.stripe.api_base());
+    let request = match form {
+        Some(pairs) => {
+            state.http.post(url).header("content-type", "application/x-www-form-urlencoded").body(encode(pairs))
+        }
+        None => state.http.get(url),
+    };
+    let request = match idempotency {
+        Some(key) => request.header("idempotency-key", key),
+        None => request,
+    };
+    let response = request.bearer_auth(&state.stripe.secret_key).send().await.map_err(|e| {
+        tracing::warn!(error = %e, "Stripe could not be reached");
+        Error::Unavailable("the payment provider could not be reached; try again".into())
+    })?;
+    let status = response.status();
+    let answer =
+        response.bytes().await.ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).unwrap_or(Value::Null);
+    Ok((status, answer))
+}
+
 /// `POST /v1/checkout/sessions` with the amount inline; `client_reference_id` and
 /// `metadata[payment_id]` name our payment, so its webhook settles it.
 pub async fn create_checkout_session(
@@ -84,7 +114,7 @@ pub async fn create_checkout_session(
     let sep = |u: &str| if u.contains('?') { '&' } else { '?' };
     let success = format!("{}{}payment_id={payment_id}&status=succeeded", req.success_url, sep(&req.success_url));
     let cancel = format!("{}{}payment_id={payment_id}&status=canceled", req.cancel_url, sep(&req.cancel_url));
-    let body = encode(&[
+    let form = [
         ("mode", "payment".into()),
         ("client_reference_id", payment_id.into()),
         ("metadata[payment_id]", payment_id.into()),
@@ -95,23 +125,8 @@ pub async fn create_checkout_session(
         ("line_items[0][price_data][product_data][name]", req.description.trim().to_string()),
         ("success_url", success),
         ("cancel_url", cancel),
-    ]);
-    let response = state
-        .http
-        .post(format!("{}/v1/checkout/sessions", state.stripe.api_base()))
-        .bearer_auth(&state.stripe.secret_key)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("idempotency-key", payment_id)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "Stripe could not be reached");
-            Error::Unavailable("the payment provider could not be reached; try again".into())
-        })?;
-    let status = response.status();
-    let answer: Value =
-        response.bytes().await.ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or(Value::Null);
+    ];
+    let (status, answer) = call(state, "/v1/checkout/sessions", Some(&form), Some(payment_id)).await?;
     if !status.is_success() {
         let message = answer["error"]["message"].as_str().unwrap_or("unknown error").to_string();
         tracing::warn!(%status, %message, "Stripe refused a checkout session");
@@ -134,29 +149,14 @@ pub async fn refund(
     amount: i64,
     reason: &str,
 ) -> Result<()> {
-    let body = encode(&[
+    let form = [
         ("payment_intent", payment_intent.to_string()),
         ("amount", amount.to_string()),
         ("reason", "requested_by_customer".into()),
         ("metadata[refund_id]", refund_id.to_string()),
         ("metadata[reason]", reason.trim().chars().take(500).collect()),
-    ]);
-    let response = state
-        .http
-        .post(format!("{}/v1/refunds", state.stripe.api_base()))
-        .bearer_auth(&state.stripe.secret_key)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("idempotency-key", refund_id)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "Stripe could not be reached");
-            Error::Unavailable("the payment provider could not be reached; try again".into())
-        })?;
-    let status = response.status();
-    let answer: Value =
-        response.bytes().await.ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).unwrap_or(Value::Null);
+    ];
+    let (status, answer) = call(state, "/v1/refunds", Some(&form), Some(refund_id)).await?;
     if !status.is_success() || matches!(answer["status"].as_str(), Some("failed" | "canceled")) {
         let message = answer["error"]["message"].as_str().or(answer["failure_reason"].as_str()).unwrap_or("refused");
         tracing::warn!(%status, %message, "Stripe refused a refund");

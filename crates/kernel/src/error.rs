@@ -182,46 +182,36 @@ impl IntoResponse for Error {
             Error::Validation(errors) => errors.clone(),
             _ => Vec::new(),
         };
-        if let Error::MfaRequired(challenge) = self {
-            let problem = Problem {
-                kind: MFA_REQUIRED_TYPE.into(),
-                title: status.canonical_reason().unwrap_or("Error").to_string(),
-                status: status.as_u16(),
-                detail,
-                errors,
-                request_id: current_request_id(),
-            };
-            return problem_body(
-                status,
-                serde_json::to_vec(&MfaProblem { problem, challenge }).unwrap_or_default(),
-                None,
-            );
-        }
-        if let Error::QuotaExceeded(quota) = self {
-            let retry_after = quota.retry_after;
-            let problem = Problem {
-                kind: QUOTA_EXCEEDED_TYPE.into(),
-                title: status.canonical_reason().unwrap_or("Error").to_string(),
-                status: status.as_u16(),
-                detail,
-                errors,
-                request_id: current_request_id(),
-            };
-            return problem_body(
-                status,
-                serde_json::to_vec(&QuotaProblem { problem, quota }).unwrap_or_default(),
-                retry_after,
-            );
-        }
-        problem_response(
-            status,
+        let retry_after = match &self {
+            Error::TooManyRequests { retry_after_secs, .. } => Some(*retry_after_secs),
+            _ => None,
+        };
+        let typed = |kind: &str, errors: Vec<FieldError>, detail: String| Problem {
+            kind: kind.into(),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
             detail,
             errors,
-            match &self {
-                Error::TooManyRequests { retry_after_secs, .. } => Some(*retry_after_secs),
-                _ => None,
-            },
-        )
+            request_id: current_request_id(),
+        };
+        match self {
+            Error::MfaRequired(challenge) => {
+                let problem = typed(MFA_REQUIRED_TYPE, errors, detail);
+                return problem_body(
+                    status,
+                    serde_json::to_vec(&MfaProblem { problem, challenge }).unwrap_or_default(),
+                    None,
+                );
+            }
+            Error::QuotaExceeded(quota) => {
+                let retry_after = quota.retry_after;
+                let problem = typed(QUOTA_EXCEEDED_TYPE, errors, detail);
+                let body = serde_json::to_vec(&QuotaProblem { problem, quota }).unwrap_or_default();
+                return problem_body(status, body, retry_after);
+            }
+            _ => {}
+        }
+        problem_response(status, detail, errors, retry_after)
     }
 }
 

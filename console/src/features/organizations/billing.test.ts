@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   bytes,
+  cardExpiry,
+  cardLabel,
+  cleanProfile,
   isPaid,
   keyLimits,
   majorUnits,
@@ -13,6 +16,7 @@ import {
   usagePercent,
   usageText,
   windowLabel,
+  withQueryParam,
 } from './billing';
 import type { NextInvoice, Plan } from '../../lib/types';
 
@@ -125,5 +129,31 @@ describe('amounts and files', () => {
     expect(pdfFileName({ id: 'i1', number: '2026-0004', kind: 'invoice' })).toBe('invoice-2026-0004.pdf');
     expect(pdfFileName({ id: 'i1', number: 'TEST-2026/7', kind: 'credit_note' })).toBe('credit-note-TEST-2026_7.pdf');
     expect(pdfFileName({ id: 'i1', number: '', kind: 'invoice' })).toBe('invoice-i1.pdf');
+  });
+});
+
+describe('billing profile and cards', () => {
+  it('names and dates cards', () => {
+    expect(cardLabel({ brand: 'visa', last4: '4242' })).toBe('Visa •••• 4242');
+    expect(cardLabel({ brand: '', last4: '0005' })).toBe('Card •••• 0005');
+    expect(cardExpiry({ exp_month: 4, exp_year: 2027 })).toBe('04/2027');
+  });
+
+  it('sets a query parameter on an address', () => {
+    expect(withQueryParam('https://s.test/console/organizations/o/billing', 'card', 'saved')).toBe(
+      'https://s.test/console/organizations/o/billing?card=saved',
+    );
+    expect(withQueryParam('https://s.test/b?paid=1&card=x#top', 'card', 'saved')).toBe('https://s.test/b?paid=1&card=saved');
+  });
+
+  it('cleans a profile before saving it', () => {
+    expect(cleanProfile({ organization_id: 'o', name: ' Acme ', address: ' 1 rue ', country: 'fr ', vat_id: ' FR1 ', email: ' a@b.c ' })).toEqual({
+      organization_id: 'o',
+      name: 'Acme',
+      address: '1 rue',
+      country: 'FR',
+      vat_id: 'FR1',
+      email: 'a@b.c',
+    });
   });
 });

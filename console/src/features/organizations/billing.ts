@@ -1,6 +1,17 @@
 // Money, quotas of plans and usage against them, for people.
 
-import type { BillingStatus, Invoice, MetricUsage, NextInvoice, Plan, PlanLimits, UsageMetric, UsageWindow } from '../../lib/types';
+import type {
+  BillingProfile,
+  BillingStatus,
+  Invoice,
+  MetricUsage,
+  NextInvoice,
+  Plan,
+  PlanLimits,
+  SavedCard,
+  UsageMetric,
+  UsageWindow,
+} from '../../lib/types';
 
 /** `1999, 'EUR'` → `€19.99`: amounts come in minor units (cents). */
 export function money(minor: number, currency: string, locale?: string): string {
@@ -121,4 +132,35 @@ export function nextInvoiceText(next: NextInvoice, status: BillingStatus, locale
 export function pdfFileName(invoice: Pick<Invoice, 'id' | 'number' | 'kind'>): string {
   const name = (invoice.number || invoice.id).replace(/[^\w.-]+/g, '_');
   return `${invoice.kind === 'credit_note' ? 'credit-note' : 'invoice'}-${name}.pdf`;
+}
+
+/** `Visa •••• 4242`. */
+export function cardLabel(card: Pick<SavedCard, 'brand' | 'last4'>): string {
+  const brand = card.brand ? card.brand.charAt(0).toUpperCase() + card.brand.slice(1) : 'Card';
+  return `${brand} •••• ${card.last4}`;
+}
+
+/** `04/2027`. */
+export function cardExpiry(card: Pick<SavedCard, 'exp_month' | 'exp_year'>): string {
+  return `${String(card.exp_month).padStart(2, '0')}/${card.exp_year}`;
+}
+
+/** `url` with the query parameter `name` set to `value` (others kept, the fragment dropped). */
+export function withQueryParam(url: string, name: string, value: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set(name, value);
+  parsed.hash = '';
+  return parsed.toString();
+}
+
+/** The profile as saved: texts trimmed, the country in capitals. */
+export function cleanProfile(profile: BillingProfile): BillingProfile {
+  return {
+    organization_id: profile.organization_id,
+    name: profile.name.trim(),
+    address: profile.address.trim(),
+    country: profile.country.trim().toUpperCase(),
+    vat_id: profile.vat_id.trim(),
+    email: profile.email.trim(),
+  };
 }

@@ -15,6 +15,7 @@ import {
   nodeAt,
   pathOf,
   removeNode,
+  replaceDocument,
   rootOf,
   undoManager,
   view,
@@ -132,6 +133,12 @@ export class Editor {
     if (!node || node === this.root) return;
     this.select(null);
     this.structural(() => removeNode(node));
+  }
+
+  /** Replace the whole page (a generated one) for everyone in the room; one undo step. */
+  replaceDocument(json: Record<string, unknown>) {
+    this.select(null);
+    this.structural(() => replaceDocument(this.root, json));
   }
 
   /** An insert, move or delete is an undo step of its own (typing merges while it goes on). */

@@ -16,42 +16,8 @@ use crate::payments::Outcome;
 use crate::payments::service::{find, settle};
 use foundation::orgs::require_org_role;
 
-fn encode(pairs: &[(&str, String)]) -> String {
-    foundation::oauth::client::form_encode(&pairs.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>())
-}
-
-fn unreachable(e: reqwest::Error) -> Error {
-    tracing::warn!(error = %e, "Stripe could not be reached");
-    Error::Unavailable("the payment provider could not be reached; try again".into())
-}
-
-/// Call Stripe (`GET` when `form` is None); its answer, or the error object it sent.
-async fn stripe(
-    state: &CommerceState,
-    path: &str,
-    form: Option<Vec<(&str, String)>>,
-    idempotency: Option<&str>,
-) -> Result<(reqwest::StatusCode, Value)> {
-    let url = format!("{}{path}", state.stripe.api_base());
-    let request = match form {
-        Some(pairs) => {
-            state.http.post(url).header("content-type", "application/x-www-form-urlencoded").body(encode(&pairs))
-        }
-        None => state.http.get(url),
-    };
-    let request = match idempotency {
-        Some(key) => request.header("idempotency-key", key),
-        None => request,
-    };
-    let response = request.bearer_auth(&state.stripe.secret_key).send().await.map_err(unreachable)?;
-    let status = response.status();
-    let body =
-        response.bytes().await.ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).unwrap_or(Value::Null);
-    Ok((status, body))
-}
-
 async fn ok(state: &CommerceState, path: &str, form: Option<Vec<(&str, String)>>, key: Option<&str>) -> Result<Value> {
-    let (status, body) = stripe(state, path, form, key).await?;
+    let (status, body) = crate::stripe::call(state, path, form.as_deref(), key).await?;
     if status.is_success() {
         return Ok(body);
     }
@@ -307,10 +273,10 @@ pub async fn charge_default(state: &CommerceState, organization_id: &str, paymen
         return Ok(false);
     };
     let payment = find(&state.db, payment_id).await?.ok_or_else(|| Error::not_found("payment"))?;
-    let (status, intent) = stripe(
+    let (status, intent) = crate::stripe::call(
         state,
         "/v1/payment_intents",
-        Some(vec![
+        Some(&[
             ("amount", payment.amount.to_string()),
             ("currency", payment.currency.to_lowercase()),
             ("customer", customer),

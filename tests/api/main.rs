@@ -16,6 +16,7 @@ mod conformance;
 mod console;
 mod db_paths;
 mod every_endpoint;
+mod exports;
 mod expr_sql;
 mod fuzz;
 mod fuzz_runtime;

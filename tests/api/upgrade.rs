@@ -175,6 +175,7 @@ async fn a_database_of_the_per_engine_scripts_upgrades_to_the_same_schema_and_se
             ("commerce".to_string(), 7),
             ("commerce".to_string(), 8),
             ("commerce".to_string(), 9),
+            ("exports".to_string(), 1),
             ("foundation".to_string(), 2),
             ("foundation".to_string(), 3),
             ("runtime".to_string(), 2),

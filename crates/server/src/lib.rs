@@ -48,6 +48,7 @@ pub const MODULES: &[&ModuleDef] = &[
     &collab::MODULE,
     &commerce::MODULE,
     &assistant::MODULE,
+    &exports::MODULE,
     &console::MODULE,
 ];
 

@@ -1,0 +1,289 @@
+//! Exports: asked for, made by the job queue with their progress, stored in the file
+//! storage, downloaded through a signed link that expires.
+
+use std::io::Write;
+
+use kernel::context::RequestContext;
+use kernel::jobs::{Job, JobContext, JobError, JobFuture, JobHandler, NewJob};
+use kernel::principal::Principal;
+use kernel::{Error, Metric, OrgRole, Result, args};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::ExportsState;
+use crate::html;
+
+pub const BUILD_JOB: &str = "exports.build";
+/// Formats accepted now; the others are answered with a clear refusal.
+const FORMATS: [&str; 4] = ["html", "pwa", "react", "flutter"];
+const BUILT: [&str; 1] = ["html"];
+/// How long a download link works.
+const LINK_TTL_SECS: i64 = 3600;
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ExportOptions {
+    /// The site's address, for absolute URLs in `sitemap.xml` and `robots.txt`
+    /// (`https://www.example.com`).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// A deployed app whose runtime API the site's forms and lists talk to.
+    #[serde(default)]
+    pub app_slug: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewExport {
+    pub project_id: String,
+    /// `html` (a static site); `pwa`, `react` and `flutter` are not built yet.
+    pub format: String,
+    #[serde(default)]
+    pub options: ExportOptions,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Export {
+    pub id: String,
+    pub organization_id: String,
+    pub project_id: String,
+    pub format: String,
+    /// `queued`, `running`, `succeeded` or `failed`.
+    pub status: String,
+    /// 0 to 100.
+    pub progress: i64,
+    /// What it is doing now (`page about`).
+    pub step: String,
+    pub error: Option<String>,
+    /// The ZIP's size in bytes, once made.
+    pub size: Option<i64>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finished_at: Option<OffsetDateTime>,
+    /// A link to the ZIP that works for an hour without signing in (succeeded exports).
+    #[sqlx(skip)]
+    pub download_url: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, organization_id, project_id, format, status, progress, step, error, size, created_at, finished_at";
+
+fn url_ok(u: &str) -> bool {
+    url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some()) && u.len() <= 500
+}
+
+/// Ask for an export (MEMBER of the project's organization); counted against the plan's
+/// exports per month.
+pub async fn create(
+    state: &ExportsState,
+    ctx: &RequestContext,
+    principal: &Principal,
+    input: NewExport,
+) -> Result<Export> {
+    let mut v = kernel::validate::Validator::new();
+    if !FORMATS.contains(&input.format.as_str()) {
+        v.add("format", "invalid_value", "format is html, pwa, react or flutter");
+    } else if !BUILT.contains(&input.format.as_str()) {
+        v.add("format", "not_built", format!("{} exports are not built yet; html is", input.format));
+    }
+    if input.options.base_url.as_deref().is_some_and(|u| !url_ok(u)) {
+        v.add("options.base_url", "invalid_format", "base_url is an absolute http(s) URL");
+    }
+    if input.options.app_slug.as_deref().is_some_and(|s| {
+        s.is_empty() || s.len() > 40 || !s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    }) {
+        v.add("options.app_slug", "invalid_format", "app_slug is an app's slug (lowercase letters, digits, -)");
+    }
+    v.finish()?;
+    let project = studio::projects::access(&state.db, principal, &input.project_id, OrgRole::Member).await?;
+    state.usage.charge(&project.organization_id, Metric::ExportsPerMonth, 1).await?;
+    let id = kernel::ids::new_id();
+    let now = kernel::time::now();
+    let options = serde_json::to_string(&input.options).map_err(Error::internal)?;
+    let mut tx = state.db.begin().await?;
+    tx.execute(
+        "INSERT INTO exports (id, organization_id, project_id, format, options, status, progress, step, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, 'queued', 0, 'queued', $6, $7)",
+        args![&id, &project.organization_id, &input.project_id, &input.format, options, principal.actor_id(), now],
+    )
+    .await?;
+    kernel::jobs::enqueue(
+        &mut tx,
+        NewJob::new(BUILD_JOB, json!({"export_id": id})).idempotency_key(format!("export:{id}")),
+    )
+    .await?;
+    foundation::audit::record(
+        &mut tx,
+        ctx,
+        foundation::audit::AuditEntry::new("EXPORT_REQUESTED", foundation::audit::Severity::Low, "export")
+            .by(principal)
+            .org(&project.organization_id)
+            .target(&id)
+            .describe(format!("{} export of {}", input.format, project.name)),
+    )
+    .await?;
+    tx.commit().await?;
+    get(state, principal, &id).await
+}
+
+async fn load(db: &kernel::Db, id: &str) -> Result<Option<Export>> {
+    db.fetch_optional(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM exports WHERE id = $1")), args![id]).await
+}
+
+fn with_link(state: &ExportsState, mut export: Export) -> Export {
+    export.download_url = (export.status == "succeeded").then(|| {
+        let expires = kernel::time::now().unix_timestamp() + LINK_TTL_SECS;
+        format!(
+            "{}/api/v1/exports/{}/download?expires={expires}&signature={}",
+            state.public_url.trim_end_matches('/'),
+            export.id,
+            state.sign(&export.id, expires)
+        )
+    });
+    export
+}
+
+/// One export, with its progress (MEMBER of its organization).
+pub async fn get(state: &ExportsState, principal: &Principal, id: &str) -> Result<Export> {
+    let export = load(&state.db, id).await?.ok_or_else(|| Error::not_found("export"))?;
+    foundation::orgs::require_org_role(&state.db, principal, &export.organization_id, OrgRole::Member)
+        .await
+        .map_err(|e| if matches!(e, Error::NotFound(_)) { Error::not_found("export") } else { e })?;
+    Ok(with_link(state, export))
+}
+
+/// A project's exports, newest first (MEMBER).
+pub async fn list(state: &ExportsState, principal: &Principal, project_id: &str) -> Result<Vec<Export>> {
+    studio::projects::access(&state.db, principal, project_id, OrgRole::Member).await?;
+    let rows: Vec<Export> = state
+        .db
+        .fetch_all(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM exports WHERE project_id = $1 ORDER BY created_at DESC LIMIT 100"
+            )),
+            args![project_id],
+        )
+        .await?;
+    Ok(rows.into_iter().map(|r| with_link(state, r)).collect())
+}
+
+/// The ZIP behind a valid signed link.
+pub async fn download(state: &ExportsState, id: &str, expires: i64, signature: &str) -> Result<(String, Vec<u8>)> {
+    let valid = expires > kernel::time::now().unix_timestamp()
+        && kernel::ids::constant_time_eq(state.sign(id, expires).as_bytes(), signature.as_bytes());
+    if !valid {
+        return Err(Error::Unauthorized("the download link is invalid or expired".into()));
+    }
+    let row: Option<(Option<String>, String)> =
+        state.db.fetch_optional("SELECT storage_key, project_id FROM exports WHERE id = $1", args![id]).await?;
+    let (Some(key), project) = row.ok_or_else(|| Error::not_found("export"))? else {
+        return Err(Error::Conflict("the export is not ready".into()));
+    };
+    let bytes = state.runtime.store.get(&key).await.map_err(Error::from)?.ok_or_else(|| Error::not_found("export"))?;
+    Ok((format!("export-{project}-{id}.zip"), bytes))
+}
+
+/// Makes the site: one HTML file per page (the home page as `index.html`), the stylesheet,
+/// the script, `robots.txt` and `sitemap.xml`, zipped and stored; progress as it goes.
+pub struct BuildExport(pub ExportsState);
+
+impl JobHandler for BuildExport {
+    fn run<'a>(&'a self, job: &'a Job, ctx: &'a JobContext) -> JobFuture<'a> {
+        Box::pin(async move {
+            let state = &self.0;
+            let id = job.payload["export_id"].as_str().unwrap_or_default().to_string();
+            let row: Option<(String, String)> =
+                state.db.fetch_optional("SELECT project_id, options FROM exports WHERE id = $1", args![&id]).await?;
+            let Some((project_id, options)) = row else {
+                return Err(JobError::Permanent("the export does not exist".into()));
+            };
+            let options: ExportOptions = serde_json::from_str(&options).unwrap_or_default();
+            match build(state, &id, &project_id, &options).await {
+                Ok(size) => {
+                    let mut tx = state.db.begin().await?;
+                    tx.execute(
+                        "UPDATE exports SET status = 'succeeded', progress = 100, step = 'done', size = $2, finished_at = $3 WHERE id = $1",
+                        args![&id, size as i64, kernel::time::now()],
+                    )
+                    .await?;
+                    ctx.complete_in(tx, Some(json!({"bytes": size}))).await?;
+                    Ok(None)
+                }
+                Err(e) => {
+                    state
+                        .db
+                        .execute(
+                            "UPDATE exports SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1",
+                            args![&id, e.to_string(), kernel::time::now()],
+                        )
+                        .await?;
+                    Err(JobError::Permanent(e.to_string()))
+                }
+            }
+        })
+    }
+}
+
+async fn progress(state: &ExportsState, id: &str, percent: i64, step: &str) -> Result<()> {
+    state
+        .db
+        .execute(
+            "UPDATE exports SET status = 'running', progress = $2, step = $3 WHERE id = $1",
+            args![id, percent, step],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The page file names: the first page (by position) or the one whose slug is empty or
+/// `home`/`index` is `index.html`.
+fn file_of(slug: &str, home: bool) -> String {
+    if home { "index.html".into() } else { format!("{slug}.html") }
+}
+
+async fn build(state: &ExportsState, id: &str, project_id: &str, options: &ExportOptions) -> Result<usize> {
+    let pages = studio::pages::service::all_current(&state.db, project_id).await?;
+    let home_index = pages.iter().position(|p| p.slug.is_empty() || p.slug == "home" || p.slug == "index").unwrap_or(0);
+    let api = options.app_slug.as_deref().map(|slug| format!("{}/apps/{slug}", state.public_url.trim_end_matches('/')));
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let file_options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let mut add = |name: &str, content: &[u8]| -> Result<()> {
+        zip.start_file(name, file_options).map_err(Error::internal)?;
+        zip.write_all(content).map_err(Error::internal)
+    };
+    let total = pages.len().max(1) as i64;
+    let mut urls = Vec::new();
+    for (i, page) in pages.iter().enumerate() {
+        progress(state, id, i as i64 * 90 / total, &format!("page {}", page.slug)).await?;
+        let file = file_of(&page.slug, i == home_index);
+        let title = if page.seo_title.is_empty() { page.name.as_str() } else { page.seo_title.as_str() };
+        let html = html::page_document(title, &page.seo_description, &page.document.0, api.as_deref());
+        add(&file, html.as_bytes())?;
+        urls.push(if i == home_index { String::new() } else { file });
+    }
+    progress(state, id, 95, "assets").await?;
+    add("styles.css", html::stylesheet().as_bytes())?;
+    add("socle.js", html::SCRIPT.as_bytes())?;
+    let base = options.base_url.as_deref().unwrap_or("").trim_end_matches('/');
+    let mut robots = String::from("User-agent: *\nAllow: /\n");
+    if !base.is_empty() {
+        robots.push_str(&format!("Sitemap: {base}/sitemap.xml\n"));
+    }
+    add("robots.txt", robots.as_bytes())?;
+    let mut sitemap = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    for u in &urls {
+        sitemap.push_str(&format!("  <url><loc>{}</loc></url>\n", html::escape(&format!("{base}/{u}"))));
+    }
+    sitemap.push_str("</urlset>\n");
+    add("sitemap.xml", sitemap.as_bytes())?;
+    let bytes = zip.finish().map_err(Error::internal)?.into_inner();
+    let key = format!("exports/{project_id}/{id}.zip");
+    state.runtime.store.put(&key, &bytes).await.map_err(Error::from)?;
+    state.db.execute("UPDATE exports SET storage_key = $2 WHERE id = $1", args![id, &key]).await?;
+    Ok(bytes.len())
+}

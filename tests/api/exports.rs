@@ -1,0 +1,118 @@
+//! Exports: a project with two pages exported as a static site by the job queue, its
+//! progress read, the ZIP downloaded through the signed link and opened (index and page
+//! files, escaped semantic HTML, the stylesheet and script, robots.txt and a sitemap with
+//! absolute URLs); formats not built yet refused clearly; who may ask and download.
+
+use std::io::Read;
+
+use serde_json::{Value, json};
+
+use crate::eventually;
+use crate::on_both_databases;
+use crate::studio_projects::project;
+use crate::support::TestApp;
+
+on_both_databases!(projects_export_as_a_static_site);
+
+fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP");
+    let mut out = std::collections::BTreeMap::new();
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).expect("an entry");
+        let mut text = String::new();
+        file.read_to_string(&mut text).expect("text");
+        out.insert(file.name().expect("a name").to_string(), text);
+    }
+    out
+}
+
+async fn projects_export_as_a_static_site(app: TestApp) {
+    let owner = app.signup("owner@exports.example").await;
+    let org = app.organization(&owner, "Site").await;
+    let id = project(&app, &owner, &org, "Site").await;
+    let pages = format!("/api/v1/studio/projects/{id}/pages");
+    app.post(
+        &pages,
+        Some(&owner.access),
+        json!({"name": "Home", "slug": "home", "document": {"type": "page", "children": [
+            {"type": "section", "props": {"padding": "lg", "background": "muted"}, "children": [
+                {"type": "heading", "props": {"text": "Fish & <chips>", "level": 1}},
+                {"type": "link", "props": {"label": "About us", "href": "/about.html"}}]}]}}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        &pages,
+        Some(&owner.access),
+        json!({"name": "About", "slug": "about", "document": {"type": "page", "children": [
+            {"type": "text", "props": {"text": "We fry since 1902."}}]}}),
+    )
+    .await
+    .expect(201);
+
+    let asked = app
+        .post(
+            "/api/v1/exports",
+            Some(&owner.access),
+            json!({"project_id": id, "format": "html", "options": {"base_url": "https://fish.example"}}),
+        )
+        .await
+        .expect(202)
+        .body;
+    assert_eq!(asked["format"], "html");
+    let export = asked["id"].as_str().expect("id").to_string();
+    let done: Value = eventually!("the export to finish", {
+        let e = app.get(&format!("/api/v1/exports/{export}"), Some(&owner.access)).await.expect(200).body;
+        matches!(e["status"].as_str(), Some("succeeded" | "failed")).then_some(e)
+    });
+    assert_eq!((done["status"].as_str(), done["progress"].as_i64()), (Some("succeeded"), Some(100)), "{done}");
+    let link = done["download_url"].as_str().expect("a download link").replace("http://socle.test", "");
+    let zip = app.client.get(app.url(&link)).send().await.expect("download");
+    assert_eq!(zip.status(), 200);
+    assert_eq!(zip.headers()["content-type"], "application/zip");
+    let files = unzip(&zip.bytes().await.expect("bytes"));
+    assert_eq!(
+        files.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["about.html", "index.html", "robots.txt", "sitemap.xml", "socle.js", "styles.css"]
+    );
+    let index = &files["index.html"];
+    assert!(index.contains("<h1 class=\"s-heading\">Fish &amp; &lt;chips&gt;</h1>"), "{index}");
+    assert!(index.contains("<section class=\"s-section p-lg bg-muted\">"), "{index}");
+    assert!(index.contains("<link rel=\"stylesheet\" href=\"styles.css\">"));
+    assert!(files["about.html"].contains("<p class=\"s-text\">We fry since 1902.</p>"));
+    assert!(files["styles.css"].contains(".p-lg{padding:1.5rem}"));
+    assert!(files["robots.txt"].contains("Sitemap: https://fish.example/sitemap.xml"));
+    let sitemap = &files["sitemap.xml"];
+    assert!(
+        sitemap.contains("<loc>https://fish.example/</loc>")
+            && sitemap.contains("<loc>https://fish.example/about.html</loc>"),
+        "{sitemap}"
+    );
+    let listed = app.get(&format!("/api/v1/exports?project_id={id}"), Some(&owner.access)).await.expect(200).body;
+    assert_eq!(listed[0]["id"], export.as_str());
+
+    // A tampered or missing signature does not download.
+    let tampered = link.replace("signature=", "signature=00");
+    assert_eq!(app.client.get(app.url(&tampered)).send().await.expect("download").status(), 401);
+    assert_eq!(
+        app.client.get(app.url(&format!("/api/v1/exports/{export}/download"))).send().await.expect("get").status(),
+        422
+    );
+
+    // Formats not built yet, bad options, and who may ask.
+    let ask = |format: &str, options: Value| json!({"project_id": id, "format": format, "options": options});
+    let refused = app
+        .post("/api/v1/exports", Some(&owner.access), ask("flutter", json!({})))
+        .await
+        .expect_field_error(422, "format");
+    assert!(refused.body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("not built")));
+    app.post("/api/v1/exports", Some(&owner.access), ask("pdf", json!({}))).await.expect_field_error(422, "format");
+    app.post("/api/v1/exports", Some(&owner.access), ask("html", json!({"base_url": "ftp://x"})))
+        .await
+        .expect_field_error(422, "options.base_url");
+    app.post("/api/v1/exports", None, ask("html", json!({}))).await.expect(401);
+    let stranger = app.signup("stranger@exports.example").await;
+    app.post("/api/v1/exports", Some(&stranger.access), ask("html", json!({}))).await.expect(404);
+    app.get(&format!("/api/v1/exports/{export}"), Some(&stranger.access)).await.expect(404);
+    app.get(&format!("/api/v1/exports?project_id={id}"), Some(&stranger.access)).await.expect(404);
+}

@@ -19,9 +19,9 @@ fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
     let mut out = std::collections::BTreeMap::new();
     for i in 0..archive.len() {
         let mut file = archive.by_index(i).expect("an entry");
-        let mut text = String::new();
-        file.read_to_string(&mut text).expect("text");
-        out.insert(file.name().expect("a name").to_string(), text);
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).expect("bytes");
+        out.insert(file.name().expect("a name").to_string(), String::from_utf8_lossy(&bytes).to_string());
     }
     out
 }
@@ -90,6 +90,31 @@ async fn projects_export_as_a_static_site(app: TestApp) {
     );
     let listed = app.get(&format!("/api/v1/exports?project_id={id}"), Some(&owner.access)).await.expect(200).body;
     assert_eq!(listed[0]["id"], export.as_str());
+
+    // The same as an installable app that works offline.
+    let pwa = app
+        .post("/api/v1/exports", Some(&owner.access), json!({"project_id": id, "format": "pwa"}))
+        .await
+        .expect(202)
+        .body["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let done: Value = eventually!("the PWA export to finish", {
+        let e = app.get(&format!("/api/v1/exports/{pwa}"), Some(&owner.access)).await.expect(200).body;
+        matches!(e["status"].as_str(), Some("succeeded" | "failed")).then_some(e)
+    });
+    let pwa_link = done["download_url"].as_str().expect("a link").replace("http://socle.test", "");
+    let pwa_files = unzip(&app.client.get(app.url(&pwa_link)).send().await.expect("zip").bytes().await.expect("bytes"));
+    for name in ["manifest.webmanifest", "sw.js", "icons/icon-192.png", "icons/icon-512.png", "index.html"] {
+        assert!(pwa_files.contains_key(name), "{name} in {:?}", pwa_files.keys());
+    }
+    let manifest: Value = serde_json::from_str(&pwa_files["manifest.webmanifest"]).expect("a JSON manifest");
+    assert_eq!((manifest["name"].as_str(), manifest["display"].as_str()), (Some("Site"), Some("standalone")));
+    assert_eq!(manifest["icons"][1]["sizes"], "192x192");
+    assert!(pwa_files["icons/icon-192.png"].starts_with("\u{fffd}PNG"), "a PNG");
+    assert!(pwa_files["index.html"].contains("<link rel=\"manifest\" href=\"manifest.webmanifest\">"));
+    assert!(pwa_files["sw.js"].contains("\"about.html\"") && pwa_files["sw.js"].contains("caches.match"));
 
     // A tampered or missing signature does not download.
     let tampered = link.replace("signature=", "signature=00");

@@ -206,15 +206,22 @@ pub fn render(node: &Value, out: &mut String) {
 }
 
 /// One whole HTML document for a page.
-pub fn page_document(title: &str, description: &str, document: &Value, api: Option<&str>) -> String {
+pub fn page_document(title: &str, description: &str, document: &Value, api: Option<&str>, pwa: bool) -> String {
     let mut body = String::new();
     render(document, &mut body);
     let api = api.map(|a| format!(" data-api=\"{}\"", escape(a))).unwrap_or_default();
+    let installable = if pwa {
+        "<link rel=\"manifest\" href=\"manifest.webmanifest\">\n<meta name=\"theme-color\" content=\"#2563eb\">\n\
+         <link rel=\"icon\" href=\"icons/icon-192.png\">\n"
+    } else {
+        ""
+    };
+    let pwa_attr = if pwa { " data-pwa=\"1\"" } else { "" };
     format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n\
          <meta name=\"description\" content=\"{}\">\n<link rel=\"stylesheet\" href=\"styles.css\">\n\
-         <script src=\"socle.js\" defer></script>\n</head>\n<body{api}>\n{body}\n</body>\n</html>\n",
+         {installable}<script src=\"socle.js\" defer></script>\n</head>\n<body{api}{pwa_attr}>\n{body}\n</body>\n</html>\n",
         escape(title),
         escape(description)
     )
@@ -303,6 +310,9 @@ pub fn stylesheet() -> String {
 
 /// The script wiring forms and lists to the app's runtime API (PocketBase's paths).
 pub const SCRIPT: &str = r#"(function(){
+  if (document.body.getAttribute('data-pwa') && 'serviceWorker' in navigator) {
+    navigator.serviceWorker.register('sw.js');
+  }
   var api = document.body.getAttribute('data-api');
   if (!api) return;
   function records(c){ return api + '/api/collections/' + encodeURIComponent(c) + '/records'; }

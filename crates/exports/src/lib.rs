@@ -6,6 +6,7 @@
 //! built yet: asking for them is a 422 that says so.
 
 pub mod html;
+pub mod pwa;
 pub mod routes;
 pub mod service;
 

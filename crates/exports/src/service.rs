@@ -18,7 +18,7 @@ use crate::html;
 pub const BUILD_JOB: &str = "exports.build";
 /// Formats accepted now; the others are answered with a clear refusal.
 const FORMATS: [&str; 4] = ["html", "pwa", "react", "flutter"];
-const BUILT: [&str; 1] = ["html"];
+const BUILT: [&str; 2] = ["html", "pwa"];
 /// How long a download link works.
 const LINK_TTL_SECS: i64 = 3600;
 
@@ -33,10 +33,20 @@ pub struct ExportOptions {
     pub app_slug: Option<String>,
 }
 
+/// What is kept with an export: its options and the project's name then.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Stored {
+    #[serde(flatten)]
+    options: ExportOptions,
+    #[serde(default)]
+    project_name: String,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewExport {
     pub project_id: String,
-    /// `html` (a static site); `pwa`, `react` and `flutter` are not built yet.
+    /// `html` (a static site) or `pwa` (the same, installable and working offline); `react`
+    /// and `flutter` are not built yet.
     pub format: String,
     #[serde(default)]
     pub options: ExportOptions,
@@ -102,7 +112,8 @@ pub async fn create(
     state.usage.charge(&project.organization_id, Metric::ExportsPerMonth, 1).await?;
     let id = kernel::ids::new_id();
     let now = kernel::time::now();
-    let options = serde_json::to_string(&input.options).map_err(Error::internal)?;
+    let options = serde_json::to_string(&Stored { options: input.options.clone(), project_name: project.name.clone() })
+        .map_err(Error::internal)?;
     let mut tx = state.db.begin().await?;
     tx.execute(
         "INSERT INTO exports (id, organization_id, project_id, format, options, status, progress, step, created_by, created_at)
@@ -245,6 +256,10 @@ fn file_of(slug: &str, home: bool) -> String {
 }
 
 async fn build(state: &ExportsState, id: &str, project_id: &str, options: &ExportOptions) -> Result<usize> {
+    let (format, stored): (String, String) =
+        state.db.fetch_one("SELECT format, options FROM exports WHERE id = $1", args![id]).await?;
+    let project_name = serde_json::from_str::<Stored>(&stored).map(|s| s.project_name).unwrap_or_default();
+    let pwa = format == "pwa";
     let pages = studio::pages::service::all_current(&state.db, project_id).await?;
     let home_index = pages.iter().position(|p| p.slug.is_empty() || p.slug == "home" || p.slug == "index").unwrap_or(0);
     let api = options.app_slug.as_deref().map(|slug| format!("{}/apps/{slug}", state.public_url.trim_end_matches('/')));
@@ -260,13 +275,24 @@ async fn build(state: &ExportsState, id: &str, project_id: &str, options: &Expor
         progress(state, id, i as i64 * 90 / total, &format!("page {}", page.slug)).await?;
         let file = file_of(&page.slug, i == home_index);
         let title = if page.seo_title.is_empty() { page.name.as_str() } else { page.seo_title.as_str() };
-        let html = html::page_document(title, &page.seo_description, &page.document.0, api.as_deref());
+        let html = html::page_document(title, &page.seo_description, &page.document.0, api.as_deref(), pwa);
         add(&file, html.as_bytes())?;
         urls.push(if i == home_index { String::new() } else { file });
     }
     progress(state, id, 95, "assets").await?;
     add("styles.css", html::stylesheet().as_bytes())?;
     add("socle.js", html::SCRIPT.as_bytes())?;
+    if pwa {
+        progress(state, id, 97, "icons and service worker").await?;
+        add("manifest.webmanifest", crate::pwa::manifest(&project_name).to_string().as_bytes())?;
+        let mut shell = vec!["./".to_string(), "styles.css".into(), "socle.js".into(), "manifest.webmanifest".into()];
+        shell.extend(urls.iter().filter(|u| !u.is_empty()).cloned());
+        shell.push("index.html".into());
+        add("sw.js", crate::pwa::service_worker(id, &shell).as_bytes())?;
+        for size in crate::pwa::ICON_SIZES {
+            add(&format!("icons/icon-{size}.png"), &crate::pwa::icon(size)?)?;
+        }
+    }
     let base = options.base_url.as_deref().unwrap_or("").trim_end_matches('/');
     let mut robots = String::from("User-agent: *\nAllow: /\n");
     if !base.is_empty() {

@@ -88,6 +88,15 @@ async fn projects_export_as_a_static_site(app: TestApp) {
             && sitemap.contains("<loc>https://fish.example/about.html</loc>"),
         "{sitemap}"
     );
+    // Whoever asked is notified.
+    let notified: Value = eventually!("the export's notification", {
+        let n = app.get("/api/v1/notifications", Some(&owner.access)).await.expect(200).body;
+        n["items"].as_array().and_then(|items| items.iter().find(|i| i["type"] == "export.finished").cloned())
+    });
+    assert_eq!(
+        (notified["title"].as_str(), notified["data"]["export_id"].as_str()),
+        (Some("Your export is ready"), Some(export.as_str()))
+    );
     let listed = app.get(&format!("/api/v1/exports?project_id={id}"), Some(&owner.access)).await.expect(200).body;
     assert_eq!(listed[0]["id"], export.as_str());
 

@@ -154,6 +154,7 @@ pub fn listeners(state: &AutomationState) -> Vec<Arc<dyn Listener>> {
     vec![
         Arc::new(webhooks::WebhookFanout(state.db.clone())),
         Arc::new(notifications::AuditAlerts(state.clone())),
+        Arc::new(notifications::UserNotices(state.clone())),
         Arc::new(workflows::triggers::WorkflowTriggers {
             db: state.db.clone(),
             max_depth: state.settings.max_chain_depth,

@@ -220,22 +220,44 @@ impl JobHandler for BuildExport {
                         args![&id, size as i64, kernel::time::now()],
                     )
                     .await?;
+                    notify(&mut tx, &id, "Your export is ready", "Open the export to download it.").await?;
                     ctx.complete_in(tx, Some(json!({"bytes": size}))).await?;
                     Ok(None)
                 }
                 Err(e) => {
-                    state
-                        .db
-                        .execute(
-                            "UPDATE exports SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1",
-                            args![&id, e.to_string(), kernel::time::now()],
-                        )
-                        .await?;
+                    let mut tx = state.db.begin().await?;
+                    tx.execute(
+                        "UPDATE exports SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1",
+                        args![&id, e.to_string(), kernel::time::now()],
+                    )
+                    .await?;
+                    notify(&mut tx, &id, "Your export failed", &e.to_string()).await?;
+                    tx.commit().await?;
                     Err(JobError::Permanent(e.to_string()))
                 }
             }
         })
     }
+}
+
+/// Tell whoever asked for the export (a `notify.user` event: Automation makes it a
+/// notification, live and by email per their preferences).
+async fn notify(tx: &mut kernel::Tx, id: &str, title: &str, body: &str) -> Result<()> {
+    let row: Option<(String, String, String)> = tx
+        .fetch_optional("SELECT created_by, organization_id, project_id FROM exports WHERE id = $1", args![id])
+        .await?;
+    let Some((user, org, project)) = row else { return Ok(()) };
+    kernel::outbox::append(
+        tx,
+        kernel::outbox::NewEvent::new(
+            "notify.user",
+            Some(&org),
+            json!({"user_id": user, "type": "export.finished", "title": title, "body": body,
+                "data": {"export_id": id, "project_id": project}}),
+        ),
+    )
+    .await?;
+    Ok(())
 }
 
 async fn progress(state: &ExportsState, id: &str, percent: i64, step: &str) -> Result<()> {

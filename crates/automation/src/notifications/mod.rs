@@ -191,6 +191,43 @@ pub fn register_jobs(registry: &mut Registry, state: &AutomationState) {
     registry.register(FANOUT_JOB, Fanout(state.clone()));
 }
 
+/// The event any module appends to tell one user something (`payload`: `user_id`, `type`,
+/// `title`, `body`, `url`, `data`): a notification, live and by email per their preferences.
+pub const NOTIFY_USER_EVENT: &str = "notify.user";
+
+/// Turns `notify.user` events into notifications, in the dispatch transaction.
+pub struct UserNotices(pub AutomationState);
+
+impl Listener for UserNotices {
+    fn name(&self) -> &'static str {
+        "notifications.user_notices"
+    }
+
+    fn on_event<'a>(&'a self, event: &'a Event, tx: &'a mut Tx) -> ListenerFuture<'a> {
+        Box::pin(async move {
+            if event.kind != NOTIFY_USER_EVENT {
+                return Ok(());
+            }
+            let p = &event.payload;
+            let Some(user_id) = p["user_id"].as_str() else { return Ok(()) };
+            let n = NewNotification {
+                kind: p["type"].as_str().unwrap_or("notice").to_string(),
+                title: p["title"].as_str().unwrap_or_default().chars().take(200).collect(),
+                body: p["body"].as_str().unwrap_or_default().chars().take(5000).collect(),
+                url: p["url"].as_str().map(str::to_string),
+                data: p.get("data").cloned().filter(|d| !d.is_null()),
+            };
+            if n.validate().is_err() {
+                tracing::warn!(kind = %n.kind, "a notify.user event was not a valid notification");
+                return Ok(());
+            }
+            let Some(user) = foundation::accounts::find_by_id(&mut *tx, user_id).await? else { return Ok(()) };
+            notify_user(tx, &self.0.live, user_id, Some(&user.email), &n).await?;
+            Ok(())
+        })
+    }
+}
+
 /// HIGH and CRITICAL audit entries notify every administrator, in the dispatch transaction.
 pub struct AuditAlerts(pub AutomationState);
 

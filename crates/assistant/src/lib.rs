@@ -67,12 +67,23 @@ impl AssistantState {
         schema: Option<&serde_json::Value>,
     ) -> Result<Answer> {
         let client = self.client()?;
-        let estimate = estimate_tokens(messages);
+        let call = async { client.chat(model, messages, schema).await.map(|a| (a.tokens, a)) };
+        self.metered(organization_id, estimate_tokens(messages), call).await
+    }
+
+    /// Charge `estimate` tokens before `call` (refused when the quota has no room), then
+    /// correct by the tokens it reports — or give them back when it fails.
+    pub async fn metered<T>(
+        &self,
+        organization_id: &str,
+        estimate: i64,
+        call: impl std::future::Future<Output = Result<(i64, T)>>,
+    ) -> Result<T> {
         self.usage.charge(organization_id, Metric::AiTokensPerMonth, estimate).await?;
-        match client.chat(model, messages, schema).await {
-            Ok(answer) => {
-                self.usage.note(organization_id, Metric::AiTokensPerMonth, answer.tokens - estimate);
-                Ok(answer)
+        match call.await {
+            Ok((tokens, value)) => {
+                self.usage.note(organization_id, Metric::AiTokensPerMonth, tokens - estimate);
+                Ok(value)
             }
             Err(e) => {
                 self.usage.note(organization_id, Metric::AiTokensPerMonth, -estimate);

@@ -4,7 +4,7 @@
 //! cosine similarity in process. Embedding calls are metered like chat calls.
 
 use kernel::principal::Principal;
-use kernel::{Error, Metric, OrgRole, Result, args};
+use kernel::{Error, OrgRole, Result, args};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -148,17 +148,9 @@ pub async fn search(state: &AssistantState, principal: &Principal, req: SearchRe
 
 async fn metered_embed(state: &AssistantState, org: &str, texts: &[String]) -> Result<(Vec<Vec<f32>>, i64)> {
     let estimate: i64 = texts.iter().map(|t| t.chars().count() as i64 / 4 + 1).sum();
-    state.usage.charge(org, Metric::AiTokensPerMonth, estimate).await?;
-    match state.client()?.embed(texts).await {
-        Ok((vectors, tokens)) => {
-            state.usage.note(org, Metric::AiTokensPerMonth, tokens - estimate);
-            Ok((vectors, tokens))
-        }
-        Err(e) => {
-            state.usage.note(org, Metric::AiTokensPerMonth, -estimate);
-            Err(e)
-        }
-    }
+    let client = state.client()?;
+    let call = async { client.embed(texts).await.map(|(vectors, tokens)| (tokens, (vectors, tokens))) };
+    state.metered(org, estimate, call).await
 }
 
 #[cfg(test)]

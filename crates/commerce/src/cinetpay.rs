@@ -37,10 +37,7 @@ async fn post(state: &CommerceState, path: &str, body: &Value) -> Result<Value> 
         .body(body.to_string())
         .send()
         .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "CinetPay could not be reached");
-            Error::Unavailable("the payment provider could not be reached; try again".into())
-        })?;
+        .map_err(crate::unreachable("cinetpay"))?;
     let status = response.status();
     let answer: Value =
         response.bytes().await.ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).unwrap_or(Value::Null);

@@ -38,7 +38,7 @@ pub struct CommerceInner {
     /// Calls to providers: no redirects, short timeouts.
     pub http: reqwest::Client,
     /// Signs the download links of invoices sent by email (derived from the JWT secret).
-    pub link_key: Vec<u8>,
+    pub invoice_links: kernel::links::LinkSigner,
     /// For the admin extractor.
     pub foundation: foundation::FoundationState,
     /// The meter whose limits come from the plans and whose counts are written here.
@@ -50,6 +50,14 @@ pub struct CommerceInner {
 impl axum::extract::FromRef<CommerceState> for foundation::FoundationState {
     fn from_ref(state: &CommerceState) -> Self {
         state.foundation.clone()
+    }
+}
+
+/// A payment provider that could not be reached: logged, and a 503 the client may retry.
+pub(crate) fn unreachable(provider: &'static str) -> impl Fn(reqwest::Error) -> kernel::Error {
+    move |e| {
+        tracing::warn!(error = %e, provider, "the payment provider could not be reached");
+        kernel::Error::Unavailable("the payment provider could not be reached; try again".into())
     }
 }
 
@@ -92,12 +100,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
         paypal_token: tokio::sync::Mutex::new(None),
         public_url: deps.config.public_url.clone(),
         http,
-        link_key: {
-            use hmac::{Hmac, KeyInit, Mac};
-            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&deps.keys.jwt)?;
-            mac.update(b"socle invoice links v1");
-            mac.finalize().into_bytes().to_vec()
-        },
+        invoice_links: kernel::links::LinkSigner::new(&deps.keys.jwt, "socle invoice links v1", "invoice-pdf")?,
         foundation: deps.get::<foundation::FoundationState>()?,
         usage: deps.get::<kernel::Usage>()?,
         ai: deps.get::<kernel::ai::Ai>()?,

@@ -17,11 +17,6 @@ use crate::payments::service::CheckoutRequest;
 /// The cached token: (token, valid until).
 pub type TokenCache = tokio::sync::Mutex<Option<(String, Instant)>>;
 
-fn unreachable(e: reqwest::Error) -> Error {
-    tracing::warn!(error = %e, "PayPal could not be reached");
-    Error::Unavailable("the payment provider could not be reached; try again".into())
-}
-
 async fn read(response: reqwest::Response) -> (reqwest::StatusCode, Value) {
     let status = response.status();
     let body =
@@ -57,7 +52,7 @@ async fn token(state: &CommerceState) -> Result<String> {
         .body("grant_type=client_credentials")
         .send()
         .await
-        .map_err(unreachable)?;
+        .map_err(crate::unreachable("paypal"))?;
     let (status, body) = read(response).await;
     let Some(token) = body["access_token"].as_str().filter(|_| status.is_success()) else {
         tracing::warn!(%status, "PayPal refused the client credentials");
@@ -86,7 +81,7 @@ async fn call(
         .body(body.to_string())
         .send()
         .await
-        .map_err(unreachable)?;
+        .map_err(crate::unreachable("paypal"))?;
     Ok(read(response).await)
 }
 

@@ -94,10 +94,7 @@ pub(crate) async fn call(
         Some(key) => request.header("idempotency-key", key),
         None => request,
     };
-    let response = request.bearer_auth(&state.stripe.secret_key).send().await.map_err(|e| {
-        tracing::warn!(error = %e, "Stripe could not be reached");
-        Error::Unavailable("the payment provider could not be reached; try again".into())
-    })?;
+    let response = request.bearer_auth(&state.stripe.secret_key).send().await.map_err(crate::unreachable("stripe"))?;
     let status = response.status();
     let answer =
         response.bytes().await.ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).unwrap_or(Value::Null);

@@ -23,7 +23,8 @@ pub struct ExportsInner {
     /// Its file storage keeps the ZIPs.
     pub runtime: runtime::RuntimeState,
     pub public_url: String,
-    link_key: Vec<u8>,
+    /// Signs the download links.
+    pub links: kernel::links::LinkSigner,
 }
 
 impl std::ops::Deref for ExportsState {
@@ -31,16 +32,6 @@ impl std::ops::Deref for ExportsState {
 
     fn deref(&self) -> &ExportsInner {
         &self.0
-    }
-}
-
-impl ExportsState {
-    /// The signature of a download link of export `id` valid until `expires`.
-    pub fn sign(&self, id: &str, expires: i64) -> String {
-        use hmac::{Hmac, KeyInit, Mac};
-        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(&self.link_key) else { return String::new() };
-        mac.update(format!("export:{id}:{expires}").as_bytes());
-        hex::encode(mac.finalize().into_bytes())
     }
 }
 
@@ -56,18 +47,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
 }
 
 fn module(deps: &mut Deps) -> anyhow::Result<Module> {
-    let link_key = {
-        use hmac::{Hmac, KeyInit, Mac};
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&deps.keys.jwt)?;
-        mac.update(b"socle export links v1");
-        mac.finalize().into_bytes().to_vec()
-    };
     let state = ExportsState(Arc::new(ExportsInner {
         db: deps.db.clone(),
         usage: deps.get::<kernel::Usage>()?,
         runtime: deps.get::<runtime::RuntimeState>()?,
         public_url: deps.config.public_url.clone(),
-        link_key,
+        links: kernel::links::LinkSigner::new(&deps.keys.jwt, "socle export links v1", "export")?,
     }));
     let builder = state.clone();
     Ok(Module::new("exports").api(routes::router(state)).jobs(move |registry| {

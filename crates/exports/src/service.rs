@@ -81,10 +81,6 @@ pub struct Export {
 const COLUMNS: &str =
     "id, organization_id, project_id, format, status, progress, step, error, size, created_at, finished_at";
 
-fn url_ok(u: &str) -> bool {
-    url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host_str().is_some()) && u.len() <= 500
-}
-
 /// Ask for an export (MEMBER of the project's organization); counted against the plan's
 /// exports per month.
 pub async fn create(
@@ -99,7 +95,7 @@ pub async fn create(
     } else if !BUILT.contains(&input.format.as_str()) {
         v.add("format", "not_built", format!("{} exports are not built yet; html is", input.format));
     }
-    if input.options.base_url.as_deref().is_some_and(|u| !url_ok(u)) {
+    if input.options.base_url.as_deref().is_some_and(|u| !kernel::validate::is_http_url(u, 500)) {
         v.add("options.base_url", "invalid_format", "base_url is an absolute http(s) URL");
     }
     if input.options.app_slug.as_deref().is_some_and(|s| {
@@ -146,12 +142,11 @@ async fn load(db: &kernel::Db, id: &str) -> Result<Option<Export>> {
 
 fn with_link(state: &ExportsState, mut export: Export) -> Export {
     export.download_url = (export.status == "succeeded").then(|| {
-        let expires = kernel::time::now().unix_timestamp() + LINK_TTL_SECS;
         format!(
-            "{}/api/v1/exports/{}/download?expires={expires}&signature={}",
+            "{}/api/v1/exports/{}/download?{}",
             state.public_url.trim_end_matches('/'),
             export.id,
-            state.sign(&export.id, expires)
+            state.links.query(&export.id, LINK_TTL_SECS)
         )
     });
     export
@@ -183,9 +178,7 @@ pub async fn list(state: &ExportsState, principal: &Principal, project_id: &str)
 
 /// The ZIP behind a valid signed link.
 pub async fn download(state: &ExportsState, id: &str, expires: i64, signature: &str) -> Result<(String, Vec<u8>)> {
-    let valid = expires > kernel::time::now().unix_timestamp()
-        && kernel::ids::constant_time_eq(state.sign(id, expires).as_bytes(), signature.as_bytes());
-    if !valid {
+    if !state.links.valid(id, expires, signature) {
         return Err(Error::Unauthorized("the download link is invalid or expired".into()));
     }
     let row: Option<(Option<String>, String)> =

@@ -35,10 +35,9 @@ pub async fn list_users(db: &Db, filter: &UserFilter, page: PageRequest) -> Resu
         if search.chars().count() > 100 {
             return Err(Error::field("search", "too_long", "search must be at most 100 characters"));
         }
-        let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         c.add(
             "(LOWER(email) LIKE {} ESCAPE '\\' OR LOWER(first_name) LIKE {} ESCAPE '\\' OR LOWER(last_name) LIKE {} ESCAPE '\\')",
-            format!("%{escaped}%"),
+            kernel::db::like_contains(&search.to_lowercase()),
         );
     }
     if let Some(role) = filter.role {

@@ -605,6 +605,12 @@ impl Tx {
     }
 }
 
+/// A `LIKE … ESCAPE '\'` pattern matching any text that contains `text` literally (its `%`,
+/// `_` and `\` escaped).
+pub fn like_contains(text: &str) -> String {
+    format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
 /// A growing `WHERE` clause whose values stay bound parameters. Clauses are written with
 /// `{}` where the parameter goes; they must come from code, never from input.
 #[derive(Debug, Default)]

@@ -17,6 +17,7 @@ pub mod inline_writer;
 pub mod jobs;
 pub mod json;
 pub mod keys;
+pub mod links;
 pub mod listen;
 pub mod mail;
 pub mod migrate;

@@ -80,6 +80,15 @@ pub fn password_problems(value: &str) -> Vec<String> {
 }
 
 /// A pragmatic address check (RFC 5321 sizes, one `@`, a dotted domain, no spaces).
+/// An absolute `http(s)` URL with a host, at most `max` bytes, without whitespace or
+/// control characters.
+pub fn is_http_url(value: &str, max: usize) -> bool {
+    value.len() <= max
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+        && url::Url::parse(value)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()))
+}
+
 pub fn is_valid_email(value: &str) -> bool {
     if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return false;

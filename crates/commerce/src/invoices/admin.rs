@@ -9,7 +9,6 @@ use kernel::pagination::{Page, PageRequest};
 use kernel::principal::Principal;
 use kernel::{Error, Result, args};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
@@ -65,8 +64,7 @@ pub async fn list(state: &CommerceState, filter: &AdminInvoiceFilter, page: Page
         c.add("issued_at < {}", day("to", to)? + time::Duration::days(1));
     }
     if let Some(number) = &filter.number {
-        let escaped = number.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        c.add("number LIKE {} ESCAPE '\\'", format!("%{escaped}%"));
+        c.add("number LIKE {} ESCAPE '\\'", kernel::db::like_contains(number));
     }
     let where_sql = c.where_sql();
     let total: i64 = state
@@ -150,10 +148,7 @@ pub async fn resend(state: &CommerceState, ctx: &RequestContext, admin: &Princip
         .filter(|e| !e.is_empty())
         .ok_or_else(|| Error::Conflict("the invoice names no buyer email".into()))?;
     let mut tx = state.db.begin().await?;
-    let vars = json!({"number": invoice.number, "amount": invoice.total, "currency": invoice.currency,
-        "issued_at": kernel::time::rfc3339(invoice.issued_at), "url": super::service::signed_pdf_url(state, id)});
-    let mail = kernel::templates::render_email(&mut tx, "invoice", to, &vars).await?;
-    kernel::mail::enqueue(&mut tx, &mail).await?;
+    super::service::queue_email(state, &mut tx, &invoice, to).await?;
     audit::record(
         &mut tx,
         ctx,

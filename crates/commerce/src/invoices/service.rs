@@ -275,11 +275,7 @@ impl JobHandler for MakePdf {
             let mut tx = self.0.db.begin().await?;
             tx.execute("UPDATE invoices SET pdf = $2 WHERE id = $1", args![&id, STANDARD.encode(&pdf)]).await?;
             if let Some(to) = invoice.buyer["email"].as_str() {
-                let url = signed_pdf_url(&self.0, &id);
-                let vars = json!({"number": invoice.number, "amount": invoice.total, "currency": invoice.currency,
-                    "issued_at": kernel::time::rfc3339(invoice.issued_at), "url": url});
-                let mail = kernel::templates::render_email(&mut tx, "invoice", to, &vars).await?;
-                kernel::mail::enqueue(&mut tx, &mail).await?;
+                queue_email(&self.0, &mut tx, &invoice, to).await?;
             }
             ctx.complete_in(tx, Some(json!({"bytes": pdf.len()}))).await?;
             Ok(None)
@@ -323,26 +319,21 @@ pub async fn get(state: &CommerceState, principal: &Principal, id: &str) -> Resu
 /// How long an emailed download link works.
 const LINK_TTL_SECS: i64 = 30 * 24 * 3600;
 
-fn link_signature(state: &CommerceState, id: &str, expires: i64) -> String {
-    use hmac::{Hmac, KeyInit, Mac};
-    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(&state.link_key) else { return String::new() };
-    mac.update(format!("invoice-pdf:{id}:{expires}").as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+/// Queue the invoice email (the editable `invoice` template) to `to`, with a fresh link.
+pub(crate) async fn queue_email(state: &CommerceState, tx: &mut Tx, invoice: &Invoice, to: &str) -> Result<()> {
+    let vars = json!({"number": invoice.number, "amount": invoice.total, "currency": invoice.currency,
+        "issued_at": kernel::time::rfc3339(invoice.issued_at), "url": signed_pdf_url(state, &invoice.id)});
+    let mail = kernel::templates::render_email(tx, "invoice", to, &vars).await?;
+    kernel::mail::enqueue(tx, &mail).await
 }
 
 /// A link to the PDF that works without signing in, for 30 days (sent by email).
 pub fn signed_pdf_url(state: &CommerceState, id: &str) -> String {
-    let expires = kernel::time::now().unix_timestamp() + LINK_TTL_SECS;
     format!(
-        "{}/api/v1/billing/invoices/{id}/pdf?expires={expires}&signature={}",
+        "{}/api/v1/billing/invoices/{id}/pdf?{}",
         state.public_url.trim_end_matches('/'),
-        link_signature(state, id, expires)
+        state.invoice_links.query(id, LINK_TTL_SECS)
     )
-}
-
-fn link_valid(state: &CommerceState, id: &str, expires: i64, signature: &str) -> bool {
-    expires > kernel::time::now().unix_timestamp()
-        && kernel::ids::constant_time_eq(link_signature(state, id, expires).as_bytes(), signature.as_bytes())
 }
 
 /// The PDF's bytes, once the queue has made it: for who may read the invoice, or with a
@@ -354,7 +345,7 @@ pub async fn pdf(
     link: Option<(i64, &str)>,
 ) -> Result<(String, Vec<u8>)> {
     let invoice = match (link, principal) {
-        (Some((expires, signature)), _) if link_valid(state, id, expires, signature) => {
+        (Some((expires, signature)), _) if state.invoice_links.valid(id, expires, signature) => {
             Invoice::from(load(&state.db, id).await?.ok_or_else(|| Error::not_found("invoice"))?)
         }
         (Some(_), None) => return Err(Error::Unauthorized("the download link is invalid or expired".into())),

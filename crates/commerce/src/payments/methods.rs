@@ -94,7 +94,7 @@ pub struct SetupStarted {
 pub async fn setup(state: &CommerceState, principal: &Principal, req: SetupRequest) -> Result<SetupStarted> {
     let mut v = kernel::validate::Validator::new();
     for (field, value) in [("success_url", &req.success_url), ("cancel_url", &req.cancel_url)] {
-        if !crate::payments::service::url_ok(value) {
+        if !kernel::validate::is_http_url(value, 2000) {
             v.add(field, "invalid_format", format!("{field} must be an absolute http(s) URL"));
         }
     }

@@ -43,13 +43,6 @@ pub struct CheckoutRequest {
     pub provider: Option<String>,
 }
 
-pub(crate) fn url_ok(u: &str) -> bool {
-    u.len() <= 2000
-        && !u.chars().any(|c| c.is_whitespace() || c.is_control())
-        && url::Url::parse(u)
-            .is_ok_and(|p| matches!(p.scheme(), "https" | "http") && p.host_str().is_some_and(|h| !h.is_empty()))
-}
-
 fn validate(req: &CheckoutRequest, state: &CommerceState) -> Result<String> {
     let mut v = Validator::new();
     if !(1..=MAX_AMOUNT).contains(&req.amount) {
@@ -60,7 +53,7 @@ fn validate(req: &CheckoutRequest, state: &CommerceState) -> Result<String> {
     }
     v.text("description", &req.description, 500);
     for (field, value) in [("success_url", &req.success_url), ("cancel_url", &req.cancel_url)] {
-        if !url_ok(value) {
+        if !kernel::validate::is_http_url(value, 2000) {
             v.add(field, "invalid_format", format!("{field} must be an absolute http(s) URL"));
         }
     }

@@ -242,9 +242,10 @@ pub async fn list(db: &Db, principal: &Principal, filter: ProjectFilter, page: P
         None => {}
     }
     if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern =
-            format!("%{}%", search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        c.add("(lower(p.name) LIKE {} ESCAPE '\\' OR lower(p.description) LIKE {} ESCAPE '\\')", pattern);
+        c.add(
+            "(lower(p.name) LIKE {} ESCAPE '\\' OR lower(p.description) LIKE {} ESCAPE '\\')",
+            kernel::db::like_contains(&search.to_lowercase()),
+        );
     }
     let where_sql = c.where_sql();
     let total: i64 = db

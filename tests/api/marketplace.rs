@@ -48,6 +48,15 @@ async fn items_are_published_reviewed_bought_installed_and_rated(mut app: TestAp
     let footer = app.post("/api/v1/studio/components", Some(&seller.access), component("footer")).await.expect(201);
     let footer = footer.body["id"].as_str().expect("id").to_string();
 
+    // Selling needs a verified organization (KYC/KYB approved by an administrator).
+    let admin = app.admin("root@market.example").await;
+    let paid = json!({"organization_id": seller_org, "kind": "template", "project_id": blog, "title": "Blog starter",
+        "description": "A blog with articles", "category": "blog", "price": 1500, "currency": "EUR",
+        "license": "commercial"});
+    let refused = app.post("/api/v1/marketplace/items", Some(&seller.access), paid).await.expect(403);
+    assert!(refused.body["detail"].as_str().is_some_and(|d| d.contains("verified organization")), "{}", refused.body);
+    crate::verification::verify(&app, &seller, &seller_org, &admin).await;
+
     // Published: a paid template and two free components, all waiting for review.
     let template = publish(
         &app,
@@ -77,7 +86,6 @@ async fn items_are_published_reviewed_bought_installed_and_rated(mut app: TestAp
     app.get(&format!("{ITEMS}/{template}"), Some(&seller.access)).await.expect(200);
 
     // Reviewed by an administrator.
-    let admin = app.admin("root@market.example").await;
     let queue = app.get(ADMIN_ITEMS, Some(&admin.access)).await.expect(200).body;
     assert_eq!(queue.as_array().map(Vec::len), Some(3));
     app.post(&format!("{ADMIN_ITEMS}/{footer_item}/reject"), Some(&admin.access), json!({}))

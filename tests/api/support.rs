@@ -309,6 +309,15 @@ impl TestApp {
         self.request(Method::PUT, path, token, Some(body)).await
     }
 
+    /// A multipart/form-data request (uploads).
+    pub async fn multipart(&self, path: &str, token: Option<&str>, form: reqwest::multipart::Form) -> Resp {
+        let mut req = self.client.post(self.url(path)).multipart(form);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::read(req.send().await.expect("request")).await
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
         self.request(Method::DELETE, path, token, None).await
     }

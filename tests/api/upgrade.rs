@@ -178,8 +178,10 @@ async fn a_database_of_the_per_engine_scripts_upgrades_to_the_same_schema_and_se
             ("exports".to_string(), 1),
             ("foundation".to_string(), 2),
             ("foundation".to_string(), 3),
+            ("foundation".to_string(), 4),
             ("runtime".to_string(), 2),
-            ("runtime".to_string(), 3)
+            ("runtime".to_string(), 3),
+            ("runtime".to_string(), 4)
         ],
         "the steps written after the fixture"
     );

@@ -32,6 +32,8 @@ pub struct CommerceConfig {
     pub renewal_check_secs: u64,
     /// The platform's share of marketplace sales, in basis points (2000 = 20 %).
     pub marketplace_commission_bp: i64,
+    /// Selling (a paid marketplace item) needs a verified organization (KYC/KYB approved).
+    pub marketplace_requires_verification: bool,
     /// Days webhook deliveries and processed events are kept.
     pub webhook_retention_days: i64,
 }
@@ -51,6 +53,7 @@ impl Default for CommerceConfig {
             grace_days: 7,
             renewal_check_secs: 60,
             marketplace_commission_bp: 2000,
+            marketplace_requires_verification: true,
             webhook_retention_days: 90,
         }
     }

@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod settings;
 pub mod state;
 pub mod tokens;
+pub mod verification;
 
 pub use state::FoundationState;
 
@@ -55,7 +56,18 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     metrics::describe_gauge!("socle_active_sessions", "Platform sessions that are neither expired nor revoked.");
     deps.collectors.add(Arc::new(ActiveSessions));
     let limits = state.clone();
-    Ok(Module::new("foundation").api(router(state)).task(Task::every(
+    let verification = verification::VerificationState {
+        foundation: state.clone(),
+        store: deps.get::<Arc<kernel::storage::Store>>()?,
+    };
+    let upload_limit = deps.config.upload_limit_bytes;
+    let api = router(state).merge(
+        OpenApiRouter::new()
+            .nest("/foundation/verification", verification::routes::routes(upload_limit))
+            .nest("/admin", verification::routes::admin_routes())
+            .with_state(verification),
+    );
+    Ok(Module::new("foundation").api(api).task(Task::every(
         "forget idle login limits",
         Duration::from_secs(60),
         move || limits.limits.retain_recent(),
@@ -124,6 +136,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             version: 3,
             name: "oauth_identities",
             script: include_str!("../migrations/0003_oauth_identities.sql"),
+        },
+        kernel::migrate::Migration {
+            module: "foundation",
+            version: 4,
+            name: "verification",
+            script: include_str!("../migrations/0004_verification.sql"),
         },
     ]
 }

@@ -249,6 +249,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     let usage: crate::usage::UsageConfig = deps.section("usage")?;
     deps.provide(crate::usage::Usage::new(usage.metering, usage.enforce));
     deps.provide(crate::ai::Ai::default());
+    deps.provide(std::sync::Arc::new(crate::storage::Store::new(&deps.config.data_dir, Some(&deps.config.s3))));
     let mailer = deps.mailer.clone();
     Ok(Module::new("kernel").jobs(move |registry| {
         registry.register(crate::mail::JOB_KIND, mailer);

@@ -156,6 +156,30 @@ pub fn defaults() -> Vec<DefaultTemplate> {
             text: "{{ reason }} Your organization is now on the Free plan and its limits.\n".into(),
         },
         DefaultTemplate {
+            key: "verification_approved",
+            description: "An organization's verification (KYC/KYB) was approved.",
+            variables: vec!["organization", "url"],
+            subject: "{{ organization }} is verified".into(),
+            html: page(
+                "{{ organization }} is verified",
+                "The documents you sent for {{ organization }} were approved. Features that need a verified organization are open to it now.",
+                Some(("Open Socle", "{{ url }}")),
+            ),
+            text: "The documents you sent for {{ organization }} were approved. Features that need a verified organization are open to it now.\n\n{{ url }}\n".into(),
+        },
+        DefaultTemplate {
+            key: "verification_rejected",
+            description: "An organization's verification (KYC/KYB) was rejected, with the reviewer's reason.",
+            variables: vec!["organization", "reason", "url"],
+            subject: "The verification of {{ organization }} needs new documents".into(),
+            html: page(
+                "Verification not approved",
+                "The documents you sent for {{ organization }} were not approved: {{ reason }}</p><p style=\"margin:0 0 16px\">Send new documents from the organization's verification screen.",
+                Some(("Send new documents", "{{ url }}")),
+            ),
+            text: "The documents you sent for {{ organization }} were not approved: {{ reason }}\n\nSend new documents from the organization's verification screen:\n{{ url }}\n".into(),
+        },
+        DefaultTemplate {
             key: "export_ready",
             description: "An export has finished.",
             variables: vec!["project", "format", "url"],

@@ -393,8 +393,13 @@ impl Usage {
             view.used[metric.index()] = stored.counted[c] + view.unflushed[c];
         }
         if measure {
+            // Several probes may measure one gauge (apps' files and platform files both
+            // hold stored bytes): their figures add up.
+            for (metric, _) in &measured {
+                view.used[metric.index()] = 0;
+            }
             for (metric, value) in measured {
-                view.used[metric.index()] = value;
+                view.used[metric.index()] += value;
             }
             view.measured = Some(Instant::now());
         }

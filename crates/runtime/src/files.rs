@@ -15,6 +15,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, enco
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use kernel::storage::sniff;
+
 use crate::RuntimeState;
 use crate::context::{AppCtx, Requester};
 use crate::extract::App;
@@ -94,45 +96,6 @@ pub async fn read_multipart(request: Request) -> PbResult<FormBody> {
         }
     }
     Ok(FormBody { values, files })
-}
-
-fn mime_of(name: &str) -> &'static str {
-    let ext = name.rsplit('.').next().unwrap_or_default().to_ascii_lowercase();
-    match ext.as_str() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "svg" => "image/svg+xml",
-        "pdf" => "application/pdf",
-        "txt" => "text/plain",
-        "csv" => "text/csv",
-        "json" => "application/json",
-        "mp4" => "video/mp4",
-        "mp3" => "audio/mpeg",
-        "zip" => "application/zip",
-        _ => "application/octet-stream",
-    }
-}
-
-/// What the bytes are, by their first bytes when recognizable, else by the file name; a
-/// declared type is not trusted.
-fn sniff(bytes: &[u8], name: &str) -> &'static str {
-    match bytes {
-        [0x89, b'P', b'N', b'G', ..] => "image/png",
-        [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
-        [b'G', b'I', b'F', b'8', ..] => "image/gif",
-        [b'%', b'P', b'D', b'F', ..] => "application/pdf",
-        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => "image/webp",
-        [b'P', b'K', 3, 4, ..] => "application/zip",
-        // A name claiming a binary format the bytes do not have is not believed.
-        _ => match mime_of(name) {
-            "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "application/pdf" | "application/zip" => {
-                "application/octet-stream"
-            }
-            other => other,
-        },
-    }
 }
 
 /// A stored name like PocketBase's: the sanitized original name and a random suffix.

@@ -18,9 +18,10 @@ pub mod files;
 pub mod openapi;
 mod ordered;
 pub mod pb;
+pub mod platform_files;
 pub mod realtime;
 pub mod records;
-pub mod storage;
+pub use kernel::storage;
 pub mod thumbs;
 pub mod usage;
 pub mod ws;
@@ -55,7 +56,7 @@ pub struct RuntimeInner {
     pub realtime: realtime::Hub,
     /// True once the server is shutting down.
     pub stopping: tokio::sync::watch::Receiver<bool>,
-    pub store: storage::Store,
+    pub store: Arc<storage::Store>,
     /// Metering and the plans' quotas (API calls, records, stored bytes).
     pub usage: kernel::Usage,
     /// Slug → (app id, organization, current deployment), kept one second: a deploy or a
@@ -85,9 +86,9 @@ impl RuntimeState {
         keys: &kernel::Keys,
         stopping: tokio::sync::watch::Receiver<bool>,
         usage: kernel::Usage,
+        store: Arc<storage::Store>,
     ) -> Self {
         let flow_secret = |secret: &[u8]| [b"socle-app-flows:".as_slice(), secret].concat();
-        let store = storage::Store::new(&foundation.config.data_dir, Some(&foundation.config.s3));
         Self(Arc::new(RuntimeInner {
             db,
             foundation,
@@ -184,13 +185,24 @@ pub const MODULE: kernel::module::ModuleDef = kernel::module::ModuleDef { name: 
 
 fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     let usage = deps.get::<kernel::Usage>()?;
-    let state =
-        RuntimeState::new(deps.db.clone(), deps.get::<FoundationState>()?, &deps.keys, deps.stopping.clone(), usage);
+    let store = deps.get::<Arc<storage::Store>>()?;
+    let state = RuntimeState::new(
+        deps.db.clone(),
+        deps.get::<FoundationState>()?,
+        &deps.keys,
+        deps.stopping.clone(),
+        usage,
+        store,
+    );
     state.usage.add_probe(Arc::new(usage::AppsProbe(state.clone())));
     deps.provide(state.clone());
+    let files =
+        platform_files::FilesState::new(state.clone(), deps.section(platform_files::settings::SECTION)?, &deps.keys)?;
+    state.usage.add_probe(Arc::new(platform_files::FilesProbe(files.clone())));
+    deps.provide(files.clone());
     let listening = state.clone();
     Ok(Module::new("runtime")
-        .api(router(state.clone()))
+        .api(router(state.clone()).merge(platform_files::routes::router(files)))
         .apps(app_router(state))
         .task(Task::always("realtime listener", move |stop| realtime::listen(listening, stop))))
 }
@@ -236,6 +248,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             version: 3,
             name: "external_auths",
             script: include_str!("../migrations/0003_external_auths.sql"),
+        },
+        kernel::migrate::Migration {
+            module: "runtime",
+            version: 4,
+            name: "platform_files",
+            script: include_str!("../migrations/0004_platform_files.sql"),
         },
     ]
 }

@@ -109,6 +109,14 @@ pub async fn publish(
 ) -> Result<Item> {
     validate_item(&input)?;
     require_org_role(&state.db, principal, &input.organization_id, OrgRole::Member).await?;
+    if input.price > 0 && state.settings.marketplace_requires_verification {
+        foundation::verification::service::require_verified(
+            &state.db,
+            &input.organization_id,
+            "selling on the marketplace",
+        )
+        .await?;
+    }
     // What is published is moderated (when a provider is configured).
     state.ai.check(&input.organization_id, "title", &input.title).await?;
     state.ai.check(&input.organization_id, "description", &input.description).await?;

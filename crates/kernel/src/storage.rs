@@ -1,11 +1,12 @@
 //! Where files are kept: the local disk under the data dir, or any S3-compatible store when
 //! `s3.bucket` is configured (AWS, MinIO, R2, Garage…), spoken to with AWS Signature V4.
-//! Keys are `{app}/{collection}/{record}/{name}`.
+//! Keys are `{app}/{collection}/{record}/{name}` for apps' files; other modules keep theirs
+//! under their own prefix (`platform/`, `verification/`, `exports/`).
 
 use std::path::PathBuf;
 
+use crate::config::S3Config;
 use hmac::{Hmac, KeyInit, Mac};
-use kernel::config::S3Config;
 use sha2::{Digest, Sha256};
 
 pub enum Store {
@@ -22,9 +23,9 @@ pub struct S3 {
 #[error("file storage: {0}")]
 pub struct StoreError(String);
 
-impl From<StoreError> for kernel::Error {
+impl From<StoreError> for crate::Error {
     fn from(e: StoreError) -> Self {
-        kernel::Error::internal(e)
+        crate::Error::internal(e)
     }
 }
 
@@ -142,6 +143,45 @@ impl Store {
             }
             Store::S3(s3) => s3.send(reqwest::Method::DELETE, key, "", Vec::new()).await.map(|_| ()),
         }
+    }
+}
+
+pub fn mime_of(name: &str) -> &'static str {
+    let ext = name.rsplit('.').next().unwrap_or_default().to_ascii_lowercase();
+    match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        "csv" => "text/csv",
+        "json" => "application/json",
+        "mp4" => "video/mp4",
+        "mp3" => "audio/mpeg",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+/// What the bytes are, by their first bytes when recognizable, else by the file name; a
+/// declared type is not trusted.
+pub fn sniff(bytes: &[u8], name: &str) -> &'static str {
+    match bytes {
+        [0x89, b'P', b'N', b'G', ..] => "image/png",
+        [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
+        [b'G', b'I', b'F', b'8', ..] => "image/gif",
+        [b'%', b'P', b'D', b'F', ..] => "application/pdf",
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => "image/webp",
+        [b'P', b'K', 3, 4, ..] => "application/zip",
+        // A name claiming a binary format the bytes do not have is not believed.
+        _ => match mime_of(name) {
+            "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "application/pdf" | "application/zip" => {
+                "application/octet-stream"
+            }
+            other => other,
+        },
     }
 }
 

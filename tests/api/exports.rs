@@ -1,7 +1,9 @@
 //! Exports: a project with two pages exported as a static site by the job queue, its
 //! progress read, the ZIP downloaded through the signed link and opened (index and page
 //! files, escaped semantic HTML, the stylesheet and script, robots.txt and a sitemap with
-//! absolute URLs); formats not built yet refused clearly; who may ask and download.
+//! absolute URLs); who may ask and download. React and Flutter projects with the page
+//! images copied and optimized; the static site opened in a browser and the React project
+//! built with npm; old exports purged.
 
 use std::io::Read;
 
@@ -10,7 +12,7 @@ use serde_json::{Value, json};
 use crate::eventually;
 use crate::on_both_databases;
 use crate::studio_projects::project;
-use crate::support::TestApp;
+use crate::support::{Backend, Session, TestApp, run_on_workers};
 
 on_both_databases!(projects_export_as_a_static_site);
 
@@ -133,13 +135,8 @@ async fn projects_export_as_a_static_site(app: TestApp) {
         422
     );
 
-    // Formats not built yet, bad options, and who may ask.
+    // Unknown formats, bad options, and who may ask.
     let ask = |format: &str, options: Value| json!({"project_id": id, "format": format, "options": options});
-    let refused = app
-        .post("/api/v1/exports", Some(&owner.access), ask("flutter", json!({})))
-        .await
-        .expect_field_error(422, "format");
-    assert!(refused.body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("not built")));
     app.post("/api/v1/exports", Some(&owner.access), ask("pdf", json!({}))).await.expect_field_error(422, "format");
     app.post("/api/v1/exports", Some(&owner.access), ask("html", json!({"base_url": "ftp://x"})))
         .await
@@ -149,4 +146,253 @@ async fn projects_export_as_a_static_site(app: TestApp) {
     app.post("/api/v1/exports", Some(&stranger.access), ask("html", json!({}))).await.expect(404);
     app.get(&format!("/api/v1/exports/{export}"), Some(&stranger.access)).await.expect(404);
     app.get(&format!("/api/v1/exports?project_id={id}"), Some(&stranger.access)).await.expect(404);
+}
+
+/// A project of three pages: a home page with an image from the organization's files, a
+/// link to the others, a form and a list bound to a collection.
+async fn site_project(app: &TestApp, who: &str) -> (Session, String, String) {
+    let owner = app.signup(who).await;
+    let org = app.organization(&owner, "Bakery").await;
+    let id = project(app, &owner, &org, "Corner Bakery").await;
+    let photo = crate::files::png(2400, 1200);
+    let form = reqwest::multipart::Form::new()
+        .text("organization_id", org.clone())
+        .text("public", "true")
+        .part("file", reqwest::multipart::Part::bytes(photo).file_name("bread.png"));
+    let file = app.multipart("/api/v1/files", Some(&owner.access), form).await.expect(201).body;
+    let src = file["url"].as_str().expect("url").to_string();
+    for name in ["posts", "messages"] {
+        app.post(
+            &format!("/api/v1/studio/projects/{id}/collections"),
+            Some(&owner.access),
+            json!({"name": name, "fields": [{"name": "email", "type": "text"}, {"name": "body", "type": "text"}]}),
+        )
+        .await
+        .expect(201);
+    }
+    let pages = format!("/api/v1/studio/projects/{id}/pages");
+    let home = json!({"type": "page", "children": [
+        {"type": "section", "props": {"padding": "lg"}, "children": [
+            {"type": "heading", "props": {"text": "Fresh bread & 'pastries' {daily} $5", "level": 1}},
+            {"type": "image", "props": {"src": src, "alt": "A loaf"}},
+            {"type": "link", "props": {"label": "Our story", "href": "/story.html"}},
+            {"type": "button", "props": {"label": "Contact", "href": "/contact.html"}}]}]});
+    app.post(&pages, Some(&owner.access), json!({"name": "Home", "slug": "home", "document": home})).await.expect(201);
+    let story = json!({"type": "page", "children": [
+        {"type": "text", "props": {"text": "Baking since 1950."}},
+        {"type": "list", "props": {"collection": "posts", "per_page": 5}}]});
+    app.post(&pages, Some(&owner.access), json!({"name": "Story", "slug": "story", "document": story}))
+        .await
+        .expect(201);
+    let contact = json!({"type": "page", "children": [
+        {"type": "form", "props": {"collection": "messages", "submit_label": "Send"}, "children": [
+            {"type": "input", "props": {"field": "email", "label": "Email", "input_type": "email", "required": true}},
+            {"type": "input", "props": {"field": "body", "label": "Message", "input_type": "textarea"}}]},
+        {"type": "link", "props": {"label": "Home", "href": "/"}}]});
+    app.post(&pages, Some(&owner.access), json!({"name": "Contact", "slug": "contact", "document": contact}))
+        .await
+        .expect(201);
+    (owner, org, id)
+}
+
+/// Export and wait; the ZIP's entries.
+async fn export(
+    app: &TestApp,
+    who: &Session,
+    project: &str,
+    format: &str,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
+    export_with(app, who, project, format, json!({"base_url": "https://bakery.example", "app_slug": "bakery"})).await
+}
+
+async fn export_with(
+    app: &TestApp,
+    who: &Session,
+    project: &str,
+    format: &str,
+    options: Value,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let asked = app
+        .post(
+            "/api/v1/exports",
+            Some(&who.access),
+            json!({"project_id": project, "format": format, "options": options}),
+        )
+        .await
+        .expect(202)
+        .body;
+    let id = asked["id"].as_str().expect("id").to_string();
+    let done: Value = eventually!("the export to finish", {
+        let e = app.get(&format!("/api/v1/exports/{id}"), Some(&who.access)).await.expect(200).body;
+        matches!(e["status"].as_str(), Some("succeeded" | "failed")).then_some(e)
+    });
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let link = done["download_url"].as_str().expect("a link").replace("http://socle.test", "");
+    let bytes = app.client.get(app.url(&link)).send().await.expect("zip").bytes().await.expect("bytes");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("a ZIP");
+    let mut out = std::collections::BTreeMap::new();
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).expect("an entry");
+        let mut content = Vec::new();
+        file.read_to_end(&mut content).expect("bytes");
+        out.insert(file.name().expect("a name").to_string(), content);
+    }
+    out
+}
+
+fn text(files: &std::collections::BTreeMap<String, Vec<u8>>, name: &str) -> String {
+    String::from_utf8_lossy(files.get(name).unwrap_or_else(|| panic!("{name} in {:?}", files.keys()))).into_owned()
+}
+
+on_both_databases!(projects_export_as_react_and_flutter_projects);
+
+async fn projects_export_as_react_and_flutter_projects(app: TestApp) {
+    let (owner, _org, id) = site_project(&app, "owner@bakery.example").await;
+
+    // React: a Vite project, one component per page, routes, the SDK pointed at the app.
+    let react = export(&app, &owner, &id, "react").await;
+    let package: Value = serde_json::from_str(&text(&react, "package.json")).expect("package.json");
+    assert_eq!(package["dependencies"]["pocketbase"], "0.28.1", "versions are pinned: {package}");
+    assert!(package["scripts"]["build"].as_str().is_some_and(|b| b.contains("vite build")));
+    for page in ["HomePage", "StoryPage", "ContactPage"] {
+        assert!(react.contains_key(&format!("src/pages/{page}.tsx")), "{page} in {:?}", react.keys());
+    }
+    let main = text(&react, "src/main.tsx");
+    assert!(main.contains(r#"<Route path="/story" element={<StoryPage />} />"#), "{main}");
+    let home = text(&react, "src/pages/HomePage.tsx");
+    assert!(home.contains(r#"{"Fresh bread & 'pastries' {daily} $5"}"#), "texts are string literals: {home}");
+    assert!(home.contains(r#"<Link className={"s-link"} to={"/story"}>"#), "{home}");
+    assert!(text(&react, "src/pages/ContactPage.tsx").contains("<CollectionForm"));
+    assert!(text(&react, "src/lib/pocketbase.ts").contains(r#""http://socle.test/apps/bakery""#));
+    assert!(text(&react, "public/sitemap.xml").contains("<loc>https://bakery.example/story</loc>"));
+    // The page image: copied, at most 1600 px wide, recompressed, and pointed at.
+    let image = react.keys().find(|k| k.starts_with("public/images/")).expect("the image is copied").clone();
+    let copied = image::load_from_memory(&react[&image]).expect("an image");
+    assert_eq!((copied.width(), copied.height()), (1600, 800));
+    assert!(home.contains(&format!("src={{\"{}\"}}", image.trim_start_matches("public"))), "{home}");
+
+    // Flutter: pubspec, one widget per page, named routes, the Dart SDK.
+    let flutter = export(&app, &owner, &id, "flutter").await;
+    let pubspec = text(&flutter, "pubspec.yaml");
+    assert!(pubspec.contains("name: corner_bakery") && pubspec.contains("pocketbase: 0.23.0"), "{pubspec}");
+    assert!(pubspec.contains("- assets/images/"), "{pubspec}");
+    for page in ["home_page", "story_page", "contact_page"] {
+        assert!(flutter.contains_key(&format!("lib/pages/{page}.dart")), "{page} in {:?}", flutter.keys());
+    }
+    let main = text(&flutter, "lib/main.dart");
+    assert!(main.contains("'/contact': (context) => const ContactPage(),"), "{main}");
+    let home = text(&flutter, "lib/pages/home_page.dart");
+    assert!(home.contains(r"Text('Fresh bread & \'pastries\' {daily} \$5'"), "Dart strings are escaped: {home}");
+    assert!(home.contains("Navigator.of(context).pushNamed('/story')"), "{home}");
+    assert!(home.contains("Image.asset('assets/images/"), "{home}");
+    assert!(text(&flutter, "lib/pages/contact_page.dart").contains("FieldSpec(name: 'email'"));
+    assert!(flutter.keys().any(|k| k.starts_with("assets/images/")));
+    app.stop().await;
+}
+
+crate::on_both_backends!(old_exports_are_purged);
+
+/// The scheduler deletes exports finished more than `exports.retention_days` ago (30), their
+/// ZIP and their row.
+async fn old_exports_are_purged(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.update_section("exports", |e: &mut exports::settings::ExportsSettings| e.purge_every_secs = 1)
+            .expect("exports settings");
+    })
+    .await;
+    let owner = app.signup("owner@purge.example").await;
+    let org = app.organization(&owner, "Purge").await;
+    let id = project(&app, &owner, &org, "Purge").await;
+    let files = export(&app, &owner, &id, "html").await;
+    assert!(files.contains_key("robots.txt"));
+    let listed = app.get(&format!("/api/v1/exports?project_id={id}"), Some(&owner.access)).await.expect(200).body;
+    let export_id = listed[0]["id"].as_str().expect("id").to_string();
+    let zip = app.data_dir.join(format!("storage/exports/{id}/{export_id}.zip"));
+    assert!(zip.exists(), "the ZIP is stored");
+    // Finished 40 days ago: past the 30 days kept by default.
+    app.db
+        .execute(
+            "UPDATE exports SET finished_at = $2 WHERE id = $1",
+            kernel::args![&export_id, kernel::time::now() - time::Duration::days(40)],
+        )
+        .await
+        .expect("age the export");
+    eventually!("the old export to be purged", {
+        (app.get(&format!("/api/v1/exports/{export_id}"), Some(&owner.access)).await.status == 404).then_some(())
+    });
+    assert!(!zip.exists(), "the ZIP is gone");
+    app.stop().await;
+}
+
+/// The static site in a real browser (every page reached by its links, no console error, a
+/// screenshot that is not blank), and the React project built with `npm install && npm run
+/// build`. On SQLite only, like the console's browser test: what is checked is the
+/// generated files, which do not depend on the database.
+#[test]
+fn exported_sites_open_in_a_browser_and_react_projects_build() {
+    run_on_workers(async {
+        let app = TestApp::spawn(Backend::Sqlite).await;
+        let (owner, _org, id) = site_project(&app, "owner@browser.example").await;
+        let root = app.data_dir.join("unzipped");
+        let unpack = |files: &std::collections::BTreeMap<String, Vec<u8>>, dir: &std::path::Path| {
+            for (name, content) in files {
+                let path = dir.join(name);
+                std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
+                std::fs::write(path, content).expect("write");
+            }
+        };
+        let site = root.join("html");
+        // Without an app: the visit stays on this machine (the browser reaches no API).
+        unpack(&export_with(&app, &owner, &id, "html", json!({"base_url": "https://bakery.example"})).await, &site);
+        let console = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../console");
+        let shot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/export-screenshots/home.png");
+        std::fs::create_dir_all(shot.parent().expect("folder")).expect("mkdir");
+        let out = tokio::process::Command::new("node")
+            .arg("e2e/exported_site.mjs")
+            .arg(&site)
+            .arg(&shot)
+            .current_dir(&console)
+            .output()
+            .await
+            .expect("node runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+        let visited: Vec<&str> =
+            report["visited"].as_array().expect("visited").iter().filter_map(Value::as_str).collect();
+        for page in ["index.html", "story.html", "contact.html"] {
+            assert!(visited.contains(&page), "{page} reached by links: {report}");
+        }
+        assert_eq!(report["errors"], json!([]), "no console error or failed request");
+        let screenshot = image::open(&shot).expect("a screenshot").to_rgb8();
+        let first = *screenshot.get_pixel(0, 0);
+        let varied = screenshot.pixels().filter(|p| **p != first).count();
+        assert!(varied > 10_000, "the screenshot shows the page ({varied} pixels differ from the background)");
+
+        let react = root.join("react");
+        unpack(&export(&app, &owner, &id, "react").await, &react);
+        let npm = |args: &'static [&'static str]| {
+            let dir = react.clone();
+            async move {
+                let out =
+                    tokio::process::Command::new("npm").args(args).current_dir(&dir).output().await.expect("npm runs");
+                assert!(
+                    out.status.success(),
+                    "npm {args:?} failed:\n{}\n{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        };
+        npm(&["install", "--no-audit", "--no-fund", "--loglevel=error"]).await;
+        npm(&["run", "build"]).await;
+        assert!(react.join("dist/index.html").exists(), "vite built the site");
+        let bundle: String = std::fs::read_dir(react.join("dist/assets"))
+            .expect("assets")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "js"))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+            .collect();
+        assert!(bundle.contains("Baking since 1950."), "the pages are in the bundle");
+        app.stop().await;
+    });
 }

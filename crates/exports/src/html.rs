@@ -22,9 +22,9 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// A URL fit for `href`/`src`: http(s), relative, `mailto:` or an anchor; anything else
-/// (`javascript:`…) becomes `#`.
-fn safe_url(u: &str) -> String {
+/// A URL fit for `href`/`src`, unescaped: http(s), relative, `mailto:` or an anchor;
+/// anything else (`javascript:`…) becomes `#`.
+pub fn safe_href(u: &str) -> String {
     let lower = u.trim().to_ascii_lowercase();
     let ok = lower.starts_with("http://")
         || lower.starts_with("https://")
@@ -33,15 +33,23 @@ fn safe_url(u: &str) -> String {
         || lower.starts_with('#')
         || lower.starts_with("./")
         || !lower.contains(':');
-    if ok { escape(u.trim()) } else { "#".into() }
+    if ok { u.trim().to_string() } else { "#".into() }
+}
+
+fn safe_url(u: &str) -> String {
+    escape(&safe_href(u))
 }
 
 fn text<'a>(props: &'a Value, key: &str) -> &'a str {
     props[key].as_str().unwrap_or_default()
 }
 
-/// The class names the common props give.
 fn classes(kind: &str, props: &Value) -> String {
+    escape(&class_names(kind, props))
+}
+
+/// The class names the common props give (of the generated stylesheet), unescaped.
+pub fn class_names(kind: &str, props: &Value) -> String {
     let mut out = vec![format!("s-{kind}")];
     for (prop, prefix) in [
         ("padding", "p"),
@@ -72,7 +80,7 @@ fn classes(kind: &str, props: &Value) -> String {
                 .map(str::to_string),
         );
     }
-    escape(&out.join(" "))
+    out.join(" ")
 }
 
 fn children(node: &Value, out: &mut String) {
@@ -214,7 +222,8 @@ pub fn page_document(title: &str, description: &str, document: &Value, api: Opti
         "<link rel=\"manifest\" href=\"manifest.webmanifest\">\n<meta name=\"theme-color\" content=\"#2563eb\">\n\
          <link rel=\"icon\" href=\"icons/icon-192.png\">\n"
     } else {
-        ""
+        // No icon file: say so, rather than have every visit ask for a missing /favicon.ico.
+        "<link rel=\"icon\" href=\"data:,\">\n"
     };
     let pwa_attr = if pwa { " data-pwa=\"1\"" } else { "" };
     format!(

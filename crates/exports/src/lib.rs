@@ -1,14 +1,20 @@
 //! Exports (`/api/v1/exports`): a project as a static HTML site (one page per file, the home
 //! page as `index.html`, the style tokens' stylesheet, `robots.txt`, `sitemap.xml` with
-//! absolute URLs, forms and lists wired to a deployed app by a small script of our own),
-//! made by the job queue with its progress, zipped into the file storage (local or S3) and
-//! downloaded through a signed link that expires. PWA, React and Flutter exports are not
-//! built yet: asking for them is a 422 that says so.
+//! absolute URLs, forms and lists wired to a deployed app by a small script of our own), a
+//! PWA (the same, installable, working offline), a Vite + React + TypeScript project or a
+//! Flutter project (data through the official PocketBase SDKs). Page images are copied from
+//! the organization's files, resized and recompressed. Made by the job queue with its
+//! progress, zipped into the file storage (local or S3), downloaded through a signed link
+//! that expires, deleted after `exports.retention_days`.
 
+pub mod flutter;
 pub mod html;
 pub mod pwa;
+pub mod react;
 pub mod routes;
 pub mod service;
+pub mod settings;
+pub mod site;
 
 use std::sync::Arc;
 
@@ -25,6 +31,9 @@ pub struct ExportsInner {
     pub public_url: String,
     /// Signs the download links.
     pub links: kernel::links::LinkSigner,
+    /// The organization's files: page images are copied from them.
+    pub files: runtime::platform_files::FilesState,
+    pub settings: settings::ExportsSettings,
 }
 
 impl std::ops::Deref for ExportsState {
@@ -53,9 +62,17 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
         runtime: deps.get::<runtime::RuntimeState>()?,
         public_url: deps.config.public_url.clone(),
         links: kernel::links::LinkSigner::new(&deps.keys.jwt, "socle export links v1", "export")?,
+        files: deps.get::<runtime::platform_files::FilesState>()?,
+        settings: deps.section(settings::SECTION)?,
     }));
     let builder = state.clone();
-    Ok(Module::new("exports").api(routes::router(state)).jobs(move |registry| {
-        registry.register(service::BUILD_JOB, service::BuildExport(builder));
-    }))
+    let purging = state.clone();
+    Ok(Module::new("exports")
+        .api(routes::router(state))
+        .jobs(move |registry| {
+            registry.register(service::BUILD_JOB, service::BuildExport(builder));
+        })
+        .task(kernel::module::Task::in_role("export retention", "scheduler", move |stop| {
+            service::purge_loop(purging, stop)
+        })))
 }

@@ -12,13 +12,14 @@ use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+use std::collections::HashMap;
+
 use crate::ExportsState;
 use crate::html;
+use crate::site::{Site, SitePage};
 
 pub const BUILD_JOB: &str = "exports.build";
-/// Formats accepted now; the others are answered with a clear refusal.
 const FORMATS: [&str; 4] = ["html", "pwa", "react", "flutter"];
-const BUILT: [&str; 2] = ["html", "pwa"];
 /// How long a download link works.
 const LINK_TTL_SECS: i64 = 3600;
 
@@ -45,8 +46,8 @@ struct Stored {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewExport {
     pub project_id: String,
-    /// `html` (a static site) or `pwa` (the same, installable and working offline); `react`
-    /// and `flutter` are not built yet.
+    /// `html` (a static site), `pwa` (the same, installable and working offline), `react`
+    /// (a Vite + React + TypeScript project) or `flutter` (a Flutter project).
     pub format: String,
     #[serde(default)]
     pub options: ExportOptions,
@@ -92,8 +93,6 @@ pub async fn create(
     let mut v = kernel::validate::Validator::new();
     if !FORMATS.contains(&input.format.as_str()) {
         v.add("format", "invalid_value", "format is html, pwa, react or flutter");
-    } else if !BUILT.contains(&input.format.as_str()) {
-        v.add("format", "not_built", format!("{} exports are not built yet; html is", input.format));
     }
     if input.options.base_url.as_deref().is_some_and(|u| !kernel::validate::is_http_url(u, 500)) {
         v.add("options.base_url", "invalid_format", "base_url is an absolute http(s) URL");
@@ -264,67 +263,161 @@ async fn progress(state: &ExportsState, id: &str, percent: i64, step: &str) -> R
     Ok(())
 }
 
-/// The page file names: the first page (by position) or the one whose slug is empty or
-/// `home`/`index` is `index.html`.
-fn file_of(slug: &str, home: bool) -> String {
-    if home { "index.html".into() } else { format!("{slug}.html") }
+/// The site every format is made from: the pages with their names, and the page images
+/// copied from the organization's files, resized and recompressed.
+async fn site(
+    state: &ExportsState,
+    id: &str,
+    project_id: &str,
+    org: &str,
+    options: &ExportOptions,
+    name: String,
+) -> Result<Site> {
+    let pages = studio::pages::service::all_current(&state.db, project_id).await?;
+    let home_index = pages.iter().position(|p| p.slug.is_empty() || p.slug == "home" || p.slug == "index").unwrap_or(0);
+    let mut sources = Vec::new();
+    for page in &pages {
+        crate::site::image_sources(&page.document.0, &mut sources);
+    }
+    sources.sort();
+    sources.dedup();
+    let mut copies = HashMap::new();
+    let mut assets = Vec::new();
+    for (i, src) in sources.iter().enumerate() {
+        let Some(file_id) = crate::site::platform_file_id(src) else { continue };
+        progress(state, id, 5 + i as i64 * 20 / sources.len().max(1) as i64, &format!("image {file_id}")).await?;
+        let Some((_, bytes)) = runtime::platform_files::service::org_image(&state.files, org, file_id).await? else {
+            continue;
+        };
+        let optimized =
+            tokio::task::spawn_blocking(move || crate::site::optimize_image(&bytes)).await.map_err(Error::internal)?;
+        if let Some((bytes, ext)) = optimized {
+            let path = format!("images/{file_id}.{ext}");
+            copies.insert(src.clone(), path.clone());
+            assets.push((path, bytes));
+        }
+    }
+    let mut site_pages = Vec::new();
+    for (i, page) in pages.into_iter().enumerate() {
+        let home = i == home_index;
+        let mut document = page.document.0;
+        crate::site::rewrite_images(&mut document, &copies);
+        let title = if page.seo_title.is_empty() { page.name.clone() } else { page.seo_title.clone() };
+        site_pages.push(SitePage {
+            file: if home { "index.html".into() } else { format!("{}.html", page.slug) },
+            route: if home { "/".into() } else { format!("/{}", page.slug) },
+            component: crate::react::component_name(&page.slug, home),
+            name: page.name,
+            slug: page.slug,
+            home,
+            title,
+            description: page.seo_description,
+            document,
+        });
+    }
+    Ok(Site {
+        name,
+        pages: site_pages,
+        api: options.app_slug.as_deref().map(|slug| format!("{}/apps/{slug}", state.public_url.trim_end_matches('/'))),
+        base_url: options.base_url.clone().unwrap_or_default(),
+        assets,
+    })
+}
+
+/// The static site's files (and the PWA's).
+fn static_files(id: &str, site: &Site, pwa: bool) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    for page in &site.pages {
+        let html = html::page_document(&page.title, &page.description, &page.document, site.api.as_deref(), pwa);
+        files.push((page.file.clone(), html.into_bytes()));
+    }
+    files.push(("styles.css".into(), html::stylesheet().into_bytes()));
+    files.push(("socle.js".into(), html::SCRIPT.as_bytes().to_vec()));
+    if pwa {
+        files.push(("manifest.webmanifest".into(), crate::pwa::manifest(&site.name).to_string().into_bytes()));
+        let mut shell = vec!["./".to_string(), "styles.css".into(), "socle.js".into(), "manifest.webmanifest".into()];
+        shell.extend(site.pages.iter().filter(|p| !p.home).map(|p| p.file.clone()));
+        shell.push("index.html".into());
+        shell.extend(site.assets.iter().map(|(path, _)| path.clone()));
+        files.push(("sw.js".into(), crate::pwa::service_worker(id, &shell).into_bytes()));
+        for size in crate::pwa::ICON_SIZES {
+            files.push((format!("icons/icon-{size}.png"), crate::pwa::icon(size)?));
+        }
+    }
+    files.push(("robots.txt".into(), site.robots().into_bytes()));
+    files.push(("sitemap.xml".into(), site.sitemap(true).into_bytes()));
+    files.extend(site.assets.iter().cloned());
+    Ok(files)
 }
 
 async fn build(state: &ExportsState, id: &str, project_id: &str, options: &ExportOptions) -> Result<usize> {
-    let (format, stored): (String, String) =
-        state.db.fetch_one("SELECT format, options FROM exports WHERE id = $1", args![id]).await?;
+    let (format, stored, org): (String, String, String) =
+        state.db.fetch_one("SELECT format, options, organization_id FROM exports WHERE id = $1", args![id]).await?;
     let project_name = serde_json::from_str::<Stored>(&stored).map(|s| s.project_name).unwrap_or_default();
-    let pwa = format == "pwa";
-    let pages = studio::pages::service::all_current(&state.db, project_id).await?;
-    let home_index = pages.iter().position(|p| p.slug.is_empty() || p.slug == "home" || p.slug == "index").unwrap_or(0);
-    let api = options.app_slug.as_deref().map(|slug| format!("{}/apps/{slug}", state.public_url.trim_end_matches('/')));
+    progress(state, id, 2, "pages").await?;
+    let site = site(state, id, project_id, &org, options, project_name).await?;
+    progress(state, id, 30, &format!("{format} files")).await?;
+    let files = match format.as_str() {
+        "react" => crate::react::project_files(&site),
+        "flutter" => crate::flutter::project_files(&site),
+        other => static_files(id, &site, other == "pwa")?,
+    };
+    let total = files.len().max(1);
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let file_options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-    let mut add = |name: &str, content: &[u8]| -> Result<()> {
-        zip.start_file(name, file_options).map_err(Error::internal)?;
-        zip.write_all(content).map_err(Error::internal)
-    };
-    let total = pages.len().max(1) as i64;
-    let mut urls = Vec::new();
-    for (i, page) in pages.iter().enumerate() {
-        progress(state, id, i as i64 * 90 / total, &format!("page {}", page.slug)).await?;
-        let file = file_of(&page.slug, i == home_index);
-        let title = if page.seo_title.is_empty() { page.name.as_str() } else { page.seo_title.as_str() };
-        let html = html::page_document(title, &page.seo_description, &page.document.0, api.as_deref(), pwa);
-        add(&file, html.as_bytes())?;
-        urls.push(if i == home_index { String::new() } else { file });
-    }
-    progress(state, id, 95, "assets").await?;
-    add("styles.css", html::stylesheet().as_bytes())?;
-    add("socle.js", html::SCRIPT.as_bytes())?;
-    if pwa {
-        progress(state, id, 97, "icons and service worker").await?;
-        add("manifest.webmanifest", crate::pwa::manifest(&project_name).to_string().as_bytes())?;
-        let mut shell = vec!["./".to_string(), "styles.css".into(), "socle.js".into(), "manifest.webmanifest".into()];
-        shell.extend(urls.iter().filter(|u| !u.is_empty()).cloned());
-        shell.push("index.html".into());
-        add("sw.js", crate::pwa::service_worker(id, &shell).as_bytes())?;
-        for size in crate::pwa::ICON_SIZES {
-            add(&format!("icons/icon-{size}.png"), &crate::pwa::icon(size)?)?;
+    for (i, (name, content)) in files.iter().enumerate() {
+        // Progress every tenth of the files: the row is not written per file.
+        if i % (total / 10).max(1) == 0 {
+            progress(state, id, 30 + (i * 65 / total) as i64, &format!("zip {name}")).await?;
         }
+        zip.start_file(name.as_str(), file_options).map_err(Error::internal)?;
+        zip.write_all(content).map_err(Error::internal)?;
     }
-    let base = options.base_url.as_deref().unwrap_or("").trim_end_matches('/');
-    let mut robots = String::from("User-agent: *\nAllow: /\n");
-    if !base.is_empty() {
-        robots.push_str(&format!("Sitemap: {base}/sitemap.xml\n"));
-    }
-    add("robots.txt", robots.as_bytes())?;
-    let mut sitemap = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
-    );
-    for u in &urls {
-        sitemap.push_str(&format!("  <url><loc>{}</loc></url>\n", html::escape(&format!("{base}/{u}"))));
-    }
-    sitemap.push_str("</urlset>\n");
-    add("sitemap.xml", sitemap.as_bytes())?;
     let bytes = zip.finish().map_err(Error::internal)?.into_inner();
+    progress(state, id, 97, "storing").await?;
     let key = format!("exports/{project_id}/{id}.zip");
     state.runtime.store.put(&key, &bytes).await.map_err(Error::from)?;
     state.db.execute("UPDATE exports SET storage_key = $2 WHERE id = $1", args![id, &key]).await?;
     Ok(bytes.len())
+}
+
+/// Delete exports finished more than `retention_days` ago: their ZIP, then their row.
+pub async fn purge(state: &ExportsState, retention_days: i64) -> Result<u64> {
+    if retention_days <= 0 {
+        return Ok(0);
+    }
+    let before = kernel::time::now() - time::Duration::days(retention_days);
+    let old: Vec<(String, Option<String>)> = state
+        .db
+        .fetch_all(
+            "SELECT id, storage_key FROM exports WHERE finished_at < $1 ORDER BY finished_at LIMIT 500",
+            args![before],
+        )
+        .await?;
+    let mut purged = 0;
+    for (id, key) in old {
+        if let Some(key) = key
+            && let Err(e) = state.runtime.store.delete(&key).await
+        {
+            tracing::warn!(error = %e, export = %id, "could not delete an old export's ZIP");
+            continue;
+        }
+        purged += state.db.execute("DELETE FROM exports WHERE id = $1", args![&id]).await?;
+    }
+    Ok(purged)
+}
+
+/// Purge now and then, in the scheduler.
+pub async fn purge_loop(state: ExportsState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        match purge(&state, state.settings.retention_days).await {
+            Ok(n) if n > 0 => tracing::info!(exports = n, "old exports deleted"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not purge old exports"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(state.settings.purge_every_secs.max(1))) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }

@@ -15,7 +15,14 @@
 // sign-in on the Security screen and signs in with a recovery code, then by emailed code;
 // invites a member (a refused address first) and revokes the invitation, creates an API key
 // (its secret shown once) and revokes it; signs in through an OpenID provider (its login and
-// consent pages; $OIDC_PUBLIC_URL is the server's public URL, mapped to this server). Fails on any console error (CSP
+// consent pages; $OIDC_PUBLIC_URL is the server's public URL, mapped to this server); indexes a
+// collection (a refused index first); asks the assistant's chat beside a page (not configured
+// here: a documented 503) and restores a page version; shares the project (a link created,
+// copied, opened, revoked) and downloads its bundle, imported into another organization (a
+// broken file refused first); exports the project as a static site (a refused address first)
+// and downloads the ZIP; builds a workflow from the schema's forms (a refused URL first),
+// reorders its steps by drag and drop, runs it and reads its step log, then disables it;
+// refunds part of the plan's payment (too much refused first). Fails on any console error (CSP
 // violations included) and on any WCAG 2.1 A/AA violation axe-core finds on a screen.
 // Screenshots of each screen go to $SCREENSHOTS_DIR (default ../target/console-screenshots).
 // The server must not require email activation (SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false).
@@ -42,6 +49,8 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-dev-shm-usage'],
 });
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+// The share link's address is copied to the clipboard and read back.
+await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
 const page = await context.newPage();
 page.setDefaultTimeout(30_000);
 
@@ -278,6 +287,18 @@ try {
   await page.getByRole('button', { name: 'Save collection' }).click();
   await page.getByText('Collection “books” saved').waitFor();
   check((await fields.count()) === 7, 'the saved collection has its seven fields');
+  // An index: one without fields refused next to its fields first, then one on the title.
+  await page.locator('#index-add').click();
+  const indexRow = page.locator('fieldset.index-row').first();
+  await indexRow.getByLabel('Index name').fill('books_by_title');
+  await page.getByRole('button', { name: 'Save collection' }).click();
+  await expectText(indexRow.locator('.error-text'), 'at least one field', 'the index fields error');
+  await shot('collection-index-errors');
+  await indexRow.getByLabel('title', { exact: true }).check();
+  await page.getByRole('button', { name: 'Save collection' }).click();
+  await page.getByText('Collection “books” saved').waitFor();
+  check((await indexRow.getByLabel('Index name').inputValue()) === 'books_by_title', 'the index is saved');
+  check(await indexRow.getByLabel('title', { exact: true }).isChecked(), 'the index covers the title');
 
   // A collection deleted, after confirming.
   await page.getByRole('link', { name: 'Book shop' }).click();
@@ -445,7 +466,58 @@ try {
     complete(saved),
     `the page document holds the heading and the section: ${JSON.stringify(saved)}`,
   );
+
+  // The assistant's chat beside the page: this server has no AI provider, which the panel
+  // says (a documented 503); the question stays in its input.
+  await page.locator('#assistant-chat-open').click();
+  await page.locator('#assistant-chat-question').fill('How do I list the books by genre?');
+  await page.locator('#assistant-chat-send').click();
+  await expectText(page.locator('#assistant-chat-unavailable'), 'not configured on this server', 'the assistant is not configured');
+  check(
+    (await page.locator('#assistant-chat-question').inputValue()) === 'How do I list the books by genre?',
+    'the question stays in its input',
+  );
+  await shot('assistant-chat');
+  await page.locator('#assistant-chat-close').click();
+
+  // The page's versions (live edits become one when the last editor leaves): the first one,
+  // from before anything was added, restored; the canvas empties live.
+  await page.locator('#page-versions-open').click();
+  await page.locator('#page-versions-table').waitFor();
+  check((await page.locator('#page-versions-table tbody tr').count()) >= 2, 'the page lists its versions');
+  await shot('page-versions');
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.locator('#page-version-restore-1').click();
+  await expectText(page.locator('#page-versions-message'), 'Version 1 restored', 'the restore is confirmed');
+  await page.locator('#page-versions-close').click();
+  await canvas.locator('.node').first().waitFor({ state: 'detached' });
   await page.goto(projectUrl);
+
+  // Sharing: a share link created (its address shown once, copied), opened without an
+  // account, then revoked; the project downloaded as a bundle (imported further down).
+  await page.locator('#project-tab-sharing').click();
+  await page.locator('#share-links-none').waitFor();
+  await page.locator('#share-link-expiry').selectOption({ label: '1 day' });
+  await page.locator('#share-link-create').click();
+  const shareAddress = await page.locator('#share-link-url').inputValue();
+  check(shareAddress.includes('/api/v1/studio/share/shr_'), `the share address: ${shareAddress}`);
+  await page.locator('#share-link-copy').click();
+  await expectText(page.locator('#share-link-copied'), 'Copied', 'the address is copied');
+  check((await page.evaluate(() => navigator.clipboard.readText())) === shareAddress, 'the clipboard holds the address');
+  await shot('share-link-created');
+  const shared = await page.request.get(shareAddress);
+  check(shared.ok() && (await shared.json()).name === 'Book shop', `the share link opens the project: ${shared.status()}`);
+  await page.locator('#share-link-done').click();
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.locator('[id^="share-link-revoke-"]').first().click();
+  await page.locator('#share-links tr[data-state="revoked"]').waitFor();
+  check((await page.request.get(shareAddress)).status() === 404, 'a revoked share link no longer opens');
+  const [bundle] = await Promise.all([page.waitForEvent('download'), page.locator('#bundle-download').click()]);
+  check(bundle.suggestedFilename() === 'book-shop.socle.json.gz', `the bundle's file name: ${bundle.suggestedFilename()}`);
+  const bundleBytes = readFileSync(await bundle.path());
+  await shot('sharing');
+  const sharingUrl = page.url();
+  await page.getByRole('link', { name: 'Collections', exact: true }).click();
 
   // An app of the project, deployed.
   await page.getByRole('link', { name: 'books' }).waitFor();
@@ -462,6 +534,77 @@ try {
   await page.getByText(/Deployment 1 is live/).waitFor();
   await page.getByText('Deployments (1)').click();
   await shot('apps');
+
+  // Exports: a bad site address is refused next to its field; a static site wired to the app
+  // is then made by the job queue (the list follows it) and its ZIP downloaded.
+  await page.locator('#project-tab-exports').click();
+  await page.locator('#exports-none').waitFor();
+  await page.locator('#export-format').selectOption('html');
+  await page.locator('#export-base-url').fill('not an address');
+  await page.locator('#export-submit').click();
+  await page.locator('#export-base-url[aria-invalid="true"]').waitFor();
+  await expectText(page.locator('#export-base-url-error'), 'URL', 'the site address error');
+  await shot('export-errors');
+  await page.locator('#export-base-url').fill('https://books.example.com');
+  await page.locator('#export-app-slug').selectOption(slug);
+  await page.locator('#export-submit').click();
+  await expectText(page.locator('#exports-message'), 'Export queued', 'the export is queued');
+  await page.locator('#exports-table tr[data-status="succeeded"]').waitFor({ timeout: 60_000 });
+  const zipPath = await page.locator('[id^="export-download-"]').first().getAttribute('href');
+  check(zipPath?.startsWith('/api/v1/exports/'), `the download link is on this server: ${zipPath}`);
+  const zip = await page.request.get(`${base}${zipPath}`);
+  check(zip.ok() && zip.headers()['content-type'] === 'application/zip', `the export downloads as a ZIP: ${zip.status()}`);
+  check((await zip.body()).subarray(0, 2).toString() === 'PK', 'the download is a ZIP file');
+  await shot('exports');
+  const exportsUrl = page.url();
+
+  // Workflows: the project's default one listed; a new one whose steps are forms generated
+  // from the workflow schema — a bad URL refused next to its input first — reordered by
+  // dragging, saved, run by hand, its execution's step log read; then disabled from the list.
+  await page.locator('#project-tab-workflows').click();
+  await expectText(page.locator('#workflows'), 'Welcome notification', "the project's default workflow");
+  await page.locator('#workflow-new').click();
+  await page.locator('#workflow-form').waitFor();
+  await page.locator('#workflow-name').fill('Restock alert');
+  check((await page.locator('#trigger-type').inputValue()) === 'manual', 'a new workflow is run by hand');
+  const stepCards = page.locator('#workflow-steps > .step-card');
+  await page.locator('#workflow-new-step-type').selectOption('set');
+  await page.locator('#workflow-add-step').click();
+  await stepCards.nth(0).getByLabel(/^Step id/).fill('prepare');
+  await stepCards.nth(0).getByLabel(/^Values/).fill('{"total": 42}');
+  await page.locator('#workflow-new-step-type').selectOption('http');
+  await page.locator('#workflow-add-step').click();
+  await stepCards.nth(1).getByLabel(/^URL/).fill('ftp://books.example.com');
+  await page.locator('#workflow-save').click();
+  await stepCards.nth(1).getByLabel(/^URL/).and(page.locator('[aria-invalid="true"]')).waitFor();
+  await expectText(stepCards.nth(1).locator('.error-text'), 'https URL', 'the URL error next to its input');
+  await shot('workflow-errors');
+  await stepCards.nth(1).getByRole('button', { name: /^Remove/ }).click();
+  await page.locator('#workflow-new-step-type').selectOption('set');
+  await page.locator('#workflow-add-step').click();
+  await stepCards.nth(1).getByLabel(/^Step id/).fill('label');
+  await stepCards.nth(1).getByLabel(/^Values/).fill('{"label": "restock"}');
+  const stepOrder = async () => JSON.stringify(await stepCards.evaluateAll((cards) => cards.map((c) => c.dataset.stepId)));
+  await drag(page, stepCards.nth(1).locator('.drag-handle'), stepCards.nth(0));
+  for (let tries = 0; tries < 50 && (await stepOrder()) !== '["label","prepare"]'; tries += 1) await page.waitForTimeout(100);
+  check((await stepOrder()) === '["label","prepare"]', `the steps are reordered by dragging: ${await stepOrder()}`);
+  await page.locator('#workflow-save').click();
+  await expectText(page.locator('#workflow-saved'), 'Restock alert', 'the workflow is saved');
+  await shot('workflow-editor');
+  await page.locator('#run-now').click();
+  await page.locator('#executions tr[data-status="succeeded"]').waitFor();
+  await page.locator('#execution-steps tr[data-step="prepare"][data-status="succeeded"]').waitFor();
+  const ranSteps = await page.locator('#execution-steps tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.step));
+  check(JSON.stringify(ranSteps) === '["label","prepare"]', `the steps ran in their new order: ${ranSteps}`);
+  await shot('workflow-execution');
+  const workflowUrl = page.url();
+  await page.getByRole('link', { name: 'Workflows', exact: true }).click();
+  await page.getByRole('button', { name: 'Disable Restock alert' }).click();
+  await expectText(page.locator('#workflows-message'), 'disabled', 'the workflow is disabled');
+  await page.locator('#workflows tr[data-enabled="false"]').waitFor();
+  await shot('workflows');
+  const workflowsUrl = page.url();
+  await page.getByRole('link', { name: 'Apps', exact: true }).click();
 
   // The records browser: refused values first, then a record, found with a filter.
   await page.getByRole('link', { name: 'Browse records of Book shop' }).click();
@@ -604,6 +747,19 @@ try {
   await page.waitForURL('**/console/projects');
   await page.getByRole('heading', { name: 'Projects of Side project' }).waitFor();
   await page.getByText('No project yet.').waitFor();
+  // The Book shop's bundle (downloaded above) imported here, a broken one refused first.
+  await page.locator('#import-file').setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{"nothing": true}') });
+  await page.locator('#import-submit').click();
+  await page.locator('#import-form [role="alert"]').waitFor();
+  await expectText(page.locator('#import-file-error'), 'bundle', 'the refusal under the file');
+  check((await page.locator('#import-file').getAttribute('aria-invalid')) === 'true', 'the file input is marked invalid');
+  await shot('import-refused');
+  await page.locator('#import-file').setInputFiles({ name: 'book-shop.socle.json.gz', mimeType: 'application/gzip', buffer: bundleBytes });
+  await page.locator('#import-submit').click();
+  await page.waitForURL(/\/console\/projects\/[^/]+$/);
+  await page.getByRole('heading', { name: 'Book shop', level: 1 }).waitFor();
+  await page.getByRole('link', { name: 'books' }).waitFor();
+  await shot('project-imported');
   await page.getByLabel('Organization').selectOption({ label: 'Acme Labs' });
   await page.getByRole('heading', { name: 'Projects of Acme Labs' }).waitFor();
   await page.getByRole('link', { name: 'Book shop' }).waitFor();
@@ -644,6 +800,10 @@ try {
     `${projectUrl}/collections/new`,
     appsUrl,
     recordsUrl,
+    exportsUrl,
+    sharingUrl,
+    workflowsUrl,
+    workflowUrl,
   ];
   const findings = [];
   let audited = 0;
@@ -857,6 +1017,21 @@ try {
       await expectText(page.getByTestId('usage-projects'), '20', "PRO's project limit");
       await page.getByTestId('usage-api-calls-chart').waitFor();
       await shot('billing-pro');
+      // A part of the payment refunded (a credit note follows); too much is refused next to
+      // the amount first.
+      await page.locator('#billing-payments tbody tr').first().getByRole('button', { name: /^Refund/ }).click();
+      const refund = page.locator('dialog[open]');
+      await refund.getByLabel(/^Amount/).fill('100000');
+      await refund.getByRole('button', { name: 'Refund', exact: true }).click();
+      await refund.getByLabel(/^Amount/).and(page.locator('[aria-invalid="true"]')).waitFor();
+      await expectText(refund.locator('.error-text'), 'between 1 and', 'the refund amount error');
+      await shot('refund-errors');
+      await refund.getByLabel(/^Amount/).fill('1');
+      await refund.getByLabel(/^Reason/).fill('Goodwill gesture');
+      await refund.getByRole('button', { name: 'Refund', exact: true }).click();
+      await expectText(page.locator('#billing-payments-message'), 'partially refunded', 'the refund is confirmed');
+      await page.locator('#billing-payments tr[data-status="partially_refunded"]').waitFor();
+      await shot('billing-refunded');
       console.log('a plan bought through the sandbox');
     }
 

@@ -19,6 +19,12 @@ export const ROUTES = [
   { name: 'project', pattern: '/projects/:id' },
   { name: 'projectApps', pattern: '/projects/:id/apps' },
   { name: 'projectPages', pattern: '/projects/:id/pages' },
+  { name: 'projectWorkflows', pattern: '/projects/:id/workflows' },
+  // The fixed path before the workflow's, which would match it too.
+  { name: 'workflowNew', pattern: '/projects/:id/workflows/new' },
+  { name: 'workflow', pattern: '/projects/:id/workflows/:workflowId' },
+  { name: 'projectExports', pattern: '/projects/:id/exports' },
+  { name: 'projectSharing', pattern: '/projects/:id/sharing' },
   { name: 'pageEditor', pattern: '/projects/:id/pages/:pageId' },
   { name: 'collectionNew', pattern: '/projects/:id/collections/new' },
   { name: 'collection', pattern: '/projects/:id/collections/:name' },

@@ -651,3 +651,93 @@ describe('Api: platform administration', () => {
     ]);
   });
 });
+
+describe('Api: exports, sharing, workflows, the chat, refunds', () => {
+  const v1 = '/api/v1';
+
+  it('calls the endpoints of the new screens with the token', async () => {
+    const page = { items: [], page: 1, per_page: 20, total_items: 0, total_pages: 0 };
+    const { calls, fetcher } = fakeFetch([
+      [200, []],
+      [202, { id: 'e1' }],
+      [200, []],
+      [201, { id: 'l1', token: 'shr_x' }],
+      [204, null],
+      [200, []],
+      [200, { id: 'p1', version: 5 }],
+      [200, page],
+      [201, { id: 'w1' }],
+      [200, { id: 'w1' }],
+      [202, { id: 'x1' }],
+      [200, page],
+      [200, { id: 'x1', steps: [] }],
+      [200, { $defs: {} }],
+      [200, { id: 'pay1', status: 'partially_refunded' }],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    await api.exports('p1');
+    await api.createExport({ project_id: 'p1', format: 'html', options: {} });
+    await api.shareLinks('p1');
+    expect((await api.createShareLink('p1', { expires_in_secs: 3600 })).token).toBe('shr_x');
+    await api.revokeShareLink('p1', 'l1');
+    await api.pageVersions('p1', 'g1');
+    await api.restorePageVersion('p1', 'g1', 2);
+    await api.workflows('p1');
+    await api.createWorkflow({ project_id: 'p1', name: 'W', definition: { trigger: { type: 'manual' }, steps: [] } });
+    await api.updateWorkflow('w1', { enabled: false });
+    await api.executeWorkflow('w1', { a: 1 });
+    await api.executions('w1', { per_page: 20 });
+    await api.execution('x1');
+    await api.workflowSchema();
+    await api.refundPayment('pay1', { amount: 100, reason: 'r' });
+    expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      ['GET', `${v1}/exports?project_id=p1`, undefined],
+      ['POST', `${v1}/exports`, { project_id: 'p1', format: 'html', options: {} }],
+      ['GET', `${v1}/studio/projects/p1/share-links`, undefined],
+      ['POST', `${v1}/studio/projects/p1/share-links`, { expires_in_secs: 3600 }],
+      ['DELETE', `${v1}/studio/projects/p1/share-links/l1`, undefined],
+      ['GET', `${v1}/studio/projects/p1/pages/g1/versions`, undefined],
+      ['POST', `${v1}/studio/projects/p1/pages/g1/versions/2/restore`, undefined],
+      ['GET', `${v1}/automation/workflows?project_id=p1&per_page=200`, undefined],
+      ['POST', `${v1}/automation/workflows`, { project_id: 'p1', name: 'W', definition: { trigger: { type: 'manual' }, steps: [] } }],
+      ['PATCH', `${v1}/automation/workflows/w1`, { enabled: false }],
+      ['POST', `${v1}/automation/workflows/w1/execute`, { input: { a: 1 } }],
+      ['GET', `${v1}/automation/workflows/w1/executions?per_page=20`, undefined],
+      ['GET', `${v1}/automation/executions/x1`, undefined],
+      ['GET', `${v1}/automation/schema/workflow.json`, undefined],
+      ['POST', `${v1}/payments/pay1/refund`, { amount: 100, reason: 'r' }],
+    ]);
+    expect(calls[13]?.headers.authorization).toBeUndefined();
+    expect(calls[0]?.headers.authorization).toBe('Bearer a');
+  });
+
+  it('downloads a bundle and imports one as it is', async () => {
+    const seen: Array<{ url: string; method: string; headers: Record<string, string>; body: unknown }> = [];
+    const fetcher = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      seen.push({ url: String(input), method: init?.method ?? 'GET', headers: (init?.headers ?? {}) as Record<string, string>, body: init?.body });
+      if (String(input).includes('/export')) return new Response(new Uint8Array([0x1f, 0x8b, 1]), { status: 200 });
+      return new Response(JSON.stringify({ id: 'p2' }), { status: 201 });
+    }) as typeof fetch;
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    const bundle = await api.projectBundle('p1', { versions: true });
+    expect(new Uint8Array(await bundle.arrayBuffer())).toEqual(new Uint8Array([0x1f, 0x8b, 1]));
+    const file = new Blob([new Uint8Array([0x1f, 0x8b])], { type: 'application/gzip' });
+    expect((await api.importProject('o1', file)).id).toBe('p2');
+    expect(seen[0]).toMatchObject({ method: 'GET', url: '/api/v1/studio/projects/p1/export?versions=true' });
+    expect(seen[0]?.headers.accept).toBe('application/gzip');
+    expect(seen[1]).toMatchObject({ method: 'POST', url: '/api/v1/studio/projects/import?organization_id=o1', body: file });
+    expect(seen[1]?.headers['content-type']).toBe('application/gzip');
+  });
+
+  it("answers the chat's stream, or its refusal as an ApiError with the problem's code", async () => {
+    const { fetcher } = fakeFetch([[503, { status: 503, detail: 'no AI provider is configured', code: 'NOT_CONFIGURED' }]]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    const refused = await api.chat('p1', [{ role: 'user', content: 'Hi' }]).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect((refused as ApiError).status).toBe(503);
+    expect((refused as ApiError).code).toBe('NOT_CONFIGURED');
+    const streaming = (async () => new Response('event: done\ndata: {}\n\n', { status: 200 })) as typeof fetch;
+    const reader = await new Api(memoryStore({ access: 'a', refresh: 'r' }), streaming).chat('p1', [{ role: 'user', content: 'Hi' }]);
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('event: done');
+  });
+});

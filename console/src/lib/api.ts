@@ -3,6 +3,19 @@
 // become an `ApiError` whose `fields` maps a field name to its messages.
 
 import type {
+  BundleOptions,
+  ChatMessage,
+  CreatedShareLink,
+  Execution,
+  ExecutionDetail,
+  Export,
+  NewExport,
+  NewShareLink,
+  PageVersion,
+  RefundRequest,
+  ShareLink,
+  Workflow,
+  WorkflowInput,
   AdminInvoiceFilter,
   AdminUser,
   AdminUserUpdate,
@@ -89,13 +102,16 @@ export class ApiError extends Error {
   readonly status: number;
   readonly fields: FieldErrors;
   readonly requestId: string | undefined;
+  /** The problem's stable code when it has one (`NOT_CONFIGURED`). */
+  readonly code: string | undefined;
 
-  constructor(status: number, detail: string, fields: FieldErrors = {}, requestId?: string) {
+  constructor(status: number, detail: string, fields: FieldErrors = {}, requestId?: string, code?: string) {
     super(detail);
     this.name = 'ApiError';
     this.status = status;
     this.fields = fields;
     this.requestId = requestId;
+    this.code = code;
   }
 }
 
@@ -165,10 +181,14 @@ interface RequestOptions {
   body?: unknown;
   /** Sent as multipart/form-data instead (file uploads). */
   form?: FormData;
+  /** Sent as is, with its own content type (a project bundle). */
+  raw?: Blob;
   /** Send without the access token (sign-in, sign-up, refresh). */
   anonymous?: boolean;
   /** The accepted type when not JSON (a PDF). */
   accept?: string;
+  /** Stops the call (a streamed answer the builder no longer wants). */
+  signal?: AbortSignal;
 }
 
 const PLATFORM = '/api/v1';
@@ -222,7 +242,8 @@ export function errorFrom(status: number, body: unknown): ApiError {
     const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : 0;
     return new MfaRequiredError(status, detail, { mfa_token: body.mfa_token, methods, expires_in: expiresIn }, requestId);
   }
-  return new ApiError(status, detail, fields, requestId);
+  const code = typeof body.code === 'string' ? body.code : undefined;
+  return new ApiError(status, detail, fields, requestId, code);
 }
 
 /** Which page of a list, and how long (the API's default is 20, at most 200). */
@@ -301,11 +322,14 @@ export class Api {
     if (options.form) {
       // The browser writes the multipart boundary into the content type.
       body = options.form;
+    } else if (options.raw) {
+      headers['content-type'] = options.raw.type || 'application/octet-stream';
+      body = options.raw;
     } else if (options.body !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.body);
     }
-    return this.fetcher(`${this.origin}${path}${queryString(options.query)}`, { method, headers, body });
+    return this.fetcher(`${this.origin}${path}${queryString(options.query)}`, { method, headers, body, signal: options.signal });
   }
 
   private async read<T>(response: Response): Promise<T> {
@@ -599,15 +623,28 @@ export class Api {
   }
 
   /** An invoice's PDF, fetched with the access token (a problem on error). */
-  async invoicePdf(id: string): Promise<Blob> {
-    const path = `${PLATFORM}/billing/invoices/${encodeURIComponent(id)}/pdf`;
-    const options: RequestOptions = { accept: 'application/pdf' };
-    let response = await this.send('GET', path, options);
-    if (response.status === 401 && this.store.load() && (await this.refresh())) {
-      response = await this.send('GET', path, options);
+  invoicePdf(id: string): Promise<Blob> {
+    return this.blob(`${PLATFORM}/billing/invoices/${encodeURIComponent(id)}/pdf`, { accept: 'application/pdf' });
+  }
+
+  /** The response of `path` as it is: sent like `request`, with one refresh on 401. */
+  private async raw(method: string, path: string, options: RequestOptions): Promise<Response> {
+    let response = await this.send(method, path, options);
+    if (response.status === 401 && !options.anonymous && this.store.load() && (await this.refresh())) {
+      response = await this.send(method, path, options);
     }
-    if (!response.ok) return this.read<Blob>(response);
-    return response.blob();
+    if (!response.ok) return this.read<never>(response);
+    return response;
+  }
+
+  /** A file the API answers (a PDF, a bundle), fetched with the access token (a problem on error). */
+  private async blob(path: string, options: RequestOptions): Promise<Blob> {
+    return (await this.raw('GET', path, options)).blob();
+  }
+
+  /** Refund a paid payment, in full (no amount) or in part (OWNER or ADMIN; 409 when it cannot be). */
+  refundPayment(id: string, input: RefundRequest): Promise<Payment> {
+    return this.request('POST', `${PLATFORM}/payments/${encodeURIComponent(id)}/refund`, { body: input });
   }
 
   /** Who the organization's invoices are made out to (OWNER or ADMIN). */
@@ -701,6 +738,87 @@ export class Api {
   /** A page document from a prompt (503 when no AI provider is configured). */
   generatePage(projectId: string, prompt: string): Promise<GeneratedPage> {
     return this.request('POST', `${PLATFORM}/assistant/generate/page`, { body: { project_id: projectId, prompt } });
+  }
+
+  /**
+   * Chat about a project: the answer streams as server-sent events (`delta`, then `done` or
+   * `error`); the body's reader is answered once the server accepted the question (503 when no
+   * AI provider is configured, as a thrown `ApiError`).
+   */
+  async chat(projectId: string, messages: ChatMessage[], signal?: AbortSignal): Promise<ReadableStreamDefaultReader<Uint8Array>> {
+    const response = await this.raw('POST', `${PLATFORM}/assistant/chat`, {
+      body: { project_id: projectId, messages },
+      accept: 'text/event-stream',
+      signal,
+    });
+    if (!response.body) throw new ApiError(response.status, 'the answer has no body');
+    return response.body.getReader();
+  }
+
+  // --- Exports ------------------------------------------------------------------------------
+
+  /** A project's exports, newest first. */
+  exports(projectId: string): Promise<Export[]> {
+    return this.request('GET', `${PLATFORM}/exports`, { query: { project_id: projectId } });
+  }
+
+  export(id: string): Promise<Export> {
+    return this.request('GET', `${PLATFORM}/exports/${encodeURIComponent(id)}`);
+  }
+
+  /** Ask for an export: queued at once (202), made by the job queue; counted against the plan. */
+  createExport(input: NewExport): Promise<Export> {
+    return this.request('POST', `${PLATFORM}/exports`, { body: input });
+  }
+
+  // --- Workflows ----------------------------------------------------------------------------
+
+  private workflowsPath(rest = ''): string {
+    return `${PLATFORM}/automation/workflows${rest}`;
+  }
+
+  /** A project's workflows, oldest first. */
+  workflows(projectId: string): Promise<Page<Workflow>> {
+    return this.request('GET', this.workflowsPath(), { query: { project_id: projectId, per_page: 200 } });
+  }
+
+  workflow(id: string): Promise<Workflow> {
+    return this.request('GET', this.workflowsPath(`/${encodeURIComponent(id)}`));
+  }
+
+  /** Create a workflow; its definition is checked against the workflow schema (422 with paths). */
+  createWorkflow(input: WorkflowInput): Promise<Workflow> {
+    return this.request('POST', this.workflowsPath(), { body: input });
+  }
+
+  /** Change a workflow; a new definition adds a version. */
+  updateWorkflow(id: string, input: WorkflowInput): Promise<Workflow> {
+    return this.request('PATCH', this.workflowsPath(`/${encodeURIComponent(id)}`), { body: input });
+  }
+
+  /** Delete a workflow with its versions and executions. */
+  deleteWorkflow(id: string): Promise<void> {
+    return this.request('DELETE', this.workflowsPath(`/${encodeURIComponent(id)}`));
+  }
+
+  /** Run a workflow now; `input` is what its steps see as `input`. */
+  executeWorkflow(id: string, input: Record<string, unknown> = {}): Promise<Execution> {
+    return this.request('POST', this.workflowsPath(`/${encodeURIComponent(id)}/execute`), { body: { input } });
+  }
+
+  /** A workflow's executions, newest first. */
+  executions(workflowId: string, paging: Paging = {}): Promise<Page<Execution>> {
+    return this.request('GET', this.workflowsPath(`/${encodeURIComponent(workflowId)}/executions`), { query: { ...paging } });
+  }
+
+  /** One execution with every step attempt. */
+  execution(id: string): Promise<ExecutionDetail> {
+    return this.request('GET', `${PLATFORM}/automation/executions/${encodeURIComponent(id)}`);
+  }
+
+  /** The JSON Schema of workflow definitions: the triggers and steps and their settings. */
+  workflowSchema(): Promise<unknown> {
+    return this.request('GET', `${PLATFORM}/automation/schema/workflow.json`, { anonymous: true });
   }
 
   // --- Platform administration (role `admin`; others get 403) -------------------------------
@@ -872,6 +990,40 @@ export class Api {
     return this.request('POST', `${PLATFORM}/studio/projects`, { body: input });
   }
 
+  private projectPath(id: string, rest = ''): string {
+    return `${PLATFORM}/studio/projects/${encodeURIComponent(id)}${rest}`;
+  }
+
+  /** The project's share links, revoked ones included. */
+  shareLinks(projectId: string): Promise<ShareLink[]> {
+    return this.request('GET', this.projectPath(projectId, '/share-links'));
+  }
+
+  /** A read-only preview link of the pages; its token is in this answer only. */
+  createShareLink(projectId: string, input: NewShareLink): Promise<CreatedShareLink> {
+    return this.request('POST', this.projectPath(projectId, '/share-links'), { body: input });
+  }
+
+  revokeShareLink(projectId: string, linkId: string): Promise<void> {
+    return this.request('DELETE', this.projectPath(projectId, `/share-links/${encodeURIComponent(linkId)}`));
+  }
+
+  /** The project as a gzip-compressed JSON bundle (to import elsewhere). */
+  projectBundle(projectId: string, options: BundleOptions = {}): Promise<Blob> {
+    return this.blob(this.projectPath(projectId, '/export'), {
+      accept: 'application/gzip',
+      query: { versions: options.versions || undefined, records: options.records || undefined },
+    });
+  }
+
+  /** A new project in the organization from a bundle (gzip or JSON); nothing is created if any part is invalid. */
+  importProject(organizationId: string, bundle: Blob): Promise<Project> {
+    return this.request('POST', `${PLATFORM}/studio/projects/import`, {
+      query: { organization_id: organizationId },
+      raw: bundle,
+    });
+  }
+
   // --- Collections ------------------------------------------------------------------------
 
   private collectionsPath(projectId: string): string {
@@ -922,6 +1074,16 @@ export class Api {
 
   deletePage(projectId: string, pageId: string): Promise<void> {
     return this.request('DELETE', `${this.pagesPath(projectId)}/${encodeURIComponent(pageId)}`);
+  }
+
+  /** The page's saved versions, newest first. */
+  pageVersions(projectId: string, pageId: string): Promise<PageVersion[]> {
+    return this.request('GET', `${this.pagesPath(projectId)}/${encodeURIComponent(pageId)}/versions`);
+  }
+
+  /** Make an old version current again (saved as a new version; live editors see it). */
+  restorePageVersion(projectId: string, pageId: string, version: number): Promise<StudioPage> {
+    return this.request('POST', `${this.pagesPath(projectId)}/${encodeURIComponent(pageId)}/versions/${version}/restore`);
   }
 
   /** The JSON Schema of page documents: the component types and their props. */

@@ -215,18 +215,28 @@ export type RuleName = (typeof RULES)[number];
 
 export type Rules = Record<RuleName, string | null>;
 
+/** An index of a collection's table on chosen fields. */
+export interface CollectionIndex {
+  name: string;
+  fields: string[];
+  unique: boolean;
+}
+
 export interface Collection extends Partial<Rules> {
   id: string;
   name: string;
   type: 'base' | 'auth' | 'view';
   system: boolean;
   fields: CollectionField[];
+  indexes?: CollectionIndex[];
 }
 
 export interface NewCollection extends Partial<Rules> {
   name: string;
   type?: 'base' | 'auth';
   fields: CollectionField[];
+  /** Absent: the indexes stay as they are. */
+  indexes?: CollectionIndex[];
 }
 
 export interface App {
@@ -381,9 +391,14 @@ export interface SubscribeResult {
 
 export interface Payment {
   id: string;
+  /** `sandbox`, `stripe`, `paypal`, `cinetpay`… */
+  provider: string;
+  /** `pending`, `succeeded`, `failed`, `canceled`, `needs_review`, `refunded`, `partially_refunded`. */
   status: string;
   /** In minor units. */
   amount: number;
+  /** In minor units: what was refunded so far. */
+  amount_refunded: number;
   currency: string;
   description: string;
   created_at: string;
@@ -805,4 +820,185 @@ export interface GeneratedPage {
   document: Record<string, unknown>;
   attempts: number;
   tokens: number;
+}
+
+// --- Exports (/api/v1/exports) -----------------------------------------------------------------
+
+export const EXPORT_FORMATS = ['html', 'pwa', 'react', 'flutter'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export type ExportStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface ExportOptions {
+  /** The site's address, for absolute URLs in the sitemap and robots.txt. */
+  base_url?: string;
+  /** A deployed app whose API the site's forms and lists talk to. */
+  app_slug?: string;
+}
+
+export interface NewExport {
+  project_id: string;
+  format: ExportFormat;
+  options: ExportOptions;
+}
+
+/** A project made into a downloadable ZIP by the job queue. */
+export interface Export {
+  id: string;
+  organization_id: string;
+  project_id: string;
+  format: string;
+  status: ExportStatus;
+  /** 0 to 100. */
+  progress: number;
+  /** What it is doing now (`page about`). */
+  step: string;
+  error: string | null;
+  /** The ZIP's size in bytes, once made. */
+  size: number | null;
+  created_at: string;
+  finished_at: string | null;
+  /** A link to the ZIP that works for an hour without signing in (succeeded exports). */
+  download_url?: string | null;
+}
+
+// --- Share links and project bundles (/api/v1/studio/projects/{id}/…) ---------------------------
+
+/** A read-only preview link of a project's pages (its token is only in the creation's answer). */
+export interface ShareLink {
+  id: string;
+  project_id: string;
+  /** The first characters of the token, to recognize it. */
+  token_prefix: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface CreatedShareLink extends ShareLink {
+  /** Shown once: the token for `GET /api/v1/studio/share/{token}`. */
+  token: string;
+}
+
+export interface NewShareLink {
+  /** Lifetime in seconds (60 to one year); none: until revoked. */
+  expires_in_secs?: number;
+}
+
+/** What a project bundle holds besides the pages' current versions and the collections. */
+export interface BundleOptions {
+  /** Every version of every page. */
+  versions?: boolean;
+  /** The collections' records. */
+  records?: boolean;
+}
+
+/** One saved version of a page (newest first in lists). */
+export interface PageVersion {
+  version: number;
+  name: string;
+  slug: string;
+  size_bytes: number;
+  author_id: string;
+  created_at: string;
+}
+
+// --- Workflows (/api/v1/automation) -------------------------------------------------------------
+
+/** A workflow's definition: a trigger and steps (see /api/v1/automation/schema/workflow.json). */
+export interface WorkflowDefinition {
+  trigger: Record<string, unknown> & { type: string };
+  steps: Array<Record<string, unknown>>;
+}
+
+export interface Workflow {
+  id: string;
+  organization_id: string;
+  project_id: string;
+  name: string;
+  description: string;
+  enabled: boolean;
+  /** manual, record, project, schedule or webhook. */
+  trigger_type: string;
+  /** Each change of the definition adds a version. */
+  version: number;
+  definition: WorkflowDefinition;
+  /** Created by the system with the project. */
+  is_default: boolean;
+  /** Where a webhook-triggered workflow is called (`POST`, a path on this server). */
+  hook_url: string | null;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WorkflowInput {
+  /** Required when creating. */
+  project_id?: string;
+  name?: string;
+  description?: string;
+  enabled?: boolean;
+  definition?: WorkflowDefinition;
+}
+
+export type ExecutionStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
+
+/** One run of a workflow. */
+export interface Execution {
+  id: string;
+  workflow_id: string;
+  project_id: string;
+  /** The workflow version it runs. */
+  version: number;
+  status: ExecutionStatus;
+  trigger_type: string;
+  context: Record<string, unknown>;
+  position: Record<string, unknown> | null;
+  /** Steps run so far. */
+  seq: number;
+  depth: number;
+  error: string | null;
+  rerun_of: string | null;
+  started_by: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+/** One attempt at one step. */
+export interface StepRun {
+  id: string;
+  seq: number;
+  step_id: string;
+  step_type: string;
+  attempt: number;
+  /** running, succeeded, retrying or failed. */
+  status: string;
+  /** The step's values after templating (secrets masked). */
+  input: unknown;
+  output: unknown;
+  error: string | null;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+}
+
+export interface ExecutionDetail extends Execution {
+  /** Every step attempt, in order. */
+  steps: StepRun[];
+}
+
+// --- Assistant chat (/api/v1/assistant/chat) ----------------------------------------------------
+
+export interface ChatMessage {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+// --- Refunds (/api/v1/payments/{id}/refund) -----------------------------------------------------
+
+export interface RefundRequest {
+  /** In minor units; the rest of the payment when absent. */
+  amount?: number;
+  reason: string;
 }

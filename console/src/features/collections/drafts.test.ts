@@ -1,5 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { collectionPayload, draftFrom, fieldPayload, newFieldDraft, ruleDraft, ruleDrafts, ruleValue } from './drafts';
+import {
+  collectionPayload,
+  draftErrors,
+  draftFrom,
+  fieldPayload,
+  indexDrafts,
+  indexErrors,
+  indexPayload,
+  indexableFields,
+  newFieldDraft,
+  newIndexDraft,
+  ruleDraft,
+  ruleDrafts,
+  ruleValue,
+  toggleIndexField,
+} from './drafts';
 import { posts } from '../../lib/fixtures';
 
 describe('the field editor', () => {
@@ -45,5 +60,45 @@ describe('rules', () => {
     expect(ruleValue({ mode: 'locked', expression: 'ignored' })).toBeNull();
     expect(ruleValue({ mode: 'public', expression: 'ignored' })).toBe('');
     expect(ruleValue({ mode: 'custom', expression: ' a = 1 ' })).toBe('a = 1');
+  });
+});
+
+describe('indexes', () => {
+  const books = { indexes: [{ name: 'idx_title', fields: ['title'], unique: true }] };
+
+  it('round-trips the indexes and sends them with the collection', () => {
+    const drafts = indexDrafts(books);
+    expect(drafts.map(indexPayload)).toEqual(books.indexes);
+    drafts[0]!.name = ' by_title ';
+    const payload = collectionPayload('books', [], ruleDrafts(null), null, drafts);
+    expect(payload.indexes).toEqual([{ name: 'by_title', fields: ['title'], unique: true }]);
+    expect(indexDrafts(null)).toEqual([]);
+    // Without index drafts, those loaded are sent back as they were.
+    const loaded = { ...posts, indexes: books.indexes };
+    expect(collectionPayload('posts', [], ruleDrafts(posts), loaded).indexes).toEqual(books.indexes);
+  });
+
+  it('names a new index after the collection', () => {
+    const first = newIndexDraft('books', []);
+    expect(first).toMatchObject({ name: 'idx_books_1', fields: [], unique: false });
+    expect(newIndexDraft('my books', [first, { ...first, name: 'idx_my_books_3' }]).name).toBe('idx_my_books_4');
+  });
+
+  it('keeps the order the fields were chosen in', () => {
+    expect(toggleIndexField(['a'], 'b', true)).toEqual(['a', 'b']);
+    expect(toggleIndexField(['a', 'b'], 'a', false)).toEqual(['b']);
+    expect(toggleIndexField(['a', 'b'], 'a', true)).toEqual(['b', 'a']);
+  });
+
+  it('offers the fields an index may cover', () => {
+    const drafts = [{ ...newFieldDraft('text'), name: 'title' }, newFieldDraft('text')];
+    expect(indexableFields(drafts, [{ name: 'created', type: 'autodate' }], ['gone'])).toEqual(['id', 'title', 'created', 'gone']);
+  });
+
+  it("finds the server's errors of an index, and of a whole item", () => {
+    const errors = { 'indexes.1.fields': ['an index covers at least one field'], 'indexes.1': ['bad'], 'fields.0': ['invalid field'] };
+    expect(indexErrors(errors, 1)).toEqual({ fields: ['an index covers at least one field'], '': ['bad'] });
+    expect(indexErrors(errors, 0)).toEqual({});
+    expect(draftErrors(errors, 0)).toEqual({ '': ['invalid field'] });
   });
 });

@@ -4,7 +4,7 @@
 import type { FieldErrors } from '../../lib/api';
 import { errorsUnder } from '../../lib/fieldErrors';
 import { commaList } from '../../lib/text';
-import type { Collection, CollectionField, EditableFieldType, NewCollection, RuleName, Rules } from '../../lib/types';
+import type { Collection, CollectionField, CollectionIndex, EditableFieldType, NewCollection, RuleName, Rules } from '../../lib/types';
 import { RULES } from '../../lib/types';
 
 /** One field as the editor holds it: strings for text inputs, the original kept for round trips. */
@@ -121,21 +121,79 @@ export function ruleDrafts(collection: Partial<Rules> | null): RuleDrafts {
   return drafts;
 }
 
-/** The collection JSON to send: built-in fields as loaded, edited fields, the rules. */
+/** The collection JSON to send: built-in fields as loaded, edited fields, the rules, the indexes. */
 export function collectionPayload(
   name: string,
   drafts: FieldDraft[],
   rules: RuleDrafts,
   loaded: Collection | null,
+  indexes: IndexDraft[] = indexDrafts(loaded),
 ): NewCollection {
   const builtIn = (loaded?.fields ?? []).filter(isBuiltIn);
   const payload: NewCollection = {
     name: name.trim(),
     fields: [...drafts.map(fieldPayload), ...builtIn],
+    indexes: indexes.map(indexPayload),
   };
   if (!loaded) payload.type = 'base';
   for (const rule of RULES) payload[rule] = ruleValue(rules[rule]);
   return payload;
+}
+
+// --- Indexes -----------------------------------------------------------------------------
+
+/** An index as the editor holds it. */
+export interface IndexDraft {
+  key: number;
+  name: string;
+  /** The covered fields, in order. */
+  fields: string[];
+  unique: boolean;
+}
+
+export function indexDrafts(collection: Pick<Collection, 'indexes'> | null): IndexDraft[] {
+  return (collection?.indexes ?? []).map((index) => ({ key: nextKey++, name: index.name, fields: [...index.fields], unique: Boolean(index.unique) }));
+}
+
+/** A new index named after the collection (`idx_books_2`), free among `existing`. */
+export function newIndexDraft(collectionName: string, existing: readonly IndexDraft[]): IndexDraft {
+  const base = `idx_${collectionName.trim().replace(/[^A-Za-z0-9_]/g, '_') || 'collection'}`;
+  const taken = new Set(existing.map((i) => i.name.toLowerCase()));
+  let n = existing.length + 1;
+  while (taken.has(`${base}_${n}`.toLowerCase())) n += 1;
+  return { key: nextKey++, name: `${base}_${n}`, fields: [], unique: false };
+}
+
+export function indexPayload(draft: IndexDraft): CollectionIndex {
+  return { name: draft.name.trim(), fields: [...draft.fields], unique: draft.unique };
+}
+
+/** `fields` with `field` added (at the end) or taken out: the order is the index's. */
+export function toggleIndexField(fields: readonly string[], field: string, on: boolean): string[] {
+  const rest = fields.filter((f) => f !== field);
+  return on ? [...rest, field] : rest;
+}
+
+/** The fields an index may cover: `id`, the fields being edited, the built-in ones, and any it already names. */
+export function indexableFields(drafts: readonly FieldDraft[], builtIn: readonly CollectionField[], chosen: readonly string[]): string[] {
+  const names = ['id', ...drafts.map((d) => d.name.trim()), ...builtIn.map((f) => f.name), ...chosen].filter(Boolean);
+  return [...new Set(names)];
+}
+
+/** The server's errors of the index at `index` (`indexes.2.fields` → `fields`, `indexes.2` → ''). */
+export function indexErrors(errors: FieldErrors, index: number): FieldErrors {
+  return itemErrors(errors, 'indexes', index);
+}
+
+/**
+ * The errors of the item at `index` of a list (`fields.2.name` → `name`); those about the
+ * item as a whole (`fields.2`) under ''.
+ */
+export function itemErrors(errors: FieldErrors, list: string, index: number): FieldErrors {
+  const under = errorsUnder(errors, list);
+  const own = errorsUnder(under, String(index));
+  const whole = under[String(index)];
+  return whole ? { ...own, '': [...(own[''] ?? []), ...whole] } : own;
 }
 
 /**
@@ -143,5 +201,5 @@ export function collectionPayload(
  * `fields.N` names the N-th draft.
  */
 export function draftErrors(errors: FieldErrors, index: number): FieldErrors {
-  return errorsUnder(errorsUnder(errors, 'fields'), String(index));
+  return itemErrors(errors, 'fields', index);
 }

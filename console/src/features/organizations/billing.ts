@@ -25,15 +25,19 @@ export function money(minor: number, currency: string, locale?: string): string 
   return format.format(minor / 10 ** digits);
 }
 
-/** `1999, 'EUR'` → `19.99`, `500, 'JPY'` → `500`: minor units in the currency's main unit. */
-export function majorUnits(minor: number, currency: string): number {
-  let digits = 2;
+/** How many minor units digits a currency has: 2 for EUR (cents), 0 for JPY. */
+export function fractionDigits(currency: string): number {
   try {
-    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
   } catch {
     // An unknown currency: cents.
+    return 2;
   }
-  return minor / 10 ** digits;
+}
+
+/** `1999, 'EUR'` → `19.99`, `500, 'JPY'` → `500`: minor units in the currency's main unit. */
+export function majorUnits(minor: number, currency: string): number {
+  return minor / 10 ** fractionDigits(currency);
 }
 
 /** `1073741824` → `1 GB` (binary units, as quotas are set). */

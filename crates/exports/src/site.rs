@@ -186,7 +186,13 @@ mod tests {
 
     #[test]
     fn large_photos_are_resized_and_recompressed() {
-        let img = image::RgbImage::from_fn(2400, 1200, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+        // A photo-like image (noise compresses badly as PNG, well as JPEG).
+        let mut seed = 7u32;
+        let img = image::RgbImage::from_fn(2400, 1200, |x, y| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let noise = (seed >> 24) as u8 / 8;
+            image::Rgb([(x / 10 % 256) as u8 ^ noise, (y / 5 % 256) as u8, 90u8.wrapping_add(noise)])
+        });
         let mut png = std::io::Cursor::new(Vec::new());
         img.write_to(&mut png, image::ImageFormat::Png).expect("encode");
         let png = png.into_inner();

@@ -40,11 +40,11 @@ sys.exit(0 if hmac.compare_digest(expected, parts["v1"]) else 1)
     child.wait().map(|s| s.success()).unwrap_or(false)
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// The next JSON message other than a keep-alive ping, or None if the socket ends or stays
 /// silent for [`PATIENCE`] (a safety net: a message that is coming arrives long before).
-async fn next_json(ws: &mut Ws) -> Option<Value> {
+pub async fn next_json(ws: &mut Ws) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         match tokio::time::timeout_at(deadline, ws.next()).await {

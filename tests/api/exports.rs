@@ -249,8 +249,34 @@ on_both_databases!(projects_export_as_react_and_flutter_projects);
 async fn projects_export_as_react_and_flutter_projects(app: TestApp) {
     let (owner, _org, id) = site_project(&app, "owner@bakery.example").await;
 
+    // Its progress is pushed live as one notification, updated until the end.
+    let ws_url = app.base.replace("http://", "ws://");
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("{ws_url}/api/v1/notifications/ws?token={}", owner.access))
+            .await
+            .expect("the notifications socket");
+    assert_eq!(crate::automation::next_json(&mut ws).await.expect("hello")["type"], "hello");
+
     // React: a Vite project, one component per page, routes, the SDK pointed at the app.
     let react = export(&app, &owner, &id, "react").await;
+    let mut pushed = Vec::new();
+    while let Some(m) = crate::automation::next_json(&mut ws).await {
+        let n = m["notification"].clone();
+        pushed.push(n.clone());
+        if n["type"] == "export.finished" {
+            break;
+        }
+    }
+    let kinds: Vec<&str> = pushed.iter().filter_map(|n| n["type"].as_str()).collect();
+    assert!(kinds.contains(&"export.progress") && kinds.last() == Some(&"export.finished"), "{kinds:?}");
+    assert!(pushed.iter().all(|n| n["id"] == pushed[0]["id"]), "one notification, updated: {pushed:?}");
+    let progress: Vec<i64> = pushed.iter().filter_map(|n| n["data"]["progress"].as_i64()).collect();
+    assert!(progress.windows(2).all(|w| w[0] <= w[1]) && progress.last() == Some(&100), "{progress:?}");
+    let listed = app.get("/api/v1/notifications", Some(&owner.access)).await.expect(200).body;
+    let tagged = listed["items"]
+        .as_array()
+        .map(|i| i.iter().filter(|n| n["tag"].as_str().is_some_and(|t| t.starts_with("export:"))).count());
+    assert_eq!(tagged, Some(1), "the list holds the one notification: {listed}");
     let package: Value = serde_json::from_str(&text(&react, "package.json")).expect("package.json");
     assert_eq!(package["dependencies"]["pocketbase"], "0.28.1", "versions are pinned: {package}");
     assert!(package["scripts"]["build"].as_str().is_some_and(|b| b.contains("vite build")));

@@ -182,6 +182,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             name: "record_interest",
             script: include_str!("../migrations/0003_record_interest.sql"),
         },
+        kernel::migrate::Migration {
+            module: "automation",
+            version: 4,
+            name: "notification_tags",
+            script: include_str!("../migrations/0004_notification_tags.sql"),
+        },
     ]
 }
 

@@ -212,7 +212,15 @@ impl JobHandler for BuildExport {
                         args![&id, size as i64, kernel::time::now()],
                     )
                     .await?;
-                    notify(&mut tx, &id, "Your export is ready", "Open the export to download it.").await?;
+                    notify(
+                        &mut tx,
+                        &id,
+                        "export.finished",
+                        "Your export is ready",
+                        "Open the export to download it.",
+                        100,
+                    )
+                    .await?;
                     ctx.complete_in(tx, Some(json!({"bytes": size}))).await?;
                     Ok(None)
                 }
@@ -223,7 +231,7 @@ impl JobHandler for BuildExport {
                         args![&id, e.to_string(), kernel::time::now()],
                     )
                     .await?;
-                    notify(&mut tx, &id, "Your export failed", &e.to_string()).await?;
+                    notify(&mut tx, &id, "export.finished", "Your export failed", &e.to_string(), -1).await?;
                     tx.commit().await?;
                     Err(JobError::Permanent(e.to_string()))
                 }
@@ -233,8 +241,9 @@ impl JobHandler for BuildExport {
 }
 
 /// Tell whoever asked for the export (a `notify.user` event: Automation makes it a
-/// notification, live and by email per their preferences).
-async fn notify(tx: &mut kernel::Tx, id: &str, title: &str, body: &str) -> Result<()> {
+/// notification, live and by email per their preferences). Every notice of one export has
+/// the tag `export:ID`, so its progress and its end update one notification.
+async fn notify(tx: &mut kernel::Tx, id: &str, kind: &str, title: &str, body: &str, progress: i64) -> Result<()> {
     let row: Option<(String, String, String)> = tx
         .fetch_optional("SELECT created_by, organization_id, project_id FROM exports WHERE id = $1", args![id])
         .await?;
@@ -244,12 +253,24 @@ async fn notify(tx: &mut kernel::Tx, id: &str, title: &str, body: &str) -> Resul
         kernel::outbox::NewEvent::new(
             "notify.user",
             Some(&org),
-            json!({"user_id": user, "type": "export.finished", "title": title, "body": body,
-                "data": {"export_id": id, "project_id": project}}),
+            json!({"user_id": user, "type": kind, "title": title, "body": body, "tag": format!("export:{id}"),
+                "data": {"export_id": id, "project_id": project, "progress": progress}}),
         ),
     )
     .await?;
     Ok(())
+}
+
+/// The progress pushed as the export's notification (its row is updated more often).
+async fn milestone(state: &ExportsState, id: &str, percent: i64, step: &str) -> Result<()> {
+    let mut tx = state.db.begin().await?;
+    tx.execute(
+        "UPDATE exports SET status = 'running', progress = $2, step = $3 WHERE id = $1",
+        args![id, percent, step],
+    )
+    .await?;
+    notify(&mut tx, id, "export.progress", &format!("Exporting: {percent} %"), step, percent).await?;
+    tx.commit().await
 }
 
 async fn progress(state: &ExportsState, id: &str, percent: i64, step: &str) -> Result<()> {
@@ -354,9 +375,9 @@ async fn build(state: &ExportsState, id: &str, project_id: &str, options: &Expor
     let (format, stored, org): (String, String, String) =
         state.db.fetch_one("SELECT format, options, organization_id FROM exports WHERE id = $1", args![id]).await?;
     let project_name = serde_json::from_str::<Stored>(&stored).map(|s| s.project_name).unwrap_or_default();
-    progress(state, id, 2, "pages").await?;
+    milestone(state, id, 2, "pages").await?;
     let site = site(state, id, project_id, &org, options, project_name).await?;
-    progress(state, id, 30, &format!("{format} files")).await?;
+    milestone(state, id, 30, &format!("{format} files")).await?;
     let files = match format.as_str() {
         "react" => crate::react::project_files(&site),
         "flutter" => crate::flutter::project_files(&site),
@@ -374,7 +395,7 @@ async fn build(state: &ExportsState, id: &str, project_id: &str, options: &Expor
         zip.write_all(content).map_err(Error::internal)?;
     }
     let bytes = zip.finish().map_err(Error::internal)?.into_inner();
-    progress(state, id, 97, "storing").await?;
+    milestone(state, id, 97, "storing").await?;
     let key = format!("exports/{project_id}/{id}.zip");
     state.runtime.store.put(&key, &bytes).await.map_err(Error::from)?;
     state.db.execute("UPDATE exports SET storage_key = $2 WHERE id = $1", args![id, &key]).await?;

@@ -35,6 +35,8 @@ pub struct Notification {
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub read_at: Option<OffsetDateTime>,
+    /// A later notification with the same tag replaces this one (same id, unread again).
+    pub tag: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
@@ -51,6 +53,10 @@ pub struct NewNotification {
     pub url: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub data: Option<Value>,
+    /// Replace the user's notification with this tag, if any (`export:ID`: its progress,
+    /// then its end), rather than add one.
+    #[serde(default)]
+    pub tag: Option<String>,
 }
 
 impl NewNotification {
@@ -65,14 +71,19 @@ impl NewNotification {
         if let Some(u) = &self.url {
             v.max_len("url", u, 2000);
         }
+        if let Some(t) = &self.tag {
+            v.text("tag", t, 200);
+        }
         v.finish()
     }
 }
 
-pub(crate) const COLUMNS: &str = "id, user_id, type, title, body, url, data, read_at, created_at";
+pub(crate) const COLUMNS: &str = "id, user_id, type, title, body, url, data, read_at, tag, created_at";
 
 /// Notify one user in the caller's transaction: the row, the live push after commit, and
-/// an email job when the user wants this type by email.
+/// an email job when the user wants this type by email. A tagged notification replaces the
+/// user's one with the same tag (unread again, the same id); it is emailed only when it is
+/// new or its type changed (a progress is not, its end is).
 pub async fn notify_user(
     tx: &mut Tx,
     live: &live::Hub,
@@ -80,8 +91,18 @@ pub async fn notify_user(
     email: Option<&str>,
     n: &NewNotification,
 ) -> Result<Notification> {
+    let replaced: Option<(String, String)> = match &n.tag {
+        Some(tag) => {
+            tx.fetch_optional(
+                "SELECT id, type FROM notifications WHERE user_id = $1 AND tag = $2 ORDER BY created_at DESC LIMIT 1",
+                args![user_id, tag],
+            )
+            .await?
+        }
+        None => None,
+    };
     let notification = Notification {
-        id: kernel::ids::new_id(),
+        id: replaced.as_ref().map(|(id, _)| id.clone()).unwrap_or_else(kernel::ids::new_id),
         user_id: user_id.to_string(),
         kind: n.kind.clone(),
         title: n.title.clone(),
@@ -89,30 +110,42 @@ pub async fn notify_user(
         url: n.url.clone(),
         data: n.data.clone(),
         read_at: None,
+        tag: n.tag.clone(),
         created_at: kernel::time::now(),
     };
-    tx.execute(
-        "INSERT INTO notifications (id, user_id, type, title, body, url, data, read_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
-        args![
-            &notification.id,
-            user_id,
-            &n.kind,
-            &n.title,
-            &n.body,
-            n.url.clone(),
-            n.data.clone(),
-            notification.created_at
-        ],
-    )
-    .await?;
+    let new_type = replaced.as_ref().is_none_or(|(_, kind)| *kind != n.kind);
+    if replaced.is_some() {
+        tx.execute(
+            "UPDATE notifications SET type = $2, title = $3, body = $4, url = $5, data = $6, read_at = NULL, created_at = $7
+             WHERE id = $1",
+            args![&notification.id, &n.kind, &n.title, &n.body, n.url.clone(), n.data.clone(), notification.created_at],
+        )
+        .await?;
+    } else {
+        tx.execute(
+            "INSERT INTO notifications (id, user_id, type, title, body, url, data, read_at, tag, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)",
+            args![
+                &notification.id,
+                user_id,
+                &n.kind,
+                &n.title,
+                &n.body,
+                n.url.clone(),
+                n.data.clone(),
+                n.tag.clone(),
+                notification.created_at
+            ],
+        )
+        .await?;
+    }
     let wants_email: Option<(bool,)> = tx
         .fetch_optional(
             "SELECT email FROM notification_preferences WHERE user_id = $1 AND type = $2",
             args![user_id, &n.kind],
         )
         .await?;
-    if let (Some((true,)), Some(to)) = (wants_email, email) {
+    if let (true, Some((true,)), Some(to)) = (new_type, wants_email, email) {
         let vars = json!({"title": n.title, "body": n.body, "url": n.url});
         let mail = kernel::templates::render_email(tx, "notification", to, &vars).await?;
         kernel::mail::enqueue(tx, &mail).await?;
@@ -192,7 +225,8 @@ pub fn register_jobs(registry: &mut Registry, state: &AutomationState) {
 }
 
 /// The event any module appends to tell one user something (`payload`: `user_id`, `type`,
-/// `title`, `body`, `url`, `data`): a notification, live and by email per their preferences.
+/// `title`, `body`, `url`, `data`, optionally `tag`): a notification, live and by email per
+/// their preferences; with a tag it replaces the earlier one of that tag.
 pub const NOTIFY_USER_EVENT: &str = "notify.user";
 
 /// Turns `notify.user` events into notifications, in the dispatch transaction.
@@ -216,6 +250,7 @@ impl Listener for UserNotices {
                 body: p["body"].as_str().unwrap_or_default().chars().take(5000).collect(),
                 url: p["url"].as_str().map(str::to_string),
                 data: p.get("data").cloned().filter(|d| !d.is_null()),
+                tag: p["tag"].as_str().map(str::to_string),
             };
             if n.validate().is_err() {
                 tracing::warn!(kind = %n.kind, "a notify.user event was not a valid notification");
@@ -252,6 +287,7 @@ impl Listener for AuditAlerts {
                 body: p["description"].as_str().unwrap_or_default().to_string(),
                 url: None,
                 data: Some(p.clone()),
+                tag: None,
             };
             for (id, email) in foundation::accounts::active_recipients(tx, Some(PlatformRole::Admin)).await? {
                 notify_user(tx, &self.0.live, &id, Some(&email), &n).await?;

@@ -912,6 +912,7 @@ impl StepRunner {
                     data: Some(
                         json!({"workflow_id": scope["execution"]["workflow_id"], "execution_id": scope["execution"]["id"]}),
                     ),
+                    tag: None,
                 };
                 notification.validate().map_err(StepError::from)?;
                 let user_id = render_text(user_id, scope, "user_id")?;

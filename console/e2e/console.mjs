@@ -22,7 +22,14 @@
 // broken file refused first); exports the project as a static site (a refused address first)
 // and downloads the ZIP; builds a workflow from the schema's forms (a refused URL first),
 // reorders its steps by drag and drop, runs it and reads its step log, then disables it;
-// refunds part of the plan's payment (too much refused first). Fails on any console error (CSP
+// refunds part of the plan's payment (too much refused first); uploads the organization's files
+// (a refused type first; by the input and by a drop), searches, filters, renames (a refused
+// name first), makes one public, copies its link and deletes one, then picks an image for a
+// page's image component (made public); reorders pages and saves a page's SEO fields (a too
+// long title refused first); cancels, retries and reruns workflow executions and restores a
+// workflow version; changes the profile's name and password (refusals first); sends the
+// organization's verification documents (a bad country refused first), which an administrator
+// in another browser rejects with a reason, then approves once they are sent again. Fails on any console error (CSP
 // violations included) and on any WCAG 2.1 A/AA violation axe-core finds on a screen.
 // Screenshots of each screen go to $SCREENSHOTS_DIR (default ../target/console-screenshots).
 // The server must not require email activation (SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false).
@@ -117,6 +124,12 @@ async function expectText(locator, text, what) {
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
   'base64',
+);
+
+// A one-page PDF (its magic bytes are what the server sniffs) for the documents uploaded.
+const PDF = Buffer.from(
+  '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n' +
+    '3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
 );
 
 /** The newest email to `to` in $MAIL_DIR with a link to `path`, waited for: that link. */
@@ -312,6 +325,87 @@ try {
   await page.waitForURL(/\/console\/projects\/[^/]+$/);
   await page.getByRole('link', { name: 'scratch' }).waitFor({ state: 'detached' });
 
+  // The organization's files: a refused type said under the input; a PNG chosen with the input,
+  // another dropped onto the zone, a PDF; searched, images only, renamed (a refused name
+  // first), made public, its link copied, thumbnails shown from this server; the PDF deleted
+  // after confirming. The dropped image is picked for a page's image below.
+  await page.getByRole('link', { name: 'Organizations' }).click();
+  await page.locator('[id^="org-members-"]').first().click();
+  await page.locator('#org-tab-files').click();
+  await page.locator('#files-none').waitFor();
+  const filesUrl = page.url();
+  await page.locator('#files-upload-input').setInputFiles({
+    name: 'tool.exe',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from([0x4d, 0x5a, 0x90, 0x00, 0x03, 0x00, 0x00, 0x00, 0x04, 0x00]),
+  });
+  await expectText(page.locator('#files-upload-input-error'), 'not accepted', 'the refused type under the input');
+  check((await page.locator('#files-upload-input').getAttribute('aria-invalid')) === 'true', 'the file input is marked invalid');
+  await shot('files-refused');
+  await page.locator('#files-upload-input').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: PNG });
+  await expectText(page.locator('#files-upload-message'), 'Uploaded logo.png', 'the upload is confirmed');
+  check((await page.locator('#files-upload-input-error').count()) === 0, 'no error is left once a file is accepted');
+  const dropped = await page.evaluateHandle((png) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], 'hero.png', { type: 'image/png' }));
+    return transfer;
+  }, PNG.toString('base64'));
+  await page.locator('#files-upload-drop-zone').dispatchEvent('dragover', { dataTransfer: dropped });
+  await page.locator('#files-upload-drop-zone').dispatchEvent('drop', { dataTransfer: dropped });
+  await expectText(page.locator('#files-upload-message'), 'Uploaded hero.png', 'the dropped file is uploaded');
+  await page.locator('#files-upload-input').setInputFiles({ name: 'terms.pdf', mimeType: 'application/pdf', buffer: PDF });
+  await page.locator('#files-grid li[data-name="terms.pdf"]').waitFor();
+  check((await page.locator('#files-grid > li').count()) === 3, 'three files are listed');
+  // The thumbnails come from this server (the API's links name its public URL).
+  const thumb = page.locator('#files-grid li[data-name="hero.png"] img');
+  check((await thumb.getAttribute('src'))?.startsWith('/api/v1/files/'), 'the thumbnail is linked on this server');
+  await page.waitForFunction(() => {
+    const img = document.querySelector('#files-grid li[data-name="hero.png"] img');
+    return img instanceof HTMLImageElement && img.complete && img.naturalWidth > 0;
+  });
+  await page.locator('#files-search').fill('hero');
+  await page.locator('#files-search-submit').click();
+  await page.locator('#files-grid li[data-name="logo.png"]').waitFor({ state: 'detached' });
+  check((await page.locator('#files-grid > li').count()) === 1, 'the search finds the hero image only');
+  await page.locator('#files-search').fill('');
+  await page.locator('#files-images-only').check();
+  // The list goes from the search's one image to both images (never the PDF).
+  await page.waitForFunction(() => document.querySelectorAll('#files-grid > li').length === 2).catch(() => {});
+  check((await page.locator('#files-grid li[data-name="terms.pdf"]').count()) === 0, 'images only: no PDF');
+  check((await page.locator('#files-grid > li').count()) === 2, 'images only: the two PNGs');
+  await page.locator('#files-images-only').uncheck();
+  await page.locator('#files-grid li[data-name="terms.pdf"]').waitFor();
+  const logo = page.locator('#files-grid li[data-name="logo.png"]');
+  await logo.getByRole('button', { name: /^Rename/ }).click();
+  await logo.getByLabel('New name').fill('brand/logo.png');
+  await logo.getByRole('button', { name: 'Save' }).click();
+  await logo.getByLabel('New name').and(page.locator('[aria-invalid="true"]')).waitFor();
+  await expectText(logo.locator('.error-text'), '/', 'the refused name next to its input');
+  await logo.getByLabel('New name').fill('brand.png');
+  await logo.getByRole('button', { name: 'Save' }).click();
+  const brand = page.locator('#files-grid li[data-name="brand.png"]');
+  await brand.waitFor();
+  await brand.getByRole('switch', { name: /^Public/ }).check();
+  await page.locator('#files-grid li[data-name="brand.png"][data-public="true"]').waitFor();
+  await expectText(page.locator('#files-message'), 'is public', 'the file is public');
+  await brand.getByRole('button', { name: /^Copy link/ }).click();
+  await expectText(page.locator('#files-message'), 'copied', 'the link is copied');
+  const brandLink = await page.evaluate(() => navigator.clipboard.readText());
+  check(/\/api\/v1\/files\/[^/?]+\/content$/.test(brandLink), `a public file's link is permanent: ${brandLink}`);
+  const brandBytes = await page.request.get(`${base}${new URL(brandLink).pathname}`);
+  check(brandBytes.ok() && brandBytes.headers()['content-type'] === 'image/png', `the public link serves the image: ${brandBytes.status()}`);
+  await shot('files');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('files-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.locator('#files-grid li[data-name="terms.pdf"]').getByRole('button', { name: /^Delete/ }).click();
+  await page.locator('#files-grid li[data-name="terms.pdf"]').waitFor({ state: 'detached' });
+  await expectText(page.locator('#files-message'), 'terms.pdf is deleted', 'the deletion is confirmed');
+  await expectText(page.locator('#files-page-position'), '2 in all', 'the pager counts the files left');
+  await page.goto(projectUrl);
+  await page.getByRole('heading', { name: 'Book shop', level: 1 }).waitFor();
+
   // Pages: one created and renamed, then edited live in two sessions of the same builder
   // (another browser context, signed in on its own): a heading dragged from the palette onto
   // the canvas in one appears in the other, its text edited in the props panel too; each sees
@@ -336,6 +430,15 @@ try {
   await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
   await page.getByRole('link', { name: 'Book shop' }).click();
   await page.getByRole('link', { name: 'Scratch' }).waitFor();
+  // Reordered: the new page moved above the first one (its place saved).
+  const pageOrder = async () => JSON.stringify(await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.page)));
+  check((await pageOrder()) === '["Home","Scratch"]', `a new page comes last: ${await pageOrder()}`);
+  await page.getByRole('button', { name: 'Move Scratch up' }).click();
+  await expectText(page.locator('#pages-message'), '“Scratch” is now page 1 of 2', 'the page is moved up');
+  check((await pageOrder()) === '["Scratch","Home"]', `the pages are reordered: ${await pageOrder()}`);
+  await page.reload();
+  await page.getByRole('link', { name: 'Scratch' }).waitFor();
+  check((await pageOrder()) === '["Scratch","Home"]', `the order is saved: ${await pageOrder()}`);
   await shot('pages');
   page.once('dialog', (dialog) => dialog.accept());
   await page.getByRole('button', { name: 'Delete Scratch' }).click();
@@ -421,6 +524,19 @@ try {
   await palette.getByRole('button', { name: 'Button', exact: true }).click();
   await palette.getByRole('button', { name: 'Image', exact: true }).click();
   await section.locator('.node[data-kind="image"]').waitFor();
+  // The image's address chosen from the organization's files: the dropped image, private until
+  // now, is made public (published pages show it to everyone).
+  await page.locator('#prop-src-picker-open').click();
+  const picker = page.locator('dialog#prop-src-picker');
+  await picker.locator('[id^="prop-src-picker-choose-"]').filter({ hasText: 'hero.png' }).waitFor();
+  await shot('image-picker');
+  await picker.locator('[id^="prop-src-picker-choose-"]').filter({ hasText: 'hero.png' }).click();
+  await picker.waitFor({ state: 'hidden' });
+  const heroSrc = await page.locator('#prop-src').inputValue();
+  check(/\/api\/v1\/files\/[^/?]+\/content$/.test(heroSrc), `the image's address is the file's permanent link: ${heroSrc}`);
+  await expectText(section.locator('.node[data-kind="image"]'), '/content', 'the canvas shows the chosen address');
+  const heroBytes = await page.request.get(`${base}${new URL(heroSrc).pathname}`);
+  check(heroBytes.ok(), `the picked image is public: ${heroBytes.status()}`);
   await drag(page, palette.locator('li[data-kind="text"]'), section.locator(':scope > .children'));
   await section.locator('.node[data-kind="text"]').waitFor();
   await palette.getByRole('button', { name: 'Grid', exact: true }).click();
@@ -456,7 +572,9 @@ try {
     doc.children[0].props?.text === 'Welcome to the shop' &&
     doc.children[0].props?.level === 1 &&
     doc.children[1].type === 'section' &&
-    doc.children[1].children?.length === 4;
+    doc.children[1].children?.length === 4 &&
+    // The text is dropped at the middle of the section, which the image's box may push below it.
+    doc.children[1].children.some((c) => c.type === 'image' && c.props?.src === heroSrc);
   let saved = await readSaved();
   for (let i = 0; i < 40 && !complete(saved); i++) {
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -466,6 +584,32 @@ try {
     complete(saved),
     `the page document holds the heading and the section: ${JSON.stringify(saved)}`,
   );
+
+  // The page's search settings: a title too long refused next to it, then a title and a
+  // description saved (the preview follows the title).
+  await page.locator('#page-seo-open').click();
+  await page.locator('#page-seo-title').fill('x'.repeat(201));
+  await page.locator('#page-seo-save').click();
+  await page.locator('#page-seo-title[aria-invalid="true"]').waitFor();
+  await expectText(page.locator('#page-seo-title-error'), '200', 'the title length error next to its input');
+  await page.locator('#page-seo-title').fill('Book shop: every book for every reader');
+  await page.locator('#page-seo-description').fill('New and second-hand books, delivered in two days.');
+  await expectText(page.locator('#page-seo-preview-title'), 'every book for every reader', 'the preview follows the title');
+  await page.locator('#page-seo-save').click();
+  await expectText(page.locator('#page-seo-message'), 'saved', 'the search settings are saved');
+  await shot('page-seo');
+  await page.locator('#page-seo-close').click();
+  const seo = await page.evaluate(
+    async ([key, url]) => {
+      const { access } = JSON.parse(localStorage.getItem(key) ?? '{}');
+      const [, , , projectId, , pageId] = new URL(url).pathname.split('/');
+      const response = await fetch(`/api/v1/studio/projects/${projectId}/pages/${pageId}`, { headers: { authorization: `Bearer ${access}` } });
+      const saved = await response.json();
+      return [saved.seo_title, saved.seo_description];
+    },
+    ['socle.console.tokens', editorUrl],
+  );
+  check(seo[0] === 'Book shop: every book for every reader' && seo[1].startsWith('New and second-hand'), `the page's SEO fields: ${seo}`);
 
   // The assistant's chat beside the page: this server has no AI provider, which the panel
   // says (a documented 503); the question stays in its input.
@@ -597,6 +741,57 @@ try {
   const ranSteps = await page.locator('#execution-steps tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.step));
   check(JSON.stringify(ranSteps) === '["label","prepare"]', `the steps ran in their new order: ${ranSteps}`);
   await shot('workflow-execution');
+  // The execution run again from the start (a new one, marked as a rerun); a wait step added
+  // (version 2) and its execution cancelled while it waits; an AI step instead (version 3; no
+  // provider here, so it fails) and its execution retried at the failed step; then version 1
+  // restored from the workflow's versions (version 4).
+  await page.locator('#executions tr[data-status="succeeded"]').first().getByRole('button', { name: /^Rerun/ }).click();
+  await expectText(page.locator('#run-message'), 'runs again', 'the rerun is started');
+  await page.locator('#executions tbody tr[data-status="succeeded"]').nth(1).waitFor();
+  await expectText(page.locator('#executions tbody tr'), '(rerun)', 'the rerun is marked');
+  await page.locator('#workflow-new-step-type').selectOption('delay');
+  await page.locator('#workflow-add-step').click();
+  await stepCards.nth(2).getByLabel(/^Step id/).fill('pause');
+  await stepCards.nth(2).getByLabel(/^Seconds/).fill('3600');
+  // A step after the wait: a wait that ends the workflow has nothing to wait for (it ends).
+  await page.locator('#workflow-new-step-type').selectOption('set');
+  await page.locator('#workflow-add-step').click();
+  await stepCards.nth(3).getByLabel(/^Step id/).fill('after');
+  await stepCards.nth(3).getByLabel(/^Values/).fill('{"done": true}');
+  await page.locator('#workflow-save').click();
+  await expectText(page.locator('#workflow-saved'), 'version 2', 'the wait step is saved');
+  await page.locator('#run-now').click();
+  await page.locator('#executions tr[data-status="waiting"]').waitFor();
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.locator('#executions tr[data-status="waiting"]').getByRole('button', { name: /^Cancel/ }).click();
+  await page.locator('#executions tr[data-status="cancelled"]').waitFor();
+  await expectText(page.locator('#run-message'), 'cancelled', 'the cancellation is confirmed');
+  await stepCards.nth(3).getByRole('button', { name: /^Remove/ }).click();
+  await stepCards.nth(2).getByRole('button', { name: /^Remove/ }).click();
+  await page.locator('#workflow-new-step-type').selectOption('ai');
+  await page.locator('#workflow-add-step').click();
+  await stepCards.nth(2).getByLabel(/^Step id/).fill('ask');
+  await stepCards.nth(2).getByLabel(/^Prompt/).fill('Summarise the stock');
+  await page.locator('#workflow-save').click();
+  await expectText(page.locator('#workflow-saved'), 'version 3', 'the AI step is saved');
+  await page.locator('#run-now').click();
+  await page.locator('#executions tr[data-status="failed"]').waitFor();
+  await page.locator('#executions tr[data-status="failed"]').first().getByRole('button', { name: /^Retry/ }).click();
+  await expectText(page.locator('#run-message'), 'resumes at its failed step', 'the retry is started');
+  await page.waitForFunction(() => document.querySelectorAll('#execution-steps tr[data-step="ask"]').length === 2);
+  check(
+    (await page.locator('#execution-steps tr[data-step="prepare"]').count()) === 1,
+    'the retry resumed at the failed step: the steps before it ran once',
+  );
+  await shot('workflow-execution-actions');
+  await page.locator('#workflow-versions tr[data-version="3"]').waitFor();
+  check((await page.locator('#workflow-versions tbody tr').count()) === 3, 'the workflow lists its three versions');
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.locator('#workflow-version-restore-1').click();
+  await expectText(page.locator('#workflow-saved'), 'Version 1 restored', 'the old version is restored');
+  await page.locator('#workflow-versions tr[data-version="4"]').waitFor();
+  check((await stepOrder()) === '["label","prepare"]', `the restored steps: ${await stepOrder()}`);
+  await shot('workflow-versions');
   const workflowUrl = page.url();
   await page.getByRole('link', { name: 'Workflows', exact: true }).click();
   await page.getByRole('button', { name: 'Disable Restock alert' }).click();
@@ -778,6 +973,38 @@ try {
   await page.getByRole('button', { name: 'Deploy anyway, losing that data' }).click();
   await page.getByText(/Deployment 2 is live/).waitFor();
 
+  // The builder's profile, next to Security in the header: the name changed (an empty one
+  // refused next to its input first) and the password changed (two different new ones caught
+  // before sending, a wrong current one refused by the server); this session stays signed in.
+  await page.locator('#nav-profile').click();
+  await page.waitForURL('**/console/account/profile');
+  await expectText(page.locator('#profile-email'), email, 'the address signed in with');
+  await page.locator('#profile-first-name').fill('');
+  await page.locator('#profile-save').click();
+  await page.locator('#profile-first-name[aria-invalid="true"]').waitFor();
+  await expectText(page.locator('#profile-first-name-error'), 'must not be empty', 'the empty name refused next to it');
+  await page.locator('#profile-first-name').fill('Augusta Ada');
+  await page.locator('#profile-save').click();
+  await expectText(page.locator('#profile-message'), 'saved', 'the name is saved');
+  await expectText(page.locator('#profile-account-title'), 'Augusta Ada Lovelace', 'the new name is shown');
+  const changedPassword = 'Changed-Horse-44';
+  await page.locator('#password-current').fill('Not-the-password-1');
+  await page.locator('#password-new').fill(changedPassword);
+  await page.locator('#password-again').fill('Changed-Horse-45');
+  await page.locator('#password-submit').click();
+  await expectText(page.locator('#password-again-error'), 'differ', 'the two new passwords differ');
+  await page.locator('#password-again').fill(changedPassword);
+  await page.locator('#password-submit').click();
+  await page.locator('#password-current[aria-invalid="true"]').waitFor();
+  await expectText(page.locator('#password-current-error'), 'incorrect', 'the wrong current password refused next to it');
+  await shot('profile-errors');
+  await page.locator('#password-current').fill(password);
+  await page.locator('#password-submit').click();
+  await expectText(page.locator('#password-message'), 'password is changed', 'the password is changed');
+  await page.reload();
+  await expectText(page.locator('#profile-account-title'), 'Augusta Ada Lovelace', 'the name is kept, the session too');
+  await shot('profile');
+
   // Accessibility: axe-core's WCAG 2 A/AA rules (contrast, labels, names, landmarks) on
   // every screen, in both themes. axe is injected as a script, so this context bypasses the
   // CSP (the main context above keeps it and fails on any violation).
@@ -804,6 +1031,9 @@ try {
     sharingUrl,
     workflowsUrl,
     workflowUrl,
+    filesUrl,
+    filesUrl.replace(/\/files$/, '/verification'),
+    '/console/account/profile',
   ];
   const findings = [];
   let audited = 0;
@@ -821,7 +1051,15 @@ try {
       );
       await auditPage.goto(url);
       await auditPage.locator('h1').first().waitFor();
-      await auditPage.getByRole('status').filter({ hasText: 'Loading' }).waitFor({ state: 'detached' });
+      // Every part of the screen has loaded (a screen may load several parts at once).
+      await auditPage
+        .waitForFunction(
+          () => ![...document.querySelectorAll('[role="status"]')].some((e) => e.checkVisibility() && e.textContent?.includes('Loading')),
+        )
+        .catch(async () => {
+          const still = await auditPage.getByRole('status').allTextContents();
+          throw new Error(`${url} is still loading: ${JSON.stringify(still)}`);
+        });
       await auditPage.addScriptTag({ path: axeScript });
       const violations = await auditPage.evaluate(async () => {
         // eslint-disable-next-line no-undef
@@ -1052,6 +1290,94 @@ try {
     await expectText(page.getByTestId('seller-items'), 'Book shop starter', 'the item waits for review');
     await shot('marketplace-seller');
     console.log('a template published to the marketplace');
+
+    // The organization's verification: documents sent (a country that is not two capitals
+    // refused next to its input first); an administrator, in another browser, sees them inline
+    // and rejects them with a reason (none refused first); the organization sees why and sends
+    // them again; the administrator approves; the organization's screen says approved.
+    const acmeId = await page.locator('#org-switcher').inputValue();
+    const verificationUrl = `${base}/console/organizations/${acmeId}/verification`;
+    await page.goto(verificationUrl);
+    await page.locator('#verification-form').waitFor();
+    await expectText(page.locator('#verification-status'), 'Not verified', 'the organization is not verified yet');
+    const sendDocuments = async () => {
+      await page.locator('#verification-identity-file').setInputFiles({ name: 'passport.png', mimeType: 'image/png', buffer: PNG });
+      await page.locator('#verification-proof-of-address-file').setInputFiles({ name: 'electricity-bill.pdf', mimeType: 'application/pdf', buffer: PDF });
+      await page.locator('#verification-submit').click();
+    };
+    await page.locator('#verification-kind-individual').check();
+    await page.locator('#verification-identity-document-type').selectOption('passport');
+    await page.locator('#verification-identity-full-name').fill('Ada Lovelace');
+    await page.locator('#verification-identity-number').fill('18AB12345');
+    await page.locator('#verification-identity-country').fill('France');
+    await page.locator('#verification-identity-expires-on').fill('2034-06-30');
+    await page.locator('#verification-proof-of-address-address').fill('12 Marylebone Road, London');
+    await page.locator('#verification-proof-of-address-issued-on').fill('2025-01-15');
+    await sendDocuments();
+    await page.locator('#verification-identity-country[aria-invalid="true"]').waitFor();
+    await expectText(page.locator('#verification-identity-country-error'), 'ISO 3166', 'the country error next to its input');
+    await shot('verification-errors');
+    await page.locator('#verification-identity-country').fill('GB');
+    await sendDocuments();
+    await page.locator('#verification-state[data-status="pending"]').waitFor();
+    await expectText(page.locator('#verification-status'), 'Waiting for review', 'the documents wait for review');
+    await page.waitForFunction(() => {
+      const img = document.querySelector('#verification-documents img[id^="document-image-"]');
+      return img instanceof HTMLImageElement && img.complete && img.naturalWidth > 0;
+    });
+    await page.locator('#verification-documents [id^="document-download-"]').waitFor();
+    await shot('verification-pending');
+    if (process.env.ADMIN_EMAIL) {
+      const review = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+      const admin = await review.newPage();
+      admin.setDefaultTimeout(30_000);
+      watch(admin);
+      await admin.goto(`${base}/console/signin`);
+      await admin.getByLabel('Email').fill(process.env.ADMIN_EMAIL);
+      await admin.getByLabel('Password').fill(process.env.ADMIN_PASSWORD);
+      await admin.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await admin.waitForURL('**/console/projects');
+      await admin.locator('#nav-admin').click();
+      await admin.locator('#admin-tab-verifications').click();
+      const queued = admin.locator(`[id="admin-verification-${acmeId}"]`);
+      await expectText(queued, 'Acme Labs', 'the organization waits in the queue');
+      await admin.waitForFunction((id) => {
+        const img = document.querySelector(`[id="admin-verification-${id}"] img[id^="document-image-"]`);
+        return img instanceof HTMLImageElement && img.complete && img.naturalWidth > 0;
+      }, acmeId);
+      await queued.locator('[id^="document-download-"]').waitFor();
+      await expectText(queued, '18AB12345', "the identity document's number");
+      await queued.getByRole('button', { name: /^Reject/ }).click();
+      await queued.getByLabel(/^Reason to reject/).and(admin.locator('[aria-invalid="true"]')).waitFor();
+      await queued.getByLabel(/^Reason to reject/).fill('The passport photo is blurry');
+      await shot('admin-verifications', admin);
+      await queued.getByRole('button', { name: /^Reject/ }).click();
+      await expectText(admin.locator('#admin-verifications-message'), 'rejected', 'the rejection is confirmed');
+      await admin.locator('#admin-verifications-none').waitFor();
+
+      await page.reload();
+      await page.locator('#verification-state[data-status="rejected"]').waitFor();
+      await expectText(page.locator('#verification-reason'), 'The passport photo is blurry', 'the organization sees why');
+      check((await page.locator('#verification-identity-number').inputValue()) === '18AB12345', 'the form is filled from the last submission');
+      await shot('verification-rejected');
+      await sendDocuments();
+      await page.locator('#verification-state[data-status="resubmitted"]').waitFor();
+
+      await admin.reload();
+      await admin.locator(`[id="admin-verification-${acmeId}"][data-status="resubmitted"]`).waitFor();
+      await queued.getByRole('button', { name: /^Approve/ }).click();
+      await expectText(admin.locator('#admin-verifications-message'), 'verified', 'the approval is confirmed');
+      await admin.locator('#admin-verifications-status').selectOption('approved');
+      await admin.locator(`[id="admin-verification-${acmeId}"][data-status="approved"]`).waitFor();
+      await review.close();
+
+      await page.reload();
+      await page.locator('#verification-state[data-status="approved"]').waitFor();
+      await expectText(page.locator('#verification-status'), 'Approved', 'the organization is approved');
+      check((await page.locator('#verification-form').count()) === 0, 'an approved organization sends no more documents');
+      await shot('verification-approved');
+      console.log('organization verification: refused, rejected, sent again, approved');
+    }
 
     // Sign-in with an OpenID provider: its own login and consent pages, then back to the
     // console (the provider redirects to the public URL, mapped here to this server).

@@ -14,7 +14,10 @@ export const ROUTES = [
   { name: 'orgMembers', pattern: '/organizations/:orgId/members' },
   { name: 'orgApiKeys', pattern: '/organizations/:orgId/api-keys' },
   { name: 'orgBilling', pattern: '/organizations/:orgId/billing' },
+  { name: 'orgFiles', pattern: '/organizations/:orgId/files' },
+  { name: 'orgVerification', pattern: '/organizations/:orgId/verification' },
   { name: 'accountSecurity', pattern: '/account/security' },
+  { name: 'accountProfile', pattern: '/account/profile' },
   { name: 'projects', pattern: '/projects' },
   { name: 'project', pattern: '/projects/:id' },
   { name: 'projectApps', pattern: '/projects/:id/apps' },
@@ -36,6 +39,7 @@ export const ROUTES = [
   { name: 'adminInvoices', pattern: '/admin/invoices' },
   { name: 'adminRevenue', pattern: '/admin/revenue' },
   { name: 'adminMarketplace', pattern: '/admin/marketplace' },
+  { name: 'adminVerifications', pattern: '/admin/verifications' },
   // The fixed paths before the item's, which would match them too.
   { name: 'marketplace', pattern: '/marketplace' },
   { name: 'marketplacePublish', pattern: '/marketplace/publish' },

@@ -741,3 +741,137 @@ describe('Api: exports, sharing, workflows, the chat, refunds', () => {
     expect(new TextDecoder().decode((await reader.read()).value)).toContain('event: done');
   });
 });
+
+describe('Api: files, verification, the profile, workflow runs', () => {
+  const v1 = '/api/v1';
+
+  /** A fetch that records each call's body as it is (FormData included). */
+  function rawFetch(answers: Array<[number, unknown]>) {
+    const calls: Array<{ url: string; method: string; headers: Record<string, string>; body: unknown }> = [];
+    const fetcher = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      calls.push({ url: String(input), method: init?.method ?? 'GET', headers: (init?.headers ?? {}) as Record<string, string>, body: init?.body });
+      const [status, body] = answers.shift() ?? [500, { detail: 'no answer left' }];
+      return new Response(body === null ? null : typeof body === 'string' ? body : JSON.stringify(body), { status });
+    }) as typeof fetch;
+    return { calls, fetcher };
+  }
+
+  it("manages an organization's files", async () => {
+    const page = { items: [], page: 1, per_page: 24, total_items: 0, total_pages: 0 };
+    const { calls, fetcher } = rawFetch([
+      [200, page],
+      [201, { id: 'f1' }],
+      [200, { id: 'f1' }],
+      [200, { id: 'f1', public: true }],
+      [204, null],
+      [422, { status: 422, detail: 'invalid', errors: [{ field: 'file', code: 'invalid_type', message: 'not accepted' }] }],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    await api.files('o1', { q: 'logo', mime: 'image/' }, { page: 2, per_page: 24 });
+    const logo = new File(['png'], 'logo.png', { type: 'image/png' });
+    await api.uploadFile('o1', logo, true);
+    await api.file('f1');
+    await api.updateFile('f1', { public: true });
+    await api.deleteFile('f1');
+    const refused = await api.uploadFile('o1', logo).catch((e: unknown) => e);
+    expect(calls.map((c) => [c.method, c.url])).toEqual([
+      ['GET', `${v1}/files?organization_id=o1&q=logo&mime=image%2F&page=2&per_page=24`],
+      ['POST', `${v1}/files`],
+      ['GET', `${v1}/files/f1`],
+      ['PATCH', `${v1}/files/f1`],
+      ['DELETE', `${v1}/files/f1`],
+      ['POST', `${v1}/files`],
+    ]);
+    const form = calls[1]?.body as FormData;
+    expect(form).toBeInstanceOf(FormData);
+    expect(form.get('organization_id')).toBe('o1');
+    expect(form.get('public')).toBe('true');
+    expect((form.get('file') as File).name).toBe('logo.png');
+    expect((calls[5]?.body as FormData).get('public')).toBe('false');
+    expect(calls[3]?.body).toBe('{"public":true}');
+    expect((refused as ApiError).fields.file).toEqual(['not accepted']);
+  });
+
+  it("sends and reads an organization's verification, and reviews it as an administrator", async () => {
+    const verification = { organization_id: 'o1', status: 'pending', documents: [] };
+    const { calls, fetcher } = rawFetch([
+      [200, verification],
+      [201, verification],
+      [200, 'png bytes'],
+      [200, { items: [], page: 1, per_page: 10, total_items: 0, total_pages: 0 }],
+      [200, verification],
+      [200, { ...verification, status: 'rejected' }],
+      [409, { status: 409, detail: 'the verification is approved, not waiting for review' }],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    await api.verification('o1');
+    const identity = new File(['png'], 'passport.png', { type: 'image/png' });
+    await api.submitVerification('o1', {
+      kind: 'individual',
+      metadata: { identity: { document_type: 'passport', full_name: 'Ada', number: 'X1', country: 'GB', expires_on: '2031-01-01' } },
+      documents: { identity },
+    });
+    const blob = await api.verificationDocument('o1', 'd1');
+    expect(await blob.text()).toBe('png bytes');
+    await api.adminVerifications('pending', { page: 2, per_page: 10 });
+    await api.adminVerification('o1');
+    await api.adminDecideVerification('o1', { decision: 'reject', reason: 'blurry' });
+    const refused = await api.adminDecideVerification('o1', { decision: 'approve' }).catch((e: unknown) => e);
+    expect(calls.map((c) => [c.method, c.url])).toEqual([
+      ['GET', `${v1}/foundation/verification/o1`],
+      ['POST', `${v1}/foundation/verification/o1`],
+      ['GET', `${v1}/foundation/verification/o1/documents/d1`],
+      ['GET', `${v1}/admin/verifications?status=pending&page=2&per_page=10`],
+      ['GET', `${v1}/admin/verifications/o1`],
+      ['POST', `${v1}/admin/verifications/o1/decision`],
+      ['POST', `${v1}/admin/verifications/o1/decision`],
+    ]);
+    const form = calls[1]?.body as FormData;
+    expect(form.get('kind')).toBe('individual');
+    expect(JSON.parse(String(form.get('metadata')))).toEqual({
+      identity: { document_type: 'passport', full_name: 'Ada', number: 'X1', country: 'GB', expires_on: '2031-01-01' },
+    });
+    expect((form.get('identity') as File).name).toBe('passport.png');
+    expect(form.has('proof_of_address')).toBe(false);
+    expect(calls[2]?.headers.authorization).toBe('Bearer a');
+    expect(calls[5]?.body).toBe('{"decision":"reject","reason":"blurry"}');
+    expect((refused as ApiError).status).toBe(409);
+  });
+
+  it("reads and changes the builder's profile and password", async () => {
+    const { calls, fetcher } = rawFetch([
+      [200, { id: 'u1', email: 'a@b.c' }],
+      [200, { id: 'u1', first_name: 'Augusta' }],
+      [200, { message: 'password changed' }],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    await api.profile();
+    await api.updateProfile({ first_name: 'Augusta' });
+    await api.changePassword({ current_password: 'old', new_password: 'New-password-42' });
+    expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      ['GET', `${v1}/foundation/users/me`, undefined],
+      ['PATCH', `${v1}/foundation/users/me`, '{"first_name":"Augusta"}'],
+      ['POST', `${v1}/foundation/users/me/password`, '{"current_password":"old","new_password":"New-password-42"}'],
+    ]);
+  });
+
+  it("cancels, retries and reruns executions, and lists a workflow's versions", async () => {
+    const { calls, fetcher } = rawFetch([
+      [200, { id: 'x1', status: 'cancelled' }],
+      [202, { id: 'x1', status: 'queued' }],
+      [202, { id: 'x2', rerun_of: 'x1' }],
+      [200, [{ version: 2 }, { version: 1 }]],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    expect((await api.cancelExecution('x1')).status).toBe('cancelled');
+    await api.retryExecution('x1');
+    expect((await api.rerunExecution('x1')).rerun_of).toBe('x1');
+    expect((await api.workflowVersions('w1')).map((v) => v.version)).toEqual([2, 1]);
+    expect(calls.map((c) => [c.method, c.url])).toEqual([
+      ['POST', `${v1}/automation/executions/x1/cancel`],
+      ['POST', `${v1}/automation/executions/x1/retry`],
+      ['POST', `${v1}/automation/executions/x1/rerun`],
+      ['GET', `${v1}/automation/workflows/w1/versions`],
+    ]);
+  });
+});

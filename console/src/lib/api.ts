@@ -3,6 +3,18 @@
 // become an `ApiError` whose `fields` maps a field name to its messages.
 
 import type {
+  FileChange,
+  FileFilter,
+  PasswordChange,
+  PlatformFile,
+  Profile,
+  ProfileUpdate,
+  QueuedVerification,
+  Verification,
+  VerificationDecision,
+  VerificationStatus,
+  VerificationSubmission,
+  WorkflowVersion,
   BundleOptions,
   ChatMessage,
   CreatedShareLink,
@@ -463,6 +475,21 @@ export class Api {
     return this.request('GET', `${PLATFORM}/foundation/users/me`);
   }
 
+  /** The builder's full profile (sign-in dates, whether the address is verified). */
+  profile(): Promise<Profile> {
+    return this.request('GET', `${PLATFORM}/foundation/users/me`);
+  }
+
+  /** Change the builder's first and last name (422 with the fields when refused). */
+  updateProfile(update: ProfileUpdate): Promise<Profile> {
+    return this.request('PATCH', `${PLATFORM}/foundation/users/me`, { body: update });
+  }
+
+  /** Change the password (the current one checked); every other session is signed out. */
+  changePassword(change: PasswordChange): Promise<{ message: string }> {
+    return this.request('POST', `${PLATFORM}/foundation/users/me/password`, { body: change });
+  }
+
   // --- Account security --------------------------------------------------------------------
 
   private mfaPath(rest = ''): string {
@@ -585,6 +612,72 @@ export class Api {
 
   revokeApiKey(id: string): Promise<void> {
     return this.request('DELETE', `${PLATFORM}/foundation/api-keys/${encodeURIComponent(id)}`);
+  }
+
+  // --- Platform files -------------------------------------------------------------------------
+
+  private filePath(id = ''): string {
+    return `${PLATFORM}/files${id ? `/${encodeURIComponent(id)}` : ''}`;
+  }
+
+  /** An organization's files, newest first, each with its links (MEMBER). */
+  files(organizationId: string, filter: FileFilter = {}, paging: Paging = {}): Promise<Page<PlatformFile>> {
+    return this.request('GET', this.filePath(), { query: { organization_id: organizationId, ...filter, ...paging } });
+  }
+
+  /** One file, with a fresh signed link. */
+  file(id: string): Promise<PlatformFile> {
+    return this.request('GET', this.filePath(id));
+  }
+
+  /** Upload a file (422 on `file` when its type, size or emptiness is refused; 402 over the storage quota). */
+  uploadFile(organizationId: string, file: File, isPublic = false): Promise<PlatformFile> {
+    const form = new FormData();
+    form.append('organization_id', organizationId);
+    form.append('public', String(isPublic));
+    form.append('file', file, file.name);
+    return this.request('POST', this.filePath(), { form });
+  }
+
+  /** Rename a file, or make it public or private. */
+  updateFile(id: string, change: FileChange): Promise<PlatformFile> {
+    return this.request('PATCH', this.filePath(id), { body: change });
+  }
+
+  /** Delete a file (its uploader, or an ADMIN; 403 otherwise). */
+  deleteFile(id: string): Promise<void> {
+    return this.request('DELETE', this.filePath(id));
+  }
+
+  // --- Organization verification ----------------------------------------------------------------
+
+  private verificationPath(organizationId: string, rest = ''): string {
+    return `${PLATFORM}/foundation/verification/${encodeURIComponent(organizationId)}${rest}`;
+  }
+
+  /** The organization's verification and its latest documents (OWNER or ADMIN). */
+  verification(organizationId: string): Promise<Verification> {
+    return this.request('GET', this.verificationPath(organizationId));
+  }
+
+  /**
+   * Send the organization's documents: `kind`, `metadata` as a JSON part, a file part per
+   * document kind (422 with `metadata.identity.country`, `identity`… fields; 409 while one
+   * waits for review or once approved).
+   */
+  submitVerification(organizationId: string, submission: VerificationSubmission): Promise<Verification> {
+    const form = new FormData();
+    form.append('kind', submission.kind);
+    form.append('metadata', JSON.stringify(submission.metadata));
+    for (const [kind, file] of Object.entries(submission.documents)) {
+      if (file) form.append(kind, file, file.name);
+    }
+    return this.request('POST', this.verificationPath(organizationId), { form });
+  }
+
+  /** A document's file, fetched with the access token (the organization's OWNER or ADMIN, or a platform administrator). */
+  verificationDocument(organizationId: string, documentId: string): Promise<Blob> {
+    return this.blob(this.verificationPath(organizationId, `/documents/${encodeURIComponent(documentId)}`), { accept: '*/*' });
   }
 
   // --- Billing ------------------------------------------------------------------------------
@@ -816,6 +909,26 @@ export class Api {
     return this.request('GET', `${PLATFORM}/automation/executions/${encodeURIComponent(id)}`);
   }
 
+  /** Stop a queued, running or waiting execution (409 once finished). */
+  cancelExecution(id: string): Promise<Execution> {
+    return this.request('POST', `${PLATFORM}/automation/executions/${encodeURIComponent(id)}/cancel`);
+  }
+
+  /** Resume a failed execution at its failed step (409 when it did not fail). */
+  retryExecution(id: string): Promise<Execution> {
+    return this.request('POST', `${PLATFORM}/automation/executions/${encodeURIComponent(id)}/retry`);
+  }
+
+  /** Run the workflow again from the start with this execution's trigger and input: a new execution. */
+  rerunExecution(id: string): Promise<Execution> {
+    return this.request('POST', `${PLATFORM}/automation/executions/${encodeURIComponent(id)}/rerun`);
+  }
+
+  /** A workflow's saved definitions, newest first. */
+  workflowVersions(id: string): Promise<WorkflowVersion[]> {
+    return this.request('GET', this.workflowsPath(`/${encodeURIComponent(id)}/versions`));
+  }
+
   /** The JSON Schema of workflow definitions: the triggers and steps and their settings. */
   workflowSchema(): Promise<unknown> {
     return this.request('GET', `${PLATFORM}/automation/schema/workflow.json`, { anonymous: true });
@@ -972,6 +1085,20 @@ export class Api {
   /** Refuse an item; the reason (required) is shown to its seller. */
   adminRejectItem(id: string, reason: string): Promise<MarketplaceItem> {
     return this.request('POST', this.adminPath(`/marketplace/items/${encodeURIComponent(id)}/reject`), { body: { reason } });
+  }
+
+  /** Verifications to review, oldest submission first (`pending`: first submissions and resubmissions). */
+  adminVerifications(status: Exclude<VerificationStatus, 'unverified'> | '' = 'pending', paging: Paging = {}): Promise<Page<QueuedVerification>> {
+    return this.request('GET', this.adminPath('/verifications'), { query: { status, ...paging } });
+  }
+
+  adminVerification(organizationId: string): Promise<Verification> {
+    return this.request('GET', this.adminPath(`/verifications/${encodeURIComponent(organizationId)}`));
+  }
+
+  /** Approve, or reject with a reason (409 when it no longer waits for review). */
+  adminDecideVerification(organizationId: string, decision: VerificationDecision): Promise<Verification> {
+    return this.request('POST', this.adminPath(`/verifications/${encodeURIComponent(organizationId)}/decision`), { body: decision });
   }
 
   // --- Projects ---------------------------------------------------------------------------

@@ -296,6 +296,12 @@ export interface StudioPage {
 export interface PageInput {
   name?: string;
   slug?: string;
+  /** At most 200 characters. */
+  seo_title?: string;
+  /** At most 500 characters. */
+  seo_description?: string;
+  /** 0-based place in the project's pages; the others shift. */
+  position?: number;
 }
 
 // --- Billing (/api/v1/billing, /api/v1/payments) ---------------------------------------------
@@ -1001,4 +1007,142 @@ export interface RefundRequest {
   /** In minor units; the rest of the payment when absent. */
   amount?: number;
   reason: string;
+}
+
+// --- Platform files (/api/v1/files) -------------------------------------------------------------
+
+/** A file an organization uploaded (page images, assets, documents). */
+export interface PlatformFile {
+  id: string;
+  organization_id: string;
+  /** The uploaded file's name (`logo.png`). */
+  name: string;
+  /** Sniffed from the bytes. */
+  mime: string;
+  size: number;
+  /** Pixels, for images. */
+  width: number | null;
+  height: number | null;
+  /** Served without a signed link (page images): `url` never expires then. */
+  public: boolean;
+  created_by: string;
+  created_at: string;
+  /** A signed link that expires (an hour by default), or a permanent one for public files. */
+  url: string;
+  /** A 200×200 thumbnail, for images. */
+  thumb_url: string | null;
+}
+
+export interface FileFilter {
+  /** Part of the name. */
+  q?: string;
+  /** A type (`image/png`) or a family (`image/`). */
+  mime?: string;
+}
+
+export interface FileChange {
+  name?: string;
+  public?: boolean;
+}
+
+// --- Organization verification (/api/v1/foundation/verification, /api/v1/admin/verifications) --
+
+export const VERIFICATION_KINDS = ['individual', 'business'] as const;
+export type VerificationKind = (typeof VERIFICATION_KINDS)[number];
+export const VERIFICATION_STATUSES = ['unverified', 'pending', 'approved', 'rejected', 'resubmitted'] as const;
+export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
+export const DOCUMENT_KINDS = ['identity', 'company_registration', 'proof_of_address'] as const;
+export type DocumentKind = (typeof DOCUMENT_KINDS)[number];
+export const IDENTITY_DOCUMENT_TYPES = ['passport', 'id_card', 'driving_licence', 'residence_permit'] as const;
+export type IdentityDocumentType = (typeof IDENTITY_DOCUMENT_TYPES)[number];
+
+/** One document of the latest submission. */
+export interface VerificationDocument {
+  id: string;
+  kind: DocumentKind | string;
+  name: string;
+  mime: string;
+  size: number;
+  /** What the submitter said of it (`document_type`, `number`, `country`…). */
+  metadata: Record<string, unknown>;
+  created_at: string;
+}
+
+export interface Verification {
+  organization_id: string;
+  /** `individual` (KYC) or `business` (KYB); '' before any submission. */
+  kind: VerificationKind | '';
+  status: VerificationStatus;
+  /** How many times documents were sent. */
+  submissions: number;
+  submitted_by: string | null;
+  submitted_at: string | null;
+  reviewed_by: string | null;
+  reviewed_at: string | null;
+  /** Why it was rejected. */
+  reason: string | null;
+  documents: VerificationDocument[];
+}
+
+/** A verification in the administrators' queue. */
+export interface QueuedVerification extends Verification {
+  organization_name: string;
+}
+
+/** The metadata of each document kind, as the submission's `metadata` part holds it. */
+export interface VerificationMetadata {
+  identity?: {
+    document_type: string;
+    full_name: string;
+    number: string;
+    /** ISO 3166 alpha-2. */
+    country: string;
+    /** `YYYY-MM-DD`. */
+    expires_on: string;
+  };
+  company_registration?: { company_name: string; registration_number: string; country: string };
+  proof_of_address?: { address: string; issued_on: string };
+}
+
+export interface VerificationSubmission {
+  kind: VerificationKind;
+  metadata: VerificationMetadata;
+  /** The files by document kind. */
+  documents: Partial<Record<DocumentKind, File>>;
+}
+
+export interface VerificationDecision {
+  decision: 'approve' | 'reject';
+  /** Required to reject; shown to the organization. */
+  reason?: string;
+}
+
+// --- The builder's own account (/api/v1/foundation/users/me) ------------------------------------
+
+/** The signed-in builder's profile as `GET /users/me` answers it. */
+export interface Profile extends User {
+  email_verified?: boolean;
+  last_login_at?: string | null;
+  created_at?: string;
+  updated_at?: string;
+}
+
+export interface ProfileUpdate {
+  first_name?: string;
+  last_name?: string;
+}
+
+export interface PasswordChange {
+  current_password: string;
+  new_password: string;
+}
+
+// --- Workflow versions (/api/v1/automation/workflows/{id}/versions) -----------------------------
+
+/** One saved definition of a workflow (newest first in lists). */
+export interface WorkflowVersion {
+  version: number;
+  definition: WorkflowDefinition;
+  created_by: string;
+  created_at: string;
 }

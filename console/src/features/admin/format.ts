@@ -6,7 +6,7 @@ import type { AdminUser, Severity } from '../../lib/types';
 export { downloadText } from '../../lib/download';
 
 /** The sections of the Admin area. */
-export type AdminSection = 'dashboard' | 'users' | 'audit' | 'jobs' | 'emails' | 'invoices' | 'revenue' | 'marketplace';
+export type AdminSection = 'dashboard' | 'users' | 'audit' | 'jobs' | 'emails' | 'invoices' | 'revenue' | 'marketplace' | 'verifications';
 
 /** A person's name, or their address when they gave none. */
 export function userName(user: Pick<AdminUser, 'first_name' | 'last_name' | 'email'>): string {

@@ -1,6 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import type { Workflow } from '../../lib/types';
-import { anyRunning, duration, isRunning, parseRunInput, pretty, startedBy, withWorkflow } from './runs';
+import type { Execution, Workflow } from '../../lib/types';
+import {
+  anyRunning,
+  canCancel,
+  canRerun,
+  canRetry,
+  definitionSummary,
+  duration,
+  isRunning,
+  parseRunInput,
+  pretty,
+  startedBy,
+  withExecution,
+  withWorkflow,
+} from './runs';
 
 describe('workflow runs', () => {
   it('knows which executions are still going', () => {
@@ -37,5 +50,29 @@ describe('workflow runs', () => {
     const a = { id: 'a', enabled: true } as Workflow;
     const b = { id: 'b', enabled: true } as Workflow;
     expect(withWorkflow([a, b], { ...b, enabled: false }).map((w) => w.enabled)).toEqual([true, false]);
+  });
+
+  it('offers the actions an execution allows', () => {
+    expect(canCancel({ status: 'waiting' })).toBe(true);
+    expect(canCancel({ status: 'succeeded' })).toBe(false);
+    expect(canRetry({ status: 'failed', position: { step: 'call' } })).toBe(true);
+    expect(canRetry({ status: 'failed', position: null })).toBe(false);
+    expect(canRetry({ status: 'cancelled', position: { step: 'call' } })).toBe(false);
+    expect(canRerun({ status: 'failed' })).toBe(true);
+    expect(canRerun({ status: 'running' })).toBe(false);
+  });
+
+  it('summarises a saved definition', () => {
+    const label = (t: string) => (t === 'manual' ? 'Run by hand' : t);
+    expect(definitionSummary({ trigger: { type: 'manual' }, steps: [{ type: 'set' }, { type: 'http' }] }, label)).toBe(
+      'Run by hand · 2 steps: set, http',
+    );
+    expect(definitionSummary({ trigger: { type: 'webhook' }, steps: [] }, label)).toBe('webhook · 0 steps');
+  });
+
+  it('puts a rerun first and an updated execution in place', () => {
+    const run = (id: string, status: Execution['status'] = 'succeeded') => ({ id, status }) as Execution;
+    expect(withExecution([run('a'), run('b')], run('c', 'queued')).map((e) => e.id)).toEqual(['c', 'a', 'b']);
+    expect(withExecution([run('a'), run('b')], run('b', 'cancelled'))[1]?.status).toBe('cancelled');
   });
 });

@@ -1,7 +1,7 @@
 // A workflow's executions for people: which are still going, a run's input, durations and
 // the values a step saw and answered.
 
-import type { Execution, Workflow } from '../../lib/types';
+import type { Execution, Workflow, WorkflowDefinition } from '../../lib/types';
 
 /** Whether an execution still has work to do (the list is then polled). */
 export function isRunning(status: Execution['status'] | string): boolean {
@@ -57,4 +57,32 @@ export function startedBy(execution: Pick<Execution, 'trigger_type' | 'rerun_of'
 /** The list with `workflow` in place of the one of the same id. */
 export function withWorkflow(items: Workflow[], workflow: Workflow): Workflow[] {
   return items.map((w) => (w.id === workflow.id ? workflow : w));
+}
+
+/** Whether an execution can still be stopped (queued, running or waiting). */
+export function canCancel(execution: Pick<Execution, 'status'>): boolean {
+  return isRunning(execution.status);
+}
+
+/** Whether a failed execution can resume at its failed step. */
+export function canRetry(execution: Pick<Execution, 'status' | 'position'>): boolean {
+  return execution.status === 'failed' && execution.position !== null;
+}
+
+/** Whether an execution can run again from the start, as a new one (once finished). */
+export function canRerun(execution: Pick<Execution, 'status'>): boolean {
+  return !isRunning(execution.status);
+}
+
+/** `Run by hand · 2 steps: set, http` — what a saved definition does. */
+export function definitionSummary(definition: WorkflowDefinition, triggerLabel: (type: string) => string): string {
+  const steps = definition.steps ?? [];
+  const types = steps.map((s) => (typeof s.type === 'string' ? s.type : '?'));
+  const count = `${steps.length} ${steps.length === 1 ? 'step' : 'steps'}`;
+  return `${triggerLabel(definition.trigger?.type ?? '')} · ${types.length ? `${count}: ${types.join(', ')}` : count}`;
+}
+
+/** The executions with `updated` in place (first when new: a rerun). */
+export function withExecution(items: Execution[], updated: Execution): Execution[] {
+  return items.some((e) => e.id === updated.id) ? items.map((e) => (e.id === updated.id ? updated : e)) : [updated, ...items];
 }

@@ -8,6 +8,7 @@ export const ROUTES = [
   { name: 'activate', pattern: '/activate' },
   { name: 'forgotPassword', pattern: '/forgot-password' },
   { name: 'resetPassword', pattern: '/reset-password' },
+  { name: 'confirmEmail', pattern: '/confirm-email' },
   { name: 'oauthCallback', pattern: '/oauth2/callback' },
   { name: 'acceptInvitation', pattern: '/invitations/accept' },
   { name: 'organizations', pattern: '/organizations' },
@@ -50,7 +51,7 @@ export const ROUTES = [
 ] as const satisfies readonly RouteDef[];
 
 /** Screens open without signing in (the emails' links lead to some of them). */
-export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['signin', 'signup', 'activate', 'forgotPassword', 'resetPassword', 'oauthCallback']);
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['signin', 'signup', 'activate', 'forgotPassword', 'resetPassword', 'confirmEmail', 'oauthCallback']);
 
 /** Public screens a signed-in builder has no use for: they lead on to the console. */
 export const GUEST_ROUTES: ReadonlySet<string> = new Set(['signin', 'signup']);

@@ -396,3 +396,57 @@ async fn profile_update_validates(app: TestApp) {
     app.patch(url, None, json!({"first_name": "X"})).await.expect(401);
     assert!(app.audit_actions().await.iter().any(|a| a == "USER_UPDATED"));
 }
+
+on_both_databases!(builders_change_their_email_address);
+
+/// A builder moves their account to another address: the password confirms them, a link to
+/// the new address confirms it, the old address is told; taken addresses are not revealed.
+async fn builders_change_their_email_address(app: TestApp) {
+    let ada = app.signup("ada@old.example").await;
+    let taken = app.signup("taken@example.com").await;
+    let path = "/api/v1/foundation/users/me/email";
+    let ask = |email: &str, password: &str| serde_json::json!({"email": email, "password": password});
+    app.post(path, None, ask("ada@new.example", crate::support::PASSWORD)).await.expect(401);
+    app.post(path, Some(&ada.access), ask("ada@new.example", "wrong-password"))
+        .await
+        .expect_field_error(422, "password");
+    app.post(path, Some(&ada.access), ask("not an address", crate::support::PASSWORD))
+        .await
+        .expect_field_error(422, "email");
+    app.post(path, Some(&ada.access), ask("ADA@old.example", crate::support::PASSWORD))
+        .await
+        .expect_field_error(422, "email");
+
+    // Another account's address: the same answer, and nothing is sent there.
+    let before = app.matching(&taken.email, "Confirm your new email").len();
+    app.post(path, Some(&ada.access), ask(&taken.email, crate::support::PASSWORD)).await.expect(202);
+
+    app.post(path, Some(&ada.access), ask("Ada@New.example", crate::support::PASSWORD)).await.expect(202);
+    let token = app.wait_for_email("ada@new.example", "Confirm your new email").await.token();
+    assert_eq!(app.matching(&taken.email, "Confirm your new email").len(), before, "a taken address gets nothing");
+    let confirm = "/api/v1/foundation/auth/confirm-email-change";
+    app.post(confirm, None, serde_json::json!({"token": "forged"})).await.expect_field_error(422, "token");
+    app.post(confirm, None, serde_json::json!({"token": token})).await.expect(200);
+    app.post(confirm, None, serde_json::json!({"token": token})).await.expect_field_error(422, "token");
+
+    // The account now signs in with the new address only; the old one was told.
+    let me = app.login("ada@new.example", crate::support::PASSWORD).await;
+    let profile = app.get("/api/v1/foundation/users/me", Some(&me.access)).await.expect(200).body;
+    assert_eq!(profile["email"], "ada@new.example");
+    let old = app
+        .post(
+            "/api/v1/foundation/auth/login",
+            None,
+            serde_json::json!({"email": "ada@old.example", "password": crate::support::PASSWORD}),
+        )
+        .await;
+    assert_eq!(old.status, 401, "{}", old.body);
+    let told = app.wait_for_email("ada@old.example", "address was changed").await;
+    assert!(told.text.contains("ada@new.example"), "{}", told.text);
+    let actions = app.audit_actions().await;
+    assert!(
+        actions.iter().any(|a| a == "EMAIL_CHANGE_REQUESTED") && actions.iter().any(|a| a == "EMAIL_CHANGED"),
+        "{actions:?}"
+    );
+    app.stop().await;
+}

@@ -490,6 +490,16 @@ export class Api {
     return this.request('POST', `${PLATFORM}/foundation/users/me/password`, { body: change });
   }
 
+  /** Move the account to another address: a link to that address confirms it. */
+  requestEmailChange(email: string, password: string): Promise<{ message: string }> {
+    return this.request('POST', `${PLATFORM}/foundation/users/me/email`, { body: { email, password } });
+  }
+
+  /** Confirm an email change with the token of the link sent to the new address. */
+  confirmEmailChange(token: string): Promise<{ message: string }> {
+    return this.request('POST', `${PLATFORM}/foundation/auth/confirm-email-change`, { body: { token }, anonymous: true });
+  }
+
   // --- Account security --------------------------------------------------------------------
 
   private mfaPath(rest = ''): string {

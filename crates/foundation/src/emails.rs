@@ -35,6 +35,17 @@ pub async fn password_reset(tx: &mut Tx, public_url: &str, to: &str, first_name:
     send(tx, "password_reset", to, json!({"first_name": first_name, "url": url, "token": token})).await
 }
 
+pub async fn email_change(tx: &mut Tx, public_url: &str, to: &str, first_name: &str, token: &str) -> Result<()> {
+    let url = link(public_url, "confirm-email", token);
+    send(tx, "email_change", to, json!({"first_name": first_name, "url": url, "token": token, "email": to})).await
+}
+
+/// The old address is told that the account moved (someone else may have done it).
+pub async fn email_changed(tx: &mut Tx, public_url: &str, to: &str, new_email: &str) -> Result<()> {
+    let url = console_url(public_url, "forgot-password");
+    send(tx, "email_changed", to, json!({"email": new_email, "url": url})).await
+}
+
 pub async fn invitation(
     tx: &mut Tx,
     public_url: &str,

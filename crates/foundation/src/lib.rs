@@ -143,6 +143,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             name: "verification",
             script: include_str!("../migrations/0004_verification.sql"),
         },
+        kernel::migrate::Migration {
+            module: "foundation",
+            version: 5,
+            name: "token_payload",
+            script: include_str!("../migrations/0005_token_payload.sql"),
+        },
     ]
 }
 

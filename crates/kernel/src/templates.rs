@@ -104,6 +104,30 @@ pub fn defaults() -> Vec<DefaultTemplate> {
             text: "{{ inviter }} invited you to join the organization \"{{ organization }}\" on Socle as {{ role }}.\n\nAccept the invitation while signed in, or create an account with this email address. The invitation expires in 7 days.\n\n{{ url }}\n\nInvitation token: {{ token }}\n".into(),
         },
         DefaultTemplate {
+            key: "email_change",
+            description: "Sent to a new address to confirm an account's email change.",
+            variables: vec!["first_name", "email", "url", "token"],
+            subject: "Confirm your new email address".into(),
+            html: page(
+                "Confirm your new address",
+                "Hello {{ first_name | capitalize }}, confirm that {{ email }} is your Socle account's new address. The link expires in an hour; if you did not ask for this, ignore this email.",
+                Some(("Confirm the address", "{{ url }}")),
+            ),
+            text: "Hello {{ first_name | capitalize }}, confirm that {{ email }} is your Socle account's new address. The link expires in an hour; if you did not ask for this, ignore this email.\n\n{{ url }}\n\nConfirmation token: {{ token }}\n".into(),
+        },
+        DefaultTemplate {
+            key: "email_changed",
+            description: "Sent to the old address once an account's email changed.",
+            variables: vec!["email", "url"],
+            subject: "Your Socle address was changed".into(),
+            html: page(
+                "Your address was changed",
+                "Your Socle account now uses {{ email }}. If you did not do this, reset your password from the new address's owner or contact your administrator at once.",
+                Some(("Reset the password", "{{ url }}")),
+            ),
+            text: "Your Socle account now uses {{ email }}. If you did not do this, reset your password from the new address's owner or contact your administrator at once.\n\n{{ url }}\n".into(),
+        },
+        DefaultTemplate {
             key: "welcome",
             description: "Sent once an account is activated.",
             variables: vec!["first_name", "url"],

@@ -24,10 +24,14 @@ pub fn auth_routes() -> OpenApiRouter<FoundationState> {
         .routes(routes!(logout))
         .routes(routes!(request_password_reset))
         .routes(routes!(reset_password))
+        .routes(routes!(confirm_email_change))
 }
 
 pub fn user_routes() -> OpenApiRouter<FoundationState> {
-    OpenApiRouter::new().routes(routes!(get_me, update_me)).routes(routes!(change_password))
+    OpenApiRouter::new()
+        .routes(routes!(get_me, update_me))
+        .routes(routes!(change_password))
+        .routes(routes!(request_email_change))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -214,4 +218,41 @@ async fn change_password(
 ) -> Result<Json<Message>> {
     service::change_password(&state, &ctx, &me, &body.current_password, &body.new_password).await?;
     Ok(message("password changed; other sessions were signed out"))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct EmailChangeBody {
+    /// The new address.
+    email: String,
+    /// The account's password, to confirm it is its owner.
+    password: String,
+}
+
+/// Change my email address: a link sent to the new address confirms it (nothing is sent
+/// when that address already has an account; the answer is the same).
+#[utoipa::path(post, path = "/me/email", tag = "users",
+    request_body = EmailChangeBody,
+    responses((status = 202, body = Message), (status = 400), (status = 401), (status = 403), (status = 415), (status = 422)),
+    security(("bearer" = [])))]
+async fn request_email_change(
+    State(state): State<FoundationState>,
+    ctx: RequestContext,
+    CurrentUser(me): CurrentUser,
+    Json(body): Json<EmailChangeBody>,
+) -> Result<(StatusCode, Json<Message>)> {
+    service::request_email_change(&state, &ctx, &me, &body.email, &body.password).await?;
+    Ok((StatusCode::ACCEPTED, message("a confirmation link was sent to the new address")))
+}
+
+/// Confirm an email change with the emailed link's token; the old address is told.
+#[utoipa::path(post, path = "/confirm-email-change", tag = "auth",
+    request_body = TokenBody,
+    responses((status = 200, body = Message), (status = 400), (status = 409), (status = 415), (status = 422)))]
+async fn confirm_email_change(
+    State(state): State<FoundationState>,
+    ctx: RequestContext,
+    Json(body): Json<TokenBody>,
+) -> Result<Json<Message>> {
+    service::confirm_email_change(&state, &ctx, &body.token).await?;
+    Ok(message("the address is changed; sign in with it"))
 }

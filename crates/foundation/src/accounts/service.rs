@@ -555,6 +555,90 @@ pub async fn change_password(
     tx.commit().await
 }
 
+/// Ask to change the account's address (its password confirms the owner): a link sent to the
+/// new address confirms it. When the new address already has an account nothing is sent, and
+/// the answer is the same, so accounts are not revealed. Audited.
+pub async fn request_email_change(
+    state: &FoundationState,
+    ctx: &RequestContext,
+    me: &UserPrincipal,
+    new_email: &str,
+    password: &str,
+) -> Result<()> {
+    let new_email = normalize_email(new_email);
+    let mut v = Validator::new();
+    v.email("email", &new_email);
+    v.finish()?;
+    let user = super::find_by_id(&state.db, &me.user_id).await?.ok_or_else(|| Error::not_found("user"))?;
+    if new_email == user.email {
+        return Err(Error::field("email", "unchanged", "this is already the account's address"));
+    }
+    if state.passwords.verify(password, &user.password_hash).await? == Verdict::Invalid {
+        return Err(Error::field("password", "incorrect", "the password is incorrect"));
+    }
+    let mut tx = state.db.begin().await?;
+    let taken = find_by_email(&mut tx, &new_email).await?.is_some();
+    if !taken {
+        let token = tokens::issue_with(
+            &mut tx,
+            &user.id,
+            tokens::EMAIL_CHANGE,
+            state.security.password_reset_ttl_secs,
+            Some(&new_email),
+        )
+        .await?;
+        emails::email_change(&mut tx, &state.config.public_url, &new_email, &user.first_name, &token).await?;
+    }
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::EMAIL_CHANGE_REQUESTED, Severity::Medium, "user")
+            .by_user(&user.id, &user.email)
+            .target(&user.id)
+            .describe("email change requested; a link was sent to the new address")
+            .meta(serde_json::json!({ "new_email": new_email, "address_taken": taken })),
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// Confirm an email change with the emailed token: the account takes the new address (now
+/// confirmed), and the old address is told. Audited.
+pub async fn confirm_email_change(state: &FoundationState, ctx: &RequestContext, token: &str) -> Result<()> {
+    let mut tx = state.db.begin().await?;
+    let invalid = || Error::field("token", "invalid", "the link is invalid, expired or already used");
+    let Some((user_id, Some(new_email))) = tokens::consume_with(&mut tx, token, tokens::EMAIL_CHANGE).await? else {
+        return Err(invalid());
+    };
+    let user = find_by_id(&mut tx, &user_id).await?.ok_or_else(invalid)?;
+    if !matches!(user.status(), UserStatus::Active) {
+        return Err(invalid());
+    }
+    if find_by_email(&mut tx, &new_email).await?.is_some() {
+        return Err(Error::Conflict("another account took this address meanwhile".into()));
+    }
+    let now = kernel::time::now();
+    tx.execute(
+        "UPDATE users SET email = $2, email_verified_at = $3, updated_at = $3 WHERE id = $1",
+        args![&user.id, &new_email, now],
+    )
+    .await?;
+    emails::email_changed(&mut tx, &state.config.public_url, &user.email, &new_email).await?;
+    audit::record(
+        &mut tx,
+        ctx,
+        AuditEntry::new(actions::EMAIL_CHANGED, Severity::High, "user")
+            .by_user(&user.id, &new_email)
+            .target(&user.id)
+            .describe("email address changed through a link sent to the new address")
+            .meta(serde_json::json!({ "from": user.email, "to": new_email })),
+    )
+    .await?;
+    tx.commit().await?;
+    state.limits.login_failures_by_account.clear(&user.email);
+    Ok(())
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProfileUpdate {
     pub first_name: Option<String>,

@@ -20,6 +20,8 @@ pub mod actions {
     pub const LOGIN_FAILED: &str = "LOGIN_FAILED";
     pub const LOGOUT: &str = "LOGOUT";
     pub const PASSWORD_CHANGE: &str = "PASSWORD_CHANGE";
+    pub const EMAIL_CHANGE_REQUESTED: &str = "EMAIL_CHANGE_REQUESTED";
+    pub const EMAIL_CHANGED: &str = "EMAIL_CHANGED";
     pub const PASSWORD_RESET_REQUEST: &str = "PASSWORD_RESET_REQUEST";
     pub const PASSWORD_RESET_SUCCESS: &str = "PASSWORD_RESET_SUCCESS";
     pub const PASSWORD_RESET_FAILED: &str = "PASSWORD_RESET_FAILED";

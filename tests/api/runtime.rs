@@ -1356,20 +1356,7 @@ crate::on_both_backends!(files_go_to_an_s3_compatible_store);
 /// The same file scenario with `s3.bucket` set, against a local S3 (moto, from PyPI; the
 /// test suite installs it): objects land in the bucket, and leave it with their record.
 async fn files_go_to_an_s3_compatible_store(backend: crate::support::Backend) {
-    let port =
-        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
-    let mut moto = tokio::process::Command::new("python3")
-        .args(["-m", "moto.server", "-p", &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("moto runs (pip install 'moto[server]'; scripts/test does)");
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    crate::eventually!("moto to start and create the bucket", {
-        client.put(format!("{endpoint}/socle-files")).send().await.is_ok_and(|r| r.status().is_success()).then_some(())
-    });
+    let (endpoint, mut moto) = crate::support::start_moto("socle-files").await;
     let app = TestApp::spawn_with(backend, |c| {
         c.s3.endpoint = endpoint.clone();
         c.s3.bucket = "socle-files".into();

@@ -534,3 +534,23 @@ pub fn parse_email(raw: &str) -> Email {
     }
     Email { to: header("To: "), subject: header("Subject: "), text }
 }
+
+/// A local S3-compatible store (moto, from PyPI; `scripts/test` installs it) with `bucket`
+/// created: its endpoint, and the process (killed when dropped).
+pub async fn start_moto(bucket: &str) -> (String, tokio::process::Child) {
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
+    let moto = tokio::process::Command::new("python3")
+        .args(["-m", "moto.server", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("moto runs (pip install 'moto[server]'; scripts/test does)");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    crate::eventually!("moto to start and create the bucket", {
+        client.put(format!("{endpoint}/{bucket}")).send().await.is_ok_and(|r| r.status().is_success()).then_some(())
+    });
+    (endpoint, moto)
+}

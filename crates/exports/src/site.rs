@@ -145,14 +145,7 @@ pub fn rewrite_images(node: &mut Value, copies: &HashMap<String, String>) {
 /// has transparency, else JPEG at quality 82), with its extension; None when the bytes are
 /// not an image this can read. Decoding is bounded like thumbnails'.
 pub fn optimize_image(bytes: &[u8]) -> Option<(Vec<u8>, &'static str)> {
-    use image::ImageReader;
-    let mut reader = ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().ok()?;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(12_000);
-    limits.max_image_height = Some(12_000);
-    limits.max_alloc = Some(256 << 20);
-    reader.limits(limits);
-    let mut img = reader.decode().ok()?;
+    let (mut img, _) = runtime::thumbs::decode_bounded(bytes)?;
     if img.width() > MAX_IMAGE_WIDTH {
         let height = (u64::from(img.height()) * u64::from(MAX_IMAGE_WIDTH) / u64::from(img.width())).max(1) as u32;
         img = img.resize_exact(MAX_IMAGE_WIDTH, height, image::imageops::FilterType::Lanczos3);

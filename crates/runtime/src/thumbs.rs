@@ -46,6 +46,19 @@ pub fn parse(s: &str) -> Option<Size> {
 
 /// The thumbnail's bytes and format, or None when the bytes are not a supported image.
 pub fn make(bytes: &[u8], size: Size) -> Option<(Vec<u8>, ImageFormat)> {
+    let (img, format) = decode_bounded(bytes)?;
+    let out = resize(&img, size);
+    // GIF and WebP thumbnails are written as PNG (one frame; the encoders we ship).
+    let out_format = if format == ImageFormat::Jpeg { ImageFormat::Jpeg } else { ImageFormat::Png };
+    let mut buf = Cursor::new(Vec::new());
+    let out = if out_format == ImageFormat::Jpeg { DynamicImage::ImageRgb8(out.to_rgb8()) } else { out };
+    out.write_to(&mut buf, out_format).ok()?;
+    Some((buf.into_inner(), out_format))
+}
+
+/// A PNG, JPEG, GIF or WebP image decoded with bounds (12,000 px a side, 256 MiB), so that a
+/// small file cannot claim huge memory; None for anything else.
+pub fn decode_bounded(bytes: &[u8]) -> Option<(DynamicImage, ImageFormat)> {
     let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().ok()?;
     let format = reader.format()?;
     if !matches!(format, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Gif | ImageFormat::WebP) {
@@ -56,14 +69,7 @@ pub fn make(bytes: &[u8], size: Size) -> Option<(Vec<u8>, ImageFormat)> {
     limits.max_image_height = Some(12_000);
     limits.max_alloc = Some(256 << 20);
     reader.limits(limits);
-    let img = reader.decode().ok()?;
-    let out = resize(&img, size);
-    // GIF and WebP thumbnails are written as PNG (one frame; the encoders we ship).
-    let out_format = if format == ImageFormat::Jpeg { ImageFormat::Jpeg } else { ImageFormat::Png };
-    let mut buf = Cursor::new(Vec::new());
-    let out = if out_format == ImageFormat::Jpeg { DynamicImage::ImageRgb8(out.to_rgb8()) } else { out };
-    out.write_to(&mut buf, out_format).ok()?;
-    Some((buf.into_inner(), out_format))
+    Some((reader.decode().ok()?, format))
 }
 
 fn resize(img: &DynamicImage, size: Size) -> DynamicImage {

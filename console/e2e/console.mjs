@@ -4,9 +4,11 @@
 // creates an organization and a project, defines a collection (a refused rule first), creates
 // and renames a page and edits it live in two sessions (a heading dragged from the palette in
 // one appears in the other, its text typed in the props panel, presence avatars and selections,
-// reordering by drag, undo and redo, delete with the keyboard), creates and deploys an app, adds a record (refused values first) and finds it in the records
+// reordering by drag, undo and redo, delete with the keyboard, copy and paste with the keyboard
+// and the buttons, preview widths), creates and deploys an app, adds a record (refused values first) and finds it in the records
 // browser with a filter, sort and pages (records added through the API appear live), edits
-// and deletes, uploads a file, adds an end user and picks it as a relation; checks that an
+// and deletes, uploads a file (shown as a thumbnail), adds an end user and picks it as a
+// relation (shown by its address); checks that an
 // expired access token is refreshed, that organizations switch, that the skip link comes
 // first and that a dead session leads to sign-in; asks for a password reset from the sign-in
 // screen, opens the email's link (read from the mail files in $MAIL_DIR, the server's
@@ -19,9 +21,11 @@
 // collection (a refused index first); asks the assistant's chat beside a page (not configured
 // here: a documented 503) and restores a page version; shares the project (a link created,
 // copied, opened, revoked) and downloads its bundle, imported into another organization (a
-// broken file refused first); exports the project as a static site (a refused address first)
+// broken file refused first), duplicates the imported project, moves the copy to the trash
+// and restores it; exports the project as a static site (a refused address first)
 // and downloads the ZIP; builds a workflow from the schema's forms (a refused URL first),
 // reorders its steps by drag and drop, runs it and reads its step log, then disables it;
+// sets, replaces and deletes the project's workflow secrets (a bad name refused first);
 // refunds part of the plan's payment (too much refused first); uploads the organization's files
 // (a refused type first; by the input and by a drop), searches, filters, renames (a refused
 // name first), makes one public, copies its link and deletes one, then picks an image for a
@@ -29,7 +33,9 @@
 // long title refused first); cancels, retries and reruns workflow executions and restores a
 // workflow version; changes the profile's name and password (refusals first); sends the
 // organization's verification documents (a bad country refused first), which an administrator
-// in another browser rejects with a reason, then approves once they are sent again. Fails on any console error (CSP
+// in another browser rejects with a reason, then approves once they are sent again; as an
+// administrator, sends a notification to one account (an unknown address refused first) and to
+// everyone with a role. Fails on any console error (CSP
 // violations included) and on any WCAG 2.1 A/AA violation axe-core finds on a screen.
 // Screenshots of each screen go to $SCREENSHOTS_DIR (default ../target/console-screenshots).
 // The server must not require email activation (SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false).
@@ -585,6 +591,61 @@ try {
     `the page document holds the heading and the section: ${JSON.stringify(saved)}`,
   );
 
+  // Copy and paste: the heading copied with Ctrl+C and pasted with Ctrl+V (the copy, selected,
+  // comes right after it); the card copied with the button and pasted into the section (the
+  // selected container) with the other button.
+  const topLevel = async () => JSON.stringify(await order(page));
+  await canvas.locator('.frame > .children > .node[data-kind="heading"]').click();
+  await page.keyboard.press('Control+c');
+  await expectText(page.locator('#clipboard-message'), 'Heading copied', 'the heading is copied');
+  await page.keyboard.press('Control+v');
+  await expectText(page.locator('#clipboard-message'), 'Heading pasted', 'the heading is pasted');
+  for (let tries = 0; tries < 50 && (await topLevel()) !== '["heading","heading","section"]'; tries += 1) await page.waitForTimeout(100);
+  check((await topLevel()) === '["heading","heading","section"]', `the copy comes right after the heading: ${await topLevel()}`);
+  const pastedHeading = canvas.locator('.frame > .children > .node[data-kind="heading"]').nth(1);
+  await expectText(pastedHeading, 'Welcome to the shop', 'the copy has the heading\'s text');
+  check(await pastedHeading.evaluate((n) => n.classList.contains('selected')), 'the pasted copy is selected');
+  await canvas.locator('.node[data-kind="card"]').click();
+  await page.locator('#component-copy').click();
+  await expectText(page.locator('#clipboard-message'), 'Card copied', 'the card is copied');
+  await page.getByRole('navigation', { name: 'Layers' }).getByRole('button', { name: /^Section/ }).click();
+  await page.locator('#component-paste').click();
+  await expectText(page.locator('#clipboard-message'), 'Card pasted', 'the card is pasted');
+  const sectionChildren = canvas.locator('.node[data-kind="section"] > .children > .node');
+  for (let tries = 0; tries < 50 && (await sectionChildren.count()) !== 5; tries += 1) await page.waitForTimeout(100);
+  check((await sectionChildren.last().getAttribute('data-kind')) === 'card', 'the card is pasted at the end of the section');
+  await shot('page-editor-paste');
+  const clipboardType = await page.evaluate(() => {
+    const text = localStorage.getItem('socle.console.clipboard') ?? '';
+    return JSON.parse(text).node.type;
+  });
+  check(clipboardType === 'card', `the clipboard holds the card: ${clipboardType}`);
+
+  // The canvas previews the page at a phone's, a tablet's and a desktop's width (scrolling
+  // sideways inside the canvas, never the screen), and back to the editor's width; the choice
+  // is kept for the next time.
+  const frameWidth = () => canvas.locator('.frame').evaluate((frame) => Math.round(frame.getBoundingClientRect().width));
+  await page.locator('label:has(#viewport-phone)').click();
+  await expectText(page.locator('#canvas-width'), 'Phone, 375 px wide', 'the phone width is chosen');
+  check((await frameWidth()) === 375, `the page is drawn 375 px wide: ${await frameWidth()}`);
+  await shot('page-editor-phone');
+  await page.locator('label:has(#viewport-tablet)').click();
+  check((await frameWidth()) === 768, `the page is drawn 768 px wide: ${await frameWidth()}`);
+  await page.locator('label:has(#viewport-desktop)').click();
+  check((await frameWidth()) === 1280, `the page is drawn 1280 px wide: ${await frameWidth()}`);
+  check(
+    await canvas.locator('.scroller').evaluate((s) => s.scrollWidth > s.clientWidth),
+    'the canvas scrolls sideways at a desktop width',
+  );
+  check((await page.evaluate(() => document.documentElement.scrollWidth)) <= 1280, 'the screen itself does not scroll sideways');
+  await page.locator('label:has(#viewport-phone)').click();
+  await page.reload();
+  await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+  check(await page.locator('#viewport-phone').isChecked(), 'the preview width is kept');
+  await page.locator('label:has(#viewport-fit)').click();
+  await expectText(page.locator('#canvas-width'), 'Fit to the editor', 'back to the editor\'s width');
+  check((await frameWidth()) < 768, `the page fits the editor again: ${await frameWidth()}`);
+
   // The page's search settings: a title too long refused next to it, then a title and a
   // description saved (the preview follows the title).
   await page.locator('#page-seo-open').click();
@@ -799,6 +860,36 @@ try {
   await page.locator('#workflows tr[data-enabled="false"]').waitFor();
   await shot('workflows');
   const workflowsUrl = page.url();
+  // The project's workflow secrets: a name the server would refuse is caught next to its
+  // input; one set (its value never shown back), its value replaced; another deleted.
+  await page.locator('#secrets-none').waitFor();
+  await page.locator('#secret-name').fill('stock-api-key');
+  await page.locator('#secret-value').fill('sk-live-4242');
+  await page.locator('#secret-save').click();
+  await page.locator('#secret-name[aria-invalid="true"]').waitFor();
+  await expectText(page.locator('#secret-name-error'), 'capitals, digits and _', 'the refused name next to its input');
+  await page.locator('#secret-name').fill('STOCK_API_KEY');
+  await page.locator('#secret-save').click();
+  await expectText(page.locator('#secrets-message'), 'steps use it as {{ secrets.STOCK_API_KEY }}', 'the secret is saved');
+  await expectText(page.locator('#secrets tr[data-name="STOCK_API_KEY"]'), '{{ secrets.STOCK_API_KEY }}', 'the secret is listed');
+  check((await page.locator('#secret-value').inputValue()) === '', 'the value is not kept in the form');
+  check(!(await page.content()).includes('sk-live-4242'), 'the value is not shown anywhere');
+  await page.locator('#secret-name').fill('OLD_TOKEN');
+  await page.locator('#secret-value').fill('t-1');
+  await page.locator('#secret-save').click();
+  await page.locator('#secrets tr[data-name="OLD_TOKEN"]').waitFor();
+  await page.locator('#secret-replace-STOCK_API_KEY').click();
+  check((await page.locator('#secret-name').inputValue()) === 'STOCK_API_KEY', 'replacing fills in the name');
+  await expectText(page.locator('#secret-form-title'), 'Replace STOCK_API_KEY', 'the form replaces the secret');
+  await page.locator('#secret-value').fill('sk-live-4343');
+  await page.locator('#secret-save').click();
+  await expectText(page.locator('#secrets-message'), 'STOCK_API_KEY has a new value', 'the value is replaced');
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.locator('#secret-delete-OLD_TOKEN').click();
+  await expectText(page.locator('#secrets-message'), 'OLD_TOKEN is deleted', 'the secret is deleted');
+  await page.locator('#secrets tr[data-name="OLD_TOKEN"]').waitFor({ state: 'detached' });
+  check((await page.locator('#secrets tbody tr').count()) === 1, 'one secret is left');
+  await shot('workflow-secrets');
   await page.getByRole('link', { name: 'Apps', exact: true }).click();
 
   // The records browser: refused values first, then a record, found with a filter.
@@ -822,6 +913,15 @@ try {
   await page.getByText(/Record \w+ saved/).waitFor();
   await page.getByRole('cell', { name: 'Middlemarch' }).waitFor();
   await page.getByRole('cell', { name: /^cover_\w+\.png$/ }).waitFor();
+  // The cover is shown as a thumbnail the app's file API makes, linked to the file.
+  const coverThumb = page.locator('td[data-column="cover"] img').first();
+  check((await coverThumb.getAttribute('src'))?.endsWith('?thumb=100x100'), 'the cover is shown as a thumbnail');
+  check(/^\/apps\/[^/]+\/api\/files\/books\/\w+\/cover_\w+\.png$/.test((await coverThumb.locator('xpath=..').getAttribute('href')) ?? ''), "the thumbnail links to the file");
+  await page.waitForFunction(() => {
+    const img = document.querySelector('td[data-column="cover"] img');
+    return img instanceof HTMLImageElement && img.complete && img.naturalWidth > 0;
+  });
+  await shot('records-thumbnail');
   await page.getByRole('button', { name: 'New record' }).click();
   await page.getByLabel(/^title/).fill('Leaves of Grass');
   await page.getByLabel(/^price/).fill('3');
@@ -911,7 +1011,12 @@ try {
     'nothing is wider than the 1280 px window',
   );
   await page.getByRole('button', { name: 'Save record' }).click();
-  await page.getByRole('row', { name: /Middlemarch/ }).getByRole('cell', { name: readerId }).waitFor();
+  // The related end user is shown by its first text value (its address; its id in a tooltip),
+  // read with the list's expand.
+  const readerCell = page.getByRole('row', { name: /Middlemarch/ }).locator('td[data-column="reader"]');
+  await expectText(readerCell, 'reader@example.com', 'the related record is named');
+  check((await readerCell.locator('.related').getAttribute('title')) === `Record ${readerId}`, "the related record's id is in its tooltip");
+  await shot('records-relation');
 
   // A bad filter is the server's message, not a crash.
   await page.getByLabel('Filter').fill('price >');
@@ -955,6 +1060,26 @@ try {
   await page.getByRole('heading', { name: 'Book shop', level: 1 }).waitFor();
   await page.getByRole('link', { name: 'books' }).waitFor();
   await shot('project-imported');
+  // The imported project duplicated (the copy named “(copy)”); the copy moved to the trash
+  // after confirming, listed there with the days left to restore it, then restored.
+  await page.getByRole('link', { name: 'Projects', exact: true }).first().click();
+  await page.getByRole('heading', { name: 'Projects of Side project' }).waitFor();
+  await page.locator('#trash-none').waitFor();
+  await page.locator('li[data-name="Book shop"] [id^="project-duplicate-"]').click();
+  await expectText(page.locator('#projects-message'), 'duplicated as “Book shop (copy)”', 'the project is duplicated');
+  const copyCard = page.locator('li[data-name="Book shop (copy)"]');
+  await copyCard.waitFor();
+  page.once('dialog', (dialog) => dialog.accept());
+  await copyCard.locator('[id^="project-trash-"]').click();
+  await expectText(page.locator('#projects-message'), 'is in the trash', 'the copy is moved to the trash');
+  await copyCard.waitFor({ state: 'detached' });
+  await expectText(page.locator('#trash tr[data-name="Book shop (copy)"]'), /Restorable for (29|30) more days/, 'the trash lists the copy');
+  await shot('projects-trash');
+  await page.locator('#trash tr[data-name="Book shop (copy)"] [id^="project-restore-"]').click();
+  await expectText(page.locator('#projects-message'), '“Book shop (copy)” is restored', 'the copy is restored');
+  await copyCard.waitFor();
+  await page.locator('#trash-none').waitFor();
+  await shot('projects-restored');
   await page.getByLabel('Organization').selectOption({ label: 'Acme Labs' });
   await page.getByRole('heading', { name: 'Projects of Acme Labs' }).waitFor();
   await page.getByRole('link', { name: 'Book shop' }).waitFor();
@@ -1060,6 +1185,9 @@ try {
     filesUrl,
     filesUrl.replace(/\/files$/, '/verification'),
     '/console/account/profile',
+    // A builder who is not an administrator: "Administrators only" (the form is audited as an
+    // administrator sees it further down).
+    '/console/admin/notifications',
   ];
   const findings = [];
   let audited = 0;
@@ -1454,6 +1582,55 @@ try {
       await page.locator('#admin-tab-emails').click();
       await page.locator('#admin-templates').waitFor();
       await shot('admin-emails');
+      // A notification: its missing title said next to it, an address no account has next to
+      // the account; then sent to the builder (at once) and to every Premium account (queued,
+      // after confirming).
+      await page.locator('#admin-tab-notifications').click();
+      await page.waitForURL('**/console/admin/notifications');
+      await page.locator('#notify-user').fill('nobody-here@example.com');
+      await page.locator('#notify-send').click();
+      await page.locator('#notify-title[aria-invalid="true"]').waitFor();
+      await expectText(page.locator('#notify-title-error'), 'title', 'the missing title next to it');
+      await page.locator('#notify-title').fill('Scheduled maintenance');
+      await page.locator('#notify-body').fill('The console is read-only from 22:00 to 22:30 UTC.');
+      await page.locator('#notify-url').fill('/console/projects');
+      await page.locator('#notify-send').click();
+      await page.locator('#notify-user[aria-invalid="true"]').waitFor();
+      await expectText(page.locator('#notify-user-error'), 'No account has the address nobody-here@example.com', 'the unknown address next to the account');
+      await shot('admin-notification-errors');
+      await page.locator('#notify-user').fill(email);
+      await page.locator('#notify-send').click();
+      await expectText(page.locator('#notify-message'), `Sent to ${email}.`, 'the notification is sent');
+      check((await page.locator('#notify-title').inputValue()) === '', 'the form is ready for the next one');
+      await page.locator('#notify-audience-role').check();
+      await page.locator('#notify-role').selectOption('premium');
+      await page.locator('#notify-title').fill('New for Premium accounts');
+      page.once('dialog', (dialog) => dialog.accept());
+      await page.locator('#notify-send').click();
+      await expectText(page.locator('#notify-message'), 'Queued for every Premium account', 'the broadcast is queued');
+      await shot('admin-notifications');
+      // The screen audited as an administrator sees it, in both themes (axe is injected, so
+      // this context bypasses the CSP).
+      const adminTokens = await page.evaluate((key) => localStorage.getItem(key), tokensKey);
+      const adminAudit = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
+      const auditAdmin = await adminAudit.newPage();
+      auditAdmin.setDefaultTimeout(30_000);
+      await auditAdmin.goto(`${base}/console/signin`);
+      await auditAdmin.evaluate(([key, value]) => localStorage.setItem(key, value), [tokensKey, adminTokens]);
+      for (const colorScheme of ['light', 'dark']) {
+        await auditAdmin.emulateMedia({ colorScheme });
+        await auditAdmin.goto(`${base}/console/admin/notifications`);
+        await auditAdmin.locator('#admin-tab-notifications[aria-current="page"]').waitFor();
+        await auditAdmin.locator('#notify-form').waitFor();
+        await auditAdmin.addScriptTag({ path: axeScript });
+        const failed = await auditAdmin.evaluate(async () => {
+          // eslint-disable-next-line no-undef
+          const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+          return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+        });
+        check(failed.length === 0, `no accessibility violations on the notifications screen (${colorScheme}):\n${failed.join('\n')}`);
+      }
+      await adminAudit.close();
       if (publicUrl) {
         // The PRO bought above: its invoice found by number, sent again; the revenue of the
         // sandbox's test documents.

@@ -41,6 +41,7 @@ export const ROUTES = [
   { name: 'adminRevenue', pattern: '/admin/revenue' },
   { name: 'adminMarketplace', pattern: '/admin/marketplace' },
   { name: 'adminVerifications', pattern: '/admin/verifications' },
+  { name: 'adminNotifications', pattern: '/admin/notifications' },
   // The fixed paths before the item's, which would match them too.
   { name: 'marketplace', pattern: '/marketplace' },
   { name: 'marketplacePublish', pattern: '/marketplace/publish' },

@@ -875,3 +875,59 @@ describe('Api: files, verification, the profile, workflow runs', () => {
     ]);
   });
 });
+
+describe('Api: project trash, workflow secrets, record files and broadcasts', () => {
+  const v1 = '/api/v1';
+
+  it("moves projects to the trash, lists it, restores and duplicates them", async () => {
+    const page = { items: [], page: 1, per_page: 100, total_items: 0, total_pages: 0 };
+    const { calls, fetcher } = fakeFetch([[204, null], [200, page], [200, { id: 'p1' }], [201, { id: 'p2', name: 'Shop (copy)' }]]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    await api.deleteProject('p 1');
+    await api.deletedProjects('o1');
+    await api.restoreProject('p1');
+    expect((await api.duplicateProject('p1')).name).toBe('Shop (copy)');
+    expect(calls.map((c) => [c.method, c.url])).toEqual([
+      ['DELETE', `${v1}/studio/projects/p%201`],
+      ['GET', `${v1}/studio/projects?organization_id=o1&deleted=true&per_page=100`],
+      ['POST', `${v1}/studio/projects/p1/restore`],
+      ['POST', `${v1}/studio/projects/p1/duplicate`],
+    ]);
+  });
+
+  it("lists, sets and deletes a project's workflow secrets", async () => {
+    const info = { name: 'API_KEY', created_by: 'u', created_at: 't', updated_at: 't' };
+    const { calls, fetcher } = fakeFetch([[200, [info]], [200, info], [204, null]]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    expect((await api.secrets('p1')).map((s) => s.name)).toEqual(['API_KEY']);
+    expect((await api.putSecret('p1', 'API_KEY', 'sk-1')).name).toBe('API_KEY');
+    await api.deleteSecret('p1', 'API_KEY');
+    expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      ['GET', `${v1}/automation/projects/p1/secrets`, undefined],
+      ['PUT', `${v1}/automation/projects/p1/secrets/API_KEY`, { value: 'sk-1' }],
+      ['DELETE', `${v1}/automation/projects/p1/secrets/API_KEY`, undefined],
+    ]);
+  });
+
+  it('sends an administrator\'s notification to a user, a role or everyone', async () => {
+    const { calls, fetcher } = fakeFetch([[202, { notified: 1, notification_id: 'n1' }], [202, { job_id: 'j1' }]]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    expect(await api.adminNotify({ user_id: 'u1', type: 'admin.message', title: 'Hi' })).toEqual({ notified: 1, notification_id: 'n1' });
+    expect((await api.adminNotify({ everyone: true, type: 'admin.message', title: 'Hi', body: 'All', url: '/x' })).job_id).toBe('j1');
+    expect(calls.map((c) => [c.method, c.url, c.body])).toEqual([
+      ['POST', `${v1}/admin/notifications`, { user_id: 'u1', type: 'admin.message', title: 'Hi' }],
+      ['POST', `${v1}/admin/notifications`, { everyone: true, type: 'admin.message', title: 'Hi', body: 'All', url: '/x' }],
+    ]);
+  });
+
+  it("expands an app's relations and asks for a file token", async () => {
+    const { calls, fetcher } = fakeFetch([[200, { items: [] }], [200, { token: 'ft' }]]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    await api.records('shop', 'books', { perPage: 20, expand: 'reader,tags' });
+    expect((await api.fileToken('shop')).token).toBe('ft');
+    expect(calls.map((c) => [c.method, c.url, c.headers.authorization])).toEqual([
+      ['GET', '/apps/shop/api/collections/books/records?perPage=20&expand=reader%2Ctags', 'Bearer a'],
+      ['POST', '/apps/shop/api/files/token', 'Bearer a'],
+    ]);
+  });
+});

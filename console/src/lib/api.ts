@@ -5,6 +5,7 @@
 import type {
   FileChange,
   FileFilter,
+  SecretInfo,
   PasswordChange,
   PlatformFile,
   Profile,
@@ -29,6 +30,8 @@ import type {
   Workflow,
   WorkflowInput,
   AdminInvoiceFilter,
+  AdminNotification,
+  NotifyResult,
   AdminUser,
   AdminUserUpdate,
   ApiKey,
@@ -939,6 +942,25 @@ export class Api {
     return this.request('GET', this.workflowsPath(`/${encodeURIComponent(id)}/versions`));
   }
 
+  private secretsPath(projectId: string, name?: string): string {
+    const rest = name === undefined ? '' : `/${encodeURIComponent(name)}`;
+    return `${PLATFORM}/automation/projects/${encodeURIComponent(projectId)}/secrets${rest}`;
+  }
+
+  /** A project's workflow secrets, names only (the organization's OWNERs and ADMINs; 403 otherwise). */
+  secrets(projectId: string): Promise<SecretInfo[]> {
+    return this.request('GET', this.secretsPath(projectId));
+  }
+
+  /** Set or replace a secret (422 on `name` or `value`); its value is stored encrypted and never returned. */
+  putSecret(projectId: string, name: string, value: string): Promise<SecretInfo> {
+    return this.request('PUT', this.secretsPath(projectId, name), { body: { value } });
+  }
+
+  deleteSecret(projectId: string, name: string): Promise<void> {
+    return this.request('DELETE', this.secretsPath(projectId, name));
+  }
+
   /** The JSON Schema of workflow definitions: the triggers and steps and their settings. */
   workflowSchema(): Promise<unknown> {
     return this.request('GET', `${PLATFORM}/automation/schema/workflow.json`, { anonymous: true });
@@ -1083,6 +1105,11 @@ export class Api {
     return this.request('POST', this.templatePath(key, '/preview'), { body: variables ? { variables } : {} });
   }
 
+  /** Notify one user (at once), everyone with a platform role, or everyone (by a queued job); 202. */
+  adminNotify(input: AdminNotification): Promise<NotifyResult> {
+    return this.request('POST', this.adminPath('/notifications'), { body: input });
+  }
+
   /** The marketplace's items with a status, oldest first (the review queue: `pending`). */
   adminMarketplaceItems(status: MarketplaceStatus): Promise<MarketplaceItem[]> {
     return this.request('GET', this.adminPath('/marketplace/items'), { query: { status } });
@@ -1119,8 +1146,30 @@ export class Api {
     });
   }
 
+  /** The organization's trash: deleted projects that can still be restored, most recently deleted first. */
+  deletedProjects(organizationId: string): Promise<Page<Project>> {
+    return this.request('GET', `${PLATFORM}/studio/projects`, {
+      query: { organization_id: organizationId, deleted: true, per_page: 100 },
+    });
+  }
+
   project(id: string): Promise<Project> {
     return this.request('GET', `${PLATFORM}/studio/projects/${encodeURIComponent(id)}`);
+  }
+
+  /** Move a project to the trash (restorable for 30 days); its share links stop working. */
+  deleteProject(id: string): Promise<void> {
+    return this.request('DELETE', this.projectPath(id));
+  }
+
+  /** Take a project out of the trash (409 once its 30 days are over; 402 over the plan's projects). */
+  restoreProject(id: string): Promise<Project> {
+    return this.request('POST', this.projectPath(id, '/restore'));
+  }
+
+  /** A copy named “… (copy)”: pages, collections and their tables, without records (402 over the plan's projects). */
+  duplicateProject(id: string): Promise<Project> {
+    return this.request('POST', this.projectPath(id, '/duplicate'));
   }
 
   createProject(input: NewProject): Promise<Project> {
@@ -1256,12 +1305,18 @@ export class Api {
     return `/apps/${encodeURIComponent(slug)}/api/collections/${encodeURIComponent(collection)}/records`;
   }
 
+  /** `expand`: relation fields whose records come along in each item's `expand` (`author,tags`). */
   records(
     slug: string,
     collection: string,
-    options: { page?: number; perPage?: number; filter?: string; sort?: string } = {},
+    options: { page?: number; perPage?: number; filter?: string; sort?: string; expand?: string } = {},
   ): Promise<RecordList> {
     return this.request('GET', this.recordsPath(slug, collection), { query: options });
+  }
+
+  /** A short-lived token (two minutes) for the files of protected file fields (`?token=`). */
+  fileToken(slug: string): Promise<{ token: string }> {
+    return this.request('POST', `/apps/${encodeURIComponent(slug)}/api/files/token`);
   }
 
   /** With files, the values go as PocketBase's SDK sends them: `@jsonPayload` and a part per file. */

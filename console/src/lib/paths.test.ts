@@ -20,6 +20,7 @@ describe('the router', () => {
     expect(matchRoute(ROUTES, '/admin/revenue')).toEqual({ name: 'adminRevenue', params: {} });
     expect(matchRoute(ROUTES, '/oauth2/callback')).toEqual({ name: 'oauthCallback', params: {} });
     expect(matchRoute(ROUTES, '/admin/marketplace')).toEqual({ name: 'adminMarketplace', params: {} });
+    expect(matchRoute(ROUTES, '/admin/notifications')).toEqual({ name: 'adminNotifications', params: {} });
     expect(matchRoute(ROUTES, '/marketplace')).toEqual({ name: 'marketplace', params: {} });
     expect(matchRoute(ROUTES, '/marketplace/publish')).toEqual({ name: 'marketplacePublish', params: {} });
     expect(matchRoute(ROUTES, '/marketplace/seller')).toEqual({ name: 'marketplaceSeller', params: {} });

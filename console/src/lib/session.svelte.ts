@@ -1,6 +1,7 @@
 // The signed-in builder's session and the chosen organization, as reactive state.
 
 import { Api, localStore } from './api';
+import { SESSION_KEYS } from './storageKeys';
 import type { Organization, User } from './types';
 
 export const api = new Api(localStore());
@@ -20,6 +21,7 @@ class Session {
       if (!signedIn) {
         this.organizations = [];
         this.user = null;
+        for (const key of SESSION_KEYS) localStorage.removeItem(key);
       }
     });
   }

@@ -180,8 +180,11 @@ export interface Project {
   description: string;
   status: ProjectStatus;
   favorite: boolean;
+  created_by?: string;
   created_at: string;
   updated_at: string;
+  /** Set while the project is in the trash (restorable for 30 days). */
+  deleted_at?: string | null;
 }
 
 export interface NewProject {
@@ -266,6 +269,8 @@ export interface RecordModel {
   id: string;
   collectionId: string;
   collectionName: string;
+  /** The related records asked for with `expand`, by relation field (one record, or a list). */
+  expand?: Record<string, RecordModel | RecordModel[]>;
   [field: string]: unknown;
 }
 
@@ -647,6 +652,29 @@ export interface RenderedEmail {
   subject: string;
   html: string;
   text: string;
+}
+
+/** What an administrator's notification says (`type`: dotted, e.g. `admin.message`; people choose per type whether it also comes by email). */
+export interface NewNotification {
+  type: string;
+  /** At most 200 characters. */
+  title: string;
+  /** At most 5,000 characters. */
+  body?: string;
+  /** Where the notification leads (at most 2,000 characters). */
+  url?: string;
+}
+
+/** Who an administrator notifies: exactly one of a user, everyone with a platform role, or everyone. */
+export type NotificationAudience = { user_id: string } | { role: PlatformRole } | { everyone: true };
+
+export type AdminNotification = NotificationAudience & NewNotification;
+
+/** A user is notified at once; a role or everyone is notified by a queued job. */
+export interface NotifyResult {
+  notified?: number;
+  notification_id?: string;
+  job_id?: string;
 }
 
 // --- Billing profile and saved cards (/api/v1/billing/profile, /api/v1/payments/methods) ------
@@ -1135,6 +1163,17 @@ export interface ProfileUpdate {
 export interface PasswordChange {
   current_password: string;
   new_password: string;
+}
+
+// --- Workflow secrets (/api/v1/automation/projects/{id}/secrets) --------------------------------
+
+/** A project's workflow secret as listed: its name, never its value. */
+export interface SecretInfo {
+  /** Capitals, digits and `_`, starting with a letter; steps refer to it as `{{ secrets.NAME }}`. */
+  name: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
 }
 
 // --- Workflow versions (/api/v1/automation/workflows/{id}/versions) -----------------------------

@@ -6,7 +6,17 @@ import type { AdminUser, Severity } from '../../lib/types';
 export { downloadText } from '../../lib/download';
 
 /** The sections of the Admin area. */
-export type AdminSection = 'dashboard' | 'users' | 'audit' | 'jobs' | 'emails' | 'invoices' | 'revenue' | 'marketplace' | 'verifications';
+export type AdminSection =
+  | 'dashboard'
+  | 'users'
+  | 'audit'
+  | 'jobs'
+  | 'emails'
+  | 'invoices'
+  | 'revenue'
+  | 'marketplace'
+  | 'verifications'
+  | 'notifications';
 
 /** A person's name, or their address when they gave none. */
 export function userName(user: Pick<AdminUser, 'first_name' | 'last_name' | 'email'>): string {

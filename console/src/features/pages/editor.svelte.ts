@@ -17,11 +17,13 @@ import {
   removeNode,
   replaceDocument,
   rootOf,
+  toJson,
   undoManager,
   view,
   type ViewNode,
   type YNode,
 } from '../../lib/yjsPage';
+import { CLIPBOARD_KEY, clipboardText, pastePlace, readClipboard, withNewIds } from './clipboard';
 
 export type Status = 'connecting' | 'connected' | 'disconnected';
 
@@ -42,6 +44,8 @@ export class Editor {
   ready = $state(false);
   canUndo = $state(false);
   canRedo = $state(false);
+  /** The type of the copied component, if one can be pasted ('' when none). */
+  copied = $state(Editor.clipboardType());
 
   constructor(pageId: string, kinds: ComponentKind[], userName: string) {
     this.kinds = kinds;
@@ -114,10 +118,79 @@ export class Editor {
     const target = this.selected;
     if (!target || target === this.root) return this.insert(kindName, this.root);
     if (this.kind(String(target.get('type')))?.container) return this.insert(kindName, target);
-    const path = pathOf(target, this.root);
+    const { parent, index } = this.after(target);
+    this.insert(kindName, parent, index);
+  }
+
+  /** The place right after `node` (the end of the page when it is not in the tree). */
+  private after(node: YNode): { parent: YNode; index: number } {
+    const path = pathOf(node, this.root);
     const parent = path ? nodeAt(this.root, path.slice(0, -1)) : null;
-    if (parent && path) this.insert(kindName, parent, (path[path.length - 1] ?? 0) + 1);
-    else this.insert(kindName, this.root);
+    if (parent && path) return { parent, index: (path[path.length - 1] ?? 0) + 1 };
+    return { parent: this.root, index: Number.MAX_SAFE_INTEGER };
+  }
+
+  /** The type of the component on the clipboard ('' when there is none). */
+  static clipboardType(): string {
+    try {
+      const node = readClipboard(localStorage.getItem(CLIPBOARD_KEY));
+      return node ? String(node.type) : '';
+    } catch {
+      return '';
+    }
+  }
+
+  /** Read the clipboard again (another tab may have copied something). */
+  refreshClipboard() {
+    this.copied = Editor.clipboardType();
+  }
+
+  /** Copy the selected component (never the page itself); its type, or '' when nothing was copied. */
+  copySelected(): string {
+    const node = this.selected;
+    if (!node || node === this.root) return '';
+    const json = toJson(node) as Record<string, unknown>;
+    try {
+      localStorage.setItem(CLIPBOARD_KEY, clipboardText(json));
+    } catch {
+      return '';
+    }
+    this.copied = String(json.type ?? '');
+    return this.copied;
+  }
+
+  /**
+   * Paste the copied component, with new ids, inside the selected container, or after the
+   * selected component (after the copied one itself: a duplicate), or at the end of the page;
+   * the copy is selected. Its type, or '' when there was nothing to paste.
+   */
+  paste(): string {
+    let json: Record<string, unknown> | null;
+    try {
+      json = readClipboard(localStorage.getItem(CLIPBOARD_KEY));
+    } catch {
+      json = null;
+    }
+    if (!json) {
+      this.copied = '';
+      return '';
+    }
+    const target = this.selected;
+    const place = pastePlace(
+      target
+        ? { root: target === this.root, container: this.kind(String(target.get('type')))?.container === true, id: target.get('id') }
+        : null,
+      json.id,
+    );
+    const { parent, index } =
+      place === 'end' || !target
+        ? { parent: this.root, index: Number.MAX_SAFE_INTEGER }
+        : place === 'inside'
+          ? { parent: target, index: Number.MAX_SAFE_INTEGER }
+          : this.after(target);
+    const copy = withNewIds(json, newId);
+    this.structural(() => this.select(insertNode(parent, index, copy)));
+    return String(json.type);
   }
 
   move(from: YNode, oldIndex: number, to: YNode, newIndex: number) {

@@ -1609,7 +1609,7 @@ try {
       await page.locator('#notify-send').click();
       await expectText(page.locator('#notify-message'), 'Queued for every Premium account', 'the broadcast is queued');
       await shot('admin-notifications');
-      // The screen audited as an administrator sees it, in both themes (axe is injected, so
+      // The screens audited as an administrator sees them, in both themes (axe is injected, so
       // this context bypasses the CSP).
       const adminTokens = await page.evaluate((key) => localStorage.getItem(key), tokensKey);
       const adminAudit = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
@@ -1617,18 +1617,25 @@ try {
       auditAdmin.setDefaultTimeout(30_000);
       await auditAdmin.goto(`${base}/console/signin`);
       await auditAdmin.evaluate(([key, value]) => localStorage.setItem(key, value), [tokensKey, adminTokens]);
+      const adminScreens = [
+        { section: 'notifications', ready: '#notify-form' },
+        { section: 'organizations', ready: '#admin-organizations' },
+        { section: 'projects', ready: '#admin-projects' },
+      ];
       for (const colorScheme of ['light', 'dark']) {
         await auditAdmin.emulateMedia({ colorScheme });
-        await auditAdmin.goto(`${base}/console/admin/notifications`);
-        await auditAdmin.locator('#admin-tab-notifications[aria-current="page"]').waitFor();
-        await auditAdmin.locator('#notify-form').waitFor();
-        await auditAdmin.addScriptTag({ path: axeScript });
-        const failed = await auditAdmin.evaluate(async () => {
-          // eslint-disable-next-line no-undef
-          const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-          return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
-        });
-        check(failed.length === 0, `no accessibility violations on the notifications screen (${colorScheme}):\n${failed.join('\n')}`);
+        for (const { section, ready } of adminScreens) {
+          await auditAdmin.goto(`${base}/console/admin/${section}`);
+          await auditAdmin.locator(`#admin-tab-${section}[aria-current="page"]`).waitFor();
+          await auditAdmin.locator(ready).waitFor();
+          await auditAdmin.addScriptTag({ path: axeScript });
+          const failed = await auditAdmin.evaluate(async () => {
+            // eslint-disable-next-line no-undef
+            const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+            return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+          });
+          check(failed.length === 0, `no accessibility violations on the ${section} screen (${colorScheme}):\n${failed.join('\n')}`);
+        }
       }
       await adminAudit.close();
       if (publicUrl) {
@@ -1658,6 +1665,22 @@ try {
         await expectText(page.getByTestId('marketplace-results'), 'Book shop starter', 'the approved item is listed');
         await shot('marketplace');
       }
+      // Every organization: the builder's found by name (its row told by its owner), then its
+      // projects through its link.
+      await page.locator('#nav-admin').click();
+      await page.locator('#admin-tab-organizations').click();
+      await page.waitForURL('**/console/admin/organizations');
+      await page.locator('#admin-organizations-search').fill('Acme Labs');
+      await page.locator('#admin-organizations-apply').click();
+      const acmeRow = page.locator('#admin-organizations tbody tr[data-name="Acme Labs"]').filter({ hasText: email });
+      await expectText(acmeRow, 'Acme Labs', 'the organization is found with its owner');
+      await shot('admin-organizations');
+      await acmeRow.getByRole('link', { name: /^Acme Labs/ }).click();
+      await page.waitForURL('**/console/admin/projects?organization_id=*');
+      await page.locator('#admin-tab-projects[aria-current="page"]').waitFor();
+      await page.locator('#admin-projects-organization').waitFor();
+      await page.locator('#admin-projects tbody tr[data-name="Book shop"]').first().waitFor();
+      await shot('admin-projects');
       console.log('the admin back-office');
     }
   } else {

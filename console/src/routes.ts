@@ -34,6 +34,8 @@ export const ROUTES = [
   { name: 'collection', pattern: '/projects/:id/collections/:name' },
   { name: 'admin', pattern: '/admin' },
   { name: 'adminUsers', pattern: '/admin/users' },
+  { name: 'adminOrganizations', pattern: '/admin/organizations' },
+  { name: 'adminProjects', pattern: '/admin/projects' },
   { name: 'adminAudit', pattern: '/admin/audit' },
   { name: 'adminJobs', pattern: '/admin/jobs' },
   { name: 'adminEmails', pattern: '/admin/emails' },

@@ -154,3 +154,59 @@ async fn admin_input_is_validated(app: TestApp) {
         .expect_field_error(422, "search");
     app.put(&format!("{USERS}/missing/role"), Some(&admin.access), json!({"role": "user"})).await.expect(404);
 }
+
+on_both_databases!(admins_list_every_organization_and_project);
+
+/// The back-office sees every organization (members, first owner, deleted ones on request)
+/// and every project (pages, by organization, the trash on request); nobody else does.
+async fn admins_list_every_organization_and_project(app: TestApp) {
+    let admin = app.admin("root@backoffice.example").await;
+    let ada = app.signup("ada@backoffice.example").await;
+    let bob = app.signup("bob@backoffice.example").await;
+    let acme = app.organization(&ada, "Acme Books").await;
+    let zeta = app.organization(&bob, "Zeta Films").await;
+    app.add_member(&acme, &ada, &bob, "MEMBER").await;
+    let shop = crate::studio_projects::project(&app, &ada, &acme, "Shop").await;
+    app.post(
+        &format!("/api/v1/studio/projects/{shop}/pages"),
+        Some(&ada.access),
+        json!({"name": "Home", "slug": "home", "document": {"type": "page", "children": []}}),
+    )
+    .await
+    .expect(201);
+    let reel = crate::studio_projects::project(&app, &bob, &zeta, "Reel").await;
+
+    let orgs = app.get("/api/v1/admin/organizations", Some(&admin.access)).await.expect(200).body;
+    let acme_row = orgs["items"].as_array().and_then(|i| i.iter().find(|o| o["id"] == acme.as_str())).cloned();
+    let acme_row = acme_row.expect("Acme is listed");
+    assert_eq!(
+        (acme_row["members"].as_i64(), acme_row["owner_email"].as_str()),
+        (Some(2), Some("ada@backoffice.example"))
+    );
+    let found = app.get("/api/v1/admin/organizations?search=ZETA", Some(&admin.access)).await.expect(200).body;
+    assert_eq!((found["total_items"].as_i64(), found["items"][0]["id"].as_str()), (Some(1), Some(zeta.as_str())));
+    let projects = app.get(&format!("/api/v1/admin/projects?organization_id={acme}"), Some(&admin.access)).await;
+    let projects = projects.expect(200).body;
+    assert_eq!((projects["total_items"].as_i64(), projects["items"][0]["pages"].as_i64()), (Some(1), Some(1)));
+    app.delete(&format!("/api/v1/studio/projects/{reel}"), Some(&bob.access)).await.expect(204);
+    let reels = app.get("/api/v1/admin/projects?search=reel", Some(&admin.access)).await.expect(200).body;
+    assert_eq!(reels["total_items"], 0, "projects in the trash are hidden by default");
+    let trash = app.get("/api/v1/admin/projects?search=reel&include_deleted=true", Some(&admin.access)).await;
+    assert_eq!(trash.expect(200).body["items"][0]["id"], reel.as_str());
+
+    app.delete(&format!("/api/v1/foundation/organizations/{zeta}"), Some(&bob.access)).await.expect(204);
+    let live = app.get("/api/v1/admin/organizations?search=zeta", Some(&admin.access)).await.expect(200).body;
+    assert_eq!(live["total_items"], 0, "deleted organizations are hidden by default");
+    let all = app.get("/api/v1/admin/organizations?search=zeta&include_deleted=true", Some(&admin.access)).await;
+    assert!(all.expect(200).body["items"][0]["deleted_at"].is_string());
+
+    for path in ["/api/v1/admin/organizations", "/api/v1/admin/projects"] {
+        app.get(path, None).await.expect(401);
+        app.get(path, Some(&ada.access)).await.expect(403);
+        app.get(&format!("{path}?per_page=0"), Some(&admin.access)).await.expect_field_error(422, "per_page");
+        app.get(&format!("{path}?search={}", "x".repeat(101)), Some(&admin.access))
+            .await
+            .expect_field_error(422, "search");
+    }
+    app.stop().await;
+}

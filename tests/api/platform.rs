@@ -354,6 +354,8 @@ async fn openapi_documents_every_endpoint(app: TestApp) {
         ("post", "/api/v1/foundation/verification/{organization_id}"),
         ("get", "/api/v1/foundation/verification/{organization_id}/documents/{document_id}"),
         ("get", "/api/v1/admin/verifications"),
+        ("get", "/api/v1/admin/organizations"),
+        ("get", "/api/v1/admin/projects"),
         ("post", "/api/v1/foundation/users/me/email"),
         ("post", "/api/v1/foundation/auth/confirm-email-change"),
         ("get", "/api/v1/admin/verifications/{organization_id}"),

@@ -551,6 +551,25 @@ describe('Api: platform administration', () => {
     expect(calls.every((c) => c.headers.authorization === 'Bearer a')).toBe(true);
   });
 
+  it('lists every organization and every project with filters', async () => {
+    const page = { items: [], page: 1, per_page: 25, total_items: 0, total_pages: 0 };
+    const { calls, fetcher } = fakeFetch([
+      [200, page],
+      [200, page],
+      [422, { status: 422, detail: 'invalid request', errors: [{ field: 'search', message: 'search must be at most 100 characters' }] }],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    await api.adminOrganizations({ search: 'Acme & co', include_deleted: true }, { page: 2, per_page: 10 });
+    await api.adminProjects({ organization_id: 'o 1' }, { page: 1, per_page: 25 });
+    const refused = await api.adminProjects({ search: 'x'.repeat(101) }).catch((e: unknown) => e);
+    expect((refused as ApiError).fields).toEqual({ search: ['search must be at most 100 characters'] });
+    expect(calls.map((c) => [c.method, c.url])).toEqual([
+      ['GET', `${admin}/organizations?search=Acme+%26+co&include_deleted=true&page=2&per_page=10`],
+      ['GET', `${admin}/projects?organization_id=o+1&page=1&per_page=25`],
+      ['GET', `${admin}/projects?search=${'x'.repeat(101)}`],
+    ]);
+  });
+
   it('reads the audit log and its statistics with filters', async () => {
     const { calls, fetcher } = fakeFetch([
       [200, { items: [], page: 1, per_page: 50, total_items: 0, total_pages: 0 }],

@@ -32,6 +32,10 @@ import type {
   AdminInvoiceFilter,
   AdminNotification,
   NotifyResult,
+  AdminOrganization,
+  AdminOrganizationFilter,
+  AdminProject,
+  AdminProjectFilter,
   AdminUser,
   AdminUserUpdate,
   ApiKey,
@@ -1005,6 +1009,16 @@ export class Api {
   /** Deactivating signs the account out everywhere; activating also unlocks it. */
   adminSetUserStatus(id: string, status: SettableStatus): Promise<AdminUser> {
     return this.request('PUT', this.adminUserPath(id, '/status'), { body: { status } });
+  }
+
+  /** Every organization, newest first, with its member count and first owner. */
+  adminOrganizations(filter: AdminOrganizationFilter = {}, paging: Paging = {}): Promise<Page<AdminOrganization>> {
+    return this.request('GET', this.adminPath('/organizations'), { query: { ...filter, ...paging } });
+  }
+
+  /** Every project, most recently changed first, with its page count. */
+  adminProjects(filter: AdminProjectFilter = {}, paging: Paging = {}): Promise<Page<AdminProject>> {
+    return this.request('GET', this.adminPath('/projects'), { query: { ...filter, ...paging } });
   }
 
   /** Every invoice and credit note, newest first. */

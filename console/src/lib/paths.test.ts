@@ -21,6 +21,8 @@ describe('the router', () => {
     expect(matchRoute(ROUTES, '/oauth2/callback')).toEqual({ name: 'oauthCallback', params: {} });
     expect(matchRoute(ROUTES, '/admin/marketplace')).toEqual({ name: 'adminMarketplace', params: {} });
     expect(matchRoute(ROUTES, '/admin/notifications')).toEqual({ name: 'adminNotifications', params: {} });
+    expect(matchRoute(ROUTES, '/admin/organizations')).toEqual({ name: 'adminOrganizations', params: {} });
+    expect(matchRoute(ROUTES, '/admin/projects')).toEqual({ name: 'adminProjects', params: {} });
     expect(matchRoute(ROUTES, '/marketplace')).toEqual({ name: 'marketplace', params: {} });
     expect(matchRoute(ROUTES, '/marketplace/publish')).toEqual({ name: 'marketplacePublish', params: {} });
     expect(matchRoute(ROUTES, '/marketplace/seller')).toEqual({ name: 'marketplaceSeller', params: {} });

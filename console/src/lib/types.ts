@@ -505,6 +505,46 @@ export interface UserFilter {
   status?: UserStatus | '';
 }
 
+/** An organization as administrators see it. */
+export interface AdminOrganization {
+  id: string;
+  name: string;
+  description: string;
+  members: number;
+  /** The first owner's address (none when it has no owner left). */
+  owner_email: string | null;
+  created_at: string;
+  /** Set when the organization was deleted. */
+  deleted_at: string | null;
+}
+
+/** The administrators' organization filter (absent: any). */
+export interface AdminOrganizationFilter {
+  /** Part of the name (case-insensitive, at most 100 characters). */
+  search?: string;
+  /** The deleted ones too (default false). */
+  include_deleted?: boolean;
+}
+
+/** A project as administrators see it. */
+export interface AdminProject {
+  id: string;
+  organization_id: string;
+  name: string;
+  status: ProjectStatus;
+  /** Its pages. */
+  pages: number;
+  created_at: string;
+  updated_at: string;
+  /** Set while the project is in the trash. */
+  deleted_at: string | null;
+}
+
+/** The administrators' project filter (absent: any); `include_deleted` adds the trash. */
+export interface AdminProjectFilter extends AdminOrganizationFilter {
+  organization_id?: string;
+}
+
 export interface AdminUserUpdate {
   first_name?: string;
   last_name?: string;

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod admin_orgs;
 pub mod api_keys;
 pub mod audit;
 pub mod authn;
@@ -113,7 +114,7 @@ pub fn router(state: FoundationState) -> OpenApiRouter {
         )
         .nest("/foundation/api-keys", api_keys::routes())
         .nest("/foundation/organizations", orgs::routes())
-        .nest("/admin", admin::routes().merge(audit::admin_routes()))
+        .nest("/admin", admin::routes().merge(admin_orgs::routes()).merge(audit::admin_routes()))
         .with_state(state)
 }
 

@@ -55,7 +55,10 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
         sql: "SELECT COUNT(*) FROM studio_projects WHERE organization_id = $1 AND deleted_at IS NULL",
     }));
     deps.provide(state.clone());
-    Ok(Module::new("studio").api(router(state)))
+    let admin = OpenApiRouter::new()
+        .nest("/admin", projects::admin::routes())
+        .with_state(deps.get::<foundation::FoundationState>()?);
+    Ok(Module::new("studio").api(router(state).merge(admin)))
 }
 
 /// Every Studio route, mounted by the server under `/api/v1`.

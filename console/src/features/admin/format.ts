@@ -9,6 +9,8 @@ export { downloadText } from '../../lib/download';
 export type AdminSection =
   | 'dashboard'
   | 'users'
+  | 'organizations'
+  | 'projects'
   | 'audit'
   | 'jobs'
   | 'emails'

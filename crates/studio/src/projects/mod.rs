@@ -2,6 +2,7 @@
 //! collections (real tables in its own namespace), favorites and public share links.
 //! Deleting is soft for 30 days; the janitor then drops the project and its tables.
 
+pub mod admin;
 mod routes;
 pub mod service;
 pub mod share;

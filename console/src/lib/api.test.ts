@@ -683,6 +683,7 @@ describe('Api: exports, sharing, workflows, the chat, refunds', () => {
       [201, { id: 'l1', token: 'shr_x' }],
       [204, null],
       [200, []],
+      [200, { version: 1, document: {} }],
       [200, { id: 'p1', version: 5 }],
       [200, page],
       [201, { id: 'w1' }],
@@ -700,6 +701,7 @@ describe('Api: exports, sharing, workflows, the chat, refunds', () => {
     expect((await api.createShareLink('p1', { expires_in_secs: 3600 })).token).toBe('shr_x');
     await api.revokeShareLink('p1', 'l1');
     await api.pageVersions('p1', 'g1');
+    await api.pageVersion('p1', 'g1', 1);
     await api.restorePageVersion('p1', 'g1', 2);
     await api.workflows('p1');
     await api.createWorkflow({ project_id: 'p1', name: 'W', definition: { trigger: { type: 'manual' }, steps: [] } });
@@ -716,6 +718,7 @@ describe('Api: exports, sharing, workflows, the chat, refunds', () => {
       ['POST', `${v1}/studio/projects/p1/share-links`, { expires_in_secs: 3600 }],
       ['DELETE', `${v1}/studio/projects/p1/share-links/l1`, undefined],
       ['GET', `${v1}/studio/projects/p1/pages/g1/versions`, undefined],
+      ['GET', `${v1}/studio/projects/p1/pages/g1/versions/1`, undefined],
       ['POST', `${v1}/studio/projects/p1/pages/g1/versions/2/restore`, undefined],
       ['GET', `${v1}/automation/workflows?project_id=p1&per_page=200`, undefined],
       ['POST', `${v1}/automation/workflows`, { project_id: 'p1', name: 'W', definition: { trigger: { type: 'manual' }, steps: [] } }],
@@ -726,7 +729,7 @@ describe('Api: exports, sharing, workflows, the chat, refunds', () => {
       ['GET', `${v1}/automation/schema/workflow.json`, undefined],
       ['POST', `${v1}/payments/pay1/refund`, { amount: 100, reason: 'r' }],
     ]);
-    expect(calls[13]?.headers.authorization).toBeUndefined();
+    expect(calls[14]?.headers.authorization).toBeUndefined();
     expect(calls[0]?.headers.authorization).toBe('Bearer a');
   });
 

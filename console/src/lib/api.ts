@@ -25,6 +25,7 @@ import type {
   NewExport,
   NewShareLink,
   PageVersion,
+  PageVersionDetail,
   RefundRequest,
   ShareLink,
   Workflow,
@@ -1279,6 +1280,11 @@ export class Api {
   /** The page's saved versions, newest first. */
   pageVersions(projectId: string, pageId: string): Promise<PageVersion[]> {
     return this.request('GET', `${this.pagesPath(projectId)}/${encodeURIComponent(pageId)}/versions`);
+  }
+
+  /** One saved version of the page, with its document. */
+  pageVersion(projectId: string, pageId: string, version: number): Promise<PageVersionDetail> {
+    return this.request('GET', `${this.pagesPath(projectId)}/${encodeURIComponent(pageId)}/versions/${version}`);
   }
 
   /** Make an old version current again (saved as a new version; live editors see it). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { componentKinds, humanize, template } from './pageSchema';
+import { componentKinds, humanize, propKind, template } from './pageSchema';
 
 // The shape of GET /api/v1/studio/schema/page.json (crates/studio/src/pages/document.rs).
 const common = {
@@ -96,6 +96,24 @@ describe('the page schema', () => {
     const input = kinds[4];
     expect(input?.props.find((p) => p.name === 'options')?.kind).toBe('list');
     expect(input?.props.find((p) => p.name === 'links')?.kind).toBe('other');
+  });
+
+  it('describes the fields of a list of objects (a link: a label and an address)', () => {
+    const links = propKind({
+      type: 'array',
+      maxItems: 50,
+      items: {
+        type: 'object',
+        required: ['label', 'href'],
+        properties: { label: { type: 'string' }, href: { type: 'string', pattern: '^(https?://|/(?!/)|#)' }, extra: { type: 'array' } },
+      },
+    });
+    expect(links.kind).toBe('objects');
+    expect(links.maxItems).toBe(50);
+    expect(links.fields?.map((f) => [f.name, f.kind, f.required])).toEqual([
+      ['label', 'text', true],
+      ['href', 'url', true],
+    ]);
   });
 
   it('makes valid new components', () => {

@@ -1,7 +1,8 @@
 // The component kinds of a page and their props, read from the page JSON Schema the server
 // publishes (GET /api/v1/studio/schema/page.json), so the editor never lists them itself.
 
-export type PropKind = 'text' | 'url' | 'int' | 'bool' | 'choice' | 'color' | 'list' | 'other';
+/** `list`: strings; `objects`: objects whose fields are described (a link's label and href). */
+export type PropKind = 'text' | 'url' | 'int' | 'bool' | 'choice' | 'color' | 'list' | 'objects' | 'other';
 
 export interface PropSpec {
   name: string;
@@ -13,6 +14,12 @@ export interface PropSpec {
   options: string[];
   min?: number;
   max?: number;
+  /** url: the pattern an address must match (`^(https?://|/(?!/)|#)`). */
+  pattern?: string;
+  /** objects: the fields of each item, in the schema's order. */
+  fields?: PropSpec[];
+  /** objects: how many items the schema allows. */
+  maxItems?: number;
 }
 
 export interface ComponentKind {
@@ -33,7 +40,7 @@ function strings(value: unknown): string[] {
 }
 
 /** What kind of input a prop's schema calls for. */
-export function propKind(schema: Json): Pick<PropSpec, 'kind' | 'options' | 'min' | 'max'> {
+export function propKind(schema: Json): Pick<PropSpec, 'kind' | 'options' | 'min' | 'max' | 'pattern' | 'fields' | 'maxItems'> {
   if (Array.isArray(schema.enum)) return { kind: 'choice', options: strings(schema.enum) };
   if (Array.isArray(schema.anyOf)) {
     const tokens = schema.anyOf.find((s) => isObject(s) && Array.isArray(s.enum));
@@ -51,12 +58,26 @@ export function propKind(schema: Json): Pick<PropSpec, 'kind' | 'options' | 'min
     case 'boolean':
       return { kind: 'bool', options: [] };
     case 'string':
-      return { kind: typeof schema.pattern === 'string' ? 'url' : 'text', options: [] };
-    case 'array':
-      return { kind: isObject(schema.items) && schema.items.type === 'string' ? 'list' : 'other', options: [] };
+      return typeof schema.pattern === 'string' ? { kind: 'url', options: [], pattern: schema.pattern } : { kind: 'text', options: [] };
+    case 'array': {
+      const items = isObject(schema.items) ? schema.items : {};
+      if (items.type === 'string') return { kind: 'list', options: [] };
+      const fields = itemFields(items);
+      if (fields.length === 0) return { kind: 'other', options: [] };
+      return { kind: 'objects', options: [], fields, maxItems: typeof schema.maxItems === 'number' ? schema.maxItems : undefined };
+    }
     default:
       return { kind: 'other', options: [] };
   }
+}
+
+/** The fields of an array's object items (only those with a plain input: no nested lists). */
+function itemFields(items: Json): PropSpec[] {
+  if (items.type !== 'object' || !isObject(items.properties)) return [];
+  const required = new Set(strings(items.required));
+  return Object.entries(items.properties)
+    .map(([name, field]) => ({ name, required: required.has(name), common: false, ...propKind(isObject(field) ? field : {}) }))
+    .filter((field) => ['text', 'url', 'int', 'bool', 'choice', 'color'].includes(field.kind));
 }
 
 /** The kinds the schema defines (`$defs`, each with `type: {const}`), in its order. */
@@ -109,6 +130,7 @@ function defaultValue(kind: ComponentKind, prop: PropSpec): unknown {
     case 'color':
       return prop.options[0] ?? '';
     case 'list':
+    case 'objects':
       return [];
     default:
       return {};

@@ -209,6 +209,8 @@ export interface CollectionField {
   collectionId?: string | null;
   mimeTypes?: string[] | null;
   maxSize?: number | null;
+  /** file: its files need a file token (`?token=`) to be read. */
+  protected?: boolean | null;
   primaryKey?: boolean;
   [option: string]: unknown;
 }
@@ -975,6 +977,13 @@ export interface PageVersion {
   size_bytes: number;
   author_id: string;
   created_at: string;
+}
+
+/** One saved version of a page with its document (`GET …/versions/{version}`). */
+export interface PageVersionDetail extends PageVersion {
+  seo_title: string;
+  seo_description: string;
+  document: Record<string, unknown>;
 }
 
 // --- Workflows (/api/v1/automation) -------------------------------------------------------------

@@ -30,7 +30,17 @@ describe('the field editor', () => {
     const relation = { ...newFieldDraft('relation'), name: 'author', collectionId: 'users ', maxSelect: 3 };
     expect(fieldPayload(relation)).toMatchObject({ type: 'relation', collectionId: 'users', maxSelect: 3 });
     const file = { ...newFieldDraft('file'), name: 'pic', mimeTypes: 'image/png,image/jpeg' };
-    expect(fieldPayload(file)).toMatchObject({ type: 'file', mimeTypes: ['image/png', 'image/jpeg'], maxSelect: 1 });
+    expect(fieldPayload(file)).toMatchObject({ type: 'file', mimeTypes: ['image/png', 'image/jpeg'], maxSelect: 1, protected: false });
+  });
+
+  it('round-trips the protected option of file fields', () => {
+    const draft = draftFrom({ name: 'scan', type: 'file', protected: true });
+    expect(draft.protected).toBe(true);
+    expect(fieldPayload(draft)).toMatchObject({ type: 'file', protected: true });
+    draft.protected = false;
+    expect(fieldPayload(draft)).toMatchObject({ protected: false });
+    draft.type = 'text';
+    expect(fieldPayload(draft)).not.toHaveProperty('protected');
   });
 
   it("drops the old type's options when the type changes", () => {

@@ -21,6 +21,8 @@ export interface FieldDraft {
   collectionId: string;
   /** file: accepted MIME types separated by commas. */
   mimeTypes: string;
+  /** file: its files are read with a file token only. */
+  protected: boolean;
   /** The field as loaded, with options the editor does not show. */
   original: CollectionField | null;
 }
@@ -37,6 +39,7 @@ export function newFieldDraft(type: EditableFieldType = 'text'): FieldDraft {
     maxSelect: 1,
     collectionId: '',
     mimeTypes: '',
+    protected: false,
     original: null,
   };
 }
@@ -56,6 +59,7 @@ export function draftFrom(field: CollectionField): FieldDraft {
     maxSelect: field.maxSelect ?? 1,
     collectionId: field.collectionId ?? '',
     mimeTypes: (field.mimeTypes ?? []).join(', '),
+    protected: field.protected === true,
     original: field,
   };
 }
@@ -65,7 +69,7 @@ export function fieldPayload(draft: FieldDraft): CollectionField {
   const field: CollectionField = { ...(draft.original ?? {}), name: draft.name.trim(), type: draft.type, required: draft.required };
   if (draft.original && draft.original.type !== draft.type) {
     // Options of the old type do not apply to the new one.
-    for (const option of ['values', 'maxSelect', 'collectionId', 'mimeTypes', 'maxSize', 'min', 'max', 'pattern']) {
+    for (const option of ['values', 'maxSelect', 'collectionId', 'mimeTypes', 'protected', 'maxSize', 'min', 'max', 'pattern']) {
       delete field[option];
     }
   }
@@ -81,6 +85,7 @@ export function fieldPayload(draft: FieldDraft): CollectionField {
     case 'file':
       field.maxSelect = Math.max(1, draft.maxSelect);
       field.mimeTypes = commaList(draft.mimeTypes);
+      field.protected = draft.protected;
       break;
   }
   return field;

@@ -47,19 +47,8 @@ pub async fn list_users(db: &Db, filter: &UserFilter, page: PageRequest) -> Resu
         Some(status) => c.add("status = {}", status.as_str()),
         None => c.add_fixed("status <> 'deleted'"),
     };
-    let where_sql = c.where_sql();
-    let total: i64 =
-        db.scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM users {where_sql}")), c.args.clone()).await?;
-    let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users {where_sql} ORDER BY created_at DESC, id LIMIT {} OFFSET {}",
-        c.next_placeholder(1),
-        c.next_placeholder(2)
-    );
-    let mut params = c.args;
-    params.push(page.limit().into());
-    params.push(page.offset().into());
-    let rows: Vec<UserRow> = db.fetch_all(sqlx::AssertSqlSafe(sql), params).await?;
-    Ok(Page::new(rows.iter().map(UserView::from).collect(), page, total))
+    let rows: Page<UserRow> = c.fetch_page(db, USER_COLUMNS, "users", "created_at DESC, id", page).await?;
+    Ok(rows.map(|r| UserView::from(&r)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -55,24 +55,11 @@ pub async fn list_organizations(
     if !filter.include_deleted {
         c.add_fixed("o.deleted_at IS NULL");
     }
-    let where_sql = c.where_sql();
-    let total: i64 = db
-        .scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM organizations o {where_sql}")), c.args.clone())
-        .await?;
-    let sql = format!(
-        "SELECT o.id, o.name, o.description, o.created_at, o.deleted_at,
+    let select = "o.id, o.name, o.description, o.created_at, o.deleted_at,
            (SELECT COUNT(*) FROM memberships m WHERE m.organization_id = o.id) AS members,
            (SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id
-             WHERE m.organization_id = o.id AND m.role = 'OWNER' ORDER BY m.created_at, u.id LIMIT 1) AS owner_email
-         FROM organizations o {where_sql} ORDER BY o.created_at DESC, o.id LIMIT {} OFFSET {}",
-        c.next_placeholder(1),
-        c.next_placeholder(2)
-    );
-    let mut params = c.args;
-    params.push(page.limit().into());
-    params.push(page.offset().into());
-    let rows = db.fetch_all(sqlx::AssertSqlSafe(sql), params).await?;
-    Ok(Page::new(rows, page, total))
+             WHERE m.organization_id = o.id AND m.role = 'OWNER' ORDER BY m.created_at, u.id LIMIT 1) AS owner_email";
+    c.fetch_page(db, select, "organizations o", "o.created_at DESC, o.id", page).await
 }
 
 pub fn routes() -> OpenApiRouter<FoundationState> {

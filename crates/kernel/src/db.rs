@@ -645,4 +645,31 @@ impl Conditions {
     pub fn next_placeholder(&self, offset: usize) -> String {
         format!("${}", self.args.len() + offset)
     }
+
+    /// One page of `SELECT {select} FROM {from} WHERE … ORDER BY {order}` and the total the
+    /// conditions match: what every filtered admin list does. `select`, `from` and `order`
+    /// come from code, never from input.
+    pub async fn fetch_page<T: DbRow>(
+        self,
+        db: &Db,
+        select: &str,
+        from: &str,
+        order: &str,
+        page: crate::pagination::PageRequest,
+    ) -> Result<crate::pagination::Page<T>> {
+        let where_sql = self.where_sql();
+        let total: i64 = db
+            .scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {from} {where_sql}")), self.args.clone())
+            .await?;
+        let sql = format!(
+            "SELECT {select} FROM {from} {where_sql} ORDER BY {order} LIMIT {} OFFSET {}",
+            self.next_placeholder(1),
+            self.next_placeholder(2)
+        );
+        let mut args = self.args;
+        args.push(page.limit().into());
+        args.push(page.offset().into());
+        let items = db.fetch_all(sqlx::AssertSqlSafe(sql), args).await?;
+        Ok(crate::pagination::Page::new(items, page, total))
+    }
 }

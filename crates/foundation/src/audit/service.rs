@@ -90,20 +90,7 @@ fn conditions(filter: &AuditFilter) -> Conditions {
 }
 
 pub async fn list(db: &Db, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditRecord>> {
-    let c = conditions(filter);
-    let where_sql = c.where_sql();
-    let total: i64 =
-        db.scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM audit_log {where_sql}")), c.args.clone()).await?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM audit_log {where_sql} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
-        c.next_placeholder(1),
-        c.next_placeholder(2)
-    );
-    let mut params = c.args;
-    params.push(page.limit().into());
-    params.push(page.offset().into());
-    let items = db.fetch_all(sqlx::AssertSqlSafe(sql), params).await?;
-    Ok(Page::new(items, page, total))
+    conditions(filter).fetch_page(db, COLUMNS, "audit_log", "created_at DESC, id DESC", page).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

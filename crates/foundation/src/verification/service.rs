@@ -389,10 +389,16 @@ pub struct QueuedVerification {
 /// Verifications for administrators, oldest submission first; by status (`pending` gives
 /// first submissions and resubmissions alike).
 pub async fn admin_list(db: &kernel::Db, status: Option<&str>, page: PageRequest) -> Result<Page<QueuedVerification>> {
-    let statuses: Vec<&str> = match status {
-        None | Some("") => vec!["pending", "resubmitted", "approved", "rejected"],
-        Some("pending") => vec!["pending", "resubmitted"],
-        Some(s @ ("resubmitted" | "approved" | "rejected")) => vec![s],
+    let mut c = kernel::db::Conditions::new();
+    match status {
+        // Every verification has one of the four statuses.
+        None | Some("") => {}
+        Some("pending") => {
+            c.add_fixed("v.status IN ('pending', 'resubmitted')");
+        }
+        Some(s @ ("resubmitted" | "approved" | "rejected")) => {
+            c.add("v.status = {}", s.to_string());
+        }
         Some(_) => {
             return Err(Error::field(
                 "status",
@@ -400,34 +406,20 @@ pub async fn admin_list(db: &kernel::Db, status: Option<&str>, page: PageRequest
                 "status is pending, resubmitted, approved or rejected",
             ));
         }
-    };
-    let placeholders: Vec<String> = (1..=statuses.len()).map(|i| format!("${i}")).collect();
-    let filter = format!("v.status IN ({})", placeholders.join(", "));
-    let params: Vec<kernel::db::Arg> = statuses.iter().flat_map(|s| args![*s]).collect();
-    let total = db
-        .count(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM org_verifications v WHERE {filter}")), params.clone())
-        .await?;
-    let mut page_params = params;
-    page_params.extend(args![page.limit(), page.offset()]);
-    let n = page_params.len();
-    let cols = COLUMNS.split(", ").map(|c| format!("v.{c}")).collect::<Vec<_>>().join(", ");
-    let mut rows: Vec<QueuedVerification> = db
-        .fetch_all(
-            sqlx::AssertSqlSafe(format!(
-                "SELECT {cols}, o.name AS organization_name FROM org_verifications v
-                 JOIN organizations o ON o.id = v.organization_id
-                 WHERE {filter} ORDER BY v.submitted_at, v.organization_id LIMIT ${} OFFSET ${n}",
-                n - 1
-            )),
-            page_params,
-        )
-        .await?;
-    for row in &mut rows {
+    }
+    let select = format!(
+        "{}, o.name AS organization_name",
+        COLUMNS.split(", ").map(|c| format!("v.{c}")).collect::<Vec<_>>().join(", ")
+    );
+    let from = "org_verifications v JOIN organizations o ON o.id = v.organization_id";
+    let mut rows: Page<QueuedVerification> =
+        c.fetch_page(db, &select, from, "v.submitted_at, v.organization_id", page).await?;
+    for row in &mut rows.items {
         if let Some(full) = load(db, &row.verification.organization_id).await? {
             row.verification.documents = full.documents;
         }
     }
-    Ok(Page::new(rows, page, total))
+    Ok(rows)
 }
 
 /// One organization's verification, for administrators.

@@ -127,19 +127,7 @@ pub async fn list(db: &Db, filter: &JobFilter, page: PageRequest) -> Result<Page
     if let Some(k) = &filter.kind {
         c.add("kind = {}", k.as_str());
     }
-    let where_sql = c.where_sql();
-    let total: i64 =
-        db.scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM jobs {where_sql}")), c.args.clone()).await?;
-    let sql = format!(
-        "SELECT {SUMMARY} FROM jobs {where_sql} ORDER BY created_at DESC, id LIMIT {} OFFSET {}",
-        c.next_placeholder(1),
-        c.next_placeholder(2)
-    );
-    let mut args = c.args;
-    args.push(page.limit().into());
-    args.push(page.offset().into());
-    let items: Vec<JobSummary> = db.fetch_all(sqlx::AssertSqlSafe(sql), args).await?;
-    Ok(Page::new(items, page, total))
+    c.fetch_page(db, SUMMARY, "jobs", "created_at DESC, id", page).await
 }
 
 /// A job's payload alone.

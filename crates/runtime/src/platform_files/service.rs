@@ -218,36 +218,19 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<PlatformFile>> {
     foundation::orgs::require_org_role(&state.runtime.db, principal, org, OrgRole::Member).await?;
-    let mut clauses = vec!["organization_id = $1".to_string()];
-    let mut params = args![org];
+    let mut c = kernel::db::Conditions::new();
+    c.add("organization_id = {}", org.to_string());
     if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
-        params.extend(args![kernel::db::like_contains(q)]);
-        clauses.push(format!("LOWER(name) LIKE LOWER(${}) ESCAPE '\\'", params.len()));
+        c.add("LOWER(name) LIKE LOWER({}) ESCAPE '\\'", kernel::db::like_contains(q));
     }
     if let Some(m) = filter.mime.as_deref().filter(|m| !m.is_empty()) {
         let pattern = if m.ends_with('/') { format!("{}%", m.replace('%', "")) } else { m.to_string() };
-        params.extend(args![pattern]);
-        clauses.push(format!("mime LIKE ${}", params.len()));
+        c.add("mime LIKE {}", pattern);
     }
-    let filter_sql = clauses.join(" AND ");
-    let db = &state.runtime.db;
-    let total = db
-        .count(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM platform_files WHERE {filter_sql}")), params.clone())
-        .await?;
-    let mut page_params = params;
-    page_params.extend(args![page.limit(), page.offset()]);
-    let n = page_params.len();
-    let rows: Vec<PlatformFile> = db
-        .fetch_all(
-            sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM platform_files WHERE {filter_sql} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${n}",
-                n - 1
-            )),
-            page_params,
-        )
-        .await?;
+    let rows: Page<PlatformFile> =
+        c.fetch_page(&state.runtime.db, COLUMNS, "platform_files", "created_at DESC, id DESC", page).await?;
     let viewer = principal.actor_id();
-    Ok(Page::new(rows.into_iter().map(|f| state.with_links(f, viewer)).collect(), page, total))
+    Ok(rows.map(|f| state.with_links(f, viewer)))
 }
 
 /// Rename a file or make it public or private (MEMBER; audited).

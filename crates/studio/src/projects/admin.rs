@@ -58,22 +58,9 @@ pub async fn list_projects(db: &Db, filter: &ProjectFilter, page: PageRequest) -
     if !filter.include_deleted {
         c.add_fixed("p.deleted_at IS NULL");
     }
-    let where_sql = c.where_sql();
-    let total: i64 = db
-        .scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM studio_projects p {where_sql}")), c.args.clone())
-        .await?;
-    let sql = format!(
-        "SELECT p.id, p.organization_id, p.name, p.status, p.created_at, p.updated_at, p.deleted_at,
-           (SELECT COUNT(*) FROM studio_pages g WHERE g.project_id = p.id) AS pages
-         FROM studio_projects p {where_sql} ORDER BY p.updated_at DESC, p.id LIMIT {} OFFSET {}",
-        c.next_placeholder(1),
-        c.next_placeholder(2)
-    );
-    let mut params = c.args;
-    params.push(page.limit().into());
-    params.push(page.offset().into());
-    let rows = db.fetch_all(sqlx::AssertSqlSafe(sql), params).await?;
-    Ok(Page::new(rows, page, total))
+    let select = "p.id, p.organization_id, p.name, p.status, p.created_at, p.updated_at, p.deleted_at,
+           (SELECT COUNT(*) FROM studio_pages g WHERE g.project_id = p.id) AS pages";
+    c.fetch_page(db, select, "studio_projects p", "p.updated_at DESC, p.id", page).await
 }
 
 pub fn routes() -> OpenApiRouter<FoundationState> {

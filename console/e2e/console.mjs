@@ -251,13 +251,13 @@ try {
   await page.getByRole('heading', { name: 'Book shop' }).waitFor();
   const projectUrl = page.url();
   await page.getByRole('link', { name: 'Projects', exact: true }).first().click();
-  await page.getByRole('link', { name: 'Book shop' }).waitFor();
+  await page.getByRole('link', { name: 'Book shop', exact: true }).waitFor();
   await shot('projects');
   await page.getByRole('link', { name: 'Organizations' }).click();
   await page.getByRole('cell', { name: /^Acme Labs/ }).waitFor();
   await shot('organizations');
   await page.getByRole('link', { name: 'Projects', exact: true }).first().click();
-  await page.getByRole('link', { name: 'Book shop' }).click();
+  await page.getByRole('link', { name: 'Book shop', exact: true }).click();
 
   // A collection: a refused rule first, its error next to the rule.
   await page.getByRole('link', { name: 'New collection' }).click();
@@ -335,7 +335,7 @@ try {
   await page.getByText('Collection “books” saved').waitFor();
 
   // A collection deleted, after confirming.
-  await page.getByRole('link', { name: 'Book shop' }).click();
+  await page.getByRole('link', { name: 'Book shop', exact: true }).click();
   await page.getByRole('link', { name: 'New collection' }).click();
   await page.getByLabel('Name', { exact: true }).first().fill('scratch');
   await fields.nth(0).getByLabel('Name').fill('note');
@@ -439,7 +439,7 @@ try {
   await page.getByRole('button', { name: 'Create page' }).click();
   await page.waitForURL(/\/pages\/[^/]+$/);
   await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
-  await page.getByRole('link', { name: 'Book shop' }).click();
+  await page.getByRole('link', { name: 'Book shop', exact: true }).click();
   await page.getByRole('link', { name: 'Landing' }).waitFor();
   await page.getByRole('button', { name: 'Rename Landing' }).click();
   await page.getByLabel('New name of Landing').fill('Home');
@@ -449,7 +449,7 @@ try {
   await page.getByLabel('Name', { exact: true }).fill('Scratch');
   await page.getByRole('button', { name: 'Create page' }).click();
   await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
-  await page.getByRole('link', { name: 'Book shop' }).click();
+  await page.getByRole('link', { name: 'Book shop', exact: true }).click();
   await page.getByRole('link', { name: 'Scratch' }).waitFor();
   // Reordered: the new page moved above the first one (its place saved).
   const pageOrder = async () => JSON.stringify(await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.page)));
@@ -1115,7 +1115,7 @@ try {
     localStorage.setItem(key, JSON.stringify({ ...tokens, access: 'expired.access.token' }));
   }, tokensKey);
   await page.goto(`${base}/console/projects`);
-  await page.getByRole('link', { name: 'Book shop' }).waitFor();
+  await page.getByRole('link', { name: 'Book shop', exact: true }).waitFor();
   check(
     (await page.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? '{}').access)) !== 'expired.access.token',
     'the access token was refreshed',
@@ -1163,15 +1163,15 @@ try {
   await shot('projects-restored');
   await page.getByLabel('Organization').selectOption({ label: 'Acme Labs' });
   await page.getByRole('heading', { name: 'Projects of Acme Labs' }).waitFor();
-  await page.getByRole('link', { name: 'Book shop' }).waitFor();
+  await page.getByRole('link', { name: 'Book shop', exact: true }).waitFor();
 
   // Dropping a field that holds data: the deploy is refused until forced.
-  await page.getByRole('link', { name: 'Book shop' }).click();
+  await page.getByRole('link', { name: 'Book shop', exact: true }).click();
   await page.getByRole('link', { name: 'books' }).click();
   await page.getByRole('button', { name: 'Remove field genre' }).click();
   await page.getByRole('button', { name: 'Save collection' }).click();
   await page.getByText('Collection “books” saved').waitFor();
-  await page.getByRole('link', { name: 'Book shop' }).click();
+  await page.getByRole('link', { name: 'Book shop', exact: true }).click();
   await page.getByRole('link', { name: 'Apps' }).click();
   await page.getByRole('button', { name: 'Deploy Book shop' }).click();
   await page.getByRole('button', { name: 'Deploy anyway, losing that data' }).waitFor();

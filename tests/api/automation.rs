@@ -296,6 +296,33 @@ async fn notifications_arrive_live_and_are_managed(backend: Backend) {
     .expect(202);
     let broadcast = next_json(&mut ws).await.expect("the broadcast, live");
     assert_eq!(broadcast["notification"]["title"], "Hello all");
+    // The back-office lists what was sent, newest first, with who was notified once the
+    // fan-out has run; only administrators read it.
+    let sent = eventually!("the broadcast's recipients to be counted", {
+        let sent = app.get("/api/v1/admin/notifications", Some(&admin.access)).await.expect(200).body;
+        sent["items"][0]["recipients"].is_i64().then_some(sent)
+    });
+    assert_eq!(sent["total_items"], 2, "{sent}");
+    let (latest, first) = (&sent["items"][0], &sent["items"][1]);
+    assert_eq!(latest["title"], "Hello all");
+    assert_eq!(latest["audience"], "role");
+    assert_eq!(latest["audience_value"], "user");
+    assert!(latest["job_id"].is_string() && latest["delivered_at"].is_string(), "{latest}");
+    // Alice and Bob have the role `user`; the administrator does not.
+    assert_eq!(latest["recipients"], 2, "{latest}");
+    assert_eq!(latest["sent_by"], admin.user_id.as_str());
+    assert_eq!(latest["sent_by_email"], "root@example.com");
+    assert_eq!(first["title"], "Maintenance tonight");
+    assert_eq!(first["audience"], "user");
+    assert_eq!(first["audience_value"], "alice@example.com");
+    assert_eq!(first["recipients"], 1);
+    assert_eq!(first["type"], "admin.message");
+    assert_eq!(first["body"], "From 22:00 UTC.");
+    let paged = app.get("/api/v1/admin/notifications?per_page=1&page=2", Some(&admin.access)).await.expect(200).body;
+    assert_eq!(paged["items"][0]["title"], "Maintenance tonight");
+    app.get("/api/v1/admin/notifications", None).await.expect(401);
+    app.get("/api/v1/admin/notifications", Some(&bob.access)).await.expect(403);
+    app.get("/api/v1/admin/notifications?per_page=0", Some(&admin.access)).await.expect_field_error(422, "per_page");
     app.wait_for_email("alice@example.com", "Hello all").await;
     let bobs = app.get("/api/v1/notifications?unread=true", Some(&bob.access)).await.expect(200);
     assert_eq!(bobs.body["total_items"], 1);

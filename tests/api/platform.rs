@@ -479,6 +479,7 @@ async fn openapi_documents_every_endpoint(app: TestApp) {
         ("put", "/api/v1/admin/email-templates/{key}"),
         ("delete", "/api/v1/admin/email-templates/{key}"),
         ("post", "/api/v1/admin/email-templates/{key}/preview"),
+        ("get", "/api/v1/admin/notifications"),
         ("post", "/api/v1/admin/notifications"),
         ("get", "/api/v1/collab/pages/{page_id}"),
         ("get", "/api/v1/collab/pages/{page_id}/presence"),

@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::AutomationState;
+use crate::notifications::sent::{self, SentNotification};
 use crate::notifications::{Audience, NewNotification};
 
 pub fn routes() -> OpenApiRouter<AutomationState> {
@@ -28,7 +29,7 @@ pub fn routes() -> OpenApiRouter<AutomationState> {
         .routes(routes!(list_templates))
         .routes(routes!(get_template, put_template, reset_template))
         .routes(routes!(preview_template))
-        .routes(routes!(send_notification))
+        .routes(routes!(list_sent_notifications, send_notification))
 }
 
 /// Queues with their job counts by state.
@@ -255,15 +256,29 @@ pub struct AdminNotification {
     pub notification: NewNotification,
 }
 
-/// Notify a user, everyone with a platform role, or everyone.
+/// What administrators sent, newest first, with how many were notified (null while a
+/// fan-out runs).
+#[utoipa::path(get, path = "/notifications", tag = "admin", params(PageQuery),
+    responses((status = 200, body = Page<SentNotification>), (status = 401), (status = 403), (status = 422)),
+    security(("bearer" = [])))]
+async fn list_sent_notifications(
+    State(s): State<AutomationState>,
+    _a: AdminUser,
+    Query(page): Query<PageQuery>,
+) -> Result<axum::Json<Page<SentNotification>>> {
+    Ok(axum::Json(sent::list(&s.db, page.validate()?).await?))
+}
+
+/// Notify a user, everyone with a platform role, or everyone (the answer's `sent_id` names
+/// it in the list of sent notifications).
 #[utoipa::path(post, path = "/notifications", tag = "admin", request_body = AdminNotification,
     responses((status = 202, body = Object), (status = 400), (status = 401), (status = 403), (status = 404), (status = 422)),
     security(("bearer" = [])))]
 async fn send_notification(
     State(s): State<AutomationState>,
-    _a: AdminUser,
+    AdminUser(me): AdminUser,
     Json(input): Json<AdminNotification>,
 ) -> Result<(axum::http::StatusCode, axum::Json<Value>)> {
-    let out = crate::notifications::notify_audience(&s, &input.audience, &input.notification).await?;
+    let out = crate::notifications::notify_audience(&s, &me, &input.audience, &input.notification).await?;
     Ok((axum::http::StatusCode::ACCEPTED, axum::Json(out)))
 }

@@ -188,6 +188,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             name: "notification_tags",
             script: include_str!("../migrations/0004_notification_tags.sql"),
         },
+        kernel::migrate::Migration {
+            module: "automation",
+            version: 5,
+            name: "sent_notifications",
+            script: include_str!("../migrations/0005_sent_notifications.sql"),
+        },
     ]
 }
 

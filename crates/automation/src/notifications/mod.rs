@@ -5,6 +5,7 @@
 
 pub mod live;
 pub mod routes;
+pub mod sent;
 
 use kernel::db::Conditions;
 use kernel::jobs::{Job, JobContext, JobError, JobFuture, JobHandler, NewJob, Registry};
@@ -167,9 +168,15 @@ pub struct Audience {
     pub everyone: bool,
 }
 
-/// Notify an audience. A single user is notified at once; a role or everyone is fanned
-/// out by a job, so that a large audience does not hold the request.
-pub async fn notify_audience(s: &AutomationState, audience: &Audience, n: &NewNotification) -> Result<Value> {
+/// Notify an audience on an administrator's behalf. A single user is notified at once; a
+/// role or everyone is fanned out by a job, so that a large audience does not hold the
+/// request. Either way what was sent is recorded (see [`sent`]).
+pub async fn notify_audience(
+    s: &AutomationState,
+    sender: &kernel::principal::UserPrincipal,
+    audience: &Audience,
+    n: &NewNotification,
+) -> Result<Value> {
     n.validate()?;
     let chosen =
         [audience.user_id.is_some(), audience.role.is_some(), audience.everyone].iter().filter(|b| **b).count();
@@ -186,16 +193,25 @@ pub async fn notify_audience(s: &AutomationState, audience: &Audience, n: &NewNo
     if let Some(user_id) = &audience.user_id {
         let user = foundation::accounts::find_by_id(&mut tx, user_id).await?.ok_or_else(|| Error::not_found("user"))?;
         let created = notify_user(&mut tx, &s.live, &user.id, Some(&user.email), n).await?;
+        let to = sent::SentTo { audience: "user", value: Some(&user.email), job_id: None, recipients: Some(1) };
+        let sent_id = sent::record(&mut tx, sender, to, n).await?;
         tx.commit().await?;
-        return Ok(json!({"notified": 1, "notification_id": created.id}));
+        return Ok(json!({"notified": 1, "notification_id": created.id, "sent_id": sent_id}));
     }
+    let sent_id = kernel::ids::new_id();
     let job = kernel::jobs::enqueue(
         &mut tx,
-        NewJob::new(FANOUT_JOB, json!({"role": role.map(|r| r.as_str()), "notification": n})).queue("notifications"),
+        NewJob::new(FANOUT_JOB, json!({"role": role.map(|r| r.as_str()), "notification": n, "sent_id": sent_id}))
+            .queue("notifications"),
     )
     .await?;
+    let to = match role {
+        Some(r) => sent::SentTo { audience: "role", value: Some(r.as_str()), job_id: job.as_deref(), recipients: None },
+        None => sent::SentTo { audience: "everyone", value: None, job_id: job.as_deref(), recipients: None },
+    };
+    sent::record_as(&mut tx, &sent_id, sender, to, n).await?;
     tx.commit().await?;
-    Ok(json!({"job_id": job}))
+    Ok(json!({"job_id": job, "sent_id": sent_id}))
 }
 
 pub const FANOUT_JOB: &str = "notifications.fanout";
@@ -213,6 +229,9 @@ impl JobHandler for Fanout {
             let recipients = foundation::accounts::active_recipients(&mut tx, role).await?;
             for (id, email) in &recipients {
                 notify_user(&mut tx, &self.0.live, id, Some(email), &n).await?;
+            }
+            if let Some(sent_id) = job.payload["sent_id"].as_str() {
+                sent::delivered(&mut tx, sent_id, recipients.len()).await?;
             }
             ctx.complete_in(tx, Some(json!({"notified": recipients.len()}))).await?;
             Ok(None)

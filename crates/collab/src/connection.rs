@@ -18,7 +18,8 @@ use yrs::updates::decoder::DecoderV1;
 
 use crate::CollabState;
 use crate::access::{self, Credential, Grant, PageRef};
-use crate::room::{Command, Conn, NEXT_CONN, Room};
+use crate::room::{Command, Conn, Frame, NEXT_CONN, Room};
+use futures_util::SinkExt;
 
 /// Join the room of `page` (loading it when needed) and register the connection.
 async fn join(
@@ -100,18 +101,7 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
                 Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => open = false,
                 Some(Ok(_)) => {}
             },
-            frame = relay.recv() => match frame {
-                Ok(frame) => {
-                    if frame.skip != Some(conn) && socket.send(WsMessage::Binary(frame.bytes.clone().into())).await.is_err() {
-                        open = false;
-                    }
-                }
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    // Fell behind: send the whole document (the client keeps what it has).
-                    open = socket.send(WsMessage::Binary(room.full_update().into())).await.is_ok();
-                }
-                Err(broadcast::error::RecvError::Closed) => open = false,
-            },
+            frame = relay.recv() => open = Box::pin(relay_frames(&mut socket, &mut relay, &room, conn, frame)).await,
             _ = kicked.changed() => {
                 let reason = kicked.borrow().clone();
                 if let Some((code, reason)) = reason {
@@ -150,6 +140,53 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
         let _ = Box::pin(crate::replays::close(&state.db, &session)).await;
     }
     metrics::gauge!("socle_collab_connections").decrement(1.0);
+}
+
+/// Frames relayed in one write: under load a connection sends what has queued up for it
+/// with one flush (one system call) rather than one per frame.
+const RELAY_BATCH: usize = 64;
+
+/// Send `first` and whatever else the room has relayed meanwhile, then flush. Returns
+/// whether the connection is still open.
+async fn relay_frames(
+    socket: &mut WebSocket,
+    relay: &mut broadcast::Receiver<Arc<Frame>>,
+    room: &Room,
+    conn: u64,
+    first: Result<Arc<Frame>, broadcast::error::RecvError>,
+) -> bool {
+    use broadcast::error::{RecvError, TryRecvError};
+    let mut next = first;
+    let mut taken = 0;
+    loop {
+        let bytes = match next {
+            Ok(frame) if frame.skip == Some(conn) => None,
+            Ok(frame) => Some(frame.bytes.clone()),
+            // Fell behind: send the whole document (the client keeps what it has).
+            Err(RecvError::Lagged(_)) => Some(room.full_update().into()),
+            Err(RecvError::Closed) => {
+                let _ = socket.flush().await;
+                return false;
+            }
+        };
+        if let Some(bytes) = bytes
+            && socket.feed(WsMessage::Binary(bytes)).await.is_err()
+        {
+            return false;
+        }
+        taken += 1;
+        if taken == RELAY_BATCH {
+            // The rest waits for the next turn, after the flush.
+            break;
+        }
+        next = match relay.try_recv() {
+            Ok(frame) => Ok(frame),
+            Err(TryRecvError::Empty) => break,
+            Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+            Err(TryRecvError::Closed) => Err(RecvError::Closed),
+        };
+    }
+    socket.flush().await.is_ok()
 }
 
 /// Handle one frame (which may hold several messages); what to answer this connection.

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use serde_json::Value;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
@@ -30,10 +31,17 @@ const MAX_CLIENTS_PER_CONNECTION: usize = 4;
 /// The largest awareness state relayed (bytes of JSON).
 const MAX_AWARENESS_STATE: usize = 8 * 1024;
 
-/// A frame for the room's connections; `skip` is the connection it came from.
+/// A frame for the room's connections; `skip` is the connection it came from. The bytes are
+/// shared: relaying a frame to many connections copies none of it.
 pub struct Frame {
     pub skip: Option<u64>,
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
+}
+
+impl Frame {
+    fn to_all(bytes: Vec<u8>) -> Arc<Frame> {
+        Arc::new(Frame { skip: None, bytes: bytes.into() })
+    }
 }
 
 /// What the room's task is asked to do.
@@ -164,7 +172,7 @@ impl Room {
         {
             return None;
         }
-        let _ = self.out.send(Arc::new(Frame { skip: None, bytes: frame.clone() }));
+        let _ = self.out.send(Frame::to_all(frame.clone()));
         Some(frame)
     }
 
@@ -196,7 +204,7 @@ impl Room {
                 owners.remove(id);
             }
         }
-        let _ = self.out.send(Arc::new(Frame { skip: None, bytes: frame }));
+        let _ = self.out.send(Frame::to_all(frame));
         Some(encoded)
     }
 
@@ -228,9 +236,10 @@ struct Worker {
     /// Who changed the page since its last save point (a Studio version).
     unsaved_by: Option<String>,
     rows_since_checkpoint: usize,
-    /// When the page JSON was last stored, and the JSON waiting to be.
+    /// When the page JSON was last stored, and who made the logged changes it does not hold
+    /// yet (it is materialised from the document when written).
     document_written: Instant,
-    document_pending: Option<(Value, String)>,
+    document_pending: Option<String>,
 }
 
 /// While edits stream in, the page JSON is stored at most this often (the log, which is
@@ -421,51 +430,50 @@ impl Worker {
             return Ok(());
         }
         let author = accepted.last().map(|(_, u)| u.author_id.clone()).unwrap_or_default();
-        let mut rows: Vec<NewUpdate> = accepted.iter().map(|(_, u)| u.clone()).collect();
-        if let Some(data) = &repair {
+        let edited = accepted.len();
+        let (conns, mut rows): (Vec<u64>, Vec<NewUpdate>) = accepted.into_iter().unzip();
+        if let Some(data) = repair {
             // A repair with no accepted edit (the page was already invalid) is the system's.
-            let (session, by) = match accepted.last() {
-                Some((_, u)) => (u.session_id.clone(), author.clone()),
+            let (session, by) = match rows.last() {
+                Some(u) => (u.session_id.clone(), author.clone()),
                 None => {
                     (crate::replays::open(&self.state.db, &self.room.page, "system", "repair").await?, "system".into())
                 }
             };
-            rows.push(NewUpdate { session_id: session, author_id: by, kind: "repair", data: data.clone() });
+            rows.push(NewUpdate { session_id: session, author_id: by, kind: "repair", data });
         }
+        let repaired = rows.len() > edited;
         let author = if author.is_empty() { "system".to_string() } else { author };
-        self.persist(&rows, &json, &author).await?;
-        metrics::counter!("socle_collab_updates_total").increment(accepted.len() as u64);
-        match repair {
-            None => {
-                for (conn, u) in &accepted {
-                    let _ = self.room.out.send(Arc::new(Frame {
-                        skip: Some(*conn),
-                        bytes: sync_frame(SyncMessage::Update(u.data.clone())),
-                    }));
-                }
-            }
-            Some(_) => {
-                // Everyone, the authors included, receives the edits and their repair as one
-                // update: nobody ever holds the invalid state.
-                let merged = yrs::merge_updates_v1(rows.iter().map(|u| u.data.as_slice()))
-                    .map_err(|e| kernel::Error::internal(format!("merging updates: {e}")))?;
-                let _ =
-                    self.room.out.send(Arc::new(Frame { skip: None, bytes: sync_frame(SyncMessage::Update(merged)) }));
+        self.log(&rows, &json, &author).await?;
+        metrics::counter!("socle_collab_updates_total").increment(edited as u64);
+        if repaired {
+            // Everyone, the authors included, receives the edits and their repair as one
+            // update: nobody ever holds the invalid state.
+            let merged = yrs::merge_updates_v1(rows.iter().map(|u| u.data.as_slice()))
+                .map_err(|e| kernel::Error::internal(format!("merging updates: {e}")))?;
+            let _ = self.room.out.send(Frame::to_all(sync_frame(SyncMessage::Update(merged))));
+        } else {
+            for (conn, u) in conns.into_iter().zip(rows) {
+                let bytes = sync_frame(SyncMessage::Update(u.data)).into();
+                let _ = self.room.out.send(Arc::new(Frame { skip: Some(conn), bytes }));
             }
         }
         self.last_valid = json;
         self.unsaved_by = Some(author);
+        // Relayed first: storing the page JSON and checkpointing delay no one's edit.
+        self.after_logging().await;
         Ok(())
     }
 
     /// Log `rows` in one transaction (on PostgreSQL the other processes hear of it when it
-    /// commits) and store the page JSON with them — at most every [`DOCUMENT_EVERY`] while
-    /// edits stream in (the pending JSON is written by the next batch, the room's tick or
-    /// its save point), at once for any other kind of change.
-    async fn persist(&mut self, rows: &[NewUpdate], json: &Value, author: &str) -> kernel::Result<()> {
+    /// commits). A change other than live edits stores the page JSON in the same
+    /// transaction; live edits leave it pending, written after they are relayed at most
+    /// every [`DOCUMENT_EVERY`] (by [`Self::after_logging`], the room's tick or its save
+    /// point): the log is the truth, the page JSON its materialised form.
+    async fn log(&mut self, rows: &[NewUpdate], json: &Value, author: &str) -> kernel::Result<()> {
         let db = &self.state.db;
         let page_id = &self.room.page.page_id;
-        let now_due = rows.iter().any(|r| r.kind != "edit") || self.document_written.elapsed() >= DOCUMENT_EVERY;
+        let now_due = rows.iter().any(|r| r.kind != "edit");
         let mut tx = db.begin().await?;
         let last = store::append(&mut tx, page_id, rows, kernel::time::now()).await?;
         if now_due {
@@ -484,19 +492,34 @@ impl Worker {
             self.document_written = Instant::now();
             self.document_pending = None;
         } else {
-            self.document_pending = Some((json.clone(), author.to_string()));
+            self.document_pending = Some(author.to_string());
         }
         self.room.last_id.fetch_max(last, Ordering::AcqRel);
         self.rows_since_checkpoint += rows.len();
-        if self.rows_since_checkpoint >= self.state.settings.checkpoint_every {
-            self.checkpoint().await;
-        }
         Ok(())
     }
 
-    /// Write the page JSON the last batches left pending.
+    /// After a batch is logged and relayed: store the page JSON when due, checkpoint when
+    /// enough rows were logged since the last checkpoint.
+    async fn after_logging(&mut self) {
+        if self.document_pending.is_some() && self.document_written.elapsed() >= DOCUMENT_EVERY {
+            self.flush_document().await;
+        }
+        if self.rows_since_checkpoint >= self.state.settings.checkpoint_every {
+            self.checkpoint().await;
+        }
+    }
+
+    /// Write the page JSON the last batches left pending: the document as it is now (every
+    /// change it holds is logged, since only this task changes it and logs before going on).
     async fn flush_document(&mut self) {
-        let Some((json, author)) = self.document_pending.take() else { return };
+        let Some(author) = self.document_pending.take() else { return };
+        let json = self.room.document();
+        if json.is_null() {
+            // The document's lock is poisoned: nothing sound to store.
+            self.document_pending = Some(author);
+            return;
+        }
         let written = async {
             let mut tx = self.state.db.begin().await?;
             studio::pages::service::write_live_document(&mut tx, &self.room.page.page_id, &json, &author).await?;
@@ -506,7 +529,7 @@ impl Worker {
             Ok(()) => self.document_written = Instant::now(),
             Err(e) => {
                 tracing::warn!(error = %e, "could not store a live page's document");
-                self.document_pending = Some((json, author));
+                self.document_pending = Some(author);
             }
         }
     }
@@ -522,13 +545,14 @@ impl Worker {
         }
         let session = crate::replays::open(&self.state.db, &self.room.page, &author, kind).await?;
         let row = NewUpdate { session_id: session.clone(), author_id: author.clone(), kind, data: update.clone() };
-        self.persist(std::slice::from_ref(&row), &json, &author).await?;
+        self.log(std::slice::from_ref(&row), &json, &author).await?;
         crate::replays::close(&self.state.db, &session).await?;
-        let _ = self.room.out.send(Arc::new(Frame { skip: None, bytes: sync_frame(SyncMessage::Update(update)) }));
+        let _ = self.room.out.send(Frame::to_all(sync_frame(SyncMessage::Update(update))));
         if validation::check(&json).is_ok() {
             self.last_valid = json;
         }
         self.unsaved_by = Some(author);
+        self.after_logging().await;
         Ok(())
     }
 
@@ -543,8 +567,7 @@ impl Worker {
         for (id, data) in updates {
             let applied = self.room.awareness.lock().map(|aw| store::apply(aw.doc(), &data)).unwrap_or(false);
             if applied {
-                let _ =
-                    self.room.out.send(Arc::new(Frame { skip: None, bytes: sync_frame(SyncMessage::Update(data)) }));
+                let _ = self.room.out.send(Frame::to_all(sync_frame(SyncMessage::Update(data))));
             }
             self.room.last_id.fetch_max(id, Ordering::AcqRel);
         }

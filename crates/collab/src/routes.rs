@@ -87,8 +87,10 @@ async fn connect(
     Ok(ws
         .max_message_size(s.settings.max_message_bytes)
         .max_frame_size(s.settings.max_message_bytes)
-        // Yjs messages are small: modest buffers keep an idle connection cheap.
-        .read_buffer_size(8 * 1024)
+        // Yjs messages are small (an edit is tens of bytes): a small read buffer, allocated
+        // with every connection, keeps an idle one cheap; a large message (a first sync)
+        // is read in more calls.
+        .read_buffer_size(2 * 1024)
         .write_buffer_size(8 * 1024)
         .on_upgrade(move |socket| crate::connection::run(state, page, grant, credential, socket)))
 }

@@ -7,11 +7,30 @@ use serde_json::Value;
 /// Check the page JSON against the Studio page schema (structure and props; references to
 /// components and collections are checked when the page is saved through Studio).
 pub fn check(page: &Value) -> Result<(), Vec<FieldError>> {
-    let size = serde_json::to_vec(page).map(|v| v.len()).unwrap_or(usize::MAX);
-    if size > studio::pages::document::MAX_BYTES {
+    if encoded_len(page) > studio::pages::document::MAX_BYTES {
         return Err(vec![FieldError::new("/document", "too_large", "the page is larger than 1 MiB")]);
     }
     studio::pages::document::validate(page, "/document").map(|_| ())
+}
+
+/// The length of `value` as JSON, counted rather than built (this runs for every batch of
+/// live edits).
+fn encoded_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 /// `current` with the value at each faulty pointer put back as it was in `last_valid`
@@ -87,6 +106,12 @@ mod tests {
         let fixed = repair(&now, &last, &errors);
         assert_eq!(fixed["children"][0]["props"], json!({"text": "Hi there", "level": 1}));
         assert!(check(&fixed).is_ok());
+    }
+
+    #[test]
+    fn the_size_is_counted_as_serde_json_writes_it() {
+        let page = json!({"type": "page", "children": [{"type": "text", "props": {"text": "é\"\n"}}]});
+        assert_eq!(encoded_len(&page), serde_json::to_vec(&page).map(|v| v.len()).unwrap_or_default());
     }
 
     #[test]

@@ -47,7 +47,9 @@ pub struct Config {
     /// `smtp://user:pass@host:587` (STARTTLS), `smtps://...` (TLS) or `smtp://host:25?tls=none`.
     pub smtp_url: Option<String>,
     pub mail_from: String,
-    /// Origins allowed by CORS. Empty: no cross-origin browser access.
+    /// Origins allowed by CORS. Empty: no cross-origin browser access. A list, or one
+    /// comma-separated string (`SOCLE_CORS_ALLOWED_ORIGINS=https://a.example,https://b.example`).
+    #[serde(deserialize_with = "string_or_list")]
     pub cors_allowed_origins: Vec<String>,
     pub body_limit_bytes: usize,
     /// Largest request to an app's API (file uploads); the platform API keeps `body_limit_bytes`.
@@ -55,6 +57,8 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Addresses or CIDR blocks of your reverse proxies. Only connections from them may set
     /// the client address (`X-Forwarded-For`, read from the right) and `X-Forwarded-Proto`.
+    /// A list, or one comma-separated string (`SOCLE_TRUSTED_PROXIES=10.0.0.0/8,192.168.1.2`).
+    #[serde(deserialize_with = "string_or_list")]
     pub trusted_proxies: Vec<String>,
     /// `json` (default) or `pretty`.
     pub log_format: String,
@@ -308,7 +312,7 @@ mod tests {
     }
 
     #[test]
-    fn previous_secrets_are_a_list_or_a_comma_separated_string() {
+    fn list_settings_are_a_list_or_a_comma_separated_string() {
         let parse = |toml: &str| -> Config {
             Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml)).extract().expect("parses")
         };
@@ -316,5 +320,11 @@ mod tests {
         assert_eq!(c.jwt_previous_secrets, vec!["old-one".to_string(), "old-two".to_string()]);
         assert_eq!(c.secrets_previous_keys, vec!["k1".to_string(), "k2".to_string()]);
         assert!(parse("").jwt_previous_secrets.is_empty());
+        // The lists users set from the environment read the same way.
+        let c =
+            parse("cors_allowed_origins = \"https://a.example, https://b.example\"\ntrusted_proxies = \"10.0.0.0/8\"");
+        assert_eq!(c.cors_allowed_origins, vec!["https://a.example".to_string(), "https://b.example".to_string()]);
+        assert_eq!(c.trusted_proxies, vec!["10.0.0.0/8".to_string()]);
+        assert_eq!(parse("cors_allowed_origins = [\"https://a.example\"]").cors_allowed_origins.len(), 1);
     }
 }

@@ -397,6 +397,35 @@ async fn history_can_be_replayed_travelled_and_restored(app: TestApp) {
         replayed.transact_mut().apply_update(Update::decode_v1(&bytes).expect("update")).expect("apply");
     }
     assert_eq!(first_text(&collab::mapping::to_json(&replayed)), "Hello one two");
+    // The session also plays back on its own: its base is the page just before its first
+    // change ("Hello"), and its updates make it "Hello one two".
+    let alone = collab::mapping::new_doc();
+    let decode =
+        |v: &Value| base64::engine::general_purpose::STANDARD.decode(v.as_str().expect("b64")).expect("base64");
+    let base_state = decode(&detail.body["base"]);
+    alone.transact_mut().apply_update(Update::decode_v1(&base_state).expect("base")).expect("apply");
+    assert_eq!(first_text(&collab::mapping::to_json(&alone)), "Hello");
+    for u in updates {
+        alone.transact_mut().apply_update(Update::decode_v1(&decode(&u["update"])).expect("update")).expect("apply");
+    }
+    assert_eq!(first_text(&collab::mapping::to_json(&alone)), "Hello one two");
+    // Sessions that changed nothing (a viewer's) are left out on request.
+    let mut viewer = YClient::editor(&app, &page_id, &owner).await;
+    viewer.until("the page", |d| first_text(d) == "Hello one two").await;
+    let all = app.get(&format!("{base}/replays"), Some(&owner.access)).await.expect(200).body;
+    let changed = app.get(&format!("{base}/replays?with_changes=true"), Some(&owner.access)).await.expect(200).body;
+    assert!(
+        changed["total_items"].as_i64() < all["total_items"].as_i64(),
+        "the viewer's empty session is left out: {changed} / {all}"
+    );
+    assert!(
+        changed["items"].as_array().is_some_and(|i| i.iter().all(|s| s["changes"].as_i64() > Some(0))),
+        "{changed}"
+    );
+    app.get(&format!("{base}/replays?with_changes=maybe"), Some(&owner.access))
+        .await
+        .expect_field_error(422, "with_changes");
+    drop(viewer);
 
     // Restore to the time between the edits: a new change, seen by the editor, audited.
     let restored =

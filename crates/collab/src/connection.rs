@@ -18,7 +18,7 @@ use yrs::updates::decoder::DecoderV1;
 
 use crate::CollabState;
 use crate::access::{self, Credential, Grant, PageRef};
-use crate::room::{Command, Conn, Frame, NEXT_CONN, Room};
+use crate::room::{Command, Conn, Frames, NEXT_CONN, Room};
 use futures_util::SinkExt;
 
 /// Join the room of `page` (loading it when needed) and register the connection.
@@ -144,43 +144,48 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
 
 /// Frames relayed in one write: under load a connection sends what has queued up for it
 /// with one flush (one system call) rather than one per frame.
-const RELAY_BATCH: usize = 64;
+const RELAY_BATCH: usize = 256;
 
-/// Send `first` and whatever else the room has relayed meanwhile, then flush. Returns
-/// whether the connection is still open.
+/// Send the frames of `first` and of whatever else the room has relayed meanwhile (not this
+/// connection's own edits), then flush. Returns whether the connection is still open.
 async fn relay_frames(
     socket: &mut WebSocket,
-    relay: &mut broadcast::Receiver<Arc<Frame>>,
+    relay: &mut broadcast::Receiver<Frames>,
     room: &Room,
     conn: u64,
-    first: Result<Arc<Frame>, broadcast::error::RecvError>,
+    first: Result<Frames, broadcast::error::RecvError>,
 ) -> bool {
     use broadcast::error::{RecvError, TryRecvError};
     let mut next = first;
-    let mut taken = 0;
+    let mut fed = 0;
     loop {
-        let bytes = match next {
-            Ok(frame) if frame.skip == Some(conn) => None,
-            Ok(frame) => Some(frame.bytes.clone()),
+        match next {
+            Ok(frames) => {
+                for frame in frames.iter().filter(|f| f.skip != Some(conn)) {
+                    if socket.feed(WsMessage::Binary(frame.bytes.clone())).await.is_err() {
+                        return false;
+                    }
+                    fed += 1;
+                }
+            }
             // Fell behind: send the whole document (the client keeps what it has).
-            Err(RecvError::Lagged(_)) => Some(room.full_update().into()),
+            Err(RecvError::Lagged(_)) => {
+                if socket.feed(WsMessage::Binary(room.full_update().into())).await.is_err() {
+                    return false;
+                }
+                fed += 1;
+            }
             Err(RecvError::Closed) => {
                 let _ = socket.flush().await;
                 return false;
             }
-        };
-        if let Some(bytes) = bytes
-            && socket.feed(WsMessage::Binary(bytes)).await.is_err()
-        {
-            return false;
         }
-        taken += 1;
-        if taken == RELAY_BATCH {
+        if fed >= RELAY_BATCH {
             // The rest waits for the next turn, after the flush.
             break;
         }
         next = match relay.try_recv() {
-            Ok(frame) => Ok(frame),
+            Ok(frames) => Ok(frames),
             Err(TryRecvError::Empty) => break,
             Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
             Err(TryRecvError::Closed) => Err(RecvError::Closed),

@@ -50,6 +50,10 @@ pub struct ReplayUpdate {
 pub struct ReplayDetail {
     #[serde(flatten)]
     pub replay: Replay,
+    /// The document just before the session's first change (the whole state as one Yjs
+    /// update, v1, base64; null when the session changed nothing): apply it to an empty
+    /// document, then `updates` in order, to play the session back on its own.
+    pub base: Option<String>,
     pub updates: Vec<ReplayUpdate>,
 }
 
@@ -83,12 +87,25 @@ pub async fn close(db: &Db, session_id: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn list(db: &Db, page_id: &str, req: PageRequest) -> Result<Page<Replay>> {
-    let total = db.count("SELECT COUNT(*) FROM collab_sessions WHERE page_id = $1", args![page_id]).await?;
+/// The page's sessions, newest first; with `with_changes`, only those that changed something
+/// (an editor who only looked opened one too).
+pub async fn list(db: &Db, page_id: &str, with_changes: bool, req: PageRequest) -> Result<Page<Replay>> {
+    let changed = if with_changes {
+        " AND EXISTS (SELECT 1 FROM collab_updates u WHERE u.session_id = collab_sessions.id)"
+    } else {
+        ""
+    };
+    let total = db
+        .count(
+            sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM collab_sessions WHERE page_id = $1{changed}")),
+            args![page_id],
+        )
+        .await?;
     let items = db
         .fetch_all(
             sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM collab_sessions WHERE page_id = $1 ORDER BY started_at DESC, id LIMIT $2 OFFSET $3"
+                "SELECT {COLUMNS} FROM collab_sessions WHERE page_id = $1{changed}
+                  ORDER BY started_at DESC, id LIMIT $2 OFFSET $3"
             )),
             args![page_id, req.limit(), req.offset()],
         )
@@ -158,7 +175,15 @@ pub async fn detail(db: &Db, page_id: &str, replay_id: &str) -> Result<ReplayDet
             args![replay_id],
         )
         .await?;
-    Ok(ReplayDetail { replay, updates: encode(rows) })
+    let base = match rows.first() {
+        Some(first) => Some(crate::store::state_before(db, page_id, first.id).await?),
+        None => None,
+    };
+    Ok(ReplayDetail {
+        replay,
+        base: base.map(|state| base64::engine::general_purpose::STANDARD.encode(state)),
+        updates: encode(rows),
+    })
 }
 
 /// The page's whole kept history (sessions and updates) as gzip-compressed JSON.

@@ -20,9 +20,9 @@ use crate::access::PageRef;
 use crate::store::{self, NewUpdate};
 use crate::{CollabState, mapping, validation};
 
-/// Frames a slow connection may fall behind before it is resynchronised (with the whole
-/// document). The buffer is allocated with the room, so it is kept small.
-const RELAY_BUFFER: usize = 64;
+/// Batches of frames a slow connection may fall behind before it is resynchronised (with
+/// the whole document). The buffer is allocated with the room, so it is kept small.
+const RELAY_BUFFER: usize = 32;
 /// Edits the room's task takes in one batch (one transaction).
 const BATCH: usize = 256;
 /// Awareness client ids one connection may speak for (a client has one; a few tabs sharing
@@ -38,9 +38,13 @@ pub struct Frame {
     pub bytes: Bytes,
 }
 
+/// What the room relays at once: the frames of one batch, in order (one message on the
+/// room's channel, one wake-up per connection, however many edits the batch held).
+pub type Frames = Arc<[Frame]>;
+
 impl Frame {
-    fn to_all(bytes: Vec<u8>) -> Arc<Frame> {
-        Arc::new(Frame { skip: None, bytes: bytes.into() })
+    fn to_all(bytes: Vec<u8>) -> Frames {
+        Arc::from(vec![Frame { skip: None, bytes: bytes.into() }])
     }
 }
 
@@ -69,7 +73,7 @@ pub struct Room {
     pub awareness: Mutex<Awareness>,
     /// Boxed: a channel allocates room for its first block of messages with the room.
     pub inbox: mpsc::Sender<Box<Command>>,
-    pub out: broadcast::Sender<Arc<Frame>>,
+    pub out: broadcast::Sender<Frames>,
     pub conns: Mutex<HashMap<u64, Conn>>,
     /// Awareness client id → the actor behind it (this process's connections and others').
     pub owners: Mutex<HashMap<u64, String>>,
@@ -453,10 +457,12 @@ impl Worker {
                 .map_err(|e| kernel::Error::internal(format!("merging updates: {e}")))?;
             let _ = self.room.out.send(Frame::to_all(sync_frame(SyncMessage::Update(merged))));
         } else {
-            for (conn, u) in conns.into_iter().zip(rows) {
-                let bytes = sync_frame(SyncMessage::Update(u.data)).into();
-                let _ = self.room.out.send(Arc::new(Frame { skip: Some(conn), bytes }));
-            }
+            let frames: Vec<Frame> = conns
+                .into_iter()
+                .zip(rows)
+                .map(|(conn, u)| Frame { skip: Some(conn), bytes: sync_frame(SyncMessage::Update(u.data)).into() })
+                .collect();
+            let _ = self.room.out.send(Arc::from(frames));
         }
         self.last_valid = json;
         self.unsaved_by = Some(author);

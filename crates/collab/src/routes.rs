@@ -107,19 +107,29 @@ async fn presence(
     Ok(Json(service::presence(&s, &principal, &page_id).await?))
 }
 
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReplayFilter {
+    /// Only sessions that changed the page (default false: every connection opens one).
+    #[serde(default)]
+    pub with_changes: bool,
+}
+
 /// The page's editing sessions, newest first.
-#[utoipa::path(get, path = "/pages/{page_id}/replays", tag = "collab", params(("page_id" = String, Path), PageQuery),
+#[utoipa::path(get, path = "/pages/{page_id}/replays", tag = "collab",
+    params(("page_id" = String, Path), ReplayFilter, PageQuery),
     responses((status = 200, body = Page<Replay>), (status = 400), (status = 401), (status = 404)),
     security(("bearer" = []), ("api_key" = [])))]
 async fn list_replays(
     State(s): State<CollabState>,
     principal: Principal,
     Path(page_id): Path<String>,
+    kernel::json::Query(filter): kernel::json::Query<ReplayFilter>,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Page<Replay>>> {
     let req = q.validate()?;
     let page = service::page_for(&s, &principal, &page_id).await?;
-    Ok(Json(replays::list(&s.db, &page.page_id, req).await?))
+    Ok(Json(replays::list(&s.db, &page.page_id, filter.with_changes, req).await?))
 }
 
 /// One editing session and its updates (base64 Yjs v1 updates, in order, with their times

@@ -197,6 +197,37 @@ pub async fn document_at(db: &Db, page_id: &str, at: OffsetDateTime) -> Result<s
     Ok(mapping::to_json(&doc))
 }
 
+/// The page's document just before log row `id` (a v1 update of the whole state): what a
+/// session starting at that row was edited from. Starts from the snapshot nearest below
+/// `id` (a checkpoint or the base), else from nothing.
+pub async fn state_before(db: &Db, page_id: &str, id: i64) -> Result<Vec<u8>> {
+    let start: Option<(i64, Vec<u8>)> = db
+        .fetch_optional(
+            "SELECT upto_id, state FROM collab_snapshots WHERE page_id = $1 AND upto_id < $2
+              ORDER BY upto_id DESC LIMIT 1",
+            args![page_id, id],
+        )
+        .await?;
+    let doc = mapping::new_doc();
+    let after = match &start {
+        Some((upto, state)) => {
+            apply(&doc, state);
+            *upto
+        }
+        None => 0,
+    };
+    for row in db
+        .fetch_all::<Row>(
+            "SELECT id, data FROM collab_updates WHERE page_id = $1 AND id > $2 AND id < $3 ORDER BY id",
+            args![page_id, after, id],
+        )
+        .await?
+    {
+        apply(&doc, &row.data);
+    }
+    Ok(doc.transact().encode_state_as_update_v1(&StateVector::default()))
+}
+
 /// Fold the rows of `page_id` written before `before` into its base: time travel and
 /// replays then start there. Returns how many rows were folded.
 pub async fn fold_history(db: &Db, page_id: &str, before: OffsetDateTime) -> Result<u64> {

@@ -480,7 +480,9 @@ impl Worker {
         let db = &self.state.db;
         let page_id = &self.room.page.page_id;
         let now_due = rows.iter().any(|r| r.kind != "edit");
-        let mut tx = db.begin().await?;
+        // Inline on SQLite: the statements run on this thread, with no hand-off to a
+        // connection's thread per statement, and commit together with other writers'.
+        let mut tx = db.begin_inline().await?;
         let last = store::append(&mut tx, page_id, rows, kernel::time::now()).await?;
         if now_due {
             studio::pages::service::write_live_document(&mut tx, page_id, json, author).await?;
@@ -527,7 +529,7 @@ impl Worker {
             return;
         }
         let written = async {
-            let mut tx = self.state.db.begin().await?;
+            let mut tx = self.state.db.begin_inline().await?;
             studio::pages::service::write_live_document(&mut tx, &self.room.page.page_id, &json, &author).await?;
             tx.commit().await
         };

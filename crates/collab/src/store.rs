@@ -64,9 +64,11 @@ pub async fn append(tx: &mut Tx, page_id: &str, updates: &[NewUpdate], now: Offs
         sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5, n + 6));
         values.extend(args![page_id, &u.session_id, &u.author_id, u.kind, u.data.clone(), now]);
     }
-    sql.push_str(" RETURNING id");
-    let ids: Vec<(i64,)> = tx.fetch_all(sqlx::AssertSqlSafe(sql), values).await?;
-    Ok(ids.into_iter().map(|(id,)| id).max().unwrap_or(0))
+    // As text: the statement also runs in SQLite's inline transactions (see
+    // `kernel::inline_writer`), which read text columns only.
+    sql.push_str(" RETURNING CAST(id AS TEXT)");
+    let ids = tx.fetch_texts(sqlx::AssertSqlSafe(sql), values).await?;
+    Ok(ids.iter().filter_map(|id| id.parse::<i64>().ok()).max().unwrap_or(0))
 }
 
 async fn snapshot(db: &Db, page_id: &str, kind: &str) -> Result<Option<(i64, Vec<u8>)>> {

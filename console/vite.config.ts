@@ -20,9 +20,10 @@ export default defineConfig({
   },
   server: {
     // `npm run dev`: the API and the apps are proxied to a running `socle serve`.
+    // (`ws`: the page editor's Yjs room and the notifications are WebSockets under /api.)
     proxy: {
-      '/api': server,
-      '/apps': server,
+      '/api': { target: server, ws: true },
+      '/apps': { target: server, ws: true },
     },
   },
   test: {

@@ -3,8 +3,8 @@
 // Signs up (a refused password first, its error shown next to the field), signs out and in,
 // creates an organization and a project, defines a collection (a refused rule first), creates
 // and renames a page and edits it live in two sessions (a heading dragged from the palette in
-// one appears in the other, its text typed in the props panel, presence avatars and selections,
-// reordering by drag, undo and redo, delete with the keyboard, copy and paste with the keyboard
+// one appears in the other, its text typed in the props panel, presence avatars, selections and
+// mouse cursors, the page's history: a session replayed, time travel and restore, reordering by drag, undo and redo, delete with the keyboard, copy and paste with the keyboard
 // and the buttons, preview widths), creates and deploys an app, adds a record (refused values first) and finds it in the records
 // browser with a filter, sort and pages (records added through the API appear live), edits
 // and deletes, uploads a file (shown as a thumbnail), adds an end user and picks it as a
@@ -19,7 +19,8 @@
 // (its secret shown once) and revokes it; signs in through an OpenID provider (its login and
 // consent pages; $OIDC_PUBLIC_URL is the server's public URL, mapped to this server); indexes a
 // collection (a refused index first) and protects a file field (checked after a reload); edits
-// a footer's links as a repeatable group (a refused address first; added, reordered, saved); asks the assistant's chat beside a page (not configured
+// a footer's links as a repeatable group (a refused address first; added, reordered, saved); places a project component
+// (chosen among the organization's) and edits its props, a list inside a list's item among them; asks the assistant's chat beside a page (not configured
 // here: a documented 503), compares a page version with the current page (a line diff) and
 // restores it; shares the project (a link created,
 // copied, opened, revoked) and downloads its bundle, imported into another organization (a
@@ -27,6 +28,8 @@
 // and restores it; exports the project as a static site (a refused address first)
 // and downloads the ZIP; builds a workflow from the schema's forms (a refused URL first),
 // reorders its steps by drag and drop, runs it and reads its step log, then disables it;
+// builds a loop holding a step with the same forms (refusals shown at the nested fields), runs
+// it and reads its inner step in the log;
 // sets, replaces and deletes the project's workflow secrets (a bad name refused first);
 // refunds part of the plan's payment (too much refused first); uploads the organization's files
 // (a refused type first; by the input and by a drop), searches, filters, renames (a refused
@@ -37,8 +40,8 @@
 // organization's verification documents (a bad country refused first), which an administrator
 // in another browser rejects with a reason, then approves once they are sent again; as an
 // administrator, sends a notification to one account (an unknown address refused first) and to
-// everyone with a role. Fails on any console error (CSP
-// violations included) and on any WCAG 2.1 A/AA violation axe-core finds on a screen.
+// everyone with a role (both then listed as sent, the broadcast counted once delivered). Fails
+// on any console error (CSP violations included) and on any WCAG 2.1 A/AA violation axe-core finds on a screen.
 // Screenshots of each screen go to $SCREENSHOTS_DIR (default ../target/console-screenshots).
 // The server must not require email activation (SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false).
 
@@ -500,6 +503,24 @@ try {
   await otherHeading.locator('h1').waitFor();
   // The other session outlines the heading in the color of who selected it.
   await otherCanvas.locator('.node.peer[data-kind="heading"][data-peer="Ada Lovelace"]').waitFor();
+  // Live cursors: the pointer over the heading in one session is drawn in the other, an arrow
+  // with the name, on the same heading (anchored to it, whatever each canvas's width); it goes
+  // once the pointer leaves the canvas.
+  const headingBox = await heading.boundingBox();
+  check(headingBox, 'the heading is on screen');
+  await page.mouse.move(headingBox.x + headingBox.width / 3, headingBox.y + headingBox.height / 2, { steps: 5 });
+  const otherCursor = otherCanvas.locator('.peer-cursor[data-peer="Ada Lovelace"]');
+  await otherCursor.waitFor();
+  const cursorOnHeading = async () => {
+    const [tip, box] = [await otherCursor.boundingBox(), await otherHeading.boundingBox()];
+    return !!tip && !!box && tip.x >= box.x - 1 && tip.x <= box.x + box.width + 1 && tip.y >= box.y - 1 && tip.y <= box.y + box.height + 1;
+  };
+  for (let tries = 0; tries < 50 && !(await cursorOnHeading()); tries += 1) await other.waitForTimeout(100);
+  check(await cursorOnHeading(), 'the cursor is drawn over the heading in the other session');
+  check((await otherCanvas.locator('.cursors').getAttribute('aria-hidden')) === 'true', 'the cursors are hidden from assistive technology');
+  await shot('page-editor-cursors', other);
+  await page.mouse.move(5, 5, { steps: 2 });
+  await otherCursor.waitFor({ state: 'detached' });
 
   // A text added from the other session's palette by a click (at the end of the page).
   await other.locator('.palette').getByRole('button', { name: 'Text', exact: true }).click();
@@ -573,6 +594,56 @@ try {
   await page.emulateMedia({ colorScheme: 'dark' });
   await shot('page-editor-dark');
   await page.emulateMedia({ colorScheme: 'light' });
+
+  // The page's history: its editing sessions (by the builder's name), the first session of
+  // this visit played back in a read-only preview (from the empty page, a step to the dropped
+  // heading, then playing on to its text); time travel to the page's first change (before
+  // the heading: an empty page), restored once confirmed, which both sessions see; then the
+  // state just before that restore restored the same way (the steps below build on it).
+  await page.locator('#page-history-open').click();
+  const history = page.locator('dialog#page-history');
+  const preview = history.locator('#page-history-preview');
+  const previewHeading = preview.locator('.node[data-kind="heading"]');
+  await expectText(history.locator('#page-history-sessions tbody tr'), 'Ada Lovelace', "the builder's sessions are listed by name");
+  await history.locator('#page-history-sessions tbody tr[data-kind="live"]').last().getByRole('button', { name: /^Replay/ }).click();
+  await expectText(history.locator('#page-history-position-text'), 'Before the first of', 'the replay starts before the first change');
+  await expectText(preview.locator('#page-history-preview-empty'), 'The page is empty', 'the replay starts from the empty page');
+  await history.getByRole('button', { name: 'Step forward' }).click();
+  await expectText(history.locator('#page-history-position-text'), 'Change 1 of', 'a step forward');
+  await previewHeading.waitFor();
+  await history.getByRole('button', { name: 'Play', exact: true }).click();
+  await expectText(previewHeading, 'Welcome to the shop', 'the heading is typed in the replay');
+  await shot('page-history-replay');
+  // Played to its last change, then a step back.
+  await expectText(history.locator('#page-history-position-text'), /^Change (\d+) of \1,/, 'the replay plays to the end');
+  check((await history.locator('#page-history-play').getAttribute('aria-pressed')) === 'false', 'the replay stops at the end');
+  const last = Number(await history.locator('#page-history-position').inputValue());
+  await history.getByRole('button', { name: 'Step back' }).click();
+  await expectText(history.locator('#page-history-position-text'), `Change ${last - 1} of ${last},`, 'a step back');
+  const timeSlider = history.locator('#page-history-time-slider');
+  await timeSlider.press('Home');
+  await expectText(history.locator('#page-history-preview-caption'), 'The page as it was at', 'the page at its first change');
+  await expectText(preview.locator('#page-history-preview-empty'), 'The page is empty', 'before the heading, the page is empty');
+  check(!(await preview.innerText()).includes('Welcome to the shop'), 'no heading text at the first change');
+  await shot('page-history');
+  page.once('dialog', (dialog) => dialog.accept());
+  await history.locator('#page-history-restore').click();
+  await expectText(history.locator('#page-history-message'), 'The page is back as it was at', 'the restore is confirmed');
+  await canvas.locator('.node').first().waitFor({ state: 'detached' });
+  await otherCanvas.locator('.node').first().waitFor({ state: 'detached' });
+  await expectText(history.locator('#page-history-sessions tbody tr[data-kind="restore"]'), 'Ada Lovelace', 'the restore is a session of its own');
+  // The change before the restore (the last one is the restore itself).
+  await timeSlider.press('End');
+  await timeSlider.press('ArrowLeft');
+  await expectText(previewHeading, 'Welcome to the shop', 'the page before the restore');
+  await preview.locator('.node[data-kind="grid"] .node[data-kind="card"]').waitFor();
+  page.once('dialog', (dialog) => dialog.accept());
+  await history.locator('#page-history-restore').click();
+  await expectText(otherHeading, 'Welcome to the shop', 'the other session gets the page back');
+  await otherSection.locator('.node[data-kind="grid"] .node[data-kind="card"]').waitFor();
+  await expectText(heading, 'Welcome to the shop', 'the page is back');
+  await history.locator('#page-history-close').click();
+  await history.waitFor({ state: 'hidden' });
   await second.close();
   // Everything was written back to the page: the REST API returns the live document (which
   // the server stores at most every half second while edits stream in).
@@ -740,6 +811,102 @@ try {
     links = await savedLinks();
   }
   check(links === wantedLinks, `the saved page document holds the footer's links in order: ${links}`);
+
+  // A project component placed on the page: the organization's "Footer menu" (made through the
+  // API: the console has no screen to make one; its props declare a title and columns, each
+  // with a list of links), placed from the palette; its reference unknown at first (said at
+  // the field), the organization's components read again, then it chosen among them; its
+  // title set, a column added and a link added inside that column (a list inside a list's
+  // item, its labels saying where they are: "Columns 1, link 1, …"; a refused address first);
+  // the canvas and the saved page document follow.
+  const footerMenu = await page.evaluate(
+    async ([key, url]) => {
+      const { access } = JSON.parse(localStorage.getItem(key) ?? '{}');
+      const headers = { authorization: `Bearer ${access}`, 'content-type': 'application/json' };
+      const [, , , projectId] = new URL(url).pathname.split('/');
+      const project = await (await fetch(`/api/v1/studio/projects/${projectId}`, { headers })).json();
+      const link = { type: 'object', required: ['label', 'url'], properties: { label: { type: 'string' }, url: { type: 'string', format: 'uri' } } };
+      const response = await fetch('/api/v1/studio/components', {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          organization_id: project.organization_id,
+          name: 'Footer menu',
+          description: 'Columns of links under a title.',
+          props_schema: {
+            type: 'object',
+            required: ['title'],
+            properties: {
+              title: { type: 'string', default: 'Useful links', description: 'Shown above the columns.' },
+              columns: {
+                type: 'array',
+                maxItems: 4,
+                items: { type: 'object', required: ['heading'], properties: { heading: { type: 'string' }, links: { type: 'array', items: link } } },
+              },
+            },
+          },
+          document: { type: 'section', children: [{ type: 'heading', props: { text: 'Useful links', level: 3 } }] },
+        }),
+      });
+      return { status: response.status, body: await response.json() };
+    },
+    ['socle.console.tokens', editorUrl],
+  );
+  check(footerMenu.status === 201, `the component is made: ${JSON.stringify(footerMenu.body)}`);
+  await page.getByRole('navigation', { name: 'Layers' }).getByRole('button', { name: /^Page/ }).click();
+  await palette.getByRole('button', { name: 'Component', exact: true }).click();
+  const placed = canvas.locator('.node[data-kind="component"]');
+  await placed.waitFor();
+  await expectText(page.locator('#prop-ref-error'), 'No component', 'the unknown component is said at its field');
+  check((await page.locator('#prop-ref').getAttribute('aria-invalid')) === 'true', 'the unknown component is marked invalid');
+  await page.locator('#prop-ref-reload').click();
+  await page.locator('#prop-ref').selectOption({ label: 'Footer menu' });
+  await page.getByRole('group', { name: 'Props of Footer menu' }).waitFor();
+  check((await page.locator('#prop-ref-error').count()) === 0, 'the chosen component has no error');
+  check((await page.locator('#component-prop-title').inputValue()) === 'Useful links', "the required title gets the component's default");
+  await expectText(placed, 'Component Footer menu', 'the canvas names the placed component');
+  await page.locator('#component-prop-title').fill('Find your way');
+  await page.locator('#component-prop-title').press('Tab');
+  await expectText(placed, 'Find your way', 'the canvas shows the title');
+  await shot('page-editor-component-props');
+  await page.locator('#component-prop-columns-add').click();
+  await page.getByRole('group', { name: 'Columns 1', exact: true }).waitFor();
+  await page.getByLabel('Columns 1, Heading (required)', { exact: true }).fill('Shop');
+  await page.getByLabel('Columns 1, Heading (required)', { exact: true }).press('Tab');
+  await page.locator('#component-prop-columns-0-links-add').click();
+  await page.getByRole('group', { name: 'Columns 1, link 1', exact: true }).waitFor();
+  const linkUrl = page.getByLabel('Columns 1, link 1, URL (required)', { exact: true });
+  await linkUrl.fill('javascript:alert(1)');
+  await linkUrl.press('Tab');
+  await expectText(page.locator('#component-prop-columns-0-links-0-url-error'), 'Must start with', 'the refused address next to the inner input');
+  check((await linkUrl.getAttribute('aria-invalid')) === 'true', 'the refused inner address is marked invalid');
+  await linkUrl.fill('/books');
+  await linkUrl.press('Tab');
+  await page.getByLabel('Columns 1, link 1, Label (required)', { exact: true }).fill('Every book');
+  await page.getByLabel('Columns 1, link 1, Label (required)', { exact: true }).press('Tab');
+  await expectText(placed.locator('.items .items'), 'Every book', 'the canvas shows the link inside the column');
+  await expectText(placed, 'Shop', "the canvas shows the column's heading");
+  await shot('page-editor-nested-list');
+  const placedOf = (node) => {
+    if (node?.type === 'component') return node;
+    for (const child of node?.children ?? []) {
+      const found = placedOf(child);
+      if (found) return found;
+    }
+    return null;
+  };
+  const wantedPlaced = JSON.stringify([footerMenu.body.id, 'Find your way', 'Shop', 'Every book', '/books']);
+  const savedPlaced = async () => {
+    const props = placedOf(await readSaved())?.props ?? {};
+    const column = props.props?.columns?.[0];
+    return JSON.stringify([props.ref, props.props?.title, column?.heading, column?.links?.[0]?.label, column?.links?.[0]?.url]);
+  };
+  let placedProps = await savedPlaced();
+  for (let i = 0; i < 40 && placedProps !== wantedPlaced; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    placedProps = await savedPlaced();
+  }
+  check(placedProps === wantedPlaced, `the saved page document places the component with its props: ${placedProps}`);
 
   // The assistant's chat beside the page: this server has no AI provider, which the panel
   // says (a documented 503); the question stays in its input.
@@ -941,6 +1108,48 @@ try {
   await page.locator('#workflows tr[data-enabled="false"]').waitFor();
   await shot('workflows');
   const workflowsUrl = page.url();
+  // A loop built with the forms: its steps are step cards inside its own (the same forms,
+  // numbered 1.1, 1.2…). Saved with no step inside, the server's refusal is shown at the loop's
+  // list of steps; an HTTP request inside with a refused URL, its error shown at that inner
+  // step's URL; then a step setting a variable instead, saved, run by hand: the log shows the
+  // loop, then its inner step once per item.
+  await page.locator('#workflow-new').click();
+  await page.locator('#workflow-form').waitFor();
+  await page.locator('#workflow-name').fill('Each book');
+  await page.locator('#workflow-new-step-type').selectOption('loop');
+  await page.locator('#workflow-add-step').click();
+  const loopCard = stepCards.nth(0);
+  await loopCard.getByLabel(/^Step id/).first().fill('each');
+  await loopCard.getByLabel(/^Loop over/).first().fill('["Dune", "Emma"]');
+  const loopSteps = page.getByRole('group', { name: /^Steps inside step 1 \(each\)/ });
+  await page.locator('#workflow-save').click();
+  await expectText(loopSteps.locator('.error-text'), 'at least one step', "the loop's refusal next to its list of steps");
+  await loopSteps.getByLabel(/^New step of type/).selectOption('http');
+  await loopSteps.getByRole('button', { name: /^Add step/ }).click();
+  const innerCard = loopSteps.locator('.step-card').first();
+  await expectText(innerCard.locator('h3'), 'Step 1.1: HTTP request', 'the inner step is numbered inside the loop');
+  await innerCard.getByLabel(/^URL/).fill('ftp://books.example.com');
+  await page.locator('#workflow-save').click();
+  await innerCard.getByLabel(/^URL/).and(page.locator('[aria-invalid="true"]')).waitFor();
+  await expectText(innerCard.locator('.error-text'), 'https URL', "the inner step's URL error next to its input");
+  check((await loopSteps.locator(':scope > .error-text').count()) === 0, 'the loop has a step now');
+  await innerCard.getByRole('button', { name: /^Remove/ }).click();
+  await loopSteps.getByLabel(/^New step of type/).selectOption('set');
+  await loopSteps.getByRole('button', { name: /^Add step/ }).click();
+  await expectText(innerCard.locator('h3'), 'Step 1.1: Set variables', 'the new inner step');
+  await innerCard.getByLabel(/^Step id/).fill('remember');
+  await innerCard.getByLabel(/^Values/).fill('{"last": "{{ loop.item }}"}');
+  await page.locator('#workflow-save').click();
+  await expectText(page.locator('#workflow-saved'), 'Each book', 'the loop workflow is saved');
+  await page.locator('#workflow-steps .step-card .step-card[data-step-id="remember"]').waitFor();
+  await page.locator('#run-now').click();
+  await page.locator('#executions tr[data-status="succeeded"]').waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('#execution-steps tr[data-step="remember"][data-status="succeeded"]').length === 2);
+  const loopRan = await page.locator('#execution-steps tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.step));
+  check(JSON.stringify(loopRan) === '["each","remember","remember"]', `the loop ran its inner step once per item: ${loopRan}`);
+  await shot('workflow-loop');
+  const loopWorkflowUrl = page.url();
+  await page.getByRole('link', { name: 'Workflows', exact: true }).click();
   // The project's workflow secrets: a name the server would refuse is caught next to its
   // input; one set (its value never shown back), its value replaced; another deleted.
   await page.locator('#secrets-none').waitFor();
@@ -1263,6 +1472,7 @@ try {
     sharingUrl,
     workflowsUrl,
     workflowUrl,
+    loopWorkflowUrl,
     filesUrl,
     filesUrl.replace(/\/files$/, '/verification'),
     '/console/account/profile',
@@ -1690,6 +1900,25 @@ try {
       await page.locator('#notify-send').click();
       await expectText(page.locator('#notify-message'), 'Queued for every Premium account', 'the broadcast is queued');
       await shot('admin-notifications');
+      // The Sent list under the form, newest first: the broadcast with its audience, counted
+      // once its fan-out job has run (the list is read again while it delivers; Refresh once
+      // more should the job take longer), and the notification to the builder, one recipient.
+      const premiumSent = page.locator('#notify-sent tbody tr[data-title="New for Premium accounts"]').first();
+      await expectText(premiumSent, 'Every Premium account', 'the broadcast is listed with its audience');
+      check(
+        (await page.locator('#notify-sent tbody tr').first().getAttribute('data-title')) === 'New for Premium accounts',
+        'the newest notification comes first',
+      );
+      const premiumCount = premiumSent.locator('td.recipients');
+      for (let tries = 0; tries < 80 && !/^\d+ recipients?$/.test((await premiumCount.innerText()).trim()); tries += 1) {
+        if (tries === 40) await page.locator('#notify-sent-refresh').click();
+        await page.waitForTimeout(250);
+      }
+      await expectText(premiumCount, /\d+ recipients?/, 'the broadcast counts its recipients once delivered');
+      const builderSent = page.locator('#notify-sent tbody tr[data-title="Scheduled maintenance"]').first();
+      await expectText(builderSent, email, 'the notification to the builder is listed with the address');
+      await expectText(builderSent.locator('td.recipients'), '1 recipient', 'the builder was notified at once');
+      await shot('admin-notifications-sent');
       // The screens audited as an administrator sees them, in both themes (axe is injected, so
       // this context bypasses the CSP).
       const adminTokens = await page.evaluate((key) => localStorage.getItem(key), tokensKey);
@@ -1699,7 +1928,7 @@ try {
       await auditAdmin.goto(`${base}/console/signin`);
       await auditAdmin.evaluate(([key, value]) => localStorage.setItem(key, value), [tokensKey, adminTokens]);
       const adminScreens = [
-        { section: 'notifications', ready: '#notify-form' },
+        { section: 'notifications', ready: '#notify-sent' },
         { section: 'organizations', ready: '#admin-organizations' },
         { section: 'projects', ready: '#admin-projects' },
       ];

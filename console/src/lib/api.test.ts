@@ -510,6 +510,15 @@ describe('Api', () => {
     expect(calls[4]?.headers.authorization).toBeUndefined();
     expect(new Api(memoryStore()).accessToken()).toBeNull();
   });
+
+  it("lists a page's editing sessions that changed it and reads one", async () => {
+    const { calls, fetcher } = fakeFetch([[200, { items: [], total_items: 0 }], [200, { id: 'r1', base: null, updates: [] }]]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    await api.pageReplays('p 1', { per_page: 200 }, { with_changes: true });
+    expect(calls[0]?.url).toBe('/api/v1/collab/pages/p%201/replays?with_changes=true&per_page=200');
+    expect((await api.pageReplay('p1', 'r1')).base).toBeNull();
+    expect(calls[1]?.url).toBe('/api/v1/collab/pages/p1/replays/r1');
+  });
 });
 
 describe('Api: platform administration', () => {
@@ -940,6 +949,13 @@ describe('Api: project trash, workflow secrets, record files and broadcasts', ()
       ['POST', `${v1}/admin/notifications`, { user_id: 'u1', type: 'admin.message', title: 'Hi' }],
       ['POST', `${v1}/admin/notifications`, { everyone: true, type: 'admin.message', title: 'Hi', body: 'All', url: '/x' }],
     ]);
+  });
+
+  it('lists the notifications administrators sent, by page', async () => {
+    const { calls, fetcher } = fakeFetch([[200, { items: [], page: 2, per_page: 10, total_items: 12, total_pages: 2 }]]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    expect((await api.adminSentNotifications({ page: 2, per_page: 10 })).total_items).toBe(12);
+    expect(calls.map((c) => [c.method, c.url])).toEqual([['GET', `${v1}/admin/notifications?page=2&per_page=10`]]);
   });
 
   it("expands an app's relations and asks for a file token", async () => {

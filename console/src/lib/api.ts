@@ -26,6 +26,9 @@ import type {
   NewShareLink,
   PageVersion,
   PageVersionDetail,
+  DocumentAt,
+  Replay,
+  ReplayDetail,
   RefundRequest,
   ShareLink,
   Workflow,
@@ -33,6 +36,7 @@ import type {
   AdminInvoiceFilter,
   AdminNotification,
   NotifyResult,
+  SentNotification,
   AdminOrganization,
   AdminOrganizationFilter,
   AdminProject,
@@ -1125,6 +1129,11 @@ export class Api {
     return this.request('POST', this.adminPath('/notifications'), { body: input });
   }
 
+  /** What administrators sent, newest first (`recipients` is null while a fan-out runs). */
+  adminSentNotifications(paging: Paging = {}): Promise<Page<SentNotification>> {
+    return this.request('GET', this.adminPath('/notifications'), { query: { ...paging } });
+  }
+
   /** The marketplace's items with a status, oldest first (the review queue: `pending`). */
   adminMarketplaceItems(status: MarketplaceStatus): Promise<MarketplaceItem[]> {
     return this.request('GET', this.adminPath('/marketplace/items'), { query: { status } });
@@ -1290,6 +1299,37 @@ export class Api {
   /** Make an old version current again (saved as a new version; live editors see it). */
   restorePageVersion(projectId: string, pageId: string, version: number): Promise<StudioPage> {
     return this.request('POST', `${this.pagesPath(projectId)}/${encodeURIComponent(pageId)}/versions/${version}/restore`);
+  }
+
+  // --- A page's live editing history (Collab) ----------------------------------------------
+
+  private collabPagePath(pageId: string, rest = ''): string {
+    return `${PLATFORM}/collab/pages/${encodeURIComponent(pageId)}${rest}`;
+  }
+
+  /** The page's editing sessions, newest first (`with_changes`: only those that changed the page). */
+  pageReplays(pageId: string, paging: Paging = {}, filter: { with_changes?: boolean } = {}): Promise<Page<Replay>> {
+    return this.request('GET', this.collabPagePath(pageId, '/replays'), { query: { ...filter, ...paging } });
+  }
+
+  /** One editing session with the page just before it (`base`) and its changes (Yjs updates, base64), in order. */
+  pageReplay(pageId: string, replayId: string): Promise<ReplayDetail> {
+    return this.request('GET', this.collabPagePath(pageId, `/replays/${encodeURIComponent(replayId)}`));
+  }
+
+  /** The page's whole kept history (its base state, every session and change) as gzip-compressed JSON. */
+  pageHistory(pageId: string): Promise<Blob> {
+    return this.blob(this.collabPagePath(pageId, '/history'), { accept: 'application/gzip' });
+  }
+
+  /** The page document as it was at `time` (RFC 3339; 422 on `time` before the kept history). */
+  pageAt(pageId: string, time: string): Promise<DocumentAt> {
+    return this.request('GET', this.collabPagePath(pageId, '/at'), { query: { time } });
+  }
+
+  /** Return the live page to how it was at `time`, as a new change (live editors see it); the document now. */
+  restorePageAt(pageId: string, time: string): Promise<Record<string, unknown>> {
+    return this.request('POST', this.collabPagePath(pageId, '/restore'), { body: { time } });
   }
 
   /** The JSON Schema of page documents: the component types and their props. */

@@ -116,6 +116,37 @@ describe('the page schema', () => {
     ]);
   });
 
+  it('describes lists inside the items of a list, to any depth (a footer\'s columns of links)', () => {
+    const columns = propKind({
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['title'],
+        properties: {
+          title: { type: 'string' },
+          tags: { type: 'array', items: { type: 'string' } },
+          links: {
+            type: 'array',
+            maxItems: 20,
+            items: { type: 'object', required: ['href'], properties: { label: { type: 'string' }, href: { type: 'string', pattern: '^(https?://|/(?!/)|#)' } } },
+          },
+        },
+      },
+    });
+    expect(columns.kind).toBe('objects');
+    expect(columns.fields?.map((f) => [f.name, f.kind])).toEqual([
+      ['title', 'text'],
+      ['tags', 'list'],
+      ['links', 'objects'],
+    ]);
+    const links = columns.fields?.find((f) => f.name === 'links');
+    expect(links?.maxItems).toBe(20);
+    expect(links?.fields?.map((f) => [f.name, f.kind, f.required])).toEqual([
+      ['label', 'text', false],
+      ['href', 'url', true],
+    ]);
+  });
+
   it('makes valid new components', () => {
     const byName = (name: string) => kinds.find((k) => k.name === name)!;
     expect(template(byName('heading'), 'a')).toEqual({ type: 'heading', id: 'a', props: { text: 'Heading' } });

@@ -1,8 +1,11 @@
 // The component kinds of a page and their props, read from the page JSON Schema the server
 // publishes (GET /api/v1/studio/schema/page.json), so the editor never lists them itself.
 
-/** `list`: strings; `objects`: objects whose fields are described (a link's label and href). */
-export type PropKind = 'text' | 'url' | 'int' | 'bool' | 'choice' | 'color' | 'list' | 'objects' | 'other';
+/**
+ * `list`: strings; `objects`: objects whose fields are described (a link's label and href),
+ * lists among them; `number`: any number (a placed component's props may declare one).
+ */
+export type PropKind = 'text' | 'url' | 'int' | 'number' | 'bool' | 'choice' | 'color' | 'list' | 'objects' | 'other';
 
 export interface PropSpec {
   name: string;
@@ -14,12 +17,18 @@ export interface PropSpec {
   options: string[];
   min?: number;
   max?: number;
-  /** url: the pattern an address must match (`^(https?://|/(?!/)|#)`). */
+  /** url: the pattern an address must match (`^(https?://|/(?!/)|#)`); text: one a component's prop declares. */
   pattern?: string;
-  /** objects: the fields of each item, in the schema's order. */
+  /** objects: the fields of each item, in the schema's order (a field may be a list of objects itself). */
   fields?: PropSpec[];
   /** objects: how many items the schema allows. */
   maxItems?: number;
+  /** text: the lengths the schema allows. */
+  minLength?: number;
+  maxLength?: number;
+  /** What the schema says about it, and the value it takes when none is set. */
+  description?: string;
+  default?: unknown;
 }
 
 export interface ComponentKind {
@@ -71,13 +80,13 @@ export function propKind(schema: Json): Pick<PropSpec, 'kind' | 'options' | 'min
   }
 }
 
-/** The fields of an array's object items (only those with a plain input: no nested lists). */
+/** The fields of an array's object items: plain inputs, and lists (of strings, or of objects, to any depth). */
 function itemFields(items: Json): PropSpec[] {
   if (items.type !== 'object' || !isObject(items.properties)) return [];
   const required = new Set(strings(items.required));
   return Object.entries(items.properties)
     .map(([name, field]) => ({ name, required: required.has(name), common: false, ...propKind(isObject(field) ? field : {}) }))
-    .filter((field) => ['text', 'url', 'int', 'bool', 'choice', 'color'].includes(field.kind));
+    .filter((field) => field.kind !== 'other');
 }
 
 /** The kinds the schema defines (`$defs`, each with `type: {const}`), in its order. */

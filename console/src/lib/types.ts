@@ -717,6 +717,28 @@ export interface NotifyResult {
   notified?: number;
   notification_id?: string;
   job_id?: string;
+  /** Its row in the list of sent notifications. */
+  sent_id?: string;
+}
+
+/** What an administrator sent (`GET /api/v1/admin/notifications`, newest first). */
+export interface SentNotification {
+  id: string;
+  /** The administrator's id, and their address when they sent it. */
+  sent_by: string;
+  sent_by_email: string | null;
+  audience: 'user' | 'role' | 'everyone';
+  /** The account's address (`user`) or the role (`role`). */
+  audience_value: string | null;
+  type: string;
+  title: string;
+  body: string;
+  url: string | null;
+  /** How many were notified; null while the fan-out job runs. */
+  recipients: number | null;
+  job_id: string | null;
+  created_at: string;
+  delivered_at: string | null;
 }
 
 // --- Billing profile and saved cards (/api/v1/billing/profile, /api/v1/payments/methods) ------
@@ -885,6 +907,10 @@ export interface StudioComponent {
   organization_id: string;
   name: string;
   description: string;
+  /** The JSON Schema (type object) of the props a page gives it where it is placed. */
+  props_schema: Record<string, unknown>;
+  /** Its tree of components. */
+  document: Record<string, unknown>;
   created_at: string;
   updated_at: string;
 }
@@ -983,6 +1009,51 @@ export interface PageVersion {
 export interface PageVersionDetail extends PageVersion {
   seo_title: string;
   seo_description: string;
+  document: Record<string, unknown>;
+}
+
+// --- A page's live editing history (/api/v1/collab/pages/{page_id}) ----------------------------
+
+/** An editing session of a page (`GET …/replays`, newest first). */
+export interface Replay {
+  id: string;
+  page_id: string;
+  project_id: string;
+  organization_id: string;
+  /** The account (or `system`) whose changes these are. */
+  user_id: string;
+  /** `live` (an editor's connection), `rest` (a REST write), `restore`, `seed`. */
+  kind: string;
+  changes: number;
+  started_at: string;
+  last_change_at: string | null;
+  /** Null while the session goes on. */
+  ended_at: string | null;
+}
+
+/** One logged change: a Yjs update (v1 encoding, base64) with its author and time. */
+export interface ReplayUpdate {
+  id: number;
+  author_id: string;
+  /** `edit`, `repair`, `rest`, `restore`, `seed`. */
+  kind: string;
+  update: string;
+  created_at: string;
+}
+
+/** A session and its changes, in order (`GET …/replays/{id}`). */
+export interface ReplayDetail extends Replay {
+  /**
+   * The page's whole state just before the session's first change (a Yjs v1 update, base64;
+   * null when the session changed nothing): apply it, then `updates` in order.
+   */
+  base: string | null;
+  updates: ReplayUpdate[];
+}
+
+/** The page document as it was at `time` (`GET …/at?time=`). */
+export interface DocumentAt {
+  time: string;
   document: Record<string, unknown>;
 }
 

@@ -14,6 +14,8 @@ import {
   rootOf,
   setName,
   setProp,
+  setPropKey,
+  setProps,
   toJson,
   undoManager,
   view,
@@ -132,6 +134,32 @@ describe('the page as a Y.Doc', () => {
     expect(toJson(node.get('props'))).toMatchObject({ color: 'muted' });
     setName(node, '');
     expect(node.has('name')).toBe(false);
+  });
+
+  it("sets a placed component's props one by one, and its component with its props in one undo step", () => {
+    const placed = { type: 'component', id: 'c1', props: { ref: 'old' } };
+    const { root } = pageDoc({ type: 'page', children: [placed] });
+    const undo = undoManager(root);
+    const node = nodeAt(root, [0]) as YNode;
+    setProps(node, { ref: 'hero', props: { title: 'Hi' } });
+    expect(toJson(node)).toEqual({ type: 'component', id: 'c1', props: { ref: 'hero', props: { title: 'Hi' } } });
+    undo.stopCapturing();
+    setPropKey(node, 'props', 'columns', [{ heading: 'Shop', links: [{ label: 'Books', href: '/books' }] }]);
+    setPropKey(node, 'props', 'title', undefined);
+    const inner = (node.get('props') as Y.Map<unknown>).get('props');
+    expect(inner).toBeInstanceOf(Y.Map);
+    expect(toJson(inner)).toEqual({ columns: [{ heading: 'Shop', links: [{ label: 'Books', href: '/books' }] }] });
+    // Its strings are plain, as the server maps them.
+    setPropKey(node, 'props', 'title', 'Again');
+    expect((inner as Y.Map<unknown>).get('title')).toBe('Again');
+    undo.stopCapturing();
+    undo.undo();
+    undo.undo();
+    expect(toJson(node)).toEqual({ type: 'component', id: 'c1', props: { ref: 'old' } });
+    // A node without the object gets one.
+    const bare = nodeAt(pageDoc({ type: 'page', children: [{ type: 'component', props: { ref: 'x' } }] }).root, [0]) as YNode;
+    setPropKey(bare, 'props', 'n', 2);
+    expect(toJson(bare)).toEqual({ type: 'component', props: { ref: 'x', props: { n: 2 } } });
   });
 
   it('removes a node, and undo brings it back', () => {

@@ -204,12 +204,7 @@ export function editText(text: Y.Text, next: string): void {
  */
 export function setProp(node: YNode, name: string, value: unknown, whole = false): void {
   doc(node).transact(() => {
-    let props = node.get('props');
-    if (!(props instanceof Y.Map)) {
-      props = new Y.Map<unknown>();
-      node.set('props', props);
-    }
-    const map = props as Y.Map<unknown>;
+    const map = propsOf(node);
     const current = map.get(name);
     if (value === undefined) {
       if (map.has(name)) map.delete(name);
@@ -219,6 +214,46 @@ export function setProp(node: YNode, name: string, value: unknown, whole = false
       else map.set(name, new Y.Text(value));
     } else if (current !== value) {
       map.set(name, toY(value, false));
+    }
+  }, LOCAL);
+}
+
+/** The node's props map, made if it has none (call inside a transaction). */
+function propsOf(node: YNode): Y.Map<unknown> {
+  const props = node.get('props');
+  if (props instanceof Y.Map) return props;
+  const made = new Y.Map<unknown>();
+  node.set('props', made);
+  return made;
+}
+
+/** Set several props of `node` in one transaction (one undo step), each as `setProp` with `whole`. */
+export function setProps(node: YNode, values: Record<string, unknown>, whole = true): void {
+  doc(node).transact(() => {
+    for (const [name, value] of Object.entries(values)) setProp(node, name, value, whole);
+  }, LOCAL);
+}
+
+/**
+ * Set one key of an object prop of `node` (a placed component's `props`), the object made if
+ * there is none; `undefined` removes the key. Its values are plain ones (strings are no
+ * Y.Text there), as the server maps them.
+ */
+export function setPropKey(node: YNode, name: string, key: string, value: unknown): void {
+  doc(node).transact(() => {
+    const props = propsOf(node);
+    let object = props.get(name);
+    if (!(object instanceof Y.Map)) {
+      const made = toY(isPlainObject(object) ? object : {}, false) as Y.Map<unknown>;
+      props.set(name, made);
+      object = made;
+    }
+    const map = object as Y.Map<unknown>;
+    const current = map.get(key);
+    if (value === undefined) {
+      if (map.has(key)) map.delete(key);
+    } else if (current !== value) {
+      map.set(key, toY(value, false));
     }
   }, LOCAL);
 }

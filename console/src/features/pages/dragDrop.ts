@@ -100,14 +100,17 @@ export interface ChildrenParams {
   parent: YNode;
   /** A child moved from `from`'s children at `oldIndex` to `to`'s at `newIndex`. */
   onmove: (from: YNode, oldIndex: number, to: YNode, newIndex: number) => void;
+  /** A read-only preview: nothing is dragged from or dropped into it. */
+  disabled?: boolean;
 }
 
 /** A node's list of children on the canvas: its `.node` items reorder and move between lists. */
 export function childrenList(element: HTMLElement, params: ChildrenParams) {
   let current = params;
-  lists.set(element, params.parent);
+  if (!params.disabled) lists.set(element, params.parent);
   const sortable = Sortable.create(element, {
     ...shared,
+    disabled: params.disabled === true,
     group: { name: GROUP, pull: true, put: true },
     draggable: '>.node',
     swapThreshold: 0.65,
@@ -127,7 +130,7 @@ export function childrenList(element: HTMLElement, params: ChildrenParams) {
   return {
     update(next: ChildrenParams) {
       current = next;
-      lists.set(element, next.parent);
+      if (!next.disabled) lists.set(element, next.parent);
     },
     destroy() {
       sortable.destroy();

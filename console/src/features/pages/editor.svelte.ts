@@ -24,6 +24,7 @@ import {
   type YNode,
 } from '../../lib/yjsPage';
 import { CLIPBOARD_KEY, clipboardText, pastePlace, readClipboard, withNewIds } from './clipboard';
+import { CURSOR_EVERY, cursorsOf, throttle, type CanvasCursor, type PeerCursor, type Throttled } from './cursors';
 
 export type Status = 'connecting' | 'connected' | 'disconnected';
 
@@ -33,11 +34,15 @@ export class Editor {
   readonly kinds: ComponentKind[];
   private readonly provider: WebsocketProvider;
   private readonly undo: Y.UndoManager;
+  /** This editor's cursor, sent to the room at most every CURSOR_EVERY ms. */
+  private readonly cursor: Throttled<CanvasCursor>;
 
   tree = $state.raw<ViewNode>(view(this.root));
   selected = $state.raw<YNode | null>(null);
   selectedPath = $state.raw<number[] | null>(null);
   peers = $state.raw<Peer[]>([]);
+  /** The others' mouse cursors over the canvas. */
+  cursors = $state.raw<PeerCursor[]>([]);
   status = $state<Status>('connecting');
   synced = $state(false);
   /** Synced with the room once: the tree is the page's. */
@@ -69,12 +74,26 @@ export class Editor {
     const awareness = this.provider.awareness;
     awareness.setLocalStateField('user', { name: userName, color: colorFor(this.doc.clientID) });
     awareness.setLocalStateField('selection', null);
+    awareness.setLocalStateField('cursor', null);
     awareness.on('change', () => {
-      this.peers = peersOf(awareness.getStates() as Map<number, Record<string, unknown>>, this.doc.clientID);
+      const states = awareness.getStates() as Map<number, Record<string, unknown>>;
+      // Cursors change many times a second: the peers (and the outlines they draw) only when theirs do.
+      const peers = peersOf(states, this.doc.clientID);
+      if (JSON.stringify(peers) !== JSON.stringify(this.peers)) this.peers = peers;
+      this.cursors = cursorsOf(states, this.doc.clientID);
     });
+    this.cursor = throttle((cursor: CanvasCursor) => awareness.setLocalStateField('cursor', cursor), CURSOR_EVERY);
+  }
+
+  /** Publish where this editor's pointer is on the page (throttled), or that it left the canvas (null, at once). */
+  moveCursor(cursor: CanvasCursor | null) {
+    if (cursor) return this.cursor.call(cursor);
+    this.cursor.cancel();
+    if (this.provider.awareness.getLocalState()?.cursor != null) this.provider.awareness.setLocalStateField('cursor', null);
   }
 
   destroy() {
+    this.cursor.cancel();
     this.undo.destroy();
     this.provider.awareness.setLocalState(null);
     this.provider.destroy();

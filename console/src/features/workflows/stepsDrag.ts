@@ -7,9 +7,14 @@ import Sortable from 'sortablejs';
 export interface StepsListParams {
   /** The step at `from` dropped at `to`. */
   onmove: (from: number, to: number) => void;
+  /**
+   * The handles of this list's own steps (`.drag-handle[data-list="…"]`): a loop's steps are
+   * a list inside a step, whose handles must move its steps only.
+   */
+  handle?: string;
 }
 
-/** A list of `.step-card` items reordered by their `.drag-handle`. */
+/** A list of `.step-card` items reordered by their `.drag-handle`; only within the list. */
 export function stepsList(element: HTMLElement, params: StepsListParams) {
   let current = params;
   let origin: { next: Node | null } | null = null;
@@ -19,7 +24,7 @@ export function stepsList(element: HTMLElement, params: StepsListParams) {
     fallbackOnBody: true,
     fallbackTolerance: 4,
     animation: 120,
-    handle: '.drag-handle',
+    handle: params.handle ?? '.drag-handle',
     draggable: '>.step-card',
     ghostClass: 'drop-ghost',
     chosenClass: 'drag-chosen',

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  allStepIds,
   codeParts,
   definitionFrom,
+  draftPaths,
   errorsAt,
   fieldLabel,
   isShownField,
@@ -11,12 +13,15 @@ import {
   newStepDraft,
   newTriggerDraft,
   nextStepId,
+  ownMessages,
   parseWorkflowSchema,
   retyped,
   settingMessages,
   stepDraft,
+  stepErrors,
   stepFields,
   stepIds,
+  stepNumber,
   triggerDraft,
 } from './workflowSchema';
 
@@ -49,7 +54,9 @@ describe('the workflow schema', () => {
     expect(record.filter((f) => f.required).map((f) => f.name)).toEqual(['app_id', 'collection']);
     expect(schema.triggers.find((t) => t.type === 'manual')?.fields).toEqual([]);
     expect(stepFields(schema, 'email').find((f) => f.name === 'body')?.kind).toBe('longtext');
-    expect(stepFields(schema, 'loop').find((f) => f.name === 'steps')?.kind).toBe('any');
+    // A loop's steps are steps (the schema's `#/$defs/step`), edited with the same forms.
+    expect(stepFields(schema, 'loop').find((f) => f.name === 'steps')).toMatchObject({ kind: 'steps', required: true });
+    expect(stepFields(schema, 'loop').find((f) => f.name === 'over')?.kind).toBe('any');
   });
 
   it('shows the code in its description', () => {
@@ -130,6 +137,90 @@ describe('workflow drafts', () => {
     const template = newStepDraft(schema, 'http', []);
     template.values.body = '{{ steps.a.output }}';
     expect(definitionFrom(schema, newTriggerDraft(schema, 'manual'), [template]).definition.steps[0]?.body).toBe('{{ steps.a.output }}');
+  });
+});
+
+describe('steps inside loops', () => {
+  const loop = {
+    id: 'each',
+    type: 'loop',
+    over: '{{ input.books }}',
+    steps: [
+      { id: 'remember', type: 'set', values: { last: '{{ loop.item }}' } },
+      { id: 'inner', type: 'loop', over: [1, 2], steps: [{ id: 'call', type: 'http', url: 'https://x.test' }] },
+    ],
+  };
+
+  it('edits them as drafts of their own, to any depth, and sends the JSON the server expects', () => {
+    const draft = stepDraft(schema, loop);
+    expect(draft.values).not.toHaveProperty('steps');
+    expect(draft.lists.steps?.map((d) => d.values.id)).toEqual(['remember', 'inner']);
+    expect(draft.lists.steps?.[1]?.lists.steps?.[0]?.values).toMatchObject({ id: 'call', url: 'https://x.test' });
+    const { definition, errors } = definitionFrom(schema, newTriggerDraft(schema, 'manual'), [draft]);
+    expect(errors).toEqual({});
+    expect(definition.steps).toEqual([loop]);
+  });
+
+  it('starts a new loop with no step inside, and sends the empty list for the server to refuse', () => {
+    const draft = newStepDraft(schema, 'loop', []);
+    expect(draft.lists).toEqual({ steps: [] });
+    expect(definitionFrom(schema, newTriggerDraft(schema, 'manual'), [draft]).definition.steps[0]).toEqual({ id: 'loop_1', type: 'loop', steps: [] });
+  });
+
+  it('keeps the inner steps when a loop changes type and back', () => {
+    const draft = stepDraft(schema, loop);
+    const set = retyped(draft, stepFields(schema, 'set'), 'set');
+    expect(set.lists).toEqual({});
+    expect(retyped(draft, stepFields(schema, 'loop'), 'loop').lists.steps).toBe(draft.lists.steps);
+  });
+
+  it('counts every id, inside loops too, for a new one', () => {
+    const draft = stepDraft(schema, loop);
+    expect(allStepIds([draft])).toEqual(['each', 'remember', 'inner', 'call']);
+    expect(stepIds([draft])).toEqual(['each']);
+    expect(newStepDraft(schema, 'http', allStepIds([draft, newStepDraft(schema, 'http', ['call'])])).values.id).toBe('http_2');
+  });
+
+  it('numbers a step by where it is', () => {
+    expect(stepNumber([2])).toBe('3');
+    expect(stepNumber([1, 0])).toBe('2.1');
+    expect(stepNumber([0, 1, 2])).toBe('1.2.3');
+  });
+
+  it('maps each draft to its server path, and refuses bad values locally under it', () => {
+    const first = newStepDraft(schema, 'set', []);
+    const draft = stepDraft(schema, loop);
+    const inner = draft.lists.steps?.[1];
+    const call = inner?.lists.steps?.[0];
+    const paths = draftPaths([first, draft]);
+    expect(paths.get(draft.key)).toBe('definition.steps[1]');
+    expect(paths.get(inner?.key ?? 0)).toBe('definition.steps[1].steps[1]');
+    expect(paths.get(call?.key ?? 0)).toBe('definition.steps[1].steps[1].steps[0]');
+    if (call) call.values.retries = 'two';
+    const { errors } = definitionFrom(schema, newTriggerDraft(schema, 'manual'), [first, draft]);
+    expect(Object.keys(errors)).toContain('definition.steps[1].steps[1].steps[0].retries');
+  });
+
+  it("shows the server's errors at the nested step they name, even once steps moved", () => {
+    const draft = stepDraft(schema, loop);
+    const [remember, inner] = draft.lists.steps ?? [];
+    const errors = {
+      'definition.steps[0].steps[1].steps[0].url': ['url is an http or https URL (a template)'],
+      'definition.steps[0].steps[1].steps': ['a loop has at least one step'],
+      'definition.steps[0].steps[0].values.Bad': ['a variable name is lowercase'],
+    };
+    const paths = draftPaths([draft]);
+    // The inner steps reordered after the errors came: each error stays with its step.
+    draft.lists.steps = moveItem(draft.lists.steps ?? [], 1, 0);
+    const call = inner?.lists.steps?.[0];
+    expect(stepErrors(errors, paths, call?.key ?? 0)).toEqual({ url: ['url is an http or https URL (a template)'] });
+    expect(stepErrors(errors, paths, remember?.key ?? 0)).toEqual({ 'values.Bad': ['a variable name is lowercase'] });
+    const ofInner = stepErrors(errors, paths, inner?.key ?? 0);
+    // The loop's own message goes next to its list of steps; its steps' messages stay with them.
+    expect(ownMessages(ofInner, 'steps')).toBe('a loop has at least one step');
+    expect(settingMessages(ofInner, 'over')).toBe('');
+    // A step added since has no errors.
+    expect(stepErrors(errors, paths, newStepDraft(schema, 'set', []).key)).toEqual({});
   });
 });
 

@@ -2,14 +2,16 @@
 // definitions (`/api/v1/automation/schema/workflow.json`): the trigger types and step types
 // with the settings of each, drafts of them as the forms hold them (strings for inputs), the
 // definition to send, and the server's errors (`definition.steps[2].url`) by step and setting.
+// A loop's steps are a list of step drafts of their own, to any depth: their paths are the
+// server's (`definition.steps[2].steps[0].url`).
 
 import type { FieldErrors } from '../../lib/api';
 import type { WorkflowDefinition } from '../../lib/types';
 
 /** How a setting is edited: a line, a text area, a choice, a number, yes/no, several choices,
- * a JSON object, or any value (JSON when it starts with `{` or `[`, a template otherwise —
- * `{{ … }}` is a template). */
-export type FieldKind = 'text' | 'longtext' | 'enum' | 'integer' | 'boolean' | 'multienum' | 'json' | 'any';
+ * a JSON object, any value (JSON when it starts with `{` or `[`, a template otherwise —
+ * `{{ … }}` is a template), or a list of steps (a loop's, each step a form of its own). */
+export type FieldKind = 'text' | 'longtext' | 'enum' | 'integer' | 'boolean' | 'multienum' | 'json' | 'any' | 'steps';
 
 export interface FieldSpec {
   name: string;
@@ -61,6 +63,9 @@ function distinct(options: string[]): string[] {
 /** Settings whose text is long (a message, a prompt). */
 const LONG_TEXT = new Set(['body', 'prompt', 'system']);
 
+/** Where the schema defines a step: a list whose items point here holds steps (a loop's). */
+const STEP_REF = '#/$defs/step';
+
 /** The definition `$ref` points to in `defs` (`#/$defs/target`), or the property itself. */
 function resolve(property: unknown, defs: Json): unknown {
   if (isObject(property) && typeof property.$ref === 'string') {
@@ -92,6 +97,8 @@ function fieldSpec(name: string, raw: unknown, required: boolean, defs: Json): F
   } else if (type === 'array' && isObject(property.items) && Array.isArray(property.items.enum)) {
     spec.kind = 'multienum';
     spec.options = distinct(strings(property.items.enum));
+  } else if (type === 'array' && isObject(property.items) && property.items.$ref === STEP_REF) {
+    spec.kind = 'steps';
   } else if (type === 'object') {
     spec.kind = 'json';
   }
@@ -207,11 +214,15 @@ export function kindLabel(type: string, of: 'trigger' | 'step' = 'step'): string
 /** A setting as its input holds it. */
 export type DraftValue = string | string[];
 
-/** A trigger or a step as the form holds it; `extra` keeps what no input shows. */
+/**
+ * A trigger or a step as the form holds it; `extra` keeps what no input shows; `lists` holds
+ * the steps of its settings that are lists of steps (a loop's `steps`), as drafts.
+ */
 export interface Draft {
   key: number;
   type: string;
   values: Record<string, DraftValue>;
+  lists: Record<string, Draft[]>;
   extra: Json;
 }
 
@@ -247,19 +258,28 @@ function draftValue(spec: FieldSpec, value: unknown): DraftValue {
   }
 }
 
-function draftOf(fields: FieldSpec[], raw: Json): Draft {
+/** `step`: how a step inside a list of steps (a loop's) becomes a draft. */
+function draftOf(fields: FieldSpec[], raw: Json, step?: (raw: Json) => Draft): Draft {
   const type = typeof raw.type === 'string' ? raw.type : '';
   const values: Record<string, DraftValue> = {};
+  const lists: Record<string, Draft[]> = {};
   const extra: Json = {};
   const known = new Set(fields.map((f) => f.name));
-  for (const spec of fields) values[spec.name] = draftValue(spec, raw[spec.name]);
+  for (const spec of fields) {
+    if (spec.kind === 'steps') {
+      const items = raw[spec.name];
+      lists[spec.name] = Array.isArray(items) && step ? items.filter(isObject).map(step) : [];
+    } else {
+      values[spec.name] = draftValue(spec, raw[spec.name]);
+    }
+  }
   for (const [name, value] of Object.entries(raw)) {
     if (name !== 'type' && !known.has(name)) extra[name] = value;
   }
-  return { key: nextKey++, type, values, extra };
+  return { key: nextKey++, type, values, lists, extra };
 }
 
-/** A new draft of a type: empty settings, the first choice of required choices. */
+/** A new draft of a type: empty settings (no steps in its lists), the first choice of required choices. */
 function blank(fields: FieldSpec[], type: string, preset: Json = {}): Draft {
   const draft = draftOf(fields, { type, ...preset });
   for (const spec of fields) {
@@ -277,7 +297,7 @@ export function newTriggerDraft(schema: WorkflowSchema, type: string): Draft {
 }
 
 export function stepDraft(schema: WorkflowSchema, step: Json): Draft {
-  return draftOf(stepFields(schema, String(step.type ?? '')), step);
+  return draftOf(stepFields(schema, String(step.type ?? '')), step, (inner) => stepDraft(schema, inner));
 }
 
 /** `http_2` for the second HTTP step: a free id of the step's type. */
@@ -290,23 +310,38 @@ export function nextStepId(type: string, taken: Iterable<string>): string {
   }
 }
 
+/** `taken`: every step id of the workflow, its loops' included (ids are unique across them). */
 export function newStepDraft(schema: WorkflowSchema, type: string, taken: Iterable<string>): Draft {
   return blank(stepFields(schema, type), type, { id: nextStepId(type, taken) });
 }
 
-/** Change a draft's type, keeping the settings the new type shares. */
+/** Change a draft's type, keeping the settings (and the lists of steps) the new type shares. */
 export function retyped(draft: Draft, fields: FieldSpec[], type: string): Draft {
   const next = blank(fields, type);
   for (const spec of fields) {
+    if (spec.kind === 'steps') {
+      next.lists[spec.name] = draft.lists[spec.name] ?? [];
+      continue;
+    }
     const kept = draft.values[spec.name];
     if (kept !== undefined && (Array.isArray(kept) ? kept.length > 0 : kept !== '')) next.values[spec.name] = kept;
   }
   return { ...next, key: draft.key };
 }
 
-/** The step ids of drafts (for the jump targets offered). */
+/** The step ids of drafts (for the jump targets offered: jumps stay inside their list). */
 export function stepIds(drafts: Draft[]): string[] {
   return drafts.map((d) => d.values.id).filter((id): id is string => typeof id === 'string' && id.trim() !== '').map((id) => id.trim());
+}
+
+/** The step ids of drafts and of the steps inside them (loops), at any depth. */
+export function allStepIds(drafts: Draft[]): string[] {
+  return drafts.flatMap((d) => [...stepIds([d]), ...Object.values(d.lists).flatMap(allStepIds)]);
+}
+
+/** `[1, 0]` → `2.1`: where a step is, counted from 1 (the second step's first inner step). */
+export function stepNumber(trail: readonly number[]): string {
+  return trail.map((i) => i + 1).join('.');
 }
 
 // --- From drafts to the definition ----------------------------------------------------------
@@ -365,9 +400,17 @@ function settingValue(spec: FieldSpec, value: DraftValue | undefined, at: string
   }
 }
 
-function objectOf(draft: Draft, fields: FieldSpec[], path: string, errors: FieldErrors): Json {
+/** `fieldsOf`: the settings of a step inside a list of steps (by its type). */
+function objectOf(draft: Draft, fields: FieldSpec[], path: string, errors: FieldErrors, fieldsOf: (type: string) => FieldSpec[]): Json {
   const out: Json = { ...draft.extra, type: draft.type };
   for (const spec of fields) {
+    if (spec.kind === 'steps') {
+      // Sent even when empty: the server says that a loop needs a step, next to the list.
+      out[spec.name] = (draft.lists[spec.name] ?? []).map((inner, i) =>
+        objectOf(inner, fieldsOf(inner.type), `${path}.${spec.name}[${i}]`, errors, fieldsOf),
+      );
+      continue;
+    }
     const value = settingValue(spec, draft.values[spec.name], `${path}.${spec.name}`, errors);
     if (value !== undefined) out[spec.name] = value;
   }
@@ -380,9 +423,10 @@ function objectOf(draft: Draft, fields: FieldSpec[], path: string, errors: Field
  */
 export function definitionFrom(schema: WorkflowSchema, trigger: Draft, steps: Draft[]): { definition: WorkflowDefinition; errors: FieldErrors } {
   const errors: FieldErrors = {};
+  const fieldsOf = (type: string) => stepFields(schema, type);
   const definition: WorkflowDefinition = {
-    trigger: objectOf(trigger, triggerFields(schema, trigger.type), 'definition.trigger', errors) as WorkflowDefinition['trigger'],
-    steps: steps.map((step, i) => objectOf(step, stepFields(schema, step.type), `definition.steps[${i}]`, errors)),
+    trigger: objectOf(trigger, triggerFields(schema, trigger.type), 'definition.trigger', errors, fieldsOf) as WorkflowDefinition['trigger'],
+    steps: steps.map((step, i) => objectOf(step, fieldsOf(step.type), `definition.steps[${i}]`, errors, fieldsOf)),
   };
   return { definition, errors };
 }
@@ -411,6 +455,31 @@ export function settingMessages(errors: FieldErrors, name: string): string {
     .filter(([field]) => field === name || field.startsWith(`${name}.`) || field.startsWith(`${name}[`))
     .flatMap(([field, messages]) => (field === name ? messages : messages.map((m) => `${field.slice(name.length + 1) || field}: ${m}`)))
     .join(' ');
+}
+
+/** The messages about a setting itself, not its parts (a loop's list of steps, whose steps show theirs). */
+export function ownMessages(errors: FieldErrors, name: string): string {
+  return (errors[name] ?? []).join(' ');
+}
+
+/**
+ * The server path of every step draft by its key, loops' steps included
+ * (`definition.steps[2].steps[0]`): taken when the definition is sent, so that an error
+ * stays with its step when steps are moved or removed afterwards.
+ */
+export function draftPaths(steps: readonly Draft[], prefix = 'definition.steps', into = new Map<number, string>()): Map<number, string> {
+  steps.forEach((step, i) => {
+    const path = `${prefix}[${i}]`;
+    into.set(step.key, path);
+    for (const [name, inner] of Object.entries(step.lists)) draftPaths(inner, `${path}.${name}`, into);
+  });
+  return into;
+}
+
+/** The errors of the step whose key is `key`, under the path it had when they came ({} for a step added since). */
+export function stepErrors(errors: FieldErrors, paths: ReadonlyMap<number, string>, key: number): FieldErrors {
+  const path = paths.get(key);
+  return path === undefined ? {} : errorsAt(errors, path);
 }
 
 /** Whether a server error field belongs to a setting shown in the form. */

@@ -1,0 +1,1 @@
+function e(e,t){let n=URL.createObjectURL(e),r=document.createElement(`a`);r.href=n,r.download=t,document.body.append(r),r.click(),r.remove(),setTimeout(()=>URL.revokeObjectURL(n),1e4)}function t(t,n,r=`text/csv;charset=utf-8`){e(new Blob([t],{type:r}),n)}export{t as n,e as t};

@@ -1,0 +1,1 @@
+function e(e){return e.split(`,`).map(e=>e.trim()).filter(e=>e!==``)}export{e as t};

@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use base64::Engine;
+use kernel::db::Conditions;
 use kernel::pagination::{Page, PageRequest};
 use kernel::{Db, Error, Result, args};
 use serde::Serialize;
@@ -90,47 +91,21 @@ pub async fn close(db: &Db, session_id: &str) -> Result<()> {
 /// The page's sessions, newest first; with `with_changes`, only those that changed something
 /// (an editor who only looked opened one too).
 pub async fn list(db: &Db, page_id: &str, with_changes: bool, req: PageRequest) -> Result<Page<Replay>> {
-    let changed = if with_changes {
-        " AND EXISTS (SELECT 1 FROM collab_updates u WHERE u.session_id = collab_sessions.id)"
-    } else {
-        ""
-    };
-    let total = db
-        .count(
-            sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM collab_sessions WHERE page_id = $1{changed}")),
-            args![page_id],
-        )
-        .await?;
-    let items = db
-        .fetch_all(
-            sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM collab_sessions WHERE page_id = $1{changed}
-                  ORDER BY started_at DESC, id LIMIT $2 OFFSET $3"
-            )),
-            args![page_id, req.limit(), req.offset()],
-        )
-        .await?;
-    Ok(Page::new(items, req, total))
+    let mut c = Conditions::new();
+    c.add("page_id = {}", page_id);
+    if with_changes {
+        c.add_fixed("EXISTS (SELECT 1 FROM collab_updates u WHERE u.session_id = collab_sessions.id)");
+    }
+    c.fetch_page(db, COLUMNS, "collab_sessions", "started_at DESC, id", req).await
 }
 
 /// Every organization's sessions, newest first (the platform admin's view).
 pub async fn list_all(db: &Db, organization_id: Option<&str>, req: PageRequest) -> Result<Page<Replay>> {
-    let total = db
-        .count(
-            "SELECT COUNT(*) FROM collab_sessions WHERE ($1 IS NULL OR organization_id = $1)",
-            args![organization_id],
-        )
-        .await?;
-    let items = db
-        .fetch_all(
-            sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM collab_sessions WHERE ($1 IS NULL OR organization_id = $1)
-                  ORDER BY started_at DESC, id LIMIT $2 OFFSET $3"
-            )),
-            args![organization_id, req.limit(), req.offset()],
-        )
-        .await?;
-    Ok(Page::new(items, req, total))
+    let mut c = Conditions::new();
+    if let Some(organization_id) = organization_id {
+        c.add("organization_id = {}", organization_id);
+    }
+    c.fetch_page(db, COLUMNS, "collab_sessions", "started_at DESC, id", req).await
 }
 
 pub async fn get(db: &Db, replay_id: &str) -> Result<Replay> {

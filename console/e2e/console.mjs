@@ -20,7 +20,10 @@
 // consent pages; $OIDC_PUBLIC_URL is the server's public URL, mapped to this server); indexes a
 // collection (a refused index first) and protects a file field (checked after a reload); edits
 // a footer's links as a repeatable group (a refused address first; added, reordered, saved); places a project component
-// (chosen among the organization's) and edits its props, a list inside a list's item among them; asks the assistant's chat beside a page (not configured
+// (chosen among the organization's) and edits its props, a list inside a list's item among them;
+// saves a heading as a component from the page editor, makes a component with two props on the
+// organization's Components screen (a refused name and a refused tree first), edits it (its
+// props reordered, its schema as JSON) and deletes one; asks the assistant's chat beside a page (not configured
 // here: a documented 503), compares a page version with the current page (a line diff) and
 // restores it; shares the project (a link created,
 // copied, opened, revoked) and downloads its bundle, imported into another organization (a
@@ -40,7 +43,9 @@
 // organization's verification documents (a bad country refused first), which an administrator
 // in another browser rejects with a reason, then approves once they are sent again; as an
 // administrator, sends a notification to one account (an unknown address refused first) and to
-// everyone with a role (both then listed as sent, the broadcast counted once delivered). Fails
+// everyone with a role (both then listed as sent, the broadcast counted once delivered); switches
+// the dashboard's activity charts to 7 days (requests counted), finds the deployed app among
+// every app and the live-edited page's sessions among every editing session (one deleted). Fails
 // on any console error (CSP violations included) and on any WCAG 2.1 A/AA violation axe-core finds on a screen.
 // Screenshots of each screen go to $SCREENSHOTS_DIR (default ../target/console-screenshots).
 // The server must not require email activation (SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false).
@@ -813,7 +818,7 @@ try {
   check(links === wantedLinks, `the saved page document holds the footer's links in order: ${links}`);
 
   // A project component placed on the page: the organization's "Footer menu" (made through the
-  // API: the console has no screen to make one; its props declare a title and columns, each
+  // API here: the Components screen is tested further down; its props declare a title and columns, each
   // with a list of links), placed from the palette; its reference unknown at first (said at
   // the field), the organization's components read again, then it chosen among them; its
   // title set, a column added and a link added inside that column (a list inside a list's
@@ -908,6 +913,23 @@ try {
   }
   check(placedProps === wantedPlaced, `the saved page document places the component with its props: ${placedProps}`);
 
+  // The selected heading saved as a reusable component of the organization: asked for a name
+  // (one the server refuses first, said next to it), its subtree becomes the component's
+  // default tree; the dialog then links to it (opened below, in the organization's Components).
+  await page.getByRole('navigation', { name: 'Layers' }).getByRole('button', { name: /^Heading\s*Welcome to the shop/ }).first().click();
+  await page.locator('#component-save-as').click();
+  await page.locator('#component-save-as-name').fill('Welcome/heading!');
+  await page.locator('#component-save-as-save').click();
+  await expectText(page.locator('#component-save-as-name-error'), 'letters, digits', 'the refused component name is said next to it');
+  check((await page.locator('#component-save-as-name').getAttribute('aria-invalid')) === 'true', 'the refused component name is marked invalid');
+  await page.locator('#component-save-as-name').fill('Welcome heading');
+  await page.locator('#component-save-as-save').click();
+  await expectText(page.locator('#component-save-as-message'), 'Component “Welcome heading” saved', 'the heading is saved as a component');
+  const savedComponentUrl = await page.locator('#component-save-as-link').evaluate((a) => a.href);
+  check(/\/console\/organizations\/[^/]+\/components\/[^/]+$/.test(savedComponentUrl), `the link opens the component: ${savedComponentUrl}`);
+  await shot('page-editor-save-as-component');
+  await page.locator('#component-save-as-close').click();
+
   // The assistant's chat beside the page: this server has no AI provider, which the panel
   // says (a documented 503); the question stays in its input.
   await page.locator('#assistant-chat-open').click();
@@ -944,6 +966,125 @@ try {
   await expectText(page.locator('#page-versions-message'), 'Version 1 restored', 'the restore is confirmed');
   await page.locator('#page-versions-close').click();
   await canvas.locator('.node').first().waitFor({ state: 'detached' });
+  await page.goto(projectUrl);
+
+  // The organization's components: the heading saved from the page editor, opened from the
+  // dialog's link (its tree drawn as the canvas draws it), then the list (the "Footer menu"
+  // made through the API above too); a new component made on the screen, its two props from
+  // the props builder (a name the server refuses first, said next to it; then a heading level
+  // the page schema refuses, said under the tree by its place); edited (a third prop added
+  // and moved up, the description changed); its schema edited as JSON with a prop the builder
+  // cannot show (going back to the builder refused, saying why; saved, it opens as JSON);
+  // the list counts its props; the saved heading deleted once confirmed.
+  await page.goto(savedComponentUrl);
+  await page.locator('#component-name').waitFor();
+  check((await page.locator('#component-name').inputValue()) === 'Welcome heading', 'the saved component is opened');
+  await expectText(page.locator('#component-document-preview .node[data-kind="heading"]'), 'Welcome to the shop', 'the saved tree is drawn');
+  check((await page.locator('#org-tab-components').getAttribute('aria-current')) === 'page', 'the Components tab is current');
+  await page.locator('#org-tab-components').click();
+  await expectText(page.locator('#components'), 'Welcome heading', 'the saved heading is listed');
+  await expectText(page.locator('#components'), 'Footer menu', 'the component made through the API is listed');
+  await page.locator('#components-new').click();
+  await page.getByRole('heading', { name: 'New component' }).waitFor();
+  await page.locator('#component-name').fill('Hero/banner!');
+  await page.locator('#component-description').fill('A headline and a call to action.');
+  const propRows = page.locator('#component-props .prop-row');
+  await page.locator('#component-props-add').click();
+  check(await page.evaluate(() => document.activeElement?.id?.endsWith('-name')), 'a new prop row takes the focus');
+  await propRows.nth(0).getByLabel('Name').fill('headline');
+  await propRows.nth(0).getByLabel('Default').fill('Welcome');
+  await propRows.nth(0).getByLabel('Required').check();
+  await page.locator('#component-props-add').click();
+  await propRows.nth(1).getByLabel('Name').fill('tone');
+  await propRows.nth(1).getByLabel('Type').selectOption('enum');
+  await propRows.nth(1).getByLabel('Values (comma-separated)').fill('calm, loud');
+  await propRows.nth(1).getByLabel('Default').selectOption('calm');
+  const heroTree = (level) => ({
+    type: 'section',
+    props: {},
+    children: [
+      { type: 'heading', props: { text: 'Books for everyone', level } },
+      { type: 'button', props: { label: 'Shop now', href: '/books' } },
+    ],
+  });
+  await page.locator('#component-document').fill(JSON.stringify(heroTree(9), null, 2));
+  await expectText(page.locator('#component-document-preview .node[data-kind="button"]'), 'Shop now', 'the tree is drawn as it is typed');
+  await page.locator('#component-save').click();
+  await expectText(page.locator('#component-name-error'), 'letters, digits', 'the refused component name is said next to it');
+  check((await page.locator('#component-name').getAttribute('aria-invalid')) === 'true', 'the refused name is marked invalid');
+  await shot('component-errors');
+  await page.locator('#component-name').fill('Hero banner');
+  await page.locator('#component-save').click();
+  await expectText(page.locator('#component-document-server-error'), 'children[0].props.level', "the refused level is said under the tree, by its place");
+  check((await page.locator('#component-document').getAttribute('aria-invalid')) === 'true', 'the refused tree is marked invalid');
+  await page.locator('#component-document').fill(JSON.stringify(heroTree(2), null, 2));
+  await page.locator('#component-save').click();
+  await page.waitForURL(/\/components\/(?!new$)[^/]+$/);
+  await expectText(page.locator('#component-saved'), 'Component “Hero banner” created', 'the component is created');
+  check((await propRows.count()) === 2, 'the new component has its two props');
+  check((await propRows.nth(1).getByLabel('Values (comma-separated)').inputValue()) === 'calm, loud', "the enum's values are kept");
+  await expectText(page.locator('#component-document-preview .node[data-kind="heading"]'), 'Books for everyone', 'the saved tree is drawn');
+  // Edited: a yes/no prop added last, moved up above the tone (the focus stays on the button).
+  await page.locator('#component-props-add').click();
+  await propRows.nth(2).getByLabel('Name').fill('dark');
+  await propRows.nth(2).getByLabel('Type').selectOption('boolean');
+  await propRows.nth(2).getByLabel('Default').selectOption('false');
+  await propRows.nth(2).getByRole('button', { name: /^Up/ }).click();
+  check((await propRows.nth(1).getByLabel('Name').inputValue()) === 'dark', 'the new prop is moved up');
+  check(await page.evaluate(() => /^prop-\d+-up$/.test(document.activeElement?.id ?? '')), 'the focus stays on the moved button');
+  await page.locator('#component-description').fill('A headline, a tone and a call to action.');
+  await page.locator('#component-save').click();
+  await expectText(page.locator('#component-saved'), 'Component “Hero banner” saved', 'the edited component is saved');
+  const heroUrl = page.url();
+  const heroId = new URL(heroUrl).pathname.split('/').pop();
+  const savedSchema = async () =>
+    page.evaluate(
+      async ([key, id]) => {
+        const { access } = JSON.parse(localStorage.getItem(key) ?? '{}');
+        const response = await fetch(`/api/v1/studio/components/${id}`, { headers: { authorization: `Bearer ${access}` } });
+        return (await response.json()).props_schema;
+      },
+      ['socle.console.tokens', heroId],
+    );
+  const heroSchema = await savedSchema();
+  check(
+    JSON.stringify(heroSchema['x-order']) === '["headline","dark","tone"]' &&
+      JSON.stringify(heroSchema.required) === '["headline"]' &&
+      heroSchema.properties.tone.type === 'string' &&
+      JSON.stringify(heroSchema.properties.tone.enum) === '["calm","loud"]' &&
+      heroSchema.properties.tone.default === 'calm' &&
+      heroSchema.properties.dark.default === false,
+    `the props builder made the schema: ${JSON.stringify(heroSchema)}`,
+  );
+  await shot('component-editor');
+  // As JSON: a link prop with a format, which the builder cannot show.
+  await page.locator('#component-props-toggle').click();
+  const schemaJson = page.locator('#component-props-json');
+  check(JSON.parse(await schemaJson.inputValue()).properties.dark.default === false, 'the schema is shown as JSON');
+  const withLink = {
+    ...heroSchema,
+    properties: { ...heroSchema.properties, link: { type: 'string', format: 'uri' } },
+    'x-order': [...heroSchema['x-order'], 'link'],
+  };
+  await schemaJson.fill(JSON.stringify(withLink, null, 2));
+  await page.locator('#component-props-toggle').click();
+  await expectText(page.locator('#component-props-why'), 'uses “format”', 'the builder says why it cannot show the schema');
+  await page.locator('#component-save').click();
+  await expectText(page.locator('#component-saved'), 'Component “Hero banner” saved', 'the schema edited as JSON is saved');
+  await page.reload();
+  await expectText(page.locator('#component-props-why'), 'uses “format”', 'a schema the builder cannot show opens as JSON');
+  check(JSON.parse(await schemaJson.inputValue()).properties.link.format === 'uri', 'the JSON schema is kept as written');
+  await page.locator('#org-tab-components').click();
+  const componentsUrl = page.url();
+  const heroRow = page.locator('#components tr[data-component="Hero banner"]');
+  await heroRow.waitFor();
+  check((await heroRow.locator('td').nth(2).innerText()).trim() === '4', 'the list counts the props');
+  await expectText(heroRow, 'A headline, a tone and a call to action.', 'the list shows the description');
+  await shot('components');
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.locator('#components tr[data-component="Welcome heading"] button').click();
+  await expectText(page.locator('#components-message'), '“Welcome heading” is deleted', 'the component is deleted');
+  check((await page.locator('#components tr[data-component="Welcome heading"]').count()) === 0, 'the deleted component is no longer listed');
   await page.goto(projectUrl);
 
   // Sharing: a share link created (its address shown once, copied), opened without an
@@ -1475,6 +1616,8 @@ try {
     loopWorkflowUrl,
     filesUrl,
     filesUrl.replace(/\/files$/, '/verification'),
+    componentsUrl,
+    heroUrl,
     '/console/account/profile',
     // A builder who is not an administrator: "Administrators only" (the form is audited as an
     // administrator sees it further down).
@@ -1858,6 +2001,17 @@ try {
       await page.locator('#admin-stat-users').waitFor();
       await page.locator('#admin-signups-chart').waitFor();
       await shot('admin-dashboard');
+      // Requests and jobs over time: switched to the last 7 days, the requests chart's numbers
+      // (this test's own requests among them) are not all zero.
+      await page.locator('#admin-activity-requests-chart').waitFor();
+      await page.getByRole('radio', { name: '7 days' }).check();
+      await page.locator('#admin-activity[data-range="7d"]').waitFor();
+      await page.locator('#admin-activity-requests-numbers').click();
+      const dailyRequests = await page.locator('#admin-activity-requests-table tbody tr td:nth-child(2)').allInnerTexts();
+      check(dailyRequests.length === 7 && dailyRequests.some((n) => Number(n) > 0), `requests counted per day: ${dailyRequests}`);
+      check(Number((await page.locator('#admin-total-requests').innerText()).replace(/\D/g, '')) > 0, 'the requests in all');
+      await page.locator('#admin-activity-jobs-chart').waitFor();
+      await shot('admin-activity');
       await page.locator('#admin-tab-users').click();
       await page.locator('#admin-users-search').fill(email);
       await page.locator('#admin-users-apply').click();
@@ -1931,6 +2085,8 @@ try {
         { section: 'notifications', ready: '#notify-sent' },
         { section: 'organizations', ready: '#admin-organizations' },
         { section: 'projects', ready: '#admin-projects' },
+        { section: 'apps', ready: '#admin-apps' },
+        { section: 'replays', ready: '#admin-replays' },
       ];
       for (const colorScheme of ['light', 'dark']) {
         await auditAdmin.emulateMedia({ colorScheme });
@@ -1991,6 +2147,45 @@ try {
       await page.locator('#admin-projects-organization').waitFor();
       await page.locator('#admin-projects tbody tr[data-name="Book shop"]').first().waitFor();
       await shot('admin-projects');
+      // Every app: the one deployed above found by its slug, its second deployment live, leading
+      // to its project's apps.
+      const acmeOrganizationId = new URL(page.url()).searchParams.get('organization_id');
+      const [, , , bookShopId, , homePageId] = new URL(editorUrl).pathname.split('/');
+      await page.locator('#admin-tab-apps').click();
+      await page.waitForURL('**/console/admin/apps');
+      await page.locator('#admin-apps-search').fill(slug);
+      await page.locator('#admin-apps-apply').click();
+      const appRow = page.locator(`#admin-apps tbody tr[data-slug="${slug}"]`);
+      await expectText(appRow, /Deployment \d+/, 'the deployed app is listed with its live deployment');
+      await expectText(appRow, 'Acme Labs', "the app's organization is named");
+      check(
+        (await appRow.locator('a[id^="admin-app-open-"]').getAttribute('href')) === `/console/projects/${bookShopId}/apps`,
+        "the app leads to its project's apps",
+      );
+      await shot('admin-apps');
+      // Every editing session, the organization's: the page edited live above among them (by
+      // the builder's name); its oldest session listed here deleted once confirmed (the page's
+      // history up to its end goes with it).
+      await page.locator('#admin-tab-replays').click();
+      await page.waitForURL('**/console/admin/replays');
+      await page.locator('#admin-replays-organization').fill(acmeOrganizationId);
+      await page.locator('#admin-replays-per-page').selectOption('100');
+      await page.locator('#admin-replays-apply').click();
+      await expectText(page.locator('#admin-replays-page-position'), /Page 1 of \d+ · \d+ in all/, 'the sessions are paged');
+      await page.waitForFunction(
+        (id) => [...document.querySelectorAll('#admin-replays tbody tr')].every((row) => row.dataset.organization === id),
+        acmeOrganizationId,
+      );
+      const pageSessions = page.locator(`#admin-replays tbody tr[data-page="${homePageId}"]`);
+      await expectText(pageSessions, 'Ada Lovelace', "the live-edited page's sessions, by the builder's name");
+      await expectText(pageSessions.first(), 'Acme Labs', "a session's organization is named");
+      await shot('admin-replays');
+      const oldest = pageSessions.last();
+      const oldestId = (await oldest.getAttribute('id')).replace(/^admin-replay-/, '');
+      page.once('dialog', (dialog) => dialog.accept());
+      await oldest.getByRole('button', { name: /^Delete/ }).click();
+      await expectText(page.locator('#admin-replays-message'), 'is deleted', 'the deletion is confirmed');
+      await page.locator(`[id="admin-replay-${oldestId}"]`).waitFor({ state: 'detached' });
       console.log('the admin back-office');
     }
   } else {

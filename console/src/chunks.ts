@@ -9,6 +9,8 @@ export const authScreens = chunk(() => import('./features/auth/screens'));
 export const organizationScreens = chunk(() => import('./features/organizations/screens'));
 export const billingScreen = chunk(() => import('./features/organizations/Billing.svelte'));
 export const filesScreen = chunk(() => import('./features/files/Files.svelte'));
+/** An organization's components: the list and the component editor (with the canvas's drawing). */
+export const componentScreens = chunk(() => import('./features/components/screens'));
 export const verificationScreen = chunk(() => import('./features/verification/OrgVerification.svelte'));
 /** Profile and Security. */
 export const accountScreens = chunk(() => import('./features/account/screens'));

@@ -16,6 +16,10 @@ export const ROUTES = [
   { name: 'orgApiKeys', pattern: '/organizations/:orgId/api-keys' },
   { name: 'orgBilling', pattern: '/organizations/:orgId/billing' },
   { name: 'orgFiles', pattern: '/organizations/:orgId/files' },
+  { name: 'orgComponents', pattern: '/organizations/:orgId/components' },
+  // The fixed path before the component's, which would match it too.
+  { name: 'orgComponentNew', pattern: '/organizations/:orgId/components/new' },
+  { name: 'orgComponent', pattern: '/organizations/:orgId/components/:componentId' },
   { name: 'orgVerification', pattern: '/organizations/:orgId/verification' },
   { name: 'accountSecurity', pattern: '/account/security' },
   { name: 'accountProfile', pattern: '/account/profile' },
@@ -44,6 +48,8 @@ export const ROUTES = [
   { name: 'adminMarketplace', pattern: '/admin/marketplace' },
   { name: 'adminVerifications', pattern: '/admin/verifications' },
   { name: 'adminNotifications', pattern: '/admin/notifications' },
+  { name: 'adminReplays', pattern: '/admin/replays' },
+  { name: 'adminApps', pattern: '/admin/apps' },
   // The fixed paths before the item's, which would match them too.
   { name: 'marketplace', pattern: '/marketplace' },
   { name: 'marketplacePublish', pattern: '/marketplace/publish' },

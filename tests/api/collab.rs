@@ -462,7 +462,14 @@ async fn history_can_be_replayed_travelled_and_restored(app: TestApp) {
     app.get("/api/v1/admin/collab/replays", Some(&owner.access)).await.expect(403);
     let admin = app.admin("root@collab.example").await;
     let all = app.get("/api/v1/admin/collab/replays", Some(&admin.access)).await.expect(200);
-    assert!(all.body["items"].as_array().is_some_and(|i| i.iter().any(|s| s["id"] == replay_id)));
+    let listed = all.body["items"].as_array().and_then(|i| i.iter().find(|s| s["id"] == replay_id).cloned());
+    let listed = listed.expect("the replay is listed");
+    assert_eq!(
+        (&listed["page_name"], &listed["organization_name"], &listed["page_id"]),
+        (&json!("Home"), &json!("Collab Org"), &json!(page_id)),
+        "the admin's list names the page and the organization"
+    );
+    assert!(listed["project_name"].is_string(), "{listed}");
     app.delete(&format!("/api/v1/admin/collab/replays/{replay_id}"), Some(&admin.access)).await.expect(204);
     app.get(&format!("{base}/replays/{replay_id}"), Some(&owner.access)).await.expect(404);
     let now = app.get(&format!("/api/v1/studio/projects/{project}/pages/{page_id}"), Some(&owner.access)).await;

@@ -4,6 +4,7 @@
 mod support;
 
 mod admin;
+mod admin_activity;
 mod api_keys;
 mod app_factors;
 mod assistant;

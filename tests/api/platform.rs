@@ -356,6 +356,8 @@ async fn openapi_documents_every_endpoint(app: TestApp) {
         ("get", "/api/v1/admin/verifications"),
         ("get", "/api/v1/admin/organizations"),
         ("get", "/api/v1/admin/projects"),
+        ("get", "/api/v1/admin/apps"),
+        ("get", "/api/v1/admin/activity"),
         ("post", "/api/v1/foundation/users/me/email"),
         ("post", "/api/v1/foundation/auth/confirm-email-change"),
         ("get", "/api/v1/admin/verifications/{organization_id}"),

@@ -196,6 +196,16 @@ async fn components_are_reusable_in_pages(app: TestApp) {
     )
     .await
     .expect(201);
+    // A placed component's props follow its props_schema.
+    let wrong =
+        json!({"type": "page", "children": [{"type": "component", "props": {"ref": "hero", "props": {"title": 3}}}]});
+    app.post(
+        &format!("/api/v1/studio/projects/{id}/pages"),
+        Some(&owner.access),
+        json!({"name": "Wrong", "document": wrong}),
+    )
+    .await
+    .expect_field_error(422, "/document/children/0/props/props/title");
     let renamed = app
         .patch(
             &format!("/api/v1/studio/components/{hero_id}"),

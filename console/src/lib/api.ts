@@ -41,6 +41,12 @@ import type {
   AdminOrganizationFilter,
   AdminProject,
   AdminProjectFilter,
+  AdminReplay,
+  AdminReplayFilter,
+  AdminApp,
+  AdminAppFilter,
+  Activity,
+  ActivityRange,
   AdminUser,
   AdminUserUpdate,
   ApiKey,
@@ -61,6 +67,8 @@ import type {
   SavedCard,
   SellerOverview,
   StudioComponent,
+  NewComponent,
+  ComponentUpdate,
   App,
   AuditFilter,
   AuditRecord,
@@ -848,6 +856,23 @@ export class Api {
     return this.request('GET', `${PLATFORM}/studio/components`, { query: { organization_id: organizationId } });
   }
 
+  component(id: string): Promise<StudioComponent> {
+    return this.request('GET', `${PLATFORM}/studio/components/${encodeURIComponent(id)}`);
+  }
+
+  /** A new component of `input.organization_id` (422 names the field: `name`, `props_schema`, `/document/…`). */
+  createComponent(input: NewComponent): Promise<StudioComponent> {
+    return this.request('POST', `${PLATFORM}/studio/components`, { body: input });
+  }
+
+  updateComponent(id: string, input: ComponentUpdate): Promise<StudioComponent> {
+    return this.request('PATCH', `${PLATFORM}/studio/components/${encodeURIComponent(id)}`, { body: input });
+  }
+
+  deleteComponent(id: string): Promise<void> {
+    return this.request('DELETE', `${PLATFORM}/studio/components/${encodeURIComponent(id)}`);
+  }
+
   // --- Assistant ----------------------------------------------------------------------------
 
   /** A page document from a prompt (503 when no AI provider is configured). */
@@ -1024,6 +1049,26 @@ export class Api {
   /** Every project, most recently changed first, with its page count. */
   adminProjects(filter: AdminProjectFilter = {}, paging: Paging = {}): Promise<Page<AdminProject>> {
     return this.request('GET', this.adminPath('/projects'), { query: { ...filter, ...paging } });
+  }
+
+  /** Every app, most recently changed first, with its deployments. */
+  adminApps(filter: AdminAppFilter = {}, paging: Paging = {}): Promise<Page<AdminApp>> {
+    return this.request('GET', this.adminPath('/apps'), { query: { ...filter, ...paging } });
+  }
+
+  /** Every page editing session on the platform, newest first. */
+  adminReplays(filter: AdminReplayFilter = {}, paging: Paging = {}): Promise<Page<AdminReplay>> {
+    return this.request('GET', this.adminPath('/collab/replays'), { query: { ...filter, ...paging } });
+  }
+
+  /** Delete a session's replay: the history up to its end is folded into the page's base (the page does not change). */
+  adminDeleteReplay(id: string): Promise<void> {
+    return this.request('DELETE', this.adminPath(`/collab/replays/${encodeURIComponent(id)}`));
+  }
+
+  /** Requests and jobs per hour (24h) or per day (7d, 30d), oldest first. */
+  adminActivity(range: ActivityRange = '24h'): Promise<Activity> {
+    return this.request('GET', this.adminPath('/activity'), { query: { range } });
   }
 
   /** Every invoice and credit note, newest first. */

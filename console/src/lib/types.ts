@@ -547,6 +547,72 @@ export interface AdminProjectFilter extends AdminOrganizationFilter {
   organization_id?: string;
 }
 
+/** The administrators' filter of every editing session (`GET /admin/collab/replays`; absent: any). */
+/** A session in the administrators' list, with the names of what it edited (null when gone). */
+export interface AdminReplay extends Replay {
+  page_name: string | null;
+  project_name: string | null;
+  organization_name: string | null;
+}
+
+export interface AdminReplayFilter {
+  organization_id?: string;
+}
+
+/** An app as administrators see it (`GET /admin/apps`). */
+export interface AdminApp {
+  id: string;
+  organization_id: string;
+  /** Null when the organization is gone. */
+  organization_name: string | null;
+  project_id: string;
+  /** Null when the project is gone. */
+  project_name: string | null;
+  slug: string;
+  name: string;
+  /** The live deployment's number (null before the first deploy). */
+  current_deployment: number | null;
+  /** How many deployments it has had. */
+  deployments: number;
+  last_deployed_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The administrators' app filter (absent: any). */
+export interface AdminAppFilter {
+  /** Part of the name or slug (case-insensitive). */
+  search?: string;
+  organization_id?: string;
+  project_id?: string;
+}
+
+/** The spans of the dashboard's activity charts. */
+export type ActivityRange = '24h' | '7d' | '30d';
+
+/** What happened in one hour or day (UTC). */
+export interface ActivityBucket {
+  /** RFC 3339 (UTC): the hour's or the day's start. */
+  start: string;
+  requests: number;
+  /** 4xx answers (counted in `requests` too). */
+  client_errors: number;
+  /** 5xx answers (counted in `requests` too). */
+  server_errors: number;
+  jobs_succeeded: number;
+  /** Failed attempts (the job may be tried again). */
+  jobs_failed: number;
+  /** Jobs given up on after their last attempt. */
+  jobs_dead: number;
+}
+
+/** Requests and jobs over time (`GET /admin/activity`): every bucket, oldest first. */
+export interface Activity {
+  range: ActivityRange;
+  bucket: 'hour' | 'day';
+  buckets: ActivityBucket[];
+}
+
 export interface AdminUserUpdate {
   first_name?: string;
   last_name?: string;
@@ -914,6 +980,18 @@ export interface StudioComponent {
   created_at: string;
   updated_at: string;
 }
+
+/** What a component is made of (no props schema: it declares no props). */
+export interface NewComponent {
+  organization_id: string;
+  name: string;
+  description?: string;
+  props_schema?: Record<string, unknown>;
+  document: Record<string, unknown>;
+}
+
+/** What a component's editor changes (each field optional). */
+export type ComponentUpdate = Partial<Omit<NewComponent, 'organization_id'>>;
 
 // --- Assistant (/api/v1/assistant) -------------------------------------------------------------
 

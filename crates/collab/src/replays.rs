@@ -99,13 +99,34 @@ pub async fn list(db: &Db, page_id: &str, with_changes: bool, req: PageRequest) 
     c.fetch_page(db, COLUMNS, "collab_sessions", "started_at DESC, id", req).await
 }
 
+/// A session in the platform admin's list, with the names of its page, project and
+/// organization (none for those that are gone).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AdminReplay {
+    #[serde(flatten)]
+    pub replay: Replay,
+    pub page_name: Option<String>,
+    pub project_name: Option<String>,
+    pub organization_name: Option<String>,
+}
+
 /// Every organization's sessions, newest first (the platform admin's view).
-pub async fn list_all(db: &Db, organization_id: Option<&str>, req: PageRequest) -> Result<Page<Replay>> {
+pub async fn list_all(db: &Db, organization_id: Option<&str>, req: PageRequest) -> Result<Page<AdminReplay>> {
     let mut c = Conditions::new();
     if let Some(organization_id) = organization_id {
         c.add("organization_id = {}", organization_id);
     }
-    c.fetch_page(db, COLUMNS, "collab_sessions", "started_at DESC, id", req).await
+    let sessions: Page<Replay> = c.fetch_page(db, COLUMNS, "collab_sessions", "started_at DESC, id", req).await?;
+    let ids = |field: fn(&Replay) -> &str| sessions.items.iter().map(field).collect::<Vec<&str>>();
+    let pages = studio::pages::service::names(db, &ids(|r| &r.page_id)).await?;
+    let projects = studio::projects::service::names(db, &ids(|r| &r.project_id)).await?;
+    let organizations = foundation::orgs::service::names(db, &ids(|r| &r.organization_id)).await?;
+    Ok(sessions.map(|replay| AdminReplay {
+        page_name: pages.get(&replay.page_id).cloned(),
+        project_name: projects.get(&replay.project_id).cloned(),
+        organization_name: organizations.get(&replay.organization_id).cloned(),
+        replay,
+    }))
 }
 
 pub async fn get(db: &Db, replay_id: &str) -> Result<Replay> {

@@ -214,13 +214,13 @@ struct AdminReplayQuery {
 
 /// Every editing session on the platform, newest first (platform admins).
 #[utoipa::path(get, path = "/collab/replays", tag = "admin", params(AdminReplayQuery),
-    responses((status = 200, body = Page<Replay>), (status = 400), (status = 401), (status = 403)),
+    responses((status = 200, body = Page<replays::AdminReplay>), (status = 400), (status = 401), (status = 403), (status = 422)),
     security(("bearer" = [])))]
 async fn admin_list_replays(
     State(s): State<CollabState>,
     _admin: AdminUser,
     Query(q): Query<AdminReplayQuery>,
-) -> Result<Json<Page<Replay>>> {
+) -> Result<Json<Page<replays::AdminReplay>>> {
     let req = PageQuery { page: q.page, per_page: q.per_page }.validate()?;
     Ok(Json(replays::list_all(&s.db, q.organization_id.as_deref(), req).await?))
 }

@@ -1,6 +1,7 @@
-//! Insights: health, liveness, version and Prometheus metrics. (Analytics and admin
-//! statistics of later modules will live here too.)
+//! Insights: health, liveness, version and Prometheus metrics, and the requests and jobs
+//! over time that the admin dashboard charts.
 
+pub mod activity;
 pub mod metrics_http;
 pub mod process;
 
@@ -37,6 +38,30 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
             module.task(Task::every("metrics upkeep", std::time::Duration::from_secs(5), move || handle.run_upkeep()));
     }
     Ok(module)
+}
+
+/// Insights' admin part: requests and job attempts over time (`/api/v1/admin/activity`) and
+/// the task that writes the request counts. It needs Foundation (the admin check), so it
+/// comes after it, while [`MODULE`] comes first to install the metrics recorder.
+pub const ACTIVITY: kernel::module::ModuleDef =
+    kernel::module::ModuleDef { name: "insights activity", migrations, build: activity_module };
+
+fn activity_module(deps: &mut Deps) -> anyhow::Result<Module> {
+    let foundation = deps.get::<foundation::FoundationState>()?;
+    let db = deps.db.clone();
+    let router = OpenApiRouter::new().nest("/admin", activity::routes()).with_state(foundation);
+    Ok(Module::new("insights activity")
+        .api(router)
+        .task(Task::always("request counts", move |stop| activity::flush_until_stopped(db, stop))))
+}
+
+pub fn migrations() -> Vec<kernel::migrate::Migration> {
+    vec![kernel::migrate::Migration {
+        module: "insights",
+        version: 1,
+        name: "request_activity",
+        script: include_str!("../migrations/0001_request_activity.sql"),
+    }]
 }
 
 /// Cheap to clone (one reference count).

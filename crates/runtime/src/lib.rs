@@ -5,6 +5,7 @@
 //! An app's data lives in its own namespace, migrated by each deployment with the Studio's
 //! schema-change engine; filters and rules are compiled by the expression language.
 
+pub mod admin_apps;
 pub mod apps;
 pub mod auth;
 pub mod auth_factors;
@@ -209,7 +210,8 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
 
 /// The platform routes, mounted under `/api/v1`.
 pub fn router(state: RuntimeState) -> OpenApiRouter {
-    OpenApiRouter::new().nest("/runtime/apps", apps::routes()).with_state(state)
+    let admin = OpenApiRouter::new().nest("/admin", admin_apps::routes()).with_state(state.foundation.clone());
+    OpenApiRouter::new().nest("/runtime/apps", apps::routes()).with_state(state).merge(admin)
 }
 
 /// The apps' own API, mounted under `/apps/{slug}` (PocketBase's paths, not in the platform's

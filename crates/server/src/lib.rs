@@ -42,6 +42,7 @@ pub const MODULES: &[&ModuleDef] = &[
     &insights::MODULE,
     &kernel::module::MODULE,
     &foundation::MODULE,
+    &insights::ACTIVITY,
     &studio::MODULE,
     &runtime::MODULE,
     &automation::MODULE,

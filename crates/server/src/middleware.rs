@@ -128,6 +128,7 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
     let route = response.extensions_mut().remove::<MatchedPath>();
     let route = route.as_ref().map(MatchedPath::as_str).unwrap_or("<unmatched>");
     record_http_metrics(method.as_str(), route, status, elapsed.as_secs_f64());
+    kernel::activity::record_request(status);
     // One event per request and no span: a span per request had its fields formatted when
     // it opened, was entered and left at every poll, and was parsed back into the line by
     // the JSON formatter, all for one line. Events inside the handler carry the request id

@@ -18,7 +18,9 @@ export type AdminSection =
   | 'revenue'
   | 'marketplace'
   | 'verifications'
-  | 'notifications';
+  | 'notifications'
+  | 'replays'
+  | 'apps';
 
 /** A person's name, or their address when they gave none. */
 export function userName(user: Pick<AdminUser, 'first_name' | 'last_name' | 'email'>): string {

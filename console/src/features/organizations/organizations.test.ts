@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dayOf, endOfDay } from './expiry';
-import { canActOn, canManage, grantableRoles, memberName, roleName } from './roles';
+import { canActOn, canEditComponents, canManage, grantableRoles, memberName, roleName } from './roles';
 
 describe('roles', () => {
   it('names roles for people', () => {
@@ -13,6 +13,8 @@ describe('roles', () => {
     expect(canManage('ADMIN')).toBe(true);
     expect(canManage('MEMBER')).toBe(false);
     expect(canManage(null)).toBe(false);
+    expect(['OWNER', 'ADMIN', 'MEMBER'].every((r) => canEditComponents(r as 'MEMBER'))).toBe(true);
+    expect(canEditComponents(null)).toBe(false);
     expect(grantableRoles('OWNER')).toEqual(['MEMBER', 'ADMIN', 'OWNER']);
     expect(grantableRoles('ADMIN')).toEqual(['MEMBER', 'ADMIN']);
     expect(grantableRoles('MEMBER')).toEqual([]);

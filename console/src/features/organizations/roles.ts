@@ -15,6 +15,11 @@ export function canManage(role: OrgRole | null | undefined): boolean {
   return role === 'OWNER' || role === 'ADMIN';
 }
 
+/** Whether a role makes, edits and deletes the organization's components: every member's does. */
+export function canEditComponents(role: OrgRole | null | undefined): boolean {
+  return role === 'MEMBER' || canManage(role);
+}
+
 /** The roles `mine` may give (a member's role, an API key's): OWNER only by an OWNER. */
 export function grantableRoles(mine: OrgRole | null | undefined): OrgRole[] {
   if (mine === 'OWNER') return ['MEMBER', 'ADMIN', 'OWNER'];

@@ -6,6 +6,10 @@ describe('organization sections', () => {
     expect(orgSection('orgMembers')).toBe('members');
     expect(orgSection('orgFiles')).toBe('files');
     expect(orgSection('orgVerification')).toBe('verification');
+    expect(orgSection('orgComponents')).toBe('components');
+    expect(orgSection('orgComponentNew')).toBe('components');
+    expect(orgSection('orgComponent')).toBe('components');
+    expect(orgSectionPath('o1', 'components')).toBe('/organizations/o1/components');
     expect(orgSection('organizations')).toBeNull();
     expect(orgSectionPath('o 1', 'apiKeys')).toBe('/organizations/o%201/api-keys');
   });
@@ -15,6 +19,8 @@ describe('organization sections', () => {
     expect(sameSectionOf('/organizations/o1/api-keys', 'o2')).toBe('/organizations/o2/api-keys');
     expect(sameSectionOf('/organizations/o1/verification', 'o2')).toBe('/organizations/o2/verification');
     expect(sameSectionOf('/organizations/o1/other', 'o2')).toBeNull();
+    expect(sameSectionOf('/organizations/o1/components', 'o2')).toBe('/organizations/o2/components');
+    expect(sameSectionOf('/organizations/o1/components/c1', 'o2')).toBe('/organizations/o2/components');
     expect(sameSectionOf('/projects', 'o2')).toBeNull();
     expect(sameSectionOf('/organizations/o1/files', '')).toBeNull();
   });

@@ -1,12 +1,15 @@
 // The sections of an organization (its tabs), the screens that show them, and their paths.
 
-export type OrgSection = 'members' | 'apiKeys' | 'billing' | 'files' | 'verification';
+export type OrgSection = 'members' | 'apiKeys' | 'billing' | 'files' | 'components' | 'verification';
 
 const SECTIONS: Record<string, OrgSection> = {
   orgMembers: 'members',
   orgApiKeys: 'apiKeys',
   orgBilling: 'billing',
   orgFiles: 'files',
+  orgComponents: 'components',
+  orgComponentNew: 'components',
+  orgComponent: 'components',
   orgVerification: 'verification',
 };
 
@@ -16,6 +19,7 @@ const SEGMENTS: Record<OrgSection, string> = {
   apiKeys: 'api-keys',
   billing: 'billing',
   files: 'files',
+  components: 'components',
   verification: 'verification',
 };
 
@@ -29,9 +33,12 @@ export function orgSectionPath(organizationId: string, section: OrgSection): str
   return `/organizations/${encodeURIComponent(organizationId)}/${SEGMENTS[section]}`;
 }
 
-/** The path of the same section of another organization, when `path` is one of an organization's sections. */
+/**
+ * The path of the same section of another organization, when `path` is one of an
+ * organization's sections or a screen under one (a component's editor: the other's list).
+ */
 export function sameSectionOf(path: string, organizationId: string): string | null {
-  const segment = /^\/organizations\/[^/]+\/([^/]+)$/.exec(path)?.[1];
+  const segment = /^\/organizations\/[^/]+\/([^/]+)(?:\/[^/]+)?$/.exec(path)?.[1];
   const section = (Object.keys(SEGMENTS) as OrgSection[]).find((s) => SEGMENTS[s] === segment);
   return section && organizationId ? orgSectionPath(organizationId, section) : null;
 }

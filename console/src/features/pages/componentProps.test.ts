@@ -86,6 +86,16 @@ describe("a component's declared props", () => {
     ]);
   });
 
+  it("come in the order the props builder gave them (`x-order`), the others after", () => {
+    const sorted = {
+      type: 'object',
+      required: ['c'],
+      properties: { a: { type: 'string' }, b: { type: 'number' }, c: { type: 'boolean' }, d: { type: 'string' } },
+      'x-order': ['d', 'b', 'x', 'b', 'a'],
+    };
+    expect(componentPropSpecs(sorted).map((s) => s.name)).toEqual(['c', 'd', 'b', 'a']);
+  });
+
   it('are none when the schema declares none', () => {
     expect(componentPropSpecs({ type: 'object' })).toEqual([]);
     expect(componentPropSpecs(null)).toEqual([]);

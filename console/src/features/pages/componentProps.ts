@@ -61,11 +61,21 @@ function spec(name: string, schema: Schema, required: boolean): PropSpec {
   }
 }
 
-/** The props a component declares (its `props_schema`), required ones first, each as an input; [] when it declares none. */
+/**
+ * The props a component declares (its `props_schema`), required ones first, each as an input;
+ * [] when it declares none. They come in the order its builder gave them (the names in
+ * `x-order`: the server keeps a schema's keys by name), else in the schema's.
+ */
 export function componentPropSpecs(schema: unknown): PropSpec[] {
   if (!isObject(schema) || !isObject(schema.properties)) return [];
+  const properties = schema.properties;
   const required = new Set(strings(schema.required));
-  const specs = Object.entries(schema.properties).map(([name, prop]) => spec(name, isObject(prop) ? prop : {}, required.has(name)));
+  const ordered = strings(schema['x-order']).filter((name, i, all) => name in properties && all.indexOf(name) === i);
+  const names = [...ordered, ...Object.keys(properties).filter((name) => !ordered.includes(name))];
+  const specs = names.map((name) => {
+    const prop = properties[name];
+    return spec(name, isObject(prop) ? prop : {}, required.has(name));
+  });
   return specs.sort((a, b) => Number(b.required) - Number(a.required));
 }
 

@@ -208,3 +208,47 @@ pub async fn purge_finished(db: &Db, keep: time::Duration) -> Result<u64> {
     )
     .await
 }
+
+/// Finished job attempts per hour (UTC) since `since`: `(hour, outcome, count)`, the hour as
+/// its first second since the epoch, the outcome `succeeded`, `failed` (to be retried),
+/// `dead` or `abandoned` (its worker stopped).
+pub async fn attempts_by_hour(db: &Db, since: OffsetDateTime) -> Result<Vec<(i64, String, i64)>> {
+    let sql = match db.kind() {
+        crate::DbKind::Sqlite => {
+            "SELECT substr(finished_at, 1, 13) AS hour, outcome, COUNT(*) FROM job_attempts
+             WHERE finished_at >= $1 AND outcome <> 'running' GROUP BY hour, outcome"
+        }
+        crate::DbKind::Postgres => {
+            "SELECT to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24') AS hour, outcome, COUNT(*)
+             FROM job_attempts WHERE finished_at >= $1 AND outcome <> 'running' GROUP BY hour, outcome"
+        }
+    };
+    let rows: Vec<(String, String, i64)> = db.fetch_all(sql, args![since]).await?;
+    Ok(rows.into_iter().filter_map(|(hour, outcome, n)| Some((parse_hour(&hour)?, outcome, n))).collect())
+}
+
+/// `2026-12-07T13` as the hour's first second since the epoch.
+fn parse_hour(text: &str) -> Option<i64> {
+    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
+    let month = time::Month::try_from(u8::try_from(number(5..7)?).ok()?).ok()?;
+    let date =
+        time::Date::from_calendar_date(i32::try_from(number(0..4)?).ok()?, month, u8::try_from(number(8..10)?).ok()?)
+            .ok()?;
+    let hour = number(11..13)?;
+    if !(0..24).contains(&hour) || text.len() != 13 {
+        return None;
+    }
+    Some(date.midnight().assume_utc().unix_timestamp() + hour * 3600)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hours_are_read_back_as_epoch_seconds() {
+        assert_eq!(super::parse_hour("1970-01-01T00"), Some(0));
+        assert_eq!(super::parse_hour("2026-12-07T13"), Some(1_796_648_400));
+        assert_eq!(super::parse_hour("2026-12-07T24"), None);
+        assert_eq!(super::parse_hour("2026-13-07T01"), None);
+        assert_eq!(super::parse_hour("2026-12-07"), None);
+    }
+}

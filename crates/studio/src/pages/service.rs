@@ -17,6 +17,11 @@ use crate::audit::{self, entry};
 use crate::projects::{ProjectAccess, access};
 use collections::schema::{ProjectSchema, check_rule};
 
+/// Pages' names by id (unknown ids are left out).
+pub async fn names(db: &Db, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
+    kernel::db::names_by_id(db, "studio_pages", ids).await
+}
+
 pub const MAX_PAGES: i64 = 200;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
@@ -147,19 +152,30 @@ pub async fn check_document(db: &Db, p: &ProjectAccess, doc: &Value) -> Result<(
     let refs = document::validate(doc, "/document").map_err(Error::Validation)?;
     let mut errors = Vec::new();
     for (reference, pointer) in &refs.components {
-        let found: i64 = db
-            .scalar(
-                "SELECT COUNT(*) FROM studio_components WHERE organization_id = $1 AND (id = $2 OR name = $2)",
+        let schema: Option<(Json<Value>,)> = db
+            .fetch_optional(
+                "SELECT props_schema FROM studio_components WHERE organization_id = $1 AND (id = $2 OR name = $2)
+                 ORDER BY id LIMIT 1",
                 args![&p.organization_id, reference],
             )
             .await?;
-        if found == 0 {
+        let Some((schema,)) = schema else {
             errors.push(FieldError::new(
                 pointer,
                 "unknown_component",
                 format!("no component {reference:?} in this organization"),
             ));
-        }
+            continue;
+        };
+        // The placed props sit next to `ref`: `/document/children/0/props/props`.
+        let props_at = format!("{}/props", pointer.trim_end_matches("/ref"));
+        let placed = props_at.strip_prefix("/document").and_then(|inner| doc.pointer(inner));
+        crate::components::props::check(
+            &schema.0,
+            placed.unwrap_or(&Value::Object(Default::default())),
+            &props_at,
+            &mut errors,
+        );
     }
     if !refs.collections.is_empty() {
         let schema = ProjectSchema::new(p.namespace.clone(), crate::collections::service::load(db, &p.id).await?);

@@ -18,6 +18,11 @@ use crate::pages;
 use ::collections::ddl::Namespace;
 use ::collections::input;
 
+/// Projects' names by id (those in the trash too; unknown ids are left out).
+pub async fn names(db: &Db, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
+    kernel::db::names_by_id(db, "studio_projects", ids).await
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProjectStatus {

@@ -2000,6 +2000,11 @@ try {
       await page.locator('#nav-admin').click();
       await page.locator('#admin-stat-users').waitFor();
       await page.locator('#admin-signups-chart').waitFor();
+      // Active accounts per day: today's (the builders of this test signed in) is not zero.
+      await page.locator('#admin-active-users-chart').waitFor();
+      await page.locator('#admin-active-users-numbers').click();
+      const activeToday = await page.locator('figure:has(#admin-active-users-chart) tbody tr:last-child td:nth-child(2)').innerText();
+      check(Number(activeToday) > 0, `active accounts today: ${activeToday}`);
       await shot('admin-dashboard');
       // Requests and jobs over time: switched to the last 7 days, the requests chart's numbers
       // (this test's own requests among them) are not all zero.

@@ -118,6 +118,12 @@ async fn admin_user_management(app: TestApp) {
     assert_eq!(days.iter().map(|d| d["count"].as_i64().unwrap_or(0)).sum::<i64>(), 4);
     assert_eq!(days[29]["count"], 4, "all signed up today");
     assert!(stats.body["active_last_7_days"].as_i64().is_some_and(|n| n >= 3));
+    // Every account that signed in today counts once, however often it signed in (Quinn did
+    // twice); the pending one never did.
+    let active = stats.body["active_last_30_days"].as_array().expect("active days");
+    assert_eq!(active.len(), 30);
+    assert_eq!((&active[29]["day"], &active[29]["count"]), (&days[29]["day"], &stats.body["active_last_7_days"]));
+    assert_eq!(active[..29].iter().filter_map(|d| d["count"].as_i64()).sum::<i64>(), 0);
 
     app.delete(&format!("{USERS}/{}", quinn.user_id), Some(&admin.access)).await.expect(204);
     app.post("/api/v1/foundation/auth/login", None, json!({"email": "quinn2@example.com", "password": PASSWORD}))

@@ -529,7 +529,7 @@ describe('Api: platform administration', () => {
     const { calls, fetcher } = fakeFetch([
       [200, page],
       [200, page],
-      [200, { total: 3, by_role: {}, by_status: {}, active_last_7_days: 1, signups_last_30_days: [] }],
+      [200, { total: 3, by_role: {}, by_status: {}, active_last_7_days: 1, signups_last_30_days: [], active_last_30_days: [] }],
       [200, { id: 'u 1' }],
       [422, { status: 422, detail: 'invalid request', errors: [{ field: 'email', message: 'another account uses this email' }] }],
       [200, { id: 'u 1', role: 'premium' }],

@@ -633,6 +633,8 @@ export interface UserStats {
   active_last_7_days: number;
   /** Sign-ups per day over the last 30 days, oldest first, days without any included. */
   signups_last_30_days: DayCount[];
+  /** Accounts that signed in or renewed a session, per day over the last 30 days, oldest first. */
+  active_last_30_days: DayCount[];
 }
 
 export type Severity = 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';

@@ -60,6 +60,9 @@ pub struct UserStats {
     pub active_last_7_days: i64,
     /// Sign-ups per day (UTC) for the last 30 days, oldest first, days without sign-ups included.
     pub signups_last_30_days: Vec<DayCount>,
+    /// Accounts that signed in or renewed a session, per day (UTC) for the last 30 days,
+    /// oldest first, every day included.
+    pub active_last_30_days: Vec<DayCount>,
 }
 
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
@@ -97,14 +100,14 @@ pub async fn user_stats(db: &Db) -> Result<UserStats> {
         }
     };
     let days: Vec<DayCount> = db.fetch_all(day_sql, args![since]).await?;
-    let counted: BTreeMap<String, i64> = days.into_iter().map(|d| (d.day, d.count)).collect();
-    let signups = (0..30)
-        .map(|i| {
-            let date = (since + time::Duration::days(i)).date();
-            let day = format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day());
-            DayCount { count: counted.get(&day).copied().unwrap_or(0), day }
-        })
-        .collect();
+    let signups = every_day(since, days);
+    let active_days: Vec<DayCount> = db
+        .fetch_all(
+            "SELECT day, COUNT(*) AS count FROM active_user_days WHERE day >= $1 GROUP BY day",
+            args![since.date().to_string()],
+        )
+        .await?;
+    let active_per_day = every_day(since, active_days);
     let by_role: BTreeMap<String, i64> = by_role.into_iter().map(|c| (c.key, c.n)).collect();
     Ok(UserStats {
         total: by_role.values().sum(),
@@ -112,7 +115,19 @@ pub async fn user_stats(db: &Db) -> Result<UserStats> {
         by_status: by_status.into_iter().map(|c| (c.key, c.n)).collect(),
         active_last_7_days: active,
         signups_last_30_days: signups,
+        active_last_30_days: active_per_day,
     })
+}
+
+/// The 30 days from `since`, with the counts found (zero for the others).
+fn every_day(since: time::OffsetDateTime, found: Vec<DayCount>) -> Vec<DayCount> {
+    let counted: BTreeMap<String, i64> = found.into_iter().map(|d| (d.day, d.count)).collect();
+    (0..30)
+        .map(|i| {
+            let day = (since + time::Duration::days(i)).date().to_string();
+            DayCount { count: counted.get(&day).copied().unwrap_or(0), day }
+        })
+        .collect()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -150,6 +150,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             name: "token_payload",
             script: include_str!("../migrations/0005_token_payload.sql"),
         },
+        kernel::migrate::Migration {
+            module: "foundation",
+            version: 6,
+            name: "active_user_days",
+            script: include_str!("../migrations/0006_active_user_days.sql"),
+        },
     ]
 }
 

@@ -28,7 +28,20 @@ pub async fn start(tx: &mut Tx, user_id: &str, ctx: &RequestContext, ttl_secs: i
     )
     .await?;
     let refresh = issue_refresh_token(tx, &id, ttl_secs).await?;
+    mark_active_today(tx, user_id).await?;
     Ok((id, refresh))
+}
+
+/// Count `user_id` among today's active accounts (a sign-in or a session renewed): at most
+/// one row per account and day, whatever the number of renewals.
+pub async fn mark_active_today(tx: &mut Tx, user_id: &str) -> Result<()> {
+    let day = kernel::time::now().date().to_string();
+    tx.execute(
+        "INSERT INTO active_user_days (day, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        args![day, user_id],
+    )
+    .await?;
+    Ok(())
 }
 
 /// A new refresh token in an existing session.
@@ -198,6 +211,8 @@ pub async fn purge_expired(db: &Db) -> Result<u64> {
     let challenges = tx.execute("DELETE FROM mfa_challenges WHERE expires_at < $1", args![horizon]).await?;
     let codes = tx.execute("DELETE FROM sign_in_codes WHERE expires_at < $1", args![horizon]).await?;
     let states = tx.execute("DELETE FROM oauth_states WHERE expires_at < $1", args![horizon]).await?;
+    let oldest_day = (kernel::time::now() - time::Duration::days(90)).date().to_string();
+    tx.execute("DELETE FROM active_user_days WHERE day < $1", args![oldest_day]).await?;
     tx.commit().await?;
     Ok(sessions + tokens + challenges + codes + states)
 }

@@ -407,6 +407,7 @@ pub async fn refresh(state: &FoundationState, ctx: &RequestContext, refresh_toke
     }
     let refresh_token =
         sessions::issue_refresh_token(&mut tx, &row.session_id, state.config.refresh_token_ttl_secs).await?;
+    sessions::mark_active_today(&mut tx, &user.id).await?;
     tx.execute(
         "UPDATE sessions SET last_used_at = $2, ip = COALESCE($3, ip), user_agent = COALESCE($4, user_agent) WHERE id = $1",
         args![&row.session_id, now, ctx.ip.clone(), ctx.user_agent.clone()],

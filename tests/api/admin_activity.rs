@@ -73,6 +73,9 @@ fn count(bucket: &Value, field: &str) -> i64 {
     bucket[field].as_i64().unwrap_or_else(|| panic!("{field} in {bucket}"))
 }
 
+/// The request counters are per process, and nextest runs each test in a process of its own
+/// (the README's test command): only this test's server counts into them here.
+///
 /// Requests are counted by status class in the current hour, survive the minute's write to
 /// the database without being counted twice, and job attempts appear by outcome; the
 /// ranges have their buckets; only administrators see any of it.

@@ -184,6 +184,7 @@ async fn a_database_of_the_per_engine_scripts_upgrades_to_the_same_schema_and_se
             ("foundation".to_string(), 5),
             ("foundation".to_string(), 6),
             ("insights".to_string(), 1),
+            ("kernel".to_string(), 4),
             ("runtime".to_string(), 2),
             ("runtime".to_string(), 3),
             ("runtime".to_string(), 4)

@@ -7,6 +7,7 @@
 //! are read from the job queue's own log (kept as long as its jobs, 30 days).
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -70,9 +71,9 @@ pub struct ActivityBucket {
     pub server_errors: i64,
     /// Job attempts that succeeded.
     pub jobs_succeeded: i64,
-    /// Job attempts that failed and will be retried.
+    /// Job attempts that failed, or whose worker stopped, and may be retried.
     pub jobs_failed: i64,
-    /// Job attempts that failed for good (or whose worker stopped).
+    /// Job attempts that failed for good.
     pub jobs_dead: i64,
 }
 
@@ -98,13 +99,30 @@ pub struct Activity {
     pub buckets: Vec<ActivityBucket>,
 }
 
+/// Counts drained but not written yet (their write failed), by hour: retried by the next
+/// flush, under the hour they were counted in.
+static UNSENT: Mutex<BTreeMap<i64, RequestCounts>> = Mutex::new(BTreeMap::new());
+
+fn keep_unsent(counts: impl IntoIterator<Item = (i64, RequestCounts)>) {
+    let mut unsent = UNSENT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for (hour, c) in counts {
+        let kept = unsent.entry(hour).or_default();
+        kept.requests += c.requests;
+        kept.client_errors += c.client_errors;
+        kept.server_errors += c.server_errors;
+    }
+}
+
 /// Write what this process counted since the last flush, and forget hours past retention.
 /// Counts whose write fails are kept for the next flush.
 pub async fn flush(db: &Db) -> Result<()> {
-    let drained = activity::drain();
-    for (i, (hour, counts)) in drained.iter().enumerate() {
-        if let Err(e) = add_hour(db, *hour, counts).await {
-            activity::restore(&drained[i..]);
+    keep_unsent(activity::drain());
+    // Taken out, so that a flush running at the same time cannot write them twice.
+    let batch = std::mem::take(&mut *UNSENT.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let mut batch = batch.into_iter();
+    while let Some((hour, counts)) = batch.next() {
+        if let Err(e) = add_hour(db, hour, &counts).await {
+            keep_unsent(std::iter::once((hour, counts)).chain(batch));
             return Err(e);
         }
     }
@@ -185,8 +203,9 @@ pub async fn activity(db: &Db, range: ActivityRange) -> Result<Activity> {
         if let Some(b) = key_of(hour).and_then(|k| buckets.get_mut(&k)) {
             match outcome.as_str() {
                 "succeeded" => b.jobs_succeeded += n,
-                "failed" => b.jobs_failed += n,
-                _ => b.jobs_dead += n,
+                "dead" => b.jobs_dead += n,
+                // `failed`, or `abandoned` (its worker stopped): the job may run again.
+                _ => b.jobs_failed += n,
             }
         }
     }

@@ -54,68 +54,87 @@ impl Slot {
     }
 }
 
-static SLOTS: [Slot; 2] = [Slot::new(), Slot::new()];
+/// Two hours of counts, by the hour's parity.
+pub struct Counters {
+    slots: [Slot; 2],
+}
+
+impl Counters {
+    pub const fn new() -> Self {
+        Counters { slots: [Slot::new(), Slot::new()] }
+    }
+
+    fn slot(&self, hour: i64) -> &Slot {
+        &self.slots[(hour / 3600).rem_euclid(2) as usize]
+    }
+
+    /// Count one answered request, with its status, in `hour`.
+    pub fn record(&self, hour: i64, status: u16) {
+        let slot = self.slot(hour);
+        slot.requests.fetch_add(1, Ordering::Relaxed);
+        match status {
+            400..=499 => {
+                slot.client_errors.fetch_add(1, Ordering::Relaxed);
+            }
+            500..=599 => {
+                slot.server_errors.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+
+    /// Take what was counted, by hour, when the current hour is `now`: the other slot
+    /// holds the previous hour. (A request counted in the instant the hour turns, between
+    /// reading the clock and taking the slots, may be filed under the hour before.)
+    pub fn drain(&self, now: i64) -> Vec<(i64, RequestCounts)> {
+        [(now - 3600, self.slot(now - 3600).take()), (now, self.slot(now).take())]
+            .into_iter()
+            .filter(|(_, counts)| !counts.is_empty())
+            .collect()
+    }
+
+    /// What was counted and not drained yet, by hour (nothing is taken).
+    pub fn pending(&self, now: i64) -> Vec<(i64, RequestCounts)> {
+        [(now - 3600, self.slot(now - 3600).peek()), (now, self.slot(now).peek())]
+            .into_iter()
+            .filter(|(_, counts)| !counts.is_empty())
+            .collect()
+    }
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters::new()
+    }
+}
+
+/// This process's counts.
+static COUNTERS: Counters = Counters::new();
 
 /// The hour a moment falls in, as seconds since the epoch of its first second.
 pub fn hour_of(unix_seconds: i64) -> i64 {
     unix_seconds.div_euclid(3600) * 3600
 }
 
-fn current_hour() -> i64 {
+/// The current hour, as [`hour_of`] gives it.
+pub fn current_hour() -> i64 {
     hour_of(crate::time::now().unix_timestamp())
-}
-
-fn slot_of(hour: i64) -> &'static Slot {
-    &SLOTS[(hour / 3600).rem_euclid(2) as usize]
 }
 
 /// Count one answered request with its status.
 pub fn record_request(status: u16) {
-    let slot = slot_of(current_hour());
-    slot.requests.fetch_add(1, Ordering::Relaxed);
-    match status {
-        400..=499 => {
-            slot.client_errors.fetch_add(1, Ordering::Relaxed);
-        }
-        500..=599 => {
-            slot.server_errors.fetch_add(1, Ordering::Relaxed);
-        }
-        _ => {}
-    }
+    COUNTERS.record(current_hour(), status);
 }
 
-/// Take what was counted since the last drain, by hour (at most the current hour and the
-/// one before). Call it at least every few minutes.
+/// Take what this process counted since the last drain, by hour (at most the current hour
+/// and the one before). Call it at least every few minutes.
 pub fn drain() -> Vec<(i64, RequestCounts)> {
-    let now = current_hour();
-    [(now - 3600, slot_of(now - 3600).take()), (now, slot_of(now).take())]
-        .into_iter()
-        .filter(|(_, counts)| !counts.is_empty())
-        .collect()
+    COUNTERS.drain(current_hour())
 }
 
 /// What this process counted and has not drained yet, by hour (nothing is taken).
 pub fn pending() -> Vec<(i64, RequestCounts)> {
-    let now = current_hour();
-    [(now - 3600, slot_of(now - 3600).peek()), (now, slot_of(now).peek())]
-        .into_iter()
-        .filter(|(_, counts)| !counts.is_empty())
-        .collect()
-}
-
-/// Give drained counts back (their write failed), so the next drain retries them. Counts
-/// older than the previous hour are dropped: their slot now counts another hour.
-pub fn restore(drained: &[(i64, RequestCounts)]) {
-    let now = current_hour();
-    for (hour, counts) in drained {
-        if *hour < now - 3600 {
-            continue;
-        }
-        let slot = slot_of(*hour);
-        slot.requests.fetch_add(counts.requests, Ordering::Relaxed);
-        slot.client_errors.fetch_add(counts.client_errors, Ordering::Relaxed);
-        slot.server_errors.fetch_add(counts.server_errors, Ordering::Relaxed);
-    }
+    COUNTERS.pending(current_hour())
 }
 
 #[cfg(test)]
@@ -130,17 +149,25 @@ mod tests {
         assert_eq!(hour_of(-1), -3600);
     }
 
+    fn counts(requests: u64, client_errors: u64, server_errors: u64) -> RequestCounts {
+        RequestCounts { requests, client_errors, server_errors }
+    }
+
     #[test]
-    fn counts_are_drained_once_by_status_class() {
-        // The slots are shared by the whole test binary: measure what this test adds.
-        let before: u64 = pending().iter().map(|(_, c)| c.client_errors).sum();
-        record_request(404);
-        record_request(422);
-        let after: u64 = pending().iter().map(|(_, c)| c.client_errors).sum();
-        assert!(after >= before + 2, "{before} -> {after}");
-        let drained = drain();
-        assert!(drained.iter().map(|(_, c)| c.client_errors).sum::<u64>() >= 2);
-        restore(&drained);
-        assert!(pending().iter().map(|(_, c)| c.requests).sum::<u64>() >= 2);
+    fn counts_are_drained_once_by_hour_and_status_class() {
+        let counters = Counters::new();
+        let (before, now) = (7200, 10_800);
+        counters.record(before, 200);
+        counters.record(now, 404);
+        counters.record(now, 422);
+        counters.record(now, 503);
+        let expected = vec![(before, counts(1, 0, 0)), (now, counts(3, 2, 1))];
+        assert_eq!(counters.pending(now), expected);
+        assert_eq!(counters.pending(now), expected, "peeking takes nothing");
+        assert_eq!(counters.drain(now), expected);
+        assert_eq!(counters.drain(now), vec![], "a drain takes everything");
+        // The next hour reuses the slot of the hour before the previous one.
+        counters.record(now + 3600, 201);
+        assert_eq!(counters.drain(now + 3600), vec![(now + 3600, counts(1, 0, 0))]);
     }
 }

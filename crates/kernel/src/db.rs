@@ -605,8 +605,6 @@ impl Tx {
     }
 }
 
-/// A `LIKE … ESCAPE '\'` pattern matching any text that contains `text` literally (its `%`,
-/// `_` and `\` escaped).
 /// `id -> name` of the rows of `table` whose id is among `ids` (unknown ids are left out).
 /// For lists that show names beside ids: each module calls it on its own table.
 pub async fn names_by_id(
@@ -628,6 +626,8 @@ pub async fn names_by_id(
     Ok(names)
 }
 
+/// A `LIKE … ESCAPE '\'` pattern matching any text that contains `text` literally (its `%`,
+/// `_` and `\` escaped).
 pub fn like_contains(text: &str) -> String {
     format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
 }

@@ -69,6 +69,12 @@ pub fn migrations() -> Vec<migrate::Migration> {
             name: "outbox_interest",
             script: include_str!("../migrations/0003_outbox_interest.sql"),
         },
+        migrate::Migration {
+            module: "kernel",
+            version: 4,
+            name: "job_attempts_finished",
+            script: include_str!("../migrations/0004_job_attempts_finished.sql"),
+        },
     ]
 }
 

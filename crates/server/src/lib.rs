@@ -247,6 +247,10 @@ impl Application {
         for task in background {
             let _ = task.await;
         }
+        // The requests answered while shutting down, after the counts' task stopped.
+        if let Err(e) = insights::activity::flush(&self.db).await {
+            tracing::warn!(error = %e, "could not write the last request counts");
+        }
         self.db.close().await;
         Ok(())
     }

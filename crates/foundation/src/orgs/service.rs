@@ -10,12 +10,12 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::require_org_role;
+use crate::audit::{self, AuditEntry, Severity, actions};
 
 /// Organizations' names by id (deleted ones too; unknown ids are left out).
 pub async fn names(db: &Db, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
     kernel::db::names_by_id(db, "organizations", ids).await
 }
-use crate::audit::{self, AuditEntry, Severity, actions};
 
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Organization {

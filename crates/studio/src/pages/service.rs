@@ -151,15 +151,20 @@ fn validate_input(input: &PageInput, creating: bool) -> Result<()> {
 pub async fn check_document(db: &Db, p: &ProjectAccess, doc: &Value) -> Result<()> {
     let refs = document::validate(doc, "/document").map_err(Error::Validation)?;
     let mut errors = Vec::new();
+    // A page places the same few components many times: each is read once.
+    let mut schemas: std::collections::HashMap<&str, Option<Value>> = std::collections::HashMap::new();
     for (reference, pointer) in &refs.components {
-        let schema: Option<(Json<Value>,)> = db
-            .fetch_optional(
-                "SELECT props_schema FROM studio_components WHERE organization_id = $1 AND (id = $2 OR name = $2)
-                 ORDER BY id LIMIT 1",
-                args![&p.organization_id, reference],
-            )
-            .await?;
-        let Some((schema,)) = schema else {
+        if !schemas.contains_key(reference.as_str()) {
+            let found: Option<(Json<Value>,)> = db
+                .fetch_optional(
+                    "SELECT props_schema FROM studio_components WHERE organization_id = $1 AND (id = $2 OR name = $2)
+                     ORDER BY id LIMIT 1",
+                    args![&p.organization_id, reference],
+                )
+                .await?;
+            schemas.insert(reference, found.map(|(schema,)| schema.0));
+        }
+        let Some(Some(schema)) = schemas.get(reference.as_str()) else {
             errors.push(FieldError::new(
                 pointer,
                 "unknown_component",
@@ -171,7 +176,7 @@ pub async fn check_document(db: &Db, p: &ProjectAccess, doc: &Value) -> Result<(
         let props_at = format!("{}/props", pointer.trim_end_matches("/ref"));
         let placed = props_at.strip_prefix("/document").and_then(|inner| doc.pointer(inner));
         crate::components::props::check(
-            &schema.0,
+            schema,
             placed.unwrap_or(&Value::Object(Default::default())),
             &props_at,
             &mut errors,

@@ -44,7 +44,8 @@
 // in another browser rejects with a reason, then approves once they are sent again; as an
 // administrator, sends a notification to one account (an unknown address refused first) and to
 // everyone with a role (both then listed as sent, the broadcast counted once delivered); switches
-// the dashboard's activity charts to 7 days (requests counted), finds the deployed app among
+// the dashboard's activity charts to 7 days (requests counted), signs one of an account's
+// sessions out from its details, finds the deployed app among
 // every app and the live-edited page's sessions among every editing session (one deleted). Fails
 // on any console error (CSP violations included) and on any WCAG 2.1 A/AA violation axe-core finds on a screen.
 // Screenshots of each screen go to $SCREENSHOTS_DIR (default ../target/console-screenshots).
@@ -341,6 +342,26 @@ try {
   await fields.nth(5).getByLabel('Protected').uncheck();
   await page.getByRole('button', { name: 'Save collection' }).click();
   await page.getByText('Collection “books” saved').waitFor();
+
+  // The collection's migration history, from its editor: created, a field added, indexed
+  // (newest first), each in words with the fields' types and the index's name, by its author;
+  // the SQL run behind a disclosure. Then every collection's, the default users' among them.
+  await page.locator('#collection-migrations').click();
+  await page.waitForURL(/\/migrations\?collection=/);
+  const migrationRows = page.locator('#migrations tbody tr');
+  await migrationRows.first().waitFor();
+  check((await migrationRows.count()) === 3, 'the books collection has three migrations');
+  await expectText(migrationRows.nth(0), 'create index books_by_title on title', 'the index migration');
+  await expectText(migrationRows.nth(1), 'add field isbn (text)', 'the added field and its type');
+  await expectText(migrationRows.nth(2), 'create collection books with title (text), price (number), in_stock (bool)', 'the creation and its fields');
+  await expectText(migrationRows.nth(2), 'Ada Lovelace', 'the author of the migration');
+  await migrationRows.nth(1).locator('summary').click();
+  await expectText(migrationRows.nth(1).locator('pre'), 'ADD COLUMN "isbn"', 'the SQL of the migration');
+  check((await page.getByLabel('Collection').inputValue()) !== '', 'the books collection is chosen');
+  await shot('collection-migrations');
+  await page.getByLabel('Collection').selectOption('');
+  await expectText(page.locator('#migrations tbody tr'), 'create collection users', 'the default users collection in the history');
+  check((await migrationRows.count()) === 4, 'every collection has four migrations');
 
   // A collection deleted, after confirming.
   await page.getByRole('link', { name: 'Book shop', exact: true }).click();
@@ -1608,6 +1629,7 @@ try {
     editorUrl,
     `${projectUrl}/collections/books`,
     `${projectUrl}/collections/new`,
+    `${projectUrl}/migrations`,
     appsUrl,
     recordsUrl,
     exportsUrl,
@@ -2023,6 +2045,35 @@ try {
       await page.locator('#admin-users-apply').click();
       await expectText(page.locator('#admin-users'), email, 'the builder is found');
       await shot('admin-users');
+      // The builder's details, their open sessions among them: two made here for the purpose
+      // (signed in with the password and a second factor by clients naming themselves; nothing
+      // else of this test uses them), the most recent signed out once confirmed, the other kept.
+      const signInAs = async (device, code) => {
+        const post = (path, body) =>
+          fetch(`${base}/api/v1/foundation/auth/${path}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'user-agent': device },
+            body: JSON.stringify(body),
+          });
+        const challenge = await (await post('login', { email, password: newPassword })).json();
+        const answer = await post('mfa', { mfa_token: challenge.mfa_token, code });
+        check(answer.ok, `the builder signs in on ${device}: ${answer.status}`);
+      };
+      const laptop = `E2E laptop ${Date.now()}`;
+      const phone = `E2E phone ${Date.now()}`;
+      await signInAs(laptop, totp(secret));
+      await signInAs(phone, recovery[2]);
+      await page.locator('#admin-users tbody tr').filter({ hasText: email }).locator('button[id^="admin-user-open-"]').click();
+      await page.locator('#admin-user-detail').waitFor();
+      const userSessions = page.locator('#admin-user-sessions tbody tr');
+      await expectText(userSessions, laptop, "the builder's sessions are listed");
+      await expectText(userSessions, phone, 'each named by its device');
+      page.once('dialog', (dialog) => dialog.accept());
+      await userSessions.filter({ hasText: phone }).getByRole('button', { name: /^Sign out/ }).click();
+      await expectText(page.locator('#admin-user-sessions-message'), `signed out of ${phone}`, 'the sign-out is confirmed');
+      await userSessions.filter({ hasText: phone }).waitFor({ state: 'detached' });
+      await expectText(userSessions, laptop, 'the other session is still open');
+      await shot('admin-user-sessions');
       await page.locator('#admin-tab-audit').click();
       await page.locator('#admin-audit-severity').selectOption('HIGH');
       await page.locator('#admin-audit-apply').click();

@@ -14,7 +14,7 @@ export const componentScreens = chunk(() => import('./features/components/screen
 export const verificationScreen = chunk(() => import('./features/verification/OrgVerification.svelte'));
 /** Profile and Security. */
 export const accountScreens = chunk(() => import('./features/account/screens'));
-/** A project's collections and the collection editor. */
+/** A project's collections, the collection editor and the migration history. */
 export const collectionScreens = chunk(() => import('./features/collections/screens'));
 export const appsScreen = chunk(() => import('./features/apps/AppList.svelte'));
 export const pagesScreen = chunk(() => import('./features/pages/PagesList.svelte'));

@@ -34,6 +34,8 @@ export const ROUTES = [
   { name: 'projectExports', pattern: '/projects/:id/exports' },
   { name: 'projectSharing', pattern: '/projects/:id/sharing' },
   { name: 'pageEditor', pattern: '/projects/:id/pages/:pageId' },
+  // Not under collections/, where a collection named `migrations` would be.
+  { name: 'projectMigrations', pattern: '/projects/:id/migrations' },
   { name: 'collectionNew', pattern: '/projects/:id/collections/new' },
   { name: 'collection', pattern: '/projects/:id/collections/:name' },
   { name: 'admin', pattern: '/admin' },

@@ -216,3 +216,48 @@ async fn admins_list_every_organization_and_project(app: TestApp) {
     }
     app.stop().await;
 }
+
+on_both_databases!(admins_see_and_sign_out_an_accounts_sessions);
+
+/// An administrator lists an account's open sessions and signs one device, then every
+/// device, out: the revoked sessions' tokens stop working at once. Nobody else may.
+async fn admins_see_and_sign_out_an_accounts_sessions(app: TestApp) {
+    let admin = app.admin("root@sessions-admin.example").await;
+    let laptop = app.signup("robin@sessions-admin.example").await;
+    let phone = app.login("robin@sessions-admin.example", PASSWORD).await;
+    let other = app.signup("sam@sessions-admin.example").await;
+    let sessions_of = |id: &str| format!("{USERS}/{id}/sessions");
+
+    let listed = app.get(&sessions_of(&laptop.user_id), Some(&admin.access)).await.expect(200).body;
+    let ids: Vec<String> =
+        listed.as_array().expect("sessions").iter().filter_map(|s| s["id"].as_str().map(str::to_string)).collect();
+    assert_eq!(ids.len(), 2, "{listed}");
+    assert!(listed.as_array().is_some_and(|s| s.iter().all(|s| s["current"] == false)));
+
+    // One device: the most recently used (the phone's sign-in) goes; the laptop stays.
+    let others = app.get(&sessions_of(&other.user_id), Some(&admin.access)).await.expect(200).body;
+    let sams = others[0]["id"].as_str().expect("Sam's session").to_string();
+    app.delete(&format!("{}/{sams}", sessions_of(&laptop.user_id)), Some(&admin.access)).await.expect(404);
+    app.delete(&format!("{}/{}", sessions_of(&laptop.user_id), ids[0]), Some(&admin.access)).await.expect(204);
+    app.get("/api/v1/foundation/users/me", Some(&phone.access)).await.expect(401);
+    app.get("/api/v1/foundation/users/me", Some(&laptop.access)).await.expect(200);
+    app.delete(&format!("{}/{}", sessions_of(&laptop.user_id), ids[0]), Some(&admin.access)).await.expect(404);
+
+    // Every device.
+    let all = app.post(&format!("{}/revoke-all", sessions_of(&laptop.user_id)), Some(&admin.access), json!({})).await;
+    assert_eq!(all.expect(200).body["revoked"], 1);
+    app.get("/api/v1/foundation/users/me", Some(&laptop.access)).await.expect(401);
+    let left = app.get(&sessions_of(&laptop.user_id), Some(&admin.access)).await.expect(200).body;
+    assert_eq!(left, json!([]));
+    app.get("/api/v1/foundation/users/me", Some(&other.access)).await.expect(200);
+    assert!(app.audit_actions().await.iter().filter(|a| *a == "SESSION_REVOKED").count() >= 2);
+
+    app.get(&sessions_of("no-such-account"), Some(&admin.access)).await.expect(404);
+    app.post(&format!("{}/revoke-all", sessions_of("no-such-account")), Some(&admin.access), json!({}))
+        .await
+        .expect(404);
+    app.get(&sessions_of(&other.user_id), None).await.expect(401);
+    app.get(&sessions_of(&other.user_id), Some(&other.access)).await.expect(403);
+    app.post(&format!("{}/revoke-all", sessions_of(&admin.user_id)), Some(&other.access), json!({})).await.expect(403);
+    app.get("/api/v1/foundation/users/me", Some(&admin.access)).await.expect(200);
+}

@@ -38,6 +38,9 @@ const SESSION_ENDING: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/foundation/users/me"),
     ("POST", "/api/v1/foundation/users/me/sessions/revoke-others"),
     ("DELETE", "/api/v1/foundation/users/me/sessions/{id}"),
+    // The fixtures' account id is the administrator's own.
+    ("POST", "/api/v1/admin/users/{id}/sessions/revoke-all"),
+    ("DELETE", "/api/v1/admin/users/{id}/sessions/{session_id}"),
 ];
 
 /// Operations that answer the documented 503 once their input is valid, because this run

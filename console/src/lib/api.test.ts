@@ -560,6 +560,28 @@ describe('Api: platform administration', () => {
     expect(calls.every((c) => c.headers.authorization === 'Bearer a')).toBe(true);
   });
 
+  it("lists an account's sessions and signs one or every device out", async () => {
+    const session = { id: 's 1', user_agent: 'curl/8', ip: null, created_at: 'c', last_used_at: 'l', expires_at: 'e', current: false };
+    const { calls, fetcher } = fakeFetch([
+      [200, [session]],
+      [204, null],
+      [404, { status: 404, detail: 'session not found' }],
+      [200, { revoked: 2 }],
+    ]);
+    const api = new Api(memoryStore({ access: 'a', refresh: 'r' }), fetcher);
+    expect(await api.adminUserSessions('u 1')).toEqual([session]);
+    await api.adminRevokeUserSession('u 1', 's 1');
+    const gone = await api.adminRevokeUserSession('u 1', 's 1').catch((e: unknown) => e);
+    expect((gone as ApiError).status).toBe(404);
+    expect((await api.adminRevokeUserSessions('u 1')).revoked).toBe(2);
+    expect(calls.map((c) => [c.method, c.url])).toEqual([
+      ['GET', `${admin}/users/u%201/sessions`],
+      ['DELETE', `${admin}/users/u%201/sessions/s%201`],
+      ['DELETE', `${admin}/users/u%201/sessions/s%201`],
+      ['POST', `${admin}/users/u%201/sessions/revoke-all`],
+    ]);
+  });
+
   it('lists every organization and every project with filters', async () => {
     const page = { items: [], page: 1, per_page: 25, total_items: 0, total_pages: 0 };
     const { calls, fetcher } = fakeFetch([

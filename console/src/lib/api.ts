@@ -47,6 +47,7 @@ import type {
   AdminAppFilter,
   Activity,
   ActivityRange,
+  AdminSession,
   AdminUser,
   AdminUserUpdate,
   ApiKey,
@@ -112,6 +113,8 @@ import type {
   RegisterResponse,
   RenderedEmail,
   RevenueMonth,
+  SchemaMigration,
+  RevokedSessions,
   SessionView,
   SettableStatus,
   SignInCodeSent,
@@ -1041,6 +1044,21 @@ export class Api {
     return this.request('PUT', this.adminUserPath(id, '/status'), { body: { status } });
   }
 
+  /** An account's open sessions, most recently used first. */
+  adminUserSessions(id: string): Promise<AdminSession[]> {
+    return this.request('GET', this.adminUserPath(id, '/sessions'));
+  }
+
+  /** Sign one device of an account out (404 when it is not an open session of the account). */
+  adminRevokeUserSession(id: string, sessionId: string): Promise<void> {
+    return this.request('DELETE', this.adminUserPath(id, `/sessions/${encodeURIComponent(sessionId)}`));
+  }
+
+  /** Sign every device of an account out. */
+  adminRevokeUserSessions(id: string): Promise<RevokedSessions> {
+    return this.request('POST', this.adminUserPath(id, '/sessions/revoke-all'));
+  }
+
   /** Every organization, newest first, with its member count and first owner. */
   adminOrganizations(filter: AdminOrganizationFilter = {}, paging: Paging = {}): Promise<Page<AdminOrganization>> {
     return this.request('GET', this.adminPath('/organizations'), { query: { ...filter, ...paging } });
@@ -1303,6 +1321,11 @@ export class Api {
 
   deleteCollection(projectId: string, name: string): Promise<void> {
     return this.request('DELETE', `${this.collectionsPath(projectId)}/${encodeURIComponent(name)}`);
+  }
+
+  /** Every schema change applied to the project's collections, oldest first. */
+  schemaMigrations(projectId: string): Promise<SchemaMigration[]> {
+    return this.request('GET', `${this.collectionsPath(projectId)}/migrations`);
   }
 
   // --- Pages -------------------------------------------------------------------------------

@@ -73,6 +73,14 @@ export interface SessionView {
   current: boolean;
 }
 
+/** An account's open session as administrators see it (`current` is always false). */
+export type AdminSession = SessionView;
+
+/** How many sessions signing an account out everywhere ended. */
+export interface RevokedSessions {
+  revoked: number;
+}
+
 /** A third-party sign-in provider configured on the server (GitHub, Google…). */
 export interface OAuthProvider {
   name: string;
@@ -242,6 +250,21 @@ export interface NewCollection extends Partial<Rules> {
   fields: CollectionField[];
   /** Absent: the indexes stay as they are. */
   indexes?: CollectionIndex[];
+}
+
+/** One entry of a project's schema history: a collection created, changed or deleted. */
+export interface SchemaMigration {
+  /** Its number in the project's history, from 1. */
+  seq: number;
+  collection_id: string;
+  /** The collection's name at the time. */
+  collection_name: string;
+  /** What changed, in words (`add field title`, `change access rules`). */
+  operations: string[];
+  /** The SQL statements run, for this database. */
+  statements: string[];
+  actor_id: string;
+  created_at: string;
 }
 
 export interface App {

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod admin_orgs;
+pub mod admin_sessions;
 pub mod api_keys;
 pub mod audit;
 pub mod authn;
@@ -114,7 +115,10 @@ pub fn router(state: FoundationState) -> OpenApiRouter {
         )
         .nest("/foundation/api-keys", api_keys::routes())
         .nest("/foundation/organizations", orgs::routes())
-        .nest("/admin", admin::routes().merge(admin_orgs::routes()).merge(audit::admin_routes()))
+        .nest(
+            "/admin",
+            admin::routes().merge(admin_orgs::routes()).merge(admin_sessions::routes()).merge(audit::admin_routes()),
+        )
         .with_state(state)
 }
 

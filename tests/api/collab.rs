@@ -470,6 +470,7 @@ async fn history_can_be_replayed_travelled_and_restored(app: TestApp) {
         "the admin's list names the page and the organization"
     );
     assert!(listed["project_name"].is_string(), "{listed}");
+    assert!(listed["user_name"].is_string(), "the editor is named: {listed}");
     app.delete(&format!("/api/v1/admin/collab/replays/{replay_id}"), Some(&admin.access)).await.expect(204);
     app.get(&format!("{base}/replays/{replay_id}"), Some(&owner.access)).await.expect(404);
     let now = app.get(&format!("/api/v1/studio/projects/{project}/pages/{page_id}"), Some(&owner.access)).await;

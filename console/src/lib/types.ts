@@ -576,6 +576,8 @@ export interface AdminReplay extends Replay {
   page_name: string | null;
   project_name: string | null;
   organization_name: string | null;
+  /** The editor's name (null for `system` and accounts that are gone). */
+  user_name: string | null;
 }
 
 export interface AdminReplayFilter {

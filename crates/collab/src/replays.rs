@@ -108,6 +108,8 @@ pub struct AdminReplay {
     pub page_name: Option<String>,
     pub project_name: Option<String>,
     pub organization_name: Option<String>,
+    /// The editor's name (none for `system` and accounts that are gone).
+    pub user_name: Option<String>,
 }
 
 /// Every organization's sessions, newest first (the platform admin's view).
@@ -121,10 +123,12 @@ pub async fn list_all(db: &Db, organization_id: Option<&str>, req: PageRequest) 
     let pages = studio::pages::service::names(db, &ids(|r| &r.page_id)).await?;
     let projects = studio::projects::service::names(db, &ids(|r| &r.project_id)).await?;
     let organizations = foundation::orgs::service::names(db, &ids(|r| &r.organization_id)).await?;
+    let editors = foundation::accounts::service::display_names(db, &ids(|r| &r.user_id)).await?;
     Ok(sessions.map(|replay| AdminReplay {
         page_name: pages.get(&replay.page_id).cloned(),
         project_name: projects.get(&replay.project_id).cloned(),
         organization_name: organizations.get(&replay.organization_id).cloned(),
+        user_name: editors.get(&replay.user_id).cloned(),
         replay,
     }))
 }

@@ -605,11 +605,13 @@ impl Tx {
     }
 }
 
-/// `id -> name` of the rows of `table` whose id is among `ids` (unknown ids are left out).
+/// `id -> name` of the rows of `table` whose id is among `ids` (unknown ids are left out),
+/// the name being the SQL expression `name` (a column, or a fixed expression over columns).
 /// For lists that show names beside ids: each module calls it on its own table.
 pub async fn names_by_id(
     db: &Db,
     table: &'static str,
+    name: &'static str,
     ids: &[&str],
 ) -> Result<std::collections::HashMap<String, String>> {
     let mut unique = ids.to_vec();
@@ -618,7 +620,7 @@ pub async fn names_by_id(
     let mut names = std::collections::HashMap::with_capacity(unique.len());
     for chunk in unique.chunks(500) {
         let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT id, name FROM {table} WHERE id IN ({})", marks.join(", "));
+        let sql = format!("SELECT id, {name} FROM {table} WHERE id IN ({})", marks.join(", "));
         let args: Vec<Arg> = chunk.iter().map(|id| Arg::from(id.to_string())).collect();
         let rows: Vec<(String, String)> = db.fetch_all(sqlx::AssertSqlSafe(sql), args).await?;
         names.extend(rows);

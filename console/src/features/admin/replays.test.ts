@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deleteQuestion, editorName, emptyReplayForm, isReplayFilterField, pageEditorPath, replayFilter, unknownEditors } from './replays';
+import { deleteQuestion, editorName, emptyReplayForm, isReplayFilterField, pageEditorPath, replayFilter } from './replays';
 import { queryString } from '../../lib/api';
 import { matchRoute } from '../../lib/paths';
 import { ROUTES } from '../../routes';
@@ -28,12 +28,10 @@ describe('the Replays list', () => {
     expect(matchRoute(ROUTES, '/admin/replays')).toEqual({ name: 'adminReplays', params: {} });
   });
 
-  it('names the editors, looking each unknown account up once', () => {
-    const names = new Map([['u1', 'Ada Lovelace']]);
-    expect(unknownEditors([{ user_id: 'u1' }, { user_id: 'u2' }, { user_id: 'system' }, { user_id: 'u2' }], names)).toEqual(['u2']);
-    expect(editorName('u1', names)).toBe('Ada Lovelace');
-    expect(editorName('u2', names)).toBe('u2');
-    expect(editorName('system', names)).toBe('Socle');
+  it('names the editors: the platform, an account by its name, one that is gone by its id', () => {
+    expect(editorName({ user_id: 'u1', user_name: 'Ada Lovelace' })).toBe('Ada Lovelace');
+    expect(editorName({ user_id: 'u2', user_name: null })).toBe('u2');
+    expect(editorName({ user_id: 'system', user_name: null })).toBe('Socle');
   });
 
   it('asks before deleting, saying what is lost', () => {

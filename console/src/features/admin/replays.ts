@@ -1,7 +1,7 @@
 // Helpers of the Replays list (every page editing session on the platform): the filter form
 // as the API's query, who edited, the link to the page's editor, the delete question.
 
-import type { AdminReplayFilter, Replay } from '../../lib/types';
+import type { AdminReplay, AdminReplayFilter, Replay } from '../../lib/types';
 import { DEFAULT_PER_PAGE } from './directory';
 
 /** The filter form's values as typed. */
@@ -41,18 +41,10 @@ export function pageEditorPath(
 }
 
 /** The accounts whose names are still unknown, once each (the platform's own sessions need none). */
-export function unknownEditors(replays: readonly Pick<Replay, 'user_id'>[], known: ReadonlyMap<string, string>): string[] {
-  const ids = new Set<string>();
-  for (const r of replays) {
-    if (r.user_id && r.user_id !== 'system' && !known.has(r.user_id)) ids.add(r.user_id);
-  }
-  return [...ids];
-}
-
-/** Who edited: the platform itself, a known account's name, or the account's id. */
-export function editorName(userId: string, names: ReadonlyMap<string, string>): string {
-  if (userId === 'system') return 'Socle';
-  return names.get(userId) ?? userId;
+/** Who edited: the platform itself, the account's name, or its id (an account that is gone). */
+export function editorName(replay: Pick<AdminReplay, 'user_id' | 'user_name'>): string {
+  if (replay.user_id === 'system') return 'Socle';
+  return replay.user_name ?? replay.user_id;
 }
 
 /**

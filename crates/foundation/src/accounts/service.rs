@@ -15,6 +15,13 @@ use crate::passwords::Verdict;
 use crate::state::FoundationState;
 use crate::{emails, sessions};
 
+/// Accounts' names by id ("first last", or the address when both are empty; unknown ids
+/// are left out).
+pub async fn display_names(db: &kernel::Db, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
+    const NAME: &str = "COALESCE(NULLIF(TRIM(first_name || ' ' || last_name), ''), email)";
+    kernel::db::names_by_id(db, "users", NAME, ids).await
+}
+
 pub const NAME_MAX: usize = 100;
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -14,7 +14,7 @@ use crate::audit::{self, AuditEntry, Severity, actions};
 
 /// Organizations' names by id (deleted ones too; unknown ids are left out).
 pub async fn names(db: &Db, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
-    kernel::db::names_by_id(db, "organizations", ids).await
+    kernel::db::names_by_id(db, "organizations", "name", ids).await
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]

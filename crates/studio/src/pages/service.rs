@@ -19,7 +19,7 @@ use collections::schema::{ProjectSchema, check_rule};
 
 /// Pages' names by id (unknown ids are left out).
 pub async fn names(db: &Db, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
-    kernel::db::names_by_id(db, "studio_pages", ids).await
+    kernel::db::names_by_id(db, "studio_pages", "name", ids).await
 }
 
 pub const MAX_PAGES: i64 = 200;

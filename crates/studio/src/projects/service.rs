@@ -20,7 +20,7 @@ use ::collections::input;
 
 /// Projects' names by id (those in the trash too; unknown ids are left out).
 pub async fn names(db: &Db, ids: &[&str]) -> Result<std::collections::HashMap<String, String>> {
-    kernel::db::names_by_id(db, "studio_projects", ids).await
+    kernel::db::names_by_id(db, "studio_projects", "name", ids).await
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

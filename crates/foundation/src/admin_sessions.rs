@@ -18,8 +18,7 @@ use crate::sessions::{SessionView, list_active, revoke, revoke_all_for_user};
 use crate::state::FoundationState;
 
 async fn require_account(db: &Db, user_id: &str) -> Result<()> {
-    let found: Option<(String,)> = db.fetch_optional("SELECT id FROM users WHERE id = $1", args![user_id]).await?;
-    found.map(|_| ()).ok_or_else(|| Error::not_found("user"))
+    crate::accounts::find_by_id(db, user_id).await?.map(|_| ()).ok_or_else(|| Error::not_found("user"))
 }
 
 /// An account's open sessions, most recently used first.

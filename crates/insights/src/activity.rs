@@ -132,7 +132,7 @@ pub async fn flush(db: &Db) -> Result<()> {
 }
 
 async fn add_hour(db: &Db, hour: i64, counts: &RequestCounts) -> Result<()> {
-    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let n = saturating_i64;
     db.execute(
         "INSERT INTO insights_request_hours (hour, requests, client_errors, server_errors) VALUES ($1, $2, $3, $4)
          ON CONFLICT (hour) DO UPDATE SET requests = insights_request_hours.requests + excluded.requests,
@@ -189,7 +189,7 @@ pub async fn activity(db: &Db, range: ActivityRange) -> Result<Activity> {
         )
         .await?;
     let pending = activity::pending().into_iter().map(|(hour, c)| {
-        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let n = saturating_i64;
         (hour, n(c.requests), n(c.client_errors), n(c.server_errors))
     });
     for (hour, requests, client_errors, server_errors) in stored.into_iter().chain(pending) {
@@ -210,6 +210,11 @@ pub async fn activity(db: &Db, range: ActivityRange) -> Result<Activity> {
         }
     }
     Ok(Activity { range, bucket: size, buckets: buckets.into_values().collect() })
+}
+
+/// A count as the database's BIGINT (no process counts past it).
+fn saturating_i64(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
 }
 
 fn at(unix_seconds: i64) -> OffsetDateTime {

@@ -275,6 +275,32 @@ async fn invalid_edits_are_repaired_for_everyone(app: TestApp) {
         "the editor's document is valid again: {}",
         a.json()
     );
+
+    // Keystrokes in free text are checked by their length alone; a text pushed past its
+    // limit goes back to its last valid content, the keystrokes typed before included.
+    for key in [" ", "t", "h", "e", "r", "e"] {
+        a.edit(|txn| heading_text(txn).push(txn, key)).await;
+    }
+    b.until("the keystrokes", |d| first_text(d) == "Hello! there").await;
+    let too_long = "x".repeat(studio::pages::document::MAX_TEXT_BYTES);
+    a.edit(|txn| heading_text(txn).push(txn, &too_long)).await;
+    a.until("the long text's repair", |d| first_text(d) == "Hello! there").await;
+    b.settle(Duration::from_millis(300)).await;
+    assert_eq!(b.json(), a.json(), "B never holds the long text");
+    // A required text emptied comes back too.
+    a.edit(|txn| {
+        let text = heading_text(txn);
+        let len = text.len(txn);
+        text.remove_range(txn, 0, len);
+    })
+    .await;
+    a.settle(Duration::from_millis(300)).await;
+    a.until("the emptied text's repair", |d| first_text(d) == "Hello! there").await;
+    let read = crate::eventually!("the Studio page to hold the repaired text", {
+        let read = app.get(&rest, Some(&owner.access)).await.expect(200);
+        (first_text(&read.body["document"]) == "Hello! there").then_some(read)
+    });
+    assert!(studio::pages::document::validate(&read.body["document"], "/document").is_ok());
 }
 
 async fn access_is_checked_at_connect_and_while_connected(backend: Backend) {

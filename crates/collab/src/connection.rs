@@ -170,6 +170,7 @@ async fn relay_frames(
             }
             // Fell behind: send the whole document (the client keeps what it has).
             Err(RecvError::Lagged(_)) => {
+                metrics::counter!("socle_collab_resyncs_total").increment(1);
                 if socket.feed(WsMessage::Binary(room.full_update().into())).await.is_err() {
                     return false;
                 }

@@ -20,6 +20,7 @@ mod routes;
 pub mod service;
 pub mod settings;
 pub mod store;
+mod touched;
 pub mod validation;
 
 use std::collections::HashMap;
@@ -218,5 +219,9 @@ pub fn describe_metrics() {
     metrics::describe_counter!(
         "socle_collab_repairs_total",
         "Batches of live edits repaired because they made a page invalid."
+    );
+    metrics::describe_counter!(
+        "socle_collab_resyncs_total",
+        "Connections that fell behind their room's relay and were sent the whole document."
     );
 }

@@ -16,9 +16,11 @@ use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector, Transact};
 
+use kernel::error::FieldError;
+
 use crate::access::PageRef;
 use crate::store::{self, NewUpdate};
-use crate::{CollabState, mapping, validation};
+use crate::{CollabState, mapping, touched, validation};
 
 /// Batches of frames a slow connection may fall behind before it is resynchronised (with
 /// the whole document). The buffer is allocated with the room, so it is kept small.
@@ -235,8 +237,13 @@ impl Room {
 struct Worker {
     state: CollabState,
     room: Arc<Room>,
-    /// The last document that passed validation: what a repair goes back to.
-    last_valid: Value,
+    /// What the document's transactions changed (recorded by an observer).
+    touched: touched::Recorder,
+    /// Whether the document is valid now, its size as JSON when last measured, and the free
+    /// texts edited since (their largest size in the page JSON): a bound on its size now.
+    valid: bool,
+    valid_size: usize,
+    texts_since: HashMap<String, usize>,
     /// Who changed the page since its last save point (a Studio version).
     unsaved_by: Option<String>,
     rows_since_checkpoint: usize,
@@ -289,10 +296,8 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
         crate::replays::close(db, &session).await?;
         last_id = id.max(last_id);
     }
-    let last_valid = {
-        let json = mapping::to_json(&doc);
-        if validation::check(&json).is_ok() { json } else { studio_page.document.0.clone() }
-    };
+    let valid_size = validation::check(&mapping::to_json(&doc)).ok();
+    let touched = touched::observe(&doc);
     let (inbox, commands) = mpsc::channel(BATCH * 4);
     let (out, _) = broadcast::channel(RELAY_BUFFER);
     let room = Arc::new(Room {
@@ -309,7 +314,10 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
     let worker = Worker {
         state: state.clone(),
         room: room.clone(),
-        last_valid,
+        touched,
+        valid: valid_size.is_some(),
+        valid_size: valid_size.unwrap_or(usize::MAX),
+        texts_since: HashMap::new(),
         unsaved_by: None,
         rows_since_checkpoint: loaded.rows_after_checkpoint,
         document_written: Instant::now().checked_sub(DOCUMENT_EVERY).unwrap_or_else(Instant::now),
@@ -401,33 +409,54 @@ impl Worker {
             return Ok(());
         }
         let mut accepted: Vec<(u64, NewUpdate)> = Vec::with_capacity(edits.len());
-        let (json, repair) = {
+        let checked = {
             let aw = self.room.awareness.lock().map_err(|_| kernel::Error::internal("room lock poisoned"))?;
             let doc = aw.doc();
-            for (conn, update) in edits {
-                if store::apply(doc, &update.data) {
-                    accepted.push((conn, update));
-                } else if let Ok(conns) = self.room.conns.lock()
-                    && let Some(c) = conns.get(&conn)
-                {
-                    let _ = c.kick.send(Some((4400, "an update could not be read".into())));
+            // What other transactions (a write, a repair) changed is not this batch's.
+            touched::take(&self.touched);
+            {
+                // One document transaction for the batch: its cleanup (merging, observers)
+                // runs once, not once per edit.
+                let mut txn = doc.transact_mut();
+                for (conn, update) in edits {
+                    if store::apply_in(&mut txn, &update.data) {
+                        accepted.push((conn, update));
+                    } else if let Ok(conns) = self.room.conns.lock()
+                        && let Some(c) = conns.get(&conn)
+                    {
+                        let _ = c.kick.send(Some((4400, "an update could not be read".into())));
+                    }
                 }
             }
-            let json = mapping::to_json(doc);
-            match validation::check(&json) {
-                Ok(()) => (json, None),
-                Err(errors) => {
-                    let fixed = validation::repair(&json, &self.last_valid, &errors);
-                    let mut update = mapping::write_json(doc, &fixed);
-                    let mut json = mapping::to_json(doc);
-                    if validation::check(&json).is_err() {
-                        let again = mapping::write_json(doc, &self.last_valid);
-                        update = yrs::merge_updates_v1([update.as_slice(), again.as_slice()]).unwrap_or(again);
-                        json = mapping::to_json(doc);
+            let touched = touched::take(&self.touched);
+            let free_texts = if self.valid {
+                touched::free_texts_within_limits(&doc.transact(), touched)
+                    .filter(|texts| self.size_bound(texts) <= studio::pages::document::MAX_BYTES)
+            } else {
+                None
+            };
+            match free_texts {
+                // Keystrokes in free text, within limits: the page is still valid, and is
+                // not materialised.
+                Some(texts) => {
+                    for t in texts {
+                        self.texts_since.insert(t.pointer, t.json_bytes);
                     }
-                    metrics::counter!("socle_collab_repairs_total").increment(1);
-                    (json, Some(update))
+                    None
                 }
+                None => {
+                    let json = mapping::to_json(doc);
+                    let result = validation::check(&json);
+                    Some((json, result))
+                }
+            }
+        };
+        let (json, repair) = match checked {
+            None => (None, None),
+            Some((json, Ok(size))) => (Some((json, size)), None),
+            Some((json, Err(errors))) => {
+                let (json, size, update) = self.repair(json, &errors).await?;
+                (Some((json, size)), Some(update))
             }
         };
         if accepted.is_empty() && repair.is_none() {
@@ -448,7 +477,18 @@ impl Worker {
         }
         let repaired = rows.len() > edited;
         let author = if author.is_empty() { "system".to_string() } else { author };
-        self.log(&rows, &json, &author).await?;
+        let due = self.document_due(&rows);
+        let json = match json {
+            Some(j) => Some(j),
+            // The page JSON is due: materialised now (the document is valid, as checked above).
+            None if due => {
+                let json = self.room.document();
+                let size = validation::check(&json).unwrap_or(usize::MAX);
+                Some((json, size))
+            }
+            None => None,
+        };
+        self.log(&rows, json.as_ref().filter(|_| due).map(|(j, _)| j), &author).await?;
         metrics::counter!("socle_collab_updates_total").increment(edited as u64);
         if repaired {
             // Everyone, the authors included, receives the edits and their repair as one
@@ -464,28 +504,100 @@ impl Worker {
                 .collect();
             let _ = self.room.out.send(Arc::from(frames));
         }
-        self.last_valid = json;
+        if let Some((_, size)) = json {
+            self.valid_now(size);
+        }
         self.unsaved_by = Some(author);
-        // Relayed first: storing the page JSON and checkpointing delay no one's edit.
-        self.after_logging().await;
         Ok(())
     }
 
-    /// Log `rows` in one transaction (on PostgreSQL the other processes hear of it when it
-    /// commits). A change other than live edits stores the page JSON in the same
-    /// transaction; live edits leave it pending, written after they are relayed at most
-    /// every [`DOCUMENT_EVERY`] (by [`Self::after_logging`], the room's tick or its save
-    /// point): the log is the truth, the page JSON its materialised form.
-    async fn log(&mut self, rows: &[NewUpdate], json: &Value, author: &str) -> kernel::Result<()> {
+    /// The most bytes the page JSON can hold now that `texts` changed (and those changed
+    /// since its size was measured).
+    fn size_bound(&self, texts: &[touched::TextLength]) -> usize {
+        let others: usize = self
+            .texts_since
+            .iter()
+            .filter(|(pointer, _)| !texts.iter().any(|t| &t.pointer == *pointer))
+            .map(|(_, bytes)| bytes)
+            .sum();
+        self.valid_size.saturating_add(others).saturating_add(texts.iter().map(|t| t.json_bytes).sum())
+    }
+
+    /// The document is valid, its page JSON `size` bytes long.
+    fn valid_now(&mut self, size: usize) {
+        self.valid = size <= studio::pages::document::MAX_BYTES;
+        self.valid_size = size;
+        self.texts_since.clear();
+    }
+
+    /// Put the faulty values of `json` (the document now) back as they were in the last
+    /// valid document; returns the repaired page JSON, its size and the repairing update.
+    ///
+    /// The last valid document is read back from the log (every logged batch left the page
+    /// valid) rather than kept: a room would otherwise hold a second copy of its page, as
+    /// JSON, for the rare edit that needs repairing. Should the log not hold a valid page
+    /// (it was loaded invalid), the Studio page's stored JSON, validated when written, is it.
+    async fn repair(&self, json: Value, errors: &[FieldError]) -> kernel::Result<(Value, usize, Vec<u8>)> {
         let db = &self.state.db;
         let page_id = &self.room.page.page_id;
-        let now_due = rows.iter().any(|r| r.kind != "edit");
+        let mut last_valid = store::document_upto(db, page_id, self.room.last_id.load(Ordering::Acquire)).await?;
+        if validation::check(&last_valid).is_err() {
+            last_valid = studio::pages::service::locate(db, page_id)
+                .await?
+                .map(|p| p.document.0)
+                .ok_or_else(|| kernel::Error::not_found("page"))?;
+        }
+        let aw = self.room.awareness.lock().map_err(|_| kernel::Error::internal("room lock poisoned"))?;
+        let doc = aw.doc();
+        let fixed = validation::repair(&json, &last_valid, errors);
+        let mut update = mapping::write_json(doc, &fixed);
+        let mut json = mapping::to_json(doc);
+        let size = match validation::check(&json) {
+            Ok(size) => size,
+            Err(_) => {
+                let again = mapping::write_json(doc, &last_valid);
+                update = yrs::merge_updates_v1([update.as_slice(), again.as_slice()]).unwrap_or(again);
+                json = mapping::to_json(doc);
+                validation::check(&json).unwrap_or(usize::MAX)
+            }
+        };
+        metrics::counter!("socle_collab_repairs_total").increment(1);
+        Ok((json, size, update))
+    }
+
+    /// Whether logging `rows` stores the page JSON too: a change other than live edits
+    /// does, and live edits do once the last store is [`DOCUMENT_EVERY`] old.
+    fn document_due(&self, rows: &[NewUpdate]) -> bool {
+        rows.iter().any(|r| r.kind != "edit") || self.document_written.elapsed() >= DOCUMENT_EVERY
+    }
+
+    /// Log `rows` in one transaction (on PostgreSQL the other processes hear of it when it
+    /// commits). The same transaction stores `document`, the page JSON, when it is due (see
+    /// [`Self::document_due`]; otherwise it stays pending: the log is the truth, the page
+    /// JSON its materialised form), and checkpoints the document when enough rows were
+    /// logged since the last checkpoint: nothing else is written between the batches, which
+    /// wait for no other transaction.
+    async fn log(&mut self, rows: &[NewUpdate], document: Option<&Value>, author: &str) -> kernel::Result<()> {
+        let db = &self.state.db;
+        let page_id = &self.room.page.page_id;
+        let store_document = document.is_some();
+        let checkpoint = if self.rows_since_checkpoint + rows.len() >= self.state.settings.checkpoint_every {
+            let aw = self.room.awareness.lock().map_err(|_| kernel::Error::internal("room lock poisoned"))?;
+            Some(aw.doc().transact().encode_state_as_update_v1(&StateVector::default()))
+        } else {
+            None
+        };
         // Inline on SQLite: the statements run on this thread, with no hand-off to a
         // connection's thread per statement, and commit together with other writers'.
         let mut tx = db.begin_inline().await?;
         let last = store::append(&mut tx, page_id, rows, kernel::time::now()).await?;
-        if now_due {
+        if let Some(json) = document {
             studio::pages::service::write_live_document(&mut tx, page_id, json, author).await?;
+        }
+        let checkpointed = checkpoint.is_some();
+        if let Some(state) = checkpoint {
+            let upto = last.max(self.room.last_id.load(Ordering::Acquire));
+            store::checkpoint_in(&mut tx, page_id, state, upto).await?;
         }
         if db.kind() == kernel::DbKind::Postgres {
             let merged = if rows.len() == 1 {
@@ -496,26 +608,15 @@ impl Worker {
             crate::fanout::announce_update(&mut tx, &self.state.process_id, page_id, last, &merged).await?;
         }
         tx.commit().await?;
-        if now_due {
+        if store_document {
             self.document_written = Instant::now();
             self.document_pending = None;
         } else {
             self.document_pending = Some(author.to_string());
         }
         self.room.last_id.fetch_max(last, Ordering::AcqRel);
-        self.rows_since_checkpoint += rows.len();
+        self.rows_since_checkpoint = if checkpointed { 0 } else { self.rows_since_checkpoint + rows.len() };
         Ok(())
-    }
-
-    /// After a batch is logged and relayed: store the page JSON when due, checkpoint when
-    /// enough rows were logged since the last checkpoint.
-    async fn after_logging(&mut self) {
-        if self.document_pending.is_some() && self.document_written.elapsed() >= DOCUMENT_EVERY {
-            self.flush_document().await;
-        }
-        if self.rows_since_checkpoint >= self.state.settings.checkpoint_every {
-            self.checkpoint().await;
-        }
     }
 
     /// Write the page JSON the last batches left pending: the document as it is now (every
@@ -553,14 +654,11 @@ impl Worker {
         }
         let session = crate::replays::open(&self.state.db, &self.room.page, &author, kind).await?;
         let row = NewUpdate { session_id: session.clone(), author_id: author.clone(), kind, data: update.clone() };
-        self.log(std::slice::from_ref(&row), &json, &author).await?;
+        self.log(std::slice::from_ref(&row), Some(&json), &author).await?;
         crate::replays::close(&self.state.db, &session).await?;
         let _ = self.room.out.send(Frame::to_all(sync_frame(SyncMessage::Update(update))));
-        if validation::check(&json).is_ok() {
-            self.last_valid = json;
-        }
+        self.checked(&json);
         self.unsaved_by = Some(author);
-        self.after_logging().await;
         Ok(())
     }
 
@@ -579,11 +677,17 @@ impl Worker {
             }
             self.room.last_id.fetch_max(id, Ordering::AcqRel);
         }
-        let json = self.room.document();
-        if validation::check(&json).is_ok() {
-            self.last_valid = json;
-        }
+        self.checked(&self.room.document());
         Ok(())
+    }
+
+    /// After a change not checked edit by edit (a write, another process's updates):
+    /// whether the document, whose page JSON is `json`, is valid.
+    fn checked(&mut self, json: &Value) {
+        match validation::check(json) {
+            Ok(size) => self.valid_now(size),
+            Err(_) => self.valid = false,
+        }
     }
 
     /// Save the whole state so that the next load reads it instead of the log.

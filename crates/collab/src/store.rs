@@ -4,7 +4,7 @@
 use kernel::{Db, Error, Result, Tx, args};
 use time::OffsetDateTime;
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+use yrs::{Doc, ReadTxn, StateVector, Transact, TransactionMut, Update};
 
 use crate::mapping;
 
@@ -41,6 +41,11 @@ pub fn apply(doc: &Doc, data: &[u8]) -> bool {
         Ok(update) => doc.transact_mut().apply_update(update).is_ok(),
         Err(_) => false,
     }
+}
+
+/// [`apply`] inside a transaction of the document.
+pub fn apply_in(txn: &mut TransactionMut, data: &[u8]) -> bool {
+    Update::decode_v1(data).is_ok_and(|update| txn.apply_update(update).is_ok())
 }
 
 /// Whether a v1 update changes nothing.
@@ -145,11 +150,19 @@ pub async fn updates_after(db: &Db, page_id: &str, after: i64) -> Result<Vec<(i6
 
 /// Save the whole state up to row `upto_id` as the page's checkpoint.
 pub async fn checkpoint(db: &Db, page_id: &str, state: Vec<u8>, upto_id: i64) -> Result<()> {
-    upsert_snapshot(db, page_id, "checkpoint", upto_id, state).await
+    let mut tx = db.begin_inline().await?;
+    checkpoint_in(&mut tx, page_id, state, upto_id).await?;
+    tx.commit().await
 }
 
-async fn upsert_snapshot(db: &Db, page_id: &str, kind: &str, upto_id: i64, state: Vec<u8>) -> Result<()> {
-    db.execute(
+/// [`checkpoint`] inside a transaction (a room checkpoints in the transaction that logs the
+/// rows it covers).
+pub async fn checkpoint_in(tx: &mut Tx, page_id: &str, state: Vec<u8>, upto_id: i64) -> Result<()> {
+    upsert_snapshot(tx, page_id, "checkpoint", upto_id, state).await
+}
+
+async fn upsert_snapshot(tx: &mut Tx, page_id: &str, kind: &str, upto_id: i64, state: Vec<u8>) -> Result<()> {
+    tx.execute(
         "INSERT INTO collab_snapshots (page_id, kind, upto_id, state, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (page_id, kind) DO UPDATE SET upto_id = excluded.upto_id, state = excluded.state, created_at = excluded.created_at",
         args![page_id, kind, upto_id, state, kernel::time::now()],
@@ -230,6 +243,14 @@ pub async fn state_before(db: &Db, page_id: &str, id: i64) -> Result<Vec<u8>> {
     Ok(doc.transact().encode_state_as_update_v1(&StateVector::default()))
 }
 
+/// The page JSON the log holds up to row `upto_id` (included).
+pub async fn document_upto(db: &Db, page_id: &str, upto_id: i64) -> Result<serde_json::Value> {
+    let state = state_before(db, page_id, upto_id.saturating_add(1)).await?;
+    let doc = mapping::new_doc();
+    apply(&doc, &state);
+    Ok(mapping::to_json(&doc))
+}
+
 /// Fold the rows of `page_id` written before `before` into its base: time travel and
 /// replays then start there. Returns how many rows were folded.
 pub async fn fold_history(db: &Db, page_id: &str, before: OffsetDateTime) -> Result<u64> {
@@ -256,7 +277,9 @@ pub async fn fold_history(db: &Db, page_id: &str, before: OffsetDateTime) -> Res
         apply(&doc, &row.data);
     }
     let state = doc.transact().encode_state_as_update_v1(&StateVector::default());
-    upsert_snapshot(db, page_id, "base", upto, state).await?;
+    let mut tx = db.begin().await?;
+    upsert_snapshot(&mut tx, page_id, "base", upto, state).await?;
+    tx.commit().await?;
     let folded = db.execute("DELETE FROM collab_updates WHERE page_id = $1 AND id <= $2", args![page_id, upto]).await?;
     // A checkpoint older than the new base no longer has the rows after it.
     db.execute(

@@ -5,12 +5,14 @@ use kernel::error::FieldError;
 use serde_json::Value;
 
 /// Check the page JSON against the Studio page schema (structure and props; references to
-/// components and collections are checked when the page is saved through Studio).
-pub fn check(page: &Value) -> Result<(), Vec<FieldError>> {
-    if encoded_len(page) > studio::pages::document::MAX_BYTES {
+/// components and collections are checked when the page is saved through Studio). Returns
+/// the page's size as JSON.
+pub fn check(page: &Value) -> Result<usize, Vec<FieldError>> {
+    let size = encoded_len(page);
+    if size > studio::pages::document::MAX_BYTES {
         return Err(vec![FieldError::new("/document", "too_large", "the page is larger than 1 MiB")]);
     }
-    studio::pages::document::validate(page, "/document").map(|_| ())
+    studio::pages::document::validate(page, "/document").map(|_| size)
 }
 
 /// The length of `value` as JSON, counted rather than built (this runs for every batch of
@@ -56,7 +58,7 @@ pub fn repair(current: &Value, last_valid: &Value, errors: &[FieldError]) -> Val
             }
         }
         match check(&fixed) {
-            Ok(()) => return fixed,
+            Ok(_) => return fixed,
             Err(again) => errors = again,
         }
     }

@@ -308,10 +308,15 @@ impl Db {
             // SQLite's default page cache (2 MiB) per connection: the OS page cache serves the
             // rest, and 17 connections × 8 MiB measured as +65 MiB of resident memory.
             .pragma("temp_store", "memory");
+        // The log is checkpointed by a thread of its own (see `wal_checkpointer`), not in a
+        // writer's COMMIT.
+        let writer_options = options
+            .clone()
+            .pragma("wal_autocheckpoint", crate::wal_checkpointer::WRITER_AUTOCHECKPOINT_PAGES.to_string());
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            .connect_with(writer_options)
             .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(config.db_max_connections.clamp(2, 64))

@@ -69,7 +69,7 @@ impl Commits {
         self.0.fetch_add(1, Ordering::AcqRel);
     }
 
-    fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.0.load(Ordering::Acquire)
     }
 }

@@ -153,13 +153,12 @@ impl Drop for Waiting {
 }
 
 impl WriterLock {
-    /// The lock of the database at `path`, whose commits it counts in `commits`.
+    /// The lock of the database at `path`, whose commits it counts in `commits`. Starts the
+    /// database's WAL checkpointer, which lives as long as the lock.
     pub fn new(path: PathBuf, commits: Commits) -> Self {
-        WriterLock {
-            path,
-            slot: Arc::new(Mutex::new(WriterState { conn: None, group: Vec::new(), commits })),
-            waiting: Arc::new(AtomicUsize::new(0)),
-        }
+        let slot = Arc::new(Mutex::new(WriterState { conn: None, group: Vec::new(), commits: commits.clone() }));
+        crate::wal_checkpointer::spawn(path.clone(), commits, Arc::downgrade(&slot));
+        WriterLock { path, slot, waiting: Arc::new(AtomicUsize::new(0)) }
     }
 
     async fn acquire(&self) -> Result<WriteGuard> {
@@ -188,6 +187,7 @@ impl WriterLock {
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "wal")?;
         conn.pragma_update(None, "synchronous", "normal")?;
+        conn.pragma_update(None, "wal_autocheckpoint", crate::wal_checkpointer::WRITER_AUTOCHECKPOINT_PAGES)?;
         conn.pragma_update(None, "foreign_keys", "on")?;
         conn.pragma_update(None, "temp_store", "memory")?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);

@@ -36,6 +36,7 @@ pub mod templates;
 pub mod time;
 pub mod usage;
 pub mod validate;
+pub mod wal_checkpointer;
 
 pub use config::Config;
 pub use context::RequestContext;
@@ -110,6 +111,15 @@ pub fn describe_metrics() {
     metrics::describe_histogram!(
         "socle_db_group_commit_size",
         "Write transactions committed together by one SQLite group commit."
+    );
+    metrics::describe_histogram!(
+        "socle_db_wal_checkpoint_seconds",
+        metrics::Unit::Seconds,
+        "Time one checkpoint of the SQLite write-ahead log took (on its own thread, off the writers' path)."
+    );
+    metrics::describe_counter!(
+        "socle_db_wal_pages_checkpointed_total",
+        "Pages of the SQLite write-ahead log copied into the database file."
     );
     metrics::describe_counter!("socle_emails_total", "Email delivery attempts, by outcome (sent, failed_attempt).");
     metrics::describe_counter!(

@@ -113,13 +113,30 @@ impl Worker {
     pub async fn claim(&self, limit: usize) -> Result<Vec<Job>> {
         let now = crate::time::now();
         let lease = crate::ids::random_token(12);
-        let queues = if self.options.queues.is_empty() {
-            String::new()
-        } else {
-            // Queue names come from configuration; they are still bound, one placeholder each.
-            let marks: Vec<String> = (0..self.options.queues.len()).map(|i| format!("${}", i + 4)).collect();
+        // Queue names come from configuration; they are still bound, one placeholder each,
+        // numbered from `first`.
+        let queues = |first: usize| {
+            if self.options.queues.is_empty() {
+                return String::new();
+            }
+            let marks: Vec<String> = (0..self.options.queues.len()).map(|i| format!("${}", i + first)).collect();
             format!("AND queue IN ({})", marks.join(", "))
         };
+        let due = "((status IN ('queued', 'failed') AND run_at <= $1) OR (status = 'running' AND locked_until < $1))";
+        // An idle queue (the usual case) is answered by a read: the claim's write transaction
+        // took the single writer twice a second, and every other write waited behind it.
+        let mut probe = args![now];
+        probe.extend(self.options.queues.iter().map(crate::db::Arg::from));
+        let anything_due: Option<(String,)> = self
+            .db
+            .fetch_optional(
+                sqlx::AssertSqlSafe(format!("SELECT id FROM jobs WHERE {due} {} LIMIT 1", queues(2))),
+                probe,
+            )
+            .await?;
+        if anything_due.is_none() {
+            return Ok(Vec::new());
+        }
         let lock = match self.db.kind() {
             DbKind::Postgres => "FOR UPDATE SKIP LOCKED",
             DbKind::Sqlite => "",
@@ -135,11 +152,10 @@ impl Worker {
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease = $2, locked_until = {lease_until},
                     updated_at = $1
              WHERE id IN (
-               SELECT id FROM jobs
-               WHERE ((status IN ('queued', 'failed') AND run_at <= $1) OR (status = 'running' AND locked_until < $1))
-               {queues}
+               SELECT id FROM jobs WHERE {due} {queues}
                ORDER BY priority DESC, run_at LIMIT $3 {lock})
-             RETURNING id, kind, queue, payload, attempts, max_attempts, timeout_secs, lease"
+             RETURNING id, kind, queue, payload, attempts, max_attempts, timeout_secs, lease",
+            queues = queues(4)
         );
         let mut args = args![now, &lease, limit as i64];
         for q in &self.options.queues {

@@ -196,6 +196,21 @@ pub fn texts(doc: &Value) -> Vec<String> {
     out
 }
 
+/// The most bytes a free-text prop holds.
+pub const MAX_TEXT_BYTES: usize = 10_000;
+
+/// Whether prop `prop` of a `component_type` is free text (any string of at most
+/// [`MAX_TEXT_BYTES`] bytes), and whether it is required (then it may not be empty). Live
+/// editing checks a keystroke in such a prop by its length alone.
+pub fn free_text_prop(component_type: &str, prop: &str) -> Option<bool> {
+    let kind = KINDS.iter().find(|k| k.name == component_type)?;
+    kind.props
+        .iter()
+        .chain(COMMON)
+        .find(|(name, _, _)| *name == prop)
+        .and_then(|(_, kind, required)| matches!(kind, Prop::Text).then_some(*required))
+}
+
 /// Validate a whole document; `root` is the pointer prefix for errors (`/document`).
 pub fn validate(doc: &Value, root: &str) -> Result<References, Vec<FieldError>> {
     let mut errors = Vec::new();
@@ -319,8 +334,8 @@ fn check_prop(prop: Prop, v: &Value) -> Result<(), String> {
     };
     match prop {
         Prop::Text => match v.as_str() {
-            Some(s) if s.len() <= 10_000 => Ok(()),
-            Some(_) => Err("at most 10000 characters".into()),
+            Some(s) if s.len() <= MAX_TEXT_BYTES => Ok(()),
+            Some(_) => Err(format!("at most {MAX_TEXT_BYTES} characters")),
             None => Err("must be a string".into()),
         },
         Prop::Int(lo, hi) => match v.as_i64() {

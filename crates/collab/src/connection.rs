@@ -77,8 +77,10 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
     if let Some(p) = presence {
         open = open && socket.send(WsMessage::Binary(p.into())).await.is_ok();
     }
-    let mut recheck = tokio::time::interval(Duration::from_secs(state.settings.recheck_secs.max(1)));
-    recheck.tick().await;
+    // Checked on a task of its own: the connection never waits on its access check (a few
+    // database reads) to relay or accept an edit.
+    let recheck =
+        AbortOnDrop(tokio::spawn(recheck_access(state.clone(), page.clone(), credential, room.clone(), conn)));
     while open {
         tokio::select! {
             incoming = socket.recv() => match incoming {
@@ -109,28 +111,9 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
                 }
                 open = false;
             }
-            _ = recheck.tick() => {
-                let still = Box::pin(async {
-                    access::page(&state.foundation, &page.page_id).await?;
-                    access::authorize(&state.foundation, &page, &credential).await.map(|_| ())
-                })
-                .await;
-                match still {
-                    Ok(()) => {}
-                    Err(kernel::Error::Unauthorized(_)) => {
-                        close(&mut socket, 4401, "the token is no longer valid").await;
-                        open = false;
-                    }
-                    Err(kernel::Error::NotFound(_) | kernel::Error::Forbidden(_)) => {
-                        close(&mut socket, 4403, "access to this page was revoked, or the page is gone").await;
-                        open = false;
-                    }
-                    // A database hiccup is not a revocation: check again at the next tick.
-                    Err(_) => {}
-                }
-            }
         }
     }
+    drop(recheck);
     let ids = room.left(conn);
     if let Some(left) = room.forget_clients(&ids) {
         // Other processes drop this connection's presence now, not after its timeout.
@@ -140,6 +123,46 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
         let _ = Box::pin(crate::replays::close(&state.db, &session)).await;
     }
     metrics::gauge!("socle_collab_connections").decrement(1.0);
+}
+
+/// Stops a task when dropped (the connection's access check ends with the connection,
+/// however that ends).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Check the connection's access again every `recheck_secs`; when it is gone, close the
+/// connection (through its kick channel) with 4401 (the token) or 4403 (the page or the
+/// access to it).
+async fn recheck_access(state: CollabState, page: PageRef, credential: Credential, room: Arc<Room>, conn: u64) {
+    let mut every = tokio::time::interval(Duration::from_secs(state.settings.recheck_secs.max(1)));
+    every.tick().await;
+    loop {
+        every.tick().await;
+        if room.is_closed() {
+            return;
+        }
+        // Boxed: the task stays small between checks.
+        let still = Box::pin(async {
+            access::page(&state.foundation, &page.page_id).await?;
+            access::authorize(&state.foundation, &page, &credential).await.map(|_| ())
+        });
+        let closing = match still.await {
+            Ok(()) => continue,
+            Err(kernel::Error::Unauthorized(_)) => (4401, "the token is no longer valid"),
+            Err(kernel::Error::NotFound(_) | kernel::Error::Forbidden(_)) => {
+                (4403, "access to this page was revoked, or the page is gone")
+            }
+            // A database hiccup is not a revocation: check again at the next tick.
+            Err(_) => continue,
+        };
+        room.kick(conn, closing.0, closing.1);
+        return;
+    }
 }
 
 /// Frames relayed in one write: under load a connection sends what has queued up for it

@@ -220,6 +220,15 @@ impl Room {
         self.kick_all(code, reason);
     }
 
+    /// Close connection `conn` with a WebSocket close code and reason.
+    pub fn kick(&self, conn: u64, code: u16, reason: &str) {
+        if let Ok(conns) = self.conns.lock()
+            && let Some(c) = conns.get(&conn)
+        {
+            let _ = c.kick.send(Some((code, reason.to_string())));
+        }
+    }
+
     fn kick_all(&self, code: u16, reason: &str) {
         if let Ok(conns) = self.conns.lock() {
             for c in conns.values() {

@@ -29,6 +29,9 @@ pub struct Touched {
     texts: Vec<Path>,
 }
 
+/// Texts a batch may touch and still be checked by their lengths.
+const MAX_TEXTS: usize = 32;
+
 /// The record a room's document keeps of its changes.
 pub type Recorder = Arc<Mutex<Touched>>;
 
@@ -40,8 +43,17 @@ pub fn observe(doc: &Doc) -> Recorder {
         let Ok(mut touched) = shared.lock() else { return };
         for event in events.iter() {
             match event {
+                // Past a few texts the whole page is checked anyway: the record stays small
+                // however many transactions (another process's updates) pass before a batch.
+                Event::Text(_) if touched.other || touched.texts.len() >= MAX_TEXTS => {
+                    touched.other = true;
+                    touched.texts.clear();
+                }
                 Event::Text(text) => touched.texts.push(text.path()),
-                _ => touched.other = true,
+                _ => {
+                    touched.other = true;
+                    touched.texts.clear();
+                }
             }
         }
     });

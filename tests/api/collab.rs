@@ -282,7 +282,7 @@ async fn invalid_edits_are_repaired_for_everyone(app: TestApp) {
         a.edit(|txn| heading_text(txn).push(txn, key)).await;
     }
     b.until("the keystrokes", |d| first_text(d) == "Hello! there").await;
-    let too_long = "x".repeat(studio::pages::document::MAX_TEXT_BYTES);
+    let too_long = "x".repeat(studio::pages::document::MAX_TEXT_CHARS);
     a.edit(|txn| heading_text(txn).push(txn, &too_long)).await;
     a.until("the long text's repair", |d| first_text(d) == "Hello! there").await;
     b.settle(Duration::from_millis(300)).await;

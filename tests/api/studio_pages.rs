@@ -135,6 +135,11 @@ async fn documents_are_validated_with_pointers(app: TestApp) {
             "/document/children/0/props/ref",
         ),
         (json!([1, 2]), "/document"),
+        // Free text is limited in characters, as the schema's maxLength says: one too many.
+        (
+            json!({"type": "page", "children": [{"type": "text", "props": {"text": "é".repeat(10_001)}}]}),
+            "/document/children/0/props/text",
+        ),
     ];
     for (doc, pointer) in cases {
         app.post(&base, Some(&owner.access), json!({"name": "X", "document": doc}))
@@ -154,8 +159,16 @@ async fn documents_are_validated_with_pointers(app: TestApp) {
         {"type": "navbar", "props": {"links": [{"label": "Home", "href": "/"}]}}
     ]});
     app.post(&base, Some(&owner.access), json!({"name": "Signup", "document": ok})).await.expect(201);
+    // 10,000 characters of two bytes each: within the schema's maxLength, so accepted.
+    assert_eq!(
+        schema.body["$defs"]["text"]["properties"]["props"]["properties"]["text"]["maxLength"], 10_000,
+        "{}",
+        schema.body["$defs"]["text"]
+    );
+    let long = json!({"type": "page", "children": [{"type": "text", "props": {"text": "é".repeat(10_000)}}]});
+    app.post(&base, Some(&owner.access), json!({"name": "Long", "document": long})).await.expect(201);
     assert!(
-        app.audit_actions().await.iter().filter(|a| *a == "PAGE_CREATED").count() == 1,
+        app.audit_actions().await.iter().filter(|a| *a == "PAGE_CREATED").count() == 2,
         "failed writes left nothing"
     );
 }

@@ -14,7 +14,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use studio::pages::document::{MAX_TEXT_BYTES, free_text_prop};
+use studio::pages::document::{MAX_TEXT_CHARS, free_text_prop};
 use yrs::types::{Event, Path, PathSegment};
 use yrs::{Any, Array, DeepObservable, Doc, GetString, Map, MapRef, Out, ReadTxn, Text};
 
@@ -88,9 +88,9 @@ pub fn free_texts_within_limits<T: ReadTxn>(txn: &T, touched: Touched) -> Option
         if units == 0 && required {
             return None;
         }
-        // A UTF-16 unit is at most 3 bytes of UTF-8 (a pair of them, 4): only a text near
-        // its limit is read to count its bytes.
-        if units * 3 > MAX_TEXT_BYTES && text.get_string(txn).len() > MAX_TEXT_BYTES {
+        // A character is one or two UTF-16 units: only a text with more units than the
+        // limit allows characters is read to count them.
+        if units > MAX_TEXT_CHARS && text.get_string(txn).chars().count() > MAX_TEXT_CHARS {
             return None;
         }
         texts.push(TextLength { pointer, json_bytes: units * 6 + 2 });
@@ -194,13 +194,14 @@ mod tests {
     }
 
     #[test]
-    fn a_text_past_its_limit_needs_the_whole_check() {
+    fn a_text_past_its_limit_in_characters_needs_the_whole_check() {
         let (doc, recorder) = page();
         let heading = text(&doc, 0, "text").expect("heading");
-        heading.insert(&mut doc.transact_mut(), 0, &"é".repeat(4_000));
-        // 4,005 UTF-16 units, but 8,005 bytes: still within the limit.
+        // 6,005 characters, 12,005 UTF-16 units (an emoji is two): within the limit, which
+        // counts characters.
+        heading.insert(&mut doc.transact_mut(), 0, &"😀".repeat(6_000));
         assert!(free_texts_within_limits(&doc.transact(), take(&recorder)).is_some());
-        heading.insert(&mut doc.transact_mut(), 0, &"é".repeat(1_000));
-        assert!(free_texts_within_limits(&doc.transact(), take(&recorder)).is_none(), "10,005 bytes");
+        heading.insert(&mut doc.transact_mut(), 0, &"é".repeat(3_996));
+        assert!(free_texts_within_limits(&doc.transact(), take(&recorder)).is_none(), "10,001 characters");
     }
 }

@@ -196,12 +196,13 @@ pub fn texts(doc: &Value) -> Vec<String> {
     out
 }
 
-/// The most bytes a free-text prop holds.
-pub const MAX_TEXT_BYTES: usize = 10_000;
+/// The most characters (Unicode scalar values, as JSON Schema's `maxLength` counts them) a
+/// free-text prop holds.
+pub const MAX_TEXT_CHARS: usize = 10_000;
 
 /// Whether prop `prop` of a `component_type` is free text (any string of at most
-/// [`MAX_TEXT_BYTES`] bytes), and whether it is required (then it may not be empty). Live
-/// editing checks a keystroke in such a prop by its length alone.
+/// [`MAX_TEXT_CHARS`] characters), and whether it is required (then it may not be empty).
+/// Live editing checks a keystroke in such a prop by its length alone.
 pub fn free_text_prop(component_type: &str, prop: &str) -> Option<bool> {
     let kind = KINDS.iter().find(|k| k.name == component_type)?;
     kind.props
@@ -334,8 +335,10 @@ fn check_prop(prop: Prop, v: &Value) -> Result<(), String> {
     };
     match prop {
         Prop::Text => match v.as_str() {
-            Some(s) if s.len() <= MAX_TEXT_BYTES => Ok(()),
-            Some(_) => Err(format!("at most {MAX_TEXT_BYTES} characters")),
+            // Characters, as the published schema's `maxLength` says (bytes refused
+            // multi-byte text the schema allows).
+            Some(s) if s.len() <= MAX_TEXT_CHARS || s.chars().count() <= MAX_TEXT_CHARS => Ok(()),
+            Some(_) => Err(format!("at most {MAX_TEXT_CHARS} characters")),
             None => Err("must be a string".into()),
         },
         Prop::Int(lo, hi) => match v.as_i64() {
@@ -395,7 +398,7 @@ fn is_safe_url(s: &str) -> bool {
 /// The JSON Schema (2020-12) of a page document.
 pub fn json_schema() -> Value {
     let prop_schema = |p: Prop| match p {
-        Prop::Text => json!({"type": "string", "maxLength": 10000}),
+        Prop::Text => json!({"type": "string", "maxLength": MAX_TEXT_CHARS}),
         Prop::Int(lo, hi) => json!({"type": "integer", "minimum": lo, "maximum": hi}),
         Prop::Bool => json!({"type": "boolean"}),
         Prop::Choice(options) => json!({"enum": options}),

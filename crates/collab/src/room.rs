@@ -119,6 +119,12 @@ impl Room {
         self.diff(&StateVector::default())
     }
 
+    /// The whole document as one v1 update (a checkpoint); none if its lock is poisoned.
+    fn whole_state(&self) -> Option<Vec<u8>> {
+        let aw = self.awareness.lock().ok()?;
+        Some(aw.doc().transact().encode_state_as_update_v1(&StateVector::default()))
+    }
+
     pub fn presence_frame(&self) -> Option<Vec<u8>> {
         let aw = self.awareness.lock().ok()?;
         aw.update().ok().map(awareness_frame)
@@ -248,10 +254,10 @@ struct Worker {
     room: Arc<Room>,
     /// What the document's transactions changed (recorded by an observer).
     touched: touched::Recorder,
-    /// Whether the document is valid now, its size as JSON when last measured, and the free
-    /// texts edited since (their largest size in the page JSON): a bound on its size now.
-    valid: bool,
-    valid_size: usize,
+    /// The page JSON's size when the document was last found valid (none while it is not
+    /// known valid), and the free texts edited since (their largest size in the page JSON):
+    /// with it, a bound on its size now.
+    valid_size: Option<usize>,
     texts_since: HashMap<String, usize>,
     /// Who changed the page since its last save point (a Studio version).
     unsaved_by: Option<String>,
@@ -324,8 +330,7 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
         state: state.clone(),
         room: room.clone(),
         touched,
-        valid: valid_size.is_some(),
-        valid_size: valid_size.unwrap_or(usize::MAX),
+        valid_size,
         texts_since: HashMap::new(),
         unsaved_by: None,
         rows_since_checkpoint: loaded.rows_after_checkpoint,
@@ -438,12 +443,10 @@ impl Worker {
                 }
             }
             let touched = touched::take(&self.touched);
-            let free_texts = if self.valid {
+            let free_texts = self.valid_size.and_then(|valid_size| {
                 touched::free_texts_within_limits(&doc.transact(), touched)
-                    .filter(|texts| self.size_bound(texts) <= studio::pages::document::MAX_BYTES)
-            } else {
-                None
-            };
+                    .filter(|texts| self.size_bound(valid_size, texts) <= studio::pages::document::MAX_BYTES)
+            });
             match free_texts {
                 // Keystrokes in free text, within limits: the page is still valid, and is
                 // not materialised.
@@ -489,10 +492,11 @@ impl Worker {
         let due = self.document_due(&rows);
         let json = match json {
             Some(j) => Some(j),
-            // The page JSON is due: materialised now (the document is valid, as checked above).
+            // The page JSON is due: materialised now (the document is valid, as checked above,
+            // so only its size is measured).
             None if due => {
                 let json = self.room.document();
-                let size = validation::check(&json).unwrap_or(usize::MAX);
+                let size = studio::pages::document::encoded_len(&json);
                 Some((json, size))
             }
             None => None,
@@ -520,22 +524,21 @@ impl Worker {
         Ok(())
     }
 
-    /// The most bytes the page JSON can hold now that `texts` changed (and those changed
-    /// since its size was measured).
-    fn size_bound(&self, texts: &[touched::TextLength]) -> usize {
+    /// The most bytes the page JSON, `valid_size` bytes when last measured, can hold now
+    /// that `texts` changed (and those changed since it was measured).
+    fn size_bound(&self, valid_size: usize, texts: &[touched::TextLength]) -> usize {
         let others: usize = self
             .texts_since
             .iter()
             .filter(|(pointer, _)| !texts.iter().any(|t| &t.pointer == *pointer))
             .map(|(_, bytes)| bytes)
             .sum();
-        self.valid_size.saturating_add(others).saturating_add(texts.iter().map(|t| t.json_bytes).sum())
+        valid_size.saturating_add(others).saturating_add(texts.iter().map(|t| t.json_bytes).sum())
     }
 
     /// The document is valid, its page JSON `size` bytes long.
     fn valid_now(&mut self, size: usize) {
-        self.valid = size <= studio::pages::document::MAX_BYTES;
-        self.valid_size = size;
+        self.valid_size = Some(size).filter(|s| *s <= studio::pages::document::MAX_BYTES);
         self.texts_since.clear();
     }
 
@@ -591,8 +594,7 @@ impl Worker {
         let page_id = &self.room.page.page_id;
         let store_document = document.is_some();
         let checkpoint = if self.rows_since_checkpoint + rows.len() >= self.state.settings.checkpoint_every {
-            let aw = self.room.awareness.lock().map_err(|_| kernel::Error::internal("room lock poisoned"))?;
-            Some(aw.doc().transact().encode_state_as_update_v1(&StateVector::default()))
+            Some(self.room.whole_state().ok_or_else(|| kernel::Error::internal("room lock poisoned"))?)
         } else {
             None
         };
@@ -695,17 +697,14 @@ impl Worker {
     fn checked(&mut self, json: &Value) {
         match validation::check(json) {
             Ok(size) => self.valid_now(size),
-            Err(_) => self.valid = false,
+            Err(_) => self.valid_size = None,
         }
     }
 
     /// Save the whole state so that the next load reads it instead of the log.
     async fn checkpoint(&mut self) {
         let upto = self.room.last_id.load(Ordering::Acquire);
-        let state = match self.room.awareness.lock() {
-            Ok(aw) => aw.doc().transact().encode_state_as_update_v1(&StateVector::default()),
-            Err(_) => return,
-        };
+        let Some(state) = self.room.whole_state() else { return };
         match store::checkpoint(&self.state.db, &self.room.page.page_id, state, upto).await {
             Ok(()) => self.rows_since_checkpoint = 0,
             Err(e) => tracing::warn!(error = %e, "could not checkpoint a collab room"),

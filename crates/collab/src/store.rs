@@ -37,10 +37,7 @@ pub struct Loaded {
 /// Apply `data` (a v1 update) to `doc`; a row that does not decode is skipped with a warning
 /// (it was accepted once, so this means corruption, and the rest of the page still loads).
 pub fn apply(doc: &Doc, data: &[u8]) -> bool {
-    match Update::decode_v1(data) {
-        Ok(update) => doc.transact_mut().apply_update(update).is_ok(),
-        Err(_) => false,
-    }
+    apply_in(&mut doc.transact_mut(), data)
 }
 
 /// [`apply`] inside a transaction of the document.

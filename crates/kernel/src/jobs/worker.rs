@@ -158,9 +158,7 @@ impl Worker {
             queues = queues(4)
         );
         let mut args = args![now, &lease, limit as i64];
-        for q in &self.options.queues {
-            args.push(q.into());
-        }
+        args.extend(self.options.queues.iter().map(crate::db::Arg::from));
         let mut tx = self.db.begin().await?;
         let jobs: Vec<Job> = tx.fetch_all(sqlx::AssertSqlSafe(sql), args).await?;
         for job in &jobs {

@@ -214,9 +214,15 @@ pub fn free_text_prop(component_type: &str, prop: &str) -> Option<bool> {
 
 /// Validate a whole document; `root` is the pointer prefix for errors (`/document`).
 pub fn validate(doc: &Value, root: &str) -> Result<References, Vec<FieldError>> {
+    validate_sized(doc, root).map(|(refs, _)| refs)
+}
+
+/// [`validate`], also returning the document's size as JSON (live editing keeps it to
+/// bound the size of later keystrokes).
+pub fn validate_sized(doc: &Value, root: &str) -> Result<(References, usize), Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut refs = References::default();
-    let size = serde_json::to_vec(doc).map(|v| v.len()).unwrap_or(usize::MAX);
+    let size = encoded_len(doc);
     if size > MAX_BYTES {
         return Err(vec![FieldError::new(root, "too_large", format!("a document is at most {MAX_BYTES} bytes"))]);
     }
@@ -225,7 +231,26 @@ pub fn validate(doc: &Value, root: &str) -> Result<References, Vec<FieldError>> 
     if nodes > MAX_NODES {
         errors.push(FieldError::new(root, "too_many_nodes", format!("a document has at most {MAX_NODES} components")));
     }
-    if errors.is_empty() { Ok(refs) } else { Err(errors) }
+    if errors.is_empty() { Ok((refs, size)) } else { Err(errors) }
+}
+
+/// The length of `value` as JSON, counted rather than built.
+pub fn encoded_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 fn node(v: &Value, at: &str, depth: usize, nodes: &mut usize, errors: &mut Vec<FieldError>, refs: &mut References) {
@@ -458,6 +483,12 @@ pub fn json_schema() -> Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_size_is_counted_as_serde_json_writes_it() {
+        let page = serde_json::json!({"type": "page", "children": [{"type": "text", "props": {"text": "é\"\n"}}]});
+        assert_eq!(super::encoded_len(&page), serde_json::to_vec(&page).map(|v| v.len()).unwrap_or_default());
+    }
+
     use super::*;
 
     #[test]

@@ -17,7 +17,9 @@
 #   SERVERS=reference bench/collab.sh    # the reference alone (no Socle build needed)
 # Environment: SOCLE_BIN (default /work/target-release/release/socle), EDITORS ("2 10 50"),
 # DURATION (seconds, 10), ROUNDS (3), WINDOW (16), ROOM_RATE (100), ROOMS (200), CONNS (200),
-# SERVERS ("reference socle").
+# SERVERS ("reference socle"); SKIP_MEMORY=1, SKIP_THROUGHPUT=1 leave those runs out; WORK_DIR
+# (a parent for the run's directory, the Socle data directory included: /dev/shm to take the
+# disk out).
 # The load generator is one Node process: on 2 cores it shares the CPU with the server, and at
 # 50 editors it is the bottleneck (its CPU is printed); "server CPU per delivery" compares the
 # servers' cost independently of that.
@@ -37,7 +39,7 @@ if [[ " $SERVERS " == *" socle "* ]] && [ ! -x "$SOCLE_BIN" ]; then
 fi
 [ -d tests/collab/node_modules ] || (cd tests/collab && npm ci --no-audit --no-fund >&2)
 
-WORK=$(mktemp -d)
+WORK=$(mktemp -d ${WORK_DIR:+-p "$WORK_DIR"})
 REF_PORT=18301
 SOCLE_PORT=18302
 PIDS=()
@@ -141,7 +143,7 @@ for round in $(seq 1 "$ROUNDS"); do
     echo "   round $round" >&2
     for n in $EDITORS; do
         for who in $SERVERS; do
-            bench "$who" edit - --editors "$n" --duration "$DURATION" --window "$WINDOW" --rate 0
+            [ "${SKIP_THROUGHPUT:-0}" = 1 ] || bench "$who" edit - --editors "$n" --duration "$DURATION" --window "$WINDOW" --rate 0
             bench "$who" edit - --editors "$n" --duration "$DURATION" --window "$WINDOW" --room-rate "$ROOM_RATE"
         done
     done

@@ -224,6 +224,16 @@ async fn editors_converge_and_rest_reads_and_writes_follow(app: TestApp) {
     a.edit(|txn| heading_text(txn).push(txn, "!")).await;
     b.until("an edit after the REST write", |d| first_text(d) == "From REST!").await;
 
+    // Each relayed edit's delay (arrival to relay, its log committed) is measured.
+    let metrics = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let relayed: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("socle_collab_relay_seconds_count "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("socle_collab_relay_seconds in {metrics}"));
+    assert!(relayed >= 4.0, "four live edits were relayed, {relayed} measured");
+    assert!(metrics.contains("# HELP socle_collab_relay_seconds "), "{metrics}");
+
     // The presence endpoint lists who announced themselves.
     let awareness = {
         let mut aw = yrs::sync::Awareness::new(collab::mapping::new_doc());

@@ -49,6 +49,19 @@ async fn erasure_anonymizes_and_blocks_sign_in(app: TestApp) {
         .await
         .expect(201);
     let key = key.body["secret"].as_str().expect("secret").to_string();
+    // Her identity papers, sent to verify the organization she is alone in.
+    use crate::verification::{individual, valid_metadata};
+    app.multipart(&format!("/api/v1/foundation/verification/{org}"), Some(&me.access), individual(valid_metadata()))
+        .await
+        .expect(201);
+    let files: Vec<(String,)> = app
+        .db
+        .fetch_all("SELECT storage_key FROM org_verification_documents WHERE organization_id = $1", kernel::args![&org])
+        .await
+        .expect("documents");
+    assert_eq!(files.len(), 2);
+    let stored = |key: &str| app.data_dir.join("storage").join(key).exists();
+    assert!(files.iter().all(|(k,)| stored(k)), "{files:?} stored");
 
     app.request(
         reqwest::Method::DELETE,
@@ -95,6 +108,14 @@ async fn erasure_anonymizes_and_blocks_sign_in(app: TestApp) {
         .expect("count");
     assert!(kept > 0);
     assert!(app.audit_actions().await.iter().any(|a| a == "USER_DELETED"));
+    // The organization went with her, and her papers with it: rows and files.
+    let (documents,): (i64,) = app
+        .db
+        .fetch_one("SELECT COUNT(*) FROM org_verification_documents WHERE organization_id = $1", kernel::args![&org])
+        .await
+        .expect("count");
+    assert_eq!(documents, 0);
+    assert!(files.iter().all(|(k,)| !stored(k)), "{files:?} deleted");
     // The address is free again.
     app.signup("uma@example.com").await;
 }

@@ -14,7 +14,7 @@ fn identity() -> Value {
         "expires_on": "2035-01-31"})
 }
 
-fn individual(metadata: Value) -> Form {
+pub fn individual(metadata: Value) -> Form {
     Form::new()
         .text("kind", "individual")
         .text("metadata", metadata.to_string())
@@ -22,7 +22,7 @@ fn individual(metadata: Value) -> Form {
         .part("proof_of_address", Part::bytes(crate::files::png(40, 30)).file_name("bill.png"))
 }
 
-fn valid_metadata() -> Value {
+pub fn valid_metadata() -> Value {
     json!({"identity": identity(), "proof_of_address": {"address": "12 rue des Jardins, Abidjan", "issued_on": "2026-10-01"}})
 }
 

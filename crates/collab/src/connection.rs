@@ -227,6 +227,7 @@ async fn handle(
     session: Option<&str>,
     bytes: &[u8],
 ) -> Result<Vec<Vec<u8>>, &'static str> {
+    let received = std::time::Instant::now();
     let mut replies = Vec::new();
     let mut edits = Vec::new();
     let mut awareness = Vec::new();
@@ -248,7 +249,8 @@ async fn handle(
     }
     if let Some(session) = session {
         for data in edits {
-            let command = Command::Edit { conn, session: session.to_string(), author: grant.actor_id.clone(), data };
+            let command =
+                Command::Edit { conn, session: session.to_string(), author: grant.actor_id.clone(), data, received };
             if room.inbox.send(Box::new(command)).await.is_err() {
                 return Err("the room closed");
             }

@@ -224,4 +224,9 @@ pub fn describe_metrics() {
         "socle_collab_resyncs_total",
         "Connections that fell behind their room's relay and were sent the whole document."
     );
+    metrics::describe_histogram!(
+        "socle_collab_relay_seconds",
+        metrics::Unit::Seconds,
+        "Time from a live edit's arrival to its relay (applied, checked and logged), in seconds."
+    );
 }

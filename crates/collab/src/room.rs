@@ -52,8 +52,8 @@ impl Frame {
 
 /// What the room's task is asked to do.
 pub enum Command {
-    /// A live editor's update.
-    Edit { conn: u64, session: String, author: String, data: Vec<u8> },
+    /// A live editor's update, and when its connection received it.
+    Edit { conn: u64, session: String, author: String, data: Vec<u8>, received: Instant },
     /// Make the document hold `document` (a REST write, a restore), as one logged change.
     Write { document: Value, author: String, kind: &'static str, reply: oneshot::Sender<kernel::Result<()>> },
     /// Another process logged updates: apply them (inline, or read from the log).
@@ -248,6 +248,14 @@ impl Room {
     }
 }
 
+/// A live edit waiting in a batch.
+struct LiveEdit {
+    conn: u64,
+    /// When its connection received it (the relay's delay is measured from then).
+    received: Instant,
+    update: NewUpdate,
+}
+
 /// The room's task state.
 struct Worker {
     state: CollabState,
@@ -389,9 +397,11 @@ impl Worker {
         let mut edits = Vec::new();
         for command in batch {
             match command {
-                Command::Edit { conn, session, author, data } => {
-                    edits.push((conn, NewUpdate { session_id: session, author_id: author, kind: "edit", data }))
-                }
+                Command::Edit { conn, session, author, data, received } => edits.push(LiveEdit {
+                    conn,
+                    received,
+                    update: NewUpdate { session_id: session, author_id: author, kind: "edit", data },
+                }),
                 Command::Write { document, author, kind, reply } => {
                     // Edits queued before the write go first.
                     self.apply_edits(std::mem::take(&mut edits)).await?;
@@ -418,11 +428,12 @@ impl Worker {
     }
 
     /// Apply live edits, repair the page if they made it invalid, log them, then relay.
-    async fn apply_edits(&mut self, edits: Vec<(u64, NewUpdate)>) -> kernel::Result<()> {
+    async fn apply_edits(&mut self, edits: Vec<LiveEdit>) -> kernel::Result<()> {
         if edits.is_empty() {
             return Ok(());
         }
         let mut accepted: Vec<(u64, NewUpdate)> = Vec::with_capacity(edits.len());
+        let mut received = Vec::with_capacity(edits.len());
         let checked = {
             let aw = self.room.awareness.lock().map_err(|_| kernel::Error::internal("room lock poisoned"))?;
             let doc = aw.doc();
@@ -432,9 +443,10 @@ impl Worker {
                 // One document transaction for the batch: its cleanup (merging, observers)
                 // runs once, not once per edit.
                 let mut txn = doc.transact_mut();
-                for (conn, update) in edits {
+                for LiveEdit { conn, received: at, update } in edits {
                     if store::apply_in(&mut txn, &update.data) {
                         accepted.push((conn, update));
+                        received.push(at);
                     } else if let Ok(conns) = self.room.conns.lock()
                         && let Some(c) = conns.get(&conn)
                     {
@@ -516,6 +528,10 @@ impl Worker {
                 .map(|(conn, u)| Frame { skip: Some(conn), bytes: sync_frame(SyncMessage::Update(u.data)).into() })
                 .collect();
             let _ = self.room.out.send(Arc::from(frames));
+        }
+        let relay_delay = metrics::histogram!("socle_collab_relay_seconds");
+        for at in received {
+            relay_delay.record(at.elapsed().as_secs_f64());
         }
         if let Some((_, size)) = json {
             self.valid_now(size);

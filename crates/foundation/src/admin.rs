@@ -352,7 +352,7 @@ async fn admin_delete_user(
             "administrators cannot delete their own account here; use DELETE /users/me".into(),
         ));
     }
-    crate::gdpr::erase(&state.db, &ctx, &Principal::User(admin), &id).await?;
+    crate::gdpr::erase(&state.db, &state.store, &ctx, &Principal::User(admin), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

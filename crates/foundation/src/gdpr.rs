@@ -102,9 +102,17 @@ pub async fn export(db: &Db, ctx: &RequestContext, me: &UserPrincipal) -> Result
 }
 
 /// Anonymize an account: identity replaced, password unusable, sessions, created API keys and
-/// memberships gone, audit entries kept but pseudonymized. Refused while the person is the
-/// last OWNER of an organization that has other members.
-pub async fn erase(db: &Db, ctx: &RequestContext, by: &Principal, user_id: &str) -> Result<()> {
+/// memberships gone, audit entries kept but pseudonymized. Organizations where the person
+/// was alone are deleted, and their verification documents (identity papers) with their
+/// files. Refused while the person is the last OWNER of an organization that has other
+/// members.
+pub async fn erase(
+    db: &Db,
+    store: &kernel::storage::Store,
+    ctx: &RequestContext,
+    by: &Principal,
+    user_id: &str,
+) -> Result<()> {
     let mut tx = db.begin().await?;
     let user = find_by_id(&mut tx, user_id).await?.ok_or_else(|| Error::not_found("user"))?;
     if user.status == "deleted" {
@@ -124,14 +132,21 @@ pub async fn erase(db: &Db, ctx: &RequestContext, by: &Principal, user_id: &str)
         return Err(Error::Conflict(format!("transfer ownership of these organizations first: {}", ids.join(", "))));
     }
     let now = kernel::time::now();
-    // Organizations where the person is alone disappear with them.
-    tx.execute(
-        "UPDATE organizations SET deleted_at = $2 WHERE deleted_at IS NULL AND id IN
-           (SELECT organization_id FROM memberships WHERE user_id = $1)
-         AND (SELECT COUNT(*) FROM memberships m WHERE m.organization_id = organizations.id) = 1",
-        args![user_id, now],
-    )
-    .await?;
+    // Organizations where the person is alone disappear with them, and so do the identity
+    // papers they verified them with.
+    let alone_in: Vec<(String,)> = tx
+        .fetch_all(
+            "SELECT o.id FROM organizations o JOIN memberships m ON m.organization_id = o.id
+             WHERE m.user_id = $1 AND o.deleted_at IS NULL
+             AND (SELECT COUNT(*) FROM memberships m2 WHERE m2.organization_id = o.id) = 1",
+            args![user_id],
+        )
+        .await?;
+    let alone_in: Vec<String> = alone_in.into_iter().map(|(id,)| id).collect();
+    for org in &alone_in {
+        tx.execute("UPDATE organizations SET deleted_at = $2 WHERE id = $1", args![org, now]).await?;
+    }
+    let document_files = crate::verification::service::forget_documents(&mut tx, &alone_in).await?;
     let anonymous = format!("deleted-{user_id}@deleted.invalid");
     tx.execute(
         "UPDATE users SET email = $2, first_name = 'Deleted', last_name = 'User', password_hash = '!', status = 'deleted',
@@ -160,8 +175,11 @@ pub async fn erase(db: &Db, ctx: &RequestContext, by: &Principal, user_id: &str)
             "account deleted by an administrator"
         });
     let entry = if self_erasure { entry.by_user(user_id, &anonymous) } else { entry.by(by) };
+    let entry = entry.meta(json!({"organizations_deleted": alone_in, "documents_erased": document_files.len()}));
     audit::record(&mut tx, ctx, entry).await?;
-    tx.commit().await
+    tx.commit().await?;
+    crate::verification::service::delete_files(store, &document_files).await;
+    Ok(())
 }
 
 pub fn routes() -> OpenApiRouter<FoundationState> {
@@ -203,6 +221,6 @@ async fn erase_me(
     if state.passwords.verify(&body.password, &user.password_hash).await? == Verdict::Invalid {
         return Err(Error::field("password", "incorrect", "the password is incorrect"));
     }
-    erase(&state.db, &ctx, &Principal::User(me), &user.id).await?;
+    erase(&state.db, &state.store, &ctx, &Principal::User(me), &user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -46,6 +46,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
         deps.mailer.clone(),
         &deps.keys,
         deps.get::<kernel::Usage>()?,
+        deps.get::<Arc<kernel::storage::Store>>()?,
     )?;
     state.usage.add_probe(Arc::new(kernel::usage::CountProbe {
         db: deps.db.clone(),
@@ -58,10 +59,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     metrics::describe_gauge!("socle_active_sessions", "Platform sessions that are neither expired nor revoked.");
     deps.collectors.add(Arc::new(ActiveSessions));
     let limits = state.clone();
-    let verification = verification::VerificationState {
-        foundation: state.clone(),
-        store: deps.get::<Arc<kernel::storage::Store>>()?,
-    };
+    let verification = verification::VerificationState { foundation: state.clone(), store: state.store.clone() };
     let upload_limit = deps.config.upload_limit_bytes;
     let api = router(state).merge(
         OpenApiRouter::new()

@@ -46,6 +46,8 @@ pub struct FoundationInner {
     pub recent_api_keys: RecentReads<String, ApiKeyPrincipal>,
     /// The plans' quota on members.
     pub usage: kernel::Usage,
+    /// Where files are kept (verification documents, forgotten on erasure).
+    pub store: Arc<kernel::storage::Store>,
 }
 
 /// Per-process counters behind the 429s of login, password reset and registration.
@@ -92,6 +94,7 @@ impl FoundationState {
         mailer: Mailer,
         keys: &kernel::Keys,
         usage: kernel::Usage,
+        store: Arc<kernel::storage::Store>,
     ) -> anyhow::Result<Self> {
         let security = config.section(settings::SECURITY)?;
         let password_hash: PasswordHashConfig = config.section(settings::PASSWORD_HASH)?;
@@ -108,6 +111,7 @@ impl FoundationState {
             recent_sessions: RecentReads::default(),
             recent_api_keys: RecentReads::default(),
             usage,
+            store,
             db,
             config,
             mailer,

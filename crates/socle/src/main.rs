@@ -160,12 +160,14 @@ fn main() -> anyhow::Result<()> {
                 let db = server::open_database(&config).await?;
                 let mailer = kernel::mail::Mailer::from_config(&config)?;
                 let keys = server::secrets::load(&config)?;
+                let store = Arc::new(kernel::storage::Store::new(&config.data_dir, Some(&config.s3)));
                 let state = foundation::FoundationState::new(
                     db.clone(),
                     config,
                     mailer,
                     &keys,
                     kernel::Usage::new(false, false),
+                    store,
                 )?;
                 let user =
                     foundation::accounts::service::create_superuser(&state, &email, &password).await.map_err(|e| {

@@ -513,3 +513,29 @@ pub async fn decide(
     tx.commit().await?;
     admin_get(db, org).await
 }
+
+/// Forget the verification documents of `organizations` (those that disappear with a person
+/// erased under the GDPR, who was alone in them: their identity papers go with them). The
+/// rows go in the caller's transaction; returns the stored files' keys, to delete once it
+/// commits ([`delete_files`]). The verification's state and its audit trail stay.
+pub async fn forget_documents(tx: &mut kernel::Tx, organizations: &[String]) -> Result<Vec<String>> {
+    let mut keys = Vec::new();
+    for org in organizations {
+        let rows: Vec<(String,)> = tx
+            .fetch_all("SELECT storage_key FROM org_verification_documents WHERE organization_id = $1", args![org])
+            .await?;
+        tx.execute("DELETE FROM org_verification_documents WHERE organization_id = $1", args![org]).await?;
+        keys.extend(rows.into_iter().map(|(k,)| k));
+    }
+    Ok(keys)
+}
+
+/// Delete stored document files (their rows are already gone). A file that cannot be
+/// deleted is logged: no row points at it any more, so nothing serves it.
+pub async fn delete_files(store: &kernel::storage::Store, keys: &[String]) {
+    for key in keys {
+        if let Err(e) = store.delete(key).await {
+            tracing::warn!(error = %e, key, "could not delete a verification document's file");
+        }
+    }
+}

@@ -456,7 +456,7 @@ async fn invoices_follow_payments_without_gaps(app: TestApp) {
         .trim_start_matches("http://socle.test")
         .to_string();
     let by_link = app.client.get(app.url(&link)).send().await.expect("pdf");
-    assert_eq!(by_link.status(), 200);
+    assert_eq!(by_link.status(), 200, "the link {link} of {}", mail.text);
     assert_eq!(pdf_text(&by_link.bytes().await.expect("bytes")), text);
     let flipped = if link.ends_with('0') { '1' } else { '0' };
     let forged = format!("{}{flipped}", &link[..link.len() - 1]);

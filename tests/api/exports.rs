@@ -262,6 +262,11 @@ async fn projects_export_as_react_and_flutter_projects(app: TestApp) {
     let mut pushed = Vec::new();
     while let Some(m) = crate::automation::next_json(&mut ws).await {
         let n = m["notification"].clone();
+        // Others may come meanwhile (the project's "ready" notice, from the workflow its
+        // creation started): only the export's own count here.
+        if !n["tag"].as_str().is_some_and(|t| t.starts_with("export:")) {
+            continue;
+        }
         pushed.push(n.clone());
         if n["type"] == "export.finished" {
             break;

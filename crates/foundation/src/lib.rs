@@ -59,13 +59,13 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     metrics::describe_gauge!("socle_active_sessions", "Platform sessions that are neither expired nor revoked.");
     deps.collectors.add(Arc::new(ActiveSessions));
     let limits = state.clone();
-    let verification = verification::VerificationState { foundation: state.clone(), store: state.store.clone() };
+    let verification_state = state.clone();
     let upload_limit = deps.config.upload_limit_bytes;
     let api = router(state).merge(
         OpenApiRouter::new()
             .nest("/foundation/verification", verification::routes::routes(upload_limit))
             .nest("/admin", verification::routes::admin_routes())
-            .with_state(verification),
+            .with_state(verification_state),
     );
     Ok(Module::new("foundation").api(api).task(Task::every(
         "forget idle login limits",

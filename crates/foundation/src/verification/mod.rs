@@ -4,19 +4,5 @@
 pub mod routes;
 pub mod service;
 
-use std::sync::Arc;
-
-use crate::FoundationState;
-
-/// Foundation's state and the file storage, where the documents are kept.
-#[derive(Clone)]
-pub struct VerificationState {
-    pub foundation: FoundationState,
-    pub store: Arc<kernel::storage::Store>,
-}
-
-impl axum::extract::FromRef<VerificationState> for FoundationState {
-    fn from_ref(state: &VerificationState) -> FoundationState {
-        state.foundation.clone()
-    }
-}
+// The routes and services take Foundation's state: its database, settings, mailer and the
+// file storage where the documents are kept.

@@ -13,11 +13,11 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::VerificationState;
 use super::service::{self, Decision, QueuedVerification, Submission, UploadedDocument, Verification};
+use crate::FoundationState;
 use crate::authn::AdminUser;
 
-pub fn routes(upload_limit: usize) -> OpenApiRouter<VerificationState> {
+pub fn routes(upload_limit: usize) -> OpenApiRouter<FoundationState> {
     OpenApiRouter::new()
         .routes(routes!(get_verification, submit_verification))
         .routes(routes!(get_document))
@@ -25,7 +25,7 @@ pub fn routes(upload_limit: usize) -> OpenApiRouter<VerificationState> {
         .layer(axum::extract::DefaultBodyLimit::max(upload_limit))
 }
 
-pub fn admin_routes() -> OpenApiRouter<VerificationState> {
+pub fn admin_routes() -> OpenApiRouter<FoundationState> {
     OpenApiRouter::new()
         .routes(routes!(list_verifications))
         .routes(routes!(admin_get_verification))
@@ -37,11 +37,11 @@ pub fn admin_routes() -> OpenApiRouter<VerificationState> {
     responses((status = 200, body = Verification), (status = 401), (status = 403), (status = 404)),
     security(("bearer" = []), ("api_key" = [])))]
 async fn get_verification(
-    State(state): State<VerificationState>,
+    State(state): State<FoundationState>,
     principal: Principal,
     Path(org): Path<String>,
 ) -> Result<Json<Verification>> {
-    Ok(Json(service::get(&state.foundation.db, &principal, &org).await?))
+    Ok(Json(service::get(&state.db, &principal, &org).await?))
 }
 
 /// The multipart form of a submission.
@@ -73,7 +73,7 @@ struct SubmissionForm {
       (status = 409), (status = 413), (status = 415), (status = 422)),
     security(("bearer" = []), ("api_key" = [])))]
 async fn submit_verification(
-    State(state): State<VerificationState>,
+    State(state): State<FoundationState>,
     ctx: RequestContext,
     principal: Principal,
     Path(org): Path<String>,
@@ -111,7 +111,7 @@ async fn submit_verification(
       (status = 401), (status = 403), (status = 404)),
     security(("bearer" = []), ("api_key" = [])))]
 async fn get_document(
-    State(state): State<VerificationState>,
+    State(state): State<FoundationState>,
     ctx: RequestContext,
     principal: Principal,
     Path((org, doc)): Path<(String, String)>,
@@ -144,12 +144,12 @@ struct AdminQuery {
       (status = 422)),
     security(("bearer" = [])))]
 async fn list_verifications(
-    State(state): State<VerificationState>,
+    State(state): State<FoundationState>,
     _admin: AdminUser,
     Query(q): Query<AdminQuery>,
 ) -> Result<Json<Page<QueuedVerification>>> {
     let page = PageQuery { page: q.page, per_page: q.per_page }.validate()?;
-    Ok(Json(service::admin_list(&state.foundation.db, q.status.as_deref(), page).await?))
+    Ok(Json(service::admin_list(&state.db, q.status.as_deref(), page).await?))
 }
 
 /// One organization's verification (platform administrators).
@@ -158,11 +158,11 @@ async fn list_verifications(
     responses((status = 200, body = Verification), (status = 401), (status = 403), (status = 404)),
     security(("bearer" = [])))]
 async fn admin_get_verification(
-    State(state): State<VerificationState>,
+    State(state): State<FoundationState>,
     _admin: AdminUser,
     Path(org): Path<String>,
 ) -> Result<Json<Verification>> {
-    Ok(Json(service::admin_get(&state.foundation.db, &org).await?))
+    Ok(Json(service::admin_get(&state.db, &org).await?))
 }
 
 /// Approve or reject (with a reason) a verification waiting for review (platform
@@ -173,7 +173,7 @@ async fn admin_get_verification(
       (status = 409), (status = 415), (status = 422)),
     security(("bearer" = [])))]
 async fn decide_verification(
-    State(state): State<VerificationState>,
+    State(state): State<FoundationState>,
     ctx: RequestContext,
     AdminUser(admin): AdminUser,
     Path(org): Path<String>,

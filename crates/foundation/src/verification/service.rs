@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::VerificationState;
+use crate::FoundationState;
 use crate::audit::{self, AuditEntry, Severity};
 use crate::orgs::require_org_role;
 
@@ -237,13 +237,13 @@ fn check_metadata(v: &mut kernel::validate::Validator, kind: &str, meta: Option<
 /// Send documents (OWNER or ADMIN of the organization). A first submission or one after a
 /// rejection; while one waits for review or once approved, 409. Audited.
 pub async fn submit(
-    state: &VerificationState,
+    state: &FoundationState,
     ctx: &RequestContext,
     principal: &Principal,
     org: &str,
     input: Submission,
 ) -> Result<Verification> {
-    let db = &state.foundation.db;
+    let db = &state.db;
     let mut v = kernel::validate::Validator::new();
     if !["individual", "business"].contains(&input.kind.as_str()) {
         v.add("kind", "invalid_value", "kind is individual (KYC) or business (KYB)");
@@ -336,13 +336,13 @@ pub async fn submit(
 /// A document's bytes: for the organization's OWNER or ADMIN, or a platform administrator
 /// (whose reading is audited).
 pub async fn document(
-    state: &VerificationState,
+    state: &FoundationState,
     ctx: &RequestContext,
     principal: &Principal,
     org: &str,
     doc_id: &str,
 ) -> Result<(Document, Vec<u8>)> {
-    let db = &state.foundation.db;
+    let db = &state.db;
     let platform_admin = principal.as_user().is_ok_and(|u| u.role == kernel::principal::PlatformRole::Admin);
     if !platform_admin {
         require_org_role(db, principal, org, OrgRole::Admin).await?;
@@ -439,7 +439,7 @@ pub struct Decision {
 /// Approve or reject a verification waiting for review (platform administrator): audited,
 /// and emailed to whoever sent the documents.
 pub async fn decide(
-    state: &VerificationState,
+    state: &FoundationState,
     ctx: &RequestContext,
     admin: &Principal,
     org: &str,
@@ -462,7 +462,7 @@ pub async fn decide(
         v.add("reason", "too_long", "reason is at most 1000 characters");
     }
     v.finish()?;
-    let db = &state.foundation.db;
+    let db = &state.db;
     let current = load(db, org).await?.ok_or_else(|| Error::not_found("verification"))?;
     if !matches!(current.status.as_str(), "pending" | "resubmitted") {
         return Err(Error::Conflict(format!("the verification is {}, not waiting for review", current.status)));
@@ -501,10 +501,7 @@ pub async fn decide(
         )
         .await?;
     if let Some((to, org_name)) = recipient {
-        let url = format!(
-            "{}/console/organizations/{org}/verification",
-            state.foundation.config.public_url.trim_end_matches('/')
-        );
+        let url = format!("{}/console/organizations/{org}/verification", state.config.public_url.trim_end_matches('/'));
         let vars = json!({"organization": org_name, "reason": reason.unwrap_or_default(), "url": url});
         let key = if approve { "verification_approved" } else { "verification_rejected" };
         let email = kernel::templates::render_email(&mut tx, key, &to, &vars).await?;

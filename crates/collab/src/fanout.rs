@@ -22,6 +22,10 @@ struct Announcement {
     p: String,
     /// `u`: an update logged up to row `id`; `a`: an awareness update by actor `by`.
     t: String,
+    /// `u`: the first row of the batch (0 from a process that did not say: then every row
+    /// after the room's last).
+    #[serde(default)]
+    f: i64,
     #[serde(default)]
     id: i64,
     #[serde(default)]
@@ -34,10 +38,17 @@ fn b64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }
 
-/// Announce, when `tx` commits, that `page_id`'s log grew up to row `id` with `data`.
-pub async fn announce_update(tx: &mut Tx, process: &str, page_id: &str, id: i64, data: &[u8]) -> Result<()> {
+/// Announce, when `tx` commits, that `page_id`'s log grew by rows `first` to `last` holding
+/// `data`.
+pub async fn announce_update(
+    tx: &mut Tx,
+    process: &str,
+    page_id: &str,
+    (first, last): (i64, i64),
+    data: &[u8],
+) -> Result<()> {
     let d = (data.len() * 4 / 3 < INLINE_LIMIT).then(|| b64(data));
-    let payload = serde_json::json!({"o": process, "p": page_id, "t": "u", "id": id, "d": d});
+    let payload = serde_json::json!({"o": process, "p": page_id, "t": "u", "f": first, "id": last, "d": d});
     tx.execute("SELECT pg_notify($1, $2)", args![CHANNEL, payload.to_string()]).await?;
     Ok(())
 }
@@ -64,7 +75,7 @@ pub async fn receive(state: &CollabState, payload: &str) {
     let data = a.d.and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok());
     match a.t.as_str() {
         "u" => {
-            let _ = room.inbox.send(Box::new(Command::Remote { data, id: a.id })).await;
+            let _ = room.inbox.send(Box::new(Command::Remote { data, first: a.f, id: a.id })).await;
         }
         "a" => {
             if let Some(update) = data.and_then(|d| AwarenessUpdate::decode_v1(&d).ok()) {

@@ -56,8 +56,9 @@ pub enum Command {
     Edit { conn: u64, session: String, author: String, data: Vec<u8>, received: Instant },
     /// Make the document hold `document` (a REST write, a restore), as one logged change.
     Write { document: Value, author: String, kind: &'static str, reply: oneshot::Sender<kernel::Result<()>> },
-    /// Another process logged updates: apply them (inline, or read from the log).
-    Remote { data: Option<Vec<u8>>, id: i64 },
+    /// Another process logged rows `first` to `id`: apply them (inline, or read from the
+    /// log).
+    Remote { data: Option<Vec<u8>>, first: i64, id: i64 },
     /// A connection left.
     Left,
 }
@@ -269,6 +270,9 @@ struct Worker {
     texts_since: HashMap<String, usize>,
     /// Who changed the page since its last save point (a Studio version).
     unsaved_by: Option<String>,
+    /// The last log row this process wrote for the page (decides which process repairs
+    /// what two processes' edits made invalid together).
+    own_last_id: i64,
     rows_since_checkpoint: usize,
     /// When the page JSON was last stored, and who made the logged changes it does not hold
     /// yet (it is materialised from the document when written).
@@ -341,6 +345,7 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
         valid_size,
         texts_since: HashMap::new(),
         unsaved_by: None,
+        own_last_id: 0,
         rows_since_checkpoint: loaded.rows_after_checkpoint,
         document_written: Instant::now().checked_sub(DOCUMENT_EVERY).unwrap_or_else(Instant::now),
         document_pending: None,
@@ -412,9 +417,9 @@ impl Worker {
                         return Err(kernel::Error::Unavailable("a write failed".into()));
                     }
                 }
-                Command::Remote { data, id } => {
+                Command::Remote { data, first, id } => {
                     self.apply_edits(std::mem::take(&mut edits)).await?;
-                    self.apply_remote(data, id).await?;
+                    self.apply_remote(data, first, id).await?;
                 }
                 Command::Left => {
                     self.apply_edits(std::mem::take(&mut edits)).await?;
@@ -561,10 +566,11 @@ impl Worker {
     /// Put the faulty values of `json` (the document now) back as they were in the last
     /// valid document; returns the repaired page JSON, its size and the repairing update.
     ///
-    /// The last valid document is read back from the log (every logged batch left the page
-    /// valid) rather than kept: a room would otherwise hold a second copy of its page, as
-    /// JSON, for the rare edit that needs repairing. Should the log not hold a valid page
-    /// (it was loaded invalid), the Studio page's stored JSON, validated when written, is it.
+    /// The last valid document is read back from the log (every batch a process logs left
+    /// the page valid in its eyes) rather than kept: a room would otherwise hold a second
+    /// copy of its page, as JSON, for the rare edit that needs repairing. Should the log not
+    /// end on a valid page (it was loaded invalid, or two processes' edits made it invalid
+    /// together), the Studio page's stored JSON, validated when written, is it.
     async fn repair(&self, json: Value, errors: &[FieldError]) -> kernel::Result<(Value, usize, Vec<u8>)> {
         let db = &self.state.db;
         let page_id = &self.room.page.page_id;
@@ -617,7 +623,7 @@ impl Worker {
         // Inline on SQLite: the statements run on this thread, with no hand-off to a
         // connection's thread per statement, and commit together with other writers'.
         let mut tx = db.begin_inline().await?;
-        let last = store::append(&mut tx, page_id, rows, kernel::time::now()).await?;
+        let (first, last) = store::append_rows(&mut tx, page_id, rows, kernel::time::now()).await?;
         if let Some(json) = document {
             studio::pages::service::write_live_document(&mut tx, page_id, json, author).await?;
         }
@@ -632,7 +638,7 @@ impl Worker {
             } else {
                 yrs::merge_updates_v1(rows.iter().map(|u| u.data.as_slice())).unwrap_or_default()
             };
-            crate::fanout::announce_update(&mut tx, &self.state.process_id, page_id, last, &merged).await?;
+            crate::fanout::announce_update(&mut tx, &self.state.process_id, page_id, (first, last), &merged).await?;
         }
         tx.commit().await?;
         if store_document {
@@ -642,6 +648,7 @@ impl Worker {
             self.document_pending = Some(author.to_string());
         }
         self.room.last_id.fetch_max(last, Ordering::AcqRel);
+        self.own_last_id = self.own_last_id.max(last);
         self.rows_since_checkpoint = if checkpointed { 0 } else { self.rows_since_checkpoint + rows.len() };
         Ok(())
     }
@@ -689,22 +696,53 @@ impl Worker {
         Ok(())
     }
 
-    async fn apply_remote(&mut self, data: Option<Vec<u8>>, id: i64) -> kernel::Result<()> {
+    async fn apply_remote(&mut self, data: Option<Vec<u8>>, first: i64, id: i64) -> kernel::Result<()> {
+        let db = &self.state.db;
+        let page_id = &self.room.page.page_id;
         let updates = match data {
             Some(d) => vec![(id, d)],
-            None => {
-                store::updates_after(&self.state.db, &self.room.page.page_id, self.room.last_id.load(Ordering::Acquire))
-                    .await?
-            }
+            // The announced rows (applying one this room already holds changes nothing).
+            None if first > 0 => store::updates_between(db, page_id, first, id).await?,
+            None => store::updates_after(db, page_id, self.room.last_id.load(Ordering::Acquire)).await?,
         };
+        let mut newest = 0;
         for (id, data) in updates {
             let applied = self.room.awareness.lock().map(|aw| store::apply(aw.doc(), &data)).unwrap_or(false);
             if applied {
                 let _ = self.room.out.send(Frame::to_all(sync_frame(SyncMessage::Update(data))));
             }
             self.room.last_id.fetch_max(id, Ordering::AcqRel);
+            newest = newest.max(id);
         }
-        self.checked(&self.room.document());
+        let json = self.room.document();
+        match validation::check(&json) {
+            Ok(size) => self.valid_now(size),
+            Err(errors) => {
+                self.valid_size = None;
+                // Edits valid alone, logged at the same time by two processes, made the page
+                // invalid together (two texts each within its limit, past it once merged).
+                // The process whose own edit was logged last repairs it: the other one's own
+                // edit is older than what it just received, so exactly one repair is written.
+                if newest < self.own_last_id {
+                    self.repair_merged(json, &errors).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Repair what another process's updates, merged with this one's, made invalid: logged
+    /// as the system's change and relayed, like a repair of live edits.
+    async fn repair_merged(&mut self, json: Value, errors: &[FieldError]) -> kernel::Result<()> {
+        let (json, size, update) = self.repair(json, errors).await?;
+        let db = &self.state.db;
+        let session = crate::replays::open(db, &self.room.page, "system", "repair").await?;
+        let row =
+            NewUpdate { session_id: session.clone(), author_id: "system".into(), kind: "repair", data: update.clone() };
+        self.log(std::slice::from_ref(&row), Some(&json), "system").await?;
+        crate::replays::close(&self.state.db, &session).await?;
+        let _ = self.room.out.send(Frame::to_all(sync_frame(SyncMessage::Update(update))));
+        self.valid_now(size);
         Ok(())
     }
 

@@ -52,8 +52,13 @@ pub fn is_empty_update(data: &[u8]) -> bool {
 
 /// Append updates to `page_id`'s log in one statement; the id of the last one.
 pub async fn append(tx: &mut Tx, page_id: &str, updates: &[NewUpdate], now: OffsetDateTime) -> Result<i64> {
+    Ok(append_rows(tx, page_id, updates, now).await?.1)
+}
+
+/// [`append`], returning the first and the last id of the rows.
+pub async fn append_rows(tx: &mut Tx, page_id: &str, updates: &[NewUpdate], now: OffsetDateTime) -> Result<(i64, i64)> {
     if updates.is_empty() {
-        return Ok(0);
+        return Ok((0, 0));
     }
     let mut sql =
         String::from("INSERT INTO collab_updates (page_id, session_id, author_id, kind, data, created_at) VALUES ");
@@ -69,8 +74,9 @@ pub async fn append(tx: &mut Tx, page_id: &str, updates: &[NewUpdate], now: Offs
     // As text: the statement also runs in SQLite's inline transactions (see
     // `kernel::inline_writer`), which read text columns only.
     sql.push_str(" RETURNING CAST(id AS TEXT)");
-    let ids = tx.fetch_texts(sqlx::AssertSqlSafe(sql), values).await?;
-    Ok(ids.iter().filter_map(|id| id.parse::<i64>().ok()).max().unwrap_or(0))
+    let ids: Vec<i64> =
+        tx.fetch_texts(sqlx::AssertSqlSafe(sql), values).await?.iter().filter_map(|id| id.parse().ok()).collect();
+    Ok((ids.iter().copied().min().unwrap_or(0), ids.iter().copied().max().unwrap_or(0)))
 }
 
 async fn snapshot(db: &Db, page_id: &str, kind: &str) -> Result<Option<(i64, Vec<u8>)>> {
@@ -100,6 +106,26 @@ async fn rows_after(db: &Db, page_id: &str, after: i64, until: Option<OffsetDate
     }
 }
 
+/// How long a batch may stay uncommitted after its rows got their ids.
+const COMMIT_MARGIN: time::Duration = time::Duration::minutes(1);
+
+/// Rows at or below a snapshot's `upto` that were written shortly before row `upto`. On
+/// PostgreSQL ids are not committed in order: a checkpoint up to row N, taken by the process
+/// that wrote row N, may lack a row below N that another process committed just after it.
+/// Such a row was written (its `created_at` is set before its commit) at most
+/// [`COMMIT_MARGIN`] before row N. (A base's rows are folded away: none is found.)
+async fn rows_committed_late(db: &Db, page_id: &str, upto: i64) -> Result<Vec<Row>> {
+    let taken: Option<(OffsetDateTime,)> = db
+        .fetch_optional("SELECT created_at FROM collab_updates WHERE page_id = $1 AND id = $2", args![page_id, upto])
+        .await?;
+    let Some((taken,)) = taken else { return Ok(Vec::new()) };
+    db.fetch_all(
+        "SELECT id, data FROM collab_updates WHERE page_id = $1 AND id <= $2 AND created_at >= $3 ORDER BY id",
+        args![page_id, upto, taken - COMMIT_MARGIN],
+    )
+    .await
+}
+
 /// The page's document: its checkpoint (or base) and every row after it.
 pub async fn load(db: &Db, page_id: &str) -> Result<Loaded> {
     // Whichever snapshot goes further: a fold of old history can move the base past an
@@ -110,12 +136,18 @@ pub async fn load(db: &Db, page_id: &str) -> Result<Loaded> {
     };
     let doc = mapping::new_doc();
     let mut last_id = 0;
+    let mut late = Vec::new();
     if let Some((upto, state)) = start {
         apply(&doc, &state);
         last_id = upto;
+        late = rows_committed_late(db, page_id, upto).await?;
     }
-    let rows = rows_after(db, page_id, last_id, None).await?;
+    let mut rows = rows_after(db, page_id, last_id, None).await?;
     let rows_after_checkpoint = rows.len();
+    // Applied first: they come before the rows after the snapshot (applying one the
+    // snapshot already holds changes nothing).
+    late.append(&mut rows);
+    let rows = late;
     {
         let mut txn = doc.transact_mut();
         for row in &rows {
@@ -143,6 +175,19 @@ pub async fn load(db: &Db, page_id: &str) -> Result<Loaded> {
 /// The rows after `after` (a process catching up on another's changes).
 pub async fn updates_after(db: &Db, page_id: &str, after: i64) -> Result<Vec<(i64, Vec<u8>)>> {
     Ok(rows_after(db, page_id, after, None).await?.into_iter().map(|r| (r.id, r.data)).collect())
+}
+
+/// The page's updates with ids from `first` to `last` (another process's batch: on
+/// PostgreSQL ids are not committed in order, so "after the last id this room holds" could
+/// skip a batch committed after a later one).
+pub async fn updates_between(db: &Db, page_id: &str, first: i64, last: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+    let rows: Vec<Row> = db
+        .fetch_all(
+            "SELECT id, data FROM collab_updates WHERE page_id = $1 AND id >= $2 AND id <= $3 ORDER BY id",
+            args![page_id, first, last],
+        )
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.data)).collect())
 }
 
 /// Save the whole state up to row `upto_id` as the page's checkpoint.

@@ -541,6 +541,9 @@ async fn a_page_survives_a_restart(backend: Backend) {
         .expect("count");
     assert_eq!(checkpoints, 1, "the log was checkpointed");
 
+    if backend != Backend::Postgres {
+        return;
+    }
     // A checkpoint up to a row may lack rows below it that another process committed just
     // after it was taken (ids are not committed in order on PostgreSQL): here, a checkpoint
     // made to claim two rows it does not hold. Loading still applies them.

@@ -452,10 +452,8 @@ impl Worker {
                     if store::apply_in(&mut txn, &update.data) {
                         accepted.push((conn, update));
                         received.push(at);
-                    } else if let Ok(conns) = self.room.conns.lock()
-                        && let Some(c) = conns.get(&conn)
-                    {
-                        let _ = c.kick.send(Some((4400, "an update could not be read".into())));
+                    } else {
+                        self.room.kick(conn, 4400, "an update could not be read");
                     }
                 }
             }
@@ -686,13 +684,26 @@ impl Worker {
         if store::is_empty_update(&update) {
             return Ok(());
         }
-        let session = crate::replays::open(&self.state.db, &self.room.page, &author, kind).await?;
-        let row = NewUpdate { session_id: session.clone(), author_id: author.clone(), kind, data: update.clone() };
-        self.log(std::slice::from_ref(&row), Some(&json), &author).await?;
-        crate::replays::close(&self.state.db, &session).await?;
-        let _ = self.room.out.send(Frame::to_all(sync_frame(SyncMessage::Update(update))));
+        self.log_change(&author, kind, update, &json).await?;
         self.checked(&json);
         self.unsaved_by = Some(author);
+        Ok(())
+    }
+
+    /// Log `update`, a change made by the room itself (a write, a repair), as a session of
+    /// its own with `json`, the page it leaves, and relay it to everyone.
+    async fn log_change(
+        &mut self,
+        author: &str,
+        kind: &'static str,
+        update: Vec<u8>,
+        json: &Value,
+    ) -> kernel::Result<()> {
+        let session = crate::replays::open(&self.state.db, &self.room.page, author, kind).await?;
+        let row = NewUpdate { session_id: session.clone(), author_id: author.to_string(), kind, data: update.clone() };
+        self.log(std::slice::from_ref(&row), Some(json), author).await?;
+        crate::replays::close(&self.state.db, &session).await?;
+        let _ = self.room.out.send(Frame::to_all(sync_frame(SyncMessage::Update(update))));
         Ok(())
     }
 
@@ -715,43 +726,32 @@ impl Worker {
             newest = newest.max(id);
         }
         let json = self.room.document();
-        match validation::check(&json) {
-            Ok(size) => self.valid_now(size),
-            Err(errors) => {
-                self.valid_size = None;
-                // Edits valid alone, logged at the same time by two processes, made the page
-                // invalid together (two texts each within its limit, past it once merged).
-                // The process whose own edit was logged last repairs it: the other one's own
-                // edit is older than what it just received, so exactly one repair is written.
-                if newest < self.own_last_id {
-                    self.repair_merged(json, &errors).await?;
-                }
-            }
+        // Edits valid alone, logged at the same time by two processes, made the page invalid
+        // together (two texts each within its limit, past it once merged). The process whose
+        // own edit was logged last repairs it: the other one's own edit is older than what it
+        // just received, so exactly one repair is written.
+        if let Some(errors) = self.checked(&json)
+            && newest < self.own_last_id
+        {
+            let (json, size, update) = self.repair(json, &errors).await?;
+            self.log_change("system", "repair", update, &json).await?;
+            self.valid_now(size);
         }
         Ok(())
     }
 
-    /// Repair what another process's updates, merged with this one's, made invalid: logged
-    /// as the system's change and relayed, like a repair of live edits.
-    async fn repair_merged(&mut self, json: Value, errors: &[FieldError]) -> kernel::Result<()> {
-        let (json, size, update) = self.repair(json, errors).await?;
-        let db = &self.state.db;
-        let session = crate::replays::open(db, &self.room.page, "system", "repair").await?;
-        let row =
-            NewUpdate { session_id: session.clone(), author_id: "system".into(), kind: "repair", data: update.clone() };
-        self.log(std::slice::from_ref(&row), Some(&json), "system").await?;
-        crate::replays::close(&self.state.db, &session).await?;
-        let _ = self.room.out.send(Frame::to_all(sync_frame(SyncMessage::Update(update))));
-        self.valid_now(size);
-        Ok(())
-    }
-
     /// After a change not checked edit by edit (a write, another process's updates):
-    /// whether the document, whose page JSON is `json`, is valid.
-    fn checked(&mut self, json: &Value) {
+    /// whether the document, whose page JSON is `json`, is valid; what is wrong if not.
+    fn checked(&mut self, json: &Value) -> Option<Vec<FieldError>> {
         match validation::check(json) {
-            Ok(size) => self.valid_now(size),
-            Err(_) => self.valid_size = None,
+            Ok(size) => {
+                self.valid_now(size);
+                None
+            }
+            Err(errors) => {
+                self.valid_size = None;
+                Some(errors)
+            }
         }
     }
 

@@ -25,6 +25,9 @@ static WAKE: LazyLock<crate::Wake> = LazyLock::new(crate::Wake::new);
 pub const MAX_DISPATCH_ATTEMPTS: i64 = 10;
 /// Events delivered in one transaction.
 pub const DISPATCH_BATCH: i64 = 100;
+/// Events still to dispatch, as a condition (`$1`: [`MAX_DISPATCH_ATTEMPTS`]): what the
+/// dispatcher's probe looks for and its claim takes.
+const PENDING: &str = "dispatched_at IS NULL AND attempts < $1";
 /// While events keep arriving, how long the dispatcher lets them gather between batches.
 /// An event after a quiet period is dispatched at once.
 const COALESCE: Duration = Duration::from_millis(2);
@@ -208,7 +211,7 @@ impl Dispatcher {
         tx.fetch_all(
             sqlx::AssertSqlSafe(format!(
                 "SELECT seq, id, kind, organization_id, payload, created_at FROM outbox
-                 WHERE dispatched_at IS NULL AND attempts < $1 ORDER BY seq LIMIT $2 {lock}"
+                 WHERE {PENDING} ORDER BY seq LIMIT $2 {lock}"
             )),
             args![MAX_DISPATCH_ATTEMPTS, limit],
         )
@@ -221,7 +224,7 @@ impl Dispatcher {
         let pending: Option<(i64,)> = self
             .db
             .fetch_optional(
-                "SELECT seq FROM outbox WHERE dispatched_at IS NULL AND attempts < $1 LIMIT 1",
+                sqlx::AssertSqlSafe(format!("SELECT seq FROM outbox WHERE {PENDING} LIMIT 1")),
                 args![MAX_DISPATCH_ATTEMPTS],
             )
             .await?;

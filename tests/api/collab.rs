@@ -20,7 +20,11 @@ on_both_databases!(
     invalid_edits_are_repaired_for_everyone,
     history_can_be_replayed_travelled_and_restored
 );
-on_both_backends!(access_is_checked_at_connect_and_while_connected, a_page_survives_a_restart);
+on_both_backends!(
+    access_is_checked_at_connect_and_while_connected,
+    a_page_survives_a_restart,
+    unresponsive_connections_are_dropped
+);
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -386,6 +390,88 @@ async fn access_is_checked_at_connect_and_while_connected(backend: Backend) {
     });
 }
 
+/// How many connections the page's room holds, as its presence endpoint says.
+async fn connections(app: &TestApp, page_id: &str, who: &Session) -> i64 {
+    let presence = app.get(&format!("/api/v1/collab/pages/{page_id}/presence"), Some(&who.access)).await.expect(200);
+    presence.body["connections"].as_i64().expect("connections")
+}
+
+/// A client that vanished (it sends nothing, not even the pong its WebSocket answers a ping
+/// with as it reads) and one that stopped reading while it still sends are both dropped
+/// within a few `ping_secs`, while the room relays plenty to them; an editor beside them
+/// keeps editing.
+async fn unresponsive_connections_are_dropped(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.update_section("collab", |s: &mut collab::settings::CollabConfig| s.ping_secs = 1).expect("collab settings");
+    })
+    .await;
+    let (owner, _org, _project, page_id) = page_setup(&app, "liveness@collab.example").await;
+    let mut editor = YClient::editor(&app, &page_id, &owner).await;
+    editor.until("the page", |d| first_text(d) == "Hello").await;
+
+    // Vanished: connected, then never reads again (so never answers a ping).
+    let vanished = YClient::editor(&app, &page_id, &owner).await;
+    // Stopped reading: a receive buffer of a few KiB, never read, while it keeps asking for
+    // presence (it is heard from, but never answers a ping).
+    let url = format!("{}/api/v1/collab/pages/{page_id}?token={}", app.base.replace("http://", "ws://"), owner.access);
+    let addr = app.base.trim_start_matches("http://").parse().expect("server address");
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(2048).expect("receive buffer");
+    let tcp = socket.connect(addr).await.expect("connect");
+    let (mut stalled, _) = tokio_tungstenite::client_async(url, tcp).await.expect("handshake");
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let chatter = tokio::spawn(async move {
+        loop {
+            // Its own sends may block once the server stops reading it: bounded.
+            let query = frame(Message::AwarenessQuery);
+            let _ = tokio::time::timeout(Duration::from_millis(100), stalled.send(query)).await;
+            tokio::select! {
+                _ = &mut stopped => return stalled,
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+        }
+    });
+    crate::eventually!("three connections in the room", {
+        (connections(&app, &page_id, &owner).await == 3).then_some(())
+    });
+
+    // Traffic for them: 100 edits of 4,000 characters each, typed and deleted again (the
+    // page stays valid).
+    let chunk = "y".repeat(4000);
+    for _ in 0..100 {
+        editor
+            .edit(|txn| {
+                let text = heading_text(txn);
+                let len = text.len(txn);
+                text.insert(txn, len, &chunk);
+                text.remove_range(txn, len, chunk.len() as u32);
+            })
+            .await;
+    }
+    editor.edit(|txn| heading_text(txn).push(txn, " still here")).await;
+    crate::eventually!("both unresponsive connections to be dropped", {
+        // The live editor keeps reading (and answering pings) meanwhile.
+        editor.settle(Duration::from_millis(50)).await;
+        (connections(&app, &page_id, &owner).await == 1).then_some(())
+    });
+    assert_eq!(editor.closed, None, "the live editor stays connected");
+    let _ = stop.send(());
+    drop(chatter.await.expect("the stalled client's task"));
+    drop(vanished);
+    // Past a few more pings, the live editor is still there and still edits.
+    editor.settle(Duration::from_millis(2500)).await;
+    assert_eq!(editor.closed, None, "the live editor answered every ping");
+    let mut late = YClient::editor(&app, &page_id, &owner).await;
+    late.until("the live editor's last edit", |d| first_text(d) == "Hello still here").await;
+    let metrics = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let dropped: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("socle_collab_unresponsive_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("socle_collab_unresponsive_total in {metrics}"));
+    assert!(dropped >= 2.0, "two unresponsive connections counted, {dropped}");
+}
+
 async fn history_can_be_replayed_travelled_and_restored(app: TestApp) {
     let (owner, _org, project, page_id) = page_setup(&app, "history@collab.example").await;
     let mut a = YClient::editor(&app, &page_id, &owner).await;
@@ -649,7 +735,11 @@ async fn editors_on_two_processes_converge() {
 /// The official npm `yjs` + `y-websocket` clients against a running Socle (tests/collab).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_yjs_clients_interoperate() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+    // Pinged every second: the official clients answer, and none is dropped meanwhile.
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.update_section("collab", |s: &mut collab::settings::CollabConfig| s.ping_secs = 1).expect("collab settings");
+    })
+    .await;
     let (owner, org, project, page_id) = page_setup(&app, "npm@collab.example").await;
     let member = app.signup("npm-member@collab.example").await;
     app.add_member(&org, &owner, &member, "MEMBER").await;
@@ -685,4 +775,7 @@ async fn the_official_yjs_clients_interoperate() {
     let results: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     assert!(results.len() >= 8, "every scenario ran: {stdout}");
     assert!(results.iter().all(|r| r["ok"] == true), "{stdout}");
+    let metrics = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let pinged_out = metrics.lines().find_map(|l| l.strip_prefix("socle_collab_unresponsive_total "));
+    assert!(pinged_out.is_none_or(|n| n.trim() == "0"), "an official client did not answer a ping: {pinged_out:?}");
 }

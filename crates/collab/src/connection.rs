@@ -6,6 +6,15 @@
 //! room's task; awareness updates are relayed to everyone. A read-only connection's updates
 //! are dropped. The connection's access is checked again every `recheck_secs`: a removed
 //! member or a revoked link is closed with 4403.
+//!
+//! Liveness, as the reference y-websocket server does it: the connection is pinged every
+//! `ping_secs`, and one that has not answered the last ping with a pong is dropped. A
+//! client's WebSocket answers by itself as it reads, so this catches a client that vanished
+//! (a laptop closed, a phone out of signal) and one that stopped reading, even while it
+//! still sends. A write that waits that long (the socket's buffers are full) drops the
+//! connection too. Without this such a client would hold its connection, its session and
+//! its room open for as long as the operating system keeps the socket, and one that stopped
+//! reading would stall its connection's task.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,8 +48,51 @@ async fn join(
     Ok((room, id, kicked))
 }
 
+/// How long a close frame may wait to be written: a peer that does not read it is dropped.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
 async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
-    let _ = socket.send(WsMessage::Close(Some(CloseFrame { code, reason: reason.to_string().into() }))).await;
+    let frame = WsMessage::Close(Some(CloseFrame { code, reason: reason.to_string().into() }));
+    let _ = tokio::time::timeout(CLOSE_WAIT, socket.send(frame)).await;
+}
+
+/// The output of `write` if it completed within `limit` (none: no limit); `None` if the
+/// peer left it waiting longer (it stopped reading).
+async fn within<T>(limit: Option<Duration>, write: impl Future<Output = T>) -> Option<T> {
+    match limit {
+        // Completes without arming a timer when the socket takes the bytes at once.
+        Some(limit) => tokio::time::timeout(limit, write).await.ok(),
+        None => Some(write.await),
+    }
+}
+
+/// Waits for the next ping, or forever when the connection is never pinged.
+async fn next_ping(every: &mut Option<tokio::time::Interval>) {
+    match every {
+        Some(every) => {
+            every.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Write `message` within `limit`; whether the connection is still usable (a write that
+/// waited longer counts the connection as unresponsive, `why`).
+async fn send(socket: &mut WebSocket, limit: Option<Duration>, message: WsMessage, why: &'static str) -> bool {
+    match within(limit, socket.send(message)).await {
+        Some(written) => written.is_ok(),
+        None => {
+            unresponsive(why);
+            false
+        }
+    }
+}
+
+/// A connection dropped for not answering (no pong) or not reading (a write waited past
+/// the limit).
+fn unresponsive(why: &'static str) {
+    tracing::debug!(why, "dropping an unresponsive collab connection");
+    metrics::counter!("socle_collab_unresponsive_total").increment(1);
 }
 
 pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Credential, mut socket: WebSocket) {
@@ -72,10 +124,19 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
         }
     };
     let mut relay = room.out.subscribe();
+    let ping_every = Some(Duration::from_secs(state.settings.ping_secs)).filter(|d| !d.is_zero());
+    let mut pings = ping_every.map(|every| {
+        let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        pings
+    });
+    // Whether the last ping was answered.
+    let mut answered = true;
     let (hello, presence) = room.greeting();
-    let mut open = socket.send(WsMessage::Binary(hello.into())).await.is_ok();
+    let greeting_late = "the greeting waited too long to be written";
+    let mut open = send(&mut socket, ping_every, WsMessage::Binary(hello.into()), greeting_late).await;
     if let Some(p) = presence {
-        open = open && socket.send(WsMessage::Binary(p.into())).await.is_ok();
+        open = open && send(&mut socket, ping_every, WsMessage::Binary(p.into()), greeting_late).await;
     }
     // Checked on a task of its own: the connection never waits on its access check (a few
     // database reads) to relay or accept an edit.
@@ -88,7 +149,8 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
                     match Box::pin(handle(&state, &room, conn, &grant, session.as_deref(), &bytes)).await {
                         Ok(replies) => {
                             for reply in replies {
-                                if socket.send(WsMessage::Binary(reply.into())).await.is_err() {
+                                let reply = WsMessage::Binary(reply.into());
+                                if !send(&mut socket, ping_every, reply, "an answer waited too long to be written").await {
                                     open = false;
                                     break;
                                 }
@@ -101,9 +163,29 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
                     }
                 }
                 Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => open = false,
+                Some(Ok(WsMessage::Pong(_))) => answered = true,
+                // A ping is answered by the WebSocket layer; text is not part of the protocol.
                 Some(Ok(_)) => {}
             },
-            frame = relay.recv() => open = Box::pin(relay_frames(&mut socket, &mut relay, &room, conn, frame)).await,
+            frame = relay.recv() => {
+                match within(ping_every, Box::pin(relay_frames(&mut socket, &mut relay, &room, conn, frame))).await {
+                    Some(still_open) => open = still_open,
+                    None => {
+                        unresponsive("the relay waited too long to be written");
+                        open = false;
+                    }
+                }
+            }
+            _ = next_ping(&mut pings) => {
+                if !answered {
+                    unresponsive("no answer to the last ping");
+                    open = false;
+                } else {
+                    answered = false;
+                    let ping = WsMessage::Ping(Default::default());
+                    open = send(&mut socket, ping_every, ping, "a ping waited too long to be written").await;
+                }
+            }
             _ = kicked.changed() => {
                 let reason = kicked.borrow().clone();
                 if let Some((code, reason)) = reason {

@@ -224,6 +224,10 @@ pub fn describe_metrics() {
         "socle_collab_resyncs_total",
         "Connections that fell behind their room's relay and were sent the whole document."
     );
+    metrics::describe_counter!(
+        "socle_collab_unresponsive_total",
+        "Connections dropped for not answering a ping, or for not reading what was sent to them."
+    );
     metrics::describe_histogram!(
         "socle_collab_relay_seconds",
         metrics::Unit::Seconds,

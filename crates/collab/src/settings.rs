@@ -23,6 +23,11 @@ pub struct CollabConfig {
     pub max_message_bytes: usize,
     /// An awareness state (presence) not renewed for this long is removed (s).
     pub awareness_timeout_secs: u64,
+    /// Every open connection is pinged this often (s); one that did not answer the last
+    /// ping (it vanished, or stopped reading), or whose write has waited this long, is
+    /// dropped. `0`: never (a vanished client then holds its room until the operating
+    /// system gives up on the socket).
+    pub ping_secs: u64,
 }
 
 impl Default for CollabConfig {
@@ -34,6 +39,7 @@ impl Default for CollabConfig {
             history_days: 30,
             max_message_bytes: 2 << 20,
             awareness_timeout_secs: 30,
+            ping_secs: 30,
         }
     }
 }

@@ -334,9 +334,29 @@ function report (path) {
     }
     out.push('')
   }
+  // Round by round (the servers run alternately, so round i of each saw the same machine):
+  // the p99 moves between rounds more than between servers, so a median alone can mislead.
+  const headToHead = rate => {
+    const runs = label => rows.filter(r => r.mode === 'edit' && r.room_rate === rate && r.label === label)
+    const [ref, socle] = [runs('reference'), runs('socle')]
+    if (!ref.length || !socle.length) return
+    const sizes = [...new Set(socle.map(r => r.editors))].sort((a, b) => a - b)
+    out.push(`p99 round by round at ${rate} edits/s:`, '', '| editors | reference | Socle | rounds where Socle\'s p99 is lower |', '| --- | --- | --- | --- |')
+    for (const n of sizes) {
+      const a = ref.filter(r => r.editors === n).map(r => r.latency_ms.p99)
+      const b = socle.filter(r => r.editors === n).map(r => r.latency_ms.p99)
+      const k = Math.min(a.length, b.length)
+      const lower = [...Array(k).keys()].filter(i => b[i] < a[i]).length
+      out.push(`| ${n} | ${a.join(' / ')} ms | ${b.join(' / ')} ms | ${lower} of ${k} |`)
+    }
+    out.push('')
+  }
   editRows(`Throughput: every editor types as fast as its window of ${rows.find(r => r.mode === 'edit')?.window} unacknowledged edits allows`, r => r.room_rate === 0)
   const rates = [...new Set(rows.filter(r => r.mode === 'edit' && r.room_rate > 0).map(r => r.room_rate))]
-  for (const rate of rates) editRows(`Fan-out latency: ${rate} edits/s in the room, shared by its editors`, r => r.room_rate === rate)
+  for (const rate of rates) {
+    editRows(`Fan-out latency: ${rate} edits/s in the room, shared by its editors`, r => r.room_rate === rate)
+    headToHead(rate)
+  }
   const mem = [...pick('rooms'), ...pick('conns')]
   if (mem.length) {
     out.push('### Memory (server RSS growth; marginal: the second half of the rooms or connections)', '',

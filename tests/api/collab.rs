@@ -23,7 +23,8 @@ on_both_databases!(
 on_both_backends!(
     access_is_checked_at_connect_and_while_connected,
     a_page_survives_a_restart,
-    unresponsive_connections_are_dropped
+    unresponsive_connections_are_dropped,
+    a_shutdown_stores_live_pages_and_closes_their_editors
 );
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -658,6 +659,68 @@ async fn a_page_survives_a_restart(backend: Backend) {
     let owner = app.login(&owner.email, crate::support::PASSWORD).await;
     let mut c = YClient::editor(&app, &page_id, &owner).await;
     c.until("the rows the checkpoint lacks", |d| first_text(d) == "Helloabcdefg").await;
+}
+
+/// A graceful shutdown (SIGTERM, a deploy) stores what the rooms hold: the page JSON, which
+/// live editing stores at most every 500 ms, holds the last edit once the process is gone;
+/// editors are closed with 1001 (going away) and reconnect; every editing session is
+/// closed with all its changes counted. And a page whose JSON a crashed process left behind
+/// the log is stored again when its room next opens.
+async fn a_shutdown_stores_live_pages_and_closes_their_editors(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
+    let (owner, _org, project, page_id) = page_setup(&app, "shutdown@collab.example").await;
+    let mut a = YClient::editor(&app, &page_id, &owner).await;
+    a.until("the page", |d| first_text(d) == "Hello").await;
+    let mut b = YClient::editor(&app, &page_id, &owner).await;
+    b.until("the page", |d| first_text(d) == "Hello").await;
+    // The first edit's batch stores the page JSON; the second, right after, waits for the
+    // next half second.
+    a.edit(|txn| heading_text(txn).push(txn, " one")).await;
+    a.edit(|txn| heading_text(txn).push(txn, " two")).await;
+    b.until("both edits", |d| first_text(d) == "Hello one two").await;
+
+    app.restart().await;
+    assert_eq!(a.closed_with().await, 1001, "an editor is told the server is going away");
+    assert_eq!(b.closed_with().await, 1001);
+    let owner = app.login(&owner.email, crate::support::PASSWORD).await;
+    let rest = format!("/api/v1/studio/projects/{project}/pages/{page_id}");
+    let read = app.get(&rest, Some(&owner.access)).await.expect(200);
+    assert_eq!(first_text(&read.body["document"]), "Hello one two", "the page JSON holds the last edit");
+    let open: i64 = app
+        .db
+        .scalar(
+            "SELECT COUNT(*) FROM collab_sessions WHERE page_id = $1 AND kind = 'live' AND ended_at IS NULL",
+            kernel::args![&page_id],
+        )
+        .await
+        .expect("count");
+    assert_eq!(open, 0, "every editing session is closed");
+    let changes: i64 = app
+        .db
+        .scalar(
+            "SELECT CAST(COALESCE(SUM(changes), 0) AS BIGINT) FROM collab_sessions WHERE page_id = $1 AND kind = 'live'",
+            kernel::args![&page_id],
+        )
+        .await
+        .expect("sum");
+    assert_eq!(changes, 2, "the sessions count both edits");
+
+    // As a crashed process would leave it: the page JSON behind the log, and older.
+    let mut stale = read.body["document"].clone();
+    stale["children"][0]["props"]["text"] = json!("Hello");
+    app.db
+        .execute(
+            "UPDATE studio_pages SET document = $2, updated_at = $3 WHERE id = $1",
+            kernel::args![&page_id, stale, kernel::time::now() - time::Duration::hours(1)],
+        )
+        .await
+        .expect("the page JSON made stale");
+    let mut c = YClient::editor(&app, &page_id, &owner).await;
+    c.until("the logged state", |d| first_text(d) == "Hello one two").await;
+    crate::eventually!("the page JSON to be stored again from the log", {
+        let read = app.get(&rest, Some(&owner.access)).await.expect(200);
+        (first_text(&read.body["document"]) == "Hello one two").then_some(())
+    });
 }
 
 /// Two `socle serve` processes on one PostgreSQL: editors of one page on each converge.

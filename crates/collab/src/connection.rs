@@ -95,7 +95,24 @@ fn unresponsive(why: &'static str) {
     metrics::counter!("socle_collab_unresponsive_total").increment(1);
 }
 
+/// Counts a connection's task for as long as it runs (see `CollabInner::connection_tasks`).
+struct Running(CollabState);
+
+impl Running {
+    fn start(state: &CollabState) -> Running {
+        state.connection_tasks.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Running(state.clone())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.connection_tasks.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Credential, mut socket: WebSocket) {
+    let _running = Running::start(&state);
     // The database calls are boxed: awaited inline they would make every open connection's
     // task as large as the largest of them for as long as it lives.
     let (room, conn, mut kicked) = match Box::pin(join(&state, &page)).await {
@@ -116,7 +133,7 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
                 // Without a session its edits could not be logged: better closed than ignored
                 // (the client reconnects).
                 tracing::warn!(error = %e, "could not open a collab session");
-                room.left(conn);
+                Box::pin(room.leave(conn)).await;
                 close(&mut socket, 1011, "the editing session could not be opened").await;
                 metrics::gauge!("socle_collab_connections").decrement(1.0);
                 return;
@@ -196,13 +213,14 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
         }
     }
     drop(recheck);
-    let ids = room.left(conn);
+    let ids = Box::pin(room.leave(conn)).await;
+    // After the room logged every edit it sent: the session counts them all.
+    if let Some(session) = session {
+        let _ = Box::pin(crate::replays::close(&state.db, &session)).await;
+    }
     if let Some(left) = room.forget_clients(&ids) {
         // Other processes drop this connection's presence now, not after its timeout.
         Box::pin(crate::fanout::announce_awareness(&state, &room.page.page_id, &grant.actor_id, &left)).await;
-    }
-    if let Some(session) = session {
-        let _ = Box::pin(crate::replays::close(&state.db, &session)).await;
     }
     metrics::gauge!("socle_collab_connections").decrement(1.0);
 }

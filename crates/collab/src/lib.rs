@@ -25,6 +25,7 @@ pub mod validation;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use foundation::FoundationState;
@@ -49,6 +50,11 @@ pub struct CollabInner {
     /// REST writes to apply to live rooms, in the order their events were dispatched.
     rest_writes: tokio::sync::mpsc::UnboundedSender<RestWrite>,
     rest_queue: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<RestWrite>>>,
+    /// Set when the process shuts down: no room opens any more.
+    pub stopping: AtomicBool,
+    /// Connection tasks running (a shutdown waits for them: each closes its editing
+    /// session on its way out).
+    pub connection_tasks: AtomicUsize,
 }
 
 /// A page document written through Studio, on its way to the page's room.
@@ -84,6 +90,8 @@ impl CollabState {
             listening: kernel::listen::Readiness::default(),
             rest_writes,
             rest_queue: std::sync::Mutex::new(Some(queue)),
+            stopping: AtomicBool::new(false),
+            connection_tasks: AtomicUsize::new(0),
         }))
     }
 }
@@ -97,7 +105,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     let state = CollabState::new(deps.db.clone(), deps.section(settings::SECTION)?, deps.get::<FoundationState>()?);
     deps.provide(state.clone());
     describe_metrics();
-    let (fanout, retention, writer) = (state.clone(), state.clone(), state.clone());
+    let (fanout, retention, writer, rooms) = (state.clone(), state.clone(), state.clone(), state.clone());
     let mut module = Module::new("collab")
         .api(router(state.clone()))
         .task(kernel::module::Task::always("collab fan-out", move |stop| async move {
@@ -110,6 +118,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
             .await;
         }))
         .task(kernel::module::Task::always("collab REST writes", move |stop| apply_rest_writes(writer, stop)))
+        .task(kernel::module::Task::always("collab rooms at shutdown", move |stop| stop_rooms(rooms, stop)))
         .task(kernel::module::Task::in_role("collab history retention", "scheduler", move |stop| {
             keep_history(retention, stop)
         }));
@@ -142,6 +151,44 @@ async fn keep_history(state: CollabState, mut stop: tokio::sync::watch::Receiver
             }
             Err(e) => tracing::warn!(error = %e, "could not list collab history to fold"),
         }
+    }
+}
+
+/// How long a shutdown waits for the rooms to store their pages and their connections to
+/// close.
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
+/// When the process shuts down, every open room stores its page JSON, a version and a
+/// checkpoint, and closes its connections (1001), before the database closes (the process
+/// waits for its tasks, this one included, first).
+async fn stop_rooms(state: CollabState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    if stop.wait_for(|stopping| *stopping).await.is_err() {
+        return;
+    }
+    let stopped = async {
+        let rooms: Vec<Arc<room::Room>> = {
+            let rooms = state.rooms.lock().await;
+            // Under the rooms' lock: no room opens after this list is taken.
+            state.stopping.store(true, Ordering::Release);
+            rooms.values().cloned().collect()
+        };
+        let mut waits = Vec::with_capacity(rooms.len());
+        for room in &rooms {
+            let (done, stopped) = tokio::sync::oneshot::channel();
+            if room.inbox.send(Box::new(room::Command::Stop { done })).await.is_ok() {
+                waits.push(stopped);
+            }
+        }
+        for stopped in waits {
+            let _ = stopped.await;
+        }
+        // The closed connections end their editing sessions on their way out.
+        while state.connection_tasks.load(Ordering::Acquire) > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    if tokio::time::timeout(STOP_WAIT, stopped).await.is_err() {
+        tracing::warn!("some collab rooms had not stopped after {} s", STOP_WAIT.as_secs());
     }
 }
 

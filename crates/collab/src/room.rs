@@ -59,8 +59,12 @@ pub enum Command {
     /// Another process logged rows `first` to `id`: apply them (inline, or read from the
     /// log).
     Remote { data: Option<Vec<u8>>, first: i64, id: i64 },
-    /// A connection left.
-    Left,
+    /// A connection left; `done` is told once the edits it sent before are logged (its
+    /// editing session is closed then, so that it counts them all).
+    Left { done: Option<oneshot::Sender<()>> },
+    /// The process is shutting down: store the page, take a version and a checkpoint, close
+    /// the connections, and tell `done`.
+    Stop { done: oneshot::Sender<()> },
 }
 
 /// A connection in the room.
@@ -278,7 +282,12 @@ struct Worker {
     /// yet (it is materialised from the document when written).
     document_written: Instant,
     document_pending: Option<String>,
+    /// Set once the room has stopped for the process's shutdown.
+    stopped: bool,
 }
+
+/// How long a leaving connection waits for the room to log the edits it sent.
+const LEAVE_WAIT: Duration = Duration::from_secs(10);
 
 /// While edits stream in, the page JSON is stored at most this often (the log, which is
 /// the truth, takes every batch).
@@ -294,6 +303,7 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
     let doc = loaded.doc;
     let mut last_id = loaded.last_id;
     let mut seed = None;
+    let mut stale_document = None;
     if last_id == 0 && loaded.last_at.is_none() {
         // Never edited live: the page JSON becomes the first logged change, the same bytes
         // in every process (see `mapping::seed_update`).
@@ -306,6 +316,15 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
         // The page was written (an import, a write whose event this process missed) after
         // the last logged change: the page row wins, as one more change.
         seed = Some(("rest", mapping::write_json(&doc, &studio_page.document.0)));
+    } else if let Some((at, author)) = &loaded.last_change
+        && studio_page.updated_at < *at
+        && mapping::to_json(&doc) != studio_page.document.0
+    {
+        // The page JSON is older than the log and not what it holds: the process that
+        // logged the last changes stopped before storing it (it is stored at most every
+        // 500 ms while edits stream in). The room's first tick stores it, as the last
+        // change's author's.
+        stale_document = Some(author.clone());
     }
     if let Some((kind, data)) = seed
         && !data.is_empty()
@@ -348,7 +367,8 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
         own_last_id: 0,
         rows_since_checkpoint: loaded.rows_after_checkpoint,
         document_written: Instant::now().checked_sub(DOCUMENT_EVERY).unwrap_or_else(Instant::now),
-        document_pending: None,
+        document_pending: stale_document,
+        stopped: false,
     };
     tokio::spawn(worker.run(commands));
     metrics::gauge!("socle_collab_rooms").increment(1.0);
@@ -381,6 +401,9 @@ impl Worker {
                         Box::pin(self.shut(1011, "the room failed; reconnecting")).await;
                         break;
                     }
+                    if self.stopped {
+                        break;
+                    }
                 }
                 _ = tick.tick() => {
                     if self.document_written.elapsed() >= DOCUMENT_EVERY && self.document_pending.is_some() {
@@ -400,6 +423,7 @@ impl Worker {
 
     async fn handle(&mut self, batch: Vec<Command>) -> kernel::Result<()> {
         let mut edits = Vec::new();
+        let mut stop = Vec::new();
         for command in batch {
             match command {
                 Command::Edit { conn, session, author, data, received } => edits.push(LiveEdit {
@@ -421,15 +445,27 @@ impl Worker {
                     self.apply_edits(std::mem::take(&mut edits)).await?;
                     self.apply_remote(data, first, id).await?;
                 }
-                Command::Left => {
+                Command::Left { done } => {
                     self.apply_edits(std::mem::take(&mut edits)).await?;
+                    if let Some(done) = done {
+                        let _ = done.send(());
+                    }
                     if self.room.connection_count() == 0 {
                         self.save_point().await;
                     }
                 }
+                // Edits that arrived with it are still applied and logged first.
+                Command::Stop { done } => stop.push(done),
             }
         }
-        self.apply_edits(edits).await
+        self.apply_edits(edits).await?;
+        if !stop.is_empty() {
+            self.stop().await;
+            for done in stop {
+                let _ = done.send(());
+            }
+        }
+        Ok(())
     }
 
     /// Apply live edits, repair the page if they made it invalid, log them, then relay.
@@ -815,6 +851,24 @@ impl Worker {
         true
     }
 
+    /// The process is shutting down: store the page JSON and a version, checkpoint, and
+    /// close the connections with 1001 (their clients reconnect, to another process if
+    /// there is one). Without this the last half second of edits would be missing from the
+    /// page JSON (the log has them) until the page is edited again.
+    async fn stop(&mut self) {
+        {
+            let mut rooms = self.state.rooms.lock().await;
+            self.room.closed.store(true, Ordering::Release);
+            rooms.remove(&self.room.page.page_id);
+        }
+        self.save_point().await;
+        if self.rows_since_checkpoint > 0 {
+            self.checkpoint().await;
+        }
+        self.room.kick_all(1001, "the server is shutting down");
+        self.stopped = true;
+    }
+
     async fn shut(&mut self, code: u16, reason: &str) {
         self.flush_document().await;
         {
@@ -827,8 +881,9 @@ impl Worker {
 }
 
 impl Room {
-    /// Record that a connection left; the room's task saves a version when it was the last.
-    pub fn left(&self, conn: u64) -> Vec<u64> {
+    /// Record that a connection left (the room's task saves a version when it was the
+    /// last), once the edits it sent before are logged. Returns its awareness client ids.
+    pub async fn leave(&self, conn: u64) -> Vec<u64> {
         let ids = self
             .conns
             .lock()
@@ -839,7 +894,12 @@ impl Room {
         if let Ok(mut t) = self.last_left.lock() {
             *t = Instant::now();
         }
-        let _ = self.inbox.try_send(Box::new(Command::Left));
+        let (done, logged) = oneshot::channel();
+        // A room that stopped (or failed) answers at once: its sender or its task is gone.
+        if self.inbox.send(Box::new(Command::Left { done: Some(done) })).await.is_ok() {
+            // Bounded: a room stuck on its database does not hold its connections' tasks.
+            let _ = tokio::time::timeout(LEAVE_WAIT, logged).await;
+        }
         ids
     }
 }

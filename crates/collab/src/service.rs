@@ -71,6 +71,9 @@ pub async fn room_with<T>(
     enter: impl FnOnce(&std::sync::Arc<Room>) -> T,
 ) -> Result<(std::sync::Arc<Room>, T)> {
     let mut rooms = state.rooms.lock().await;
+    if state.stopping.load(std::sync::atomic::Ordering::Acquire) {
+        return Err(Error::Unavailable("the server is shutting down".into()));
+    }
     let room = match rooms.get(&page.page_id).filter(|r| !r.is_closed()) {
         Some(room) => room.clone(),
         None => {

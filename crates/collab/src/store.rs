@@ -30,6 +30,8 @@ pub struct Loaded {
     pub last_id: i64,
     /// When the last row was written.
     pub last_at: Option<OffsetDateTime>,
+    /// When the last row was written, and by whom.
+    pub last_change: Option<(OffsetDateTime, String)>,
     /// Rows read after the checkpoint (loading cost; a checkpoint is due when large).
     pub rows_after_checkpoint: usize,
 }
@@ -168,13 +170,13 @@ pub async fn load(db: &Db, page_id: &str) -> Result<Loaded> {
     if let Some(row) = rows.last() {
         last_id = row.id;
     }
-    let last_at: Option<(OffsetDateTime,)> = db
+    let last_change: Option<(OffsetDateTime, String)> = db
         .fetch_optional(
-            "SELECT created_at FROM collab_updates WHERE page_id = $1 ORDER BY id DESC LIMIT 1",
+            "SELECT created_at, author_id FROM collab_updates WHERE page_id = $1 ORDER BY id DESC LIMIT 1",
             args![page_id],
         )
         .await?;
-    Ok(Loaded { doc, last_id, last_at: last_at.map(|(t,)| t), rows_after_checkpoint })
+    Ok(Loaded { doc, last_id, last_at: last_change.as_ref().map(|(t, _)| *t), last_change, rows_after_checkpoint })
 }
 
 /// The rows after `after` (a process catching up on another's changes).

@@ -173,8 +173,8 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
                                 }
                             }
                         }
-                        Err(reason) => {
-                            close(&mut socket, 4400, reason).await;
+                        Err((code, reason)) => {
+                            close(&mut socket, code, reason).await;
                             open = false;
                         }
                     }
@@ -326,7 +326,7 @@ async fn handle(
     grant: &Grant,
     session: Option<&str>,
     bytes: &[u8],
-) -> Result<Vec<Vec<u8>>, &'static str> {
+) -> Result<Vec<Vec<u8>>, (u16, &'static str)> {
     let received = std::time::Instant::now();
     let mut replies = Vec::new();
     let mut edits = Vec::new();
@@ -334,7 +334,9 @@ async fn handle(
     {
         let mut decoder = DecoderV1::new(Cursor::new(bytes));
         for message in MessageReader::new(&mut decoder) {
-            match message.map_err(|_| "the message could not be read")? {
+            // 4400: the client sent what no client of the protocol sends, and is not to
+            // reconnect (y-websocket stops on 4400–4499).
+            match message.map_err(|_| (4400, "the message could not be read"))? {
                 Message::Sync(SyncMessage::SyncStep1(sv)) => replies.push(room.diff(&sv)),
                 Message::Sync(SyncMessage::SyncStep2(update)) | Message::Sync(SyncMessage::Update(update)) => {
                     if !grant.read_only && !crate::store::is_empty_update(&update) {
@@ -352,7 +354,8 @@ async fn handle(
             let command =
                 Command::Edit { conn, session: session.to_string(), author: grant.actor_id.clone(), data, received };
             if room.inbox.send(Box::new(command)).await.is_err() {
-                return Err("the room closed");
+                // The room stopped (a shutdown) or failed: going away, the client reconnects.
+                return Err((1001, "the room closed; reconnect"));
             }
         }
     }

@@ -47,7 +47,9 @@ struct ConnectQuery {
 /// The page's Yjs room (WebSocket). Speaks the Yjs sync and awareness protocol, so
 /// `new WebsocketProvider("ws://HOST/api/v1/collab/pages", pageId, doc, { params: { token } })`
 /// connects unchanged. Close codes: 4400 unreadable message, 4401 token no longer valid,
-/// 4403 access revoked, 1011 the room failed (the client reconnects).
+/// 4403 access revoked (the client does not reconnect on 4400–4499), 1001 the server is
+/// shutting down, 1011 the room failed (the client reconnects on both). A connection that
+/// does not answer a ping within `ping_secs` is dropped.
 #[utoipa::path(get, path = "/pages/{page_id}", tag = "collab",
     params(("page_id" = String, Path), ConnectQuery),
     responses((status = 101, description = "switching to the Yjs WebSocket protocol"),

@@ -24,7 +24,8 @@ on_both_backends!(
     access_is_checked_at_connect_and_while_connected,
     a_page_survives_a_restart,
     unresponsive_connections_are_dropped,
-    a_shutdown_stores_live_pages_and_closes_their_editors
+    a_shutdown_stores_live_pages_and_closes_their_editors,
+    revoked_access_closes_editors_at_once
 );
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -471,6 +472,59 @@ async fn unresponsive_connections_are_dropped(backend: Backend) {
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("socle_collab_unresponsive_total in {metrics}"));
     assert!(dropped >= 2.0, "two unresponsive connections counted, {dropped}");
+}
+
+/// Removing a member or revoking a share link closes their open connections at once, not at
+/// the next periodic check (an hour away here): the change is announced with its commit, to
+/// this process and, on PostgreSQL, with `pg_notify` to the others.
+async fn revoked_access_closes_editors_at_once(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.update_section("collab", |s: &mut collab::settings::CollabConfig| s.recheck_secs = 3600)
+            .expect("collab settings");
+    })
+    .await;
+    let (owner, org, project, page_id) = page_setup(&app, "revoke@collab.example").await;
+    let mut listener = match &app.database_url {
+        Some(url) => {
+            let mut l = sqlx::postgres::PgListener::connect(url).await.expect("a LISTEN connection");
+            l.listen(kernel::access_changes::CHANNEL).await.expect("LISTEN");
+            Some(l)
+        }
+        None => None,
+    };
+    let member = app.signup("revoked@collab.example").await;
+    app.add_member(&org, &owner, &member, "MEMBER").await;
+    let mut leaving = YClient::editor(&app, &page_id, &member).await;
+    leaving.until("the page", |d| first_text(d) == "Hello").await;
+    let link = app
+        .post(&format!("/api/v1/studio/projects/{project}/share-links"), Some(&owner.access), json!({}))
+        .await
+        .expect(201);
+    let share = link.body["token"].as_str().expect("token").to_string();
+    let mut viewer = YClient::connect(&app, &page_id, &format!("share={share}")).await.expect("a viewer connects");
+    viewer.until("the page", |d| first_text(d) == "Hello").await;
+    let mut staying = YClient::editor(&app, &page_id, &owner).await;
+    staying.until("the page", |d| first_text(d) == "Hello").await;
+
+    app.delete(&format!("/api/v1/foundation/organizations/{org}/members/{}", member.user_id), Some(&owner.access))
+        .await
+        .expect(204);
+    assert_eq!(leaving.closed_with().await, 4403, "the removed member is disconnected");
+    if let Some(l) = listener.as_mut() {
+        let heard = tokio::time::timeout(PATIENCE, l.recv()).await.expect("a NOTIFY in time").expect("NOTIFY");
+        assert_eq!(heard.channel(), kernel::access_changes::CHANNEL);
+    }
+    let link_id = link.body["id"].as_str().expect("link id");
+    app.delete(&format!("/api/v1/studio/projects/{project}/share-links/{link_id}"), Some(&owner.access))
+        .await
+        .expect(204);
+    assert_eq!(viewer.closed_with().await, 4403, "the revoked link's viewer is disconnected");
+    // Everyone else's access is checked too, and holds.
+    staying.settle(Duration::from_millis(300)).await;
+    assert_eq!(staying.closed, None, "the owner stays connected");
+    staying.edit(|txn| heading_text(txn).push(txn, "!")).await;
+    let mut late = YClient::editor(&app, &page_id, &owner).await;
+    late.until("the owner's edit", |d| first_text(d) == "Hello!").await;
 }
 
 async fn history_can_be_replayed_travelled_and_restored(app: TestApp) {

@@ -235,14 +235,21 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Check the connection's access again every `recheck_secs`; when it is gone, close the
+/// Check the connection's access again every `recheck_secs`, and whenever an access change
+/// is announced (`kernel::access_changes`, from every process); when it is gone, close the
 /// connection (through its kick channel) with 4401 (the token) or 4403 (the page or the
 /// access to it).
 async fn recheck_access(state: CollabState, page: PageRef, credential: Credential, room: Arc<Room>, conn: u64) {
     let mut every = tokio::time::interval(Duration::from_secs(state.settings.recheck_secs.max(1)));
     every.tick().await;
+    // A member removed, a link revoked…: checked at once, not at the next tick.
+    let mut changes = kernel::access_changes::subscribe();
+    let mut announced = true;
     loop {
-        every.tick().await;
+        tokio::select! {
+            _ = every.tick() => {}
+            heard = changes.changed(), if announced => announced = heard.is_ok(),
+        }
         if room.is_closed() {
             return;
         }

@@ -304,15 +304,14 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
     let mut last_id = loaded.last_id;
     let mut seed = None;
     let mut stale_document = None;
-    if last_id == 0 && loaded.last_at.is_none() {
+    let last_at = loaded.last_change.as_ref().map(|(at, _)| *at);
+    if last_id == 0 && last_at.is_none() {
         // Never edited live: the page JSON becomes the first logged change, the same bytes
         // in every process (see `mapping::seed_update`).
         let data = mapping::seed_update(&studio_page.document.0);
         store::apply(&doc, &data);
         seed = Some(("seed", data));
-    } else if loaded.last_at.is_some_and(|t| studio_page.updated_at > t)
-        && mapping::to_json(&doc) != studio_page.document.0
-    {
+    } else if last_at.is_some_and(|t| studio_page.updated_at > t) && mapping::to_json(&doc) != studio_page.document.0 {
         // The page was written (an import, a write whose event this process missed) after
         // the last logged change: the page row wins, as one more change.
         seed = Some(("rest", mapping::write_json(&doc, &studio_page.document.0)));

@@ -28,8 +28,6 @@ pub struct Loaded {
     pub doc: Doc,
     /// The last log row applied (0: none).
     pub last_id: i64,
-    /// When the last row was written.
-    pub last_at: Option<OffsetDateTime>,
     /// When the last row was written, and by whom.
     pub last_change: Option<(OffsetDateTime, String)>,
     /// Rows read after the checkpoint (loading cost; a checkpoint is due when large).
@@ -176,7 +174,7 @@ pub async fn load(db: &Db, page_id: &str) -> Result<Loaded> {
             args![page_id],
         )
         .await?;
-    Ok(Loaded { doc, last_id, last_at: last_change.as_ref().map(|(t, _)| *t), last_change, rows_after_checkpoint })
+    Ok(Loaded { doc, last_id, last_change, rows_after_checkpoint })
 }
 
 /// The rows after `after` (a process catching up on another's changes).

@@ -146,6 +146,7 @@ pub async fn revoke(db: &Db, ctx: &RequestContext, principal: &Principal, id: &s
     if n == 0 {
         return Err(Error::not_found("API key"));
     }
+    kernel::access_changes::announce(&mut tx).await?;
     audit::record(
         &mut tx,
         ctx,

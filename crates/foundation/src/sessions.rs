@@ -63,17 +63,25 @@ pub async fn revoke(tx: &mut Tx, session_id: &str, reason: &str) -> Result<bool>
             args![session_id, kernel::time::now(), reason],
         )
         .await?;
+    if n > 0 {
+        kernel::access_changes::announce(tx).await?;
+    }
     Ok(n > 0)
 }
 
 /// Revoke every open session of a user, except `keep` if given.
 pub async fn revoke_all_for_user(tx: &mut Tx, user_id: &str, keep: Option<&str>, reason: &str) -> Result<u64> {
-    tx.execute(
-        "UPDATE sessions SET revoked_at = $2, revoked_reason = $3
-         WHERE user_id = $1 AND revoked_at IS NULL AND ($4 IS NULL OR id <> $4)",
-        args![user_id, kernel::time::now(), reason, keep.map(str::to_string)],
-    )
-    .await
+    let n = tx
+        .execute(
+            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3
+             WHERE user_id = $1 AND revoked_at IS NULL AND ($4 IS NULL OR id <> $4)",
+            args![user_id, kernel::time::now(), reason, keep.map(str::to_string)],
+        )
+        .await?;
+    if n > 0 {
+        kernel::access_changes::announce(tx).await?;
+    }
+    Ok(n)
 }
 
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]

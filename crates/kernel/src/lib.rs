@@ -5,6 +5,7 @@
 //! rendered as RFC 9457 problems, ids and tokens, the authenticated principal, pagination,
 //! the event outbox, the job queue, mail, rate limiting and the request context.
 
+pub mod access_changes;
 pub mod activity;
 pub mod ai;
 pub mod config;

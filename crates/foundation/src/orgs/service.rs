@@ -263,6 +263,7 @@ pub async fn change_role(
         args![org_id, user_id, role.as_str()],
     )
     .await?;
+    kernel::access_changes::announce(&mut tx).await?;
     let severity = if role == OrgRole::Owner || current == OrgRole::Owner { Severity::High } else { Severity::Medium };
     audit::record(
         &mut tx,
@@ -298,6 +299,7 @@ pub async fn remove_member(
         }
     }
     tx.execute("DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2", args![org_id, user_id]).await?;
+    kernel::access_changes::announce(&mut tx).await?;
     audit::record(
         &mut tx,
         ctx,
@@ -323,6 +325,7 @@ pub async fn leave(db: &Db, ctx: &RequestContext, me: &UserPrincipal, org_id: &s
     }
     tx.execute("DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2", args![org_id, &me.user_id])
         .await?;
+    kernel::access_changes::announce(&mut tx).await?;
     audit::record(
         &mut tx,
         ctx,

@@ -167,6 +167,7 @@ pub async fn revoke(
     if n == 0 {
         return Err(Error::not_found("share link"));
     }
+    kernel::access_changes::announce(&mut tx).await?;
     foundation::audit::record(
         &mut tx,
         ctx,

@@ -167,6 +167,19 @@ fn first_text(doc: &Value) -> String {
     doc["children"][0]["props"]["text"].as_str().unwrap_or_default().to_string()
 }
 
+/// A viewer of the page (which reads "Hello") through a new share link of its project, and
+/// the link's id.
+async fn share_viewer(app: &TestApp, owner: &Session, project: &str, page_id: &str) -> (YClient, String) {
+    let link = app
+        .post(&format!("/api/v1/studio/projects/{project}/share-links"), Some(&owner.access), json!({}))
+        .await
+        .expect(201);
+    let share = link.body["token"].as_str().expect("token");
+    let mut viewer = YClient::connect(app, page_id, &format!("share={share}")).await.expect("a viewer connects");
+    viewer.until("the page", |d| first_text(d) == "Hello").await;
+    (viewer, link.body["id"].as_str().expect("link id").to_string())
+}
+
 /// An owner, their organization, a project and a page with one heading.
 async fn page_setup(app: &TestApp, email: &str) -> (Session, String, String, String) {
     let owner = app.signup(email).await;
@@ -348,13 +361,7 @@ async fn access_is_checked_at_connect_and_while_connected(backend: Backend) {
         .expect_field_error(422, "time");
 
     // A share link views, read-only: its edits are neither applied nor relayed.
-    let link = app
-        .post(&format!("/api/v1/studio/projects/{project}/share-links"), Some(&owner.access), json!({}))
-        .await
-        .expect(201);
-    let share = link.body["token"].as_str().expect("token").to_string();
-    let mut viewer = YClient::connect(&app, &page_id, &format!("share={share}")).await.expect("a viewer connects");
-    viewer.until("the page", |d| first_text(d) == "Hello").await;
+    let (mut viewer, link_id) = share_viewer(&app, &owner, &project, &page_id).await;
     let mut editor = YClient::editor(&app, &page_id, &owner).await;
     editor.until("the page", |d| first_text(d) == "Hello").await;
     viewer.edit(|txn| heading_text(txn).push(txn, " (viewer)")).await;
@@ -366,7 +373,6 @@ async fn access_is_checked_at_connect_and_while_connected(backend: Backend) {
     assert_eq!(first_text(&rest.body["document"]), "Hello (editor)", "nor applied");
 
     // Revoking the link closes the viewer; removing a member closes theirs.
-    let link_id = link.body["id"].as_str().expect("link id");
     app.delete(&format!("/api/v1/studio/projects/{project}/share-links/{link_id}"), Some(&owner.access))
         .await
         .expect(204);
@@ -496,13 +502,7 @@ async fn revoked_access_closes_editors_at_once(backend: Backend) {
     app.add_member(&org, &owner, &member, "MEMBER").await;
     let mut leaving = YClient::editor(&app, &page_id, &member).await;
     leaving.until("the page", |d| first_text(d) == "Hello").await;
-    let link = app
-        .post(&format!("/api/v1/studio/projects/{project}/share-links"), Some(&owner.access), json!({}))
-        .await
-        .expect(201);
-    let share = link.body["token"].as_str().expect("token").to_string();
-    let mut viewer = YClient::connect(&app, &page_id, &format!("share={share}")).await.expect("a viewer connects");
-    viewer.until("the page", |d| first_text(d) == "Hello").await;
+    let (mut viewer, link_id) = share_viewer(&app, &owner, &project, &page_id).await;
     let mut staying = YClient::editor(&app, &page_id, &owner).await;
     staying.until("the page", |d| first_text(d) == "Hello").await;
 
@@ -514,7 +514,6 @@ async fn revoked_access_closes_editors_at_once(backend: Backend) {
         let heard = tokio::time::timeout(PATIENCE, l.recv()).await.expect("a NOTIFY in time").expect("NOTIFY");
         assert_eq!(heard.channel(), kernel::access_changes::CHANNEL);
     }
-    let link_id = link.body["id"].as_str().expect("link id");
     app.delete(&format!("/api/v1/studio/projects/{project}/share-links/{link_id}"), Some(&owner.access))
         .await
         .expect(204);

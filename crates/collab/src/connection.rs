@@ -235,6 +235,10 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Over how many milliseconds the connections' checks after an announced access change
+/// are spread.
+const SPREAD_MS: u64 = 100;
+
 /// Check the connection's access again every `recheck_secs`, and whenever an access change
 /// is announced (`kernel::access_changes`, from every process); when it is gone, close the
 /// connection (through its kick channel) with 4401 (the token) or 4403 (the page or the
@@ -248,7 +252,12 @@ async fn recheck_access(state: CollabState, page: PageRef, credential: Credentia
     loop {
         tokio::select! {
             _ = every.tick() => {}
-            heard = changes.changed(), if announced => announced = heard.is_ok(),
+            heard = changes.changed(), if announced => {
+                announced = heard.is_ok();
+                // Every open connection checks after an announced change: spread over a
+                // tenth of a second rather than all at once.
+                tokio::time::sleep(Duration::from_millis(conn % SPREAD_MS)).await;
+            }
         }
         if room.is_closed() {
             return;

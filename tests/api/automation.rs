@@ -341,6 +341,23 @@ async fn notifications_arrive_live_and_are_managed(backend: Backend) {
         let alerts = app.get("/api/v1/notifications", Some(&admin.access)).await.expect(200).body;
         alerts["items"].as_array().is_some_and(|a| a.iter().any(|n| n["type"] == "audit.alert")).then_some(())
     });
+    // Signing out everywhere else (from another session) ends the stream an open tab still
+    // had, at once: the revocation is announced, the stream checks its session.
+    let elsewhere = app.login("alice@example.com", crate::support::PASSWORD).await;
+    app.post("/api/v1/foundation/users/me/sessions/revoke-others", Some(&elsewhere.access), json!({}))
+        .await
+        .expect(200);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let closed = loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await.expect("the stream to end in time") {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => {
+                break frame.map(|f| u16::from(f.code));
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("the stream ended without a close frame: {other:?}"),
+        }
+    };
+    assert_eq!(closed, Some(4401), "the revoked session's stream is closed");
     app.stop().await;
 }
 

@@ -69,6 +69,18 @@ pub async fn revoke(tx: &mut Tx, session_id: &str, reason: &str) -> Result<bool>
     Ok(n > 0)
 }
 
+/// Whether session `id` is still usable (neither revoked nor expired): a stream that
+/// outlives its request checks it again when an access change is announced.
+pub async fn is_active(db: &Db, id: &str) -> Result<bool> {
+    let n: i64 = db
+        .scalar(
+            "SELECT COUNT(*) FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2",
+            args![id, kernel::time::now()],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
 /// Revoke every open session of a user, except `keep` if given.
 pub async fn revoke_all_for_user(tx: &mut Tx, user_id: &str, keep: Option<&str>, reason: &str) -> Result<u64> {
     let n = tx

@@ -160,22 +160,38 @@ async fn live(
     let unread = super::unread_count(&s.db, &user.user_id).await?;
     let subscription = s.live.subscribe(&user.user_id);
     let stopping = s.runtime.stopping.clone();
-    Ok(ws.max_message_size(16 * 1024).on_upgrade(move |socket| stream(socket, subscription, unread, stopping)))
+    let session = (s.db.clone(), user.session_id.clone());
+    Ok(ws.max_message_size(16 * 1024).on_upgrade(move |socket| stream(socket, subscription, unread, stopping, session)))
 }
 
+/// The stream of one signed-in person; it ends with 4401 once their session (`session`,
+/// checked when an access change is announced) is revoked: signing out everywhere stops
+/// the notifications an open tab was still receiving.
 async fn stream(
     mut socket: WebSocket,
     mut sub: super::live::Subscription,
     unread: i64,
     mut stopping: tokio::sync::watch::Receiver<bool>,
+    (db, session_id): (kernel::Db, String),
 ) {
     if socket.send(Message::Text(json!({"type": "hello", "unread": unread}).to_string().into())).await.is_err() {
         return;
     }
     let mut ping = tokio::time::interval(Duration::from_secs(25));
     ping.tick().await;
+    let mut changes = kernel::access_changes::subscribe();
+    let mut announced = true;
     loop {
         tokio::select! {
+            heard = changes.changed(), if announced => {
+                announced = heard.is_ok();
+                // A database hiccup is not a revocation: checked again at the next change.
+                if matches!(foundation::sessions::is_active(&db, &session_id).await, Ok(false)) {
+                    let close = axum::extract::ws::CloseFrame { code: 4401, reason: "the session was revoked".into() };
+                    let _ = tokio::time::timeout(Duration::from_secs(2), socket.send(Message::Close(Some(close)))).await;
+                    return;
+                }
+            }
             () = async { let _ = stopping.wait_for(|stop| *stop).await; } => {
                 let close = axum::extract::ws::CloseFrame { code: 1001, reason: "the server is shutting down".into() };
                 let _ = socket.send(Message::Close(Some(close))).await;

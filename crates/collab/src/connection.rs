@@ -157,8 +157,13 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
     }
     // Checked on a task of its own: the connection never waits on its access check (a few
     // database reads) to relay or accept an edit.
-    let recheck =
-        AbortOnDrop(tokio::spawn(recheck_access(state.clone(), page.clone(), credential, room.clone(), conn)));
+    let recheck = AbortOnDrop(tokio::spawn(recheck_access(
+        state.clone(),
+        page.clone(),
+        (credential, grant.actor_id.clone()),
+        room.clone(),
+        conn,
+    )));
     while open {
         tokio::select! {
             incoming = socket.recv() => match incoming {
@@ -243,19 +248,40 @@ const SPREAD_MS: u64 = 100;
 /// is announced (`kernel::access_changes`, from every process); when it is gone, close the
 /// connection (through its kick channel) with 4401 (the token) or 4403 (the page or the
 /// access to it).
-async fn recheck_access(state: CollabState, page: PageRef, credential: Credential, room: Arc<Room>, conn: u64) {
+async fn recheck_access(
+    state: CollabState,
+    page: PageRef,
+    (credential, actor): (Credential, String),
+    room: Arc<Room>,
+    conn: u64,
+) {
+    use kernel::access_changes::Scope;
+    use tokio::sync::broadcast::error::RecvError;
     let mut every = tokio::time::interval(Duration::from_secs(state.settings.recheck_secs.max(1)));
     every.tick().await;
-    // A member removed, a link revoked…: checked at once, not at the next tick.
+    // A member removed, a link revoked…: checked at once, not at the next tick, when the
+    // change concerns this connection's person or key, or its page's project.
     let mut changes = kernel::access_changes::subscribe();
     let mut announced = true;
     loop {
         tokio::select! {
             _ = every.tick() => {}
-            heard = changes.changed(), if announced => {
-                announced = heard.is_ok();
-                // Every open connection checks after an announced change: spread over a
-                // tenth of a second rather than all at once.
+            heard = changes.recv(), if announced => {
+                let concerns = match heard {
+                    Ok(Scope::User(id) | Scope::ApiKey(id)) => id == actor,
+                    Ok(Scope::Project(id)) => id == page.project_id,
+                    // Missed some: check anyway.
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => {
+                        announced = false;
+                        false
+                    }
+                };
+                if !concerns {
+                    continue;
+                }
+                // Spread over a tenth of a second when a change concerns many connections
+                // (a project's viewers).
                 tokio::time::sleep(Duration::from_millis(conn % SPREAD_MS)).await;
             }
         }

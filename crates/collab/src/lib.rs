@@ -128,7 +128,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
                 "access changes",
                 &ready,
                 stop,
-                |_| async { kernel::access_changes::heard() },
+                |payload| async move { kernel::access_changes::heard_from(&payload) },
             )
             .await;
         }))

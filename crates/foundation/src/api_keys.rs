@@ -146,7 +146,7 @@ pub async fn revoke(db: &Db, ctx: &RequestContext, principal: &Principal, id: &s
     if n == 0 {
         return Err(Error::not_found("API key"));
     }
-    kernel::access_changes::announce(&mut tx).await?;
+    kernel::access_changes::announce(&mut tx, kernel::access_changes::Scope::ApiKey(id.to_string())).await?;
     audit::record(
         &mut tx,
         ctx,

@@ -64,7 +64,11 @@ pub async fn revoke(tx: &mut Tx, session_id: &str, reason: &str) -> Result<bool>
         )
         .await?;
     if n > 0 {
-        kernel::access_changes::announce(tx).await?;
+        let owner: Option<(String,)> =
+            tx.fetch_optional("SELECT user_id FROM sessions WHERE id = $1", args![session_id]).await?;
+        if let Some((user_id,)) = owner {
+            kernel::access_changes::announce(tx, kernel::access_changes::Scope::User(user_id)).await?;
+        }
     }
     Ok(n > 0)
 }
@@ -91,7 +95,7 @@ pub async fn revoke_all_for_user(tx: &mut Tx, user_id: &str, keep: Option<&str>,
         )
         .await?;
     if n > 0 {
-        kernel::access_changes::announce(tx).await?;
+        kernel::access_changes::announce(tx, kernel::access_changes::Scope::User(user_id.to_string())).await?;
     }
     Ok(n)
 }

@@ -1,13 +1,14 @@
-//! "Someone's access may have shrunk": a member removed, demoted or gone, a share link, a
-//! session or an API key revoked, a project deleted. Connections that outlive their request
-//! (collab's editors) check their access again at once, instead of at their next periodic
-//! check. Within a process a watch channel says it; on PostgreSQL a `pg_notify` on
+//! "Someone's access may have shrunk": a member removed, demoted or gone, a session or an
+//! API key revoked, a project's share link revoked or the project deleted. Connections that
+//! outlive their request (collab's editors, the notification stream) check their access
+//! again at once, instead of at their next periodic check, when a change concerns them.
+//! Within a process a broadcast channel says it; on PostgreSQL a `pg_notify` on
 //! [`CHANNEL`], sent with the change's commit, says it to every process, whose listener
-//! passes it on with [`heard`].
+//! passes it on with [`heard_from`].
 
 use std::sync::OnceLock;
 
-use tokio::sync::watch;
+use tokio::sync::broadcast;
 
 use crate::args;
 use crate::db::{DbKind, Tx};
@@ -16,42 +17,105 @@ use crate::error::Result;
 /// The PostgreSQL channel access changes are announced on.
 pub const CHANNEL: &str = "socle_access";
 
-fn changes() -> &'static watch::Sender<u64> {
-    static CHANGES: OnceLock<watch::Sender<u64>> = OnceLock::new();
-    CHANGES.get_or_init(|| watch::Sender::new(0))
+/// Whose access changed: only the connections it concerns check theirs again (a sign-out
+/// somewhere does not make every open connection of the process query the database).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// A person: their sessions, or their membership of an organization.
+    User(String),
+    /// An API key.
+    ApiKey(String),
+    /// A project: its share links, or the project itself.
+    Project(String),
 }
 
-/// Announce, once `tx` commits (never if it rolls back), that someone's access may have
-/// shrunk.
-pub async fn announce(tx: &mut Tx) -> Result<()> {
-    if tx.kind() == DbKind::Postgres {
-        tx.execute("SELECT pg_notify($1, '')", args![CHANNEL]).await?;
+impl Scope {
+    fn encode(&self) -> String {
+        match self {
+            Scope::User(id) => format!("user:{id}"),
+            Scope::ApiKey(id) => format!("key:{id}"),
+            Scope::Project(id) => format!("project:{id}"),
+        }
     }
-    tx.after_commit(heard);
+
+    fn decode(payload: &str) -> Option<Scope> {
+        let (kind, id) = payload.split_once(':')?;
+        let id = id.to_string();
+        match kind {
+            "user" => Some(Scope::User(id)),
+            "key" => Some(Scope::ApiKey(id)),
+            "project" => Some(Scope::Project(id)),
+            _ => None,
+        }
+    }
+}
+
+fn changes() -> &'static broadcast::Sender<Scope> {
+    static CHANGES: OnceLock<broadcast::Sender<Scope>> = OnceLock::new();
+    // A subscriber that falls this far behind checks its access anyway (see `subscribe`).
+    CHANGES.get_or_init(|| broadcast::channel(1024).0)
+}
+
+/// Announce, once `tx` commits (never if it rolls back), that `scope`'s access may have
+/// shrunk.
+pub async fn announce(tx: &mut Tx, scope: Scope) -> Result<()> {
+    if tx.kind() == DbKind::Postgres {
+        tx.execute("SELECT pg_notify($1, $2)", args![CHANNEL, scope.encode()]).await?;
+    }
+    tx.after_commit(move || heard(scope));
     Ok(())
 }
 
-/// An access change was announced (by this process, or by another one on [`CHANNEL`]).
-pub fn heard() {
-    changes().send_modify(|n| *n = n.wrapping_add(1));
+/// An access change was announced in this process.
+pub fn heard(scope: Scope) {
+    let _ = changes().send(scope);
 }
 
-/// Changes from now on: `changed()` resolves at the next one.
-pub fn subscribe() -> watch::Receiver<u64> {
+/// A payload heard on [`CHANNEL`] (another process's change, or this one's); anything
+/// else is ignored.
+pub fn heard_from(payload: &str) {
+    if let Some(scope) = Scope::decode(payload) {
+        heard(scope);
+    }
+}
+
+/// Changes from now on. A receiver that lagged behind (`RecvError::Lagged`) does not know
+/// what it missed and should check its access anyway.
+pub fn subscribe() -> broadcast::Receiver<Scope> {
     changes().subscribe()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::Scope;
+
     #[tokio::test]
-    async fn a_change_heard_wakes_every_subscriber() {
+    async fn a_change_reaches_every_subscriber_with_its_scope() {
         let mut first = super::subscribe();
         let mut second = super::subscribe();
-        super::heard();
+        super::heard(Scope::User("u1".into()));
+        super::heard_from("project:p1");
+        super::heard_from("nonsense");
         let waited = std::time::Duration::from_secs(1);
-        assert!(tokio::time::timeout(waited, first.changed()).await.is_ok_and(|r| r.is_ok()));
-        assert!(tokio::time::timeout(waited, second.changed()).await.is_ok_and(|r| r.is_ok()));
-        // Nothing more until the next one.
-        assert!(tokio::time::timeout(std::time::Duration::from_millis(50), first.changed()).await.is_err());
+        for rx in [&mut first, &mut second] {
+            assert_eq!(
+                tokio::time::timeout(waited, rx.recv()).await.ok().and_then(|r| r.ok()),
+                Some(Scope::User("u1".into()))
+            );
+            assert_eq!(
+                tokio::time::timeout(waited, rx.recv()).await.ok().and_then(|r| r.ok()),
+                Some(Scope::Project("p1".into()))
+            );
+            // The payload that is no scope was not passed on.
+            assert!(tokio::time::timeout(std::time::Duration::from_millis(50), rx.recv()).await.is_err());
+        }
+    }
+
+    #[test]
+    fn scopes_travel_as_text_and_back() {
+        for scope in [Scope::User("a".into()), Scope::ApiKey("k:1".into()), Scope::Project("p".into())] {
+            assert_eq!(Scope::decode(&scope.encode()), Some(scope));
+        }
+        assert_eq!(Scope::decode("org:1"), None);
     }
 }

@@ -160,7 +160,7 @@ async fn live(
     let unread = super::unread_count(&s.db, &user.user_id).await?;
     let subscription = s.live.subscribe(&user.user_id);
     let stopping = s.runtime.stopping.clone();
-    let session = (s.db.clone(), user.session_id.clone());
+    let session = (s.db.clone(), user.user_id.clone(), user.session_id.clone());
     Ok(ws.max_message_size(16 * 1024).on_upgrade(move |socket| stream(socket, subscription, unread, stopping, session)))
 }
 
@@ -172,7 +172,7 @@ async fn stream(
     mut sub: super::live::Subscription,
     unread: i64,
     mut stopping: tokio::sync::watch::Receiver<bool>,
-    (db, session_id): (kernel::Db, String),
+    (db, user_id, session_id): (kernel::Db, String, String),
 ) {
     if socket.send(Message::Text(json!({"type": "hello", "unread": unread}).to_string().into())).await.is_err() {
         return;
@@ -183,8 +183,21 @@ async fn stream(
     let mut announced = true;
     loop {
         tokio::select! {
-            heard = changes.changed(), if announced => {
-                announced = heard.is_ok();
+            heard = changes.recv(), if announced => {
+                use tokio::sync::broadcast::error::RecvError;
+                let concerns = match heard {
+                    Ok(kernel::access_changes::Scope::User(id)) => id == user_id,
+                    Ok(_) => false,
+                    // Missed some: check anyway.
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => {
+                        announced = false;
+                        false
+                    }
+                };
+                if !concerns {
+                    continue;
+                }
                 // A database hiccup is not a revocation: checked again at the next change.
                 if matches!(foundation::sessions::is_active(&db, &session_id).await, Ok(false)) {
                     let close = axum::extract::ws::CloseFrame { code: 4401, reason: "the session was revoked".into() };

@@ -263,7 +263,7 @@ pub async fn change_role(
         args![org_id, user_id, role.as_str()],
     )
     .await?;
-    kernel::access_changes::announce(&mut tx).await?;
+    kernel::access_changes::announce(&mut tx, kernel::access_changes::Scope::User(user_id.to_string())).await?;
     let severity = if role == OrgRole::Owner || current == OrgRole::Owner { Severity::High } else { Severity::Medium };
     audit::record(
         &mut tx,
@@ -299,7 +299,7 @@ pub async fn remove_member(
         }
     }
     tx.execute("DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2", args![org_id, user_id]).await?;
-    kernel::access_changes::announce(&mut tx).await?;
+    kernel::access_changes::announce(&mut tx, kernel::access_changes::Scope::User(user_id.to_string())).await?;
     audit::record(
         &mut tx,
         ctx,
@@ -325,7 +325,7 @@ pub async fn leave(db: &Db, ctx: &RequestContext, me: &UserPrincipal, org_id: &s
     }
     tx.execute("DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2", args![org_id, &me.user_id])
         .await?;
-    kernel::access_changes::announce(&mut tx).await?;
+    kernel::access_changes::announce(&mut tx, kernel::access_changes::Scope::User(me.user_id.clone())).await?;
     audit::record(
         &mut tx,
         ctx,

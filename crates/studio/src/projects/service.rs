@@ -315,7 +315,7 @@ pub async fn delete(db: &Db, ctx: &RequestContext, principal: &Principal, id: &s
     let mut tx = db.begin().await?;
     let now = kernel::time::now();
     tx.execute("UPDATE studio_projects SET deleted_at = $2, updated_at = $2 WHERE id = $1", args![id, now]).await?;
-    kernel::access_changes::announce(&mut tx).await?;
+    kernel::access_changes::announce(&mut tx, kernel::access_changes::Scope::Project(id.to_string())).await?;
     tx.execute(
         "UPDATE studio_share_links SET revoked_at = $2 WHERE project_id = $1 AND revoked_at IS NULL",
         args![id, now],

@@ -167,7 +167,7 @@ pub async fn revoke(
     if n == 0 {
         return Err(Error::not_found("share link"));
     }
-    kernel::access_changes::announce(&mut tx).await?;
+    kernel::access_changes::announce(&mut tx, kernel::access_changes::Scope::Project(project_id.to_string())).await?;
     foundation::audit::record(
         &mut tx,
         ctx,

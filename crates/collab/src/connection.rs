@@ -256,30 +256,19 @@ async fn recheck_access(
     conn: u64,
 ) {
     use kernel::access_changes::Scope;
-    use tokio::sync::broadcast::error::RecvError;
     let mut every = tokio::time::interval(Duration::from_secs(state.settings.recheck_secs.max(1)));
     every.tick().await;
     // A member removed, a link revoked…: checked at once, not at the next tick, when the
     // change concerns this connection's person or key, or its page's project.
     let mut changes = kernel::access_changes::subscribe();
-    let mut announced = true;
+    let concerns = |scope: &Scope| match scope {
+        Scope::User(id) | Scope::ApiKey(id) => *id == actor,
+        Scope::Project(id) => *id == page.project_id,
+    };
     loop {
         tokio::select! {
             _ = every.tick() => {}
-            heard = changes.recv(), if announced => {
-                let concerns = match heard {
-                    Ok(Scope::User(id) | Scope::ApiKey(id)) => id == actor,
-                    Ok(Scope::Project(id)) => id == page.project_id,
-                    // Missed some: check anyway.
-                    Err(RecvError::Lagged(_)) => true,
-                    Err(RecvError::Closed) => {
-                        announced = false;
-                        false
-                    }
-                };
-                if !concerns {
-                    continue;
-                }
+            () = changes.next_concerning(concerns) => {
                 // Spread over a tenth of a second when a change concerns many connections
                 // (a project's viewers).
                 tokio::time::sleep(Duration::from_millis(conn % SPREAD_MS)).await;

@@ -61,7 +61,7 @@ pub enum Command {
     Remote { data: Option<Vec<u8>>, first: i64, id: i64 },
     /// A connection left; `done` is told once the edits it sent before are logged (its
     /// editing session is closed then, so that it counts them all).
-    Left { done: Option<oneshot::Sender<()>> },
+    Left { done: oneshot::Sender<()> },
     /// The process is shutting down: store the page, take a version and a checkpoint, close
     /// the connections, and tell `done`.
     Stop { done: oneshot::Sender<()> },
@@ -282,8 +282,6 @@ struct Worker {
     /// yet (it is materialised from the document when written).
     document_written: Instant,
     document_pending: Option<String>,
-    /// Set once the room has stopped for the process's shutdown.
-    stopped: bool,
 }
 
 /// How long a leaving connection waits for the room to log the edits it sent.
@@ -367,7 +365,6 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
         rows_since_checkpoint: loaded.rows_after_checkpoint,
         document_written: Instant::now().checked_sub(DOCUMENT_EVERY).unwrap_or_else(Instant::now),
         document_pending: stale_document,
-        stopped: false,
     };
     tokio::spawn(worker.run(commands));
     metrics::gauge!("socle_collab_rooms").increment(1.0);
@@ -400,7 +397,8 @@ impl Worker {
                         Box::pin(self.shut(1011, "the room failed; reconnecting")).await;
                         break;
                     }
-                    if self.stopped {
+                    if self.room.is_closed() {
+                        // Stopped for the process's shutdown, or closed from outside.
                         break;
                     }
                 }
@@ -446,9 +444,7 @@ impl Worker {
                 }
                 Command::Left { done } => {
                     self.apply_edits(std::mem::take(&mut edits)).await?;
-                    if let Some(done) = done {
-                        let _ = done.send(());
-                    }
+                    let _ = done.send(());
                     if self.room.connection_count() == 0 {
                         self.save_point().await;
                     }
@@ -843,29 +839,26 @@ impl Worker {
             self.room.closed.store(true, Ordering::Release);
             rooms.remove(&self.room.page.page_id);
         }
-        self.save_point().await;
-        if self.rows_since_checkpoint > 0 {
-            self.checkpoint().await;
-        }
+        self.save_all().await;
         true
     }
 
-    /// The process is shutting down: store the page JSON and a version, checkpoint, and
-    /// close the connections with 1001 (their clients reconnect, to another process if
-    /// there is one). Without this the last half second of edits would be missing from the
-    /// page JSON (the log has them) until the page is edited again.
-    async fn stop(&mut self) {
-        {
-            let mut rooms = self.state.rooms.lock().await;
-            self.room.closed.store(true, Ordering::Release);
-            rooms.remove(&self.room.page.page_id);
-        }
+    /// The room leaves memory: store the page JSON and a version (a save point), and
+    /// checkpoint what was logged since the last checkpoint.
+    async fn save_all(&mut self) {
         self.save_point().await;
         if self.rows_since_checkpoint > 0 {
             self.checkpoint().await;
         }
-        self.room.kick_all(1001, "the server is shutting down");
-        self.stopped = true;
+    }
+
+    /// The process is shutting down: save everything, and close the connections with 1001
+    /// (their clients reconnect, to another process if there is one). Without this the last
+    /// half second of edits would be missing from the page JSON (the log has them) until the
+    /// page is edited again.
+    async fn stop(&mut self) {
+        self.save_all().await;
+        self.shut(1001, "the server is shutting down").await;
     }
 
     async fn shut(&mut self, code: u16, reason: &str) {
@@ -895,7 +888,7 @@ impl Room {
         }
         let (done, logged) = oneshot::channel();
         // A room that stopped (or failed) answers at once: its sender or its task is gone.
-        if self.inbox.send(Box::new(Command::Left { done: Some(done) })).await.is_ok() {
+        if self.inbox.send(Box::new(Command::Left { done })).await.is_ok() {
             // Bounded: a room stuck on its database does not hold its connections' tasks.
             let _ = tokio::time::timeout(LEAVE_WAIT, logged).await;
         }

@@ -57,20 +57,16 @@ pub async fn issue_refresh_token(tx: &mut Tx, session_id: &str, ttl_secs: i64) -
 }
 
 pub async fn revoke(tx: &mut Tx, session_id: &str, reason: &str) -> Result<bool> {
-    let n = tx
-        .execute(
-            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL",
+    let revoked: Option<(String,)> = tx
+        .fetch_optional(
+            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL
+             RETURNING user_id",
             args![session_id, kernel::time::now(), reason],
         )
         .await?;
-    if n > 0 {
-        let owner: Option<(String,)> =
-            tx.fetch_optional("SELECT user_id FROM sessions WHERE id = $1", args![session_id]).await?;
-        if let Some((user_id,)) = owner {
-            kernel::access_changes::announce(tx, kernel::access_changes::Scope::User(user_id)).await?;
-        }
-    }
-    Ok(n > 0)
+    let Some((user_id,)) = revoked else { return Ok(false) };
+    kernel::access_changes::announce(tx, kernel::access_changes::Scope::User(user_id)).await?;
+    Ok(true)
 }
 
 /// Whether session `id` is still usable (neither revoked nor expired): a stream that

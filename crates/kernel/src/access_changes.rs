@@ -79,10 +79,29 @@ pub fn heard_from(payload: &str) {
     }
 }
 
-/// Changes from now on. A receiver that lagged behind (`RecvError::Lagged`) does not know
-/// what it missed and should check its access anyway.
-pub fn subscribe() -> broadcast::Receiver<Scope> {
-    changes().subscribe()
+/// Changes from now on.
+pub fn subscribe() -> Changes {
+    Changes(Some(changes().subscribe()))
+}
+
+/// A subscriber's view of the changes (see [`subscribe`]).
+pub struct Changes(Option<broadcast::Receiver<Scope>>);
+
+impl Changes {
+    /// Resolves at the next change that `concerns` the subscriber, or that it may have
+    /// missed (it fell behind: it does not know what it missed, so it checks anyway); never,
+    /// once no change can come. Cancel-safe: a change not yet read stays for the next call.
+    pub async fn next_concerning(&mut self, concerns: impl Fn(&Scope) -> bool) {
+        loop {
+            let Some(receiver) = self.0.as_mut() else { return std::future::pending().await };
+            match receiver.recv().await {
+                Ok(scope) if concerns(&scope) => return,
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Err(broadcast::error::RecvError::Closed) => self.0 = None,
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -90,24 +109,24 @@ mod tests {
     use super::Scope;
 
     #[tokio::test]
-    async fn a_change_reaches_every_subscriber_with_its_scope() {
+    async fn a_change_reaches_every_subscriber_it_concerns() {
         let mut first = super::subscribe();
         let mut second = super::subscribe();
         super::heard(Scope::User("u1".into()));
         super::heard_from("project:p1");
         super::heard_from("nonsense");
         let waited = std::time::Duration::from_secs(1);
+        let briefly = std::time::Duration::from_millis(50);
+        // The first reads both changes in order.
+        let user = |s: &Scope| *s == Scope::User("u1".into());
+        let project = |s: &Scope| *s == Scope::Project("p1".into());
+        assert!(tokio::time::timeout(waited, first.next_concerning(user)).await.is_ok());
+        assert!(tokio::time::timeout(waited, first.next_concerning(project)).await.is_ok());
+        // The second is concerned by the project only: the person's change passes it by.
+        assert!(tokio::time::timeout(waited, second.next_concerning(project)).await.is_ok());
+        // The payload that is no scope was not passed on.
         for rx in [&mut first, &mut second] {
-            assert_eq!(
-                tokio::time::timeout(waited, rx.recv()).await.ok().and_then(|r| r.ok()),
-                Some(Scope::User("u1".into()))
-            );
-            assert_eq!(
-                tokio::time::timeout(waited, rx.recv()).await.ok().and_then(|r| r.ok()),
-                Some(Scope::Project("p1".into()))
-            );
-            // The payload that is no scope was not passed on.
-            assert!(tokio::time::timeout(std::time::Duration::from_millis(50), rx.recv()).await.is_err());
+            assert!(tokio::time::timeout(briefly, rx.next_concerning(|_| true)).await.is_err());
         }
     }
 

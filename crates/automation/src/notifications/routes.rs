@@ -180,24 +180,10 @@ async fn stream(
     let mut ping = tokio::time::interval(Duration::from_secs(25));
     ping.tick().await;
     let mut changes = kernel::access_changes::subscribe();
-    let mut announced = true;
+    let mine = |scope: &kernel::access_changes::Scope| matches!(scope, kernel::access_changes::Scope::User(id) if *id == user_id);
     loop {
         tokio::select! {
-            heard = changes.recv(), if announced => {
-                use tokio::sync::broadcast::error::RecvError;
-                let concerns = match heard {
-                    Ok(kernel::access_changes::Scope::User(id)) => id == user_id,
-                    Ok(_) => false,
-                    // Missed some: check anyway.
-                    Err(RecvError::Lagged(_)) => true,
-                    Err(RecvError::Closed) => {
-                        announced = false;
-                        false
-                    }
-                };
-                if !concerns {
-                    continue;
-                }
+            () = changes.next_concerning(mine) => {
                 // A database hiccup is not a revocation: checked again at the next change.
                 if matches!(foundation::sessions::is_active(&db, &session_id).await, Ok(false)) {
                     let close = axum::extract::ws::CloseFrame { code: 4401, reason: "the session was revoked".into() };

@@ -64,6 +64,7 @@ on_both_backends!(
     webhooks_are_signed_retried_and_redelivered,
     webhooks_refuse_private_addresses_by_default,
     notifications_arrive_live_and_are_managed,
+    a_vanished_notification_client_is_dropped,
     admins_edit_email_templates,
     a_schedule_fires_once_per_occurrence,
 );
@@ -222,6 +223,57 @@ async fn webhooks_refuse_private_addresses_by_default(backend: Backend) {
     assert!(failed["error"].as_str().is_some_and(|e| e.contains("private or local")), "{failed}");
     assert!(hits.lock().map(|h| h.is_empty()).unwrap_or(false), "nothing reached the loopback server");
     app.stop().await;
+}
+
+/// A tab that vanished (its socket open, nothing read) is dropped once it leaves a ping
+/// unanswered; a tab that reads answers every ping and stays.
+async fn a_vanished_notification_client_is_dropped(backend: Backend) {
+    use tokio_tungstenite::tungstenite::Message;
+    const PING_SECS: u64 = 1;
+    let app = TestApp::spawn_with(backend, |c| {
+        c.update_section("automation", |s: &mut automation::settings::AutomationConfig| {
+            s.notification_ping_secs = PING_SECS
+        })
+        .expect("automation settings");
+    })
+    .await;
+    let alice = app.signup("alice@example.com").await;
+    let url = format!("{}/api/v1/notifications/ws?token={}", app.base.replace("http://", "ws://"), alice.access);
+    let (mut vanished, _) = tokio_tungstenite::connect_async(&url).await.expect("websocket");
+    let (mut reading, _) = tokio_tungstenite::connect_async(&url).await.expect("websocket");
+    assert_eq!(next_json(&mut vanished).await.expect("hello")["type"], "hello");
+    assert_eq!(next_json(&mut reading).await.expect("hello")["type"], "hello");
+    // The reading tab reads (and so answers pings) for four ping periods while the other
+    // reads nothing: past two periods, its first ping went unanswered.
+    let mut pinged = 0;
+    let quiet = tokio::time::Instant::now() + Duration::from_secs(4 * PING_SECS);
+    while let Ok(message) = tokio::time::timeout_at(quiet, reading.next()).await {
+        match message {
+            Some(Ok(Message::Ping(_))) => pinged += 1,
+            Some(Ok(_)) => {}
+            other => panic!("the reading tab was dropped: {other:?}"),
+        }
+    }
+    assert!(pinged >= 1, "the stream is pinged");
+    // The vanished tab finds its stream ended, after the pings it never answered.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        match tokio::time::timeout_at(deadline, vanished.next()).await.expect("the vanished tab's stream to end") {
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+            Some(Ok(_)) => continue,
+        }
+    }
+    // The reading tab still gets what is sent.
+    let admin = app.admin("root@example.com").await;
+    app.post(
+        "/api/v1/admin/notifications",
+        Some(&admin.access),
+        json!({"user_id": alice.user_id, "type": "admin.message", "title": "Still here"}),
+    )
+    .await
+    .expect(202);
+    let live = next_json(&mut reading).await.expect("a live notification");
+    assert_eq!(live["notification"]["title"], "Still here");
 }
 
 async fn notifications_arrive_live_and_are_managed(backend: Backend) {

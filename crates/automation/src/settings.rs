@@ -23,6 +23,10 @@ pub struct AutomationConfig {
     pub max_loop_items: usize,
     /// How deep workflows may trigger each other through the records they write.
     pub max_chain_depth: i64,
+    /// How often a live notification stream is pinged, and how long a write to it may wait
+    /// (s): a peer that has not answered the last ping, or leaves a write waiting longer, is
+    /// dropped. `0`: never pinged.
+    pub notification_ping_secs: u64,
 }
 
 impl Default for AutomationConfig {
@@ -35,6 +39,7 @@ impl Default for AutomationConfig {
             max_steps: 1000,
             max_loop_items: 1000,
             max_chain_depth: 3,
+            notification_ping_secs: 25,
         }
     }
 }

@@ -19,11 +19,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use axum::extract::ws::{Message as WsMessage, WebSocket};
 use tokio::sync::{broadcast, watch};
 use yrs::encoding::read::Cursor;
 use yrs::sync::{Message, MessageReader, SyncMessage};
 use yrs::updates::decoder::DecoderV1;
+
+use kernel::live_socket::{self, Liveness, Sent, Unresponsive};
 
 use crate::CollabState;
 use crate::access::{self, Credential, Grant, PageRef};
@@ -48,40 +50,22 @@ async fn join(
     Ok((room, id, kicked))
 }
 
-/// How long a close frame may wait to be written: a peer that does not read it is dropped.
-const CLOSE_WAIT: Duration = Duration::from_secs(2);
-
 async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
-    let frame = WsMessage::Close(Some(CloseFrame { code, reason: reason.to_string().into() }));
-    let _ = tokio::time::timeout(CLOSE_WAIT, socket.send(frame)).await;
+    live_socket::close(socket, code, reason).await
 }
 
-/// The output of `write` if it completed within `limit` (none: no limit); `None` if the
-/// peer left it waiting longer (it stopped reading).
-async fn within<T>(limit: Option<Duration>, write: impl Future<Output = T>) -> Option<T> {
-    match limit {
-        // Completes without arming a timer when the socket takes the bytes at once.
-        Some(limit) => tokio::time::timeout(limit, write).await.ok(),
-        None => Some(write.await),
-    }
+/// Write `message` within `limit`; whether the connection is still usable.
+async fn send(socket: &mut WebSocket, limit: Option<Duration>, message: WsMessage) -> bool {
+    usable(live_socket::send(socket, limit, message).await)
 }
 
-/// Waits for the next ping, or forever when the connection is never pinged.
-async fn next_ping(every: &mut Option<tokio::time::Interval>) {
-    match every {
-        Some(every) => {
-            every.tick().await;
-        }
-        None => std::future::pending().await,
-    }
-}
-
-/// Write `message` within `limit`; whether the connection is still usable (a write that
-/// waited longer counts the connection as unresponsive, `why`).
-async fn send(socket: &mut WebSocket, limit: Option<Duration>, message: WsMessage, why: &'static str) -> bool {
-    match within(limit, socket.send(message)).await {
-        Some(written) => written.is_ok(),
-        None => {
+/// Whether the connection is still usable after a write (one that waited too long, or a
+/// ping, found it unresponsive: counted).
+fn usable(sent: Result<(), Sent>) -> bool {
+    match sent {
+        Ok(()) => true,
+        Err(Sent::Closed) => false,
+        Err(Sent::Unresponsive(why)) => {
             unresponsive(why);
             false
         }
@@ -90,8 +74,8 @@ async fn send(socket: &mut WebSocket, limit: Option<Duration>, message: WsMessag
 
 /// A connection dropped for not answering (no pong) or not reading (a write waited past
 /// the limit).
-fn unresponsive(why: &'static str) {
-    tracing::debug!(why, "dropping an unresponsive collab connection");
+fn unresponsive(why: Unresponsive) {
+    tracing::debug!(why = why.as_str(), "dropping an unresponsive collab connection");
     metrics::counter!("socle_collab_unresponsive_total").increment(1);
 }
 
@@ -141,19 +125,12 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
         }
     };
     let mut relay = room.out.subscribe();
-    let ping_every = Some(Duration::from_secs(state.settings.ping_secs)).filter(|d| !d.is_zero());
-    let mut pings = ping_every.map(|every| {
-        let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        pings
-    });
-    // Whether the last ping was answered.
-    let mut answered = true;
+    let mut liveness = Liveness::new(Some(Duration::from_secs(state.settings.ping_secs)));
+    let limit = liveness.write_limit();
     let (hello, presence) = room.greeting();
-    let greeting_late = "the greeting waited too long to be written";
-    let mut open = send(&mut socket, ping_every, WsMessage::Binary(hello.into()), greeting_late).await;
+    let mut open = send(&mut socket, limit, WsMessage::Binary(hello.into())).await;
     if let Some(p) = presence {
-        open = open && send(&mut socket, ping_every, WsMessage::Binary(p.into()), greeting_late).await;
+        open = open && send(&mut socket, limit, WsMessage::Binary(p.into())).await;
     }
     // Checked on a task of its own: the connection never waits on its access check (a few
     // database reads) to relay or accept an edit.
@@ -172,7 +149,7 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
                         Ok(replies) => {
                             for reply in replies {
                                 let reply = WsMessage::Binary(reply.into());
-                                if !send(&mut socket, ping_every, reply, "an answer waited too long to be written").await {
+                                if !send(&mut socket, limit, reply).await {
                                     open = false;
                                     break;
                                 }
@@ -185,29 +162,20 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
                     }
                 }
                 Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => open = false,
-                Some(Ok(WsMessage::Pong(_))) => answered = true,
+                Some(Ok(WsMessage::Pong(_))) => liveness.answered(),
                 // A ping is answered by the WebSocket layer; text is not part of the protocol.
                 Some(Ok(_)) => {}
             },
             frame = relay.recv() => {
-                match within(ping_every, Box::pin(relay_frames(&mut socket, &mut relay, &room, conn, frame))).await {
+                match live_socket::within(limit, Box::pin(relay_frames(&mut socket, &mut relay, &room, conn, frame))).await {
                     Some(still_open) => open = still_open,
                     None => {
-                        unresponsive("the relay waited too long to be written");
+                        unresponsive(Unresponsive::WriteStalled);
                         open = false;
                     }
                 }
             }
-            _ = next_ping(&mut pings) => {
-                if !answered {
-                    unresponsive("no answer to the last ping");
-                    open = false;
-                } else {
-                    answered = false;
-                    let ping = WsMessage::Ping(Default::default());
-                    open = send(&mut socket, ping_every, ping, "a ping waited too long to be written").await;
-                }
-            }
+            () = liveness.ping_due() => open = usable(liveness.send_ping(&mut socket).await),
             _ = kicked.changed() => {
                 let reason = kicked.borrow().clone();
                 if let Some((code, reason)) = reason {

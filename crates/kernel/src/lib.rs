@@ -21,6 +21,7 @@ pub mod json;
 pub mod keys;
 pub mod links;
 pub mod listen;
+pub mod live_socket;
 pub mod mail;
 pub mod migrate;
 pub mod module;

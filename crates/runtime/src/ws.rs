@@ -10,7 +10,9 @@
 //!   `{"type":"refetch","id","reason"}` when that is no longer possible (too long away,
 //!   another process);
 //! - client: `{"type":"unsubscribe","id"}`, `{"type":"ping"}` → `{"type":"pong"}`;
-//! - server: `{"type":"ping"}` every 25 s; a client silent for 75 s is disconnected.
+//! - server: `{"type":"ping"}` and a WebSocket ping every 25 s; a client silent for 75 s (no
+//!   message, no pong: a WebSocket client answers pings by itself as it reads) is
+//!   disconnected, and so is one that leaves a write waiting 25 s (it stopped reading).
 //!
 //! The token is given at connect (`?token=` or `Authorization`).
 
@@ -27,6 +29,8 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
+
+use kernel::live_socket;
 
 use crate::RuntimeState;
 use crate::context::{AppCtx, resolve};
@@ -83,7 +87,7 @@ async fn run(state: RuntimeState, ctx: Arc<AppCtx>, mut socket: WebSocket) {
     });
     state.realtime.add(&id, client.clone());
     let hello = json!({"type": "hello", "clientId": id, "epoch": state.realtime.epoch, "seq": current_seq(&state, &ctx.app.id), "heartbeat": HEARTBEAT_SECS});
-    if socket.send(Message::Text(hello.to_string().into())).await.is_err() {
+    if send_text(&mut socket, hello.to_string()).await.is_err() {
         state.realtime.remove(&id);
         return;
     }
@@ -91,20 +95,19 @@ async fn run(state: RuntimeState, ctx: Arc<AppCtx>, mut socket: WebSocket) {
     heartbeat.tick().await;
     let mut last_heard = tokio::time::Instant::now();
     let mut stopping = state.stopping.clone();
-    loop {
+    'connection: loop {
         tokio::select! {
             () = async { let _ = stopping.wait_for(|stop| *stop).await; } => {
                 // 1001 Going Away: the client reconnects (and resumes) elsewhere or later.
-                let close = axum::extract::ws::CloseFrame { code: 1001, reason: "the server is shutting down".into() };
-                let _ = socket.send(Message::Close(Some(close))).await;
+                live_socket::close(&mut socket, 1001, "the server is shutting down").await;
                 break;
             }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     last_heard = tokio::time::Instant::now();
                     for reply in handle(&state, &ctx, &client, &text).await {
-                        if socket.send(Message::Text(reply.into())).await.is_err() {
-                            break;
+                        if send_text(&mut socket, reply).await.is_err() {
+                            break 'connection;
                         }
                     }
                 }
@@ -112,22 +115,30 @@ async fn run(state: RuntimeState, ctx: Arc<AppCtx>, mut socket: WebSocket) {
                 Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
             },
             Some(out) = rx.recv() => {
-                if socket.send(Message::Text(out.into())).await.is_err() {
+                if send_text(&mut socket, out).await.is_err() {
                     break;
                 }
             }
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > Duration::from_secs(IDLE_LIMIT_SECS) {
-                    let _ = socket.send(Message::Close(None)).await;
+                    live_socket::close(&mut socket, 1000, "no message or pong for too long").await;
                     break;
                 }
-                if socket.send(Message::Text(json!({"type": "ping"}).to_string().into())).await.is_err() {
+                let ping = live_socket::send(&mut socket, WRITE_LIMIT, Message::Ping(Default::default())).await;
+                if ping.is_err() || send_text(&mut socket, json!({"type": "ping"}).to_string()).await.is_err() {
                     break;
                 }
             }
         }
     }
     state.realtime.remove(&id);
+}
+
+/// How long a write may wait (the peer stopped reading past it).
+const WRITE_LIMIT: Option<Duration> = Some(Duration::from_secs(HEARTBEAT_SECS));
+
+async fn send_text(socket: &mut WebSocket, text: String) -> Result<(), live_socket::Sent> {
+    live_socket::send(socket, WRITE_LIMIT, Message::Text(text.into())).await
 }
 
 fn error(id: &Value, code: &str, message: impl Into<String>) -> String {

@@ -160,55 +160,74 @@ async fn live(
     let unread = super::unread_count(&s.db, &user.user_id).await?;
     let subscription = s.live.subscribe(&user.user_id);
     let stopping = s.runtime.stopping.clone();
+    let ping_every = Duration::from_secs(s.settings.notification_ping_secs);
     let session = (s.db.clone(), user.user_id.clone(), user.session_id.clone());
-    Ok(ws.max_message_size(16 * 1024).on_upgrade(move |socket| stream(socket, subscription, unread, stopping, session)))
+    Ok(ws
+        .max_message_size(16 * 1024)
+        .on_upgrade(move |socket| stream(socket, subscription, unread, (stopping, ping_every), session)))
 }
 
 /// The stream of one signed-in person; it ends with 4401 once their session (`session`,
 /// checked when an access change is announced) is revoked: signing out everywhere stops
-/// the notifications an open tab was still receiving.
+/// the notifications an open tab was still receiving. Besides its `{"type":"ping"}` text
+/// (for scripts), the stream is pinged at the WebSocket level every `ping_every`
+/// (`automation.notification_ping_secs`): a peer that has not answered the last ping, or
+/// leaves a write waiting that long, is dropped
+/// (`kernel::live_socket`), so a vanished tab does not hold its stream for as long as the
+/// operating system keeps the socket.
 async fn stream(
     mut socket: WebSocket,
     mut sub: super::live::Subscription,
     unread: i64,
-    mut stopping: tokio::sync::watch::Receiver<bool>,
+    (mut stopping, ping_every): (tokio::sync::watch::Receiver<bool>, Duration),
     (db, user_id, session_id): (kernel::Db, String, String),
 ) {
-    if socket.send(Message::Text(json!({"type": "hello", "unread": unread}).to_string().into())).await.is_err() {
+    use kernel::live_socket::{self, Liveness};
+    let mut liveness = Liveness::new(Some(ping_every));
+    let limit = liveness.write_limit();
+    let hello = Message::Text(json!({"type": "hello", "unread": unread}).to_string().into());
+    if live_socket::send(&mut socket, limit, hello).await.is_err() {
         return;
     }
-    let mut ping = tokio::time::interval(Duration::from_secs(25));
-    ping.tick().await;
     let mut changes = kernel::access_changes::subscribe();
     let mine = |scope: &kernel::access_changes::Scope| matches!(scope, kernel::access_changes::Scope::User(id) if *id == user_id);
     loop {
-        tokio::select! {
+        let sent = tokio::select! {
             () = changes.next_concerning(mine) => {
                 // A database hiccup is not a revocation: checked again at the next change.
                 if matches!(foundation::sessions::is_active(&db, &session_id).await, Ok(false)) {
-                    let close = axum::extract::ws::CloseFrame { code: 4401, reason: "the session was revoked".into() };
-                    let _ = tokio::time::timeout(Duration::from_secs(2), socket.send(Message::Close(Some(close)))).await;
+                    live_socket::close(&mut socket, 4401, "the session was revoked").await;
                     return;
                 }
+                Ok(())
             }
             () = async { let _ = stopping.wait_for(|stop| *stop).await; } => {
-                let close = axum::extract::ws::CloseFrame { code: 1001, reason: "the server is shutting down".into() };
-                let _ = socket.send(Message::Close(Some(close))).await;
+                live_socket::close(&mut socket, 1001, "the server is shutting down").await;
                 return;
             }
             msg = sub.receiver.recv() => match msg {
-                Some(text) => if socket.send(Message::Text(text.into())).await.is_err() { return },
+                Some(text) => live_socket::send(&mut socket, limit, Message::Text(text.into())).await,
                 None => return,
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => {}
+                Some(Ok(Message::Pong(_))) => {
+                    liveness.answered();
+                    Ok(())
+                }
+                Some(Ok(_)) => Ok(()),
             },
-            _ = ping.tick() => {
-                if socket.send(Message::Text(json!({"type": "ping"}).to_string().into())).await.is_err() {
-                    return;
+            () = liveness.ping_due() => {
+                let text = Message::Text(json!({"type": "ping"}).to_string().into());
+                match liveness.send_ping(&mut socket).await {
+                    Ok(()) => live_socket::send(&mut socket, limit, text).await,
+                    failed => failed,
                 }
             }
+        };
+        if let Err(why) = sent {
+            tracing::debug!(?why, "notification stream dropped");
+            return;
         }
     }
 }

@@ -524,6 +524,10 @@ async fn openapi_documents_every_endpoint(app: TestApp) {
     let docs = app.client.get(app.url("/api/docs/")).send().await.expect("docs");
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.expect("html").contains("swagger"), "Swagger UI is served");
+    // It loads the served document (the server keeps only its JSON, not a copy of its own).
+    let init = app.client.get(app.url("/api/docs/swagger-initializer.js")).send().await.expect("initializer");
+    assert_eq!(init.status(), 200);
+    assert!(init.text().await.expect("js").contains("/api/docs/openapi.json"), "Swagger UI reads the served document");
 }
 
 /// The seeds write paths with a trailing slash (`/api/v1/foundation/auth/login/`): each

@@ -18,7 +18,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `postgres://...` to use PostgreSQL; unset for embedded SQLite in `data_dir`.
     pub database_url: Option<String>,
-    /// Maximum pooled database connections.
+    /// Maximum pooled database connections: PostgreSQL's pool; on SQLite, the read
+    /// connections, at most four per core (at least 8), as more only add memory.
     pub db_max_connections: u32,
     /// SQLite: how long, in milliseconds, a runtime thread may answer reads from the read
     /// transaction it holds while this process commits nothing (see

@@ -44,5 +44,4 @@ if [ -f "$W/heap.zst" ]; then
     heaptrack_print "$W/heap.zst" --print-peaks 1 --print-allocators 0 --print-temporary 0 --print-leaks 0 \
         --peak-limit "${PEAKS:-40}" --sub-peak-limit 2 2>/dev/null | cut -c1-220 |
         grep -v '^ *in /\|^ *at \|libc.so\|clone3\|start_thread\|thread_start\|call_once\|__rust_begin\|lang_start'
-    heaptrack_print "$W/heap.zst" --print-peaks 0 --print-allocators 0 --print-temporary 0 --print-leaks 0 2>/dev/null | tail -5
 fi

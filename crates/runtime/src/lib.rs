@@ -57,6 +57,8 @@ pub struct RuntimeInner {
     pub realtime: realtime::Hub,
     /// True once the server is shutting down.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// The realtime WebSocket's heartbeat (`realtime.ws_heartbeat_secs`).
+    pub ws_heartbeat: std::time::Duration,
     pub store: Arc<storage::Store>,
     /// Metering and the plans' quotas (API calls, records, stored bytes).
     pub usage: kernel::Usage,
@@ -88,6 +90,7 @@ impl RuntimeState {
         stopping: tokio::sync::watch::Receiver<bool>,
         usage: kernel::Usage,
         store: Arc<storage::Store>,
+        realtime: ws::RealtimeConfig,
     ) -> Self {
         let flow_secret = |secret: &[u8]| [b"socle-app-flows:".as_slice(), secret].concat();
         Self(Arc::new(RuntimeInner {
@@ -99,6 +102,7 @@ impl RuntimeState {
             flow_previous: keys.jwt_previous.iter().map(|s| flow_secret(s)).collect(),
             realtime: realtime::Hub::default(),
             stopping,
+            ws_heartbeat: std::time::Duration::from_secs(realtime.ws_heartbeat_secs.max(1)),
             store,
             usage,
             schemas: RwLock::new(HashMap::new()),
@@ -194,6 +198,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
         deps.stopping.clone(),
         usage,
         store,
+        deps.section(ws::SECTION)?,
     );
     state.usage.add_probe(Arc::new(usage::AppsProbe(state.clone())));
     deps.provide(state.clone());

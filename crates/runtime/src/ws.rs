@@ -10,9 +10,10 @@
 //!   `{"type":"refetch","id","reason"}` when that is no longer possible (too long away,
 //!   another process);
 //! - client: `{"type":"unsubscribe","id"}`, `{"type":"ping"}` → `{"type":"pong"}`;
-//! - server: `{"type":"ping"}` and a WebSocket ping every 25 s; a client silent for 75 s (no
-//!   message, no pong: a WebSocket client answers pings by itself as it reads) is
-//!   disconnected, and so is one that leaves a write waiting 25 s (it stopped reading).
+//! - server: `{"type":"ping"}` and a WebSocket ping every `heartbeat` seconds (25 by default,
+//!   `realtime.ws_heartbeat_secs`); a client silent for three heartbeats (no message, no pong:
+//!   a WebSocket client answers pings by itself as it reads) is disconnected, and so is one
+//!   that leaves a write waiting a heartbeat (it stopped reading).
 //!
 //! The token is given at connect (`?token=` or `Authorization`).
 
@@ -26,7 +27,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use axum::routing::get;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -38,8 +39,25 @@ use crate::extract::MaybePrincipal;
 use crate::pb::PbResult;
 use crate::realtime::{AppStream, Change, Client, Sink, matches, send_if_allowed};
 
-pub const HEARTBEAT_SECS: u64 = 25;
-const IDLE_LIMIT_SECS: u64 = 75;
+/// The `[realtime]` settings section.
+pub const SECTION: &str = "realtime";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RealtimeConfig {
+    /// Seconds between the WebSocket transport's heartbeats (at least 1); a client silent
+    /// for three is disconnected.
+    pub ws_heartbeat_secs: u64,
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        RealtimeConfig { ws_heartbeat_secs: 25 }
+    }
+}
+
+/// Heartbeats a client may stay silent for (no message, no pong).
+const IDLE_HEARTBEATS: u32 = 3;
 const MAX_SUBSCRIPTIONS: usize = 200;
 
 pub fn routes() -> Router<RuntimeState> {
@@ -86,12 +104,13 @@ async fn run(state: RuntimeState, ctx: Arc<AppCtx>, mut socket: WebSocket) {
         oauth2: std::sync::atomic::AtomicBool::new(false),
     });
     state.realtime.add(&id, client.clone());
-    let hello = json!({"type": "hello", "clientId": id, "epoch": state.realtime.epoch, "seq": current_seq(&state, &ctx.app.id), "heartbeat": HEARTBEAT_SECS});
-    if send_text(&mut socket, hello.to_string()).await.is_err() {
+    let hello = json!({"type": "hello", "clientId": id, "epoch": state.realtime.epoch, "seq": current_seq(&state, &ctx.app.id), "heartbeat": state.ws_heartbeat.as_secs()});
+    let limit = Some(state.ws_heartbeat);
+    if send_text(&mut socket, limit, hello.to_string()).await.is_err() {
         state.realtime.remove(&id);
         return;
     }
-    let mut heartbeat = tokio::time::interval(Duration::from_secs(HEARTBEAT_SECS));
+    let mut heartbeat = tokio::time::interval(state.ws_heartbeat);
     heartbeat.tick().await;
     let mut last_heard = tokio::time::Instant::now();
     let mut stopping = state.stopping.clone();
@@ -106,7 +125,7 @@ async fn run(state: RuntimeState, ctx: Arc<AppCtx>, mut socket: WebSocket) {
                 Some(Ok(Message::Text(text))) => {
                     last_heard = tokio::time::Instant::now();
                     for reply in handle(&state, &ctx, &client, &text).await {
-                        if send_text(&mut socket, reply).await.is_err() {
+                        if send_text(&mut socket, limit, reply).await.is_err() {
                             break 'connection;
                         }
                     }
@@ -115,17 +134,17 @@ async fn run(state: RuntimeState, ctx: Arc<AppCtx>, mut socket: WebSocket) {
                 Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
             },
             Some(out) = rx.recv() => {
-                if send_text(&mut socket, out).await.is_err() {
+                if send_text(&mut socket, limit, out).await.is_err() {
                     break;
                 }
             }
             _ = heartbeat.tick() => {
-                if last_heard.elapsed() > Duration::from_secs(IDLE_LIMIT_SECS) {
+                if last_heard.elapsed() > state.ws_heartbeat * IDLE_HEARTBEATS {
                     live_socket::close(&mut socket, 1000, "no message or pong for too long").await;
                     break;
                 }
-                let ping = live_socket::send(&mut socket, WRITE_LIMIT, Message::Ping(Default::default())).await;
-                if ping.is_err() || send_text(&mut socket, json!({"type": "ping"}).to_string()).await.is_err() {
+                let ping = live_socket::send(&mut socket, limit, Message::Ping(Default::default())).await;
+                if ping.is_err() || send_text(&mut socket, limit, json!({"type": "ping"}).to_string()).await.is_err() {
                     break;
                 }
             }
@@ -134,11 +153,9 @@ async fn run(state: RuntimeState, ctx: Arc<AppCtx>, mut socket: WebSocket) {
     state.realtime.remove(&id);
 }
 
-/// How long a write may wait (the peer stopped reading past it).
-const WRITE_LIMIT: Option<Duration> = Some(Duration::from_secs(HEARTBEAT_SECS));
-
-async fn send_text(socket: &mut WebSocket, text: String) -> Result<(), live_socket::Sent> {
-    live_socket::send(socket, WRITE_LIMIT, Message::Text(text.into())).await
+/// Write `text`, waiting at most `limit` (a heartbeat: the peer stopped reading past it).
+async fn send_text(socket: &mut WebSocket, limit: Option<Duration>, text: String) -> Result<(), live_socket::Sent> {
+    live_socket::send(socket, limit, Message::Text(text.into())).await
 }
 
 fn error(id: &Value, code: &str, message: impl Into<String>) -> String {

@@ -303,25 +303,35 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
     let mut seed = None;
     let mut stale_document = None;
     let last_at = loaded.last_change.as_ref().map(|(at, _)| *at);
+    // The document as page JSON while it is what the log holds: compared with the page row,
+    // then validated (materialised once; it walks every item of the document).
+    let mut logged_json = None;
     if last_id == 0 && last_at.is_none() {
         // Never edited live: the page JSON becomes the first logged change, the same bytes
         // in every process (see `mapping::seed_update`).
         let data = mapping::seed_update(&studio_page.document.0);
         store::apply(&doc, &data);
         seed = Some(("seed", data));
-    } else if last_at.is_some_and(|t| studio_page.updated_at > t) && mapping::to_json(&doc) != studio_page.document.0 {
-        // The page was written (an import, a write whose event this process missed) after
-        // the last logged change: the page row wins, as one more change.
-        seed = Some(("rest", mapping::write_json(&doc, &studio_page.document.0)));
-    } else if let Some((at, author)) = &loaded.last_change
-        && studio_page.updated_at < *at
-        && mapping::to_json(&doc) != studio_page.document.0
-    {
-        // The page JSON is older than the log and not what it holds: the process that
-        // logged the last changes stopped before storing it (it is stored at most every
-        // 500 ms while edits stream in). The room's first tick stores it, as the last
-        // change's author's.
-        stale_document = Some(author.clone());
+    } else {
+        let json = mapping::to_json(&doc);
+        let differs = json != studio_page.document.0;
+        if differs && last_at.is_some_and(|t| studio_page.updated_at > t) {
+            // The page was written (an import, a write whose event this process missed)
+            // after the last logged change: the page row wins, as one more change.
+            seed = Some(("rest", mapping::write_json(&doc, &studio_page.document.0)));
+        } else {
+            if differs
+                && let Some((at, author)) = &loaded.last_change
+                && studio_page.updated_at < *at
+            {
+                // The page JSON is older than the log and not what it holds: the process
+                // that logged the last changes stopped before storing it (it is stored at
+                // most every 500 ms while edits stream in). The room's first tick stores
+                // it, as the last change's author's.
+                stale_document = Some(author.clone());
+            }
+            logged_json = Some(json);
+        }
     }
     if let Some((kind, data)) = seed
         && !data.is_empty()
@@ -339,7 +349,7 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
         crate::replays::close(db, &session).await?;
         last_id = id.max(last_id);
     }
-    let valid_size = validation::check(&mapping::to_json(&doc)).ok();
+    let valid_size = validation::check(&logged_json.unwrap_or_else(|| mapping::to_json(&doc))).ok();
     let touched = touched::observe(&doc);
     let (inbox, commands) = mpsc::channel(BATCH * 4);
     let (out, _) = broadcast::channel(RELAY_BUFFER);

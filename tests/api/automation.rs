@@ -228,7 +228,6 @@ async fn webhooks_refuse_private_addresses_by_default(backend: Backend) {
 /// A tab that vanished (its socket open, nothing read) is dropped once it leaves a ping
 /// unanswered; a tab that reads answers every ping and stays.
 async fn a_vanished_notification_client_is_dropped(backend: Backend) {
-    use tokio_tungstenite::tungstenite::Message;
     const PING_SECS: u64 = 1;
     let app = TestApp::spawn_with(backend, |c| {
         c.update_section("automation", |s: &mut automation::settings::AutomationConfig| {
@@ -245,24 +244,10 @@ async fn a_vanished_notification_client_is_dropped(backend: Backend) {
     assert_eq!(next_json(&mut reading).await.expect("hello")["type"], "hello");
     // The reading tab reads (and so answers pings) for four ping periods while the other
     // reads nothing: past two periods, its first ping went unanswered.
-    let mut pinged = 0;
-    let quiet = tokio::time::Instant::now() + Duration::from_secs(4 * PING_SECS);
-    while let Ok(message) = tokio::time::timeout_at(quiet, reading.next()).await {
-        match message {
-            Some(Ok(Message::Ping(_))) => pinged += 1,
-            Some(Ok(_)) => {}
-            other => panic!("the reading tab was dropped: {other:?}"),
-        }
-    }
+    let pinged = crate::support::pings_while_reading(&mut reading, Duration::from_secs(4 * PING_SECS)).await;
     assert!(pinged >= 1, "the stream is pinged");
     // The vanished tab finds its stream ended, after the pings it never answered.
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        match tokio::time::timeout_at(deadline, vanished.next()).await.expect("the vanished tab's stream to end") {
-            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-            Some(Ok(_)) => continue,
-        }
-    }
+    crate::support::until_it_ends(&mut vanished).await;
     // The reading tab still gets what is sent.
     let admin = app.admin("root@example.com").await;
     app.post(

@@ -1557,8 +1557,6 @@ crate::on_both_backends!(realtime_websocket_keeps_listeners_and_drops_vanished_c
 /// reads, and so answers the pings, but never sends) stays past three heartbeats and still
 /// gets events; one that vanished (its socket open, nothing read) is disconnected.
 async fn realtime_websocket_keeps_listeners_and_drops_vanished_clients(backend: crate::support::Backend) {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
     let app = TestApp::spawn_with(backend, |c| {
         c.update_section("realtime", |s: &mut runtime::ws::RealtimeConfig| s.ws_heartbeat_secs = 1)
             .expect("realtime settings");
@@ -1572,24 +1570,10 @@ async fn realtime_websocket_keeps_listeners_and_drops_vanished_clients(backend: 
     listener.send(json!({"type": "subscribe", "id": "s1", "topic": "posts/*"})).await;
     assert_eq!(listener.next().await.expect("subscribed")["type"], "subscribed");
     // Five heartbeats of listening: pings come and are answered; nothing ends the stream.
-    let mut pinged = 0;
-    let quiet = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    while let Ok(message) = tokio::time::timeout_at(quiet, listener.0.next()).await {
-        match message {
-            Some(Ok(Message::Ping(_))) => pinged += 1,
-            Some(Ok(_)) => {}
-            other => panic!("the listening client was dropped: {other:?}"),
-        }
-    }
+    let pinged = crate::support::pings_while_reading(&mut listener.0, std::time::Duration::from_secs(5)).await;
     assert!(pinged >= 3, "the stream is pinged every heartbeat ({pinged} pings)");
     // The vanished client finds its stream ended.
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        match tokio::time::timeout_at(deadline, vanished.0.next()).await.expect("the vanished client's stream to end") {
-            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-            Some(Ok(_)) => continue,
-        }
-    }
+    crate::support::until_it_ends(&mut vanished.0).await;
     // The listener still gets events.
     let post = json!({"title": "Still listening", "published": true, "author": alice_id});
     pb(&app, reqwest::Method::POST, "/apps/listened/api/collections/posts/records", Some(&alice), Some(post))

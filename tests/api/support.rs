@@ -560,3 +560,35 @@ pub async fn start_moto(bucket: &str) -> (String, tokio::process::Child) {
     });
     (endpoint, moto)
 }
+
+/// A WebSocket client as the tests open it.
+pub type WsStream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Read `ws` for `wait` (answering pings, as a client reading does); how many pings came.
+/// Panics if the stream ends meanwhile.
+pub async fn pings_while_reading(ws: &mut WsStream, wait: Duration) -> usize {
+    use futures_util::StreamExt;
+    let mut pings = 0;
+    let until = tokio::time::Instant::now() + wait;
+    while let Ok(message) = tokio::time::timeout_at(until, ws.next()).await {
+        match message {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Ping(_))) => pings += 1,
+            Some(Ok(_)) => {}
+            other => panic!("the reading client was dropped: {other:?}"),
+        }
+    }
+    pings
+}
+
+/// Read `ws` until it ends (a close frame, the end of the stream or an error); panics if it
+/// does not within [`PATIENCE`].
+pub async fn until_it_ends(ws: &mut WsStream) {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await.expect("the stream to end") {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) | None | Some(Err(_)) => return,
+            Some(Ok(_)) => continue,
+        }
+    }
+}

@@ -50,10 +50,6 @@ async fn join(
     Ok((room, id, kicked))
 }
 
-async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
-    live_socket::close(socket, code, reason).await
-}
-
 /// Write `message` within `limit`; whether the connection is still usable.
 async fn send(socket: &mut WebSocket, limit: Option<Duration>, message: WsMessage) -> bool {
     usable(live_socket::send(socket, limit, message).await)
@@ -103,7 +99,7 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
         Ok(joined) => joined,
         Err(e) => {
             tracing::warn!(error = %e, "could not open a collab room");
-            close(&mut socket, 1011, "the page could not be opened").await;
+            live_socket::close(&mut socket, 1011, "the page could not be opened").await;
             return;
         }
     };
@@ -118,7 +114,7 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
                 // (the client reconnects).
                 tracing::warn!(error = %e, "could not open a collab session");
                 Box::pin(room.leave(conn)).await;
-                close(&mut socket, 1011, "the editing session could not be opened").await;
+                live_socket::close(&mut socket, 1011, "the editing session could not be opened").await;
                 metrics::gauge!("socle_collab_connections").decrement(1.0);
                 return;
             }
@@ -156,7 +152,7 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
                             }
                         }
                         Err((code, reason)) => {
-                            close(&mut socket, code, reason).await;
+                            live_socket::close(&mut socket, code, reason).await;
                             open = false;
                         }
                     }
@@ -179,7 +175,7 @@ pub async fn run(state: CollabState, page: PageRef, grant: Grant, credential: Cr
             _ = kicked.changed() => {
                 let reason = kicked.borrow().clone();
                 if let Some((code, reason)) = reason {
-                    close(&mut socket, code, &reason).await;
+                    live_socket::close(&mut socket, code, &reason).await;
                 }
                 open = false;
             }

@@ -106,7 +106,6 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     deps.provide(state.clone());
     describe_metrics();
     let (fanout, retention, writer, rooms) = (state.clone(), state.clone(), state.clone(), state.clone());
-    let access_db = state.db.clone();
     let mut module = Module::new("collab")
         .api(router(state.clone()))
         .task(kernel::module::Task::always("collab fan-out", move |stop| async move {
@@ -116,20 +115,6 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
                 let state = fanout.clone();
                 async move { fanout::receive(&state, &payload).await }
             })
-            .await;
-        }))
-        // Other processes' access changes (a member removed there): this process's editors
-        // are checked at once too. (One process hears its own in-process.)
-        .task(kernel::module::Task::always("collab access changes", move |stop| async move {
-            let ready = kernel::listen::Readiness::default();
-            kernel::listen::listen(
-                &access_db,
-                kernel::access_changes::CHANNEL,
-                "access changes",
-                &ready,
-                stop,
-                |payload| async move { kernel::access_changes::heard_from(&payload) },
-            )
             .await;
         }))
         .task(kernel::module::Task::always("collab REST writes", move |stop| apply_rest_writes(writer, stop)))

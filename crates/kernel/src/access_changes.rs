@@ -79,6 +79,14 @@ pub fn heard_from(payload: &str) {
     }
 }
 
+/// Pass other processes' changes on (PostgreSQL; on SQLite there are none) until `stop`.
+/// The server runs it once for every module whose connections subscribe.
+pub async fn listen(db: crate::Db, stop: tokio::sync::watch::Receiver<bool>) {
+    let ready = crate::listen::Readiness::default();
+    crate::listen::listen(&db, CHANNEL, "access changes", &ready, stop, |payload| async move { heard_from(&payload) })
+        .await;
+}
+
 /// Changes from now on.
 pub fn subscribe() -> Changes {
     Changes(Some(changes().subscribe()))

@@ -122,7 +122,11 @@ impl Application {
         let mut apps = Router::new();
         let mut jobs = Registry::new();
         let mut listeners = Vec::new();
-        let mut tasks = Vec::new();
+        // Other processes' access changes reach this process's long-lived connections (collab
+        // editors, notification streams), whichever modules hold them.
+        let access_db = db.clone();
+        let mut tasks =
+            vec![Task::always("access changes", move |stop| kernel::access_changes::listen(access_db, stop))];
         for def in modules {
             let module = (def.build)(&mut deps).map_err(|e| anyhow::anyhow!("module {}: {e}", def.name))?;
             if let Some(root) = module.root {

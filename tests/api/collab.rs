@@ -23,6 +23,7 @@ on_both_databases!(
 on_both_backends!(
     access_is_checked_at_connect_and_while_connected,
     a_page_survives_a_restart,
+    a_malformed_update_does_not_break_the_page,
     unresponsive_connections_are_dropped,
     a_shutdown_stores_live_pages_and_closes_their_editors,
     revoked_access_closes_editors_at_once
@@ -714,6 +715,58 @@ async fn a_page_survives_a_restart(backend: Backend) {
     c.until("the rows the checkpoint lacks", |d| first_text(d) == "Helloabcdefg").await;
 }
 
+/// An update that yrs 0.28 applies without an error, but keeps waiting for what it depends
+/// on in a form that does not decode again (found by fuzzing yrs with mutated updates): yrs's
+/// own whole-document encoding panics on it. One editor sending it must not break the page for
+/// anyone: the room still relays and checkpoints, a late joiner is synced, time travel
+/// answers, and the page loads after a restart.
+async fn a_malformed_update_does_not_break_the_page(backend: Backend) {
+    let mut app = TestApp::spawn_with(backend, |c| {
+        c.update_section("collab", |s: &mut collab::settings::CollabConfig| s.checkpoint_every = 3).expect("settings");
+    })
+    .await;
+    let (owner, _org, _project, page_id) = page_setup(&app, "malformed@collab.example").await;
+    let mut a = YClient::editor(&app, &page_id, &owner).await;
+    a.until("the page", |d| first_text(d) == "Hello").await;
+    let mut b = YClient::editor(&app, &page_id, &owner).await;
+    b.until("the page", |d| first_text(d) == "Hello").await;
+    // Two structs of client 123, which the page has never seen, from its clock 47 (so they
+    // wait for clocks 0-46), the first of an odd content kind, and a delete set.
+    let waiting: Vec<u8> = vec![
+        1, 2, 123, 47, 7, 196, 2, 4, 2, 5, 2, 120, 121, 40, 1, 4, 112, 97, 103, 101, 2, 107, 50, 1, 125, 0, 1, 2, 1, 0,
+        1,
+    ];
+    a.ws.send(frame(Message::Sync(SyncMessage::Update(waiting)))).await.expect("send the update");
+    // Past `checkpoint_every` rows: the room checkpoints the document.
+    for word in ["a", "b", "c", "d"] {
+        b.edit(|txn| heading_text(txn).push(txn, word)).await;
+    }
+    a.until("B's edits", |d| first_text(d) == "Helloabcd").await;
+    crate::eventually!("a checkpoint of the page", {
+        let checkpoints: i64 = app
+            .db
+            .scalar(
+                "SELECT COUNT(*) FROM collab_snapshots WHERE page_id = $1 AND kind = 'checkpoint'",
+                kernel::args![&page_id],
+            )
+            .await
+            .expect("count");
+        (checkpoints > 0).then_some(())
+    });
+    b.edit(|txn| heading_text(txn).push(txn, "e")).await;
+    a.until("an edit after the checkpoint", |d| first_text(d) == "Helloabcde").await;
+    let mut late = YClient::editor(&app, &page_id, &owner).await;
+    late.until("the page", |d| first_text(d) == "Helloabcde").await;
+    let now = kernel::time::rfc3339(kernel::time::now());
+    let at = app.get(&format!("/api/v1/collab/pages/{page_id}/at?time={now}"), Some(&owner.access)).await.expect(200);
+    assert_eq!(first_text(&at.body["document"]), "Helloabcde");
+    drop((a, b, late));
+    app.restart().await;
+    let owner = app.login(&owner.email, crate::support::PASSWORD).await;
+    let mut after = YClient::editor(&app, &page_id, &owner).await;
+    after.until("the page after a restart", |d| first_text(d) == "Helloabcde").await;
+}
+
 /// A graceful shutdown (SIGTERM, a deploy) stores what the rooms hold: the page JSON, which
 /// live editing stores at most every 500 ms, holds the last edit once the process is gone;
 /// editors are closed with 1001 (going away) and reconnect; every editing session is
@@ -848,6 +901,47 @@ async fn editors_on_two_processes_converge() {
     assert!(valid(&logged["document"]), "the log ends on a valid page: {logged}");
 }
 
+/// A page, its owner and a member, a share link and a stranger: the config the interop
+/// harnesses of `tests/collab` read (see its README).
+async fn interop_config(app: &TestApp, email: &str) -> Value {
+    let (owner, org, project, page_id) = page_setup(app, email).await;
+    let member = app.signup(&format!("member-{email}")).await;
+    app.add_member(&org, &owner, &member, "MEMBER").await;
+    let link = app
+        .post(&format!("/api/v1/studio/projects/{project}/share-links"), Some(&owner.access), json!({}))
+        .await
+        .expect(201);
+    let stranger = app.signup(&format!("stranger-{email}")).await;
+    json!({
+        "ws_base": format!("{}/api/v1/collab/pages", app.base.replace("http://", "ws://")),
+        "http_base": app.base,
+        "project_id": project,
+        "page_id": page_id,
+        "tokens": [owner.access, member.access],
+        "share_token": link.body["token"],
+        "foreign_token": stranger.access,
+    })
+}
+
+/// Run an interop harness of `tests/collab` (`program args…`) with `config`; its scenarios'
+/// JSON lines, each checked to be ok.
+async fn run_interop(program: &str, args: &[&str], config: &Value) -> Vec<Value> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("collab");
+    let output = tokio::process::Command::new(program)
+        .args(args)
+        .current_dir(&dir)
+        .env("COLLAB_CONFIG", config.to_string())
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the interop run of {args:?} failed:\n{stdout}\n{stderr}");
+    let results: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(results.iter().all(|r| r["ok"] == true), "{stdout}");
+    results
+}
+
 /// The official npm `yjs` + `y-websocket` clients against a running Socle (tests/collab).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_yjs_clients_interoperate() {
@@ -856,42 +950,24 @@ async fn the_official_yjs_clients_interoperate() {
         c.update_section("collab", |s: &mut collab::settings::CollabConfig| s.ping_secs = 1).expect("collab settings");
     })
     .await;
-    let (owner, org, project, page_id) = page_setup(&app, "npm@collab.example").await;
-    let member = app.signup("npm-member@collab.example").await;
-    app.add_member(&org, &owner, &member, "MEMBER").await;
-    let link = app
-        .post(&format!("/api/v1/studio/projects/{project}/share-links"), Some(&owner.access), json!({}))
-        .await
-        .expect(201);
-    let stranger = app.signup("npm-stranger@collab.example").await;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("collab");
+    let config = interop_config(&app, "npm@collab.example").await;
     assert!(
-        dir.join("node_modules/y-websocket").exists(),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("collab/node_modules/y-websocket").exists(),
         "the Yjs clients are not installed: run `npm ci --prefix tests/collab` (scripts/test does)"
     );
-    let config = json!({
-        "ws_base": format!("{}/api/v1/collab/pages", app.base.replace("http://", "ws://")),
-        "http_base": app.base,
-        "project_id": project,
-        "page_id": page_id,
-        "tokens": [owner.access, member.access],
-        "share_token": link.body["token"],
-        "foreign_token": stranger.access,
-    });
-    let output = tokio::process::Command::new("node")
-        .arg("interop.mjs")
-        .current_dir(&dir)
-        .env("COLLAB_CONFIG", config.to_string())
-        .output()
-        .await
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "the Yjs interop run failed:\n{stdout}\n{stderr}");
-    let results: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    assert!(results.len() >= 8, "every scenario ran: {stdout}");
-    assert!(results.iter().all(|r| r["ok"] == true), "{stdout}");
+    let results = run_interop("node", &["interop.mjs"], &config).await;
+    assert!(results.len() >= 8, "every scenario ran: {results:?}");
     let metrics = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
     let pinged_out = metrics.lines().find_map(|l| l.strip_prefix("socle_collab_unresponsive_total "));
     assert!(pinged_out.is_none_or(|n| n.trim() == "0"), "an official client did not answer a ping: {pinged_out:?}");
+}
+
+/// Another implementation of the protocol: pycrdt's `Provider` (Python) converges with a
+/// second one, a late joiner is synced, and a share-link viewer's edits go nowhere.
+#[tokio::test]
+async fn a_python_yjs_client_interoperates() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let config = interop_config(&app, "pycrdt@collab.example").await;
+    let results = run_interop("python3", &["pycrdt_peer.py"], &config).await;
+    assert_eq!(results.len(), 3, "every scenario ran: {results:?}");
 }

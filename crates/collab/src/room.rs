@@ -127,7 +127,7 @@ impl Room {
     /// The whole document as one v1 update (a checkpoint); none if its lock is poisoned.
     fn whole_state(&self) -> Option<Vec<u8>> {
         let aw = self.awareness.lock().ok()?;
-        Some(aw.doc().transact().encode_state_as_update_v1(&StateVector::default()))
+        Some(store::whole_state(&aw.doc().transact()))
     }
 
     pub fn presence_frame(&self) -> Option<Vec<u8>> {
@@ -240,9 +240,10 @@ impl Room {
         }
     }
 
+    /// Close every connection not already being closed (one expelled keeps its own reason).
     fn kick_all(&self, code: u16, reason: &str) {
         if let Ok(conns) = self.conns.lock() {
-            for c in conns.values() {
+            for c in conns.values().filter(|c| c.kick.borrow().is_none()) {
                 let _ = c.kick.send(Some((code, reason.to_string())));
             }
         }
@@ -376,7 +377,24 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
         document_written: Instant::now().checked_sub(DOCUMENT_EVERY).unwrap_or_else(Instant::now),
         document_pending: stale_document,
     };
-    tokio::spawn(worker.run(commands));
+    let failed = (state.clone(), room.clone());
+    tokio::spawn(async move {
+        use futures_util::FutureExt;
+        // A panic (a bug of yrs's on some malformed update, or ours) must not leave the page
+        // with a room that takes editors in and never answers them.
+        if std::panic::AssertUnwindSafe(worker.run(commands)).catch_unwind().await.is_err() {
+            let (state, room) = failed;
+            tracing::error!(page_id = %room.page.page_id, "collab room panicked; its editors reconnect");
+            metrics::gauge!("socle_collab_rooms").decrement(1.0);
+            let mut rooms = state.rooms.lock().await;
+            room.closed.store(true, Ordering::Release);
+            if rooms.get(&room.page.page_id).is_some_and(|r| Arc::ptr_eq(r, &room)) {
+                rooms.remove(&room.page.page_id);
+            }
+            drop(rooms);
+            room.kick_all(1011, "the room failed; reconnecting");
+        }
+    });
     metrics::gauge!("socle_collab_rooms").increment(1.0);
     Ok(room)
 }
@@ -490,11 +508,26 @@ impl Worker {
                 // runs once, not once per edit.
                 let mut txn = doc.transact_mut();
                 for LiveEdit { conn, received: at, update } in edits {
-                    if store::apply_in(&mut txn, &update.data) {
-                        accepted.push((conn, update));
-                        received.push(at);
-                    } else {
-                        self.room.kick(conn, 4400, "an update could not be read");
+                    let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        store::apply_in(&mut txn, &update.data)
+                    }));
+                    match applied {
+                        Ok(true) => {
+                            accepted.push((conn, update));
+                            received.push(at);
+                        }
+                        Ok(false) => self.room.kick(conn, 4400, "an update could not be read"),
+                        Err(_) => {
+                            // yrs panicked half-way through it: the document can no longer be
+                            // trusted. Its sender is expelled (4400: not to reconnect and send it
+                            // again), and the room closes without logging the batch; the others
+                            // reconnect to the page as the log holds it.
+                            self.room.kick(conn, 4400, "an update could not be applied");
+                            // Nor is the page JSON stored from it (the next room stores it).
+                            self.document_pending = None;
+                            drop(txn);
+                            return Err(kernel::Error::internal("an update could not be applied"));
+                        }
                     }
                 }
             }

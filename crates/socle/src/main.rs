@@ -40,6 +40,33 @@ fn disable_transparent_huge_pages() {
 #[cfg(not(target_os = "linux"))]
 fn disable_transparent_huge_pages() {}
 
+/// Raise the soft limit of open files to the hard limit, as Go's runtime does for PocketBase:
+/// every connection, WebSocket and SSE stream is a file, and the usual default soft limit
+/// (1,024) would have the server refuse clients past about a thousand while the system
+/// allows far more. Returns the limit now in force.
+#[cfg(unix)]
+fn raise_open_files_limit() -> Option<libc::rlim_t> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed, which lives here.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return None;
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+        // SAFETY: as above. On failure (a hard limit the kernel refuses as a soft one) the
+        // limit stays as it was.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            limit = raised;
+        }
+    }
+    Some(limit.rlim_cur)
+}
+
+#[cfg(not(unix))]
+fn raise_open_files_limit() -> Option<u64> {
+    None
+}
+
 /// Give the memory freed once start-up is over (the API document's assembly, about 10 MB)
 /// back to the system now: mimalloc would otherwise keep it until the thread that freed it
 /// allocates again, and the idle process would look 10 MB larger than it is.
@@ -138,6 +165,7 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
 
 fn main() -> anyhow::Result<()> {
     disable_transparent_huge_pages();
+    let open_files = raise_open_files_limit();
     // One TLS crypto provider for every rustls user (PostgreSQL, SMTP).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
@@ -165,7 +193,12 @@ fn main() -> anyhow::Result<()> {
                 let app = server::Application::build(config).await?;
                 return_startup_memory();
                 logs.export_dropped_lines();
-                tracing::info!(address = %app.local_addr()?, database = app.db().kind().as_str(), "Socle is listening");
+                tracing::info!(
+                    address = %app.local_addr()?,
+                    database = app.db().kind().as_str(),
+                    open_files,
+                    "Socle is listening"
+                );
                 app.run_until(server::shutdown_signal()).await
             }
             Command::Migrate => {

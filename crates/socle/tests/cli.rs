@@ -227,6 +227,38 @@ async fn binary_end_to_end_postgres() {
     binary_end_to_end(true).await;
 }
 
+/// `socle serve` raises its soft limit of open files to the hard one, as Go's runtime does
+/// for PocketBase: each connection, WebSocket and SSE stream is a file, and the usual default
+/// soft limit (1,024) would refuse clients past about a thousand.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn serve_raises_its_open_files_limit() {
+    let env = Env::new(false).await;
+    let serve = env.command(&["serve", "--bind", "127.0.0.1:0"]);
+    // The same command, started by a shell that lowers the soft limit first.
+    let mut shell = Command::new("sh");
+    shell.args(["-c", "ulimit -Sn 256 && exec \"$0\" \"$@\""]).arg(serve.get_program()).args(serve.get_args());
+    for (key, value) in serve.get_envs() {
+        match value {
+            Some(value) => shell.env(key, value),
+            None => shell.env_remove(key),
+        };
+    }
+    shell.current_dir(std::env::temp_dir());
+    let (mut server, _address, _log) = spawn_server(shell);
+    let open_files = |pid: &str| {
+        let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
+        let line = limits.lines().find(|l| l.starts_with("Max open files")).expect("a line of open files").to_string();
+        let numbers: Vec<String> = line.split_whitespace().skip(3).take(2).map(str::to_string).collect();
+        (numbers[0].clone(), numbers[1].clone())
+    };
+    let (soft, hard) = open_files(&server.id().to_string());
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(hard, open_files("self").1, "the hard limit is the one the server inherited");
+    assert_eq!(soft, hard, "the soft limit was raised from 256 to the hard limit");
+}
+
 /// Start `socle serve` and wait for the address it announces.
 /// A started server's log: the lines read before its address, then the rest as they come.
 struct ServerLog {

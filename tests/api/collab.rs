@@ -767,6 +767,122 @@ async fn a_malformed_update_does_not_break_the_page(backend: Backend) {
     after.until("the page after a restart", |d| first_text(d) == "Helloabcde").await;
 }
 
+/// A client sending garbage: valid messages with bytes changed, inserted or cut, two run
+/// together, text frames, empty frames (a fixed seed). Whatever it sends, it is at worst
+/// closed with 4400 and reconnects; an editor beside it is never closed; the page stays
+/// valid and editable, for editors who join afterwards too.
+#[tokio::test]
+async fn random_frames_never_break_a_room() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (owner, _org, project, page_id) = page_setup(&app, "garbage@collab.example").await;
+    let mut bystander = YClient::editor(&app, &page_id, &owner).await;
+    bystander.until("the page", |d| first_text(d) == "Hello").await;
+    let mut sender = YClient::editor(&app, &page_id, &owner).await;
+    sender.until("the page", |d| first_text(d) == "Hello").await;
+    // Valid messages to start from, made on the sender's copy (not sent as they are).
+    let mut samples = Vec::new();
+    for i in 0..8u32 {
+        let update = {
+            let mut txn = sender.doc.transact_mut();
+            heading_text(&mut txn).insert(&mut txn, i % 3, "ab");
+            if i % 2 == 0 {
+                heading_props(&mut txn).insert(&mut txn, "level", i64::from(i % 7));
+            }
+            if i % 3 == 0 {
+                let root = txn.get_or_insert_map("page");
+                let Some(Out::YArray(children)) = root.get(&txn, "children") else { panic!("children") };
+                yrs::Array::push_back(
+                    &children,
+                    &mut txn,
+                    yrs::MapPrelim::from_iter([("type", yrs::In::from("text"))]),
+                );
+            }
+            txn.encode_update_v1()
+        };
+        samples.push(Message::Sync(SyncMessage::Update(update)).encode_v1());
+    }
+    let full = sender.doc.transact().encode_state_as_update_v1(&yrs::StateVector::default());
+    samples.push(Message::Sync(SyncMessage::SyncStep2(full)).encode_v1());
+    samples.push(Message::Sync(SyncMessage::SyncStep1(sender.doc.transact().state_vector())).encode_v1());
+    let mut aw = yrs::sync::Awareness::new(collab::mapping::new_doc());
+    aw.set_local_state(json!({"user": {"name": "Fuzz", "color": "#00ff00"}, "cursor": null})).expect("state");
+    samples.push(Message::Awareness(aw.update().expect("awareness")).encode_v1());
+    samples.push(Message::AwarenessQuery.encode_v1());
+
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut expelled = 0;
+    for round in 0..300 {
+        let mut data = samples[(next() % samples.len() as u64) as usize].clone();
+        if next() % 5 == 0 {
+            data.extend_from_slice(&samples[(next() % samples.len() as u64) as usize]);
+        }
+        for _ in 0..1 + next() % 4 {
+            let at = (next() % (data.len() as u64 + 1)) as usize;
+            match next() % 5 {
+                0 if at < data.len() => data[at] = next() as u8,
+                1 if at < data.len() => data[at] ^= 1 << (next() % 8),
+                2 => data.truncate(at),
+                3 => data.splice(at..at, [0xff, 0xff, 0xff, 0xff, 0x0f]).for_each(drop),
+                _ => data.insert(at, next() as u8),
+            }
+        }
+        let message = match round % 50 {
+            0 => WsMessage::Text("not the protocol".into()),
+            1 => WsMessage::Binary(Vec::new().into()),
+            _ => WsMessage::Binary(data.into()),
+        };
+        if sender.ws.send(message).await.is_err() || sender.closed.is_some() {
+            sender.closed.get_or_insert(1006);
+        }
+        // Read what came back (not applied: it may hold what the garbage made of the page).
+        while sender.closed.is_none() {
+            match tokio::time::timeout(Duration::from_millis(2), sender.ws.next()).await {
+                Ok(Some(Ok(WsMessage::Close(close)))) => {
+                    sender.closed = Some(close.map(|c| u16::from(c.code)).unwrap_or(1005));
+                }
+                Ok(None | Some(Err(_))) => sender.closed = Some(1006),
+                Ok(Some(Ok(_))) => {}
+                Err(_) => break,
+            }
+        }
+        if let Some(code) = sender.closed {
+            assert_eq!(code, 4400, "the sender of garbage is closed with 4400, not {code}");
+            expelled += 1;
+            sender = YClient::editor(&app, &page_id, &owner).await;
+            sender.settle(Duration::from_millis(20)).await;
+        }
+    }
+    assert!(expelled > 0, "some of the garbage was refused");
+    // The bystander was never closed (it reads the relayed frames without applying them).
+    loop {
+        match tokio::time::timeout(Duration::from_millis(200), bystander.ws.next()).await {
+            Err(_) => break,
+            Ok(Some(Ok(WsMessage::Close(close)))) => panic!("the bystander was closed: {close:?}"),
+            Ok(None | Some(Err(_))) => panic!("the bystander's connection broke"),
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+    // Editors joining now get a valid page and edit it together.
+    let mut a = YClient::editor(&app, &page_id, &owner).await;
+    a.settle(Duration::from_millis(300)).await;
+    assert!(studio::pages::document::validate(&a.json(), "/document").is_ok(), "the page is valid: {}", a.json());
+    a.edit(|txn| heading_text(txn).push(txn, " still here")).await;
+    let mut b = YClient::editor(&app, &page_id, &owner).await;
+    b.until("A's edit", |d| first_text(d).ends_with(" still here")).await;
+    let rest = format!("/api/v1/studio/projects/{project}/pages/{page_id}");
+    let read = crate::eventually!("the Studio page to hold A's edit", {
+        let read = app.get(&rest, Some(&owner.access)).await.expect(200);
+        first_text(&read.body["document"]).ends_with(" still here").then_some(read)
+    });
+    assert!(studio::pages::document::validate(&read.body["document"], "/document").is_ok());
+}
+
 /// A graceful shutdown (SIGTERM, a deploy) stores what the rooms hold: the page JSON, which
 /// live editing stores at most every 500 ms, holds the last edit once the process is gone;
 /// editors are closed with 1001 (going away) and reconnect; every editing session is

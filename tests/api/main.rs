@@ -14,6 +14,7 @@ mod automation;
 mod cards;
 mod collab;
 mod conformance;
+mod connections;
 mod console;
 mod db_paths;
 mod every_endpoint;

@@ -56,6 +56,9 @@ pub struct Config {
     /// Largest request to an app's API (file uploads); the platform API keeps `body_limit_bytes`.
     pub upload_limit_bytes: usize,
     pub request_timeout_secs: u64,
+    /// How long a connection has to send a request's headers, counted from when the server
+    /// waits for them (an idle keep-alive connection too); then it is closed. 0: no limit.
+    pub header_read_timeout_secs: u64,
     /// Addresses or CIDR blocks of your reverse proxies. Only connections from them may set
     /// the client address (`X-Forwarded-For`, read from the right) and `X-Forwarded-Proto`.
     /// A list, or one comma-separated string (`SOCLE_TRUSTED_PROXIES=10.0.0.0/8,192.168.1.2`).
@@ -163,6 +166,7 @@ impl Default for Config {
             body_limit_bytes: 2 * 1024 * 1024,
             upload_limit_bytes: 32 * 1024 * 1024,
             request_timeout_secs: 30,
+            header_read_timeout_secs: 30,
             trusted_proxies: Vec::new(),
             log_format: "json".into(),
             rate_limit: RateLimitConfig::default(),

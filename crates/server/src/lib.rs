@@ -3,6 +3,7 @@
 //! gracefully.
 
 pub mod cors;
+pub mod listen;
 pub mod middleware;
 pub mod openapi;
 pub mod proxy;
@@ -17,7 +18,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::serve::ListenerExt;
 use kernel::jobs::Registry;
 use kernel::mail::Mailer;
 use kernel::module::{Authenticator, ModuleDef, Task};
@@ -232,20 +232,15 @@ impl Application {
             background.push(tokio::spawn(kernel::module::every(Duration::from_secs(60), stop_rx, forget)));
         }
         let service = middleware::service(self.router);
-        // Answers are small and complete: send them at once instead of waiting on Nagle.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
         // Streams (SSE, WebSocket) end when shutdown begins; in-flight requests finish.
         let stopping = stop_tx.clone();
-        axum::serve(listener, service)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                stopping.send_replace(true);
-            })
-            .await?;
+        let header_read_timeout = (self.config.header_read_timeout_secs > 0)
+            .then(|| Duration::from_secs(self.config.header_read_timeout_secs));
+        listen::serve(self.listener, service, header_read_timeout, async move {
+            shutdown.await;
+            stopping.send_replace(true);
+        })
+        .await?;
         tracing::info!("HTTP server stopped; stopping workers");
         stop_tx.send_replace(true);
         for task in background {

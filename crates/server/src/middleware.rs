@@ -143,18 +143,16 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
     response
 }
 
-/// The router with its paths rewritten before routing, ready for `axum::serve`.
-pub type MakeService = axum::extract::connect_info::IntoMakeServiceWithConnectInfo<PathRewrite, SocketAddr>;
+/// The router with its paths rewritten before routing, ready for `listen::serve`.
 pub type PathRewrite = tower::util::MapRequest<axum::Router, fn(Request) -> Request>;
 
 /// The service the listener runs: the router behind a rewrite of the path that runs before
 /// route matching (a router's own layers run after it). A path with a trailing slash
 /// answers as the same path without it (`/api/v1/foundation/auth/login/`, as the seeds
 /// write them); `/` stays `/`.
-pub fn service(router: axum::Router) -> MakeService {
-    use axum::ServiceExt;
+pub fn service(router: axum::Router) -> PathRewrite {
     let trim: fn(Request) -> Request = trim_trailing_slash;
-    tower::util::MapRequest::new(router, trim).into_make_service_with_connect_info::<SocketAddr>()
+    tower::util::MapRequest::new(router, trim)
 }
 
 /// `/a/b/` (or `/a/b//`) as `/a/b`, the query kept. Swagger UI's pages keep theirs: its

@@ -1,0 +1,110 @@
+//! The HTTP listener: accepts connections and serves each with hyper's HTTP/1 (with
+//! upgrades, for WebSockets), with a deadline on reading a request's headers.
+//!
+//! `axum::serve` sets no timer on hyper, so hyper's header read timeout never runs: a client
+//! that opened a connection and then sent nothing, or a request's headers one byte at a
+//! time (slowloris), held its connection, its task and a file for as long as it liked, and a
+//! few thousand of them exhausted the server's files. Here a connection has
+//! `header_read_timeout_secs` (30 s, PocketBase's `ReadHeaderTimeout`) to send a request's
+//! headers, counted from when the server starts waiting for them (so a keep-alive connection
+//! idle that long is closed too, as hyper does). Bodies, responses and upgraded streams
+//! (WebSocket, SSE) have no such deadline: those have their own rules.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use crate::middleware::PathRewrite;
+
+/// Serve `service` on `listener` until `shutdown` resolves; then stop accepting, let every
+/// connection finish its request in flight (streams end on the server's own stop signal),
+/// and return once all are closed.
+pub async fn serve(
+    listener: TcpListener,
+    service: PathRewrite,
+    header_read_timeout: Option<Duration>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (closing_tx, closing_rx) = watch::channel(false);
+    // Every connection's task holds a receiver of `done`: when all are dropped, all are done.
+    let (done, _) = watch::channel(());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, remote) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                accept_failed(e).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let service = service.clone();
+        let closing = closing_rx.clone();
+        let running = done.subscribe();
+        tokio::spawn(async move {
+            serve_connection(stream, remote, service, header_read_timeout, closing).await;
+            drop(running);
+        });
+    }
+    drop(listener);
+    closing_tx.send_replace(true);
+    done.closed().await;
+    Ok(())
+}
+
+/// An accept that failed: a connection reset before it was accepted is nothing; anything
+/// else (out of files, of memory) is logged, and accepting pauses a moment rather than spin.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(e.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) {
+        return;
+    }
+    tracing::error!(error = %e, "could not accept a connection; pausing for a second");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    remote: SocketAddr,
+    service: PathRewrite,
+    header_read_timeout: Option<Duration>,
+    mut closing: watch::Receiver<bool>,
+) {
+    // The client's address, as `axum::serve` with connect info gives it.
+    let service = tower::ServiceExt::map_request(service, move |request: hyper::Request<Incoming>| {
+        let mut request = request.map(Body::new);
+        request.extensions_mut().insert(ConnectInfo(remote));
+        request
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+    let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)).with_upgrades();
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => log_end(result),
+        // The guard `wait_for` returns is dropped at once (it is not `Send`).
+        () = async { let _ = closing.wait_for(|closing| *closing).await; } => {
+            // Finish the request in flight, then close.
+            connection.as_mut().graceful_shutdown();
+            log_end(connection.await);
+        }
+    }
+}
+
+fn log_end(result: hyper::Result<()>) {
+    if let Err(e) = result {
+        tracing::trace!(error = %e, "connection ended with an error");
+    }
+}

@@ -654,11 +654,27 @@ async fn history_can_be_replayed_travelled_and_restored(app: TestApp) {
     assert_eq!(first_text(&now.body["document"]), "Hello", "deleting a replay does not change the page");
 }
 
-async fn a_page_survives_a_restart(backend: Backend) {
-    let mut app = TestApp::spawn_with(backend, |c| {
+/// An app whose rooms checkpoint their log every 3 rows.
+async fn checkpointing_often(backend: Backend) -> TestApp {
+    TestApp::spawn_with(backend, |c| {
         c.update_section("collab", |s: &mut collab::settings::CollabConfig| s.checkpoint_every = 3).expect("settings");
     })
-    .await;
+    .await
+}
+
+/// How many checkpoints the log of `page_id` has.
+async fn checkpoints(app: &TestApp, page_id: &str) -> i64 {
+    app.db
+        .scalar(
+            "SELECT COUNT(*) FROM collab_snapshots WHERE page_id = $1 AND kind = 'checkpoint'",
+            kernel::args![page_id],
+        )
+        .await
+        .expect("count")
+}
+
+async fn a_page_survives_a_restart(backend: Backend) {
+    let mut app = checkpointing_often(backend).await;
     let (owner, _org, _project, page_id) = page_setup(&app, "restart@collab.example").await;
     let mut a = YClient::editor(&app, &page_id, &owner).await;
     a.until("the page", |d| first_text(d) == "Hello").await;
@@ -672,15 +688,7 @@ async fn a_page_survives_a_restart(backend: Backend) {
     let owner = app.login(&owner.email, crate::support::PASSWORD).await;
     let mut b = YClient::editor(&app, &page_id, &owner).await;
     b.until("the state from before the restart", |d| first_text(d) == "Helloabcde").await;
-    let checkpoints: i64 = app
-        .db
-        .scalar(
-            "SELECT COUNT(*) FROM collab_snapshots WHERE page_id = $1 AND kind = 'checkpoint'",
-            kernel::args![&page_id],
-        )
-        .await
-        .expect("count");
-    assert_eq!(checkpoints, 1, "the log was checkpointed");
+    assert_eq!(checkpoints(&app, &page_id).await, 1, "the log was checkpointed");
 
     if backend != Backend::Postgres {
         return;
@@ -721,10 +729,7 @@ async fn a_page_survives_a_restart(backend: Backend) {
 /// anyone: the room still relays and checkpoints, a late joiner is synced, time travel
 /// answers, and the page loads after a restart.
 async fn a_malformed_update_does_not_break_the_page(backend: Backend) {
-    let mut app = TestApp::spawn_with(backend, |c| {
-        c.update_section("collab", |s: &mut collab::settings::CollabConfig| s.checkpoint_every = 3).expect("settings");
-    })
-    .await;
+    let mut app = checkpointing_often(backend).await;
     let (owner, _org, _project, page_id) = page_setup(&app, "malformed@collab.example").await;
     let mut a = YClient::editor(&app, &page_id, &owner).await;
     a.until("the page", |d| first_text(d) == "Hello").await;
@@ -742,17 +747,7 @@ async fn a_malformed_update_does_not_break_the_page(backend: Backend) {
         b.edit(|txn| heading_text(txn).push(txn, word)).await;
     }
     a.until("B's edits", |d| first_text(d) == "Helloabcd").await;
-    crate::eventually!("a checkpoint of the page", {
-        let checkpoints: i64 = app
-            .db
-            .scalar(
-                "SELECT COUNT(*) FROM collab_snapshots WHERE page_id = $1 AND kind = 'checkpoint'",
-                kernel::args![&page_id],
-            )
-            .await
-            .expect("count");
-        (checkpoints > 0).then_some(())
-    });
+    crate::eventually!("a checkpoint of the page", { (checkpoints(&app, &page_id).await > 0).then_some(()) });
     b.edit(|txn| heading_text(txn).push(txn, "e")).await;
     a.until("an edit after the checkpoint", |d| first_text(d) == "Helloabcde").await;
     let mut late = YClient::editor(&app, &page_id, &owner).await;

@@ -1,7 +1,7 @@
 //! Connections: a client that connects and sends nothing, or a request's headers a byte at a
 //! time (slowloris), is closed after `header_read_timeout_secs`, and so is a keep-alive
 //! connection idle that long; a WebSocket and an SSE stream, which read no more headers,
-//! stay open past it and keep delivering.
+//! stay open past it and keep delivering. A shutdown does not wait on a slow connection.
 
 use std::time::{Duration, Instant};
 
@@ -94,4 +94,23 @@ async fn slow_or_silent_clients_are_closed_and_streams_are_not() {
     assert_eq!(created.send().await.expect("create").status(), 200);
     let (name, event) = sse.next().await.expect("the SSE stream is open and delivers");
     assert_eq!((name.as_str(), &event["record"]["title"]), ("items/*", &json!("late")));
+}
+
+/// A shutdown (a restart here) does not wait for ever on a connection stuck half-way through
+/// a request's headers (a slowloris client): hyper does not count it as idle, so it waits for
+/// the request, and only the header deadline ends it. (One that sent nothing at all hyper
+/// closes at once.)
+#[tokio::test]
+async fn a_shutdown_does_not_wait_for_slow_connections() {
+    let mut app = TestApp::spawn_with(Backend::Sqlite, |c| c.header_read_timeout_secs = 1).await;
+    let address = app.base.trim_start_matches("http://").to_string();
+    let _silent = TcpStream::connect(&address).await.expect("connect");
+    let mut slow = TcpStream::connect(&address).await.expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: socle.test\r\n").await.expect("half the headers");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    tokio::time::timeout(PATIENCE, app.restart()).await.expect("the server stopped while a slow connection was open");
+    assert!(started.elapsed() < Duration::from_secs(5), "the shutdown took {:?}", started.elapsed());
+    let health = app.client.get(app.url("/healthz")).send().await.expect("the restarted server answers");
+    assert_eq!(health.status(), 200);
 }

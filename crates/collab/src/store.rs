@@ -67,23 +67,21 @@ pub fn whole_state<T: ReadTxn>(txn: &T) -> Vec<u8> {
         update.extend(deletes.encode_v1());
         parts.push(update);
     }
-    if parts.is_empty() {
-        return integrated;
-    }
+    // Each waiting part (structs, deletes) merged in on its own: one that does not decode, or
+    // does not merge, is left out without the other.
     let decodes = |u: &[u8]| Update::decode_v1(u).is_ok();
-    let merged = parts
-        .iter()
-        .all(|part| decodes(part))
-        .then(|| yrs::merge_updates_v1(std::iter::once(integrated.as_slice()).chain(parts.iter().map(Vec::as_slice))))
-        .and_then(Result::ok)
-        .filter(|merged| decodes(merged));
-    match merged {
-        Some(merged) => merged,
-        None => {
-            tracing::warn!("left out of a collab snapshot: waiting updates that do not encode again");
-            integrated
+    let mut state = integrated;
+    for part in parts {
+        // yrs's merge has `unwrap`s of its own: a panic there leaves the part out too.
+        let merged = std::panic::catch_unwind(|| {
+            decodes(&part).then(|| yrs::merge_updates_v1([state.as_slice(), part.as_slice()]).ok()).flatten()
+        });
+        match merged {
+            Ok(Some(merged)) if decodes(&merged) => state = merged,
+            _ => tracing::warn!("left out of a collab snapshot: waiting updates that do not encode again"),
         }
     }
+    state
 }
 
 /// Whether a v1 update changes nothing.

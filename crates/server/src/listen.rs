@@ -49,8 +49,10 @@ pub async fn serve(
         let (stream, remote) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
-                accept_failed(e).await;
-                continue;
+                tokio::select! {
+                    () = accept_failed(e) => continue,
+                    () = &mut shutdown => break,
+                }
             }
         };
         let _ = stream.set_nodelay(true);
@@ -102,14 +104,17 @@ async fn serve_connection(
         let every = (timeout / 4).max(Duration::from_millis(50));
         tokio::time::interval_at(tokio::time::Instant::now() + every, every)
     });
+    let mut shutting_down = false;
     loop {
         tokio::select! {
             result = connection.as_mut() => return log_end(result),
             // The guard `wait_for` returns is dropped at once (it is not `Send`).
-            () = async { let _ = closing.wait_for(|closing| *closing).await; } => {
-                // Finish the request in flight, then close.
+            () = async { let _ = closing.wait_for(|closing| *closing).await; }, if !shutting_down => {
+                // Finish the request in flight, then close. The loop goes on: a connection
+                // still waiting for headers (one that sent nothing yet) is not idle to hyper,
+                // and only its header deadline, woken by the tick, ends it.
                 connection.as_mut().graceful_shutdown();
-                return log_end(connection.await);
+                shutting_down = true;
             }
             () = async {
                 match tick.as_mut() {

@@ -144,8 +144,14 @@ async fn keep_history(state: CollabState, mut stop: tokio::sync::watch::Receiver
         match store::pages_with_history_before(&state.db, before).await {
             Ok(pages) => {
                 for page in pages {
-                    if let Err(e) = store::fold_history(&state.db, &page, before).await {
-                        tracing::warn!(error = %e, page_id = %page, "could not fold old collab history");
+                    use futures_util::FutureExt;
+                    // One page that makes yrs panic must not end the folding of every page for
+                    // the life of the process.
+                    let folded = std::panic::AssertUnwindSafe(store::fold_history(&state.db, &page, before));
+                    match folded.catch_unwind().await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => tracing::warn!(error = %e, page_id = %page, "could not fold old collab history"),
+                        Err(_) => tracing::error!(page_id = %page, "folding old collab history panicked"),
                     }
                 }
             }

@@ -386,13 +386,7 @@ pub async fn open(state: &CollabState, page: &PageRef) -> kernel::Result<Arc<Roo
             let (state, room) = failed;
             tracing::error!(page_id = %room.page.page_id, "collab room panicked; its editors reconnect");
             metrics::gauge!("socle_collab_rooms").decrement(1.0);
-            let mut rooms = state.rooms.lock().await;
-            room.closed.store(true, Ordering::Release);
-            if rooms.get(&room.page.page_id).is_some_and(|r| Arc::ptr_eq(r, &room)) {
-                rooms.remove(&room.page.page_id);
-            }
-            drop(rooms);
-            room.kick_all(1011, "the room failed; reconnecting");
+            room.retire(&state, 1011, "the room failed; reconnecting").await;
         }
     });
     metrics::gauge!("socle_collab_rooms").increment(1.0);
@@ -906,16 +900,24 @@ impl Worker {
 
     async fn shut(&mut self, code: u16, reason: &str) {
         self.flush_document().await;
-        {
-            let mut rooms = self.state.rooms.lock().await;
-            self.room.closed.store(true, Ordering::Release);
-            rooms.remove(&self.room.page.page_id);
-        }
-        self.room.kick_all(code, reason);
+        self.room.retire(&self.state, code, reason).await;
     }
 }
 
 impl Room {
+    /// Take the room out of service: closed, out of the process's room list (when it is
+    /// still the one listed for its page), and its connections closed with `code`.
+    async fn retire(self: &Arc<Self>, state: &CollabState, code: u16, reason: &str) {
+        {
+            let mut rooms = state.rooms.lock().await;
+            self.closed.store(true, Ordering::Release);
+            if rooms.get(&self.page.page_id).is_some_and(|r| Arc::ptr_eq(r, self)) {
+                rooms.remove(&self.page.page_id);
+            }
+        }
+        self.kick_all(code, reason);
+    }
+
     /// Record that a connection left (the room's task saves a version when it was the
     /// last), once the edits it sent before are logged. Returns its awareness client ids.
     pub async fn leave(&self, conn: u64) -> Vec<u64> {

@@ -55,7 +55,10 @@ pub async fn serve(
                 }
             }
         };
-        let _ = stream.set_nodelay(true);
+        // Answers are small and complete: sent at once instead of waiting on Nagle.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
         let service = service.clone();
         let closing = closing_rx.clone();
         let running = done.subscribe();

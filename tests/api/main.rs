@@ -46,6 +46,7 @@ mod schemathesis;
 mod sdk;
 mod secrets;
 mod sessions;
+mod slow_subscribers;
 mod studio_collections;
 mod studio_pages;
 mod studio_projects;

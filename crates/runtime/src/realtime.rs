@@ -37,7 +37,8 @@ use crate::extract::{App, JsonObject};
 use crate::ordered::OrderedTasks;
 use crate::pb::{PbError, PbResult};
 
-/// Events a slow client may have pending before it is dropped.
+/// Events an SSE client may have pending; one more and its stream is ended (see
+/// [`Client::queue`]).
 const CLIENT_BUFFER: usize = 256;
 /// An SSE comment sent after this long without an event, so that proxies keep the stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -88,6 +89,42 @@ pub(crate) struct Client {
     pub(crate) subscriptions: RwLock<(Vec<Subscription>, Option<Arc<AppCtx>>)>,
     /// Subscribed to `@oauth2`: waits for an OAuth2 redirect whose `state` is its id.
     pub(crate) oauth2: std::sync::atomic::AtomicBool,
+    /// Set when an event did not fit in the client's queue: it is sent nothing more and is
+    /// no longer found by its id; its transport, woken by `overflowed`, ends the connection
+    /// (see [`Client::queue`]).
+    lagging: std::sync::atomic::AtomicBool,
+    pub(crate) overflowed: tokio::sync::Notify,
+}
+
+impl Client {
+    pub(crate) fn new(app_id: String, sink: Sink, ctx: Option<Arc<AppCtx>>) -> Self {
+        Client {
+            app_id,
+            sink,
+            subscriptions: RwLock::new((Vec::new(), ctx)),
+            oauth2: std::sync::atomic::AtomicBool::new(false),
+            lagging: std::sync::atomic::AtomicBool::new(false),
+            overflowed: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Queue an event for the client. One that cannot keep up does not stall the others, and
+    /// is not left to miss events without knowing either: when its queue is full its
+    /// connection is ended, so that it reconnects and refetches (PocketBase's SDK resubscribes
+    /// on its own; a WebSocket client resumes from its last `seq`).
+    fn queue<T>(&self, sender: &mpsc::Sender<T>, event: T) {
+        if self.is_lagging() {
+            return;
+        }
+        if let Err(mpsc::error::TrySendError::Full(_)) = sender.try_send(event) {
+            self.lagging.store(true, std::sync::atomic::Ordering::Relaxed);
+            self.overflowed.notify_one();
+        }
+    }
+
+    fn is_lagging(&self) -> bool {
+        self.lagging.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Recent events of an app, numbered, so that a WebSocket client can resume after a short
@@ -168,11 +205,14 @@ impl Hub {
     }
 
     fn get(&self, id: &str) -> Option<Arc<Client>> {
-        self.clients.read().ok().and_then(|c| c.get(id).cloned())
+        self.clients.read().ok().and_then(|c| c.get(id).filter(|cl| !cl.is_lagging()).cloned())
     }
 
     fn of_app(&self, app_id: &str) -> Vec<Arc<Client>> {
-        self.clients.read().map(|c| c.values().filter(|cl| cl.app_id == app_id).cloned().collect()).unwrap_or_default()
+        self.clients
+            .read()
+            .map(|c| c.values().filter(|cl| cl.app_id == app_id && !cl.is_lagging()).cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn connected(&self) -> usize {
@@ -200,28 +240,25 @@ async fn connect(State(state): State<RuntimeState>, App(ctx): App) -> PbResult<R
     require_listening(&state).await?;
     let id = kernel::ids::random_token(30);
     let (sender, receiver) = mpsc::channel(CLIENT_BUFFER);
-    let client = Arc::new(Client {
-        app_id: ctx.app.id.clone(),
-        sink: Sink::Sse(sender),
-        subscriptions: RwLock::new((Vec::new(), None)),
-        oauth2: std::sync::atomic::AtomicBool::new(false),
-    });
-    state.realtime.add(&id, client);
+    let client = Arc::new(Client::new(ctx.app.id.clone(), Sink::Sse(sender), None));
+    state.realtime.add(&id, client.clone());
     let hello = sse_frame(Some(&id), "PB_CONNECT", &json!({"clientId": id}).to_string());
     let guard = Disconnect { hub: state.clone(), id };
-    // The stream ends when the server shuts down (graceful shutdown waits for it).
+    // The stream ends when the server shuts down (graceful shutdown waits for it), and when
+    // the client fell too far behind (it reconnects).
     let stopping = state.stopping.clone();
-    let initial = (Some(hello), receiver, guard, stopping);
-    let stream = futures_util::stream::unfold(initial, |(first, mut rx, guard, mut stopping)| async move {
+    let initial = (Some(hello), receiver, guard, stopping, client);
+    let stream = futures_util::stream::unfold(initial, |(first, mut rx, guard, mut stopping, client)| async move {
         if let Some(frame) = first {
-            return Some((Ok::<_, Infallible>(frame), (None, rx, guard, stopping)));
+            return Some((Ok::<_, Infallible>(frame), (None, rx, guard, stopping, client)));
         }
         let next = tokio::select! {
             frame = rx.recv() => frame,
             () = tokio::time::sleep(KEEP_ALIVE) => Some(Bytes::from_static(b":\n\n")),
             () = async { let _ = stopping.wait_for(|stop| *stop).await; } => None,
+            () = client.overflowed.notified() => None,
         };
-        next.map(|frame| (Ok(frame), (None, rx, guard, stopping)))
+        next.map(|frame| (Ok(frame), (None, rx, guard, stopping, client)))
     });
     let mut response = Body::from_stream(stream).into_response();
     let h = response.headers_mut();
@@ -486,15 +523,12 @@ fn deliver_oauth2(state: &RuntimeState, message: &Value) {
     }
     let data = json!({"state": redirect["state"], "code": redirect["code"], "error": redirect["error"]}).to_string();
     match &client.sink {
-        Sink::Sse(sender) => {
-            let _ = sender.try_send(sse_frame(None, OAUTH2_TOPIC, &data));
-        }
-        Sink::Ws(sender) => {
-            let _ = sender.try_send(
-                json!({"type": "oauth2", "state": redirect["state"], "code": redirect["code"], "error": redirect["error"]})
-                    .to_string(),
-            );
-        }
+        Sink::Sse(sender) => client.queue(sender, sse_frame(None, OAUTH2_TOPIC, &data)),
+        Sink::Ws(sender) => client.queue(
+            sender,
+            json!({"type": "oauth2", "state": redirect["state"], "code": redirect["code"], "error": redirect["error"]})
+                .to_string(),
+        ),
     }
 }
 
@@ -656,8 +690,7 @@ pub(crate) async fn send_if_allowed(client: &Client, ctx: &AppCtx, sub: &Subscri
         && shareable
         && let Some(frame) = change.frames.get(sub, superuser)
     {
-        // A client that cannot keep up misses events rather than stalling the others.
-        let _ = sender.try_send(frame.clone());
+        client.queue(sender, frame.clone());
         return;
     }
     let mut record = vec![crate::records::present(ctx, collection, change.row.clone())];
@@ -674,12 +707,12 @@ pub(crate) async fn send_if_allowed(client: &Client, ctx: &AppCtx, sub: &Subscri
             if shareable {
                 change.frames.keep(sub, superuser, &frame);
             }
-            let _ = sender.try_send(frame);
+            client.queue(sender, frame);
         }
         Sink::Ws(sender) => {
             let data =
                 json!({"type": "event", "id": sub.key, "seq": change.seq, "action": action, "record": record[0]});
-            let _ = sender.try_send(data.to_string());
+            client.queue(sender, data.to_string());
         }
     }
 }

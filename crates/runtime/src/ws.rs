@@ -13,12 +13,13 @@
 //! - server: `{"type":"ping"}` and a WebSocket ping every `heartbeat` seconds (25 by default,
 //!   `realtime.ws_heartbeat_secs`); a client silent for three heartbeats (no message, no pong:
 //!   a WebSocket client answers pings by itself as it reads) is disconnected, and so is one
-//!   that leaves a write waiting a heartbeat (it stopped reading).
+//!   that leaves a write waiting a heartbeat (it stopped reading), or whose queue of events
+//!   overflows (more than 1000 pending: closed with 1013, it resumes from its last `seq`).
 //!
 //! The token is given at connect (`?token=` or `Authorization`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -97,12 +98,7 @@ fn current_seq(state: &RuntimeState, app: &str) -> u64 {
 async fn run(state: RuntimeState, ctx: Arc<AppCtx>, mut socket: WebSocket) {
     let id = kernel::ids::random_token(30);
     let (tx, mut rx) = mpsc::channel::<String>(crate::realtime::RESUME_BUFFER);
-    let client = Arc::new(Client {
-        app_id: ctx.app.id.clone(),
-        sink: Sink::Ws(tx.clone()),
-        subscriptions: RwLock::new((Vec::new(), Some(ctx.clone()))),
-        oauth2: std::sync::atomic::AtomicBool::new(false),
-    });
+    let client = Arc::new(Client::new(ctx.app.id.clone(), Sink::Ws(tx.clone()), Some(ctx.clone())));
     state.realtime.add(&id, client.clone());
     let hello = json!({"type": "hello", "clientId": id, "epoch": state.realtime.epoch, "seq": current_seq(&state, &ctx.app.id), "heartbeat": state.ws_heartbeat.as_secs()});
     let limit = Some(state.ws_heartbeat);
@@ -133,6 +129,12 @@ async fn run(state: RuntimeState, ctx: Arc<AppCtx>, mut socket: WebSocket) {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
             },
+            () = client.overflowed.notified() => {
+                // 1013 Try Again Later: it fell more than a resume buffer behind; it reconnects
+                // and resumes from the last `seq` it got (or is told to refetch).
+                live_socket::close(&mut socket, 1013, "fell too far behind: reconnect and resume").await;
+                break;
+            }
             Some(out) = rx.recv() => {
                 if send_text(&mut socket, limit, out).await.is_err() {
                     break;

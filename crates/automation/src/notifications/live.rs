@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use super::Notification;
 
 const CHANNEL: &str = "socle_notifications";
-/// Notifications waiting for a slow connection before it is dropped.
+/// Notifications waiting for a slow connection; one more and it is let go.
 const BUFFER: usize = 64;
 
 /// Open connections by user: (connection number, its queue).
@@ -66,13 +66,16 @@ impl Hub {
     }
 
     /// Hand a message to this process's connections of `user_id`.
+    ///
+    /// A connection whose queue is full is let go rather than left to miss pushes without
+    /// knowing: its queue is dropped here, so it ends once drained, and the connection is
+    /// closed with 1013 (its client reconnects and lists what it missed).
     fn deliver_local(&self, user_id: &str, message: &str) {
-        let Ok(map) = self.inner.lock() else { return };
-        if let Some(list) = map.get(user_id) {
-            for (_, sender) in list {
-                // A connection that cannot keep up misses the live push; it can still list.
-                let _ = sender.try_send(message.to_string());
-            }
+        let Ok(mut map) = self.inner.lock() else { return };
+        if let Some(list) = map.get_mut(user_id) {
+            list.retain(|(_, sender)| {
+                !matches!(sender.try_send(message.to_string()), Err(mpsc::error::TrySendError::Full(_)))
+            });
         }
     }
 

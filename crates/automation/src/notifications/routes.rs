@@ -207,7 +207,11 @@ async fn stream(
             }
             msg = sub.receiver.recv() => match msg {
                 Some(text) => live_socket::send(&mut socket, limit, Message::Text(text.into())).await,
-                None => return,
+                None => {
+                    // Let go for falling behind (see `Hub::deliver_local`): 1013, try again.
+                    live_socket::close(&mut socket, 1013, "fell too far behind: reconnect and list what was missed").await;
+                    return;
+                }
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,

@@ -38,8 +38,9 @@ use crate::ordered::OrderedTasks;
 use crate::pb::{PbError, PbResult};
 
 /// Events an SSE client may have pending; one more and its stream is ended (see
-/// [`Client::queue`]).
-const CLIENT_BUFFER: usize = 256;
+/// [`Client::queue`]). As many as a WebSocket client's, so that a burst (a batch of creates)
+/// does not cut off a subscriber that is keeping up; a queue takes memory only as it fills.
+const CLIENT_BUFFER: usize = RESUME_BUFFER;
 /// An SSE comment sent after this long without an event, so that proxies keep the stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const MAX_SUBSCRIPTIONS: usize = 1000;

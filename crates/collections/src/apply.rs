@@ -114,7 +114,9 @@ pub async fn alter(tx: &mut Tx, ns: &Namespace, old: &Collection, new: &Collecti
     let table = new.name.clone();
 
     if old.name != new.name {
-        applied.run(tx, ns.rename_table(&old.name, &new.name)).await?;
+        for sql in ns.rename_table(&old.name, &new.name) {
+            applied.run(tx, sql).await?;
+        }
         applied.operations.push(format!("rename collection {} to {}", old.name, new.name));
     }
     // Refuse what would lose data before changing anything.

@@ -110,12 +110,24 @@ impl Namespace {
         format!("ALTER TABLE {} RENAME COLUMN {} TO {}", self.table(table), quote(from), quote(to))
     }
 
-    pub fn rename_table(&self, from: &str, to: &str) -> String {
-        let target = match self.kind {
-            DbKind::Postgres => quote(to),
-            DbKind::Sqlite => quote(&format!("{}__{to}", self.key)),
+    /// The statements renaming a collection's table. SQLite finds a table by its name
+    /// ignoring ASCII case, so it refuses `posts` → `Posts` (another table would have that
+    /// name): such a rename goes through a temporary name.
+    pub fn rename_table(&self, from: &str, to: &str) -> Vec<String> {
+        let rename = |from: &str, to: &str| {
+            let target = match self.kind {
+                DbKind::Postgres => quote(to),
+                DbKind::Sqlite => quote(&format!("{}__{to}", self.key)),
+            };
+            format!("ALTER TABLE {} RENAME TO {target}", self.table(from))
         };
-        format!("ALTER TABLE {} RENAME TO {target}", self.table(from))
+        if self.kind == DbKind::Sqlite && from.eq_ignore_ascii_case(to) {
+            // Collection names are ASCII identifiers, without `-`: this is none's.
+            let between = format!("{from}-renaming");
+            vec![rename(from, &between), rename(&between, to)]
+        } else {
+            vec![rename(from, to)]
+        }
     }
 
     pub fn drop_table(&self, name: &str) -> String {

@@ -15,6 +15,7 @@ const QUIET: std::time::Duration = std::time::Duration::from_millis(1500);
 
 on_both_databases!(
     deployments_migrate_app_data_and_roll_back,
+    a_deployment_swapping_collection_names_keeps_each_ones_records,
     records_follow_rules_and_the_pocketbase_dialect,
     apps_are_isolated
 );
@@ -100,6 +101,51 @@ async fn pb(
         req = req.json(&b);
     }
     TestApp::read(req.send().await.expect("send")).await
+}
+
+/// Renames that pass through each other's names between two deployments (`a` and `b`
+/// swapped, `a` renamed and a new `a` created) are applied as one deployment: each table
+/// first moves aside, so no rename or creation meets a table still holding its new name.
+async fn a_deployment_swapping_collection_names_keeps_each_ones_records(app: TestApp) {
+    let owner = app.signup("swap@runtime.example").await;
+    let org = app.organization(&owner, "Swaps").await;
+    let project_id = project(&app, &owner, &org, "Swaps").await;
+    let studio = format!("/api/v1/studio/projects/{project_id}/collections");
+    for name in ["a", "b"] {
+        let collection = json!({"name": name, "fields": [{"name": "title", "type": "text"}]});
+        app.post(&studio, Some(&owner.access), collection).await.expect(201);
+    }
+    let app_id = create_and_deploy(&app, &owner, &project_id, "swaps").await;
+    let records = |name: &str| format!("/apps/swaps/api/collections/{name}/records");
+    for name in ["a", "b"] {
+        app.post(&records(name), Some(&owner.access), json!({"title": format!("was in {name}")})).await.expect(200);
+    }
+    let titles = |name: &'static str| {
+        let (app, owner) = (&app, &owner);
+        async move {
+            let list = app.get(&format!("/apps/swaps/api/collections/{name}/records"), Some(&owner.access)).await;
+            let items = list.expect(200).body["items"].clone();
+            items.as_array().expect("items").iter().map(|r| r["title"].clone()).collect::<Vec<_>>()
+        }
+    };
+    let deploy_path = format!("/api/v1/runtime/apps/{app_id}/deploy");
+    let deploy = || app.post(&deploy_path, Some(&owner.access), json!({}));
+    // `a` and `b` swapped.
+    for (from, to) in [("a", "tmp"), ("b", "a"), ("tmp", "b")] {
+        app.patch(&format!("{studio}/{from}"), Some(&owner.access), json!({"name": to})).await.expect(200);
+    }
+    deploy().await.expect(201);
+    assert_eq!(titles("b").await, vec![json!("was in a")]);
+    assert_eq!(titles("a").await, vec![json!("was in b")]);
+    // `a` renamed to `c`, and a new `a`.
+    app.patch(&format!("{studio}/a"), Some(&owner.access), json!({"name": "c"})).await.expect(200);
+    app.post(&studio, Some(&owner.access), json!({"name": "a", "fields": [{"name": "title", "type": "text"}]}))
+        .await
+        .expect(201);
+    deploy().await.expect(201);
+    assert_eq!(titles("c").await, vec![json!("was in b")]);
+    assert_eq!(titles("a").await, Vec::<Value>::new());
+    assert_eq!(titles("b").await, vec![json!("was in a")]);
 }
 
 async fn deployments_migrate_app_data_and_roll_back(app: TestApp) {

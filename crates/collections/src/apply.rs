@@ -98,7 +98,36 @@ fn needs_conversion(old: &Field, new: &Field) -> bool {
         || (new.storage() == Storage::TextList && new.max_select.unwrap_or(1) < old.max_select.unwrap_or(1))
 }
 
+/// Before a set of changes applied together (a deployment) renames `old`'s table to
+/// `new`'s name, move it aside, under a name no collection can have (collection names have
+/// no `-`): renames that pass through each other's names, a swap or a rename and a new
+/// collection taking the old name, would otherwise meet a table still holding the name they
+/// give. Returns where the table now is, for [`alter_from`] (None: nothing to move).
+pub async fn move_aside(tx: &mut Tx, ns: &Namespace, old: &Collection, new: &Collection) -> Result<Option<String>> {
+    if old.name == new.name || !has_table(old) || !has_table(new) {
+        return Ok(None);
+    }
+    let aside = format!("{}-moving", old.id);
+    let mut applied = Applied::default();
+    for sql in ns.rename_table(&old.name, &aside) {
+        applied.run(tx, sql).await?;
+    }
+    Ok(Some(aside))
+}
+
 pub async fn alter(tx: &mut Tx, ns: &Namespace, old: &Collection, new: &Collection, force: bool) -> Result<Applied> {
+    alter_from(tx, ns, &old.name, old, new, force).await
+}
+
+/// [`alter`], `old`'s table being named `table_now` (see [`move_aside`]).
+pub async fn alter_from(
+    tx: &mut Tx,
+    ns: &Namespace,
+    table_now: &str,
+    old: &Collection,
+    new: &Collection,
+    force: bool,
+) -> Result<Applied> {
     let mut applied = Applied::default();
     if old.kind != new.kind && (old.kind == CollectionType::View || new.kind == CollectionType::View) {
         return Err(Error::field("type", "immutable", "a view collection cannot become a table or the reverse"));
@@ -113,10 +142,12 @@ pub async fn alter(tx: &mut Tx, ns: &Namespace, old: &Collection, new: &Collecti
         old.columns().filter(|o| !kept.iter().any(|k| k.id == o.id && k.name == o.name)).collect();
     let table = new.name.clone();
 
-    if old.name != new.name {
-        for sql in ns.rename_table(&old.name, &new.name) {
+    if table_now != new.name {
+        for sql in ns.rename_table(table_now, &new.name) {
             applied.run(tx, sql).await?;
         }
+    }
+    if old.name != new.name {
         applied.operations.push(format!("rename collection {} to {}", old.name, new.name));
     }
     // Refuse what would lose data before changing anything.

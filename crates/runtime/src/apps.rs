@@ -204,9 +204,22 @@ async fn migrate_to(
     for old in current.iter().filter(|o| !target.iter().any(|t| t.id == o.id)) {
         operations.extend(apply::drop(&mut tx, &ns, old, force).await?.operations);
     }
+    // Renamed tables move aside first, so that no rename or creation meets a name still
+    // taken (a swap of two names, a new collection taking a renamed one's name).
+    let mut moved: Vec<(&str, String)> = Vec::new();
+    for new in &target {
+        if let Some(old) = current.iter().find(|o| o.id == new.id)
+            && let Some(aside) = apply::move_aside(&mut tx, &ns, old, new).await?
+        {
+            moved.push((&old.id, aside));
+        }
+    }
     for new in &target {
         let applied = match current.iter().find(|o| o.id == new.id) {
-            Some(old) => apply::alter(&mut tx, &ns, old, new, force).await?,
+            Some(old) => {
+                let table_now = moved.iter().find(|(id, _)| *id == old.id).map_or(old.name.as_str(), |(_, t)| t);
+                apply::alter_from(&mut tx, &ns, table_now, old, new, force).await?
+            }
             None => apply::create(&mut tx, &ns, new).await?,
         };
         operations.extend(applied.operations);

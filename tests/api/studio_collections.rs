@@ -20,7 +20,8 @@ on_both_databases!(
     pocketbase_collections_import_unchanged,
     rules_are_checked_when_saved,
     export_then_import_gives_the_same_project,
-    a_collection_renamed_by_case_keeps_its_records
+    a_collection_renamed_by_case_keeps_its_records,
+    fields_swapping_names_keep_their_values
 );
 
 async fn setup(app: &TestApp, email: &str) -> (Session, String, String) {
@@ -657,4 +658,28 @@ async fn a_collection_renamed_by_case_keeps_its_records(app: TestApp) {
     // And back.
     app.patch(&format!("{base}/Posts"), Some(&owner.access), json!({"name": "posts"})).await.expect(200);
     assert_eq!(read(&app, &id, "posts").await.len(), 1);
+}
+
+/// Fields whose names pass through each other's (swapped, or renamed in a chain) keep their
+/// values: the renames go by way of temporary names.
+async fn fields_swapping_names_keep_their_values(app: TestApp) {
+    let (owner, _, id) = setup(&app, "swap-fields@example.com").await;
+    let base = format!("/api/v1/studio/projects/{id}/collections");
+    let fields = json!([{"name": "a", "type": "text"}, {"name": "b", "type": "text"}, {"name": "c", "type": "text"}]);
+    let created = app.post(&base, Some(&owner.access), json!({"name": "notes", "fields": fields})).await.expect(201);
+    insert(&app, &id, "notes", json!({"a": "first", "b": "second", "c": "third"})).await;
+    let mut fields = created.body["fields"].as_array().expect("fields").clone();
+    // a and b swapped; c renamed to C (case only).
+    for field in fields.iter_mut() {
+        let renamed = match field["name"].as_str() {
+            Some("a") => "b",
+            Some("b") => "a",
+            Some("c") => "C",
+            _ => continue,
+        };
+        field["name"] = json!(renamed);
+    }
+    app.patch(&format!("{base}/notes"), Some(&owner.access), json!({"fields": fields})).await.expect(200);
+    let rows = read(&app, &id, "notes").await;
+    assert_eq!((&rows[0]["b"], &rows[0]["a"], &rows[0]["C"]), (&json!("first"), &json!("second"), &json!("third")));
 }

@@ -213,13 +213,23 @@ pub async fn alter_from(
         applied.run(tx, ns.drop_column(&table, &f.name)).await?;
         applied.operations.push(format!("drop field {}", f.name));
     }
-    for (o, n) in &pairs {
-        if let Some(o) = o
-            && o.name != n.name
-        {
-            applied.run(tx, ns.rename_column(&table, &o.name, &n.name)).await?;
-            applied.operations.push(format!("rename field {} to {}", o.name, n.name));
+    let renames: Vec<(&Field, &Field)> =
+        pairs.iter().filter_map(|(o, n)| o.filter(|o| o.name != n.name).map(|o| (o, *n))).collect();
+    // Renames that pass through each other's names (a swap, a chain) would meet a column
+    // still holding the name they give: they go by way of names no field can have (no `-`).
+    let crossing = renames
+        .iter()
+        .any(|(o, n)| kept.iter().any(|other| other.id != o.id && other.name.eq_ignore_ascii_case(&n.name)));
+    let moving = |o: &Field| format!("{}-renaming", o.name);
+    if crossing {
+        for (o, _) in &renames {
+            applied.run(tx, ns.rename_column(&table, &o.name, &moving(o))).await?;
         }
+    }
+    for (o, n) in &renames {
+        let from = if crossing { moving(o) } else { o.name.clone() };
+        applied.run(tx, ns.rename_column(&table, &from, &n.name)).await?;
+        applied.operations.push(format!("rename field {} to {}", o.name, n.name));
     }
     for (o, n, values, failed) in conversions {
         let temp = format!("socle_tmp_{}", n.name);

@@ -1,5 +1,6 @@
-//! Property test: random collection definitions, schema changes, imports and page documents
-//! never produce a 5xx, and leave the schema readable. Runs on both databases.
+//! Property test: random collection definitions, schema changes, imports, page documents and
+//! deployments of the schema to an app never produce a 5xx, and leave the schema readable.
+//! Runs on both databases.
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestRunner};
@@ -150,6 +151,8 @@ enum Step {
     Drop(usize, bool),
     Page(Value),
     Bundle(Value),
+    /// Deploy the project's schema, as it now is, to its app (forced or not).
+    Deploy(bool),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -164,17 +167,19 @@ fn step() -> impl Strategy<Value = Step> {
         2 => document().prop_map(Step::Page),
         1 => collection().prop_map(|c| Step::Bundle(json!({"format": "socle.project", "format_version": 1,
             "project": {"name": "F", "status": "planned"}, "pages": [], "collections": [c]}))),
+        2 => any::<bool>().prop_map(Step::Deploy),
     ]
 }
 
 fn random_schemas_never_cause_a_server_error(backend: Backend) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let (app, token, org, id) = rt.block_on(async {
+    let (app, token, org, id, app_id) = rt.block_on(async {
         let app = TestApp::spawn_with(backend, |c| c.rate_limit.global_per_minute = 0).await;
         let owner = app.signup("fuzz-studio@example.com").await;
         let org = app.organization(&owner, "Fuzz").await;
         let id = project(&app, &owner, &org, "Fuzzed").await;
-        (app, owner.access, org, id)
+        let app_id = crate::runtime::create_and_deploy(&app, &owner, &id, "fuzzed").await;
+        (app, owner.access, org, id, app_id)
     });
     let cases = std::env::var("SOCLE_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     let mut runner = TestRunner::new(RunnerConfig { cases, failure_persistence: None, ..RunnerConfig::default() });
@@ -197,6 +202,9 @@ fn random_schemas_never_cause_a_server_error(backend: Backend) {
             Step::Page(doc) => (Method::POST, format!("{base}/pages"), json!({"name": "Fuzz", "document": doc})),
             Step::Bundle(b) => {
                 (Method::POST, format!("/api/v1/studio/projects/import?organization_id={org}"), b.clone())
+            }
+            Step::Deploy(force) => {
+                (Method::POST, format!("/api/v1/runtime/apps/{app_id}/deploy"), json!({"force": force}))
             }
         };
         let status = rt.block_on(async {

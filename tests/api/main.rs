@@ -38,6 +38,7 @@ mod payments;
 mod platform;
 mod providers;
 mod quotas;
+mod races;
 mod record_ids;
 mod renewals;
 mod runtime;

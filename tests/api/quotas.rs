@@ -19,7 +19,7 @@ on_both_databases!(
 const QUOTA_TYPE: &str = "https://socle.dev/problems/quota-exceeded";
 
 /// Flush metered usage every second (and enforce the plans when asked).
-async fn metered(app: &mut TestApp, enforce: bool) {
+pub(crate) async fn metered(app: &mut TestApp, enforce: bool) {
     app.reconfigure(|c| {
         c.update_section("usage", |u: &mut kernel::usage::UsageConfig| u.enforce = enforce).expect("usage settings");
         c.update_section("commerce", |s: &mut commerce::settings::CommerceConfig| {
@@ -31,7 +31,7 @@ async fn metered(app: &mut TestApp, enforce: bool) {
     .await;
 }
 
-async fn set_free_limits(app: &TestApp, limits: Value) {
+pub(crate) async fn set_free_limits(app: &TestApp, limits: Value) {
     let admin = app.admin("root@quotas.example").await;
     app.put("/api/v1/admin/billing/plans/FREE", Some(&admin.access), json!({"limits": limits})).await.expect(200);
 }

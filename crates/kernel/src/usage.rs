@@ -306,14 +306,28 @@ impl Usage {
     /// For counts their owner takes itself (projects, apps, members): may `current` grow
     /// by `adding`?
     pub async fn allow_count(&self, org: &str, metric: Metric, current: i64, adding: i64) -> Result<()> {
+        let max = self.enforced_limit(org, metric).await?;
+        Self::allow_count_within(metric, current, adding, max)
+    }
+
+    /// The plan's limit for `metric` when limits are enforced (None: not enforced, or
+    /// unlimited). Looked up before a transaction that counts under a lock, so that the
+    /// lock is never held while this waits for a connection of its own.
+    pub async fn enforced_limit(&self, org: &str, metric: Metric) -> Result<Option<i64>> {
         if !self.0.enforce {
-            return Ok(());
+            return Ok(None);
         }
-        let Some(max) = self.limit(org, metric).await? else { return Ok(()) };
-        if adding > 0 && current + adding > max {
-            return Err(Error::QuotaExceeded(exceeded(metric, current, max)));
+        self.limit(org, metric).await
+    }
+
+    /// Refuse adding `adding` to `current` beyond `max` (from [`Usage::enforced_limit`]).
+    pub fn allow_count_within(metric: Metric, current: i64, adding: i64, max: Option<i64>) -> Result<()> {
+        match max {
+            Some(max) if adding > 0 && current + adding > max => {
+                Err(Error::QuotaExceeded(exceeded(metric, current, max)))
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// The plan's limit for `metric` (None: unlimited, or no plans at all).

@@ -123,14 +123,17 @@ pub async fn create(
     }
     v.finish()?;
     let project = studio::projects::access(db, principal, &input.project_id, OrgRole::Member).await?;
-    let apps = db
-        .count("SELECT COUNT(*) FROM runtime_apps WHERE organization_id = $1", args![&project.organization_id])
-        .await?;
-    usage.allow_count(&project.organization_id, kernel::Metric::Apps, apps, 1).await?;
     let id = kernel::ids::new_id();
     let ns = Namespace::for_app(db.kind(), &id);
     let now = kernel::time::now();
+    let limit = usage.enforced_limit(&project.organization_id, kernel::Metric::Apps).await?;
     let mut tx = db.begin().await?;
+    // Counted under the organization's hold: concurrent creations cannot pass the plan's limit.
+    foundation::orgs::hold_for_quota(&mut tx, &project.organization_id).await?;
+    let apps = tx
+        .count("SELECT COUNT(*) FROM runtime_apps WHERE organization_id = $1", args![&project.organization_id])
+        .await?;
+    kernel::Usage::allow_count_within(kernel::Metric::Apps, apps, 1, limit)?;
     tx.execute(
         "INSERT INTO runtime_apps (id, organization_id, project_id, slug, name, namespace, created_by, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
@@ -172,13 +175,10 @@ pub async fn list(db: &Db, principal: &Principal, organization_id: &str) -> Resu
     .await
 }
 
+const SNAPSHOT: &str = "SELECT collections FROM runtime_deployments WHERE app_id = $1 AND number = $2";
+
 pub async fn snapshot(db: &Db, app_id: &str, number: i64) -> Result<Vec<Collection>> {
-    let row: Option<(SqlJson<Vec<Collection>>,)> = db
-        .fetch_optional(
-            "SELECT collections FROM runtime_deployments WHERE app_id = $1 AND number = $2",
-            args![app_id, number],
-        )
-        .await?;
+    let row: Option<(SqlJson<Vec<Collection>>,)> = db.fetch_optional(SNAPSHOT, args![app_id, number]).await?;
     row.map(|(c,)| c.0).ok_or_else(|| Error::not_found("deployment"))
 }
 
@@ -192,15 +192,21 @@ async fn migrate_to(
     source: String,
     force: bool,
 ) -> Result<Deployment> {
-    let current = match app.current_deployment {
-        Some(n) => snapshot(db, &app.id, n).await?,
-        None => Vec::new(),
-    };
     let ns = Namespace::for_app(db.kind(), &app.id);
     let mut operations: Vec<String> = Vec::new();
     let mut tx = db.begin().await?;
     // Serializes deployments of one app (row lock on PostgreSQL, one writer on SQLite).
     tx.execute("UPDATE runtime_apps SET updated_at = $2 WHERE id = $1", args![&app.id, kernel::time::now()]).await?;
+    // Read under that lock: a deployment committed meanwhile is the one to move from.
+    let (deployed,): (Option<i64>,) =
+        tx.fetch_one("SELECT current_deployment FROM runtime_apps WHERE id = $1", args![&app.id]).await?;
+    let current = match deployed {
+        Some(n) => {
+            let row: Option<(SqlJson<Vec<Collection>>,)> = tx.fetch_optional(SNAPSHOT, args![&app.id, n]).await?;
+            row.map(|(c,)| c.0).ok_or_else(|| Error::not_found("deployment"))?
+        }
+        None => Vec::new(),
+    };
     for old in current.iter().filter(|o| !target.iter().any(|t| t.id == o.id)) {
         operations.extend(apply::drop(&mut tx, &ns, old, force).await?.operations);
     }

@@ -214,7 +214,6 @@ pub async fn import(
     bundle: Bundle,
 ) -> Result<Project> {
     foundation::orgs::require_org_role(db, principal, organization_id, OrgRole::Member).await?;
-    projects::check_project_quota(db, usage, organization_id).await?;
     // Validate everything before creating anything.
     let mut errors = Vec::new();
     if bundle.project.name.trim().is_empty() || bundle.project.name.chars().count() > 120 {
@@ -247,7 +246,9 @@ pub async fn import(
     }
     let id = kernel::ids::new_id();
     let actor = principal.actor_id();
+    let allowance = projects::project_allowance(usage, organization_id).await?;
     let mut tx = db.begin().await?;
+    projects::check_project_quota(&mut tx, allowance, organization_id).await?;
     let ns = projects::insert_project(
         &mut tx,
         &id,

@@ -103,22 +103,29 @@ pub async fn register(state: &FoundationState, ctx: &RequestContext, req: Regist
     let id = kernel::ids::new_id();
     let active = invitation.is_some() || !state.security.require_email_activation;
     let status = if active { UserStatus::Active } else { UserStatus::Pending };
-    tx.execute(
-        "INSERT INTO users (id, email, password_hash, first_name, last_name, role, status, email_verified_at,
+    let inserted = tx
+        .execute(
+            "INSERT INTO users (id, email, password_hash, first_name, last_name, role, status, email_verified_at,
            password_changed_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, 'user', $6, $7, $8, $8, $8)",
-        args![
-            &id,
-            &email,
-            password_hash,
-            req.first_name.trim(),
-            req.last_name.trim(),
-            status.as_str(),
-            invitation.as_ref().map(|_| now),
-            now
-        ],
-    )
-    .await?;
+            args![
+                &id,
+                &email,
+                password_hash,
+                req.first_name.trim(),
+                req.last_name.trim(),
+                status.as_str(),
+                invitation.as_ref().map(|_| now),
+                now
+            ],
+        )
+        .await;
+    if let Err(Error::Conflict(_)) = inserted {
+        // Taken by a concurrent registration since the check above: answered as any
+        // registration of a taken address (that registration sends the emails).
+        return Ok(RegisterResponse { email, status: "pending_activation".into() });
+    }
+    inserted?;
     audit::record(
         &mut tx,
         ctx,

@@ -49,7 +49,9 @@ pub async fn create(
     if role == OrgRole::Owner && my_role != OrgRole::Owner {
         return Err(Error::Forbidden("only an OWNER can invite another OWNER".into()));
     }
+    let seat_limit = state.usage.enforced_limit(org_id, kernel::Metric::Members).await?;
     let mut tx = db.begin().await?;
+    super::hold_for_quota(&mut tx, org_id).await?;
     let already: i64 = tx
         .scalar(
             "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.organization_id = $1 AND u.email = $2",
@@ -68,7 +70,7 @@ pub async fn create(
             args![org_id, &email, kernel::time::now()],
         )
         .await?;
-    state.usage.allow_count(org_id, kernel::Metric::Members, seats, 1).await?;
+    kernel::Usage::allow_count_within(kernel::Metric::Members, seats, 1, seat_limit)?;
     let now = kernel::time::now();
     // A new invitation replaces any pending one for the same address.
     tx.execute(

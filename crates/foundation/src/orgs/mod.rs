@@ -26,6 +26,15 @@ pub async fn member_role(tx: &mut kernel::Tx, org_id: &str, user_id: &str) -> Re
     Ok(row.and_then(|(r,)| OrgRole::parse(&r)))
 }
 
+/// Hold organization `org_id` until `tx` ends: what counts against its plan (members,
+/// projects, apps) is counted and added under it, so that concurrent creations cannot all
+/// pass a limit that only one of them fits under (a row lock on PostgreSQL; on SQLite the
+/// write makes the transaction the writer).
+pub async fn hold_for_quota(tx: &mut kernel::Tx, org_id: &str) -> Result<()> {
+    tx.execute("UPDATE organizations SET updated_at = updated_at WHERE id = $1", args![org_id]).await?;
+    Ok(())
+}
+
 /// Roles (or their absence) of users in organizations, by (organization, user). Process-wide
 /// rather than per server: both ids are unique, and the writes that end an answer are counted
 /// process-wide.

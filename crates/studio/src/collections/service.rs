@@ -187,6 +187,8 @@ pub async fn create(
     let p = access(db, principal, project_id, OrgRole::Member).await?;
     let c = input::read(&raw, &new_collection_id()).map_err(Error::Validation)?;
     let mut tx = db.begin().await?;
+    // Locked before reading: two creations of one name must not both find it free.
+    lock(&mut tx, project_id).await?;
     let existing = load(&mut tx, project_id).await?;
     let created = create_many(&mut tx, &p.namespace, project_id, principal.actor_id(), vec![c], &existing).await?;
     let c = created.into_iter().next().ok_or_else(|| Error::internal("no collection created"))?;

@@ -134,15 +134,24 @@ async fn fetch(db: &Db, principal: &Principal, id: &str) -> Result<Project> {
 /// The outbox event a new project appends.
 pub const PROJECT_CREATED_EVENT: &str = "project.created";
 
-/// Refused with a 402 when the organization's plan allows no more projects.
-pub async fn check_project_quota(db: &Db, usage: &kernel::Usage, organization_id: &str) -> Result<()> {
-    let live = db
+/// How many projects the organization's plan allows (None: no limit enforced); looked up
+/// before the transaction that checks it, see [`check_project_quota`].
+pub async fn project_allowance(usage: &kernel::Usage, organization_id: &str) -> Result<Option<i64>> {
+    usage.enforced_limit(organization_id, kernel::Metric::Projects).await
+}
+
+/// Refused with a 402 when the organization's plan allows no more projects than it has
+/// (`allowance`, from [`project_allowance`]). Holds the organization until `tx` ends, so
+/// that the project `tx` adds is counted by the next check.
+pub async fn check_project_quota(tx: &mut Tx, allowance: Option<i64>, organization_id: &str) -> Result<()> {
+    foundation::orgs::hold_for_quota(tx, organization_id).await?;
+    let live = tx
         .count(
             "SELECT COUNT(*) FROM studio_projects WHERE organization_id = $1 AND deleted_at IS NULL",
             args![organization_id],
         )
         .await?;
-    usage.allow_count(organization_id, kernel::Metric::Projects, live, 1).await
+    kernel::Usage::allow_count_within(kernel::Metric::Projects, live, 1, allowance)
 }
 
 pub async fn create(
@@ -156,9 +165,10 @@ pub async fn create(
     validate_text(&mut v, Some(&input.name), input.description.as_deref());
     v.finish()?;
     foundation::orgs::require_org_role(db, principal, &input.organization_id, OrgRole::Member).await?;
-    check_project_quota(db, usage, &input.organization_id).await?;
     let id = kernel::ids::new_id();
+    let allowance = project_allowance(usage, &input.organization_id).await?;
     let mut tx = db.begin().await?;
+    check_project_quota(&mut tx, allowance, &input.organization_id).await?;
     insert_project(
         &mut tx,
         &id,
@@ -357,8 +367,9 @@ pub async fn restore(
         }
         Some(_) => {}
     }
-    check_project_quota(db, usage, &org).await?;
+    let allowance = project_allowance(usage, &org).await?;
     let mut tx = db.begin().await?;
+    check_project_quota(&mut tx, allowance, &org).await?;
     tx.execute(
         "UPDATE studio_projects SET deleted_at = NULL, updated_at = $2 WHERE id = $1",
         args![id, kernel::time::now()],
@@ -384,12 +395,13 @@ pub async fn duplicate(
     id: &str,
 ) -> Result<Project> {
     let source = access(db, principal, id, OrgRole::Member).await?;
-    check_project_quota(db, usage, &source.organization_id).await?;
     let original = fetch(db, principal, id).await?;
     let copy_id = kernel::ids::new_id();
     let collections = collections::service::load(db, id).await?;
     let page_list = pages::service::all_current(db, id).await?;
+    let allowance = project_allowance(usage, &source.organization_id).await?;
     let mut tx = db.begin().await?;
+    check_project_quota(&mut tx, allowance, &source.organization_id).await?;
     let name: String = format!("{} (copy)", original.name).chars().take(120).collect();
     let ns = insert_project(
         &mut tx,

@@ -1,0 +1,120 @@
+//! Concurrent requests that race for one thing: a name, an app's deployment, a plan's last
+//! seat. Each answers as it would alone (one creation, the others a clear refusal), never a
+//! 500, and a plan's limit holds however many arrive at once. Both databases.
+
+use std::future::Future;
+
+use serde_json::{Value, json};
+
+use crate::on_both_databases;
+use crate::studio_projects::project;
+use crate::support::{PASSWORD, TestApp};
+
+on_both_databases!(
+    requests_racing_for_one_name_create_it_once,
+    racing_deployments_each_apply_once,
+    racing_creations_stay_within_the_plan
+);
+
+/// Start `n` requests at once; their statuses, in order.
+async fn at_once<F, Fut>(n: usize, request: F) -> Vec<u16>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = u16>,
+{
+    futures_util::future::join_all((0..n).map(request)).await
+}
+
+fn count(statuses: &[u16], status: u16) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
+}
+
+async fn requests_racing_for_one_name_create_it_once(app: TestApp) {
+    let owner = app.signup("owner@races.example").await;
+    let org = app.organization(&owner, "Races").await;
+    let project_id = project(&app, &owner, &org, "Races").await;
+    let studio = format!("/api/v1/studio/projects/{project_id}/collections");
+
+    let collections = at_once(6, |_| async {
+        app.post(&studio, Some(&owner.access), json!({"name": "notes", "fields": []})).await.status
+    })
+    .await;
+    assert_eq!((count(&collections, 201), count(&collections, 422)), (1, 5), "{collections:?}");
+
+    let apps = at_once(6, |_| async {
+        let body = json!({"project_id": project_id, "slug": "raced", "name": "Raced"});
+        app.post("/api/v1/runtime/apps", Some(&owner.access), body).await.status
+    })
+    .await;
+    assert_eq!((count(&apps, 201), count(&apps, 422)), (1, 5), "{apps:?}");
+
+    // A registration of a taken address is answered as any other (202), racing or not.
+    let registrations = at_once(6, |_| async {
+        let body = json!({"email": "twice@races.example", "password": PASSWORD, "first_name": "T", "last_name": "W"});
+        app.post("/api/v1/foundation/auth/register", None, body).await.status
+    })
+    .await;
+    assert_eq!(count(&registrations, 202), 6, "{registrations:?}");
+    app.wait_for_email("twice@races.example", "Activate").await;
+    let accounts: i64 = app
+        .db
+        .scalar("SELECT COUNT(*) FROM users WHERE email = $1", kernel::args!["twice@races.example"])
+        .await
+        .expect("count");
+    assert_eq!(accounts, 1);
+}
+
+async fn racing_deployments_each_apply_once(app: TestApp) {
+    let owner = app.signup("deploys@races.example").await;
+    let org = app.organization(&owner, "Deploys").await;
+    let project_id = project(&app, &owner, &org, "Deploys").await;
+    let studio = format!("/api/v1/studio/projects/{project_id}/collections");
+    let app_id = crate::runtime::create_and_deploy(&app, &owner, &project_id, "raced-deploys").await;
+    app.post(&studio, Some(&owner.access), json!({"name": "notes", "fields": [{"name": "title", "type": "text"}]}))
+        .await
+        .expect(201);
+    let path = format!("/api/v1/runtime/apps/{app_id}/deploy");
+    let deployed = at_once(6, |_| async { app.post(&path, Some(&owner.access), json!({})).await.status }).await;
+    assert_eq!(count(&deployed, 201), 6, "{deployed:?}");
+    // The first to commit created the table; the others found it there.
+    let list = app.get(&format!("/api/v1/runtime/apps/{app_id}/deployments"), Some(&owner.access)).await.expect(200);
+    let deployments = list.body.as_array().expect("deployments").clone();
+    let numbers: Vec<i64> = deployments.iter().filter_map(|d| d["number"].as_i64()).collect();
+    assert_eq!(numbers, (1..=7).rev().collect::<Vec<_>>());
+    let creating: Vec<&Value> =
+        deployments.iter().filter(|d| d["operations"].as_array().is_some_and(|ops| !ops.is_empty())).collect();
+    assert_eq!(creating.len(), 2, "the first deployment and one of the racing ones change the schema");
+    let records = "/apps/raced-deploys/api/collections/notes/records";
+    app.post(records, Some(&owner.access), json!({"title": "after"})).await.expect(200);
+}
+
+async fn racing_creations_stay_within_the_plan(mut app: TestApp) {
+    crate::quotas::metered(&mut app, true).await;
+    let owner = app.signup("plan@races.example").await;
+    let org = app.organization(&owner, "Plan").await;
+    let project_id = project(&app, &owner, &org, "First").await;
+    crate::quotas::set_free_limits(&app, json!({"projects": 3, "apps": 2, "members": 4})).await;
+    let (app, owner, org, project_id) = (&app, &owner, org.as_str(), project_id.as_str());
+
+    let projects = at_once(6, |i| async move {
+        let body = json!({"organization_id": org, "name": format!("Raced {i}")});
+        app.post("/api/v1/studio/projects", Some(&owner.access), body).await.status
+    })
+    .await;
+    assert_eq!((count(&projects, 201), count(&projects, 402)), (2, 4), "{projects:?}");
+
+    let apps = at_once(6, |i| async move {
+        let body = json!({"project_id": project_id, "slug": format!("plan-{i}"), "name": "Plan"});
+        app.post("/api/v1/runtime/apps", Some(&owner.access), body).await.status
+    })
+    .await;
+    assert_eq!((count(&apps, 201), count(&apps, 402)), (2, 4), "{apps:?}");
+
+    // The owner and three pending invitations fill the four seats.
+    let invitations = at_once(6, |i| async move {
+        let body = json!({"email": format!("guest{i}@races.example"), "role": "MEMBER"});
+        app.post(&format!("/api/v1/foundation/organizations/{org}/invitations"), Some(&owner.access), body).await.status
+    })
+    .await;
+    assert_eq!((count(&invitations, 201), count(&invitations, 402)), (3, 3), "{invitations:?}");
+}

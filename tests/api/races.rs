@@ -1,5 +1,5 @@
 //! Concurrent requests that race for one thing: a name, an app's deployment, a plan's last
-//! seat. Each answers as it would alone (one creation, the others a clear refusal), never a
+//! seat, an organization's last OWNER. Each answers as it would alone (one creation, the others a clear refusal), never a
 //! 500, and a plan's limit holds however many arrive at once. Both databases.
 
 use std::future::Future;
@@ -13,7 +13,8 @@ use crate::support::{PASSWORD, TestApp};
 on_both_databases!(
     requests_racing_for_one_name_create_it_once,
     racing_deployments_each_apply_once,
-    racing_creations_stay_within_the_plan
+    racing_creations_stay_within_the_plan,
+    the_last_two_owners_cannot_both_go_at_once
 );
 
 /// Start `n` requests at once; their statuses, in order.
@@ -117,4 +118,46 @@ async fn racing_creations_stay_within_the_plan(mut app: TestApp) {
     })
     .await;
     assert_eq!((count(&invitations, 201), count(&invitations, 402)), (3, 3), "{invitations:?}");
+}
+
+/// Two OWNERs demoting each other, leaving, or removing each other at the same moment: one
+/// of them goes, the other is refused as the last OWNER, and the organization keeps one.
+async fn the_last_two_owners_cannot_both_go_at_once(app: TestApp) {
+    const ORGS: &str = "/api/v1/foundation/organizations";
+    let a = app.signup("a@owners.example").await;
+    let b = app.signup("b@owners.example").await;
+    for (round, how) in ["demote", "leave", "remove"].into_iter().enumerate() {
+        let org = app.organization(&a, &format!("Owners {round}")).await;
+        app.add_member(&org, &a, &b, "OWNER").await;
+        let request = |by: &crate::support::Session, other: &crate::support::Session| {
+            let member = format!("{ORGS}/{org}/members/{}", other.user_id);
+            let (app, access) = (&app, by.access.clone());
+            let org = org.clone();
+            async move {
+                let token = Some(access.as_str());
+                match how {
+                    "demote" => app.patch(&member, token, json!({"role": "MEMBER"})).await.status,
+                    "leave" => {
+                        app.request(reqwest::Method::POST, &format!("{ORGS}/{org}/leave"), token, None).await.status
+                    }
+                    _ => app.delete(&member, token).await.status,
+                }
+            }
+        };
+        let (by_a, by_b) = tokio::join!(request(&a, &b), request(&b, &a));
+        let mut statuses = [by_a, by_b];
+        statuses.sort_unstable();
+        // The refused one is told it would remove the last OWNER (409), or, when the other
+        // went first, that it is no longer an OWNER (403) or a member (404).
+        assert!(matches!(statuses, [204, 403 | 404 | 409]), "{how}: {statuses:?}");
+        let owners: i64 = app
+            .db
+            .scalar(
+                "SELECT COUNT(*) FROM memberships WHERE organization_id = $1 AND role = 'OWNER'",
+                kernel::args![org.clone()],
+            )
+            .await
+            .expect("count");
+        assert_eq!(owners, 1, "{how}");
+    }
 }

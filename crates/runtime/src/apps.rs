@@ -129,7 +129,7 @@ pub async fn create(
     let limit = usage.enforced_limit(&project.organization_id, kernel::Metric::Apps).await?;
     let mut tx = db.begin().await?;
     // Counted under the organization's hold: concurrent creations cannot pass the plan's limit.
-    foundation::orgs::hold_for_quota(&mut tx, &project.organization_id).await?;
+    foundation::orgs::hold_organization(&mut tx, &project.organization_id).await?;
     let apps = tx
         .count("SELECT COUNT(*) FROM runtime_apps WHERE organization_id = $1", args![&project.organization_id])
         .await?;

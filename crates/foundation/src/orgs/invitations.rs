@@ -51,7 +51,7 @@ pub async fn create(
     }
     let seat_limit = state.usage.enforced_limit(org_id, kernel::Metric::Members).await?;
     let mut tx = db.begin().await?;
-    super::hold_for_quota(&mut tx, org_id).await?;
+    super::hold_organization(&mut tx, org_id).await?;
     let already: i64 = tx
         .scalar(
             "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.organization_id = $1 AND u.email = $2",

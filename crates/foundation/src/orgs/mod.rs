@@ -26,11 +26,12 @@ pub async fn member_role(tx: &mut kernel::Tx, org_id: &str, user_id: &str) -> Re
     Ok(row.and_then(|(r,)| OrgRole::parse(&r)))
 }
 
-/// Hold organization `org_id` until `tx` ends: what counts against its plan (members,
-/// projects, apps) is counted and added under it, so that concurrent creations cannot all
-/// pass a limit that only one of them fits under (a row lock on PostgreSQL; on SQLite the
-/// write makes the transaction the writer).
-pub async fn hold_for_quota(tx: &mut kernel::Tx, org_id: &str) -> Result<()> {
+/// Hold organization `org_id` until `tx` ends (a row lock on PostgreSQL; on SQLite the
+/// write makes the transaction the writer). What counts against its plan (members,
+/// projects, apps) is counted and added under it, and its owners are counted and changed
+/// under it: concurrent requests cannot all pass a limit only one of them fits under, nor
+/// each take away one of the last two OWNERs.
+pub async fn hold_organization(tx: &mut kernel::Tx, org_id: &str) -> Result<()> {
     tx.execute("UPDATE organizations SET updated_at = updated_at WHERE id = $1", args![org_id]).await?;
     Ok(())
 }

@@ -248,6 +248,7 @@ pub async fn change_role(
 ) -> Result<()> {
     let my_role = require_org_role(db, principal, org_id, OrgRole::Admin).await?;
     let mut tx = db.begin().await?;
+    super::hold_organization(&mut tx, org_id).await?;
     let current = member_role(&mut tx, org_id, user_id).await?.ok_or_else(|| Error::not_found("member"))?;
     if (current == OrgRole::Owner || role == OrgRole::Owner) && my_role != OrgRole::Owner {
         return Err(Error::Forbidden("only an OWNER can grant or remove the OWNER role".into()));
@@ -289,6 +290,7 @@ pub async fn remove_member(
 ) -> Result<()> {
     let my_role = require_org_role(db, principal, org_id, OrgRole::Admin).await?;
     let mut tx = db.begin().await?;
+    super::hold_organization(&mut tx, org_id).await?;
     let current = member_role(&mut tx, org_id, user_id).await?.ok_or_else(|| Error::not_found("member"))?;
     if current == OrgRole::Owner {
         if my_role != OrgRole::Owner {
@@ -316,8 +318,11 @@ pub async fn remove_member(
 /// Leave an organization. The last OWNER must transfer ownership first.
 pub async fn leave(db: &Db, ctx: &RequestContext, me: &UserPrincipal, org_id: &str) -> Result<()> {
     let principal = Principal::User(me.clone());
-    let role = require_org_role(db, &principal, org_id, OrgRole::Member).await?;
+    require_org_role(db, &principal, org_id, OrgRole::Member).await?;
     let mut tx = db.begin().await?;
+    super::hold_organization(&mut tx, org_id).await?;
+    // The role now, under the hold (another request may have changed it since).
+    let role = member_role(&mut tx, org_id, &me.user_id).await?.ok_or_else(|| Error::not_found("organization"))?;
     if role == OrgRole::Owner && owner_count(&mut tx, org_id).await? <= 1 {
         return Err(Error::Conflict(
             "the last OWNER cannot leave; transfer ownership or delete the organization".into(),
@@ -353,6 +358,11 @@ pub async fn transfer_ownership(
         return Err(Error::field("user_id", "invalid", "you already own this organization"));
     }
     let mut tx = db.begin().await?;
+    super::hold_organization(&mut tx, org_id).await?;
+    // Still an OWNER under the hold: one demoted meanwhile hands over nothing.
+    if member_role(&mut tx, org_id, &me.user_id).await? != Some(OrgRole::Owner) {
+        return Err(Error::Forbidden("only an OWNER can transfer ownership".into()));
+    }
     if member_role(&mut tx, org_id, new_owner).await?.is_none() {
         return Err(Error::field("user_id", "not_a_member", "the new owner must already be a member"));
     }

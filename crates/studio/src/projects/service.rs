@@ -144,7 +144,7 @@ pub async fn project_allowance(usage: &kernel::Usage, organization_id: &str) -> 
 /// (`allowance`, from [`project_allowance`]). Holds the organization until `tx` ends, so
 /// that the project `tx` adds is counted by the next check.
 pub async fn check_project_quota(tx: &mut Tx, allowance: Option<i64>, organization_id: &str) -> Result<()> {
-    foundation::orgs::hold_for_quota(tx, organization_id).await?;
+    foundation::orgs::hold_organization(tx, organization_id).await?;
     let live = tx
         .count(
             "SELECT COUNT(*) FROM studio_projects WHERE organization_id = $1 AND deleted_at IS NULL",

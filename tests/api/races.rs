@@ -14,7 +14,8 @@ on_both_databases!(
     requests_racing_for_one_name_create_it_once,
     racing_deployments_each_apply_once,
     racing_creations_stay_within_the_plan,
-    the_last_two_owners_cannot_both_go_at_once
+    the_last_two_owners_cannot_both_go_at_once,
+    racing_updates_and_deletes_of_records_all_answer
 );
 
 /// Start `n` requests at once; their statuses, in order.
@@ -160,4 +161,23 @@ async fn the_last_two_owners_cannot_both_go_at_once(app: TestApp) {
             .expect("count");
         assert_eq!(owners, 1, "{how}");
     }
+}
+
+/// Many updates of one record at once, then deletes: each answers (200, then 204 or 404),
+/// none waits for a connection it cannot get (PostgreSQL answered 503 after 10 s when an
+/// update's transaction held a connection while its reads waited for another).
+async fn racing_updates_and_deletes_of_records_all_answer(app: TestApp) {
+    let fields = json!([{"name": "title", "type": "text"}]);
+    crate::runtime_listing::app_with(&app, "updates@races.example", "raced-updates", fields).await;
+    let base = "/apps/raced-updates/api/collections/items/records";
+    let created = app.post(base, None, json!({"title": "first"})).await.expect(200);
+    let path = format!("{base}/{}", created.body["id"].as_str().expect("id"));
+    let updated = at_once(24, |i| {
+        let (app, path) = (&app, &path);
+        async move { app.patch(path, None, json!({"title": format!("title {i}")})).await.status }
+    })
+    .await;
+    assert_eq!(count(&updated, 200), 24, "{updated:?}");
+    let deleted = at_once(24, |_| async { app.delete(&path, None).await.status }).await;
+    assert_eq!((count(&deleted, 204), count(&deleted, 404)), (1, 23), "{deleted:?}");
 }

@@ -7,7 +7,11 @@ use crate::on_both_databases;
 use crate::studio_projects::project;
 use crate::support::{Session, TestApp};
 
-on_both_databases!(pages_hold_every_record_once_in_sort_order, records_read_the_same_on_every_path);
+on_both_databases!(
+    pages_hold_every_record_once_in_sort_order,
+    records_read_the_same_on_every_path,
+    field_modifiers_add_append_and_remove
+);
 
 /// An app `slug` with one public collection `items` of `fields`, deployed: the builder, the
 /// project id and the app id.
@@ -135,4 +139,28 @@ async fn records_read_the_same_on_every_path(app: TestApp) {
     req = req.header("authorization", builder);
     let as_builder = TestApp::read(req.send().await.expect("send")).await.expect(200);
     assert_eq!(as_builder.body["secret"], "s", "builders act as superusers");
+}
+
+/// PocketBase's modifiers: `views+` / `views-` add and subtract, `tags+` appends, `+tags`
+/// prepends, `tags-` removes; on create they start from the field's zero. A modifier's value
+/// is validated like any value.
+async fn field_modifiers_add_append_and_remove(app: TestApp) {
+    let fields = json!([
+        {"name": "views", "type": "number", "max": 100},
+        {"name": "tags", "type": "select", "values": ["a", "b", "c"], "maxSelect": 3},
+        {"name": "title", "type": "text"}
+    ]);
+    app_with(&app, "modifiers@lists.example", "modifiers", fields).await;
+    let base = "/apps/modifiers/api/collections/items/records";
+    let created = app.post(base, None, json!({"views+": 3, "tags+": "b", "title": "x"})).await.expect(200);
+    assert_eq!((&created.body["views"], &created.body["tags"]), (&json!(3), &json!(["b"])));
+    let path = format!("{base}/{}", created.body["id"].as_str().expect("id"));
+    app.patch(&path, None, json!({"views+": 10, "tags+": ["c", "b"]})).await.expect(200);
+    let after = app.patch(&path, None, json!({"views-": 1, "+tags": "a", "tags-": "c"})).await.expect(200);
+    assert_eq!((&after.body["views"], &after.body["tags"]), (&json!(12), &json!(["a", "b"])));
+    // The result is validated: past the field's max, or a value not allowed.
+    app.patch(&path, None, json!({"views+": 100})).await.expect(400);
+    app.patch(&path, None, json!({"tags+": "z"})).await.expect(400);
+    let kept = app.get(&path, None).await.expect(200);
+    assert_eq!((&kept.body["views"], &kept.body["tags"]), (&json!(12), &json!(["a", "b"])));
 }

@@ -97,6 +97,14 @@ pub async fn delete_with_references<'c>(
     id: &str,
 ) -> Result<Vec<Consequence<'c>>> {
     let mut ex = ex.into();
+    // First, and counted: of deletes of one record racing each other, the one that deleted
+    // it goes on; the others find it gone (and change nothing).
+    let deleted = ex
+        .execute(AssertSqlSafe(format!("DELETE FROM {} WHERE \"id\" = $1", ns.table(&target.name))), args![id])
+        .await?;
+    if deleted == 0 {
+        return Err(kernel::Error::not_found("record"));
+    }
     let mut changed = Vec::new();
     let mut pending: Vec<(&'c Collection, String)> = vec![(target, id.to_string())];
     // A cycle of cascades (a record reached again) is followed once.
@@ -125,7 +133,6 @@ pub async fn delete_with_references<'c>(
             }
         }
     }
-    ex.execute(AssertSqlSafe(format!("DELETE FROM {} WHERE \"id\" = $1", ns.table(&target.name))), args![id]).await?;
     Ok(changed)
 }
 

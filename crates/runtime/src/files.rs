@@ -172,14 +172,14 @@ pub fn merge_uploads(
 }
 
 /// Apply PocketBase's `field-` modifier of an update body (`{"documents-": ["a.txt"]}`):
-/// the named files leave the field's value (the body's, else the record's). The modifier
-/// key is removed whatever it names, so that it never reaches validation as a field.
+/// the named files leave the field's value (the body's, else the record's). Other fields'
+/// `-` modifiers are the records module's (`records::modifiers`).
 pub fn apply_removals(c: &Collection, body: &mut Map<String, Value>, existing: Option<&Map<String, Value>>) {
     let modifiers: Vec<String> = body.keys().filter(|k| k.len() > 1 && k.ends_with('-')).cloned().collect();
     for key in modifiers {
-        let Some(removed) = body.remove(&key) else { continue };
         let field = &key[..key.len() - 1];
         let Some(f) = c.field(field).filter(|f| f.kind == FieldKind::File) else { continue };
+        let Some(removed) = body.remove(&key) else { continue };
         let removed: Vec<&str> = match &removed {
             Value::String(s) => vec![s.as_str()],
             Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),

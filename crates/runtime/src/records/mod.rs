@@ -2,6 +2,7 @@
 //! checked against the collection's rule for the action with `@request.*` bound.
 
 pub mod list;
+mod modifiers;
 pub mod routes;
 pub mod uploads;
 pub mod validate;
@@ -239,7 +240,9 @@ async fn check_create(
     let data = RequestData { body: &body_value, query };
     // Superusers-only collections refuse before anything is validated.
     let rule = rule_condition(ctx, c, &c.rules.create_rule, &data, 2)?;
-    let prepared = validate::prepare(ctx, state, c, body, None, new_files).await?;
+    let mut body = body.clone();
+    modifiers::apply(c, &mut body, None);
+    let prepared = validate::prepare(ctx, state, c, &body, None, new_files).await?;
     // Last, so that a refused or invalid record is not counted.
     state.usage.charge(&ctx.app.organization_id, kernel::Metric::Records, 1).await?;
     Ok((rule, prepared))
@@ -295,8 +298,13 @@ pub async fn update(
     query: &Value,
     new_files: &[String],
 ) -> PbResult<Map<String, Value>> {
+    // Read and validated before the write transaction, as `create` is: a transaction holds
+    // the writer (SQLite) or a connection (PostgreSQL) for its statements only, never while
+    // these reads wait for a connection of their own (concurrent updates on PostgreSQL
+    // would otherwise take every connection and wait for one more).
+    let (existing, prepared) = check_update(ctx, state, c, id, body, query, new_files).await?;
     let mut tx = ctx.db.begin_inline().await?;
-    update_in(&mut tx, ctx, state, c, id, body, query, new_files).await?;
+    set_columns(&mut tx, ctx, state, c, existing, &prepared.values).await?;
     tx.commit().await?;
     load(ctx, c, id).await
 }
@@ -313,14 +321,30 @@ pub async fn update_in(
     query: &Value,
     new_files: &[String],
 ) -> PbResult<()> {
+    let (existing, prepared) = check_update(ctx, state, c, id, body, query, new_files).await?;
+    set_columns(tx, ctx, state, c, existing, &prepared.values).await
+}
+
+/// The record to update, found under the update rule, and its new values, validated.
+async fn check_update(
+    ctx: &AppCtx,
+    state: &crate::RuntimeState,
+    c: &Collection,
+    id: &str,
+    body: &Map<String, Value>,
+    query: &Value,
+    new_files: &[String],
+) -> PbResult<(Map<String, Value>, validate::Prepared)> {
     if c.kind == CollectionType::View {
         return Err(PbError::bad_request("View collections are read-only."));
     }
     let body_value = Value::Object(body.clone());
     let data = RequestData { body: &body_value, query };
     let existing = find_with_rule(ctx, c, id, &c.rules.update_rule, &data).await?;
-    let prepared = validate::prepare(ctx, state, c, body, Some(&existing), new_files).await?;
-    set_columns(tx, ctx, state, c, existing, &prepared.values).await
+    let mut body = body.clone();
+    modifiers::apply(c, &mut body, Some(&existing));
+    let prepared = validate::prepare(ctx, state, c, &body, Some(&existing), new_files).await?;
+    Ok((existing, prepared))
 }
 
 /// Write `values` (validated, as stored) over record `existing` in `tx`, append the
@@ -444,8 +468,10 @@ pub async fn delete(
     id: &str,
     query: &Value,
 ) -> PbResult<Map<String, Value>> {
+    // Found under the delete rule before the write transaction (see `update`).
+    let row = check_delete(ctx, c, id, query).await?;
     let mut tx = ctx.db.begin_inline().await?;
-    let row = delete_in(&mut tx, ctx, state, c, id, query).await?;
+    let row = delete_found(&mut tx, ctx, state, c, row).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -459,11 +485,29 @@ pub async fn delete_in(
     id: &str,
     query: &Value,
 ) -> PbResult<Map<String, Value>> {
+    let row = check_delete(ctx, c, id, query).await?;
+    delete_found(tx, ctx, state, c, row).await
+}
+
+/// The record to delete, found under the delete rule.
+async fn check_delete(ctx: &AppCtx, c: &Collection, id: &str, query: &Value) -> PbResult<Map<String, Value>> {
     if c.kind == CollectionType::View {
         return Err(PbError::bad_request("View collections are read-only."));
     }
     let data = RequestData { body: &Value::Null, query };
-    let row = find_with_rule(ctx, c, id, &c.rules.delete_rule, &data).await?;
+    find_with_rule(ctx, c, id, &c.rules.delete_rule, &data).await
+}
+
+/// Delete `row` (found by [`check_delete`]) in `tx`, with what references it.
+async fn delete_found(
+    tx: &mut Tx,
+    ctx: &AppCtx,
+    state: &crate::RuntimeState,
+    c: &Collection,
+    row: Map<String, Value>,
+) -> PbResult<Map<String, Value>> {
+    let id = row.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+    let id = id.as_str();
     let consequences =
         collections::records::delete_with_references(&mut *tx, ctx.ns(), &ctx.schema.collections, c, id).await?;
     let removed = 1 + consequences.iter().filter(|c| c.deleted).count() as i64;

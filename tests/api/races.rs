@@ -15,7 +15,8 @@ on_both_databases!(
     racing_deployments_each_apply_once,
     racing_creations_stay_within_the_plan,
     the_last_two_owners_cannot_both_go_at_once,
-    racing_updates_and_deletes_of_records_all_answer
+    racing_updates_and_deletes_of_records_all_answer,
+    racing_batches_all_answer
 );
 
 /// Start `n` requests at once; their statuses, in order.
@@ -180,4 +181,24 @@ async fn racing_updates_and_deletes_of_records_all_answer(app: TestApp) {
     assert_eq!(count(&updated, 200), 24, "{updated:?}");
     let deleted = at_once(24, |_| async { app.delete(&path, None).await.status }).await;
     assert_eq!((count(&deleted, 204), count(&deleted, 404)), (1, 23), "{deleted:?}");
+}
+
+/// Many batches at once, each creating records and updating one it created: each commits
+/// (200), none waits for a connection it cannot get.
+async fn racing_batches_all_answer(app: TestApp) {
+    let fields = json!([{"name": "title", "type": "text"}]);
+    let (owner, _, _) = crate::runtime_listing::app_with(&app, "batches@races.example", "raced-batches", fields).await;
+    let (app, owner) = (&app, &owner);
+    let batched = at_once(24, |i| async move {
+        let create = |title: String| {
+            json!({"method": "POST", "url": "/api/collections/items/records", "body": {"id": format!("batch{i:03}{title}zzzzzz"), "title": title}})
+        };
+        let update = json!({"method": "PATCH", "url": format!("/api/collections/items/records/batch{i:03}azzzzzz"), "body": {"title": "updated"}});
+        let requests = json!([create("a".into()), create("b".into()), update]);
+        app.post("/apps/raced-batches/api/batch", Some(&owner.access), json!({"requests": requests})).await.status
+    })
+    .await;
+    assert_eq!(count(&batched, 200), 24, "{batched:?}");
+    let list = app.get("/apps/raced-batches/api/collections/items/records?filter=title='updated'", None).await;
+    assert_eq!(list.expect(200).body["totalItems"], 24);
 }

@@ -13,6 +13,7 @@ pub use routes::routes;
 use collections::ddl::quote;
 use collections::model::{Collection, CollectionType, FieldKind};
 use collections::schema::compile_filter_from;
+use kernel::Exec;
 use kernel::db::Arg;
 use kernel::{Tx, args};
 use serde_json::value::RawValue;
@@ -138,10 +139,21 @@ fn source(ctx: &AppCtx, c: &Collection, args: &mut Vec<Arg>) -> PbResult<String>
 }
 
 /// The rows of `c` (its table or its view's subquery, see [`source`]) matching `cond`.
-async fn fetch_rows(ctx: &AppCtx, c: &Collection, cond: &str, mut args: Vec<Arg>) -> PbResult<Vec<Map<String, Value>>> {
+async fn fetch_rows(ctx: &AppCtx, c: &Collection, cond: &str, args: Vec<Arg>) -> PbResult<Vec<Map<String, Value>>> {
+    fetch_rows_in(Exec::Db(&ctx.db), ctx, c, cond, args).await
+}
+
+/// [`fetch_rows`] through `reads` (a batch's transaction sees its own earlier steps).
+async fn fetch_rows_in(
+    mut reads: Exec<'_>,
+    ctx: &AppCtx,
+    c: &Collection,
+    cond: &str,
+    mut args: Vec<Arg>,
+) -> PbResult<Vec<Map<String, Value>>> {
     let src = source(ctx, c, &mut args)?;
     let sql = format!("SELECT {} FROM {src} AS r WHERE {cond}", ctx.schema.row_json(c));
-    Ok(collections::rows::parse_rows(ctx.db.fetch_texts(AssertSqlSafe(sql), args).await?)?)
+    Ok(collections::rows::parse_rows(reads.fetch_texts(AssertSqlSafe(sql), args).await?)?)
 }
 
 /// The condition selecting record `id` when `rule` lets the requester see it.
@@ -169,8 +181,20 @@ pub(crate) async fn find_with_rule(
     rule: &Option<String>,
     data: &RequestData<'_>,
 ) -> PbResult<Map<String, Value>> {
+    find_with_rule_in(Exec::Db(&ctx.db), ctx, c, id, rule, data).await
+}
+
+/// [`find_with_rule`] through `reads` (see [`fetch_rows_in`]).
+async fn find_with_rule_in(
+    reads: Exec<'_>,
+    ctx: &AppCtx,
+    c: &Collection,
+    id: &str,
+    rule: &Option<String>,
+    data: &RequestData<'_>,
+) -> PbResult<Map<String, Value>> {
     let (cond, args) = id_under_rule(ctx, c, id, rule, data)?;
-    fetch_rows(ctx, c, &cond, args).await?.into_iter().next().ok_or_else(PbError::not_found)
+    fetch_rows_in(reads, ctx, c, &cond, args).await?.into_iter().next().ok_or_else(PbError::not_found)
 }
 
 pub async fn view(ctx: &AppCtx, c: &Collection, id: &str, data: &RequestData<'_>) -> PbResult<Value> {
@@ -209,7 +233,7 @@ pub async fn create(
 ) -> PbResult<Map<String, Value>> {
     // Validated before the write transaction: the writer is the one resource every write
     // queues for, so it holds nothing but the statements.
-    let (rule, prepared) = check_create(ctx, state, c, body, query, new_files).await?;
+    let (rule, prepared) = check_create(Exec::Db(&ctx.db), ctx, state, c, body, query, new_files).await?;
     let created = async {
         let mut tx = ctx.db.begin_inline().await?;
         let row = insert_created(&mut tx, ctx, state, c, &prepared.values, rule).await?;
@@ -225,7 +249,9 @@ pub async fn create(
 }
 
 /// The create rule's SQL condition (if it needs the stored record) and the validated values.
+#[allow(clippy::too_many_arguments)]
 async fn check_create(
+    reads: Exec<'_>,
     ctx: &AppCtx,
     state: &crate::RuntimeState,
     c: &Collection,
@@ -242,7 +268,7 @@ async fn check_create(
     let rule = rule_condition(ctx, c, &c.rules.create_rule, &data, 2)?;
     let mut body = body.clone();
     modifiers::apply(c, &mut body, None);
-    let prepared = validate::prepare(ctx, state, c, &body, None, new_files).await?;
+    let prepared = validate::prepare(reads, ctx, state, c, &body, None, new_files).await?;
     // Last, so that a refused or invalid record is not counted.
     state.usage.charge(&ctx.app.organization_id, kernel::Metric::Records, 1).await?;
     Ok((rule, prepared))
@@ -258,7 +284,8 @@ pub async fn create_in(
     query: &Value,
     new_files: &[String],
 ) -> PbResult<Map<String, Value>> {
-    let (rule, prepared) = check_create(ctx, state, c, body, query, new_files).await?;
+    // Checked through the batch's transaction: it sees the batch's earlier steps.
+    let (rule, prepared) = check_create(Exec::Tx(&mut *tx), ctx, state, c, body, query, new_files).await?;
     insert_created(tx, ctx, state, c, &prepared.values, rule).await
 }
 
@@ -302,7 +329,7 @@ pub async fn update(
     // the writer (SQLite) or a connection (PostgreSQL) for its statements only, never while
     // these reads wait for a connection of their own (concurrent updates on PostgreSQL
     // would otherwise take every connection and wait for one more).
-    let (existing, prepared) = check_update(ctx, state, c, id, body, query, new_files).await?;
+    let (existing, prepared) = check_update(Exec::Db(&ctx.db), ctx, state, c, id, body, query, new_files).await?;
     let mut tx = ctx.db.begin_inline().await?;
     set_columns(&mut tx, ctx, state, c, existing, &prepared.values).await?;
     tx.commit().await?;
@@ -321,12 +348,15 @@ pub async fn update_in(
     query: &Value,
     new_files: &[String],
 ) -> PbResult<()> {
-    let (existing, prepared) = check_update(ctx, state, c, id, body, query, new_files).await?;
+    let (existing, prepared) = check_update(Exec::Tx(&mut *tx), ctx, state, c, id, body, query, new_files).await?;
     set_columns(tx, ctx, state, c, existing, &prepared.values).await
 }
 
-/// The record to update, found under the update rule, and its new values, validated.
+/// The record to update, found under the update rule, and its new values, validated; read
+/// through `reads` (see [`fetch_rows_in`]).
+#[allow(clippy::too_many_arguments)]
 async fn check_update(
+    mut reads: Exec<'_>,
     ctx: &AppCtx,
     state: &crate::RuntimeState,
     c: &Collection,
@@ -340,10 +370,10 @@ async fn check_update(
     }
     let body_value = Value::Object(body.clone());
     let data = RequestData { body: &body_value, query };
-    let existing = find_with_rule(ctx, c, id, &c.rules.update_rule, &data).await?;
+    let existing = find_with_rule_in(reads.reborrow(), ctx, c, id, &c.rules.update_rule, &data).await?;
     let mut body = body.clone();
     modifiers::apply(c, &mut body, Some(&existing));
-    let prepared = validate::prepare(ctx, state, c, &body, Some(&existing), new_files).await?;
+    let prepared = validate::prepare(reads, ctx, state, c, &body, Some(&existing), new_files).await?;
     Ok((existing, prepared))
 }
 
@@ -469,7 +499,7 @@ pub async fn delete(
     query: &Value,
 ) -> PbResult<Map<String, Value>> {
     // Found under the delete rule before the write transaction (see `update`).
-    let row = check_delete(ctx, c, id, query).await?;
+    let row = check_delete(Exec::Db(&ctx.db), ctx, c, id, query).await?;
     let mut tx = ctx.db.begin_inline().await?;
     let row = delete_found(&mut tx, ctx, state, c, row).await?;
     tx.commit().await?;
@@ -485,17 +515,23 @@ pub async fn delete_in(
     id: &str,
     query: &Value,
 ) -> PbResult<Map<String, Value>> {
-    let row = check_delete(ctx, c, id, query).await?;
+    let row = check_delete(Exec::Tx(&mut *tx), ctx, c, id, query).await?;
     delete_found(tx, ctx, state, c, row).await
 }
 
-/// The record to delete, found under the delete rule.
-async fn check_delete(ctx: &AppCtx, c: &Collection, id: &str, query: &Value) -> PbResult<Map<String, Value>> {
+/// The record to delete, found under the delete rule, through `reads`.
+async fn check_delete(
+    reads: Exec<'_>,
+    ctx: &AppCtx,
+    c: &Collection,
+    id: &str,
+    query: &Value,
+) -> PbResult<Map<String, Value>> {
     if c.kind == CollectionType::View {
         return Err(PbError::bad_request("View collections are read-only."));
     }
     let data = RequestData { body: &Value::Null, query };
-    find_with_rule(ctx, c, id, &c.rules.delete_rule, &data).await
+    find_with_rule_in(reads, ctx, c, id, &c.rules.delete_rule, &data).await
 }
 
 /// Delete `row` (found by [`check_delete`]) in `tx`, with what references it.

@@ -4,6 +4,7 @@
 
 use collections::model::{Collection, CollectionType, Field, FieldKind, Storage};
 use collections::rows::{coerce, now_text, zero};
+use kernel::Exec;
 use regex_lite::Regex;
 use serde_json::{Map, Value, json};
 
@@ -51,7 +52,11 @@ pub fn normalize_date(s: &str) -> Option<String> {
 }
 
 /// Check and convert `body` for `collection`. `existing` is the current record on update.
+/// `reads`: where the checks that read (relations exist, values are unique) run: the
+/// database, or the transaction of a batch, whose earlier steps they must see.
+#[allow(clippy::too_many_arguments)]
 pub async fn prepare(
+    mut reads: Exec<'_>,
     ctx: &AppCtx,
     state: &crate::RuntimeState,
     collection: &Collection,
@@ -145,8 +150,8 @@ pub async fn prepare(
         values.insert(f.name.clone(), value);
     }
     if errors.is_empty() {
-        check_relations(ctx, collection, &values, &mut errors).await?;
-        check_unique(ctx, collection, &values, existing, &mut errors).await?;
+        check_relations(&mut reads, ctx, collection, &values, &mut errors).await?;
+        check_unique(&mut reads, ctx, collection, &values, existing, &mut errors).await?;
     }
     if !errors.is_empty() {
         let message = if creating { "Failed to create record." } else { "Failed to update record." };
@@ -334,6 +339,7 @@ pub fn random_suffix() -> String {
 }
 
 async fn check_relations(
+    reads: &mut Exec<'_>,
     ctx: &AppCtx,
     c: &Collection,
     values: &Map<String, Value>,
@@ -358,7 +364,7 @@ async fn check_relations(
         let mut distinct = ids.clone();
         distinct.sort();
         distinct.dedup();
-        let found = collections::records::count_existing(&ctx.db, ctx.ns(), target, &distinct).await?;
+        let found = collections::records::count_existing(reads.reborrow(), ctx.ns(), target, &distinct).await?;
         if found != distinct.len() as i64 {
             problem(
                 errors,
@@ -372,6 +378,7 @@ async fn check_relations(
 }
 
 async fn check_unique(
+    reads: &mut Exec<'_>,
     ctx: &AppCtx,
     c: &Collection,
     values: &Map<String, Value>,
@@ -392,7 +399,7 @@ async fn check_unique(
             continue;
         }
         let value = value.as_str().unwrap_or_default();
-        if collections::records::value_taken(&ctx.db, ctx.ns(), c, name, value, &own_id).await? {
+        if collections::records::value_taken(reads.reborrow(), ctx.ns(), c, name, value, &own_id).await? {
             problem(errors, name, "validation_not_unique", "Value must be unique.");
         }
     }

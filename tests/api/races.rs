@@ -16,7 +16,8 @@ on_both_databases!(
     racing_creations_stay_within_the_plan,
     the_last_two_owners_cannot_both_go_at_once,
     racing_updates_and_deletes_of_records_all_answer,
-    racing_batches_all_answer
+    racing_batches_all_answer,
+    racing_page_saves_keep_the_order_and_all_land
 );
 
 /// Start `n` requests at once; their statuses, in order.
@@ -201,4 +202,34 @@ async fn racing_batches_all_answer(app: TestApp) {
     assert_eq!(count(&batched, 200), 24, "{batched:?}");
     let list = app.get("/apps/raced-batches/api/collections/items/records?filter=title='updated'", None).await;
     assert_eq!(list.expect(200).body["totalItems"], 24);
+}
+
+/// Pages added at one position at once each get their own place (positions stay 0..n), and
+/// saves of one page without a version to check (no If-Match) all land, the last one
+/// winning; a save from a stale version is still refused.
+async fn racing_page_saves_keep_the_order_and_all_land(app: TestApp) {
+    let owner = app.signup("pages@races.example").await;
+    let org = app.organization(&owner, "Pages").await;
+    let project_id = project(&app, &owner, &org, "Pages").await;
+    let pages = format!("/api/v1/studio/projects/{project_id}/pages");
+    let (app, owner, pages) = (&app, &owner, pages.as_str());
+    let added = at_once(8, |i| async move {
+        app.post(pages, Some(&owner.access), json!({"name": format!("Page {i}"), "position": 0})).await.status
+    })
+    .await;
+    assert_eq!(count(&added, 201), 8, "{added:?}");
+    let listed = app.get(pages, Some(&owner.access)).await.expect(200);
+    let positions: Vec<i64> =
+        listed.body.as_array().expect("pages").iter().filter_map(|p| p["position"].as_i64()).collect();
+    assert_eq!(positions, (0..8).collect::<Vec<_>>());
+    let page = format!("{pages}/{}", listed.body[0]["id"].as_str().expect("id"));
+    let page = page.as_str();
+    let saved = at_once(8, |i| async move {
+        app.patch(page, Some(&owner.access), json!({"name": format!("Renamed {i}")})).await.status
+    })
+    .await;
+    assert_eq!(count(&saved, 200), 8, "{saved:?}");
+    let now = app.get(page, Some(&owner.access)).await.expect(200);
+    assert_eq!(now.body["version"], 9);
+    app.patch(page, Some(&owner.access), json!({"name": "Stale", "version": 3})).await.expect(409);
 }

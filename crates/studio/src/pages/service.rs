@@ -257,6 +257,14 @@ async fn keep_version(tx: &mut Tx, page: &Page, author: &str) -> Result<()> {
     Ok(())
 }
 
+/// Hold the project's page order until `tx` ends: pages added, moved or deleted at the same
+/// moment would otherwise each compute positions from the same order (PostgreSQL gave
+/// three pages position 0).
+async fn hold_order(tx: &mut Tx, project_id: &str) -> Result<()> {
+    tx.execute("UPDATE studio_projects SET updated_at = updated_at WHERE id = $1", args![project_id]).await?;
+    Ok(())
+}
+
 /// Move a page to `position`, shifting the others; positions stay 0..n.
 async fn reposition(tx: &mut Tx, project_id: &str, page_id: &str, position: i64) -> Result<()> {
     let ids: Vec<(String,)> = tx
@@ -287,6 +295,7 @@ pub async fn create(
     let id = kernel::ids::new_id();
     let now = kernel::time::now();
     let mut tx = db.begin().await?;
+    hold_order(&mut tx, project_id).await?;
     let count: i64 = tx.scalar("SELECT COUNT(*) FROM studio_pages WHERE project_id = $1", args![project_id]).await?;
     if count >= MAX_PAGES {
         return Err(Error::field("project_id", "too_many", format!("a project has at most {MAX_PAGES} pages")));
@@ -337,6 +346,9 @@ pub async fn update(
     let expected = expected.or(input.version);
     let writes_document = input.document.is_some();
     let mut tx = db.begin().await?;
+    if input.position.is_some() {
+        hold_order(&mut tx, project_id).await?;
+    }
     let current = fetch(&mut tx, project_id, page_id).await?;
     if let Some(v) = expected
         && v != current.version
@@ -355,13 +367,14 @@ pub async fn update(
             format!("another page of this project uses the slug {slug:?}"),
         )]));
     }
-    // The version check is repeated in the UPDATE so that two concurrent saves cannot both win.
+    // The version check is repeated in the UPDATE so that two concurrent saves from one
+    // version cannot both win. Without one (no If-Match, no version), the last save wins.
     let n = tx
         .execute(
             "UPDATE studio_pages SET name = COALESCE($3, name), slug = COALESCE($4, slug), seo_title = COALESCE($5, seo_title),
                     seo_description = COALESCE($6, seo_description), document = COALESCE($7, document),
                     version = version + 1, updated_at = $8, updated_by = $9
-              WHERE id = $1 AND version = $2",
+              WHERE id = $1 AND (version = $2 OR $10)",
             args![
                 page_id,
                 current.version,
@@ -371,7 +384,8 @@ pub async fn update(
                 input.seo_description,
                 input.document,
                 kernel::time::now(),
-                principal.actor_id()
+                principal.actor_id(),
+                expected.is_none()
             ],
         )
         .await?;
@@ -412,6 +426,7 @@ pub async fn delete(
 ) -> Result<()> {
     let p = access(db, principal, project_id, OrgRole::Member).await?;
     let mut tx = db.begin().await?;
+    hold_order(&mut tx, project_id).await?;
     let page = fetch(&mut tx, project_id, page_id).await?;
     tx.execute("DELETE FROM studio_page_versions WHERE page_id = $1", args![page_id]).await?;
     tx.execute("DELETE FROM studio_pages WHERE id = $1", args![page_id]).await?;

@@ -17,7 +17,8 @@ on_both_databases!(
     the_last_two_owners_cannot_both_go_at_once,
     racing_updates_and_deletes_of_records_all_answer,
     racing_batches_all_answer,
-    racing_page_saves_keep_the_order_and_all_land
+    racing_page_saves_keep_the_order_and_all_land,
+    a_plan_paid_twice_buys_two_periods
 );
 
 /// Start `n` requests at once; their statuses, in order.
@@ -232,4 +233,39 @@ async fn racing_page_saves_keep_the_order_and_all_land(app: TestApp) {
     let now = app.get(page, Some(&owner.access)).await.expect(200);
     assert_eq!(now.body["version"], 9);
     app.patch(page, Some(&owner.access), json!({"name": "Stale", "version": 3})).await.expect(409);
+}
+
+/// Two checkouts for one plan opened at once (two tabs, a double click) and both paid: each
+/// payment is invoiced and buys a period; the second used to restart the period the first
+/// had paid for, so it bought nothing.
+async fn a_plan_paid_twice_buys_two_periods(mut app: TestApp) {
+    app.reconfigure(|c| {
+        c.update_section("commerce", |s: &mut commerce::settings::CommerceConfig| s.sandbox_settle_secs = 0)
+            .expect("commerce settings")
+    })
+    .await;
+    let owner = app.signup("twice@races.example").await;
+    let org = app.organization(&owner, "Twice").await;
+    let subscribe = json!({"organization_id": org, "plan": "PRO", "period": "month",
+        "success_url": "https://shop.test/ok", "cancel_url": "https://shop.test/ko"});
+    let (app, owner) = (&app, &owner);
+    let opened = futures_util::future::join_all(
+        (0..2).map(|_| app.post("/api/v1/billing/subscribe", Some(&owner.access), subscribe.clone())),
+    )
+    .await;
+    let payments: Vec<String> =
+        opened.iter().map(|r| r.body["payment"]["id"].as_str().expect("a checkout").to_string()).collect();
+    let me = format!("/api/v1/billing/me?organization_id={org}");
+    let mut ends = Vec::new();
+    for payment in &payments {
+        assert_eq!(crate::payments::pay(app, payment, "4242424242424242", "pay").await.0, 303);
+        app.settled().await;
+        let now = app.get(&me, Some(&owner.access)).await.expect(200);
+        let end = now.body["current_period_end"].as_str().expect("a period end").to_string();
+        ends.push(time::OffsetDateTime::parse(&end, &time::format_description::well_known::Rfc3339).expect("date"));
+    }
+    let bought = ends[1] - ends[0];
+    assert!(bought > time::Duration::days(27), "the second payment bought {bought}");
+    let invoices = app.get(&format!("/api/v1/billing/invoices?organization_id={org}"), Some(&owner.access)).await;
+    assert_eq!(invoices.expect(200).body["items"].as_array().map(Vec::len), Some(2));
 }

@@ -281,12 +281,16 @@ pub async fn subscribe(
 async fn activate(tx: &mut Tx, organization_id: &str, code: &str, period: &str) -> Result<()> {
     let now = kernel::time::now();
     // A renewal paid late continues where the last period ended (the grace days were lent,
-    // not given); anything else starts now.
+    // not given). So does a payment for the plan and period the organization is on and
+    // keeps: a second checkout paid (two tabs, a double click) buys the next period, where
+    // it used to restart the one already paid for. Anything else starts now.
     let renewed: Option<(Option<OffsetDateTime>,)> = tx
         .fetch_optional(
             "SELECT current_period_end FROM billing_subscriptions
-             WHERE organization_id = $1 AND status = 'past_due' AND plan_code = $2 AND period = $3",
-            args![organization_id, code, period],
+             WHERE organization_id = $1 AND plan_code = $2 AND period = $3
+               AND (status = 'past_due'
+                    OR (status = 'active' AND NOT cancel_at_period_end AND current_period_end > $4))",
+            args![organization_id, code, period, now],
         )
         .await?;
     let start = renewed.and_then(|(end,)| end).unwrap_or(now);

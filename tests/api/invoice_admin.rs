@@ -13,11 +13,7 @@ on_both_databases!(administrators_search_resend_and_total_invoices);
 const ADMIN_INVOICES: &str = "/api/v1/admin/billing/invoices";
 
 async fn administrators_search_resend_and_total_invoices(mut app: TestApp) {
-    app.reconfigure(|c| {
-        c.update_section("commerce", |s: &mut commerce::settings::CommerceConfig| s.sandbox_settle_secs = 0)
-            .expect("commerce settings")
-    })
-    .await;
+    crate::payments::settle_at_once(&mut app).await;
     let owner = app.signup("owner@revenue.example").await;
     let org = app.organization(&owner, "Revenue").await;
     // A plan bought, and a one-off payment partly refunded.

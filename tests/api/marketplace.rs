@@ -23,11 +23,7 @@ async fn publish(app: &TestApp, who: &Session, body: Value) -> String {
 }
 
 async fn items_are_published_reviewed_bought_installed_and_rated(mut app: TestApp) {
-    app.reconfigure(|c| {
-        c.update_section("commerce", |s: &mut commerce::settings::CommerceConfig| s.sandbox_settle_secs = 0)
-            .expect("commerce settings")
-    })
-    .await;
+    crate::payments::settle_at_once(&mut app).await;
     let seller = app.signup("seller@market.example").await;
     let seller_org = app.organization(&seller, "Templates Inc").await;
     let blog = project(&app, &seller, &seller_org, "Blog starter").await;

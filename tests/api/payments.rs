@@ -35,6 +35,15 @@ async fn checkout(app: &TestApp, who: &Session, org: &str, amount: i64) -> Strin
     id
 }
 
+/// Settle the sandbox's payments at once (no simulated delay), for a test that pays.
+pub async fn settle_at_once(app: &mut TestApp) {
+    app.reconfigure(|c| {
+        c.update_section("commerce", |s: &mut commerce::settings::CommerceConfig| s.sandbox_settle_secs = 0)
+            .expect("commerce settings")
+    })
+    .await;
+}
+
 /// Submit the sandbox page's form as a browser would, without following the redirect:
 /// (status, Location).
 pub async fn pay(app: &TestApp, id: &str, card: &str, action: &str) -> (u16, String) {
@@ -60,11 +69,7 @@ async fn events(app: &TestApp, kind: &str) -> Vec<Value> {
 }
 
 async fn the_sandbox_takes_payments_end_to_end(mut app: TestApp) {
-    app.reconfigure(|c| {
-        c.update_section("commerce", |s: &mut commerce::settings::CommerceConfig| s.sandbox_settle_secs = 0)
-            .expect("commerce settings")
-    })
-    .await;
+    settle_at_once(&mut app).await;
     let owner = app.signup("owner@pay.example").await;
     let org = app.organization(&owner, "Shop").await;
 
@@ -537,11 +542,7 @@ async fn invoices_follow_payments_without_gaps(app: TestApp) {
 }
 
 async fn plans_are_bought_prorated_and_cancelled(mut app: TestApp) {
-    app.reconfigure(|c| {
-        c.update_section("commerce", |s: &mut commerce::settings::CommerceConfig| s.sandbox_settle_secs = 0)
-            .expect("commerce settings")
-    })
-    .await;
+    settle_at_once(&mut app).await;
     let plans = app.get("/api/v1/billing/plans", None).await.expect(200);
     let codes: Vec<&str> = plans.body.as_array().expect("plans").iter().filter_map(|p| p["code"].as_str()).collect();
     assert_eq!(codes, ["FREE", "PRO", "BUSINESS", "ENTERPRISE"]);

@@ -239,11 +239,7 @@ async fn racing_page_saves_keep_the_order_and_all_land(app: TestApp) {
 /// payment is invoiced and buys a period; the second used to restart the period the first
 /// had paid for, so it bought nothing.
 async fn a_plan_paid_twice_buys_two_periods(mut app: TestApp) {
-    app.reconfigure(|c| {
-        c.update_section("commerce", |s: &mut commerce::settings::CommerceConfig| s.sandbox_settle_secs = 0)
-            .expect("commerce settings")
-    })
-    .await;
+    crate::payments::settle_at_once(&mut app).await;
     let owner = app.signup("twice@races.example").await;
     let org = app.organization(&owner, "Twice").await;
     let subscribe = json!({"organization_id": org, "plan": "PRO", "period": "month",

@@ -8,7 +8,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::runtime::{Sse, Ws, subscribe};
+use crate::automation::next_json;
+use crate::runtime::{Sse, Ws as AppWs, subscribe};
 use crate::support::{Backend, PATIENCE, TestApp};
 
 /// Records large enough that a few fill a socket's buffers.
@@ -139,7 +140,7 @@ async fn a_websocket_subscriber_too_far_behind_is_closed_and_resumes() {
     let url = format!("{}/apps/lagws/api/realtime/ws", app.base.replacen("http", "ws", 1));
     let narrow = tokio_tungstenite::MaybeTlsStream::Plain(narrow_connection(&app).await);
     let (stream, _) = tokio_tungstenite::client_async(url, narrow).await.expect("the WebSocket opens");
-    let mut slow = Ws(stream);
+    let mut slow = AppWs(stream);
     let hello = slow.next().await.expect("hello");
     slow.send(json!({"type": "subscribe", "id": "s1", "topic": "items/*"})).await;
     assert_eq!(slow.next().await.expect("subscribed")["type"], "subscribed");
@@ -153,31 +154,19 @@ async fn a_websocket_subscriber_too_far_behind_is_closed_and_resumes() {
     // It reads what was queued, then the close: 1013, try again (and resume).
     let mut last_seq = 0;
     let mut delivered = 0;
-    let close = tokio::time::timeout(PATIENCE, async {
-        while let Some(message) = slow.0.next().await {
-            match message {
-                Ok(WsMessage::Text(text)) => {
-                    let event: serde_json::Value = serde_json::from_str(&text).expect("json");
-                    if event["type"] == "event" {
-                        delivered += 1;
-                        last_seq = event["seq"].as_u64().expect("seq");
-                    }
-                }
-                Ok(WsMessage::Close(frame)) => return frame.map(|f| u16::from(f.code)),
-                Ok(_) => {}
-                Err(_) => return None,
-            }
+    let close = read_until_closed(&mut slow.0, |event| {
+        if event["type"] == "event" {
+            delivered += 1;
+            last_seq = event["seq"].as_u64().expect("seq");
         }
-        None
     })
-    .await
-    .expect("the WebSocket of a subscriber that fell behind is closed");
+    .await;
     assert_eq!(close, Some(1013));
     assert!(delivered < EVENTS, "every event was delivered: the subscriber never fell behind");
 
     // Reconnected with its last `seq`, it gets what it missed, as far as the server kept
     // (the app's last 1000 events), or is told to refetch.
-    let (mut resumed, _) = Ws::open(&app, "lagws", None).await;
+    let (mut resumed, _) = AppWs::open(&app, "lagws", None).await;
     resumed
         .send(json!({"type": "subscribe", "id": "s1", "topic": "items/*",
             "resume": {"epoch": hello["epoch"], "seq": last_seq}}))
@@ -201,20 +190,23 @@ async fn create_last(app: &TestApp, slug: &str) {
     assert_eq!(created.status(), 200);
 }
 
-/// The next text message of a WebSocket as JSON, other than a ping; None once it ends.
-async fn next_message<S>(socket: &mut tokio_tungstenite::WebSocketStream<S>) -> Option<serde_json::Value>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    while let Some(Ok(message)) = socket.next().await {
-        if let WsMessage::Text(text) = message {
-            let value: serde_json::Value = serde_json::from_str(&text).expect("json");
-            if value["type"] != "ping" {
-                return Some(value);
+/// Read a WebSocket until the server closes it, handing each text message (as JSON) to
+/// `seen`; the close code, if the close came with a frame. Panics if it stays open past
+/// [`PATIENCE`].
+async fn read_until_closed(socket: &mut crate::automation::Ws, mut seen: impl FnMut(serde_json::Value)) -> Option<u16> {
+    tokio::time::timeout(PATIENCE, async {
+        while let Some(message) = socket.next().await {
+            match message {
+                Ok(WsMessage::Text(text)) => seen(serde_json::from_str(&text).expect("json")),
+                Ok(WsMessage::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+                Ok(_) => {}
+                Err(_) => return None,
             }
         }
-    }
-    None
+        None
+    })
+    .await
+    .expect("the WebSocket of a client that fell behind is closed")
 }
 
 #[tokio::test]
@@ -227,16 +219,16 @@ async fn a_notification_stream_too_far_behind_is_closed() {
     let url = format!("{}/api/v1/notifications/ws?token={}", app.base.replace("http://", "ws://"), alice.access);
     let narrow = tokio_tungstenite::MaybeTlsStream::Plain(narrow_connection(&app).await);
     let (mut slow, _) = tokio_tungstenite::client_async(&url, narrow).await.expect("the WebSocket opens");
-    assert_eq!(next_message(&mut slow).await.expect("hello")["type"], "hello");
+    assert_eq!(next_json(&mut slow).await.expect("hello")["type"], "hello");
     let (mut steady, _) = tokio_tungstenite::connect_async(&url).await.expect("the WebSocket opens");
-    assert_eq!(next_message(&mut steady).await.expect("hello")["type"], "hello");
+    assert_eq!(next_json(&mut steady).await.expect("hello")["type"], "hello");
     let steady = tokio::spawn(async move {
         let mut got = 0;
         while got < SENT {
-            match tokio::time::timeout(PATIENCE, next_message(&mut steady)).await {
-                Ok(Some(message)) if message["type"] == "notification" => got += 1,
-                Ok(Some(_)) => {}
-                _ => break,
+            match next_json(&mut steady).await {
+                Some(message) if message["type"] == "notification" => got += 1,
+                Some(_) => {}
+                None => break,
             }
         }
         got
@@ -256,19 +248,12 @@ async fn a_notification_stream_too_far_behind_is_closed() {
 
     // It reads what was queued, then the close: 1013, reconnect and list.
     let mut delivered = 0;
-    let close = tokio::time::timeout(PATIENCE, async {
-        while let Some(message) = slow.next().await {
-            match message {
-                Ok(WsMessage::Text(text)) if text.contains("\"type\":\"notification\"") => delivered += 1,
-                Ok(WsMessage::Close(frame)) => return frame.map(|f| u16::from(f.code)),
-                Ok(_) => {}
-                Err(_) => return None,
-            }
+    let close = read_until_closed(&mut slow, |message| {
+        if message["type"] == "notification" {
+            delivered += 1;
         }
-        None
     })
-    .await
-    .expect("the stream of a client that fell behind is closed");
+    .await;
     assert_eq!(close, Some(1013));
     assert!(delivered < SENT, "every notification was delivered: the client never fell behind");
     assert_eq!(steady.await.expect("the steady client"), SENT, "the steady client missed notifications");

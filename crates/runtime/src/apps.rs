@@ -13,7 +13,7 @@ use kernel::context::RequestContext;
 use kernel::json::{Json, Query};
 use kernel::principal::Principal;
 use kernel::validate::Validator;
-use kernel::{Db, Error, OrgRole, Result, args};
+use kernel::{Db, Error, Exec, OrgRole, Result, args};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::types::Json as SqlJson;
@@ -175,10 +175,15 @@ pub async fn list(db: &Db, principal: &Principal, organization_id: &str) -> Resu
     .await
 }
 
-const SNAPSHOT: &str = "SELECT collections FROM runtime_deployments WHERE app_id = $1 AND number = $2";
-
-pub async fn snapshot(db: &Db, app_id: &str, number: i64) -> Result<Vec<Collection>> {
-    let row: Option<(SqlJson<Vec<Collection>>,)> = db.fetch_optional(SNAPSHOT, args![app_id, number]).await?;
+/// The collections of deployment `number`, read from the database or inside a transaction.
+pub async fn snapshot(ex: impl Into<Exec<'_>>, app_id: &str, number: i64) -> Result<Vec<Collection>> {
+    let row: Option<(SqlJson<Vec<Collection>>,)> = ex
+        .into()
+        .fetch_optional(
+            "SELECT collections FROM runtime_deployments WHERE app_id = $1 AND number = $2",
+            args![app_id, number],
+        )
+        .await?;
     row.map(|(c,)| c.0).ok_or_else(|| Error::not_found("deployment"))
 }
 
@@ -201,10 +206,7 @@ async fn migrate_to(
     let (deployed,): (Option<i64>,) =
         tx.fetch_one("SELECT current_deployment FROM runtime_apps WHERE id = $1", args![&app.id]).await?;
     let current = match deployed {
-        Some(n) => {
-            let row: Option<(SqlJson<Vec<Collection>>,)> = tx.fetch_optional(SNAPSHOT, args![&app.id, n]).await?;
-            row.map(|(c,)| c.0).ok_or_else(|| Error::not_found("deployment"))?
-        }
+        Some(n) => snapshot(&mut tx, &app.id, n).await?,
         None => Vec::new(),
     };
     for old in current.iter().filter(|o| !target.iter().any(|t| t.id == o.id)) {

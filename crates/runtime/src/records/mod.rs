@@ -266,8 +266,7 @@ async fn check_create(
     let data = RequestData { body: &body_value, query };
     // Superusers-only collections refuse before anything is validated.
     let rule = rule_condition(ctx, c, &c.rules.create_rule, &data, 2)?;
-    let mut body = body.clone();
-    modifiers::apply(c, &mut body, None);
+    let body = modifiers::applied(c, body, None);
     let prepared = validate::prepare(reads, ctx, state, c, &body, None, new_files).await?;
     // Last, so that a refused or invalid record is not counted.
     state.usage.charge(&ctx.app.organization_id, kernel::Metric::Records, 1).await?;
@@ -371,8 +370,7 @@ async fn check_update(
     let body_value = Value::Object(body.clone());
     let data = RequestData { body: &body_value, query };
     let existing = find_with_rule_in(reads.reborrow(), ctx, c, id, &c.rules.update_rule, &data).await?;
-    let mut body = body.clone();
-    modifiers::apply(c, &mut body, Some(&existing));
+    let body = modifiers::applied(c, body, Some(&existing));
     let prepared = validate::prepare(reads, ctx, state, c, &body, Some(&existing), new_files).await?;
     Ok((existing, prepared))
 }

@@ -30,8 +30,23 @@ fn parse(key: &str) -> Option<(&str, Op)> {
     }
 }
 
+/// `body` with its modifiers applied over `existing`: borrowed as it is when it names none
+/// (the common case, kept free of a copy on every write).
+pub fn applied<'a>(
+    c: &Collection,
+    body: &'a Map<String, Value>,
+    existing: Option<&Map<String, Value>>,
+) -> std::borrow::Cow<'a, Map<String, Value>> {
+    if !body.keys().any(|k| parse(k).is_some_and(|(name, _)| c.field(name).is_some())) {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut body = body.clone();
+    apply(c, &mut body, existing);
+    std::borrow::Cow::Owned(body)
+}
+
 /// Apply the modifiers of `body` (see the module's documentation) over `existing`.
-pub fn apply(c: &Collection, body: &mut Map<String, Value>, existing: Option<&Map<String, Value>>) {
+fn apply(c: &Collection, body: &mut Map<String, Value>, existing: Option<&Map<String, Value>>) {
     let keys: Vec<String> = body.keys().filter(|k| parse(k).is_some()).cloned().collect();
     for key in keys {
         let Some((name, op)) = parse(&key) else { continue };
@@ -150,5 +165,8 @@ mod tests {
     fn other_keys_are_left_as_they_are() {
         let body = json!({"title+": "x", "unknown-": 1, "+": 2, "title": "t"});
         assert_eq!(applied(body.clone(), json!({"title": "old"})), body);
+        // Without a modifier of a field, the body is not copied.
+        let plain = json!({"title": "t", "unknown-": 1}).as_object().cloned().expect("object");
+        assert!(matches!(super::applied(&posts(), &plain, None), std::borrow::Cow::Borrowed(_)));
     }
 }

@@ -2,8 +2,10 @@
 # Runtime benchmark: the same `posts` collection (public rules) served by a Socle app and by
 # PocketBase, same machine, same load generator (wrk), same run, measured alternately.
 # Measures: list with filter and sort (with and without the total), view one record, create
-# one record (as a signed-in superuser / builder), each at CONNECTIONS connections; creates
-# go to a second collection of the same shape (`posts_created`), so that every round lists
+# one record (as a signed-in superuser / builder), update one of RECORDS records (a random
+# one, PATCH of two fields), and create-then-delete (each connection deletes what it created,
+# so half the requests are deletes), each at CONNECTIONS connections; writes go to other
+# collections of the same shape (`posts_created`, `posts_changed`), so that every round lists
 # and views the same 1,000 seeded rows; then
 # realtime delivery to SUBSCRIBERS SSE subscribers (bench/realtime.rs) and the create call's
 # latency with and without them; then each server's peak resident memory (VmHWM).
@@ -75,7 +77,7 @@ if [ "$QUIET_TOO" = 1 ]; then
 fi
 
 # Both get the same collection and the same records; prints the tokens and a record id.
-python3 - "$SOCLE_PORT" "$PB_PORT" "$RECORDS" "$([ "$QUIET_TOO" = 1 ] && echo $SOCLE_WARN_PORT)" >"$WORK/setup.env" <<'PY'
+python3 - "$SOCLE_PORT" "$PB_PORT" "$RECORDS" "$([ "$QUIET_TOO" = 1 ] && echo $SOCLE_WARN_PORT)" "$WORK" >"$WORK/setup.env" <<'PY'
 import json, sys, urllib.request
 socle, pb, n, socle_warn = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 def call(url, body=None, token=None, method=None):
@@ -87,6 +89,8 @@ def call(url, body=None, token=None, method=None):
         return json.loads(data) if data else None
 fields = [{"name": "title", "type": "text"}, {"name": "views", "type": "number"}, {"name": "published", "type": "bool"}]
 rules = {"listRule": "", "viewRule": "", "createRule": "", "updateRule": None, "deleteRule": None}
+# Updated and deleted by anyone, as the signed-in caller of the other writes is.
+open_rules = {**rules, "updateRule": "", "deleteRule": ""}
 # Socle: a builder, an organization, a project with the collection, an app, deployed.
 def socle_setup(port):
     S = f"http://127.0.0.1:{port}"
@@ -96,6 +100,7 @@ def socle_setup(port):
     project = call(f"{S}/api/v1/studio/projects", {"organization_id": org, "name": "Bench"}, tok)["id"]
     call(f"{S}/api/v1/studio/projects/{project}/collections", {"name": "posts", "fields": fields, **rules}, tok)
     call(f"{S}/api/v1/studio/projects/{project}/collections", {"name": "posts_created", "fields": fields, **rules}, tok)
+    call(f"{S}/api/v1/studio/projects/{project}/collections", {"name": "posts_changed", "fields": fields, **open_rules}, tok)
     app = call(f"{S}/api/v1/runtime/apps", {"project_id": project, "slug": "bench", "name": "Bench"}, tok)["id"]
     call(f"{S}/api/v1/runtime/apps/{app}/deploy", {}, tok)
     return f"{S}/apps/bench", tok
@@ -108,12 +113,18 @@ ptok = call(f"{P}/api/collections/_superusers/auth-with-password", {"identity": 
 call(f"{P}/api/settings", {"logs": {"maxDays": 0}}, ptok, "PATCH")
 call(f"{P}/api/collections", {"name": "posts", "type": "base", "fields": fields, **rules}, ptok)
 call(f"{P}/api/collections", {"name": "posts_created", "type": "base", "fields": fields, **rules}, ptok)
+call(f"{P}/api/collections", {"name": "posts_changed", "type": "base", "fields": fields, **open_rules}, ptok)
 servers["PB"] = (P, ptok)
 for key, (base, token) in servers.items():
     for i in range(n):
         r = call(f"{base}/api/collections/posts/records", {"title": f"post {i}", "views": (i * 7919) % 1000, "published": i % 2 == 0}, token)
     print(f"{key}_TOKEN='{token}'")
     print(f"{key}_ID={r['id']}")
+    # The records the update run picks from, one id a line.
+    with open(f"{sys.argv[5]}/{key}_changed.ids", "w") as ids:
+        for i in range(n):
+            c = call(f"{base}/api/collections/posts_changed/records", {"title": f"post {i}", "views": i, "published": True}, token)
+            ids.write(c["id"] + "\n")
 PY
 # shellcheck disable=SC1091
 source "$WORK/setup.env"
@@ -129,6 +140,45 @@ request = function()
 end
 LUA
 
+cat >"$WORK/update.lua" <<'LUA'
+-- PATCH a random record of the list in IDS (one id a line).
+wrk.method = "PATCH"
+wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = os.getenv("TOKEN")
+ids = {}
+for line in io.lines(os.getenv("IDS")) do ids[#ids + 1] = line end
+counter = 0
+request = function()
+  counter = counter + 1
+  local id = ids[math.random(#ids)]
+  return wrk.format(nil, wrk.path .. "/" .. id, nil, string.format('{"views":%d,"published":%s}', counter % 1000, counter % 2 == 0 and "true" or "false"))
+end
+LUA
+
+cat >"$WORK/create_delete.lua" <<'LUA'
+-- Create a record, then delete one this thread created, alternately: every answer to a
+-- create queues its id, and the next request deletes the oldest queued one.
+wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = os.getenv("TOKEN")
+queue, head, tail, counter = {}, 1, 0, 0
+request = function()
+  if head <= tail then
+    local id = queue[head]
+    queue[head] = nil
+    head = head + 1
+    return wrk.format("DELETE", wrk.path .. "/" .. id)
+  end
+  counter = counter + 1
+  return wrk.format("POST", nil, nil, string.format('{"title":"gone %d","views":1,"published":false}', counter))
+end
+response = function(status, headers, body)
+  if status == 200 then
+    local id = body:match('"id"%s*:%s*"([^"]+)"')
+    if id then tail = tail + 1; queue[tail] = id end
+  end
+end
+LUA
+
 FILTER='filter=views%3E500%26%26published%3Dtrue&sort=-views&perPage=20'
 # The resident-memory peak of a server (PocketBase's pip launcher may exec or spawn the binary).
 peak_rss() {
@@ -138,20 +188,23 @@ peak_rss() {
     awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$pid/status"
 }
 declare -A RESULTS
+ENDPOINTS="list list_skip_total view create update create_delete"
 for round in $(seq 1 "$ROUNDS"); do
     for who in $SERVERS; do
         case $who in
-            socle) base="http://127.0.0.1:$SOCLE_PORT/apps/bench"; id=$SOCLE_ID; token=$SOCLE_TOKEN ;;
-            socle_warn) base="http://127.0.0.1:$SOCLE_WARN_PORT/apps/bench"; id=$SOCLE_WARN_ID; token=$SOCLE_WARN_TOKEN ;;
-            pb) base="http://127.0.0.1:$PB_PORT"; id=$PB_ID; token=$PB_TOKEN ;;
+            socle) base="http://127.0.0.1:$SOCLE_PORT/apps/bench"; id=$SOCLE_ID; token=$SOCLE_TOKEN; ids=$WORK/SOCLE_changed.ids ;;
+            socle_warn) base="http://127.0.0.1:$SOCLE_WARN_PORT/apps/bench"; id=$SOCLE_WARN_ID; token=$SOCLE_WARN_TOKEN; ids=$WORK/SOCLE_WARN_changed.ids ;;
+            pb) base="http://127.0.0.1:$PB_PORT"; id=$PB_ID; token=$PB_TOKEN; ids=$WORK/PB_changed.ids ;;
         esac
         echo "== round $round: $who" >&2
         RESULTS[$who,list,$round]=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$base/api/collections/posts/records?$FILTER" | summarize)
         RESULTS[$who,list_skip_total,$round]=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$base/api/collections/posts/records?$FILTER&skipTotal=1" | summarize)
         RESULTS[$who,view,$round]=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$base/api/collections/posts/records/$id" | summarize)
         RESULTS[$who,create,$round]=$(TOKEN="$token" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/create.lua" "$base/api/collections/posts_created/records" | summarize)
+        RESULTS[$who,update,$round]=$(TOKEN="$token" IDS="$ids" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/update.lua" "$base/api/collections/posts_changed/records" | summarize)
+        RESULTS[$who,create_delete,$round]=$(TOKEN="$token" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/create_delete.lua" "$base/api/collections/posts_changed/records" | summarize)
         # Every round on stderr (req/s p50 p99 non-2xx), for the record next to the medians.
-        for what in list list_skip_total view create; do echo "   $what ${RESULTS[$who,$what,$round]}" >&2; done
+        for what in $ENDPOINTS; do echo "   $what ${RESULTS[$who,$what,$round]}" >&2; done
     done
 done
 
@@ -161,7 +214,7 @@ echo
 echo "| endpoint | server | req/s (median of $ROUNDS) | p50 | p99 | non-2xx |"
 echo "| --- | --- | --- | --- | --- | --- |"
 declare -A MEDIAN
-for what in list list_skip_total view create; do
+for what in $ENDPOINTS; do
     for who in $SERVERS; do
         rps=$(for r in $(seq 1 "$ROUNDS"); do echo "${RESULTS[$who,$what,$r]}" | awk '{print $1}'; done | median)
         MEDIAN[$who,$what]=$rps
@@ -172,7 +225,7 @@ done
 echo
 echo "| endpoint | socle / pb | socle_$SECOND / socle |"
 echo "| --- | --- | --- |"
-for what in list list_skip_total view create; do
+for what in $ENDPOINTS; do
     warn="-"
     [ "$QUIET_TOO" = 1 ] && warn=$(awk -v a="${MEDIAN[socle_warn,$what]}" -v b="${MEDIAN[socle,$what]}" 'BEGIN {printf "%.3f", a / b}')
     echo "| $what | $(awk -v a="${MEDIAN[socle,$what]}" -v b="${MEDIAN[pb,$what]}" 'BEGIN {printf "%.2fx", a / b}') | $warn |"

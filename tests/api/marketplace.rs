@@ -125,9 +125,25 @@ async fn items_are_published_reviewed_bought_installed_and_rated(mut app: TestAp
         (Some("pending"), Some(1500))
     );
     let payment = started.body["purchase"]["payment_id"].as_str().expect("payment").to_string();
+    // A second click a minute later opens a second checkout, and the buyer pays both: the
+    // first completes the purchase, the second is refunded (an admin need not notice).
+    let again = app.post(&format!("{ITEMS}/{template}/purchase"), Some(&buyer.access), buy.clone()).await.expect(200);
+    let second = again.body["purchase"]["payment_id"].as_str().expect("payment").to_string();
+    assert_ne!(payment, second, "a checkout of its own");
     assert_eq!(pay(&app, &payment, "4242424242424242", "pay").await.0, 303);
+    assert_eq!(pay(&app, &second, "4242424242424242", "pay").await.0, 303);
     app.settled().await;
     app.post(&format!("{ITEMS}/{template}/purchase"), Some(&buyer.access), buy.clone()).await.expect(409);
+    let paid = |id: String| {
+        let (app, buyer) = (&app, &buyer);
+        async move {
+            let p = app.get(&format!("/api/v1/payments/{id}"), Some(&buyer.access)).await.expect(200).body;
+            (p["status"].as_str().map(str::to_string), p["amount_refunded"].as_i64())
+        }
+    };
+    assert_eq!(paid(payment.clone()).await, (Some("succeeded".into()), Some(0)));
+    assert_eq!(paid(second.clone()).await, (Some("refunded".into()), Some(1500)));
+    assert!(app.audit_actions().await.contains(&"PAYMENT_REFUNDED".to_string()));
     let installed = app
         .post(
             &format!("{ITEMS}/{template}/install"),

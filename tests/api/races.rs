@@ -15,6 +15,7 @@ on_both_databases!(
     racing_deployments_each_apply_once,
     racing_creations_stay_within_the_plan,
     the_last_two_owners_cannot_both_go_at_once,
+    an_owner_demoted_meanwhile_acts_with_the_role_they_have_now,
     racing_updates_and_deletes_of_records_all_answer,
     racing_batches_all_answer,
     racing_page_saves_keep_the_order_and_all_land,
@@ -163,6 +164,45 @@ async fn the_last_two_owners_cannot_both_go_at_once(app: TestApp) {
             .await
             .expect("count");
         assert_eq!(owners, 1, "{how}");
+    }
+}
+
+/// An OWNER demotes another while that one demotes a third, at once: the second change runs
+/// only if its author is still an OWNER when it runs (a role checked before waiting for the
+/// organization was taken for granted, and a demoted OWNER could still demote others).
+async fn an_owner_demoted_meanwhile_acts_with_the_role_they_have_now(app: TestApp) {
+    const ORGS: &str = "/api/v1/foundation/organizations";
+    let a = app.signup("a@demoted.example").await;
+    let b = app.signup("b@demoted.example").await;
+    let c = app.signup("c@demoted.example").await;
+    for round in 0..4 {
+        let org = app.organization(&a, &format!("Demoted {round}")).await;
+        app.add_member(&org, &a, &b, "OWNER").await;
+        app.add_member(&org, &a, &c, "OWNER").await;
+        let (to_b, to_c) =
+            (format!("{ORGS}/{org}/members/{}", b.user_id), format!("{ORGS}/{org}/members/{}", c.user_id));
+        let (by_a, by_b) = tokio::join!(
+            app.patch(&to_b, Some(&a.access), json!({"role": "MEMBER"})),
+            app.patch(&to_c, Some(&b.access), json!({"role": "MEMBER"}))
+        );
+        assert_eq!(by_a.status, 204, "{}", by_a.body);
+        let changed: Vec<(String,)> = app
+            .db
+            .fetch_all(
+                "SELECT target_id FROM audit_log WHERE organization_id = $1 AND action = 'ORG_MEMBER_ROLE_CHANGED'
+                 ORDER BY created_at, id",
+                kernel::args![org.clone()],
+            )
+            .await
+            .expect("audit");
+        let order: Vec<&str> = changed.iter().map(|(t,)| t.as_str()).collect();
+        match by_b.status {
+            // B went first, as an OWNER.
+            204 => assert_eq!(order, [c.user_id.as_str(), b.user_id.as_str()], "round {round}"),
+            // B was a MEMBER by the time its change ran.
+            403 => assert_eq!(order, [b.user_id.as_str()], "round {round}"),
+            other => panic!("round {round}: {other} {}", by_b.body),
+        }
     }
 }
 

@@ -167,6 +167,7 @@ async fn a_database_of_the_per_engine_scripts_upgrades_to_the_same_schema_and_se
             ("assistant".to_string(), 1),
             ("automation".to_string(), 4),
             ("automation".to_string(), 5),
+            ("automation".to_string(), 6),
             ("collab".to_string(), 1),
             ("commerce".to_string(), 1),
             ("commerce".to_string(), 2),

@@ -481,6 +481,21 @@ async fn record_and_project_events_start_workflows(backend: Backend) {
 }
 
 /// GitHub's scheme, computed by Python's hmac module (independent of ours).
+/// `Socle-Signature` as another sender would compute it: HMAC-SHA256 of `"<t>.<body>"`.
+fn python_socle_signature(secret: &str, t: i64, body: &str) -> String {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import hmac,hashlib,sys; print('t=%s,v1=%s' % (sys.argv[2], hmac.new(sys.argv[1].encode(), (sys.argv[2] + '.' + sys.argv[3]).encode(), hashlib.sha256).hexdigest()))",
+            secret,
+            &t.to_string(),
+            body,
+        ])
+        .output()
+        .expect("python3");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 fn python_signature(secret: &str, body: &str) -> String {
     let out = std::process::Command::new("python3")
         .args([
@@ -587,6 +602,57 @@ async fn schedules_and_signed_webhooks_start_workflows(backend: Backend) {
     let done = finished(&app, &builder, accepted.body["id"].as_str().expect("id")).await;
     assert_eq!(done["context"]["vars"]["hello"], "Ada via tests");
     assert_eq!(done["context"]["trigger"]["body"]["name"], "Ada");
+
+    // A signed call starts its workflow once: replayed within the signature's tolerance
+    // (whatever ids it claims), sent again by a sender that lost the answer (signed anew,
+    // the same event id), or arriving several times at once.
+    let signed = |signature: String, headers: Vec<(&'static str, String)>| {
+        let mut req = app.client.post(app.url(&hook)).header("content-type", "application/json");
+        req = req.header("socle-signature", signature);
+        for (name, value) in headers {
+            req = req.header(name, value);
+        }
+        async move { TestApp::read(req.body(body).send().await.expect("send")).await }
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let event = || vec![("socle-event-id", "evt_1".to_string())];
+    let first = signed(python_socle_signature("whsec-abc", now, body), event()).await;
+    assert_eq!(first.status, 202, "{}", first.body);
+    let started = first.body["id"].as_str().expect("id").to_string();
+    let replayed =
+        signed(python_socle_signature("whsec-abc", now, body), vec![("socle-event-id", "evt_2".into())]).await;
+    let retried = signed(python_socle_signature("whsec-abc", now + 1, body), event()).await;
+    for again in [&replayed, &retried] {
+        assert_eq!((again.status, again.body["id"].as_str()), (200, Some(started.as_str())), "{}", again.body);
+    }
+    let racing =
+        futures_util::future::join_all((0..6).map(|_| {
+            signed(python_socle_signature("whsec-abc", now + 2, body), vec![("socle-event-id", "evt_3".into())])
+        }))
+        .await;
+    let mut statuses: Vec<u16> = racing.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 202], "{racing:?}");
+    assert!(racing.iter().all(|r| r.body["id"] == racing[0].body["id"]), "one execution for the racing copies");
+    let github = |delivery: &str| {
+        let req = app
+            .client
+            .post(app.url(&hook))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", python_signature("whsec-abc", body))
+            .header("x-github-delivery", delivery)
+            .body(body);
+        async move { TestApp::read(req.send().await.expect("send")).await.status }
+    };
+    assert_eq!((github("d-1").await, github("d-1").await, github("d-2").await), (202, 200, 202));
+    app.settled().await;
+    let workflow = hooked["id"].as_str().expect("workflow id");
+    let executions = format!("/api/v1/automation/workflows/{workflow}/executions");
+    assert_eq!(
+        count(&app.get(&executions, Some(&builder.access)).await.body),
+        5,
+        "the first unsigned-scheme call, evt_1, evt_3, d-1 and d-2"
+    );
     // Unknown hooks are 404; malformed JSON is a 400 naming the body.
     app.post("/api/v1/automation/hooks/wh_nothing", None, json!({})).await.expect(404);
     let bad = app

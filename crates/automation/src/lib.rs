@@ -194,6 +194,12 @@ pub fn migrations() -> Vec<kernel::migrate::Migration> {
             name: "sent_notifications",
             script: include_str!("../migrations/0005_sent_notifications.sql"),
         },
+        kernel::migrate::Migration {
+            module: "automation",
+            version: 6,
+            name: "hook_deliveries",
+            script: include_str!("../migrations/0006_hook_deliveries.sql"),
+        },
     ]
 }
 

@@ -50,7 +50,10 @@ impl JobHandler for Maintenance {
                         foundation::audit::service::apply_retention(db, before).await?
                     }
                 }
-                "maintenance.expired_tokens" => foundation::sessions::purge_expired(db).await?,
+                "maintenance.expired_tokens" => {
+                    foundation::sessions::purge_expired(db).await?
+                        + crate::workflows::triggers::purge_hook_deliveries(db).await?
+                }
                 "maintenance.outbox_cleanup" => kernel::outbox::purge_dispatched(db, time::Duration::days(7)).await?,
                 "maintenance.job_cleanup" => kernel::jobs::admin::purge_finished(db, time::Duration::days(30)).await?,
                 "maintenance.purge_projects" => studio::projects::service::purge_deleted(db).await? as u64,

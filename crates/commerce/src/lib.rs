@@ -112,7 +112,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
     let (renewing, renew_every) =
         (state.clone(), std::time::Duration::from_secs(state.settings.renewal_check_secs.max(1)));
     deps.provide(state.clone());
-    let (webhooks, sandbox, pdfs) = (state.clone(), state.clone(), state.clone());
+    let (webhooks, sandbox, pdfs, refunds) = (state.clone(), state.clone(), state.clone(), state.clone());
     Ok(Module::new("commerce")
         .api(router(state.clone()))
         .listener(Arc::new(billing::service::Activation(state.usage.clone())))
@@ -131,6 +131,7 @@ fn module(deps: &mut Deps) -> anyhow::Result<Module> {
             registry.register(webhooks::PROCESS_JOB, webhooks::ProcessEvent(webhooks));
             registry.register(sandbox::SETTLE_JOB, sandbox::SettleLater(sandbox));
             registry.register(invoices::service::PDF_JOB, invoices::service::MakePdf(pdfs));
+            registry.register(payments::unneeded::REFUND_JOB, payments::unneeded::RefundUnneeded(refunds));
         }))
 }
 

@@ -268,10 +268,14 @@ async fn delete_secret(
 
 /// Call a webhook-triggered workflow (no account: the token in the path is the credential;
 /// with a secret, the body must be signed with `Socle-Signature` or `X-Hub-Signature-256`).
-/// A JSON object body is also the execution's `input`.
+/// A JSON object body is also the execution's `input`. A signed call starts its workflow once:
+/// the same call again (a replay, or the sender's retry: the same `Socle-Event-Id`,
+/// `X-GitHub-Delivery` or `webhook-id`) answers 200 with the execution it started.
 #[utoipa::path(post, path = "/{token}", tag = "automation", params(("token" = String, Path)),
     request_body(content = Object, description = "Any JSON (or text) body, up to 1 MiB"),
-    responses((status = 202, body = Execution), (status = 400), (status = 401), (status = 404), (status = 413)))]
+    responses((status = 202, description = "started", body = Execution),
+        (status = 200, description = "the same signed call was received before: the execution it started", body = Execution),
+        (status = 400), (status = 401), (status = 404), (status = 409), (status = 413)))]
 async fn receive_hook(
     State(s): State<AutomationState>,
     Path(token): Path<String>,
@@ -283,8 +287,9 @@ async fn receive_hook(
         return Err(Error::PayloadTooLarge("a webhook body is at most 1 MiB".into()));
     }
     let query: Map<String, Value> = query.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-    let execution = super::triggers::receive_hook(&s, &token, &headers, query, &body).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(execution)))
+    let received = super::triggers::receive_hook(&s, &token, &headers, query, &body).await?;
+    let status = if received.duplicate { StatusCode::OK } else { StatusCode::ACCEPTED };
+    Ok((status, axum::Json(received.execution)))
 }
 
 /// The JSON Schema of a workflow definition.

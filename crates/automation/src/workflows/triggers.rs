@@ -245,14 +245,76 @@ pub fn verify_signature(secret: &str, headers: &HeaderMap, body: &[u8], now: i64
     Err("this webhook requires a signature (Socle-Signature or X-Hub-Signature-256)".into())
 }
 
-/// An incoming webhook call: start the workflow with the request as its trigger.
+/// What makes a signed call one call, so that it starts its workflow once: Socle's
+/// signature (it covers a timestamp and the body, so a replay within the tolerance carries
+/// the same one), and the sender's event or delivery id (a sender that lost the answer
+/// sends again, signed anew). Ids that are not signed cannot make a replay new: a call is a
+/// duplicate when any of its keys was seen.
+fn delivery_keys(headers: &HeaderMap) -> Vec<String> {
+    let header = |name: &str| {
+        headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty() && v.len() <= 200)
+    };
+    let mut keys = Vec::new();
+    if let Some(v1) = header("socle-signature").and_then(|s| s.split(',').find_map(|p| p.trim().strip_prefix("v1="))) {
+        keys.push(format!("signature:{v1}"));
+    }
+    for (name, kind) in
+        [("socle-event-id", "socle-event"), ("x-github-delivery", "github"), ("webhook-id", "webhook-id")]
+    {
+        if let Some(id) = header(name) {
+            keys.push(format!("{kind}:{id}"));
+        }
+    }
+    keys
+}
+
+/// Record `keys` as received for `execution` in the caller's transaction; the execution an
+/// earlier call with one of them started, if there was one (PostgreSQL makes a racing
+/// insert of the same key wait for the first transaction's end).
+async fn claim_delivery(tx: &mut Tx, workflow_id: &str, keys: &[String], execution: &str) -> Result<Option<String>> {
+    let now = kernel::time::now();
+    for key in keys {
+        let inserted = tx
+            .execute(
+                "INSERT INTO workflow_hook_deliveries (workflow_id, delivery, execution_id, received_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (workflow_id, delivery) DO NOTHING",
+                args![workflow_id, key, execution, now],
+            )
+            .await?;
+        if inserted == 0 {
+            let earlier: Option<(String,)> = tx
+                .fetch_optional(
+                    "SELECT execution_id FROM workflow_hook_deliveries WHERE workflow_id = $1 AND delivery = $2",
+                    args![workflow_id, key],
+                )
+                .await?;
+            return Ok(Some(earlier.map_or_else(String::new, |(id,)| id)));
+        }
+    }
+    Ok(None)
+}
+
+/// Forget the calls received more than a day ago (the maintenance job, hourly).
+pub async fn purge_hook_deliveries(db: &Db) -> Result<u64> {
+    let before = kernel::time::now() - time::Duration::days(1);
+    db.execute("DELETE FROM workflow_hook_deliveries WHERE received_at < $1", args![before]).await
+}
+
+/// What an incoming call started: a new execution, or the one the same call started before.
+pub struct HookReceived {
+    pub execution: engine::Execution,
+    pub duplicate: bool,
+}
+
+/// An incoming webhook call: start the workflow with the request as its trigger, once per
+/// signed call.
 pub async fn receive_hook(
     s: &AutomationState,
     token: &str,
     headers: &HeaderMap,
     query: Map<String, Value>,
     body: &[u8],
-) -> Result<engine::Execution> {
+) -> Result<HookReceived> {
     let db: &Db = &s.db;
     let wf: Option<Workflow> = db
         .fetch_optional(
@@ -262,12 +324,15 @@ pub async fn receive_hook(
         .await?;
     let wf = wf.ok_or_else(|| Error::not_found("webhook"))?;
     let def = definition::parse(&wf.definition.0)?;
+    // Unsigned calls are not deduplicated: anyone may call, so anyone could claim an id.
+    let mut keys = Vec::new();
     if let Trigger::Webhook { secret: Some(name) } = &def.trigger {
         let all = secrets::load(&s.secrets, db, &wf.project_id).await?;
         let Some(secret) = all.get(name).and_then(Value::as_str) else {
             return Err(Error::Unauthorized(format!("the webhook's secret {name} is not set in the project")));
         };
         verify_signature(secret, headers, body, kernel::time::now().unix_timestamp()).map_err(Error::Unauthorized)?;
+        keys = delivery_keys(headers);
     }
     let is_json = headers
         .get(axum::http::header::CONTENT_TYPE)
@@ -296,8 +361,14 @@ pub async fn receive_hook(
         Start { workflow: &wf, trigger, input: parsed_input(&parsed), depth: 0, started_by: None, rerun_of: None },
     )
     .await?;
+    if let Some(earlier) = claim_delivery(&mut tx, &wf.id, &keys, &id).await? {
+        drop(tx); // the new execution is not kept
+        let execution =
+            engine::fetch(db, &earlier).await.map_err(|_| Error::Conflict("this call was received already".into()))?;
+        return Ok(HookReceived { execution, duplicate: true });
+    }
     tx.commit().await?;
-    engine::fetch(db, &id).await
+    Ok(HookReceived { execution: engine::fetch(db, &id).await?, duplicate: false })
 }
 
 /// A JSON object body is also the execution's input.

@@ -423,7 +423,7 @@ pub async fn purchase(
             )
             .await?;
         }
-        complete(&mut tx, &purchase_id).await?;
+        complete(&mut tx, &purchase_id, None).await?;
         let purchase = purchase_of(&mut tx, id, &req.organization_id).await?.ok_or_else(|| Error::internal("lost"))?;
         tx.commit().await?;
         return Ok(PurchaseStarted { purchase, checkout_url: None });
@@ -462,12 +462,14 @@ pub async fn purchase(
     Ok(PurchaseStarted { purchase, checkout_url: Some(url) })
 }
 
-/// Mark a pending purchase completed and count the sale, once.
-async fn complete(tx: &mut Tx, purchase_id: &str) -> Result<()> {
+/// Mark a pending purchase completed by `payment_id` (none for a free item) and count the
+/// sale, once; `false` when it was completed already.
+async fn complete(tx: &mut Tx, purchase_id: &str, payment_id: Option<&str>) -> Result<bool> {
     let changed = tx
         .execute(
-            "UPDATE marketplace_purchases SET status = 'completed', completed_at = $2 WHERE id = $1 AND status = 'pending'",
-            args![purchase_id, kernel::time::now()],
+            "UPDATE marketplace_purchases SET status = 'completed', completed_at = $2, payment_id = COALESCE($3, payment_id)
+             WHERE id = $1 AND status = 'pending'",
+            args![purchase_id, kernel::time::now(), payment_id],
         )
         .await?;
     if changed == 1 {
@@ -478,10 +480,11 @@ async fn complete(tx: &mut Tx, purchase_id: &str) -> Result<()> {
         )
         .await?;
     }
-    Ok(())
+    Ok(changed == 1)
 }
 
-/// A paid `marketplace` payment completes its purchase.
+/// A paid `marketplace` payment completes its purchase. A second payment for a purchase
+/// another one completed (a checkout started twice, both paid) is refunded.
 pub struct Sales;
 
 impl Listener for Sales {
@@ -495,7 +498,23 @@ impl Listener for Sales {
                 return Ok(());
             }
             let Some(purchase_id) = event.payload["purpose"]["id"].as_str() else { return Ok(()) };
-            complete(tx, purchase_id).await
+            let payment_id = event.payload["payment_id"].as_str();
+            if complete(tx, purchase_id, payment_id).await? {
+                return Ok(());
+            }
+            let paid_by: Option<(Option<String>,)> = tx
+                .fetch_optional(
+                    "SELECT payment_id FROM marketplace_purchases WHERE id = $1 AND status = 'completed'",
+                    args![purchase_id],
+                )
+                .await?;
+            if let (Some(payment_id), Some((paid_by,))) = (payment_id, paid_by)
+                && paid_by.as_deref() != Some(payment_id)
+            {
+                crate::payments::unneeded::queue_refund(tx, payment_id, "the organization already had this item")
+                    .await?;
+            }
+            Ok(())
         })
     }
 }
@@ -542,7 +561,7 @@ pub async fn install(
             args![&purchase_id, id, &req.organization_id, principal.actor_id(), &item.currency, kernel::time::now()],
         )
         .await?;
-        complete(&mut tx, &purchase_id).await?;
+        complete(&mut tx, &purchase_id, None).await?;
         tx.commit().await?;
     }
     let (payload,): (String,) =

@@ -6,6 +6,7 @@
 pub mod methods;
 pub mod routes;
 pub mod service;
+pub mod unneeded;
 
 use serde::Serialize;
 use time::OffsetDateTime;

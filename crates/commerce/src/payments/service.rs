@@ -293,6 +293,18 @@ pub async fn refund(
     v.max_len("reason", &req.reason, 500);
     v.finish()?;
     let payment = get(state, principal, id).await?;
+    refund_found(state, ctx, Some(principal), payment, req).await
+}
+
+/// Refund `payment`, found and allowed: for `by`, or for the platform itself (`None`).
+pub(crate) async fn refund_found(
+    state: &CommerceState,
+    ctx: &RequestContext,
+    by: Option<&Principal>,
+    payment: Payment,
+    req: RefundRequest,
+) -> Result<Payment> {
+    let id = payment.id.as_str();
     match payment.provider.as_str() {
         "sandbox" | "paypal" | "stripe" => {}
         other => {
@@ -327,7 +339,7 @@ pub async fn refund(
     let refund_id = kernel::ids::new_id();
     tx.execute(
         "INSERT INTO payment_refunds (id, payment_id, amount, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        args![&refund_id, id, amount, req.reason.trim(), principal.actor_id(), now],
+        args![&refund_id, id, amount, req.reason.trim(), by.map_or(SYSTEM_ACTOR, Principal::actor_id), now],
     )
     .await?;
     append(
@@ -343,8 +355,8 @@ pub async fn refund(
     audit::record(
         &mut tx,
         ctx,
-        AuditEntry::new("PAYMENT_REFUNDED", Severity::Medium, "payment")
-            .by(principal)
+        by.into_iter()
+            .fold(AuditEntry::new("PAYMENT_REFUNDED", Severity::Medium, "payment"), AuditEntry::by)
             .org(&payment.organization_id)
             .target(id)
             .describe(format!("refunded {amount} {}", payment.currency)),

@@ -41,17 +41,18 @@ pub async fn create(
 ) -> Result<Invitation> {
     let (db, config) = (&state.db, &state.config);
     let principal = Principal::User(me.clone());
-    let my_role = require_org_role(db, &principal, org_id, OrgRole::Admin).await?;
+    require_org_role(db, &principal, org_id, OrgRole::Admin).await?;
     let email = normalize_email(email);
     let mut v = Validator::new();
     v.email("email", &email);
     v.finish()?;
-    if role == OrgRole::Owner && my_role != OrgRole::Owner {
-        return Err(Error::Forbidden("only an OWNER can invite another OWNER".into()));
-    }
     let seat_limit = state.usage.enforced_limit(org_id, kernel::Metric::Members).await?;
     let mut tx = db.begin().await?;
     super::hold_organization(&mut tx, org_id).await?;
+    let my_role = super::require_held_role(&mut tx, &principal, org_id, OrgRole::Admin).await?;
+    if role == OrgRole::Owner && my_role != OrgRole::Owner {
+        return Err(Error::Forbidden("only an OWNER can invite another OWNER".into()));
+    }
     let already: i64 = tx
         .scalar(
             "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.organization_id = $1 AND u.email = $2",

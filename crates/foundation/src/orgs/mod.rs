@@ -36,6 +36,25 @@ pub async fn hold_organization(tx: &mut kernel::Tx, org_id: &str) -> Result<()> 
     Ok(())
 }
 
+/// The role `principal` holds in `org_id` now, read in `tx` after [`hold_organization`]: a
+/// role checked before the hold may be stale by then (another OWNER demoted the caller
+/// meanwhile). At least `min`, else 403.
+pub async fn require_held_role(
+    tx: &mut kernel::Tx,
+    principal: &Principal,
+    org_id: &str,
+    min: OrgRole,
+) -> Result<OrgRole> {
+    let role = match principal {
+        Principal::User(u) => member_role(tx, org_id, &u.user_id).await?,
+        Principal::ApiKey(k) => (k.organization_id == org_id).then_some(k.role),
+    };
+    match role {
+        Some(role) if role >= min => Ok(role),
+        _ => Err(Error::Forbidden(format!("this action requires the {} role in the organization", min.as_str()))),
+    }
+}
+
 /// Roles (or their absence) of users in organizations, by (organization, user). Process-wide
 /// rather than per server: both ids are unique, and the writes that end an answer are counted
 /// process-wide.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::require_org_role;
+use super::{member_role, require_org_role};
 use crate::audit::{self, AuditEntry, Severity, actions};
 
 /// Organizations' names by id (deleted ones too; unknown ids are left out).
@@ -222,16 +222,6 @@ pub async fn members(db: &Db, principal: &Principal, org_id: &str, page: PageReq
     Ok(Page::new(items, page, total))
 }
 
-async fn member_role(tx: &mut Tx, org_id: &str, user_id: &str) -> Result<Option<OrgRole>> {
-    let row: Option<(String,)> = tx
-        .fetch_optional(
-            "SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2",
-            args![org_id, user_id],
-        )
-        .await?;
-    Ok(row.and_then(|(r,)| OrgRole::parse(&r)))
-}
-
 async fn owner_count(tx: &mut Tx, org_id: &str) -> Result<i64> {
     tx.scalar("SELECT COUNT(*) FROM memberships WHERE organization_id = $1 AND role = 'OWNER'", args![org_id]).await
 }
@@ -246,9 +236,10 @@ pub async fn change_role(
     user_id: &str,
     role: OrgRole,
 ) -> Result<()> {
-    let my_role = require_org_role(db, principal, org_id, OrgRole::Admin).await?;
+    require_org_role(db, principal, org_id, OrgRole::Admin).await?;
     let mut tx = db.begin().await?;
     super::hold_organization(&mut tx, org_id).await?;
+    let my_role = super::require_held_role(&mut tx, principal, org_id, OrgRole::Admin).await?;
     let current = member_role(&mut tx, org_id, user_id).await?.ok_or_else(|| Error::not_found("member"))?;
     if (current == OrgRole::Owner || role == OrgRole::Owner) && my_role != OrgRole::Owner {
         return Err(Error::Forbidden("only an OWNER can grant or remove the OWNER role".into()));
@@ -288,9 +279,10 @@ pub async fn remove_member(
     org_id: &str,
     user_id: &str,
 ) -> Result<()> {
-    let my_role = require_org_role(db, principal, org_id, OrgRole::Admin).await?;
+    require_org_role(db, principal, org_id, OrgRole::Admin).await?;
     let mut tx = db.begin().await?;
     super::hold_organization(&mut tx, org_id).await?;
+    let my_role = super::require_held_role(&mut tx, principal, org_id, OrgRole::Admin).await?;
     let current = member_role(&mut tx, org_id, user_id).await?.ok_or_else(|| Error::not_found("member"))?;
     if current == OrgRole::Owner {
         if my_role != OrgRole::Owner {

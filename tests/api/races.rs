@@ -16,6 +16,8 @@ on_both_databases!(
     racing_creations_stay_within_the_plan,
     the_last_two_owners_cannot_both_go_at_once,
     an_owner_demoted_meanwhile_acts_with_the_role_they_have_now,
+    an_invitation_accepted_in_several_tabs_joins_once,
+    nothing_is_added_to_an_organization_or_project_once_deleted,
     racing_updates_and_deletes_of_records_all_answer,
     racing_batches_all_answer,
     racing_page_saves_keep_the_order_and_all_land,
@@ -204,6 +206,89 @@ async fn an_owner_demoted_meanwhile_acts_with_the_role_they_have_now(app: TestAp
             other => panic!("round {round}: {other} {}", by_b.body),
         }
     }
+}
+
+/// One invitation accepted six times at once (tabs, a double click): one joins, the others
+/// are told the invitation was used (422 on `token`), not a generic conflict.
+async fn an_invitation_accepted_in_several_tabs_joins_once(app: TestApp) {
+    let owner = app.signup("owner@tabs.example").await;
+    let org = app.organization(&owner, "Tabs").await;
+    let member = app.signup("member@tabs.example").await;
+    app.post(
+        &format!("/api/v1/foundation/organizations/{org}/invitations"),
+        Some(&owner.access),
+        json!({"email": member.email, "role": "MEMBER"}),
+    )
+    .await
+    .expect(201);
+    let token = app.wait_for_nth_email(&member.email, "invited", 1).await.token();
+    let accepts = at_once(6, |_| async {
+        let body = json!({"token": token});
+        app.post("/api/v1/foundation/organizations/invitations/accept", Some(&member.access), body).await.status
+    })
+    .await;
+    assert_eq!((count(&accepts, 200), count(&accepts, 422)), (1, 5), "{accepts:?}");
+    let members: i64 = app
+        .db
+        .scalar("SELECT COUNT(*) FROM memberships WHERE organization_id = $1", kernel::args![org.clone()])
+        .await
+        .expect("count");
+    assert_eq!(members, 2);
+}
+
+/// Projects created while their organization is deleted, pages and collections while their
+/// project is: each is created before the deletion or refused (404) after it; none lands in
+/// what was deleted (projects did, every one, when the access check before the transaction
+/// had passed).
+async fn nothing_is_added_to_an_organization_or_project_once_deleted(app: TestApp) {
+    let owner = app.signup("owner@doomed.example").await;
+    let org = app.organization(&owner, "Doomed").await;
+    let path = format!("/api/v1/foundation/organizations/{org}");
+    let creates = at_once(8, |i| {
+        let body = json!({"organization_id": org, "name": format!("Project {i}")});
+        let (app, access) = (&app, owner.access.clone());
+        async move { app.post("/api/v1/studio/projects", Some(&access), body).await.status }
+    });
+    let (creates, deleted) = tokio::join!(creates, app.delete(&path, Some(&owner.access)));
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    assert_eq!(count(&creates, 201) + count(&creates, 404), 8, "{creates:?}");
+    let after = audited_after(&app, &org, "ORG_DELETED").await;
+    assert_eq!(after, [] as [&str; 0], "created after the deletion: {creates:?}");
+
+    let org = app.organization(&owner, "Kept").await;
+    let project_id = project(&app, &owner, &org, "Doomed project").await;
+    let studio = format!("/api/v1/studio/projects/{project_id}");
+    let creates = at_once(8, |i| {
+        let (app, access) = (&app, owner.access.clone());
+        let (pages, collections) = (format!("{studio}/pages"), format!("{studio}/collections"));
+        async move {
+            if i % 2 == 0 {
+                app.post(&pages, Some(&access), json!({"name": format!("Page {i}")})).await.status
+            } else {
+                app.post(&collections, Some(&access), json!({"name": format!("notes_{i}"), "fields": []})).await.status
+            }
+        }
+    });
+    let (creates, deleted) = tokio::join!(creates, app.delete(&studio, Some(&owner.access)));
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    assert_eq!(count(&creates, 201) + count(&creates, 404), 8, "{creates:?}");
+    let after = audited_after(&app, &org, "PROJECT_DELETED").await;
+    assert_eq!(after, [] as [&str; 0], "created after the deletion: {creates:?}");
+}
+
+/// What the audit trail of `org` records after its entry `action`. Each entry is written
+/// under the hold its change took (the deletion's under the row it marks), so their order
+/// is the order in which the changes ran; the rows' own times are read before waiting.
+async fn audited_after(app: &TestApp, org: &str, action: &str) -> Vec<String> {
+    let rows: Vec<(String,)> = app
+        .db
+        .fetch_all(
+            "SELECT action FROM audit_log WHERE organization_id = $1 ORDER BY created_at, id",
+            kernel::args![org.to_string()],
+        )
+        .await
+        .expect("audit");
+    rows.into_iter().map(|(a,)| a).skip_while(|a| a != action).skip(1).collect()
 }
 
 /// Many updates of one record at once, then deletes: each answers (200, then 204 or 404),

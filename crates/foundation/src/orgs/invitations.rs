@@ -172,6 +172,18 @@ pub async fn find_valid(tx: &mut Tx, token: &str) -> Result<Option<Invitation>> 
 /// Make `user_id` a member per the invitation and mark it accepted.
 pub async fn accept_for(tx: &mut Tx, ctx: &RequestContext, inv: &Invitation, user_id: &str, email: &str) -> Result<()> {
     let now = kernel::time::now();
+    // Claimed first, conditionally: of several accepts at once (two tabs, a double click)
+    // one joins and the others are told it was used, not that a membership already exists.
+    let claimed = tx
+        .execute(
+            "UPDATE invitations SET accepted_at = $2, accepted_by = $3
+             WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL",
+            args![&inv.id, now, user_id],
+        )
+        .await?;
+    if claimed == 0 {
+        return Err(Error::field("token", "invalid", "the invitation is invalid, expired or already used"));
+    }
     let existing: i64 = tx
         .scalar(
             "SELECT COUNT(*) FROM memberships WHERE organization_id = $1 AND user_id = $2",
@@ -185,8 +197,6 @@ pub async fn accept_for(tx: &mut Tx, ctx: &RequestContext, inv: &Invitation, use
         )
         .await?;
     }
-    tx.execute("UPDATE invitations SET accepted_at = $2, accepted_by = $3 WHERE id = $1", args![&inv.id, now, user_id])
-        .await?;
     audit::record(
         tx,
         ctx,

@@ -32,7 +32,14 @@ pub async fn member_role(tx: &mut kernel::Tx, org_id: &str, user_id: &str) -> Re
 /// under it: concurrent requests cannot all pass a limit only one of them fits under, nor
 /// each take away one of the last two OWNERs.
 pub async fn hold_organization(tx: &mut kernel::Tx, org_id: &str) -> Result<()> {
-    tx.execute("UPDATE organizations SET updated_at = updated_at WHERE id = $1", args![org_id]).await?;
+    // A deleted organization is held by nobody: a request that passed its access check
+    // before the deletion committed adds nothing to it after (404, as for an outsider).
+    let held = tx
+        .execute("UPDATE organizations SET updated_at = updated_at WHERE id = $1 AND deleted_at IS NULL", args![org_id])
+        .await?;
+    if held == 0 {
+        return Err(Error::not_found("organization"));
+    }
     Ok(())
 }
 

@@ -261,7 +261,16 @@ async fn keep_version(tx: &mut Tx, page: &Page, author: &str) -> Result<()> {
 /// moment would otherwise each compute positions from the same order (PostgreSQL gave
 /// three pages position 0).
 async fn hold_order(tx: &mut Tx, project_id: &str) -> Result<()> {
-    tx.execute("UPDATE studio_projects SET updated_at = updated_at WHERE id = $1", args![project_id]).await?;
+    // A project deleted meanwhile gets no page (it would come back with a restore).
+    let held = tx
+        .execute(
+            "UPDATE studio_projects SET updated_at = updated_at WHERE id = $1 AND deleted_at IS NULL",
+            args![project_id],
+        )
+        .await?;
+    if held == 0 {
+        return Err(Error::not_found("project"));
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ on_both_databases!(
     the_last_two_owners_cannot_both_go_at_once,
     an_owner_demoted_meanwhile_acts_with_the_role_they_have_now,
     an_invitation_accepted_in_several_tabs_joins_once,
+    two_owners_erasing_their_accounts_at_once_leave_one,
     nothing_is_added_to_an_organization_or_project_once_deleted,
     racing_updates_and_deletes_of_records_all_answer,
     racing_batches_all_answer,
@@ -274,6 +275,37 @@ async fn nothing_is_added_to_an_organization_or_project_once_deleted(app: TestAp
     assert_eq!(count(&creates, 201) + count(&creates, 404), 8, "{creates:?}");
     let after = audited_after(&app, &org, "PROJECT_DELETED").await;
     assert_eq!(after, [] as [&str; 0], "created after the deletion: {creates:?}");
+}
+
+/// The two OWNERs of an organization with another member erase their accounts at once: one
+/// goes, the other is told to transfer ownership first (409), and the organization keeps an
+/// OWNER (both went, every time, on PostgreSQL).
+async fn two_owners_erasing_their_accounts_at_once_leave_one(app: TestApp) {
+    let member = app.signup("member@erasing.example").await;
+    for round in 0..3 {
+        let a = app.signup(&format!("a{round}@erasing.example")).await;
+        let b = app.signup(&format!("b{round}@erasing.example")).await;
+        let org = app.organization(&a, &format!("Erasing {round}")).await;
+        app.add_member(&org, &a, &b, "OWNER").await;
+        app.add_member(&org, &a, &member, "MEMBER").await;
+        let body = || Some(json!({"password": PASSWORD}));
+        let (by_a, by_b) = tokio::join!(
+            app.request(reqwest::Method::DELETE, "/api/v1/foundation/users/me", Some(&a.access), body()),
+            app.request(reqwest::Method::DELETE, "/api/v1/foundation/users/me", Some(&b.access), body())
+        );
+        let mut statuses = [by_a.status, by_b.status];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [204, 409], "round {round}: {} {}", by_a.body, by_b.body);
+        let owners: i64 = app
+            .db
+            .scalar(
+                "SELECT COUNT(*) FROM memberships WHERE organization_id = $1 AND role = 'OWNER'",
+                kernel::args![org.clone()],
+            )
+            .await
+            .expect("count");
+        assert_eq!(owners, 1, "round {round}");
+    }
 }
 
 /// What the audit trail of `org` records after its entry `action`. Each entry is written

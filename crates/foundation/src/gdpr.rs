@@ -118,6 +118,18 @@ pub async fn erase(
     if user.status == "deleted" {
         return Err(Error::not_found("user"));
     }
+    // Hold every organization of the person, in one order (two erasures never wait on each
+    // other in a cycle), before counting their owners: two OWNERs erased at once would each
+    // see the other and leave the organization with none.
+    let orgs: Vec<(String,)> = tx
+        .fetch_all(
+            "SELECT organization_id FROM memberships WHERE user_id = $1 ORDER BY organization_id",
+            args![user_id],
+        )
+        .await?;
+    for (org,) in &orgs {
+        tx.execute("UPDATE organizations SET updated_at = updated_at WHERE id = $1", args![org]).await?;
+    }
     let blocking: Vec<(String,)> = tx
         .fetch_all(
             "SELECT m.organization_id FROM memberships m JOIN organizations o ON o.id = m.organization_id

@@ -18,6 +18,7 @@ on_both_databases!(
     an_owner_demoted_meanwhile_acts_with_the_role_they_have_now,
     an_invitation_accepted_in_several_tabs_joins_once,
     two_owners_erasing_their_accounts_at_once_leave_one,
+    two_administrators_cannot_remove_each_other_at_once,
     nothing_is_added_to_an_organization_or_project_once_deleted,
     racing_updates_and_deletes_of_records_all_answer,
     racing_batches_all_answer,
@@ -36,6 +37,11 @@ where
 
 fn count(statuses: &[u16], status: u16) -> usize {
     statuses.iter().filter(|s| **s == status).count()
+}
+
+/// A `SELECT COUNT(*)` with one parameter, read straight from storage.
+async fn rows(app: &TestApp, count_sql: &'static str, param: &str) -> i64 {
+    app.db.scalar(count_sql, kernel::args![param.to_string()]).await.expect("count")
 }
 
 async fn requests_racing_for_one_name_create_it_once(app: TestApp) {
@@ -65,12 +71,7 @@ async fn requests_racing_for_one_name_create_it_once(app: TestApp) {
     .await;
     assert_eq!(count(&registrations, 202), 6, "{registrations:?}");
     app.wait_for_email("twice@races.example", "Activate").await;
-    let accounts: i64 = app
-        .db
-        .scalar("SELECT COUNT(*) FROM users WHERE email = $1", kernel::args!["twice@races.example"])
-        .await
-        .expect("count");
-    assert_eq!(accounts, 1);
+    assert_eq!(rows(&app, "SELECT COUNT(*) FROM users WHERE email = $1", "twice@races.example").await, 1);
 }
 
 async fn racing_deployments_each_apply_once(app: TestApp) {
@@ -158,14 +159,8 @@ async fn the_last_two_owners_cannot_both_go_at_once(app: TestApp) {
         // The refused one is told it would remove the last OWNER (409), or, when the other
         // went first, that it is no longer an OWNER (403) or a member (404).
         assert!(matches!(statuses, [204, 403 | 404 | 409]), "{how}: {statuses:?}");
-        let owners: i64 = app
-            .db
-            .scalar(
-                "SELECT COUNT(*) FROM memberships WHERE organization_id = $1 AND role = 'OWNER'",
-                kernel::args![org.clone()],
-            )
-            .await
-            .expect("count");
+        let owners =
+            rows(&app, "SELECT COUNT(*) FROM memberships WHERE organization_id = $1 AND role = 'OWNER'", &org).await;
         assert_eq!(owners, 1, "{how}");
     }
 }
@@ -229,12 +224,7 @@ async fn an_invitation_accepted_in_several_tabs_joins_once(app: TestApp) {
     })
     .await;
     assert_eq!((count(&accepts, 200), count(&accepts, 422)), (1, 5), "{accepts:?}");
-    let members: i64 = app
-        .db
-        .scalar("SELECT COUNT(*) FROM memberships WHERE organization_id = $1", kernel::args![org.clone()])
-        .await
-        .expect("count");
-    assert_eq!(members, 2);
+    assert_eq!(rows(&app, "SELECT COUNT(*) FROM memberships WHERE organization_id = $1", &org).await, 2);
 }
 
 /// Projects created while their organization is deleted, pages and collections while their
@@ -296,15 +286,42 @@ async fn two_owners_erasing_their_accounts_at_once_leave_one(app: TestApp) {
         let mut statuses = [by_a.status, by_b.status];
         statuses.sort_unstable();
         assert_eq!(statuses, [204, 409], "round {round}: {} {}", by_a.body, by_b.body);
-        let owners: i64 = app
-            .db
-            .scalar(
-                "SELECT COUNT(*) FROM memberships WHERE organization_id = $1 AND role = 'OWNER'",
-                kernel::args![org.clone()],
-            )
-            .await
-            .expect("count");
+        let owners =
+            rows(&app, "SELECT COUNT(*) FROM memberships WHERE organization_id = $1 AND role = 'OWNER'", &org).await;
         assert_eq!(owners, 1, "round {round}");
+    }
+}
+
+/// Two administrators demote, deactivate or delete each other at once: one succeeds, the
+/// other is no longer an administrator when its request runs (403), and the platform keeps
+/// an administrator (both succeeded before, on PostgreSQL).
+async fn two_administrators_cannot_remove_each_other_at_once(app: TestApp) {
+    for (round, how) in ["demote", "deactivate", "delete"].into_iter().enumerate() {
+        let a = app.admin(&format!("a{round}@admins.example")).await;
+        let b = app.admin(&format!("b{round}@admins.example")).await;
+        let act = |by: &crate::support::Session, on: &crate::support::Session| {
+            let user = format!("/api/v1/admin/users/{}", on.user_id);
+            let (app, token) = (&app, by.access.clone());
+            async move {
+                let token = Some(token.as_str());
+                match how {
+                    "demote" => app.put(&format!("{user}/role"), token, json!({"role": "user"})).await.status,
+                    "deactivate" => {
+                        app.put(&format!("{user}/status"), token, json!({"status": "deactivated"})).await.status
+                    }
+                    _ => app.delete(&user, token).await.status,
+                }
+            }
+        };
+        let (by_a, by_b) = tokio::join!(act(&a, &b), act(&b, &a));
+        let mut statuses = [by_a, by_b];
+        statuses.sort_unstable();
+        // The loser's own session may be gone by the time it is checked (deactivated or
+        // deleted: 401), or its role checked first under the hold (403).
+        assert!(matches!(statuses, [200 | 204, 401 | 403]), "{how}: {statuses:?}");
+        let active_admin = "SELECT COUNT(*) FROM users WHERE id = $1 AND role = 'admin' AND status = 'active'";
+        let left = rows(&app, active_admin, &a.user_id).await + rows(&app, active_admin, &b.user_id).await;
+        assert_eq!(left, 1, "{how}: one of the two is still an active administrator");
     }
 }
 

@@ -37,6 +37,22 @@ pub async fn update_columns(
     ex.into().execute(AssertSqlSafe(sql), a).await
 }
 
+/// Take record `id` in the caller's transaction if its text `field` still holds `expected`
+/// (a single-use token's key): on PostgreSQL a concurrent writer of the row is waited for and
+/// its value seen, so of several requests spending one token one finds it unchanged.
+pub async fn hold_if_unchanged(
+    ex: impl Into<Exec<'_>>,
+    ns: &Namespace,
+    c: &Collection,
+    id: &str,
+    field: &str,
+    expected: &str,
+) -> Result<bool> {
+    let f = quote(field);
+    let sql = format!("UPDATE {} SET {f} = {f} WHERE \"id\" = $1 AND {f} = $2", ns.table(&c.name));
+    Ok(ex.into().execute(AssertSqlSafe(sql), args![id, expected]).await? == 1)
+}
+
 /// Whether record `id` meets `condition`, whose own parameters are numbered from `$2`.
 pub async fn row_matches(
     ex: impl Into<Exec<'_>>,

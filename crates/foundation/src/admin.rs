@@ -189,6 +189,25 @@ async fn live_user(tx: &mut kernel::Tx, id: &str) -> Result<UserRow> {
     find_by_id(tx, id).await?.filter(|u| u.status != "deleted").ok_or_else(|| Error::not_found("user"))
 }
 
+/// Hold the acting administrator's row and the target's, in id order (two administrators
+/// acting on each other at once wait in one order, not in a cycle), then check that the
+/// actor is still an active administrator: one demoted, deactivated or deleted while the
+/// request waited acts no more. Two administrators could otherwise demote, deactivate or
+/// delete each other at once and leave the platform with none.
+pub(crate) async fn hold_acting_admin(tx: &mut kernel::Tx, admin_id: &str, target_id: &str) -> Result<()> {
+    let mut ids = [admin_id, target_id];
+    ids.sort_unstable();
+    for id in ids {
+        tx.execute("UPDATE users SET updated_at = updated_at WHERE id = $1", args![id]).await?;
+    }
+    let actor: Option<(String, String)> =
+        tx.fetch_optional("SELECT role, status FROM users WHERE id = $1", args![admin_id]).await?;
+    match actor {
+        Some((role, status)) if role == PlatformRole::Admin.as_str() && status == "active" => Ok(()),
+        _ => Err(Error::Forbidden("this action requires the admin role".into())),
+    }
+}
+
 pub async fn change_role(
     db: &Db,
     ctx: &RequestContext,
@@ -200,6 +219,7 @@ pub async fn change_role(
         return Err(Error::Forbidden("administrators cannot change their own role".into()));
     }
     let mut tx = db.begin().await?;
+    hold_acting_admin(&mut tx, &admin.user_id, id).await?;
     let before = live_user(&mut tx, id).await?;
     tx.execute(
         "UPDATE users SET role = $2, updated_at = $3 WHERE id = $1",
@@ -241,6 +261,7 @@ pub async fn change_status(
         return Err(Error::Forbidden("administrators cannot change their own status".into()));
     }
     let mut tx = db.begin().await?;
+    hold_acting_admin(&mut tx, &admin.user_id, id).await?;
     let before = live_user(&mut tx, id).await?;
     let now = kernel::time::now();
     let to = match status {

@@ -114,6 +114,11 @@ pub async fn erase(
     user_id: &str,
 ) -> Result<()> {
     let mut tx = db.begin().await?;
+    if let Principal::User(admin) = by
+        && admin.user_id != user_id
+    {
+        crate::admin::hold_acting_admin(&mut tx, &admin.user_id, user_id).await?;
+    }
     let user = find_by_id(&mut tx, user_id).await?.ok_or_else(|| Error::not_found("user"))?;
     if user.status == "deleted" {
         return Err(Error::not_found("user"));

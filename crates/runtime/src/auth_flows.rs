@@ -161,8 +161,39 @@ pub(crate) async fn update(
     record: Map<String, Value>,
     values: &[(&str, Value)],
 ) -> PbResult<()> {
+    write(state, ctx, c, record, values, false).await
+}
+
+/// [`update`] for a flow that spends its token (the values give the record a new token
+/// key): only if the key is still the one the token was checked against, so that of
+/// several requests racing with one token one succeeds and the others are told it is
+/// invalid, as they would be one after the other.
+async fn update_spending_token(
+    state: &RuntimeState,
+    ctx: &AppCtx,
+    c: &Collection,
+    record: Map<String, Value>,
+    values: &[(&str, Value)],
+) -> PbResult<()> {
+    write(state, ctx, c, record, values, true).await
+}
+
+async fn write(
+    state: &RuntimeState,
+    ctx: &AppCtx,
+    c: &Collection,
+    record: Map<String, Value>,
+    values: &[(&str, Value)],
+    spending_token: bool,
+) -> PbResult<()> {
     let values: Map<String, Value> = values.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     let mut tx = ctx.db.begin().await?;
+    if spending_token {
+        let (id, key) = (text(&record, "id"), text(&record, "tokenKey"));
+        if !collections::records::hold_if_unchanged(&mut tx, ctx.ns(), c, &id, "tokenKey", &key).await? {
+            return Err(invalid_token());
+        }
+    }
     crate::records::set_columns(&mut tx, ctx, state, c, record, &values).await?;
     tx.commit().await?;
     Ok(())
@@ -264,7 +295,7 @@ async fn confirm_password_reset(
     }
     let hash = state.foundation.passwords.hash(&password).await?;
     // A new token key ends every session and makes this token single-use.
-    update(
+    update_spending_token(
         &state,
         &ctx,
         &c,
@@ -341,7 +372,7 @@ async fn confirm_email_change(
             "Value must be unique.",
         ));
     }
-    update(
+    update_spending_token(
         &state,
         &ctx,
         &c,

@@ -82,18 +82,8 @@ fn find<'a>(all: &'a [Collection], key: &str) -> Option<&'a Collection> {
 }
 
 /// Take the project's schema lock (PostgreSQL row lock; SQLite has one writer anyway).
-/// A project deleted meanwhile is not held (404): its schema changes no more.
 async fn lock(tx: &mut Tx, project_id: &str) -> Result<()> {
-    let held = tx
-        .execute(
-            "UPDATE studio_projects SET schema_version = schema_version + 1 WHERE id = $1 AND deleted_at IS NULL",
-            args![project_id],
-        )
-        .await?;
-    if held == 0 {
-        return Err(Error::not_found("project"));
-    }
-    Ok(())
+    crate::projects::hold(tx, project_id, crate::projects::Hold::Schema).await
 }
 
 /// The number of the project's next schema history entry (the schema lock is held).

@@ -257,23 +257,6 @@ async fn keep_version(tx: &mut Tx, page: &Page, author: &str) -> Result<()> {
     Ok(())
 }
 
-/// Hold the project's page order until `tx` ends: pages added, moved or deleted at the same
-/// moment would otherwise each compute positions from the same order (PostgreSQL gave
-/// three pages position 0).
-async fn hold_order(tx: &mut Tx, project_id: &str) -> Result<()> {
-    // A project deleted meanwhile gets no page (it would come back with a restore).
-    let held = tx
-        .execute(
-            "UPDATE studio_projects SET updated_at = updated_at WHERE id = $1 AND deleted_at IS NULL",
-            args![project_id],
-        )
-        .await?;
-    if held == 0 {
-        return Err(Error::not_found("project"));
-    }
-    Ok(())
-}
-
 /// Move a page to `position`, shifting the others; positions stay 0..n.
 async fn reposition(tx: &mut Tx, project_id: &str, page_id: &str, position: i64) -> Result<()> {
     let ids: Vec<(String,)> = tx
@@ -304,7 +287,7 @@ pub async fn create(
     let id = kernel::ids::new_id();
     let now = kernel::time::now();
     let mut tx = db.begin().await?;
-    hold_order(&mut tx, project_id).await?;
+    crate::projects::hold(&mut tx, project_id, crate::projects::Hold::PageOrder).await?;
     let count: i64 = tx.scalar("SELECT COUNT(*) FROM studio_pages WHERE project_id = $1", args![project_id]).await?;
     if count >= MAX_PAGES {
         return Err(Error::field("project_id", "too_many", format!("a project has at most {MAX_PAGES} pages")));
@@ -356,7 +339,7 @@ pub async fn update(
     let writes_document = input.document.is_some();
     let mut tx = db.begin().await?;
     if input.position.is_some() {
-        hold_order(&mut tx, project_id).await?;
+        crate::projects::hold(&mut tx, project_id, crate::projects::Hold::PageOrder).await?;
     }
     let current = fetch(&mut tx, project_id, page_id).await?;
     if let Some(v) = expected
@@ -435,7 +418,7 @@ pub async fn delete(
 ) -> Result<()> {
     let p = access(db, principal, project_id, OrgRole::Member).await?;
     let mut tx = db.begin().await?;
-    hold_order(&mut tx, project_id).await?;
+    crate::projects::hold(&mut tx, project_id, crate::projects::Hold::PageOrder).await?;
     let page = fetch(&mut tx, project_id, page_id).await?;
     tx.execute("DELETE FROM studio_page_versions WHERE page_id = $1", args![page_id]).await?;
     tx.execute("DELETE FROM studio_pages WHERE id = $1", args![page_id]).await?;

@@ -29,6 +29,30 @@ pub struct ProjectAccess {
 
 /// Check that `principal` may act on project `id` with at least `min`; a project that does
 /// not exist, is deleted, or belongs to an organization the caller is not in is a 404.
+/// What a hold on a project row is for.
+pub enum Hold {
+    /// Its pages' order: pages added, moved or deleted at the same moment would otherwise
+    /// each compute positions from the same order (PostgreSQL gave three pages position 0).
+    PageOrder,
+    /// Its schema: the version goes up, so readers of a cached schema see the change.
+    Schema,
+}
+
+/// Hold project `id` until `tx` ends (a row lock on PostgreSQL; on SQLite the write makes
+/// the transaction the writer). A project deleted meanwhile is not held (404): a request
+/// that passed its access check before the deletion adds nothing to it after.
+pub async fn hold(tx: &mut kernel::Tx, id: &str, what: Hold) -> Result<()> {
+    let set = match what {
+        Hold::PageOrder => "updated_at = updated_at",
+        Hold::Schema => "schema_version = schema_version + 1",
+    };
+    let sql = format!("UPDATE studio_projects SET {set} WHERE id = $1 AND deleted_at IS NULL");
+    if tx.execute(sqlx::AssertSqlSafe(sql), kernel::args![id]).await? == 0 {
+        return Err(kernel::Error::not_found("project"));
+    }
+    Ok(())
+}
+
 pub async fn access(db: &Db, principal: &Principal, id: &str, min: OrgRole) -> Result<ProjectAccess> {
     let row: Option<(String, String, String)> = db
         .fetch_optional(

@@ -19,6 +19,8 @@ on_both_databases!(
     an_invitation_accepted_in_several_tabs_joins_once,
     two_owners_erasing_their_accounts_at_once_leave_one,
     two_administrators_cannot_remove_each_other_at_once,
+    a_project_deleted_or_restored_twice_at_once_changes_once,
+    an_account_erased_by_its_owner_and_an_administrator_at_once_is_erased_once,
     nothing_is_added_to_an_organization_or_project_once_deleted,
     racing_updates_and_deletes_of_records_all_answer,
     racing_batches_all_answer,
@@ -322,6 +324,52 @@ async fn two_administrators_cannot_remove_each_other_at_once(app: TestApp) {
         let active_admin = "SELECT COUNT(*) FROM users WHERE id = $1 AND role = 'admin' AND status = 'active'";
         let left = rows(&app, active_admin, &a.user_id).await + rows(&app, active_admin, &b.user_id).await;
         assert_eq!(left, 1, "{how}: one of the two is still an active administrator");
+    }
+}
+
+/// A project moved to the trash twice at once (two tabs), then restored twice at once: each
+/// happens once, with one audit entry, and the other request is told why (404: already in
+/// the trash; 409: not deleted any more).
+async fn a_project_deleted_or_restored_twice_at_once_changes_once(app: TestApp) {
+    let owner = app.signup("owner@trash.example").await;
+    let org = app.organization(&owner, "Trash").await;
+    let project_id = project(&app, &owner, &org, "Twice").await;
+    let path = format!("/api/v1/studio/projects/{project_id}");
+    let deletes = at_once(2, |_| async { app.delete(&path, Some(&owner.access)).await.status }).await;
+    assert_eq!((count(&deletes, 204), count(&deletes, 404)), (1, 1), "{deletes:?}");
+    let restore = format!("{path}/restore");
+    let restores = at_once(2, |_| async { app.post(&restore, Some(&owner.access), json!({})).await.status }).await;
+    assert_eq!((count(&restores, 200), count(&restores, 409)), (1, 1), "{restores:?}");
+    let audited = |action: &'static str| {
+        let org = org.clone();
+        let app = &app;
+        async move {
+            let sql = format!("SELECT COUNT(*) FROM audit_log WHERE organization_id = $1 AND action = '{action}'");
+            let n: i64 = app.db.scalar(sqlx::AssertSqlSafe(sql), kernel::args![org]).await.expect("count");
+            n
+        }
+    };
+    assert_eq!((audited("PROJECT_DELETED").await, audited("PROJECT_RESTORED").await), (1, 1));
+}
+
+/// A person erases their account while an administrator deletes it: one erasure happens, the
+/// other finds the account gone (404), never a deadlock's 500 (the two took the person's row
+/// and their organization in opposite orders).
+async fn an_account_erased_by_its_owner_and_an_administrator_at_once_is_erased_once(app: TestApp) {
+    let admin = app.admin("root@erased.example").await;
+    for round in 0..3 {
+        let person = app.signup(&format!("p{round}@erased.example")).await;
+        app.organization(&person, &format!("Alone {round}")).await;
+        let me = "/api/v1/foundation/users/me";
+        let user = format!("/api/v1/admin/users/{}", person.user_id);
+        let (own, by_admin) = tokio::join!(
+            app.request(reqwest::Method::DELETE, me, Some(&person.access), Some(json!({"password": PASSWORD}))),
+            app.delete(&user, Some(&admin.access))
+        );
+        let mut statuses = [own.status, by_admin.status];
+        statuses.sort_unstable();
+        // The person's request may also find their session already ended (401).
+        assert!(matches!(statuses, [204, 401 | 404]), "round {round}: {statuses:?} {} {}", own.body, by_admin.body);
     }
 }
 

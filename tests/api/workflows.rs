@@ -622,7 +622,11 @@ async fn schedules_and_signed_webhooks_start_workflows(backend: Backend) {
     let replayed =
         signed(python_socle_signature("whsec-abc", now, body), vec![("socle-event-id", "evt_2".into())]).await;
     let retried = signed(python_socle_signature("whsec-abc", now + 1, body), event()).await;
-    for again in [&replayed, &retried] {
+    // The same signature spelled otherwise (capitals, a decoy v1 first) is the same call.
+    let spelled = python_socle_signature("whsec-abc", now, body);
+    let (t, v1) = spelled.split_once(",v1=").expect("t and v1");
+    let disguised = signed(format!("{t},v1=00,v1={}", v1.to_uppercase()), vec![]).await;
+    for again in [&replayed, &retried, &disguised] {
         assert_eq!((again.status, again.body["id"].as_str()), (200, Some(started.as_str())), "{}", again.body);
     }
     let racing =

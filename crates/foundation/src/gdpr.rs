@@ -114,10 +114,15 @@ pub async fn erase(
     user_id: &str,
 ) -> Result<()> {
     let mut tx = db.begin().await?;
-    if let Principal::User(admin) = by
-        && admin.user_id != user_id
-    {
-        crate::admin::hold_acting_admin(&mut tx, &admin.user_id, user_id).await?;
+    // User rows before organizations, whoever erases: an administrator's erasure and the
+    // person's own, or two erasures sharing an organization, wait in one order.
+    match by {
+        Principal::User(admin) if admin.user_id != user_id => {
+            crate::admin::hold_acting_admin(&mut tx, &admin.user_id, user_id).await?;
+        }
+        _ => {
+            tx.execute("UPDATE users SET updated_at = updated_at WHERE id = $1", args![user_id]).await?;
+        }
     }
     let user = find_by_id(&mut tx, user_id).await?.ok_or_else(|| Error::not_found("user"))?;
     if user.status == "deleted" {

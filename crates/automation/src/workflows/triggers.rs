@@ -220,8 +220,15 @@ fn constant_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Check a signed call: `Socle-Signature: t=<unix>,v1=<hex HMAC(secret, "t.body")>` (the
-/// scheme Socle's own webhooks use) or GitHub's `X-Hub-Signature-256: sha256=<hex>`.
-pub fn verify_signature(secret: &str, headers: &HeaderMap, body: &[u8], now: i64) -> std::result::Result<(), String> {
+/// scheme Socle's own webhooks use) or GitHub's `X-Hub-Signature-256: sha256=<hex>`. Returns
+/// the Socle signature that was checked (its bytes, however the header spelled them), which
+/// names the call: a replay carries the same one.
+pub fn verify_signature(
+    secret: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> std::result::Result<Option<Vec<u8>>, String> {
     if let Some(sig) = headers.get("socle-signature").and_then(|v| v.to_str().ok()) {
         let parts: Map<String, Value> = sig
             .split(',')
@@ -235,28 +242,29 @@ pub fn verify_signature(secret: &str, headers: &HeaderMap, body: &[u8], now: i64
             return Err("the signature's timestamp is too old or in the future".into());
         }
         let expected = hmac_hex(secret, &[t.to_string().as_bytes(), b".", body]);
-        return if constant_eq(&expected, &v1) { Ok(()) } else { Err("the signature does not match".into()) };
+        return if constant_eq(&expected, &v1) { Ok(Some(v1)) } else { Err("the signature does not match".into()) };
     }
     if let Some(sig) = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok()) {
         let given = sig.strip_prefix("sha256=").and_then(|h| hex::decode(h).ok()).unwrap_or_default();
         let expected = hmac_hex(secret, &[body]);
-        return if constant_eq(&expected, &given) { Ok(()) } else { Err("the signature does not match".into()) };
+        return if constant_eq(&expected, &given) { Ok(None) } else { Err("the signature does not match".into()) };
     }
     Err("this webhook requires a signature (Socle-Signature or X-Hub-Signature-256)".into())
 }
 
-/// What makes a signed call one call, so that it starts its workflow once: Socle's
-/// signature (it covers a timestamp and the body, so a replay within the tolerance carries
-/// the same one), and the sender's event or delivery id (a sender that lost the answer
-/// sends again, signed anew). Ids that are not signed cannot make a replay new: a call is a
-/// duplicate when any of its keys was seen.
-fn delivery_keys(headers: &HeaderMap) -> Vec<String> {
+/// What makes a signed call one call, so that it starts its workflow once: the Socle
+/// signature that was verified (it covers a timestamp and the body, so a replay within the
+/// tolerance carries the same one; taken as verified, not as spelled, so that a replay
+/// cannot look new by writing it differently), and the sender's event or delivery id (a
+/// sender that lost the answer sends again, signed anew). Ids that are not signed cannot
+/// make a replay new: a call is a duplicate when any of its keys was seen.
+fn delivery_keys(verified: Option<&[u8]>, headers: &HeaderMap) -> Vec<String> {
     let header = |name: &str| {
         headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty() && v.len() <= 200)
     };
     let mut keys = Vec::new();
-    if let Some(v1) = header("socle-signature").and_then(|s| s.split(',').find_map(|p| p.trim().strip_prefix("v1="))) {
-        keys.push(format!("signature:{v1}"));
+    if let Some(signature) = verified {
+        keys.push(format!("signature:{}", hex::encode(signature)));
     }
     for (name, kind) in
         [("socle-event-id", "socle-event"), ("x-github-delivery", "github"), ("webhook-id", "webhook-id")]
@@ -331,8 +339,9 @@ pub async fn receive_hook(
         let Some(secret) = all.get(name).and_then(Value::as_str) else {
             return Err(Error::Unauthorized(format!("the webhook's secret {name} is not set in the project")));
         };
-        verify_signature(secret, headers, body, kernel::time::now().unix_timestamp()).map_err(Error::Unauthorized)?;
-        keys = delivery_keys(headers);
+        let verified = verify_signature(secret, headers, body, kernel::time::now().unix_timestamp())
+            .map_err(Error::Unauthorized)?;
+        keys = delivery_keys(verified.as_deref(), headers);
     }
     let is_json = headers
         .get(axum::http::header::CONTENT_TYPE)
@@ -386,13 +395,22 @@ mod tests {
         let mut h = HeaderMap::new();
         let sig = crate::webhooks::sign("k3y", 1_700_000_000, body);
         h.insert("socle-signature", sig.parse().unwrap_or_else(|_| panic!("header")));
-        assert_eq!(verify_signature("k3y", &h, body, 1_700_000_100), Ok(()));
+        let checked = verify_signature("k3y", &h, body, 1_700_000_100).expect("verified");
+        // The key is the signature as verified: a replay spelling it in capitals, or with a
+        // decoy v1 before it, is the same call.
+        let keys = delivery_keys(checked.as_deref(), &h);
+        let mut shouted = HeaderMap::new();
+        let hex_part = sig.split_once("v1=").map(|(_, h)| h.to_uppercase()).unwrap_or_default();
+        let replay = format!("t=1700000000,v1=00,v1={hex_part}");
+        shouted.insert("socle-signature", replay.parse().unwrap_or_else(|_| panic!("header")));
+        let again = verify_signature("k3y", &shouted, body, 1_700_000_100).expect("verified");
+        assert_eq!(delivery_keys(again.as_deref(), &shouted), keys);
         assert!(verify_signature("k3y", &h, body, 1_700_001_000).is_err(), "too old");
         assert!(verify_signature("other", &h, body, 1_700_000_100).is_err());
         let mut gh = HeaderMap::new();
         let hex = hex::encode(hmac_hex("k3y", &[body]));
         gh.insert("x-hub-signature-256", format!("sha256={hex}").parse().unwrap_or_else(|_| panic!("header")));
-        assert_eq!(verify_signature("k3y", &gh, body, 0), Ok(()));
+        assert_eq!(verify_signature("k3y", &gh, body, 0), Ok(None));
         assert!(verify_signature("k3y", &HeaderMap::new(), body, 0).is_err());
     }
 

@@ -136,7 +136,7 @@ pub async fn register(state: &FoundationState, ctx: &RequestContext, req: Regist
     )
     .await?;
     if let Some(inv) = &invitation {
-        crate::orgs::invitations::accept_for(&mut tx, ctx, inv, &id, &email).await?;
+        crate::orgs::invitations::accept_for(&mut tx, ctx, inv, (&id, &email), "invite_token").await?;
     } else if !active {
         let token = tokens::issue(&mut tx, &id, tokens::ACTIVATION, state.security.activation_ttl_secs).await?;
         emails::activation(&mut tx, &state.config.public_url, &email, req.first_name.trim(), &token).await?;

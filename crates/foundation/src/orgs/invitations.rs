@@ -170,7 +170,14 @@ pub async fn find_valid(tx: &mut Tx, token: &str) -> Result<Option<Invitation>> 
 }
 
 /// Make `user_id` a member per the invitation and mark it accepted.
-pub async fn accept_for(tx: &mut Tx, ctx: &RequestContext, inv: &Invitation, user_id: &str, email: &str) -> Result<()> {
+/// `token_field` names the request's field that carried the invitation's token.
+pub async fn accept_for(
+    tx: &mut Tx,
+    ctx: &RequestContext,
+    inv: &Invitation,
+    (user_id, email): (&str, &str),
+    token_field: &str,
+) -> Result<()> {
     let now = kernel::time::now();
     // Claimed first, conditionally: of several accepts at once (two tabs, a double click)
     // one joins and the others are told it was used, not that a membership already exists.
@@ -182,7 +189,7 @@ pub async fn accept_for(tx: &mut Tx, ctx: &RequestContext, inv: &Invitation, use
         )
         .await?;
     if claimed == 0 {
-        return Err(Error::field("token", "invalid", "the invitation is invalid, expired or already used"));
+        return Err(Error::field(token_field, "invalid", "the invitation is invalid, expired or already used"));
     }
     let existing: i64 = tx
         .scalar(
@@ -219,7 +226,7 @@ pub async fn accept(db: &Db, ctx: &RequestContext, me: &UserPrincipal, token: &s
     if inv.email != me.email {
         return Err(Error::Forbidden("this invitation was sent to another email address".into()));
     }
-    accept_for(&mut tx, ctx, &inv, &me.user_id, &me.email).await?;
+    accept_for(&mut tx, ctx, &inv, (&me.user_id, &me.email), "token").await?;
     tx.commit().await?;
     Ok(inv.organization_id)
 }

@@ -27,8 +27,6 @@ pub struct ProjectAccess {
     pub role: OrgRole,
 }
 
-/// Check that `principal` may act on project `id` with at least `min`; a project that does
-/// not exist, is deleted, or belongs to an organization the caller is not in is a 404.
 /// What a hold on a project row is for.
 pub enum Hold {
     /// Its pages' order: pages added, moved or deleted at the same moment would otherwise
@@ -53,6 +51,8 @@ pub async fn hold(tx: &mut kernel::Tx, id: &str, what: Hold) -> Result<()> {
     Ok(())
 }
 
+/// Check that `principal` may act on project `id` with at least `min`; a project that does
+/// not exist, is deleted, or belongs to an organization the caller is not in is a 404.
 pub async fn access(db: &Db, principal: &Principal, id: &str, min: OrgRole) -> Result<ProjectAccess> {
     let row: Option<(String, String, String)> = db
         .fetch_optional(

@@ -324,7 +324,17 @@ pub async fn delete(db: &Db, ctx: &RequestContext, principal: &Principal, id: &s
     let p = access(db, principal, id, OrgRole::Member).await?;
     let mut tx = db.begin().await?;
     let now = kernel::time::now();
-    tx.execute("UPDATE studio_projects SET deleted_at = $2, updated_at = $2 WHERE id = $1", args![id, now]).await?;
+    // Conditional: of two deletions at once one moves the project to the trash, the other
+    // finds it gone (404), and the trash keeps the first deletion's time.
+    let deleted = tx
+        .execute(
+            "UPDATE studio_projects SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            args![id, now],
+        )
+        .await?;
+    if deleted == 0 {
+        return Err(Error::not_found("project"));
+    }
     kernel::access_changes::announce(&mut tx, kernel::access_changes::Scope::Project(id.to_string())).await?;
     tx.execute(
         "UPDATE studio_share_links SET revoked_at = $2 WHERE project_id = $1 AND revoked_at IS NULL",
@@ -370,11 +380,15 @@ pub async fn restore(
     let allowance = project_allowance(usage, &org).await?;
     let mut tx = db.begin().await?;
     check_project_quota(&mut tx, allowance, &org).await?;
-    tx.execute(
-        "UPDATE studio_projects SET deleted_at = NULL, updated_at = $2 WHERE id = $1",
-        args![id, kernel::time::now()],
-    )
-    .await?;
+    let restored = tx
+        .execute(
+            "UPDATE studio_projects SET deleted_at = NULL, updated_at = $2 WHERE id = $1 AND deleted_at IS NOT NULL",
+            args![id, kernel::time::now()],
+        )
+        .await?;
+    if restored == 0 {
+        return Err(Error::Conflict("the project is not deleted".into()));
+    }
     foundation::audit::record(
         &mut tx,
         ctx,

@@ -189,6 +189,13 @@ async fn live_user(tx: &mut kernel::Tx, id: &str) -> Result<UserRow> {
     find_by_id(tx, id).await?.filter(|u| u.status != "deleted").ok_or_else(|| Error::not_found("user"))
 }
 
+/// Hold user `id`'s row until `tx` ends (a row lock on PostgreSQL; on SQLite the write makes
+/// the transaction the writer).
+pub(crate) async fn hold_user(tx: &mut kernel::Tx, id: &str) -> Result<()> {
+    tx.execute("UPDATE users SET updated_at = updated_at WHERE id = $1", args![id]).await?;
+    Ok(())
+}
+
 /// Hold the acting administrator's row and the target's, in id order (two administrators
 /// acting on each other at once wait in one order, not in a cycle), then check that the
 /// actor is still an active administrator: one demoted, deactivated or deleted while the
@@ -198,7 +205,7 @@ pub(crate) async fn hold_acting_admin(tx: &mut kernel::Tx, admin_id: &str, targe
     let mut ids = [admin_id, target_id];
     ids.sort_unstable();
     for id in ids {
-        tx.execute("UPDATE users SET updated_at = updated_at WHERE id = $1", args![id]).await?;
+        hold_user(tx, id).await?;
     }
     let actor: Option<(String, String)> =
         tx.fetch_optional("SELECT role, status FROM users WHERE id = $1", args![admin_id]).await?;

@@ -120,9 +120,7 @@ pub async fn erase(
         Principal::User(admin) if admin.user_id != user_id => {
             crate::admin::hold_acting_admin(&mut tx, &admin.user_id, user_id).await?;
         }
-        _ => {
-            tx.execute("UPDATE users SET updated_at = updated_at WHERE id = $1", args![user_id]).await?;
-        }
+        _ => crate::admin::hold_user(&mut tx, user_id).await?,
     }
     let user = find_by_id(&mut tx, user_id).await?.ok_or_else(|| Error::not_found("user"))?;
     if user.status == "deleted" {

@@ -23,6 +23,14 @@ pub struct RequestContext {
     pub user_agent: Option<String>,
 }
 
+impl RequestContext {
+    /// The context of work the platform does itself (a job, the CLI, a scheduled renewal),
+    /// named in audit entries by `agent` where a request would give its user agent.
+    pub fn internal(agent: &str) -> Self {
+        RequestContext { request_id: String::new(), ip: None, user_agent: Some(agent.to_string()) }
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
     type Rejection = Infallible;
 

@@ -27,7 +27,7 @@ use crate::payments::service::{CheckoutRequest, Purpose, SYSTEM_ACTOR, default_p
 use foundation::audit::{self, AuditEntry, Severity};
 
 fn system_ctx() -> RequestContext {
-    RequestContext { request_id: String::new(), ip: None, user_agent: Some("socle-renewals".into()) }
+    RequestContext::internal("socle-renewals")
 }
 
 /// Every `period` until the server stops; failures are logged and retried at the next pass.

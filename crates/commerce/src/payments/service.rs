@@ -296,6 +296,12 @@ pub async fn refund(
     refund_found(state, ctx, Some(principal), payment, req).await
 }
 
+/// Whether `provider`'s payments are refunded through its API (the others, by hand in its
+/// back office).
+pub(crate) fn refunds_through_api(provider: &str) -> bool {
+    matches!(provider, "sandbox" | "paypal" | "stripe")
+}
+
 /// Refund `payment`, found and allowed: for `by`, or for the platform itself (`None`).
 pub(crate) async fn refund_found(
     state: &CommerceState,
@@ -305,13 +311,11 @@ pub(crate) async fn refund_found(
     req: RefundRequest,
 ) -> Result<Payment> {
     let id = payment.id.as_str();
-    match payment.provider.as_str() {
-        "sandbox" | "paypal" | "stripe" => {}
-        other => {
-            return Err(Error::Conflict(format!(
-                "{other} takes no refunds through its API: refund it in its back office"
-            )));
-        }
+    if !refunds_through_api(&payment.provider) {
+        return Err(Error::Conflict(format!(
+            "{} takes no refunds through its API: refund it in its back office",
+            payment.provider
+        )));
     }
     if !matches!(payment.status.as_str(), "succeeded" | "partially_refunded") {
         return Err(Error::Conflict(format!("a {} payment cannot be refunded", payment.status)));

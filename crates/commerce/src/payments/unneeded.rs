@@ -10,14 +10,11 @@ use kernel::jobs::{Job, JobContext, JobError, JobFuture, JobHandler, NewJob};
 use kernel::{Result, Tx};
 use serde_json::json;
 
-use super::service::{RefundRequest, find, refund_found};
+use super::service::{RefundRequest, find, refund_found, refunds_through_api};
 use crate::CommerceState;
 use foundation::audit::{self, AuditEntry, Severity};
 
 pub const REFUND_JOB: &str = "commerce.refund_unneeded";
-
-/// Providers whose refunds go through their API; the others are refunded by hand.
-const REFUNDABLE: [&str; 3] = ["sandbox", "stripe", "paypal"];
 
 /// Queue the refund of `payment_id` in the caller's transaction, once per payment.
 pub async fn queue_refund(tx: &mut Tx, payment_id: &str, reason: &str) -> Result<()> {
@@ -36,8 +33,8 @@ pub async fn refund_unneeded(state: &CommerceState, payment_id: &str, reason: &s
     if !matches!(payment.status.as_str(), "succeeded" | "partially_refunded") {
         return Ok("nothing to refund");
     }
-    let ctx = RequestContext { request_id: String::new(), ip: None, user_agent: Some("socle-refunds".into()) };
-    if !REFUNDABLE.contains(&payment.provider.as_str()) {
+    let ctx = RequestContext::internal("socle-refunds");
+    if !refunds_through_api(&payment.provider) {
         let mut tx = state.db.begin().await?;
         audit::record(
             &mut tx,

@@ -718,7 +718,7 @@ pub async fn create_superuser(state: &FoundationState, email: &str, password: &s
     v.password("password", password);
     v.finish()?;
     let hash = state.passwords.hash(password).await?;
-    let ctx = RequestContext { request_id: String::new(), ip: None, user_agent: Some("socle-cli".into()) };
+    let ctx = RequestContext::internal("socle-cli");
     let mut tx = state.db.begin().await?;
     let now = kernel::time::now();
     let id = match find_by_email(&mut tx, &email).await? {

@@ -27,7 +27,7 @@ pub async fn configure_users(app: &TestApp, owner: &Session, project_id: &str, a
 }
 
 /// The code of the `n`th OTP email to `to`.
-async fn otp_code(app: &TestApp, to: &str, n: usize) -> String {
+pub async fn otp_code(app: &TestApp, to: &str, n: usize) -> String {
     let mail = app.wait_for_nth_email(to, "sign-in code", n).await;
     mail.text
         .lines()

@@ -25,7 +25,9 @@ on_both_databases!(
     racing_updates_and_deletes_of_records_all_answer,
     racing_batches_all_answer,
     racing_page_saves_keep_the_order_and_all_land,
-    a_plan_paid_twice_buys_two_periods
+    a_plan_paid_twice_buys_two_periods,
+    a_unique_value_taken_meanwhile_names_its_field,
+    an_app_code_spent_meanwhile_is_invalid_not_rate_limited
 );
 
 /// Start `n` requests at once; their statuses, in order.
@@ -486,4 +488,114 @@ async fn a_plan_paid_twice_buys_two_periods(mut app: TestApp) {
     assert!(bought > time::Duration::days(27), "the second payment bought {bought}");
     let invoices = app.get(&format!("/api/v1/billing/invoices?organization_id={org}"), Some(&owner.access)).await;
     assert_eq!(invoices.expect(200).body["items"].as_array().map(Vec::len), Some(2));
+}
+
+/// Records racing for one unique value (a handle, an end user's address): one gets it, and
+/// each other is told which field is taken, as it would be had it come second.
+async fn a_unique_value_taken_meanwhile_names_its_field(app: TestApp) {
+    let app = &app;
+    let owner = app.signup("owner@unique-races.example").await;
+    let org = app.organization(&owner, "Handles").await;
+    let project_id = project(app, &owner, &org, "Handles").await;
+    app.post(
+        &format!("/api/v1/studio/projects/{project_id}/collections"),
+        Some(&owner.access),
+        json!({"name": "handles", "fields": [{"name": "handle", "type": "text", "unique": true}],
+            "listRule": "", "viewRule": "", "createRule": "", "updateRule": ""}),
+    )
+    .await
+    .expect(201);
+    crate::runtime::create_and_deploy(app, &owner, &project_id, "handles").await;
+    let records = "/apps/handles/api/collections/handles/records";
+    let taken_field = |body: &Value| {
+        body["data"].as_object().map(|d| d.iter().map(|(k, v)| format!("{k}:{}", v["code"])).collect::<Vec<_>>())
+    };
+
+    let created = futures_util::future::join_all(
+        (0..6).map(|_| async { app.post(records, None, json!({"handle": "ada"})).await }),
+    )
+    .await;
+    let statuses: Vec<u16> = created.iter().map(|r| r.status).collect();
+    assert_eq!((count(&statuses, 200), count(&statuses, 400)), (1, 5), "{statuses:?}");
+    for refused in created.iter().filter(|r| r.status == 400) {
+        assert_eq!(
+            taken_field(&refused.body),
+            Some(vec!["handle:\"validation_not_unique\"".to_string()]),
+            "{}",
+            refused.body
+        );
+    }
+
+    let mut ids = vec![];
+    for handle in ["bea", "cy"] {
+        let r = app.post(records, None, json!({"handle": handle})).await.expect(200);
+        ids.push(r.body["id"].as_str().expect("id").to_string());
+    }
+    let updated = futures_util::future::join_all(
+        ids.iter().map(|id| async move { app.patch(&format!("{records}/{id}"), None, json!({"handle": "dee"})).await }),
+    )
+    .await;
+    let statuses: Vec<u16> = updated.iter().map(|r| r.status).collect();
+    assert_eq!((count(&statuses, 200), count(&statuses, 400)), (1, 1), "{statuses:?}");
+    let refused = updated.iter().find(|r| r.status == 400).expect("a refusal");
+    assert_eq!(
+        taken_field(&refused.body),
+        Some(vec!["handle:\"validation_not_unique\"".to_string()]),
+        "{}",
+        refused.body
+    );
+
+    let users = "/apps/handles/api/collections/users/records";
+    let signed_up = futures_util::future::join_all((0..6).map(|_| async {
+        app.post(
+            users,
+            None,
+            json!({"email": "same@unique-races.example", "password": "secret-pass-123",
+            "passwordConfirm": "secret-pass-123"}),
+        )
+        .await
+    }))
+    .await;
+    let statuses: Vec<u16> = signed_up.iter().map(|r| r.status).collect();
+    assert_eq!((count(&statuses, 200), count(&statuses, 400)), (1, 5), "{statuses:?}");
+    for refused in signed_up.iter().filter(|r| r.status == 400) {
+        assert_eq!(
+            taken_field(&refused.body),
+            Some(vec!["email:\"validation_not_unique\"".to_string()]),
+            "{}",
+            refused.body
+        );
+    }
+}
+
+/// An app's one-time password sent several times at once (a double submit): one signs in;
+/// the others find it spent, "invalid or expired", not "too many attempts".
+async fn an_app_code_spent_meanwhile_is_invalid_not_rate_limited(app: TestApp) {
+    let app = &app;
+    let (owner, project_id, app_id) = crate::runtime::blog(app, "owner@otp-races.example", "otpraces").await;
+    crate::app_factors::configure_users(
+        app,
+        &owner,
+        &project_id,
+        &app_id,
+        json!({"otp": {"enabled": true, "duration": 120, "length": 6}}),
+    )
+    .await;
+    crate::runtime::end_user(app, "otpraces", "eve@otp-races.example").await;
+    let base = "/apps/otpraces/api/collections/users";
+    for round in 1..=3 {
+        let sent =
+            app.post(&format!("{base}/request-otp"), None, json!({"email": "eve@otp-races.example"})).await.expect(200);
+        let otp_id = sent.body["otpId"].as_str().expect("otpId").to_string();
+        let code = crate::app_factors::otp_code(app, "eve@otp-races.example", round).await;
+        let answers = futures_util::future::join_all((0..4).map(|_| async {
+            app.post(&format!("{base}/auth-with-otp"), None, json!({"otpId": otp_id, "password": code})).await
+        }))
+        .await;
+        let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+        assert_eq!((count(&statuses, 200), count(&statuses, 400)), (1, 3), "round {round}: {statuses:?}");
+        for refused in answers.iter().filter(|r| r.status == 400) {
+            assert_eq!(refused.body["message"], "Invalid or expired OTP");
+        }
+    }
 }

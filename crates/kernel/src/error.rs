@@ -100,12 +100,16 @@ impl Error {
     }
 }
 
+/// What a write refused by a unique index says (both databases), so that a caller can tell
+/// it from the other conflicts.
+pub const UNIQUE_VIOLATION: &str = "a resource with these values already exists";
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e
             && db.is_unique_violation()
         {
-            return Error::Conflict("a resource with these values already exists".into());
+            return Error::Conflict(UNIQUE_VIOLATION.into());
         }
         if matches!(e, sqlx::Error::PoolTimedOut) {
             return Error::Unavailable("the database is busy, try again".into());

@@ -260,7 +260,7 @@ pub(crate) fn to_error(e: rusqlite::Error) -> Error {
             rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
         )
     {
-        return Error::Conflict("a resource with these values already exists".into());
+        return Error::Conflict(crate::error::UNIQUE_VIOLATION.into());
     }
     Error::Internal(anyhow::Error::new(e))
 }

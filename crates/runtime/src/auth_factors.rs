@@ -264,7 +264,11 @@ async fn auth_with_otp(
         )
         .await?;
     if counted != 1 {
-        return Err(too_many());
+        // Either the attempts ran out, or a concurrent request with the right code spent
+        // the OTP meanwhile (then it is expired, not rate limited).
+        let left: Option<(i64,)> =
+            tx.fetch_optional("SELECT attempts FROM runtime_otps WHERE id = $1", args![&otp_id]).await?;
+        return Err(if left.is_some() { too_many() } else { invalid() });
     }
     if !kernel::ids::constant_time_eq(otp_hash(&otp_id, &code).as_bytes(), hash.as_bytes()) {
         tx.commit().await?;

@@ -51,6 +51,14 @@ impl PbError {
         e
     }
 
+    /// A refusal by a unique index: a value that must be unique is taken (validated, or
+    /// found by the database when a concurrent write took it first).
+    pub fn is_unique_violation(&self) -> bool {
+        self.status == StatusCode::BAD_REQUEST
+            && (self.message == kernel::error::UNIQUE_VIOLATION
+                || self.data.values().any(|v| v.get("code").and_then(Value::as_str) == Some("validation_not_unique")))
+    }
+
     pub fn with_fields(message: &str, fields: Map<String, Value>) -> Self {
         PbError {
             status: StatusCode::BAD_REQUEST,

@@ -238,9 +238,15 @@ pub async fn create(
         let mut tx = ctx.db.begin_inline().await?;
         let row = insert_created(&mut tx, ctx, state, c, &prepared.values, rule).await?;
         tx.commit().await?;
-        Ok(row)
+        Ok::<_, PbError>(row)
     }
     .await;
+    let created = match created {
+        Err(lost) if lost.is_unique_violation() => {
+            Err(validate::taken_meanwhile(ctx, c, &prepared.values, None, lost).await)
+        }
+        other => other,
+    };
     if created.is_err() {
         // The record charged in `check_create` was not made after all.
         state.usage.note(&ctx.app.organization_id, kernel::Metric::Records, -1);
@@ -329,9 +335,18 @@ pub async fn update(
     // these reads wait for a connection of their own (concurrent updates on PostgreSQL
     // would otherwise take every connection and wait for one more).
     let (existing, prepared) = check_update(Exec::Db(&ctx.db), ctx, state, c, id, body, query, new_files).await?;
-    let mut tx = ctx.db.begin_inline().await?;
-    set_columns(&mut tx, ctx, state, c, existing, &prepared.values).await?;
-    tx.commit().await?;
+    let written = async {
+        let mut tx = ctx.db.begin_inline().await?;
+        set_columns(&mut tx, ctx, state, c, existing.clone(), &prepared.values).await?;
+        tx.commit().await.map_err(PbError::from)
+    }
+    .await;
+    match written {
+        Err(lost) if lost.is_unique_violation() => {
+            return Err(validate::taken_meanwhile(ctx, c, &prepared.values, Some(&existing), lost).await);
+        }
+        other => other?,
+    }
     load(ctx, c, id).await
 }
 

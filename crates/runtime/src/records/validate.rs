@@ -377,6 +377,35 @@ async fn check_relations(
     Ok(())
 }
 
+/// The answer to a write that lost a race for a unique value: another record took it between
+/// this write's check and its statement. The check is made again in a transaction of its own
+/// (the write's has failed; PostgreSQL has aborted it), which sees the other write: committed
+/// on PostgreSQL, which raises the violation only once the other transaction commits; on
+/// SQLite perhaps still in the writer's group commit, which only the writer's connection
+/// sees. So the answer names the field as a check before the write would have; when it finds
+/// none (a given id that is taken), `lost` stands.
+pub async fn taken_meanwhile(
+    ctx: &AppCtx,
+    c: &Collection,
+    values: &Map<String, Value>,
+    existing: Option<&Map<String, Value>>,
+    lost: PbError,
+) -> PbError {
+    let mut errors = Map::new();
+    let checked = async {
+        let mut tx = ctx.db.begin_inline().await?;
+        check_unique(&mut Exec::Tx(&mut tx), ctx, c, values, existing, &mut errors).await
+    };
+    match checked.await {
+        Ok(()) if !errors.is_empty() => {
+            let message = if existing.is_none() { "Failed to create record." } else { "Failed to update record." };
+            PbError::with_fields(message, errors)
+        }
+        Ok(()) => lost,
+        Err(e) => e,
+    }
+}
+
 async fn check_unique(
     reads: &mut Exec<'_>,
     ctx: &AppCtx,

@@ -60,7 +60,6 @@ start_socle() { # the same data directory every time
     mkdir -p "$WORK/socle"
     # Socle as users run it: default logs (an access line per request, here per connection).
     SOCLE_DATA_DIR="$WORK/socle" SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false \
-    SOCLE_RATE_LIMIT__GLOBAL_PER_MINUTE=1000000000 SOCLE_RATE_LIMIT__REGISTER_PER_HOUR=1000 \
     SOCLE_ACCESS_TOKEN_TTL_SECS=86400 \
         "$SOCLE_BIN" serve --bind 127.0.0.1:$SOCLE_PORT >>"$WORK/socle.log" 2>&1 &
     SOCLE_PID=$!; PIDS+=("$SOCLE_PID")

@@ -25,7 +25,6 @@ echo "| ---: | --- | --- |"
 for n in $EDITORS; do
     rm -rf "$WORK/data"; mkdir -p "$WORK/data"
     SOCLE_DATA_DIR="$WORK/data" SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false \
-    SOCLE_RATE_LIMIT__GLOBAL_PER_MINUTE=1000000000 SOCLE_RATE_LIMIT__REGISTER_PER_HOUR=1000 \
         "$SOCLE_BIN" serve --bind 127.0.0.1:$PORT >>"$WORK/socle.log" 2>&1 &
     PID=$!
     for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

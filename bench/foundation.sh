@@ -35,8 +35,8 @@ summarize() {
 
 echo "== starting Socle" >&2
 mkdir -p "$WORK/socle"
-RUST_LOG=warn SOCLE_DATA_DIR="$WORK/socle" SOCLE_RATE_LIMIT__GLOBAL_PER_MINUTE=1000000000 \
-SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false SOCLE_RATE_LIMIT__REGISTER_PER_HOUR=1000 \
+RUST_LOG=warn SOCLE_DATA_DIR="$WORK/socle" \
+SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false \
     "$SOCLE_BIN" serve --bind 127.0.0.1:$SOCLE_PORT >"$WORK/socle.log" 2>&1 &
 SOCLE_PID=$!; PIDS+=("$SOCLE_PID")
 wait_http "http://127.0.0.1:$SOCLE_PORT/healthz"

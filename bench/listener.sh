@@ -27,7 +27,7 @@ summarize() {
 
 run() { # name binary
     rm -rf "$WORK/data"
-    SOCLE_DATA_DIR="$WORK/data" SOCLE_RATE_LIMIT__GLOBAL_PER_MINUTE=1000000000 \
+    SOCLE_DATA_DIR="$WORK/data" \
         "$2" serve --bind 127.0.0.1:$PORT >"$WORK/$1.log" 2>&1 &
     PID=$!
     wait_http "http://127.0.0.1:$PORT/healthz"

@@ -32,7 +32,7 @@ rps() { awk '/Requests\/sec/ {print $2}'; }
 start_socle() { # $1: RUST_LOG (empty: the default filter), $2: where stderr goes
     local level=(-u RUST_LOG)
     [ -n "$1" ] && level=("RUST_LOG=$1")
-    env "${level[@]}" SOCLE_DATA_DIR="$WORK/socle" SOCLE_RATE_LIMIT__GLOBAL_PER_MINUTE=1000000000 \
+    env "${level[@]}" SOCLE_DATA_DIR="$WORK/socle" \
         SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false \
         "$SOCLE_BIN" serve --bind 127.0.0.1:$SOCLE_PORT >/dev/null 2>"$2" &
     SOCLE_PID=$!

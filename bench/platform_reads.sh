@@ -15,8 +15,8 @@ W=$(mktemp -d)
 PORT=18403
 SERVER=
 trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
-SOCLE_DATA_DIR="$W/data" SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false SOCLE_RATE_LIMIT__GLOBAL_PER_MINUTE=1000000000 \
-    SOCLE_RATE_LIMIT__REGISTER_PER_HOUR=1000 SOCLE_ACCESS_TOKEN_TTL_SECS=86400 \
+SOCLE_DATA_DIR="$W/data" SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false \
+    SOCLE_ACCESS_TOKEN_TTL_SECS=86400 \
     "$BIN" serve --bind 127.0.0.1:$PORT >"$W/serve.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -52,7 +52,7 @@ summarize() {
 
 start_socle() { # port, log level, name, metering (true/false)
     echo "== starting Socle $3 (RUST_LOG=$2, metering ${4:-true})" >&2
-    RUST_LOG=$2 SOCLE_DATA_DIR="$WORK/$3" SOCLE_RATE_LIMIT__GLOBAL_PER_MINUTE=1000000000 \
+    RUST_LOG=$2 SOCLE_DATA_DIR="$WORK/$3" \
     SOCLE_USAGE__METERING=${4:-true} \
     SOCLE_SECURITY__REQUIRE_EMAIL_ACTIVATION=false \
         "$SOCLE_BIN" serve --bind "127.0.0.1:$1" >"$WORK/$3.log" 2>&1 &

@@ -188,11 +188,18 @@ async fn oversized_bodies_are_413(backend: Backend) {
 async fn global_rate_limit_answers_429(backend: Backend) {
     // One request a minute past the burst: the eight requests would have to take minutes,
     // not the four seconds that 60 a minute allowed, for the bucket to refill in between.
-    let app = TestApp::spawn_with(backend, |c| {
+    let mut app = TestApp::spawn_with(backend, |c| {
         c.rate_limit.global_per_minute = 1;
         c.rate_limit.global_burst = 4;
     })
     .await;
+    // A client on the server's own machine is not limited.
+    for _ in 0..8 {
+        let local = app.get("/healthz", None).await.expect(200);
+        assert!(local.header("ratelimit-limit").is_none());
+    }
+    // A remote one is: directly, or named by a proxy on the machine.
+    app.as_remote_client("203.0.113.9");
     let mut statuses = Vec::new();
     for _ in 0..8 {
         statuses.push(app.get("/healthz", None).await);

@@ -234,6 +234,19 @@ impl TestApp {
         }
     }
 
+    /// Send every later request as a remote client at `ip` would reach the server through a
+    /// proxy on its machine (trusted by default, which names the client in
+    /// `X-Forwarded-For`): the rate limits that spare local clients apply.
+    pub fn as_remote_client(&mut self, ip: &str) {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", ip.parse().expect("an address"));
+        self.client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .default_headers(headers)
+            .build()
+            .expect("client");
+    }
+
     /// Stop the server and start it again on the same database and data folder (a new
     /// port), as an operator's restart would.
     pub async fn restart(&mut self) {

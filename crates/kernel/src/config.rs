@@ -61,7 +61,8 @@ pub struct Config {
     pub header_read_timeout_secs: u64,
     /// Addresses or CIDR blocks of your reverse proxies. Only connections from them may set
     /// the client address (`X-Forwarded-For`, read from the right) and `X-Forwarded-Proto`.
-    /// A list, or one comma-separated string (`SOCLE_TRUSTED_PROXIES=10.0.0.0/8,192.168.1.2`).
+    /// A list, or one comma-separated string (`SOCLE_TRUSTED_PROXIES=10.0.0.0/8,192.168.1.2`);
+    /// by default the loopback addresses (a proxy on the same machine).
     #[serde(deserialize_with = "string_or_list")]
     pub trusted_proxies: Vec<String>,
     /// `json` (default) or `pretty`.
@@ -167,7 +168,8 @@ impl Default for Config {
             upload_limit_bytes: 32 * 1024 * 1024,
             request_timeout_secs: 30,
             header_read_timeout_secs: 30,
-            trusted_proxies: Vec::new(),
+            // A proxy on the same machine (nginx, Caddy) is trusted to name the client.
+            trusted_proxies: vec!["127.0.0.0/8".into(), "::1".into()],
             log_format: "json".into(),
             rate_limit: RateLimitConfig::default(),
             s3: S3Config::default(),

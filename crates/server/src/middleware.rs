@@ -73,7 +73,12 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
     req.extensions_mut().insert(ctx);
 
     let cors = edge.cors.decide(&req);
-    let decision = edge.rate_limiter.as_ref().map(|limiter| limiter.check(&ip_key));
+    // A client on this machine is not limited (`kernel::context::is_local_address`).
+    let decision = edge
+        .rate_limiter
+        .as_ref()
+        .filter(|_| !kernel::context::is_local_address(&ip_key))
+        .map(|limiter| limiter.check(&ip_key));
     let mut response = REQUEST_ID
         .scope(request_id.clone(), async {
             let response = match (decision, cors) {

@@ -198,7 +198,14 @@ async fn global_rate_limit_answers_429(backend: Backend) {
         let local = app.get("/healthz", None).await.expect(200);
         assert!(local.header("ratelimit-limit").is_none());
     }
-    // A remote one is: directly, or named by a proxy on the machine.
+    // Whatever came through a proxy is, even a client that claims to be local.
+    app.as_remote_client("127.0.0.1");
+    let mut claimed = Vec::new();
+    for _ in 0..8 {
+        claimed.push(app.get("/healthz", None).await.status);
+    }
+    assert!(claimed.contains(&429), "{claimed:?}");
+    // A remote client named by a proxy on the machine has a budget of its own.
     app.as_remote_client("203.0.113.9");
     let mut statuses = Vec::new();
     for _ in 0..8 {

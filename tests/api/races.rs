@@ -566,6 +566,38 @@ async fn a_unique_value_taken_meanwhile_names_its_field(app: TestApp) {
             refused.body
         );
     }
+
+    // Two end users confirming a change to one new address at once: one gets it.
+    let users = "/apps/handles/api/collections/users";
+    let mut confirmations = vec![];
+    for (n, who) in ["fay@unique-races.example", "gus@unique-races.example"].into_iter().enumerate() {
+        let (token, _) = crate::runtime::end_user(app, "handles", who).await;
+        let body = json!({"newEmail": "wanted@unique-races.example"});
+        let asked = app
+            .client
+            .post(app.url(&format!("{users}/request-email-change")))
+            .header("authorization", token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(asked.status(), 204);
+        let change =
+            app.wait_for_nth_email("wanted@unique-races.example", "Confirm your new email", n + 1).await.token();
+        confirmations.push(json!({"token": change, "password": "secret-pass-123"}));
+    }
+    let confirm = format!("{users}/confirm-email-change");
+    let confirmed =
+        futures_util::future::join_all(confirmations.iter().map(|body| app.post(&confirm, None, body.clone()))).await;
+    let statuses: Vec<u16> = confirmed.iter().map(|r| r.status).collect();
+    assert_eq!((count(&statuses, 204), count(&statuses, 400)), (1, 1), "{statuses:?}");
+    let refused = confirmed.iter().find(|r| r.status == 400).expect("a refusal");
+    assert_eq!(
+        taken_field(&refused.body),
+        Some(vec!["newEmail:\"validation_not_unique\"".to_string()]),
+        "{}",
+        refused.body
+    );
 }
 
 /// An app's one-time password sent several times at once (a double submit): one signs in;

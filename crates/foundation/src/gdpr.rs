@@ -229,7 +229,7 @@ struct EraseBody {
 /// Erase my account (GDPR article 17): anonymized, signed out everywhere, cannot sign in.
 #[utoipa::path(delete, path = "/me", tag = "users",
     request_body = EraseBody,
-    responses((status = 204), (status = 401), (status = 409), (status = 422)),
+    responses((status = 204), (status = 401), (status = 404), (status = 409), (status = 422)),
     security(("bearer" = [])))]
 async fn erase_me(
     State(state): State<FoundationState>,
@@ -237,7 +237,11 @@ async fn erase_me(
     CurrentUser(me): CurrentUser,
     Json(body): Json<EraseBody>,
 ) -> Result<StatusCode> {
-    let user = crate::accounts::find_by_id(&state.db, &me.user_id).await?.ok_or_else(|| Error::not_found("user"))?;
+    let user = crate::accounts::find_by_id(&state.db, &me.user_id)
+        .await?
+        .filter(|u| u.status != "deleted")
+        // Erased meanwhile (by an administrator): gone, not a wrong password.
+        .ok_or_else(|| Error::not_found("user"))?;
     if state.passwords.verify(&body.password, &user.password_hash).await? == Verdict::Invalid {
         return Err(Error::field("password", "incorrect", "the password is incorrect"));
     }

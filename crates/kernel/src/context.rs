@@ -29,24 +29,13 @@ impl RequestContext {
     pub fn internal(agent: &str) -> Self {
         RequestContext { request_id: String::new(), ip: None, user_agent: Some(agent.to_string()) }
     }
-
-    /// The client address that per-address rate limits count, or `None` for a client on the
-    /// server's own machine (see [`is_local_address`]).
-    pub fn limited_address(&self) -> Option<&str> {
-        self.ip.as_deref().filter(|ip| !is_local_address(ip))
-    }
 }
 
-/// Whether `ip` is a loopback address: a client on the server's own machine (a health
-/// check, a script, a load test, a proxy that does not forward the client's address). Rate
-/// limits protect the server from remote clients; a local one could stop it anyway, and a
-/// local proxy that does not forward addresses would otherwise make every client share one
-/// budget (the whole site throttled to one client's rate).
-pub fn is_local_address(ip: &str) -> bool {
-    match ip.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(v4)) => v4.is_loopback(),
-        Ok(std::net::IpAddr::V6(v6)) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
-        Err(_) => false,
+/// Whether `ip` is a loopback address (IPv4, IPv6, or IPv4 mapped into IPv6).
+pub fn is_loopback(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback(),
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
     }
 }
 
@@ -59,16 +48,17 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
 }
 
 #[cfg(test)]
-mod local_address_tests {
-    use super::is_local_address;
+mod loopback_tests {
+    use super::is_loopback;
 
     #[test]
-    fn only_loopback_addresses_are_local() {
+    fn loopback_addresses() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().map_err(|e| format!("{s}: {e}"));
         for local in ["127.0.0.1", "127.10.0.3", "::1", "::ffff:127.0.0.1"] {
-            assert!(is_local_address(local), "{local}");
+            assert_eq!(ip(local).map(is_loopback), Ok(true), "{local}");
         }
-        for remote in ["203.0.113.9", "10.0.0.1", "::ffff:10.0.0.1", "2001:db8::1", "", "localhost", "0.0.0.0"] {
-            assert!(!is_local_address(remote), "{remote}");
+        for remote in ["203.0.113.9", "10.0.0.1", "::ffff:10.0.0.1", "2001:db8::1", "0.0.0.0"] {
+            assert_eq!(ip(remote).map(is_loopback), Ok(false), "{remote}");
         }
     }
 }

@@ -364,21 +364,22 @@ async fn confirm_email_change(
         ));
     }
     let new_email = claims.new_email.clone().ok_or_else(invalid_token)?;
-    if find_by_email(&ctx, &c, &new_email).await?.is_some() {
-        return Err(PbError::field(
+    let taken = || {
+        PbError::field(
             "Failed to confirm the email change.",
             "newEmail",
             "validation_not_unique",
             "Value must be unique.",
-        ));
+        )
+    };
+    if find_by_email(&ctx, &c, &new_email).await?.is_some() {
+        return Err(taken());
     }
-    update_spending_token(
-        &state,
-        &ctx,
-        &c,
-        record,
-        &[("email", new_email.into()), ("verified", true.into()), ("tokenKey", kernel::ids::random_token(36).into())],
-    )
-    .await?;
-    Ok(no_content())
+    let values =
+        [("email", new_email.into()), ("verified", true.into()), ("tokenKey", kernel::ids::random_token(36).into())];
+    match update_spending_token(&state, &ctx, &c, record, &values).await {
+        // Another account took the address since the check above.
+        Err(e) if e.is_unique_violation() => Err(taken()),
+        other => other.map(|()| no_content()),
+    }
 }

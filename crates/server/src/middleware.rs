@@ -73,12 +73,13 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
     req.extensions_mut().insert(ctx);
 
     let cors = edge.cors.decide(&req);
-    // A client on this machine is not limited (`kernel::context::is_local_address`).
-    let decision = edge
-        .rate_limiter
-        .as_ref()
-        .filter(|_| !kernel::context::is_local_address(&ip_key))
-        .map(|limiter| limiter.check(&ip_key));
+    // The global limit spares a client on this machine that connects directly (a health
+    // check, a script, a load test): it could stop the server anyway, and a local proxy that
+    // does not name its clients would otherwise throttle the whole site to one client's
+    // budget. Anything that came through a proxy, whatever address it claims, is limited;
+    // the sign-in, sign-up and reset limits apply to every client.
+    let direct_local = peer.is_some_and(kernel::context::is_loopback) && !req.headers().contains_key("x-forwarded-for");
+    let decision = edge.rate_limiter.as_ref().filter(|_| !direct_local).map(|limiter| limiter.check(&ip_key));
     let mut response = REQUEST_ID
         .scope(request_id.clone(), async {
             let response = match (decision, cors) {

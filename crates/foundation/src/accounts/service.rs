@@ -70,15 +70,14 @@ pub async fn register(state: &FoundationState, ctx: &RequestContext, req: Regist
     validate_names(&mut v, &req.first_name, &req.last_name);
     v.finish()?;
 
-    if let Some(ip) = ctx.limited_address() {
-        if let Some(wait) = state.limits.registrations_by_ip.blocked_for(ip) {
-            return Err(Error::TooManyRequests {
-                retry_after_secs: wait,
-                detail: "too many registrations from this address".into(),
-            });
-        }
-        state.limits.registrations_by_ip.record(ip);
+    let ip_key = ctx.ip.clone().unwrap_or_default();
+    if let Some(wait) = state.limits.registrations_by_ip.blocked_for(&ip_key) {
+        return Err(Error::TooManyRequests {
+            retry_after_secs: wait,
+            detail: "too many registrations from this address".into(),
+        });
     }
+    state.limits.registrations_by_ip.record(&ip_key);
 
     let password_hash = state.passwords.hash(&req.password).await?;
     let mut tx = state.db.begin().await?;
@@ -207,12 +206,11 @@ pub async fn login(
     v.text("email", &email, 254);
     v.text("password", password, 1024);
     v.finish()?;
-    // Failures count against the account from anywhere, and against the address of a
-    // remote client.
-    let ip_key = ctx.limited_address();
+    let ip_key = ctx.ip.clone().unwrap_or_default();
     let limits = &state.limits;
-    if let Some(wait) = ip_key
-        .and_then(|ip| limits.login_failures_by_ip.blocked_for(ip))
+    if let Some(wait) = limits
+        .login_failures_by_ip
+        .blocked_for(&ip_key)
         .or_else(|| limits.login_failures_by_account.blocked_for(&email))
     {
         return Err(too_many(wait, "failed sign-in attempts"));
@@ -241,9 +239,7 @@ pub async fn login(
     let (user, needs_rehash) = match (user, verdict) {
         (Some(u), Verdict::Valid { needs_rehash }) => (u, needs_rehash),
         (user, Verdict::Invalid) => {
-            if let Some(ip) = ip_key {
-                limits.login_failures_by_ip.record(ip);
-            }
+            limits.login_failures_by_ip.record(&ip_key);
             limits.login_failures_by_account.record(&email);
             let counted = user.as_ref().filter(|u| !u.password_hash.starts_with('!'));
             record_failed_login(state, &mut tx, ctx, &email, counted).await?;
@@ -452,17 +448,14 @@ pub async fn logout(state: &FoundationState, ctx: &RequestContext, me: &UserPrin
 
 /// The budget of emails a client may have sent to an address (password resets, sign-in codes).
 pub(crate) fn rate_limit_reset(state: &FoundationState, ctx: &RequestContext, email: &str) -> Result<()> {
-    let ip_key = ctx.limited_address();
+    let ip_key = ctx.ip.clone().unwrap_or_default();
     let limits = &state.limits;
-    if let Some(wait) = ip_key
-        .and_then(|ip| limits.reset_requests_by_ip.blocked_for(ip))
-        .or_else(|| limits.reset_requests_by_account.blocked_for(email))
+    if let Some(wait) =
+        limits.reset_requests_by_ip.blocked_for(&ip_key).or_else(|| limits.reset_requests_by_account.blocked_for(email))
     {
         return Err(too_many(wait, "requests for this account or address"));
     }
-    if let Some(ip) = ip_key {
-        limits.reset_requests_by_ip.record(ip);
-    }
+    limits.reset_requests_by_ip.record(&ip_key);
     limits.reset_requests_by_account.record(email);
     Ok(())
 }

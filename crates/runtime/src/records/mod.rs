@@ -304,7 +304,9 @@ async fn insert_created(
 ) -> PbResult<Map<String, Value>> {
     let statement = ctx.schema.insert_returning(c);
     let row = collections::rows::insert_row_returning(tx, statement, c, values).await.map_err(|e| match e {
-        kernel::Error::Conflict(_) => {
+        // A given id that is taken; another unique index keeps the database's answer, which
+        // `create` turns into the field it names.
+        kernel::Error::Conflict(m) if m != kernel::error::UNIQUE_VIOLATION => {
             PbError::field("Failed to create record.", "id", "validation_not_unique", "Value must be unique.")
         }
         other => other.into(),

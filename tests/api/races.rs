@@ -507,9 +507,6 @@ async fn a_unique_value_taken_meanwhile_names_its_field(app: TestApp) {
     .expect(201);
     crate::runtime::create_and_deploy(app, &owner, &project_id, "handles").await;
     let records = "/apps/handles/api/collections/handles/records";
-    let taken_field = |body: &Value| {
-        body["data"].as_object().map(|d| d.iter().map(|(k, v)| format!("{k}:{}", v["code"])).collect::<Vec<_>>())
-    };
 
     let created = futures_util::future::join_all(
         (0..6).map(|_| async { app.post(records, None, json!({"handle": "ada"})).await }),
@@ -517,14 +514,7 @@ async fn a_unique_value_taken_meanwhile_names_its_field(app: TestApp) {
     .await;
     let statuses: Vec<u16> = created.iter().map(|r| r.status).collect();
     assert_eq!((count(&statuses, 200), count(&statuses, 400)), (1, 5), "{statuses:?}");
-    for refused in created.iter().filter(|r| r.status == 400) {
-        assert_eq!(
-            taken_field(&refused.body),
-            Some(vec!["handle:\"validation_not_unique\"".to_string()]),
-            "{}",
-            refused.body
-        );
-    }
+    each_refusal_names(&created, "handle");
 
     let mut ids = vec![];
     for handle in ["bea", "cy"] {
@@ -537,13 +527,7 @@ async fn a_unique_value_taken_meanwhile_names_its_field(app: TestApp) {
     .await;
     let statuses: Vec<u16> = updated.iter().map(|r| r.status).collect();
     assert_eq!((count(&statuses, 200), count(&statuses, 400)), (1, 1), "{statuses:?}");
-    let refused = updated.iter().find(|r| r.status == 400).expect("a refusal");
-    assert_eq!(
-        taken_field(&refused.body),
-        Some(vec!["handle:\"validation_not_unique\"".to_string()]),
-        "{}",
-        refused.body
-    );
+    each_refusal_names(&updated, "handle");
 
     let users = "/apps/handles/api/collections/users/records";
     let signed_up = futures_util::future::join_all((0..6).map(|_| async {
@@ -558,14 +542,7 @@ async fn a_unique_value_taken_meanwhile_names_its_field(app: TestApp) {
     .await;
     let statuses: Vec<u16> = signed_up.iter().map(|r| r.status).collect();
     assert_eq!((count(&statuses, 200), count(&statuses, 400)), (1, 5), "{statuses:?}");
-    for refused in signed_up.iter().filter(|r| r.status == 400) {
-        assert_eq!(
-            taken_field(&refused.body),
-            Some(vec!["email:\"validation_not_unique\"".to_string()]),
-            "{}",
-            refused.body
-        );
-    }
+    each_refusal_names(&signed_up, "email");
 
     // Two end users confirming a change to one new address at once: one gets it.
     let users = "/apps/handles/api/collections/users";
@@ -591,13 +568,16 @@ async fn a_unique_value_taken_meanwhile_names_its_field(app: TestApp) {
         futures_util::future::join_all(confirmations.iter().map(|body| app.post(&confirm, None, body.clone()))).await;
     let statuses: Vec<u16> = confirmed.iter().map(|r| r.status).collect();
     assert_eq!((count(&statuses, 204), count(&statuses, 400)), (1, 1), "{statuses:?}");
-    let refused = confirmed.iter().find(|r| r.status == 400).expect("a refusal");
-    assert_eq!(
-        taken_field(&refused.body),
-        Some(vec!["newEmail:\"validation_not_unique\"".to_string()]),
-        "{}",
-        refused.body
-    );
+    each_refusal_names(&confirmed, "newEmail");
+}
+
+/// Each 400 among `answers` names `field` alone as taken (PocketBase's `validation_not_unique`).
+fn each_refusal_names(answers: &[crate::support::Resp], field: &str) {
+    for refused in answers.iter().filter(|r| r.status == 400) {
+        let named: Option<Vec<String>> =
+            refused.body["data"].as_object().map(|d| d.iter().map(|(k, v)| format!("{k}:{}", v["code"])).collect());
+        assert_eq!(named, Some(vec![format!("{field}:\"validation_not_unique\"")]), "{}", refused.body);
+    }
 }
 
 /// An app's one-time password sent several times at once (a double submit): one signs in;

@@ -78,7 +78,7 @@ pub async fn edge(State(edge): State<EdgeState>, mut req: Request, next: Next) -
     // does not name its clients would otherwise throttle the whole site to one client's
     // budget. Anything that came through a proxy, whatever address it claims, is limited;
     // the sign-in, sign-up and reset limits apply to every client.
-    let direct_local = peer.is_some_and(kernel::context::is_loopback) && !req.headers().contains_key("x-forwarded-for");
+    let direct_local = peer.is_some_and(crate::proxy::is_loopback) && !req.headers().contains_key("x-forwarded-for");
     let decision = edge.rate_limiter.as_ref().filter(|_| !direct_local).map(|limiter| limiter.check(&ip_key));
     let mut response = REQUEST_ID
         .scope(request_id.clone(), async {

@@ -45,6 +45,14 @@ impl Cidr {
     }
 }
 
+/// Whether `ip` is a loopback address (IPv4, IPv6, or IPv4 mapped into IPv6).
+pub fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies {
     blocks: Vec<Cidr>,
@@ -107,6 +115,16 @@ mod tests {
             h.insert("x-forwarded-for", v);
         }
         h
+    }
+
+    #[test]
+    fn loopback_addresses() {
+        for local in ["127.0.0.1", "127.10.0.3", "::1", "::ffff:127.0.0.1"] {
+            assert!(is_loopback(ip(local)), "{local}");
+        }
+        for remote in ["203.0.113.9", "10.0.0.1", "::ffff:10.0.0.1", "2001:db8::1"] {
+            assert!(!is_loopback(ip(remote)), "{remote}");
+        }
     }
 
     #[test]

@@ -339,13 +339,13 @@ pub async fn update(
     let (existing, prepared) = check_update(Exec::Db(&ctx.db), ctx, state, c, id, body, query, new_files).await?;
     let written = async {
         let mut tx = ctx.db.begin_inline().await?;
-        set_columns(&mut tx, ctx, state, c, existing.clone(), &prepared.values).await?;
+        set_columns(&mut tx, ctx, state, c, existing, &prepared.values).await?;
         tx.commit().await.map_err(PbError::from)
     }
     .await;
     match written {
         Err(lost) if lost.is_unique_violation() => {
-            return Err(validate::taken_meanwhile(ctx, c, &prepared.values, Some(&existing), lost).await);
+            return Err(validate::taken_meanwhile(ctx, c, &prepared.values, Some(id), lost).await);
         }
         other => other?,
     }

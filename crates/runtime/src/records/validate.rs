@@ -151,7 +151,8 @@ pub async fn prepare(
     }
     if errors.is_empty() {
         check_relations(&mut reads, ctx, collection, &values, &mut errors).await?;
-        check_unique(&mut reads, ctx, collection, &values, existing, &mut errors).await?;
+        let own_id = existing.and_then(|e| e.get("id")).and_then(Value::as_str);
+        check_unique(&mut reads, ctx, collection, &values, own_id, &mut errors).await?;
     }
     if !errors.is_empty() {
         let message = if creating { "Failed to create record." } else { "Failed to update record." };
@@ -383,22 +384,22 @@ async fn check_relations(
 /// on PostgreSQL, which raises the violation only once the other transaction commits; on
 /// SQLite perhaps still in the writer's group commit, which only the writer's connection
 /// sees. So the answer names the field as a check before the write would have; when it finds
-/// none (a given id that is taken), `lost` stands.
+/// none (a given id that is taken), `lost` stands. `own_id`: the record an update writes.
 pub async fn taken_meanwhile(
     ctx: &AppCtx,
     c: &Collection,
     values: &Map<String, Value>,
-    existing: Option<&Map<String, Value>>,
+    own_id: Option<&str>,
     lost: PbError,
 ) -> PbError {
     let mut errors = Map::new();
     let checked = async {
         let mut tx = ctx.db.begin_inline().await?;
-        check_unique(&mut Exec::Tx(&mut tx), ctx, c, values, existing, &mut errors).await
+        check_unique(&mut Exec::Tx(&mut tx), ctx, c, values, own_id, &mut errors).await
     };
     match checked.await {
         Ok(()) if !errors.is_empty() => {
-            let message = if existing.is_none() { "Failed to create record." } else { "Failed to update record." };
+            let message = if own_id.is_none() { "Failed to create record." } else { "Failed to update record." };
             PbError::with_fields(message, errors)
         }
         Ok(()) => lost,
@@ -411,10 +412,11 @@ async fn check_unique(
     ctx: &AppCtx,
     c: &Collection,
     values: &Map<String, Value>,
-    existing: Option<&Map<String, Value>>,
+    own_id: Option<&str>,
     errors: &mut Map<String, Value>,
 ) -> PbResult<()> {
-    let own_id = existing.and_then(|e| e.get("id")).and_then(Value::as_str).unwrap_or_default().to_string();
+    // The record being updated does not take its own value.
+    let own_id = own_id.unwrap_or_default();
     let single_unique: Vec<&str> = c
         .columns()
         .filter(|f| f.unique)
@@ -428,7 +430,7 @@ async fn check_unique(
             continue;
         }
         let value = value.as_str().unwrap_or_default();
-        if collections::records::value_taken(reads.reborrow(), ctx.ns(), c, name, value, &own_id).await? {
+        if collections::records::value_taken(reads.reborrow(), ctx.ns(), c, name, value, own_id).await? {
             problem(errors, name, "validation_not_unique", "Value must be unique.");
         }
     }
